@@ -1,0 +1,11 @@
+//! KMIP wire format: the binary TTLV encoding, the XML encoding used by the OASIS test vectors,
+//! and the typed KMIP message model.
+//!
+//! This crate is pure: it does no I/O, spawns nothing and logs nothing. Every length read from
+//! the peer is checked against a named limit before anything is allocated.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod limits;
+pub mod tags;
+pub mod ttlv;

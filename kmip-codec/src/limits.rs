@@ -1,0 +1,1 @@
+//! Decoding limits. Each is checked before anything is allocated for the item it guards.

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a Debian machine (run as root), only when missing:
+# a Rust toolchain, a C compiler, SoftHSM2 and pkg-config. Sourced by the other scripts.
+set -euo pipefail
+
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+command -v softhsm2-util >/dev/null 2>&1 || need_apt+=(softhsm2)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
+if ((${#need_apt[@]})); then
+    echo "installing: ${need_apt[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    [ -x "$HOME/.cargo/bin/cargo" ] || {
+        echo "installing the Rust toolchain with rustup" >&2
+        curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
+    }
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+# Where the SoftHSM2 PKCS#11 module lives (Debian puts it under the multiarch lib dir).
+if [ -z "${KMS_PKCS11_MODULE:-}" ]; then
+    for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+             /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so /usr/local/lib/softhsm/libsofthsm2.so; do
+        if [ -f "$m" ]; then export KMS_PKCS11_MODULE="$m"; break; fi
+    done
+fi
