@@ -9,3 +9,4 @@ pub mod error;
 pub mod limits;
 pub mod tags;
 pub mod ttlv;
+pub mod version;
