@@ -1,0 +1,56 @@
+//! State changes as command objects. The node that takes a request does every
+//! non-deterministic step first (UIDs, timestamps, random key material, HSM sealing) and then
+//! proposes a [`Command`]; applying it is deterministic and never calls the HSM, so a replicated
+//! log of commands yields the same state on every node.
+
+use serde::{Deserialize, Serialize};
+
+use super::records::{ClientRecord, ObjectRecord, TenantRecord};
+
+/// One state change. Every write names what it expects to find, so a command computed from a
+/// stale read is rejected instead of silently overwriting a newer state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Creates a tenant (fails if it exists).
+    CreateTenant(TenantRecord),
+    /// Replaces a tenant record (suspension, Domain Key rotation); it must exist.
+    UpdateTenant(TenantRecord),
+    /// Creates or replaces a client enrollment.
+    PutClient(ClientRecord),
+    /// Writes a managed object. `expected_revision` is `None` for a new object (its UID must be
+    /// unused) or the revision the change was computed from; the record carries the next one.
+    PutObject {
+        /// Revision the writer read, or `None` for a create.
+        expected_revision: Option<u64>,
+        /// The new record.
+        record: ObjectRecord,
+    },
+    /// Several commands applied atomically: all or none.
+    Batch(Vec<Command>),
+}
+
+/// Why a command was not applied. Deterministic: every replica reaches the same outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Rejection {
+    /// The tenant already exists.
+    #[error("tenant already exists")]
+    TenantExists,
+    /// The tenant does not exist.
+    #[error("no such tenant")]
+    NoSuchTenant,
+    /// The object's UID is taken.
+    #[error("object identifier already in use")]
+    ObjectExists,
+    /// The object changed (or vanished) since the writer read it.
+    #[error("object changed concurrently")]
+    StaleRevision,
+    /// The record's revision is not one past the expected one.
+    #[error("revision does not follow the expected one")]
+    BadRevision,
+    /// An object was written for another tenant than the one owning its UID.
+    #[error("object belongs to another tenant")]
+    TenantMismatch,
+    /// A client's fingerprint is enrolled for another client already.
+    #[error("certificate fingerprint already enrolled for another client")]
+    FingerprintTaken,
+}

@@ -1,0 +1,256 @@
+//! The group committer: one thread owns the write side of the database, takes every command
+//! queued since its last commit, applies them in one transaction and fsyncs once. Each command
+//! is applied all-or-nothing (a rejected command leaves no trace), and each caller learns its own
+//! outcome only after the commit is durable.
+
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+
+use redb::{Database, ReadableTable, WriteTransaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::command::{Command, Rejection};
+use super::records::{ClientIdentity, ObjectRecord};
+use super::{StoreError, decode, encode, tables};
+
+/// Most commands folded into one transaction; bounds the latency of the last one in a burst.
+const MAX_GROUP: usize = 1024;
+
+type Reply = oneshot::Sender<Result<Result<(), Rejection>, StoreError>>;
+
+enum Job {
+    Apply(Command, Reply),
+    /// Commits what was queued before it, then ends the thread.
+    Stop,
+}
+
+/// Handle to the committer thread. Cheap to clone; the thread stops on [`Committer::shutdown`]
+/// or when every handle is gone.
+#[derive(Clone, Debug)]
+pub struct Committer {
+    queue: mpsc::UnboundedSender<Job>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Committer {
+    pub(super) fn start(db: Arc<Database>) -> Result<Self, StoreError> {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let thread = thread::Builder::new()
+            .name("store-committer".into())
+            .spawn(move || run(&db, rx))
+            .map_err(StoreError::Thread)?;
+        Ok(Self {
+            queue,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// Commits everything queued so far, then stops the thread and waits for it, so that the
+    /// database can be reopened by this process.
+    pub async fn shutdown(&self) {
+        let _ = self.queue.send(Job::Stop);
+        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+
+    /// Applies `command` durably. The outer error is a storage failure (nothing is known to be
+    /// applied); the inner one a deterministic rejection.
+    pub async fn apply(&self, command: Command) -> Result<Result<(), Rejection>, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.queue
+            .send(Job::Apply(command, tx))
+            .map_err(|_| StoreError::ShutDown)?;
+        rx.await.map_err(|_| StoreError::ShutDown)?
+    }
+}
+
+fn run(db: &Database, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    let mut stopping = false;
+    while !stopping {
+        match rx.blocking_recv() {
+            Some(Job::Apply(c, r)) => group.push((c, r)),
+            Some(Job::Stop) | None => break,
+        }
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(Job::Apply(c, r)) => group.push((c, r)),
+                Ok(Job::Stop) => {
+                    stopping = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        match commit_group(db, &group) {
+            Ok(outcomes) => {
+                for ((_, reply), outcome) in group.drain(..).zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, commands = group.len(), "store commit failed");
+                for (_, reply) in group.drain(..) {
+                    let _ = reply.send(Err(StoreError::ShutDown));
+                }
+            }
+        }
+    }
+}
+
+/// Applies a group in one transaction: each command is checked completely before it writes
+/// anything (batches roll back to a savepoint), so a rejection leaves no trace.
+fn commit_group(
+    db: &Database,
+    group: &[(Command, Reply)],
+) -> Result<Vec<Result<(), Rejection>>, StoreError> {
+    let mut txn = db.begin_write()?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    for (command, _) in group {
+        outcomes.push(apply(&mut txn, command)?);
+    }
+    txn.commit()?;
+    Ok(outcomes)
+}
+
+/// Checks then writes one command. Deterministic: depends only on the command and the state.
+/// A batch applies its commands in order, each seeing the writes of the previous ones, and
+/// rolls all of them back if one is rejected.
+pub(super) fn apply(
+    txn: &mut WriteTransaction,
+    command: &Command,
+) -> Result<Result<(), Rejection>, StoreError> {
+    if let Command::Batch(commands) = command {
+        let savepoint = txn.ephemeral_savepoint()?;
+        for c in commands {
+            if let Err(rejection) = apply(txn, c)? {
+                txn.restore_savepoint(&savepoint)?;
+                return Ok(Err(rejection));
+            }
+        }
+        return Ok(Ok(()));
+    }
+    if let Err(rejection) = check(txn, command)? {
+        return Ok(Err(rejection));
+    }
+    write(txn, command)?;
+    Ok(Ok(()))
+}
+
+fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejection>, StoreError> {
+    Ok(match command {
+        Command::CreateTenant(t) => {
+            let tenants = txn.open_table(tables::TENANTS)?;
+            if tenants.get(t.id.as_str())?.is_some() {
+                Err(Rejection::TenantExists)
+            } else {
+                Ok(())
+            }
+        }
+        Command::UpdateTenant(t) => {
+            let tenants = txn.open_table(tables::TENANTS)?;
+            if tenants.get(t.id.as_str())?.is_none() {
+                Err(Rejection::NoSuchTenant)
+            } else {
+                Ok(())
+            }
+        }
+        Command::PutClient(c) => {
+            if let Some(tenant) = &c.tenant {
+                let tenants = txn.open_table(tables::TENANTS)?;
+                if tenants.get(tenant.as_str())?.is_none() {
+                    return Ok(Err(Rejection::NoSuchTenant));
+                }
+            }
+            match &c.identity {
+                ClientIdentity::Pinned { fingerprint } => {
+                    let index = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
+                    match index.get(fingerprint.as_str())? {
+                        Some(owner) if owner.value() != c.key() => Err(Rejection::FingerprintTaken),
+                        _ => Ok(()),
+                    }
+                }
+                ClientIdentity::CaIssued => Ok(()),
+            }
+        }
+        Command::PutObject {
+            expected_revision,
+            record,
+        } => check_object(txn, *expected_revision, record)?,
+        // Checked step by step in `apply`, each against the writes of the ones before it.
+        Command::Batch(_) => Ok(()),
+    })
+}
+
+fn check_object(
+    txn: &WriteTransaction,
+    expected_revision: Option<u64>,
+    record: &ObjectRecord,
+) -> Result<Result<(), Rejection>, StoreError> {
+    let tenants = txn.open_table(tables::TENANTS)?;
+    if tenants.get(record.tenant.as_str())?.is_none() {
+        return Ok(Err(Rejection::NoSuchTenant));
+    }
+    let objects = txn.open_table(tables::OBJECTS)?;
+    let current: Option<ObjectRecord> = objects
+        .get(record.uid.as_str())?
+        .map(|v| decode(v.value()))
+        .transpose()?;
+    Ok(match (expected_revision, current) {
+        (None, None) if record.revision == 1 => Ok(()),
+        (None, None) => Err(Rejection::BadRevision),
+        (None, Some(_)) => Err(Rejection::ObjectExists),
+        (Some(_), None) => Err(Rejection::StaleRevision),
+        (Some(expected), Some(cur)) => {
+            if cur.tenant != record.tenant {
+                Err(Rejection::TenantMismatch)
+            } else if cur.revision != expected {
+                Err(Rejection::StaleRevision)
+            } else if record.revision != expected + 1 {
+                Err(Rejection::BadRevision)
+            } else {
+                Ok(())
+            }
+        }
+    })
+}
+
+fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
+    match command {
+        Command::CreateTenant(t) | Command::UpdateTenant(t) => {
+            let mut tenants = txn.open_table(tables::TENANTS)?;
+            tenants.insert(t.id.as_str(), encode(t)?.as_slice())?;
+        }
+        Command::PutClient(c) => {
+            let key = c.key();
+            let mut clients = txn.open_table(tables::CLIENTS)?;
+            let previous: Option<super::records::ClientRecord> = clients
+                .get(key.as_str())?
+                .map(|v| decode(v.value()))
+                .transpose()?;
+            clients.insert(key.as_str(), encode(c)?.as_slice())?;
+            let mut index = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
+            if let Some(ClientIdentity::Pinned { fingerprint }) = previous.map(|p| p.identity) {
+                index.remove(fingerprint.as_str())?;
+            }
+            if let ClientIdentity::Pinned { fingerprint } = &c.identity {
+                index.insert(fingerprint.as_str(), key.as_str())?;
+            }
+        }
+        Command::PutObject { record, .. } => {
+            let mut objects = txn.open_table(tables::OBJECTS)?;
+            objects.insert(record.uid.as_str(), encode(record)?.as_slice())?;
+            let mut index = txn.open_table(tables::TENANT_OBJECTS)?;
+            index.insert((record.tenant.as_str(), record.uid.as_str()), ())?;
+        }
+        // `apply` walks batches itself; kept total for clarity.
+        Command::Batch(commands) => {
+            for c in commands {
+                write(txn, c)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The durable state of one node, in `redb`: tenants, clients, managed objects. Reads use
+//! MVCC read transactions (no global lock); writes arrive as [`Command`]s and are applied in
+//! group-committed, fsync'd transactions by [`commit::Committer`].
+//!
+//! Why redb (and not sled): see `docs/ARCHITECTURE.md`. Keep this module narrow so the choice
+//! stays easy to see and to change.
+
+pub mod command;
+mod commit;
+pub mod records;
+mod tables;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+pub use command::{Command, Rejection};
+pub use commit::Committer;
+use records::{ClientRecord, ObjectRecord, TenantRecord};
+
+/// Errors of the storage layer. None of them carries record contents.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or created.
+    #[error("opening the database failed")]
+    Open(#[from] redb::DatabaseError),
+    /// A transaction could not start.
+    #[error("starting a transaction failed")]
+    Transaction(#[from] redb::TransactionError),
+    /// A table could not be opened.
+    #[error("opening a table failed")]
+    Table(#[from] redb::TableError),
+    /// Reading or writing a table failed.
+    #[error("storage I/O failed")]
+    Storage(#[from] redb::StorageError),
+    /// A savepoint (used to roll back a rejected batch) failed.
+    #[error("savepoint failed")]
+    Savepoint(#[from] redb::SavepointError),
+    /// The commit (and its fsync) failed.
+    #[error("commit failed")]
+    Commit(#[from] redb::CommitError),
+    /// A stored record does not decode: the store is corrupt.
+    #[error("stored record is corrupt")]
+    Corrupt(#[source] postcard::Error),
+    /// A record could not be serialized.
+    #[error("record does not serialize")]
+    Encode(#[source] postcard::Error),
+    /// The committer thread could not be started.
+    #[error("starting the committer thread failed")]
+    Thread(#[source] std::io::Error),
+    /// The committer thread is gone (the node is shutting down).
+    #[error("store is shut down")]
+    ShutDown,
+}
+
+/// The node's store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+impl Store {
+    /// Opens (or creates) the database file and its tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::builder().set_cache_size(64 << 20).create(path)?;
+        let txn = db.begin_write()?;
+        tables::create_all(&txn)?;
+        txn.commit()?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Starts the group committer for this store (one per store).
+    pub fn committer(&self) -> Result<Committer, StoreError> {
+        Committer::start(self.db.clone())
+    }
+
+    /// A managed object by UID, whatever its tenant (callers authorize).
+    pub fn object(&self, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::OBJECTS)?;
+        table.get(uid)?.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Every object of a tenant, in UID order, passed to `visit` until it returns `false`.
+    pub fn for_each_object_of(
+        &self,
+        tenant: &str,
+        mut visit: impl FnMut(ObjectRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(tables::TENANT_OBJECTS)?;
+        let objects = txn.open_table(tables::OBJECTS)?;
+        for entry in index.range((tenant, "")..)? {
+            let (key, _) = entry?;
+            let (t, uid) = key.value();
+            if t != tenant {
+                break;
+            }
+            if let Some(v) = objects.get(uid)? {
+                if !visit(decode(v.value())?) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A tenant by ID.
+    pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::TENANTS)?;
+        table.get(id)?.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Every tenant, in ID order.
+    pub fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::TENANTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// A client by its store key (`tenant/name`).
+    pub fn client(&self, key: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::CLIENTS)?;
+        table.get(key)?.map(|v| decode(v.value())).transpose()
+    }
+
+    /// The client enrolled with this certificate fingerprint (lowercase hex SHA-256).
+    pub fn client_by_fingerprint(&self, fp: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
+        let Some(key) = index.get(fp)? else {
+            return Ok(None);
+        };
+        let clients = txn.open_table(tables::CLIENTS)?;
+        clients
+            .get(key.value())?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    /// Every client of a tenant (`None`: operators).
+    pub fn clients_of(&self, tenant: Option<&str>) -> Result<Vec<ClientRecord>, StoreError> {
+        let prefix = records::client_key(tenant, "");
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::CLIENTS)?;
+        let mut out = Vec::new();
+        for entry in table.range(prefix.as_str()..)? {
+            let (k, v) = entry?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(StoreError::Corrupt)
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_allocvec(value).map_err(StoreError::Encode)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+//! What the store keeps: tenants, their KMIP clients, and managed objects. Plaintext key
+//! material never appears here: an object's key bytes are a blob sealed under its tenant's
+//! Domain Key by the HSM, and a Domain Key is a blob wrapped under the Root of Trust.
+
+use serde::{Deserialize, Serialize};
+
+/// A tenant: one customer of the cloud, with its own Domain Key chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    /// Tenant identifier (`[a-z0-9][a-z0-9-_.]{0,62}`).
+    pub id: String,
+    /// Suspended tenants are refused on every operation.
+    pub suspended: bool,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Domain Key versions, oldest first; the last is the current one. Each is the HSM's
+    /// serialized wrapped-key blob (opaque here; wrapped under the Root of Trust).
+    pub domain_keys: Vec<DomainKeyVersion>,
+}
+
+impl TenantRecord {
+    /// The Domain Key version new objects are sealed under.
+    pub fn current_domain_key(&self) -> Option<&DomainKeyVersion> {
+        self.domain_keys.last()
+    }
+
+    /// A given Domain Key version.
+    pub fn domain_key(&self, version: u32) -> Option<&DomainKeyVersion> {
+        self.domain_keys.iter().find(|d| d.version == version)
+    }
+}
+
+/// One version of a tenant's Domain Key, as a blob wrapped under the Root of Trust.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainKeyVersion {
+    /// Version, starting at 1.
+    pub version: u32,
+    /// The HSM's wrapped-key blob (not secret: only the HSM can unwrap it).
+    pub wrapped: Vec<u8>,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+}
+
+/// Roles a principal can hold (see `docs/PKI.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// A KMIP client (vCenter, a platform service).
+    KmipClient,
+    /// Administers one tenant through the admin API.
+    TenantAdmin,
+    /// Reads one tenant's (or, without a tenant, all) audit records; changes nothing.
+    Auditor,
+    /// Runs the cloud: tenants, nodes, ceremony.
+    Operator,
+}
+
+/// How a client's certificate is recognised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientIdentity {
+    /// Issued by the KMS CA with this principal name in its SAN URI.
+    CaIssued,
+    /// Any certificate (e.g. vCenter's self-signed one) pinned by its SHA-256 fingerprint.
+    Pinned {
+        /// Lowercase hex SHA-256 of the DER certificate.
+        fingerprint: String,
+    },
+}
+
+/// An enrolled client of a tenant. Identity is decided from the verified certificate, never a CN.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// Tenant the client belongs to (None only for operators).
+    pub tenant: Option<String>,
+    /// Client name, unique within the tenant.
+    pub name: String,
+    /// What the client may do.
+    pub role: Role,
+    /// How its certificate is recognised.
+    pub identity: ClientIdentity,
+    /// Disabled clients are refused at once, even on resumed TLS sessions.
+    pub enabled: bool,
+    /// Optional second factor: a PHC-format password hash for the KMIP Credential.
+    pub password_hash: Option<String>,
+    /// Enrollment time, Unix seconds.
+    pub created_at: i64,
+}
+
+impl ClientRecord {
+    /// The key under which the client is stored: `tenant/name` (`-/name` for operators).
+    pub fn key(&self) -> String {
+        client_key(self.tenant.as_deref(), &self.name)
+    }
+}
+
+/// The store key of a client.
+pub fn client_key(tenant: Option<&str>, name: &str) -> String {
+    format!("{}/{}", tenant.unwrap_or("-"), name)
+}
+
+/// A managed object (KMIP 1.4 section 2.2): its metadata and, for keys, the sealed material.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRecord {
+    /// KMIP Unique Identifier, identical on every node.
+    pub uid: String,
+    /// The one tenant that owns the object.
+    pub tenant: String,
+    /// Incremented by every change; a write names the revision it was computed from.
+    pub revision: u64,
+    /// KMIP Object Type enumeration value.
+    pub object_type: u32,
+    /// KMIP State enumeration value.
+    pub state: u32,
+    /// Sealed key material; `None` once destroyed.
+    pub material: Option<SealedMaterial>,
+    /// Attributes: server-managed ones typed, the rest kept as encoded KMIP values.
+    pub attributes: StoredAttributes,
+}
+
+/// Key material sealed under the tenant's Domain Key, with what is needed to rebuild the
+/// managed object around it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedMaterial {
+    /// The HSM's sealed blob (AEAD; tenant, object ID and version bound in).
+    pub sealed: Vec<u8>,
+    /// Domain Key version the blob is sealed under.
+    pub domain_key_version: u32,
+    /// KMIP Key Format Type the bytes were registered in (Raw for symmetric keys), or the
+    /// Secret Data Type / Opaque Data Type for those objects.
+    pub format: u32,
+}
+
+/// Attributes of a managed object (KMIP 1.4 section 3). Dates are Unix seconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAttributes {
+    /// Cryptographic Algorithm enumeration.
+    pub cryptographic_algorithm: Option<u32>,
+    /// Cryptographic Length in bits.
+    pub cryptographic_length: Option<i32>,
+    /// Cryptographic Usage Mask.
+    pub cryptographic_usage_mask: Option<i32>,
+    /// Initial Date (creation or registration).
+    pub initial_date: i64,
+    /// Last Change Date.
+    pub last_change_date: i64,
+    /// Activation Date.
+    pub activation_date: Option<i64>,
+    /// Deactivation Date.
+    pub deactivation_date: Option<i64>,
+    /// Destroy Date.
+    pub destroy_date: Option<i64>,
+    /// Compromise Date.
+    pub compromise_date: Option<i64>,
+    /// Compromise Occurrence Date.
+    pub compromise_occurrence_date: Option<i64>,
+    /// Process Start Date.
+    pub process_start_date: Option<i64>,
+    /// Protect Stop Date.
+    pub protect_stop_date: Option<i64>,
+    /// Revocation Reason: code and optional message.
+    pub revocation_reason: Option<(u32, Option<String>)>,
+    /// SHA-256 digest of the key material in its registered format.
+    pub digest: Option<Vec<u8>>,
+    /// Every other attribute (Name, Object Group, Link, Contact Information, Cryptographic
+    /// Parameters, custom `x-`/`y-` attributes of any type ...), in order, each value kept as
+    /// its binary TTLV encoding so that nothing is lost.
+    pub other: Vec<OtherAttribute>,
+}
+
+/// A client-settable attribute kept verbatim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherAttribute {
+    /// Attribute name as KMIP 1.x spells it ("Name", "x-Vendor").
+    pub name: String,
+    /// TTLV encoding of the value item.
+    pub value: Vec<u8>,
+}

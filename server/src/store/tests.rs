@@ -1,0 +1,213 @@
+//! Store behaviour: deterministic rejections, batch atomicity, durability across reopen.
+
+use super::records::*;
+use super::*;
+
+fn tenant(id: &str) -> TenantRecord {
+    TenantRecord {
+        id: id.into(),
+        suspended: false,
+        created_at: 1,
+        domain_keys: vec![DomainKeyVersion {
+            version: 1,
+            wrapped: vec![7; 40],
+            created_at: 1,
+        }],
+    }
+}
+
+fn object(uid: &str, tenant: &str, revision: u64) -> ObjectRecord {
+    ObjectRecord {
+        uid: uid.into(),
+        tenant: tenant.into(),
+        revision,
+        object_type: 2,
+        state: 1,
+        material: None,
+        attributes: StoredAttributes::default(),
+    }
+}
+
+fn put(expected: Option<u64>, record: ObjectRecord) -> Command {
+    Command::PutObject {
+        expected_revision: expected,
+        record,
+    }
+}
+
+#[tokio::test]
+async fn writes_are_checked_against_the_current_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer().unwrap();
+    assert_eq!(
+        c.apply(Command::CreateTenant(tenant("a"))).await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        c.apply(Command::CreateTenant(tenant("a"))).await.unwrap(),
+        Err(Rejection::TenantExists)
+    );
+    // An object for a tenant that does not exist is refused.
+    assert_eq!(
+        c.apply(put(None, object("u1", "nobody", 1))).await.unwrap(),
+        Err(Rejection::NoSuchTenant)
+    );
+    assert_eq!(
+        c.apply(put(None, object("u1", "a", 1))).await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        c.apply(put(None, object("u1", "a", 1))).await.unwrap(),
+        Err(Rejection::ObjectExists)
+    );
+    // Stale writer: computed from revision 0, the object is at 1.
+    assert_eq!(
+        c.apply(put(Some(0), object("u1", "a", 1))).await.unwrap(),
+        Err(Rejection::StaleRevision)
+    );
+    // Revision must advance by exactly one.
+    assert_eq!(
+        c.apply(put(Some(1), object("u1", "a", 3))).await.unwrap(),
+        Err(Rejection::BadRevision)
+    );
+    assert_eq!(
+        c.apply(put(Some(1), object("u1", "a", 2))).await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(store.object("u1").unwrap().unwrap().revision, 2);
+}
+
+#[tokio::test]
+async fn an_object_cannot_move_to_another_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer().unwrap();
+    for t in ["a", "b"] {
+        c.apply(Command::CreateTenant(tenant(t)))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    c.apply(put(None, object("u1", "a", 1)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        c.apply(put(Some(1), object("u1", "b", 2))).await.unwrap(),
+        Err(Rejection::TenantMismatch)
+    );
+    let mut seen = Vec::new();
+    store
+        .for_each_object_of("b", |o| {
+            seen.push(o.uid);
+            true
+        })
+        .unwrap();
+    assert!(seen.is_empty(), "tenant b must not see tenant a's object");
+}
+
+#[tokio::test]
+async fn a_rejected_batch_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer().unwrap();
+    c.apply(Command::CreateTenant(tenant("a")))
+        .await
+        .unwrap()
+        .unwrap();
+    c.apply(put(None, object("u1", "a", 1)))
+        .await
+        .unwrap()
+        .unwrap();
+    let batch = Command::Batch(vec![
+        put(None, object("u2", "a", 1)),
+        put(None, object("u1", "a", 1)), // rejected: exists
+    ]);
+    assert_eq!(c.apply(batch).await.unwrap(), Err(Rejection::ObjectExists));
+    assert!(store.object("u2").unwrap().is_none());
+    // A batch whose later step depends on an earlier one is applied in order.
+    let batch = Command::Batch(vec![
+        Command::CreateTenant(tenant("b")),
+        put(None, object("u3", "b", 1)),
+    ]);
+    assert_eq!(c.apply(batch).await.unwrap(), Ok(()));
+    assert_eq!(store.object("u3").unwrap().unwrap().tenant, "b");
+}
+
+#[tokio::test]
+async fn pinned_fingerprints_are_unique_and_follow_re_enrollment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer().unwrap();
+    c.apply(Command::CreateTenant(tenant("a")))
+        .await
+        .unwrap()
+        .unwrap();
+    let client = |name: &str, fp: &str| ClientRecord {
+        tenant: Some("a".into()),
+        name: name.into(),
+        role: Role::KmipClient,
+        identity: ClientIdentity::Pinned {
+            fingerprint: fp.into(),
+        },
+        enabled: true,
+        password_hash: None,
+        created_at: 1,
+    };
+    c.apply(Command::PutClient(client("vc1", "aa")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        c.apply(Command::PutClient(client("vc2", "aa")))
+            .await
+            .unwrap(),
+        Err(Rejection::FingerprintTaken)
+    );
+    // Re-enrolling vc1 with a new certificate frees the old fingerprint.
+    c.apply(Command::PutClient(client("vc1", "bb")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.client_by_fingerprint("aa").unwrap().is_none());
+    assert_eq!(
+        store.client_by_fingerprint("bb").unwrap().unwrap().name,
+        "vc1"
+    );
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let store = Store::open(&path).unwrap();
+        let c = store.committer().unwrap();
+        c.apply(Command::CreateTenant(tenant("a")))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut pending = Vec::new();
+        for i in 0..200 {
+            let c = c.clone();
+            pending.push(tokio::spawn(async move {
+                c.apply(put(None, object(&format!("u{i:03}"), "a", 1)))
+                    .await
+            }));
+        }
+        for p in pending {
+            p.await.unwrap().unwrap().unwrap();
+        }
+        c.shutdown().await;
+    }
+    let store = Store::open(&path).unwrap();
+    let mut n = 0;
+    store
+        .for_each_object_of("a", |_| {
+            n += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(n, 200);
+}
