@@ -23,7 +23,7 @@ pub enum Command {
         /// Revision the writer read, or `None` for a create.
         expected_revision: Option<u64>,
         /// The new record.
-        record: ObjectRecord,
+        record: Box<ObjectRecord>,
     },
     /// Several commands applied atomically: all or none.
     Batch(Vec<Command>),

@@ -19,7 +19,7 @@ const MAX_GROUP: usize = 1024;
 type Reply = oneshot::Sender<Result<Result<(), Rejection>, StoreError>>;
 
 enum Job {
-    Apply(Command, Reply),
+    Apply(Box<Command>, Reply),
     /// Commits what was queued before it, then ends the thread.
     Stop,
 }
@@ -60,7 +60,7 @@ impl Committer {
     pub async fn apply(&self, command: Command) -> Result<Result<(), Rejection>, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.queue
-            .send(Job::Apply(command, tx))
+            .send(Job::Apply(Box::new(command), tx))
             .map_err(|_| StoreError::ShutDown)?;
         rx.await.map_err(|_| StoreError::ShutDown)?
     }
@@ -104,7 +104,7 @@ fn run(db: &Database, mut rx: mpsc::UnboundedReceiver<Job>) {
 /// anything (batches roll back to a savepoint), so a rejection leaves no trace.
 fn commit_group(
     db: &Database,
-    group: &[(Command, Reply)],
+    group: &[(Box<Command>, Reply)],
 ) -> Result<Vec<Result<(), Rejection>>, StoreError> {
     let mut txn = db.begin_write()?;
     let mut outcomes = Vec::with_capacity(group.len());

@@ -97,10 +97,10 @@ impl Store {
             if t != tenant {
                 break;
             }
-            if let Some(v) = objects.get(uid)? {
-                if !visit(decode(v.value())?) {
-                    break;
-                }
+            if let Some(v) = objects.get(uid)?
+                && !visit(decode(v.value())?)
+            {
+                break;
             }
         }
         Ok(())

@@ -31,7 +31,7 @@ fn object(uid: &str, tenant: &str, revision: u64) -> ObjectRecord {
 fn put(expected: Option<u64>, record: ObjectRecord) -> Command {
     Command::PutObject {
         expected_revision: expected,
-        record,
+        record: Box::new(record),
     }
 }
 
