@@ -5,6 +5,7 @@
 //! the peer is checked against a named limit before anything is allocated.
 #![forbid(unsafe_code)]
 
+pub mod enums;
 pub mod error;
 pub mod limits;
 pub mod tags;
