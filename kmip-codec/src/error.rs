@@ -267,6 +267,10 @@ pub enum ErrorKind {
         /// The declared type.
         item_type: ItemType,
     },
+    /// Well-formed XML that is not the KMIP XML encoding (unknown `type`, missing `value`,
+    /// text content, no or several elements...).
+    #[error("not KMIP XML: {0}")]
+    XmlShape(crate::xml::XmlShape),
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 pub mod enums;
 pub mod error;
 pub mod limits;
+pub mod pretty;
 pub mod tags;
 pub mod ttlv;
 pub mod version;
+pub mod xml;
