@@ -119,6 +119,12 @@ impl PrivateKey {
         Zeroizing::new(self.pair.serialize_pem())
     }
 
+    /// A copy of the key as PKCS#8 DER for rustls (`PrivateKeyDer::Pkcs8(key.to_pkcs8_der())`).
+    /// The copy is not wiped on drop by itself: hand it to rustls or call `zeroize()` on it.
+    pub fn to_pkcs8_der(&self) -> PrivatePkcs8KeyDer<'static> {
+        PrivatePkcs8KeyDer::from(self.pair.serialize_der())
+    }
+
     /// The DER SubjectPublicKeyInfo of the public half.
     pub fn public_key_info_der(&self) -> Vec<u8> {
         self.pair.subject_public_key_info()

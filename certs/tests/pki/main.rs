@@ -1,0 +1,8 @@
+//! Integration tests of the certs crate, one binary made of modules.
+
+mod common;
+mod csr;
+mod files;
+mod identity;
+mod issue;
+mod tls;
