@@ -15,7 +15,8 @@
 //! Transparent ECDSA/ECDH/ECMQV, Result Reasons Illegal Operation and Index Out of Bounds, the
 //! 1.x Profile Names, Cryptographic Usage Mask Export and the Translate/Cryptogram flags), added
 //! many, and respelled a few (Result Reason "Object archived" -> "Object Archived", Hashing
-//! Algorithm "SHA-3-256" -> "SHA3-256", Mask Generator "MGF1" -> "MFG1"). So one table per
+//! Algorithm "SHA-3-256" -> "SHA3-256"; the 2.x tables' "MFG1" typo is read as "MGF1", as the
+//! vectors write it). So one table per
 //! enumeration is exact, with per-value versions: use [`EnumTable::name_in`] or
 //! [`EnumTable::is_defined_in`] for a version-dependent lookup. The XML names are the newest
 //! spelling; [`EnumTable::value_of`] also accepts the older ones.

@@ -11,9 +11,16 @@ VERSIONS = [
 HEX = re.compile(r"^(?:0x)?([0-9A-Fa-f]{6,8})\b")
 
 
+# Typos in a specification's tables, fixed to the spelling the other versions and the vectors use.
+SPEC_TYPOS = {
+    "MFG1": "MGF1",  # KMIP 2.0 and 2.1, Mask Generator Enumeration
+}
+
+
 def clean_name(s):
     s = re.sub(r"\s*\(deprecated[^)]*\)", "", s, flags=re.I)
-    return s.strip()
+    s = s.strip()
+    return SPEC_TYPOS.get(s, s)
 
 
 def collect(spec_dir=SPEC_DIR):

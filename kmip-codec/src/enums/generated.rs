@@ -1074,11 +1074,10 @@ kmip_enum! {
 kmip_enum! {
     /// Mask Generator (KMIP 1.4 section 9.1.3.2.49; KMIP 2.1 section 11.30).
     MaskGenerator, MASK_GENERATOR_TABLE, "Mask Generator" {
-        /// MFG1 (KMIP 1.4)
-        MFG1 = 0x1, "MFG1", "MFG1", VersionSet(0b1110000);
+        /// MGF1 (KMIP 1.4)
+        MGF1 = 0x1, "MGF1", "MGF1", VersionSet(0b1110000);
     }
     by_name: [
-        ("MFG1", 0x1),
         ("MGF1", 0x1),
     ]
 }
