@@ -5,7 +5,8 @@
     python3 kmip-codec/tools/gen_tables.py [SPEC_DIR]
 
 SPEC_DIR defaults to /work/shared/kmip-spec. The output is committed; rerun after changing this
-script or names.py, then `cargo fmt -p kmip-codec`."""
+script or names.py, then
+`rustfmt --edition 2024 kmip-codec/src/tags/generated.rs kmip-codec/src/enums/generated.rs`."""
 import os
 import sys
 
