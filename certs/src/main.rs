@@ -269,6 +269,22 @@ fn init_ca(args: &InitCa) -> Result<()> {
 fn node(args: &Node) -> Result<()> {
     let ca = args.ca.load()?;
     files::create_private_dir(&args.out_dir)?;
+    let paths_for = |alg: &KeyAlgorithm| {
+        PemPaths::in_dir(&args.out_dir, &format!("node-{}-{alg}", args.node_id))
+    };
+    if !args.force {
+        // Refuse before writing anything, so a second algorithm cannot fail half-way.
+        for path in args
+            .algorithms
+            .iter()
+            .map(paths_for)
+            .flat_map(|p| [p.cert, p.key])
+        {
+            if path.exists() {
+                return Err(certs::Error::AlreadyExists(path).into());
+            }
+        }
+    }
     for algorithm in &args.algorithms {
         let pair = ca.issue_node(&NodeRequest {
             node_id: args.node_id,
@@ -276,7 +292,7 @@ fn node(args: &Node) -> Result<()> {
             algorithm: *algorithm,
             days: args.days,
         })?;
-        let paths = PemPaths::in_dir(&args.out_dir, &format!("node-{}-{algorithm}", args.node_id));
+        let paths = paths_for(algorithm);
         write_pair(&paths, &pair, args.force, "node certificate")?;
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! Integration tests of the certs crate, one binary made of modules.
 
+mod cli;
 mod common;
 mod csr;
 mod files;
