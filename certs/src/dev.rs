@@ -83,25 +83,20 @@ pub fn ensure_dev_pki(dir: &Path, clients: &[(TenantId, String)]) -> Result<DevP
         .iter()
         .map(|h| h.parse::<Host>())
         .collect::<Result<Vec<_>>>()?;
-    let mut servers = Vec::new();
-    for (stem, algorithm) in [
-        ("server-ecdsa", KeyAlgorithm::EcdsaP256),
-        ("server-rsa", KeyAlgorithm::Rsa2048),
-    ] {
+    let server = |stem: &str, algorithm: KeyAlgorithm, created: &mut Vec<PathBuf>| {
         let paths = PemPaths::in_dir(&node_dir, stem);
-        ensure_pair(&paths, &mut created, || {
+        ensure_pair(&paths, created, || {
             ca.issue_node(&NodeRequest {
                 node_id: DEV_NODE_ID,
                 hosts: hosts.clone(),
                 algorithm,
                 days: LEAF_DEFAULT_DAYS,
             })
-        })?;
-        servers.push(paths);
-    }
-    let [server_ecdsa, server_rsa]: [PemPaths; 2] = servers
-        .try_into()
-        .unwrap_or_else(|_| unreachable!("two server pairs are made above"));
+        })
+        .map(|()| paths)
+    };
+    let server_ecdsa = server("server-ecdsa", KeyAlgorithm::EcdsaP256, &mut created)?;
+    let server_rsa = server("server-rsa", KeyAlgorithm::Rsa2048, &mut created)?;
 
     let mut dev_clients = Vec::new();
     for principal in principals {
