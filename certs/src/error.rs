@@ -76,6 +76,9 @@ pub enum Error {
     /// A role name is not one of `kmip-client`, `tenant-admin`, `auditor`, `operator`.
     #[error("unknown role {0:?}")]
     UnknownRole(String),
+    /// A key algorithm name is not `ecdsa-p256`, `rsa-2048` or `rsa-3072`.
+    #[error("unknown key algorithm {0:?} (ecdsa-p256, rsa-2048, rsa-3072)")]
+    UnknownKeyAlgorithm(String),
     /// A host is neither an IP address nor a valid DNS name.
     #[error("invalid host {0:?}: not an IP address nor a DNS name")]
     InvalidHost(String),

@@ -48,12 +48,12 @@ impl fmt::Display for KeyAlgorithm {
 }
 
 impl FromStr for KeyAlgorithm {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
         [Self::EcdsaP256, Self::Rsa2048, Self::Rsa3072]
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown key algorithm {s:?} (ecdsa-p256, rsa-2048, rsa-3072)"))
+            .ok_or_else(|| Error::UnknownKeyAlgorithm(s.chars().take(32).collect()))
     }
 }
 
