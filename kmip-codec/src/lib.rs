@@ -8,6 +8,7 @@
 pub mod enums;
 pub mod error;
 pub mod limits;
+pub mod model;
 pub mod pretty;
 pub mod tags;
 pub mod ttlv;
