@@ -93,18 +93,22 @@ pub enum KeyWrapMechanism {
     AesKeyWrapKwp,
 }
 
-/// Where the Root of Trust's key check value comes from.
+/// Where the Root of Trust's key check value comes from. All HSMs of a cluster must use the
+/// same source: the two give different values for the same key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KcvSource {
-    /// The token's `CKA_CHECK_VALUE` (first 3 bytes of AES-ECB of a zero block, computed by
-    /// the token; SoftHSM and PKCS#11 3.0 tokens provide it).
+    /// Computed inside the HSM with only `CKA_WRAP` on the root: the first 3 bytes of the
+    /// RFC 3394 wrap of an all-zero AES-256 session key under the root. Works on any token
+    /// that lets the user create a secret key from a value. The default, because SoftHSM
+    /// sets `CKA_CHECK_VALUE` on generated keys but not on unwrapped ones, so an imported
+    /// root would have none.
     #[default]
-    CheckValue,
-    /// Computed inside the HSM with only `CKA_WRAP`: the first 3 bytes of the RFC 3394 wrap
-    /// of an all-zero 32-byte session key under the root. For tokens without
-    /// `CKA_CHECK_VALUE`; not comparable with `check_value`.
     WrapZeroKey,
+    /// The token's `CKA_CHECK_VALUE` (PKCS#11 3.0: first 3 bytes of AES-ECB of a zero
+    /// block). For HSMs that set it on generated and unwrapped keys alike (e.g. a Luna) and
+    /// refuse plaintext key creation.
+    CheckValue,
 }
 
 /// The OAEP hash (and MGF1 hash) for the ceremony's transport wrap.
@@ -259,10 +263,10 @@ mod tests {
     #[test]
     fn mechanisms_are_named_in_snake_case() {
         let config = parse(
-            "module = \"m\"\ntoken_label = \"t\"\npin_file = \"/p\"\nkey_wrap = \"aes_key_wrap\"\nkcv = \"wrap_zero_key\"\ntransport_oaep_hash = \"sha1\"\n",
+            "module = \"m\"\ntoken_label = \"t\"\npin_file = \"/p\"\nkey_wrap = \"aes_key_wrap\"\nkcv = \"check_value\"\ntransport_oaep_hash = \"sha1\"\n",
         );
         assert_eq!(config.key_wrap, KeyWrapMechanism::AesKeyWrap);
-        assert_eq!(config.kcv, KcvSource::WrapZeroKey);
+        assert_eq!(config.kcv, KcvSource::CheckValue);
         assert_eq!(config.transport_oaep_hash, OaepHash::Sha1);
     }
 

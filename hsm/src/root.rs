@@ -111,7 +111,6 @@ pub(crate) fn root_template(label: &str, export: RootExport, with_class: bool) -
         Attribute::Sign(false),
         Attribute::Verify(false),
         Attribute::Derive(false),
-        Attribute::Modifiable(false),
     ]);
     match export {
         RootExport::Never => template.push(Attribute::Extractable(false)),
@@ -120,6 +119,9 @@ pub(crate) fn root_template(label: &str, export: RootExport, with_class: bool) -
             template.push(Attribute::WrapWithTrusted(true));
         }
     }
+    // Last: SoftHSM applies a C_UnwrapKey template in order and rejects attributes that
+    // follow CKA_MODIFIABLE=false with CKR_ATTRIBUTE_READ_ONLY.
+    template.push(Attribute::Modifiable(false));
     template
 }
 

@@ -214,17 +214,15 @@ pub(crate) fn unseal(
     }
 }
 
-/// How tokens report a GCM tag mismatch: the spec says CKR_ENCRYPTED_DATA_INVALID; some
-/// return the length-range code or a generic failure.
+/// How tokens report a GCM tag mismatch: PKCS#11 says CKR_ENCRYPTED_DATA_INVALID (or
+/// CKR_ENCRYPTED_DATA_LEN_RANGE for a blob too short to hold a tag); SoftHSM 2.6 returns
+/// CKR_GENERAL_ERROR. A genuine general error is thus reported as a failed unseal too.
 fn is_authentication_failure(err: &Error) -> bool {
     use cryptoki::error::RvError;
     matches!(
         err.rv(),
         Some(
-            RvError::EncryptedDataInvalid
-                | RvError::EncryptedDataLenRange
-                | RvError::FunctionFailed
-                | RvError::GeneralError
+            RvError::EncryptedDataInvalid | RvError::EncryptedDataLenRange | RvError::GeneralError
         )
     )
 }

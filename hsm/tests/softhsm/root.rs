@@ -138,12 +138,14 @@ softhsm_test! {
         }
         let mut block = aes::Block::default();
         aes::Aes256::new(&known.into()).encrypt_block(&mut block);
-        let hsm = Hsm::open(&env.config("kcv")).expect("open");
+        let mut config = env.config("kcv");
+        config.kcv = KcvSource::CheckValue;
+        let hsm = Hsm::open(&config).expect("open");
         assert_eq!(hsm.root_kcv().0, block[..3], "CKA_CHECK_VALUE is AES-ECB of zeros");
         drop(hsm);
 
-        let mut config = env.config("kcv");
-        config.kcv = KcvSource::WrapZeroKey;
+        let config = env.config("kcv");
+        assert_eq!(config.kcv, KcvSource::WrapZeroKey, "the default");
         let hsm = Hsm::open(&config).expect("open");
         let kek = aes_kw::KekAes256::from(known);
         let mut wrapped = [0u8; 40];
