@@ -1,6 +1,7 @@
 //! Fuzzes the binary TTLV decoder: any input must either fail with an error or decode to a tree
 //! that re-encodes to exactly the input (decoding is strict, so accepted input is canonical).
 #![no_main]
+#![forbid(unsafe_code)]
 
 use kmip_codec::limits::Limits;
 use kmip_codec::ttlv::decode::decode;
