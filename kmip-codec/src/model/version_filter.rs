@@ -10,8 +10,8 @@
 //! 3. drops a 1.x Attribute whose name is not an attribute in that version (Sensitive or
 //!    Description in a 1.1 reply, Key Format Type as an attribute in any 1.x reply), and any
 //!    Attribute Name / Attribute Reference naming one;
-//! 4. drops an Enumeration item (or a 1.x Attribute holding one) whose value the version does
-//!    not define, except Result Reason, which is mapped to the closest reason the version has
+//! 4. drops an Enumeration item whose value the version does not define (the whole attribute
+//!    when it sits inside one, e.g. a 1.2 Link Type in a 1.1 Link), except Result Reason, which is mapped to the closest reason the version has
 //!    (see [`VersionFilter::result_reason`]);
 //! 5. clears mask flags (Cryptographic Usage Mask, Storage Status Mask, ...) the version does
 //!    not define.
@@ -26,6 +26,25 @@ use crate::model::attributes::{AttributeName, table};
 use crate::tags::Tag;
 use crate::ttlv::{Ttlv, Value};
 use crate::version::ProtocolVersion;
+
+/// What becomes of one item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Keep,
+    Drop,
+    /// Drop the attribute this item belongs to.
+    DropAttribute,
+}
+
+/// 2.x structures whose every child is one attribute.
+const ATTRIBUTE_CONTAINERS: [Tag; 6] = [
+    Tag::ATTRIBUTES,
+    Tag::COMMON_ATTRIBUTES,
+    Tag::PRIVATE_KEY_ATTRIBUTES,
+    Tag::PUBLIC_KEY_ATTRIBUTES,
+    Tag::NEW_ATTRIBUTE,
+    Tag::CURRENT_ATTRIBUTE,
+];
 
 /// Prunes a TTLV tree to what one protocol version defines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,17 +237,37 @@ impl VersionFilter {
 
     /// Prunes `item` in place; `false` when `item` itself must be dropped.
     pub fn apply(&self, item: &mut Ttlv) -> bool {
+        self.visit(item, Tag(0), false) == Verdict::Keep
+    }
+
+    /// `parent`: the enclosing structure's tag; `in_attribute`: `item` is an attribute or
+    /// lies inside one.
+    fn visit(&self, item: &mut Ttlv, parent: Tag, in_attribute: bool) -> Verdict {
         if !self.allows_tag(item.tag) {
-            return false;
+            return Verdict::Drop;
         }
         let tag = item.tag;
         if tag == Tag::ATTRIBUTE && !self.version.is_2x() && !self.keep_attribute_1x(item) {
-            return false;
+            return Verdict::Drop;
         }
-        match &mut item.value {
+        let keep = match &mut item.value {
             Value::Structure(children) => {
-                children.retain_mut(|c| self.apply(c));
-                true
+                let holds_attributes = ATTRIBUTE_CONTAINERS.contains(&tag);
+                let mut verdict = Verdict::Keep;
+                children.retain_mut(|c| {
+                    let is_attribute = holds_attributes || c.tag == Tag::ATTRIBUTE;
+                    match self.visit(c, tag, in_attribute || is_attribute) {
+                        Verdict::Keep => true,
+                        Verdict::Drop => false,
+                        // Drop the child if it is the attribute, else pass it up to it.
+                        Verdict::DropAttribute if is_attribute => false,
+                        Verdict::DropAttribute => {
+                            verdict = Verdict::DropAttribute;
+                            false
+                        }
+                    }
+                });
+                return verdict;
             }
             // A bare name (Get Attributes, Get Attribute List, Key Wrapping Specification):
             // only well-known names are gated; a vendor attribute's own name passes.
@@ -238,10 +277,19 @@ impl VersionFilter {
                     _ => true,
                 }
             }
+            // A batch item echoes the operation the client sent, whatever the version.
+            Value::Enumeration(_) if tag == Tag::OPERATION && parent == Tag::BATCH_ITEM => true,
             Value::Enumeration(t) if tag == Tag::ATTRIBUTE_REFERENCE => {
                 self.allows_attribute(&AttributeName::Standard(Tag(*t)))
             }
             value => self.keep_value(tag, value),
+        };
+        match (keep, in_attribute) {
+            (true, _) => Verdict::Keep,
+            // A value the version lacks inside an attribute (a 1.2 Link Type in a 1.1 Link)
+            // would leave a broken attribute: drop the whole attribute.
+            (false, true) => Verdict::DropAttribute,
+            (false, false) => Verdict::Drop,
         }
     }
 
