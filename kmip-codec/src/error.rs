@@ -130,7 +130,9 @@ impl fmt::Display for Hex {
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
     // --- binary TTLV (KMIP 1.4 section 9.1) ---
-    /// Fewer bytes remain than the item (or its header) needs.
+    /// The input ends before the item does: fewer bytes remain than its 8-byte header, or
+    /// (at the top level) than its declared length rounded up to 8. Inside a structure an
+    /// overrun is [`ErrorKind::LengthBeyondFrame`] instead.
     #[error("truncated item: need {needed} bytes, {available} available")]
     Truncated {
         /// Bytes needed.
@@ -150,7 +152,8 @@ pub enum ErrorKind {
         /// The declared length.
         length: u32,
     },
-    /// The declared length runs past the end of the enclosing structure or message.
+    /// An item's declared length (rounded up to 8) runs past the end of its enclosing
+    /// structure: the lengths disagree, the input was not merely cut short.
     #[error("declared length {declared} exceeds the {available} bytes left in the frame")]
     LengthBeyondFrame {
         /// Declared value length (with padding).
@@ -292,6 +295,13 @@ mod tests {
         );
         assert_eq!(e.path(), &[Tag(0x420078), Tag(0x42000F)]);
         assert_eq!(e.offset(), Some(24));
+    }
+
+    #[test]
+    fn error_is_send_sync_and_one_pointer_wide() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
+        assert_eq!(size_of::<Error>(), size_of::<usize>());
     }
 
     #[test]
