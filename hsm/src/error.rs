@@ -86,13 +86,20 @@ pub enum Error {
         label: String,
     },
 
-    /// More than one object carries the root label.
-    #[error("{count} objects are labelled {label:?}; the Root of Trust must be unique")]
-    RootAmbiguous {
+    /// More than one key carries a label that must be unique (the root, the audit key).
+    #[error("{count} keys are labelled {label:?}; the label must be unique")]
+    Ambiguous {
         /// The label.
         label: String,
         /// How many objects carry it.
         count: usize,
+    },
+
+    /// The audit-signing key pair has not been created ([`crate::Hsm::create_audit_key`]).
+    #[error("no audit-signing key labelled {label:?} on the token")]
+    AuditKeyNotFound {
+        /// The label looked for.
+        label: String,
     },
 
     /// A blob was made under a different Root of Trust than the one in this HSM.

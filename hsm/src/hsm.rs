@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use cryptoki::error::RvError;
 use cryptoki::object::ObjectHandle;
-use cryptoki::session::SessionState;
 
 use crate::config::{HsmConfig, Settings};
 use crate::domain_key::{self, DomainKeyCache, Loss, WrappedDomainKey};
 use crate::error::{Error, Result};
-use crate::pool::{Lease, PooledSession, SessionPool};
+use crate::pool::{Lease, LoginCheck, PooledSession, SessionPool};
 use crate::root::{self, Kcv, RootAttributes};
 use crate::seal::{self, SealContext, SealedBlob};
 use crate::secret::KeyBytes;
@@ -180,6 +179,14 @@ impl Hsm {
         self.inner.pool.logout_from_under()
     }
 
+    /// Runs `op` with the audit key label on a pooled session (with recovery).
+    pub(crate) fn run_with_session<T>(
+        &self,
+        op: impl Fn(&str, &cryptoki::session::Session) -> Result<T>,
+    ) -> Result<T> {
+        self.run(|hsm, lease| op(&hsm.settings.audit_key_label, &lease.session))
+    }
+
     fn with_domain_key<T>(
         &self,
         tenant: &str,
@@ -207,9 +214,19 @@ impl Hsm {
     fn run<T>(&self, op: impl Fn(&Inner, &mut PooledSession) -> Result<T>) -> Result<T> {
         let inner = &*self.inner;
         let mut lease = inner.pool.checkout()?;
+        let epoch = inner.pool.login_epoch();
         match op(inner, &mut lease) {
-            Err(err) => match lost(&lease, &err) {
-                Some(loss) => {
+            Err(err) => match lost(&lease, &err, |session| {
+                inner.pool.login_changed(session, epoch)
+            }) {
+                Some(Recovery::Handles) => {
+                    // Logged in, but the handles this session found are gone (another
+                    // thread already re-logged the token in): find objects again.
+                    tracing::debug!(error = %err, "stale object handles; retrying once");
+                    lease.handles.clear();
+                    op(inner, &mut lease)
+                }
+                Some(Recovery::Reopen(loss)) => {
                     tracing::warn!(error = %err, "HSM session lost; reopening and retrying once");
                     self.recover(lease, loss);
                     let mut lease = inner.pool.checkout()?;
@@ -234,36 +251,53 @@ impl Hsm {
     }
 }
 
-/// Whether `err` on `session` means the session or the login is gone. Errors that a lost
-/// login can disguise (a private object not found, a handle no longer valid) are checked
-/// against the session's state.
-fn lost(session: &PooledSession, err: &Error) -> Option<Loss> {
+/// How to recover from a failed call.
+enum Recovery {
+    /// The session is still logged in but its cached handles are stale.
+    Handles,
+    /// The session or the login is gone: discard and reopen.
+    Reopen(Loss),
+}
+
+/// Whether `err` on `session` means the session or the login is gone, or only this
+/// session's handles. Errors that a lost login can disguise (a private object not found, a
+/// handle no longer valid) are checked against the session's state.
+fn lost(
+    session: &PooledSession,
+    err: &Error,
+    login_changed: impl Fn(&PooledSession) -> LoginCheck,
+) -> Option<Recovery> {
     if err.is_session_lost() {
-        return Some(if err.is_login_lost() {
+        return Some(Recovery::Reopen(if err.is_login_lost() {
             Loss::Login
         } else {
             Loss::Session(session.id)
-        });
+        }));
     }
-    let suspicious = matches!(err, Error::RootNotFound { .. })
-        || matches!(
-            err.rv(),
-            Some(
-                RvError::KeyHandleInvalid
-                    | RvError::ObjectHandleInvalid
-                    | RvError::WrappingKeyHandleInvalid
-                    | RvError::UnwrappingKeyHandleInvalid
-            )
-        );
-    if !suspicious {
+    // Under a call whose login vanishes, SoftHSM fails with whatever it read from the
+    // half-deleted key (CKR_GENERAL_ERROR, CKR_KEY_TYPE_INCONSISTENT, ...; unseal reports
+    // a general error as UnsealFailed). So any HSM failure is checked against the login.
+    if !matches!(
+        err,
+        Error::Pkcs11(..) | Error::RootNotFound { .. } | Error::UnsealFailed
+    ) {
         return None;
     }
-    match session.session.get_session_info() {
-        Ok(info) => match info.session_state() {
-            SessionState::RoUser | SessionState::RwUser => None,
-            _ => Some(Loss::Login),
-        },
-        Err(_) => Some(Loss::Session(session.id)),
+    let stale_handle = matches!(
+        err.rv(),
+        Some(
+            RvError::KeyHandleInvalid
+                | RvError::ObjectHandleInvalid
+                | RvError::WrappingKeyHandleInvalid
+                | RvError::UnwrappingKeyHandleInvalid
+        )
+    );
+    match login_changed(session) {
+        LoginCheck::Unchanged if stale_handle => Some(Recovery::Handles),
+        LoginCheck::Unchanged => None,
+        LoginCheck::Relogged => Some(Recovery::Handles),
+        LoginCheck::LoggedOut => Some(Recovery::Reopen(Loss::Login)),
+        LoginCheck::SessionGone => Some(Recovery::Reopen(Loss::Session(session.id))),
     }
 }
 

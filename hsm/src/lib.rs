@@ -23,6 +23,7 @@
 //! See `docs/HSM.md` (configuration, pool, recovery, formats) and `docs/KEY-CEREMONY.md`.
 #![forbid(unsafe_code)]
 
+mod audit;
 pub mod ceremony;
 mod config;
 mod domain_key;

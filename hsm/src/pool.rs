@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use cryptoki::object::ObjectHandle;
-use cryptoki::session::{Session, UserType};
+use cryptoki::session::{Session, SessionState, UserType};
 use secrecy::SecretString;
 
 use crate::error::Result;
@@ -47,6 +47,12 @@ pub(crate) struct SessionPool {
     state: Mutex<PoolState>,
     returned: Condvar,
     next_id: AtomicU64,
+    /// Bumped before every login attempt, so a caller whose call failed can tell that the
+    /// login may have been lost and re-established meanwhile.
+    login_epoch: AtomicU64,
+    /// Held across every login (with the epoch bumps around it) and across
+    /// [`SessionPool::login_changed`], so that check sees a login whole or not at all.
+    login_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for SessionPool {
@@ -68,6 +74,8 @@ impl SessionPool {
             state: Mutex::new(PoolState::default()),
             returned: Condvar::new(),
             next_id: AtomicU64::new(1),
+            login_epoch: AtomicU64::new(0),
+            login_lock: Mutex::new(()),
         }
     }
 
@@ -106,8 +114,48 @@ impl SessionPool {
         }
     }
 
+    /// The current login epoch (see [`SessionPool::relogin`]).
+    pub(crate) fn login_epoch(&self) -> u64 {
+        self.login_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Whether the login may have changed under a call that started at `epoch` on
+    /// `session`: the session is not logged in now, or a login happened since.
+    pub(crate) fn login_changed(&self, session: &PooledSession, epoch: u64) -> LoginCheck {
+        let _guard = self
+            .login_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match session.session.get_session_info() {
+            Ok(info) => match info.session_state() {
+                SessionState::RoUser | SessionState::RwUser => {
+                    if self.login_epoch() == epoch {
+                        LoginCheck::Unchanged
+                    } else {
+                        LoginCheck::Relogged
+                    }
+                }
+                _ => LoginCheck::LoggedOut,
+            },
+            Err(_) => LoginCheck::SessionGone,
+        }
+    }
+
+    /// Logs `session` in, bumping the epoch before and after, under the login lock.
+    fn login(&self, session: &Session) -> Result<()> {
+        let _guard = self
+            .login_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.login_epoch.fetch_add(1, Ordering::SeqCst);
+        let result = self.token.login(session, UserType::User, &self.pin);
+        self.login_epoch.fetch_add(1, Ordering::SeqCst);
+        result
+    }
+
     fn open_session(&self) -> Result<PooledSession> {
-        let session = self.token.user_session(&self.pin)?;
+        let session = self.token.open_session()?;
+        self.login(&session)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(
             token = self.token.label(),
@@ -124,8 +172,7 @@ impl SessionPool {
     /// Logs the token in again (after a logout from under the pool). Login is per
     /// application, so one session suffices.
     pub(crate) fn relogin(&self, session: &PooledSession) -> Result<()> {
-        self.token
-            .login(&session.session, UserType::User, &self.pin)
+        self.login(&session.session)
     }
 
     fn forget_one(&self) {
@@ -150,11 +197,6 @@ impl SessionPool {
         closed
     }
 
-    /// The token this pool serves.
-    pub(crate) fn token(&self) -> &Token {
-        &self.token
-    }
-
     /// Test hook: logs the token out through one pooled session, which drops the login
     /// (and every private session object) for all sessions of this process, as an HSM-side
     /// timeout or failover would. (`cryptoki` 0.12 exposes no `C_CloseAllSessions`.)
@@ -163,6 +205,19 @@ impl SessionPool {
         lease.session.logout()?;
         Ok(())
     }
+}
+
+/// What [`SessionPool::login_changed`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginCheck {
+    /// Logged in, and no login happened since the call started.
+    Unchanged,
+    /// Logged in, but a login happened since the call started (handles may be stale).
+    Relogged,
+    /// The session is no longer logged in.
+    LoggedOut,
+    /// The session itself is gone.
+    SessionGone,
 }
 
 /// An exclusively borrowed session; returned to the pool on drop.
@@ -180,11 +235,6 @@ impl Lease<'_> {
             drop(session);
             self.pool.forget_one();
         }
-    }
-
-    /// The pool serial number of the leased session.
-    pub(crate) fn id(&self) -> u64 {
-        self.leased.as_ref().map_or(0, |s| s.id)
     }
 }
 

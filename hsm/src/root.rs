@@ -152,7 +152,7 @@ pub(crate) fn find(session: &Session, label: &str) -> Result<ObjectHandle> {
         [] => Err(Error::RootNotFound {
             label: label.to_owned(),
         }),
-        more => Err(Error::RootAmbiguous {
+        more => Err(Error::Ambiguous {
             label: label.to_owned(),
             count: more.len(),
         }),

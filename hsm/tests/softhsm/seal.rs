@@ -110,3 +110,20 @@ softhsm_test! {
         assert!(matches!(empty, Err(Error::Length { .. })));
     }
 }
+
+softhsm_test! {
+    fn audit_key_signs_verifiably_and_persists(env) {
+        let hsm = open_with_root(env, "audit");
+        assert_eq!(hsm.audit_public_key().expect("lookup"), None);
+        assert!(matches!(hsm.sign_audit(b"x"), Err(Error::AuditKeyNotFound { .. })));
+        let public = hsm.create_audit_key().expect("create");
+        assert_eq!(public.len(), 65);
+        assert_eq!(hsm.create_audit_key().expect("again"), public, "created once");
+        assert_eq!(hsm.audit_public_key().expect("lookup"), Some(public.clone()));
+        let message = b"checkpoint 42: 3f1a...";
+        let signature = hsm.sign_audit(message).expect("sign");
+        let key = ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, &public);
+        key.verify(message, &signature).expect("signature verifies");
+        assert!(key.verify(b"checkpoint 43", &signature).is_err());
+    }
+}
