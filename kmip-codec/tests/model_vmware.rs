@@ -235,7 +235,7 @@ fn create_with_usage_mask_12_then_get_the_raw_key() {
     );
 }
 
-fn find<'a>(item: &'a Ttlv, tag: Tag) -> Option<&'a Ttlv> {
+fn find(item: &Ttlv, tag: Tag) -> Option<&Ttlv> {
     if item.tag == tag {
         return Some(item);
     }
