@@ -406,3 +406,35 @@ fn unknown_1x_attribute_names_and_operations_are_kept_verbatim() {
     assert!(r.batch_items[1].payload.is_raw());
     assert_eq!(r.to_ttlv(), m);
 }
+
+#[test]
+fn a_malformed_request_still_yields_its_version_and_batch_ids() {
+    let m = s(
+        Tag::REQUEST_MESSAGE,
+        vec![
+            header(1, 1, 1),
+            s(
+                Tag::BATCH_ITEM,
+                vec![
+                    v(Tag::OPERATION, Value::Enumeration(Operation::CREATE.0)),
+                    v(
+                        Tag::UNIQUE_BATCH_ITEM_ID,
+                        Value::ByteString(b"QLKC\0\0\0\x07".as_slice().into()),
+                    ),
+                    // Create without Object Type: the message does not decode.
+                    s(Tag::REQUEST_PAYLOAD, vec![]),
+                ],
+            ),
+        ],
+    );
+    assert!(RequestMessage::from_ttlv(&m).is_err());
+    assert_eq!(RequestMessage::peek_version(&m), Some(V11));
+    assert_eq!(
+        RequestMessage::peek_batch_items(&m, &Limits::default()),
+        vec![(Some(Operation::CREATE), Some(b"QLKC\0\0\0\x07".to_vec()))]
+    );
+    assert_eq!(
+        RequestMessage::peek_version(&s(Tag::REQUEST_MESSAGE, vec![])),
+        None
+    );
+}

@@ -275,6 +275,39 @@ impl RequestMessage {
         })
     }
 
+    /// The Protocol Version of a request tree that may not decode as a whole, so the server
+    /// can answer even a malformed request in the client's version (vCenter needs 1.1).
+    /// `None` when the header or its version is unreadable.
+    pub fn peek_version(item: &Ttlv) -> Option<ProtocolVersion> {
+        let version = item
+            .child(Tag::REQUEST_HEADER)?
+            .child(Tag::PROTOCOL_VERSION)?;
+        crate::model::header::decode_version(version).ok()
+    }
+
+    /// The Operation and Unique Batch Item ID of each batch item of a request tree that may
+    /// not decode as a whole, for echoing them in an error response. Unreadable fields are
+    /// `None`; at most `limits.max_batch_items` items are returned.
+    pub fn peek_batch_items(
+        item: &Ttlv,
+        limits: &Limits,
+    ) -> Vec<(Option<Operation>, Option<Vec<u8>>)> {
+        item.children_with(Tag::BATCH_ITEM)
+            .take(limits.max_batch_items)
+            .map(|b| {
+                let op = match b.child(Tag::OPERATION).map(|o| &o.value) {
+                    Some(crate::ttlv::Value::Enumeration(e)) => Some(Operation(*e)),
+                    _ => None,
+                };
+                let id = match b.child(Tag::UNIQUE_BATCH_ITEM_ID).map(|i| &i.value) {
+                    Some(crate::ttlv::Value::ByteString(id)) => Some(id.as_slice().to_vec()),
+                    _ => None,
+                };
+                (op, id)
+            })
+            .collect()
+    }
+
     /// The Request Message tree, in the header's protocol version.
     pub fn to_ttlv(&self) -> Ttlv {
         let v = self.version();
