@@ -59,6 +59,8 @@ softhsm_test! {
         let target_status = ceremony::root_status(&target, &user_pin()).expect("status az2");
         assert_eq!(source_status.kcv, target_status.kcv);
         assert!(target_status.attributes.sensitive && !target_status.attributes.extractable);
+        // Unwrapped keys were once extractable: the token does not claim otherwise.
+        assert!(!target_status.attributes.never_extractable);
         assert!(!target_status.attributes.modifiable);
 
         // A Domain Key wrapped by one AZ unwraps in the other; so do sealed KEKs.
