@@ -1,0 +1,153 @@
+//! The crate's one error type.
+//!
+//! Messages name the step that failed (connect, handshake, write, read), the file a
+//! configuration problem is in, or the KMIP Result Status / Reason the server answered. They
+//! never hold message bytes: requests and responses may carry key material.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kmip_codec::enums::{Operation, ResultReason, ResultStatus};
+
+/// Shorthand for this crate's results.
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// The network step an I/O error or a timeout happened in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// TCP connect (name resolution included).
+    Connect,
+    /// TLS handshake.
+    Handshake,
+    /// Writing the request.
+    Write,
+    /// Reading the response.
+    Read,
+    /// Sending TLS close_notify.
+    Close,
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Handshake => "TLS handshake",
+            Self::Write => "write",
+            Self::Read => "read",
+            Self::Close => "close",
+        })
+    }
+}
+
+/// Everything that can go wrong talking KMIP to a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A socket operation failed.
+    #[error("{step} failed: {source}")]
+    Io {
+        /// Which step.
+        step: Step,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// TLS failed: the handshake (bad certificate, no common version or suite, alert from
+    /// the server) or building the TLS configuration.
+    #[error("TLS error: {0}")]
+    Tls(#[source] rustls::Error),
+    /// A step did not finish within its timeout.
+    #[error("{step} timed out after {after:?}")]
+    Timeout {
+        /// Which step.
+        step: Step,
+        /// The timeout that ran out.
+        after: Duration,
+    },
+    /// The server closed the connection before sending a whole response.
+    #[error("server closed the connection after {received} of {expected} response bytes")]
+    Closed {
+        /// Bytes of the response received.
+        received: usize,
+        /// Bytes the response needed (8 while the header is still missing).
+        expected: usize,
+    },
+    /// A previous request on this connection failed midway; the stream is out of step and
+    /// the connection must be dropped.
+    #[error("connection unusable after an earlier failure")]
+    Broken,
+    /// The response (or its length header) did not decode, or exceeded a limit.
+    #[error("bad response: {0}")]
+    Codec(#[from] kmip_codec::error::Error),
+    /// The server answered a batch item with a status other than Success.
+    #[error(
+        "{operation:?} failed: {status:?}, {reason:?}{}",
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
+    Kmip {
+        /// The operation of the failed item.
+        operation: Operation,
+        /// Result Status.
+        status: ResultStatus,
+        /// Result Reason, when the server gave one.
+        reason: Option<ResultReason>,
+        /// Result Message, when the server gave one.
+        message: Option<String>,
+    },
+    /// The response decoded but does not answer the request (wrong operation, missing
+    /// payload, batch item count or ID mismatch).
+    #[error("unexpected response: {0}")]
+    UnexpectedResponse(&'static str),
+    /// A PEM file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// A PEM file holds no certificate, or no private key, where one was required.
+    #[error("{path} holds no {what}")]
+    MissingPem {
+        /// The file.
+        path: PathBuf,
+        /// "certificate" or "private key".
+        what: &'static str,
+    },
+    /// The server name is neither a DNS name nor an IP address.
+    #[error("invalid server name: {0}")]
+    ServerName(#[source] rustls_pki_types::InvalidDnsNameError),
+    /// The configuration is incomplete or contradictory.
+    #[error("invalid configuration: {0}")]
+    Config(&'static str),
+}
+
+impl ClientError {
+    /// An I/O error of `step`; a TLS error tokio-rustls wrapped in `io::Error` becomes
+    /// [`ClientError::Tls`], an early end of stream while reading becomes
+    /// [`ClientError::Closed`] via the caller.
+    pub(crate) fn io(step: Step, source: io::Error) -> Self {
+        if let Some(tls) = source
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Self::Tls(tls.clone());
+        }
+        Self::Io { step, source }
+    }
+
+    /// The Result Reason of a [`ClientError::Kmip`] error.
+    pub fn result_reason(&self) -> Option<ResultReason> {
+        match self {
+            Self::Kmip { reason, .. } => *reason,
+            _ => None,
+        }
+    }
+}
+
+impl From<rustls::Error> for ClientError {
+    fn from(e: rustls::Error) -> Self {
+        Self::Tls(e)
+    }
+}
