@@ -1,0 +1,5 @@
+//! Client integration tests against an in-test KMIP-over-TLS server (one binary, modules).
+
+mod operations;
+mod support;
+mod transport;
