@@ -1,3 +1,8 @@
 //! Shared harness for the integration tests: SoftHSM2 tokens, generated PKI, servers started on
-//! loopback ports.
+//! loopback ports, and the OASIS KMIP test-vector replay runner.
 #![forbid(unsafe_code)]
+
+pub mod error;
+pub mod vectors;
+
+pub use error::Error;

@@ -1,0 +1,63 @@
+//! The harness's one error type.
+
+use std::path::PathBuf;
+
+use kmip_codec::tags::Tag;
+use kmip_codec::ttlv::ItemType;
+
+/// Why the harness or the vector runner could not do its job (as opposed to a server answer that
+/// differs from a vector, which is a [`crate::vectors::Difference`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{what} {path}: {source}")]
+    File {
+        /// What was being done.
+        what: &'static str,
+        /// Which file.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// A vector file is not valid KMIP XML.
+    #[error("vector XML: {0}")]
+    Xml(#[source] kmip_codec::error::Error),
+    /// A vector file does not alternate Request and Response Messages.
+    #[error("vector item {index} is {found:?}, expected {expected:?}")]
+    VectorShape {
+        /// Index of the top-level item.
+        index: usize,
+        /// What was expected there.
+        expected: Tag,
+        /// What was found.
+        found: Tag,
+    },
+    /// A vector file ends with a request that has no expected response.
+    #[error("vector ends with a request without a response")]
+    UnpairedRequest,
+    /// A placeholder was filled with a value of another type than the vector declares.
+    #[error("placeholder {placeholder} is declared {declared:?} but its value has another type")]
+    PlaceholderType {
+        /// The placeholder.
+        placeholder: String,
+        /// The declared type.
+        declared: ItemType,
+    },
+    /// A request uses a placeholder no earlier response defined.
+    #[error("placeholder {0} is used before any response gave it a value")]
+    Unresolved(String),
+    /// A network step failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// TLS configuration failed.
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    /// The server's answer is not a TTLV message.
+    #[error("response does not decode: {0}")]
+    Decode(#[source] kmip_codec::error::Error),
+}

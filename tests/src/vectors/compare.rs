@@ -1,0 +1,532 @@
+//! Comparing a server's response with a vector's expected response, and filling a request's
+//! placeholders from what earlier responses returned.
+//!
+//! Everything must match exactly (tags, types, values, item order, result status and reason)
+//! except where one of the rules below says why a value legitimately differs. Each rule is
+//! narrow: it names the tags and the context it applies to.
+//!
+//! Tolerance rules (the only ones):
+//!
+//! 1. Placeholder capture. A named placeholder (`$UNIQUE_IDENTIFIER_0`, `$DATA_25`...) in an
+//!    expected response captures the server's value the first time it is seen; afterwards it must
+//!    equal that value. Two different `$UNIQUE_IDENTIFIER_n` may not capture the same identifier.
+//!    Captured values fill the same placeholders in later requests.
+//! 2. Implicit capture. A few vectors use `$DATA_n`, `$IV_COUNTER_NONCE`,
+//!    `$AUTHENTICATED_ENCRYPTION_TAG` or `$CORRELATION_VALUE` in a request without any response
+//!    naming it (the response shows the vendor's literal value). Such a request placeholder takes
+//!    the value of that item in the most recent response that carried one.
+//! 3. Time. `$NOW±s` in a response matches a Date-Time within [`TIME_SLACK`] of the window from
+//!    the file's start to now (shifted by `s`). A literal Date-Time in a response that no request
+//!    of the file sent (hence chosen by the server: Time Stamp, Initial Date, Last Change Date,
+//!    the dates Activate and Revoke set) is judged by the same window; one that a request sent
+//!    must match exactly.
+//! 4. Random bytes, same length. A Byte String in a Response Payload may hold other bytes of the
+//!    same length when it is: Key Material or a Digest Value of an object whose key the server
+//!    generated (Create, Create Key Pair, Re-key, Derive Key); the Data or Authenticated
+//!    Encryption Tag of an Encrypt, or the Data of a Decrypt, under such a key; the IV, Data and
+//!    tag of an Encrypt whose request carried no IV (the server chose it); the Data of RNG
+//!    Retrieve.
+//! 5. Optional, free-form items. A Batch Item's Result Message (free text, KMIP 1.4 section
+//!    6.17, 2.1 section 8.18) and the Response Header's Server Correlation Value (chosen by the
+//!    server, KMIP 2.1 section 8.24) are not compared and may be present on either side only.
+
+use std::collections::{HashMap, HashSet};
+
+use kmip_codec::enums::Operation;
+use kmip_codec::pretty::Redacted;
+use kmip_codec::tags::Tag;
+use kmip_codec::ttlv::{ItemType, Ttlv, Value};
+
+use super::template::{Node, Placeholder};
+use crate::error::Error;
+
+/// Seconds a server time stamp may lie outside the replay window (clock granularity, a slow
+/// machine, a DateTime rounded down).
+pub const TIME_SLACK: i64 = 120;
+
+/// Placeholders a request may use without a response having named them (rule 2), and the tag
+/// whose most recent value they take.
+const IMPLICIT: [(&str, Tag); 4] = [
+    ("$DATA", Tag::DATA),
+    ("$IV_COUNTER_NONCE", Tag::IV_COUNTER_NONCE),
+    (
+        "$AUTHENTICATED_ENCRYPTION_TAG",
+        Tag::AUTHENTICATED_ENCRYPTION_TAG,
+    ),
+    ("$CORRELATION_VALUE", Tag::CORRELATION_VALUE),
+];
+
+/// Operations whose new objects hold key material the server generated.
+const GENERATING: [Operation; 5] = [
+    Operation::CREATE,
+    Operation::CREATE_KEY_PAIR,
+    Operation::RE_KEY,
+    Operation::RE_KEY_KEY_PAIR,
+    Operation::DERIVE_KEY,
+];
+
+/// Tags of identifiers a generating operation returns.
+const NEW_OBJECT_IDS: [Tag; 3] = [
+    Tag::UNIQUE_IDENTIFIER,
+    Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+    Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
+];
+
+/// The first place where a response differs from the vector. Its text never holds secret bytes
+/// (values print through [`Redacted`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// Path of tags from the message down, `BatchItem[1]` for the second of its tag.
+    pub path: String,
+    /// The vector's item (or `nothing`).
+    pub expected: String,
+    /// The server's item (or `nothing`).
+    pub got: String,
+    /// What is wrong, when more than "not equal".
+    pub note: Option<String>,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "at {}: expected {}, got {}",
+            self.path, self.expected, self.got
+        )?;
+        if let Some(note) = &self.note {
+            write!(f, " ({note})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The replay state of one vector file.
+#[derive(Debug)]
+pub struct Session {
+    captures: HashMap<String, Value>,
+    recent: HashMap<Tag, Value>,
+    generated: HashSet<String>,
+    client_times: HashSet<(ItemType, i64)>,
+    started: i64,
+}
+
+impl Session {
+    /// A session for a file whose requests are `requests`, replayed from `started` (Unix
+    /// seconds).
+    pub fn new<'a>(requests: impl IntoIterator<Item = &'a Node>, started: i64) -> Self {
+        let mut client_times = HashSet::new();
+        for request in requests {
+            request.literals(&mut |item| match item.value {
+                Value::DateTime(t) => {
+                    client_times.insert((ItemType::DateTime, t));
+                }
+                Value::DateTimeExtended(t) => {
+                    client_times.insert((ItemType::DateTimeExtended, t));
+                }
+                _ => {}
+            });
+        }
+        Self {
+            captures: HashMap::new(),
+            recent: HashMap::new(),
+            generated: HashSet::new(),
+            client_times,
+            started,
+        }
+    }
+
+    /// The value captured for a placeholder, if any.
+    pub fn captured(&self, name: &str) -> Option<&Value> {
+        self.captures.get(name)
+    }
+
+    /// Fills a request template (`now` in Unix seconds).
+    pub fn request(&self, template: &Node, now: i64) -> Result<Ttlv, Error> {
+        template.instantiate(&mut |placeholder, ty| match placeholder {
+            Placeholder::Now { offset } => match ty {
+                ItemType::DateTimeExtended => Ok(Value::DateTimeExtended(
+                    (now + offset).saturating_mul(1_000_000),
+                )),
+                _ => Ok(Value::DateTime(now + offset)),
+            },
+            Placeholder::Named(name) => self
+                .captures
+                .get(name)
+                .or_else(|| {
+                    let base = Placeholder::base_name(name);
+                    IMPLICIT
+                        .iter()
+                        .find(|(n, _)| *n == base)
+                        .and_then(|(_, tag)| self.recent.get(tag))
+                })
+                .cloned()
+                .ok_or_else(|| Error::Unresolved(name.clone())),
+        })
+    }
+
+    /// Compares the server's response to `request` with the expected one, capturing
+    /// placeholders on the way. `now` is the current time in Unix seconds.
+    pub fn check(
+        &mut self,
+        request: &Ttlv,
+        expected: &Node,
+        got: &Ttlv,
+        now: i64,
+    ) -> Result<(), Difference> {
+        let mut walk = Walk {
+            session: self,
+            request,
+            now,
+            path: Vec::new(),
+            item: ItemContext::default(),
+        };
+        walk.node(expected, got, 0)
+    }
+}
+
+/// What the rules need to know about the batch item being compared.
+#[derive(Clone, Copy, Debug, Default)]
+struct ItemContext {
+    operation: Option<Operation>,
+    /// The object's key material was generated by the server.
+    server_key: bool,
+    /// An Encrypt whose request carried no IV: the server chose it.
+    server_iv: bool,
+}
+
+struct Walk<'s> {
+    session: &'s mut Session,
+    request: &'s Ttlv,
+    now: i64,
+    /// Tags from the message down, with the index among same-tag siblings.
+    path: Vec<(Tag, usize)>,
+    item: ItemContext,
+}
+
+impl Walk<'_> {
+    fn node(&mut self, expected: &Node, got: &Ttlv, index: usize) -> Result<(), Difference> {
+        self.path.push((expected.tag(), index));
+        let result = self.node_inner(expected, got, index);
+        self.path.pop();
+        result
+    }
+
+    fn node_inner(&mut self, expected: &Node, got: &Ttlv, index: usize) -> Result<(), Difference> {
+        if expected.tag() != got.tag || expected.item_type() != got.value.item_type() {
+            return Err(self.differ(Some(expected), Some(got), None));
+        }
+        match expected {
+            Node::Structure { children, .. } => {
+                let response_item = expected.tag() == Tag::BATCH_ITEM
+                    && self
+                        .path
+                        .first()
+                        .is_some_and(|(t, _)| *t == Tag::RESPONSE_MESSAGE)
+                    && self.path.len() == 2;
+                if response_item {
+                    self.item = self.item_context(expected, got, index);
+                }
+                self.children(children, got.children())?;
+                if response_item {
+                    self.after_item(got);
+                    self.item = ItemContext::default();
+                }
+                Ok(())
+            }
+            Node::Literal(want) => self.literal(want, got),
+            Node::Hole { placeholder, .. } => self.hole(placeholder, got),
+        }
+    }
+
+    /// Children in order, after setting aside the optional free-form items of rule 5.
+    fn children(&mut self, expected: &[Node], got: &[Ttlv]) -> Result<(), Difference> {
+        let parent = self.path.last().map(|(t, _)| *t);
+        let free = |tag: Tag| {
+            matches!(
+                (parent, tag),
+                (Some(Tag::BATCH_ITEM), Tag::RESULT_MESSAGE)
+                    | (Some(Tag::RESPONSE_HEADER), Tag::SERVER_CORRELATION_VALUE)
+            ) && self
+                .path
+                .first()
+                .is_some_and(|(t, _)| *t == Tag::RESPONSE_MESSAGE)
+        };
+        let expected: Vec<&Node> = expected.iter().filter(|n| !free(n.tag())).collect();
+        let got: Vec<&Ttlv> = got.iter().filter(|i| !free(i.tag)).collect();
+        let mut seen: HashMap<Tag, usize> = HashMap::new();
+        for (i, want) in expected.iter().enumerate() {
+            let count = seen.entry(want.tag()).or_insert(0);
+            let index = *count;
+            *count += 1;
+            match got.get(i) {
+                Some(have) => self.node(want, have, index)?,
+                None => {
+                    self.path.push((want.tag(), index));
+                    let d = self.differ(Some(want), None, Some("missing item"));
+                    self.path.pop();
+                    return Err(d);
+                }
+            }
+        }
+        if let Some(extra) = got.get(expected.len()) {
+            self.path.push((extra.tag, 0));
+            let d = self.differ(None, Some(extra), Some("unexpected item"));
+            self.path.pop();
+            return Err(d);
+        }
+        Ok(())
+    }
+
+    fn item_context(&self, expected: &Node, got: &Ttlv, index: usize) -> ItemContext {
+        let operation = match expected.child(Tag::OPERATION) {
+            Some(Node::Literal(Ttlv {
+                value: Value::Enumeration(op),
+                ..
+            })) => Some(Operation(*op)),
+            _ => None,
+        };
+        let request_item = self.request.children_with(Tag::BATCH_ITEM).nth(index);
+        let request_payload = request_item.and_then(|i| i.child(Tag::REQUEST_PAYLOAD));
+        let text = |item: Option<&Ttlv>| match item.map(|i| &i.value) {
+            Some(Value::TextString(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let uid = text(
+            got.child(Tag::RESPONSE_PAYLOAD)
+                .and_then(|p| p.child(Tag::UNIQUE_IDENTIFIER)),
+        )
+        .or_else(|| text(request_payload.and_then(|p| p.child(Tag::UNIQUE_IDENTIFIER))));
+        let server_key = uid.is_some_and(|u| self.session.generated.contains(&u));
+        let server_iv = operation == Some(Operation::ENCRYPT)
+            && request_payload.is_some_and(|p| p.child(Tag::IV_COUNTER_NONCE).is_none());
+        ItemContext {
+            operation,
+            server_key,
+            server_iv,
+        }
+    }
+
+    /// Remembers what a finished batch item teaches: new server-generated objects (rule 4) and
+    /// the latest values for implicit placeholders (rule 2).
+    fn after_item(&mut self, got: &Ttlv) {
+        let Some(payload) = got.child(Tag::RESPONSE_PAYLOAD) else {
+            return;
+        };
+        if self
+            .item
+            .operation
+            .is_some_and(|op| GENERATING.contains(&op))
+        {
+            for tag in NEW_OBJECT_IDS {
+                for id in payload.children_with(tag) {
+                    if let Value::TextString(s) = &id.value {
+                        self.session.generated.insert(s.clone());
+                    }
+                }
+            }
+        }
+        for (_, tag) in IMPLICIT {
+            if let Some(item) = payload.child(tag) {
+                self.session.recent.insert(tag, item.value.clone());
+            }
+        }
+    }
+
+    fn literal(&mut self, want: &Ttlv, got: &Ttlv) -> Result<(), Difference> {
+        if want.value == got.value {
+            return Ok(());
+        }
+        let expected = Node::Literal(want.clone());
+        match (&want.value, &got.value) {
+            (Value::DateTime(w), Value::DateTime(g))
+            | (Value::DateTimeExtended(w), Value::DateTimeExtended(g)) => {
+                let ty = want.value.item_type();
+                if self.session.client_times.contains(&(ty, *w)) {
+                    return Err(self.differ(
+                        Some(&expected),
+                        Some(got),
+                        Some("a time the request sent"),
+                    ));
+                }
+                let g = seconds(ty, *g);
+                self.in_window(g, 0)
+                    .map_err(|note| self.differ(Some(&expected), Some(got), Some(note)))
+            }
+            (Value::ByteString(w), Value::ByteString(g)) => match self.random_bytes_rule(got.tag) {
+                Some(_) if w.len() == g.len() => Ok(()),
+                Some(_) => Err(self.differ(
+                    Some(&expected),
+                    Some(got),
+                    Some("random bytes of another length"),
+                )),
+                None => Err(self.differ(Some(&expected), Some(got), None)),
+            },
+            _ => Err(self.differ(Some(&expected), Some(got), None)),
+        }
+    }
+
+    fn hole(&mut self, placeholder: &Placeholder, got: &Ttlv) -> Result<(), Difference> {
+        let expected = Node::Hole {
+            tag: got.tag,
+            item_type: got.value.item_type(),
+            placeholder: placeholder.clone(),
+        };
+        match placeholder {
+            Placeholder::Now { offset } => {
+                let g = match got.value {
+                    Value::DateTime(t) => t,
+                    Value::DateTimeExtended(t) => seconds(ItemType::DateTimeExtended, t),
+                    _ => return Err(self.differ(Some(&expected), Some(got), None)),
+                };
+                self.in_window(g, *offset)
+                    .map_err(|note| self.differ(Some(&expected), Some(got), Some(note)))
+            }
+            Placeholder::Named(name) => {
+                if let Some(value) = self.session.captures.get(name) {
+                    if *value == got.value {
+                        return Ok(());
+                    }
+                    let note = format!("{name} was captured earlier with another value");
+                    return Err(self.differ(Some(&expected), Some(got), Some(note.as_str())));
+                }
+                if Placeholder::base_name(name).ends_with("UNIQUE_IDENTIFIER") {
+                    let taken = self.session.captures.iter().find(|(other, v)| {
+                        **v == got.value
+                            && Placeholder::base_name(other) == Placeholder::base_name(name)
+                    });
+                    if let Some((other, _)) = taken {
+                        let note = format!("the same identifier as {other}");
+                        return Err(self.differ(Some(&expected), Some(got), Some(note.as_str())));
+                    }
+                }
+                self.session
+                    .captures
+                    .insert(name.clone(), got.value.clone());
+                Ok(())
+            }
+        }
+    }
+
+    /// Rule 3's window, shifted by `offset` seconds.
+    fn in_window(&self, t: i64, offset: i64) -> Result<(), &'static str> {
+        let low = self.session.started + offset - TIME_SLACK;
+        let high = self.now + offset + TIME_SLACK;
+        if (low..=high).contains(&t) {
+            Ok(())
+        } else {
+            Err("time outside the replay window")
+        }
+    }
+
+    /// Rule 4: why this Byte String may hold other random bytes, if it may.
+    fn random_bytes_rule(&self, tag: Tag) -> Option<&'static str> {
+        let in_payload = self.path.iter().any(|(t, _)| *t == Tag::RESPONSE_PAYLOAD);
+        let op = self.item.operation?;
+        if !in_payload {
+            return None;
+        }
+        let ItemContext {
+            server_key,
+            server_iv,
+            ..
+        } = self.item;
+        let under_key_value = self.path.iter().any(|(t, _)| *t == Tag::KEY_VALUE);
+        match tag {
+            Tag::KEY_MATERIAL if server_key && under_key_value => {
+                Some("key material the server generated")
+            }
+            Tag::DIGEST_VALUE if server_key => Some("digest of a key the server generated"),
+            Tag::DATA | Tag::AUTHENTICATED_ENCRYPTION_TAG
+                if op == Operation::ENCRYPT && (server_key || server_iv) =>
+            {
+                Some("ciphertext under a key or IV the server generated")
+            }
+            Tag::DATA if op == Operation::DECRYPT && server_key => {
+                Some("plaintext under a key the server generated")
+            }
+            Tag::IV_COUNTER_NONCE if op == Operation::ENCRYPT && server_iv => {
+                Some("IV the server generated")
+            }
+            Tag::DATA if op == Operation::RNG_RETRIEVE => Some("RNG output"),
+            _ => None,
+        }
+    }
+
+    fn differ(
+        &self,
+        expected: Option<&Node>,
+        got: Option<&Ttlv>,
+        note: Option<&str>,
+    ) -> Difference {
+        let tags: Vec<Tag> = self.path.iter().map(|(t, _)| *t).collect();
+        let parents = tags.split_last().map_or(&[][..], |(_, p)| p);
+        Difference {
+            path: self
+                .path
+                .iter()
+                .map(|(tag, i)| {
+                    let name = tag
+                        .xml_name()
+                        .map_or_else(|| format!("0x{:06X}", tag.0), str::to_owned);
+                    if *i == 0 {
+                        name
+                    } else {
+                        format!("{name}[{i}]")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/"),
+            expected: match expected {
+                None => "nothing".to_owned(),
+                Some(Node::Hole {
+                    tag,
+                    item_type,
+                    placeholder,
+                }) => format!(
+                    "{} ({}): {placeholder}",
+                    tag.name().unwrap_or("?"),
+                    item_type.xml_name()
+                ),
+                Some(Node::Literal(item)) => show(parents, item),
+                Some(Node::Structure { tag, children }) => format!(
+                    "{} (Structure): {} items",
+                    tag.name().unwrap_or("?"),
+                    children.len()
+                ),
+            },
+            got: got.map_or_else(|| "nothing".to_owned(), |item| show(parents, item)),
+            note: note.map(str::to_owned),
+        }
+    }
+}
+
+/// Unix seconds of a Date-Time or Date-Time Extended value.
+fn seconds(ty: ItemType, value: i64) -> i64 {
+    match ty {
+        ItemType::DateTimeExtended => value.div_euclid(1_000_000),
+        _ => value,
+    }
+}
+
+/// One line for `item` as the redacting printer shows it under `parents` (so that bytes under a
+/// Key Value, Data and the like stay hidden).
+pub fn show(parents: &[Tag], item: &Ttlv) -> String {
+    let mut tree = match &item.value {
+        // A structure shows as its first line only.
+        Value::Structure(c) => Ttlv::structure(item.tag, Vec::with_capacity(c.len())),
+        _ => item.clone(),
+    };
+    for tag in parents.iter().rev() {
+        tree = Ttlv::structure(*tag, vec![tree]);
+    }
+    let text = Redacted(&tree).to_string();
+    let line = text.lines().nth(parents.len()).unwrap_or("").trim();
+    match &item.value {
+        Value::Structure(c) => format!("{} (Structure): {} items", line_name(line), c.len()),
+        _ => line.to_owned(),
+    }
+}
+
+fn line_name(line: &str) -> &str {
+    line.split(" (").next().unwrap_or(line)
+}

@@ -1,0 +1,162 @@
+//! Which OASIS vector files the product must pass, and why the others of the same profiles are
+//! skipped.
+//!
+//! In scope: every file of the profiles Symmetric Key Lifecycle (SKLC), Symmetric Key Foundry
+//! (SKFF), Baseline (BL, KMIP 2.1), Basic Cryptographic (CS-BC, AES including GCM), Random Number
+//! Generator (CS-RNG) and Opaque Managed Object Store (OMOS), in every version folder, except the
+//! files below. A file in scope is never skipped. The table was made by reading the files (the
+//! Cryptographic Algorithm each one creates, registers or uses); `tests` below re-reads the files
+//! and fails when the table and the files disagree.
+//!
+//! The Baseline files that register RSA or DSA keys, certificates, Secret Data and Opaque Objects
+//! (BL-M-4 to BL-M-13) only store and return those objects; no cryptography runs on them, so
+//! they stay in scope.
+
+/// Profiles (file-name prefixes) whose files the runner replays.
+pub const PROFILES: [&str; 6] = ["SKLC-", "SKFF-", "BL-", "CS-BC-", "CS-RNG-", "OMOS-"];
+
+/// Test cases (file name without the version suffix and `.xml`) skipped, with the reason and the
+/// algorithm value that the file names (checked by the tests).
+pub const SKIPPED: [(&str, &str, &str); 14] = [
+    ("SKFF-M-4", "algorithm out of scope: 3DES", "DES3"),
+    ("SKFF-M-8", "algorithm out of scope: 3DES", "DES3"),
+    // Creates an AES key and a 3DES key; the 3DES half cannot pass.
+    ("SKFF-M-12", "algorithm out of scope: 3DES", "DES3"),
+    ("SKFF-O-1", "algorithm out of scope: SKIPJACK", "SKIPJACK"),
+    ("SKFF-O-2", "algorithm out of scope: SKIPJACK", "SKIPJACK"),
+    ("SKFF-O-3", "algorithm out of scope: SKIPJACK", "SKIPJACK"),
+    ("SKFF-O-4", "algorithm out of scope: 3DES", "DES3"),
+    ("SKFF-O-5", "algorithm out of scope: 3DES", "DES3"),
+    ("SKFF-O-6", "algorithm out of scope: 3DES", "DES3"),
+    ("CS-BC-M-4-12-3DES", "algorithm out of scope: 3DES", "DES3"),
+    (
+        "CS-BC-M-CHACHA20-1",
+        "algorithm out of scope: ChaCha20",
+        "ChaCha20",
+    ),
+    (
+        "CS-BC-M-CHACHA20-2",
+        "algorithm out of scope: ChaCha20",
+        "ChaCha20",
+    ),
+    (
+        "CS-BC-M-CHACHA20-3",
+        "algorithm out of scope: ChaCha20",
+        "ChaCha20",
+    ),
+    (
+        "CS-BC-M-CHACHA20POLY1305-1",
+        "algorithm out of scope: ChaCha20-Poly1305",
+        "ChaCha20Poly1305",
+    ),
+];
+
+/// Algorithms (Cryptographic Algorithm enumeration names) the product does not implement for
+/// symmetric keys; an in-scope file of the symmetric profiles must name none of them.
+pub const OUT_OF_SCOPE_ALGORITHMS: [&str; 4] = ["DES3", "SKIPJACK", "ChaCha20", "ChaCha20Poly1305"];
+
+/// Where a vector file stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Replayed; must pass.
+    In,
+    /// Of a profile in scope, but skipped for this reason.
+    Skipped(&'static str),
+    /// Of another profile: not replayed at all.
+    OtherProfile,
+}
+
+/// The test case of a file name: `SKFF-M-4-10.xml` -> `SKFF-M-4` (the last `-NN` is the KMIP
+/// version the file was written for).
+pub fn test_case(file_name: &str) -> &str {
+    let stem = file_name.strip_suffix(".xml").unwrap_or(file_name);
+    match stem.rsplit_once('-') {
+        Some((case, version))
+            if !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            case
+        }
+        _ => stem,
+    }
+}
+
+/// Classifies a vector file by its name.
+pub fn classify(file_name: &str) -> Scope {
+    if !PROFILES.iter().any(|p| file_name.starts_with(p)) {
+        return Scope::OtherProfile;
+    }
+    let case = test_case(file_name);
+    match SKIPPED.iter().find(|(c, _, _)| *c == case) {
+        Some((_, reason, _)) => Scope::Skipped(reason),
+        None => Scope::In,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectors::{discover, shared_dir};
+
+    #[test]
+    fn test_case_strips_only_the_version() {
+        assert_eq!(test_case("SKFF-M-4-10.xml"), "SKFF-M-4");
+        assert_eq!(test_case("CS-BC-M-4-12-3DES-13.xml"), "CS-BC-M-4-12-3DES");
+        assert_eq!(test_case("BL-M-1-21.xml"), "BL-M-1");
+    }
+
+    #[test]
+    fn classify_by_profile_and_table() {
+        assert_eq!(classify("SKLC-M-1-10.xml"), Scope::In);
+        assert_eq!(classify("CS-BC-M-GCM-1-14.xml"), Scope::In);
+        assert_eq!(
+            classify("SKFF-M-4-21.xml"),
+            Scope::Skipped("algorithm out of scope: 3DES")
+        );
+        assert_eq!(classify("CS-AC-M-1-14.xml"), Scope::OtherProfile);
+        assert_eq!(classify("TL-M-1-21.xml"), Scope::OtherProfile);
+    }
+
+    /// The table agrees with the files: every skipped file names the algorithm its reason gives,
+    /// every in-scope file names none of the out-of-scope algorithms, and every table entry
+    /// matches at least one file.
+    #[test]
+    fn table_matches_the_files() {
+        let files = discover(&shared_dir()).expect("vector directory");
+        assert!(files.len() > 200, "only {} vector files found", files.len());
+        let mut used = std::collections::HashSet::new();
+        let mut in_scope = 0;
+        for file in &files {
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("utf-8 name");
+            let text = std::fs::read_to_string(file).expect("read vector");
+            let names = |alg: &str| text.contains(&format!("value=\"{alg}\""));
+            match classify(name) {
+                Scope::In => {
+                    in_scope += 1;
+                    for alg in OUT_OF_SCOPE_ALGORITHMS {
+                        assert!(!names(alg), "{name} is in scope but uses {alg}");
+                    }
+                }
+                Scope::Skipped(_) => {
+                    let case = test_case(name);
+                    let (_, _, alg) = SKIPPED
+                        .iter()
+                        .find(|(c, _, _)| *c == case)
+                        .expect("table entry");
+                    assert!(
+                        names(alg),
+                        "{name} is skipped for {alg} but does not use it"
+                    );
+                    used.insert(case.to_owned());
+                }
+                Scope::OtherProfile => {}
+            }
+        }
+        for (case, _, _) in SKIPPED {
+            assert!(used.contains(case), "table entry {case} matches no file");
+        }
+        assert!(in_scope > 150, "only {in_scope} files in scope");
+    }
+}

@@ -1,0 +1,356 @@
+//! Offline tests of the runner: every in-scope vector replayed against its own expected
+//! responses passes, and each kind of tampering with a response is caught at the right place.
+
+use std::sync::Mutex;
+
+use kmip_codec::enums::ResultReason;
+use kmip_codec::tags::Tag;
+use kmip_codec::ttlv::{Bytes, Ttlv, Value, encode::encode};
+
+use super::replay::{Echo, replay_file};
+use super::scope::{Scope, classify};
+use super::{Failure, Outcome, Transport, Vector, discover, replay, shared_dir, unix_now};
+use crate::error::Error;
+
+fn vector(version: &str, kind: &str, name: &str) -> Vector {
+    let path = shared_dir()
+        .join("kmip-vectors")
+        .join(version)
+        .join("XML")
+        .join(kind)
+        .join(name);
+    Vector::load(&path).expect("vector loads")
+}
+
+/// Answers with the vector's expected responses (placeholders filled like [`Echo`]), after
+/// `tamper` had its way with the answer to step `step` (1-based).
+struct Tamper<F> {
+    echo: Echo,
+    step: Mutex<usize>,
+    at: usize,
+    tamper: F,
+}
+
+impl<F: Fn(&mut Ttlv) + Sync> Tamper<F> {
+    fn new(vector: &Vector, at: usize, tamper: F) -> Self {
+        Self {
+            echo: Echo::new(vector),
+            step: Mutex::new(0),
+            at,
+            tamper,
+        }
+    }
+}
+
+impl<F: Fn(&mut Ttlv) + Sync> Transport for Tamper<F> {
+    async fn send_raw(&self, request: &[u8]) -> Result<Vec<u8>, Error> {
+        let step = {
+            let mut s = self.step.lock().expect("lock");
+            *s += 1;
+            *s
+        };
+        let bytes = self.echo.send_raw(request).await?;
+        if step != self.at {
+            return Ok(bytes);
+        }
+        let mut item =
+            kmip_codec::ttlv::decode::decode(&bytes, &Default::default()).map_err(Error::Decode)?;
+        (self.tamper)(&mut item);
+        Ok(encode(&item))
+    }
+}
+
+/// Applies `f` to the first item with `tag` (depth first).
+fn edit(item: &mut Ttlv, tag: Tag, f: &mut dyn FnMut(&mut Ttlv)) -> bool {
+    if item.tag == tag {
+        f(item);
+        return true;
+    }
+    if let Value::Structure(children) = &mut item.value {
+        return children.iter_mut().any(|c| edit(c, tag, f));
+    }
+    false
+}
+
+/// Removes the first child with `tag` of the first structure holding one.
+fn remove(item: &mut Ttlv, tag: Tag) -> bool {
+    if let Value::Structure(children) = &mut item.value {
+        if let Some(i) = children.iter().position(|c| c.tag == tag) {
+            children.remove(i);
+            return true;
+        }
+        return children.iter_mut().any(|c| remove(c, tag));
+    }
+    false
+}
+
+fn run<T: Transport>(vector: &Vector, transport: &T) -> Outcome {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(replay(vector, transport))
+}
+
+fn difference(outcome: Outcome) -> (usize, super::Difference) {
+    match outcome {
+        Outcome::Failed(Failure::Differs {
+            step, difference, ..
+        }) => (step, difference),
+        other => panic!("expected a difference, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_in_scope_vector_matches_itself() {
+    let root = shared_dir();
+    let files = discover(&root).expect("vectors");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut passed = 0;
+    for path in files {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if classify(name) != Scope::In {
+            continue;
+        }
+        let vector = Vector::load(&path).expect("vector loads");
+        let outcome = rt.block_on(replay_file(&path, &Echo::new(&vector)));
+        match outcome {
+            Some(Outcome::Passed { steps }) => {
+                assert!(steps > 0, "{name} has no steps");
+                passed += 1;
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert!(passed > 150, "only {passed} files replayed");
+}
+
+#[test]
+fn changed_result_reason_fails() {
+    // Step 3 of CS-BC-M-13-14 is a Decrypt without IV: Operation Failed, Invalid Message.
+    let v = vector("v1.4", "mandatory", "CS-BC-M-13-14.xml");
+    let t = Tamper::new(&v, 3, |m| {
+        assert!(edit(m, Tag::RESULT_REASON, &mut |r| {
+            r.value = Value::Enumeration(ResultReason::ITEM_NOT_FOUND.0)
+        }));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 3);
+    assert_eq!(d.path, "ResponseMessage/BatchItem/ResultReason");
+    assert!(d.got.contains("ItemNotFound"), "{d}");
+}
+
+#[test]
+fn result_message_is_free_text() {
+    let v = vector("v1.4", "mandatory", "CS-BC-M-13-14.xml");
+    let t = Tamper::new(&v, 3, |m| {
+        assert!(remove(m, Tag::RESULT_MESSAGE));
+    });
+    assert!(matches!(run(&v, &t), Outcome::Passed { .. }));
+}
+
+#[test]
+fn missing_item_fails() {
+    let v = vector("v1.0", "mandatory", "SKLC-M-1-10.xml");
+    let t = Tamper::new(&v, 1, |m| {
+        assert!(remove(m, Tag::UNIQUE_IDENTIFIER));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 1);
+    assert_eq!(
+        d.path,
+        "ResponseMessage/BatchItem/ResponsePayload/UniqueIdentifier"
+    );
+    assert_eq!(d.got, "nothing");
+    assert_eq!(d.note.as_deref(), Some("missing item"));
+}
+
+#[test]
+fn changed_uid_after_capture_fails() {
+    // Step 1 captures $UNIQUE_IDENTIFIER_0; step 2 (GetAttributes) must repeat it.
+    let v = vector("v1.0", "mandatory", "SKLC-M-1-10.xml");
+    let t = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::UNIQUE_IDENTIFIER, &mut |u| {
+            u.value = Value::TextString("someone-else".into())
+        }));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 2);
+    assert!(d.path.ends_with("ResponsePayload/UniqueIdentifier"), "{d}");
+    assert!(d.expected.contains("$UNIQUE_IDENTIFIER_0"), "{d}");
+    assert!(d.got.contains("someone-else"), "{d}");
+}
+
+#[test]
+fn two_placeholders_cannot_capture_one_identifier() {
+    // CS-BC-M-GCM-2-14 registers key 0 (step 1) and later key 1 (step 6).
+    let v = vector("v1.4", "mandatory", "CS-BC-M-GCM-2-14.xml");
+    let t = Tamper::new(&v, 6, |m| {
+        assert!(edit(m, Tag::UNIQUE_IDENTIFIER, &mut |u| {
+            u.value = Value::TextString("echo-$UNIQUE_IDENTIFIER_0".into())
+        }));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 6);
+    assert!(
+        d.note
+            .as_deref()
+            .is_some_and(|n| n.contains("$UNIQUE_IDENTIFIER_0")),
+        "{d}"
+    );
+}
+
+#[test]
+fn registered_key_material_must_match_and_stays_redacted() {
+    // BL-M-1-21 registers a known key; step 4 (Get) must return exactly it.
+    let v = vector("v2.1", "mandatory", "BL-M-1-21.xml");
+    let t = Tamper::new(&v, 4, |m| {
+        assert!(edit(m, Tag::KEY_MATERIAL, &mut |k| {
+            k.value = Value::ByteString(Bytes::new(vec![0xAB; 16]))
+        }));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 4);
+    assert!(d.path.ends_with("KeyValue/KeyMaterial"), "{d}");
+    let text = d.to_string();
+    assert!(
+        !text.to_lowercase().contains("abab"),
+        "key bytes leaked: {text}"
+    );
+    assert!(
+        !text.contains("0123456789abcdef"),
+        "key bytes leaked: {text}"
+    );
+    assert!(text.contains("redacted"), "{text}");
+}
+
+#[test]
+fn generated_key_material_may_differ_but_not_in_length() {
+    // SKFF-M-9-14 creates a key (step 1) and gets it (step 6).
+    let v = vector("v1.4", "mandatory", "SKFF-M-9-14.xml");
+    let other = Tamper::new(&v, 6, |m| {
+        assert!(edit(m, Tag::KEY_MATERIAL, &mut |k| {
+            k.value = Value::ByteString(Bytes::new(vec![0x5A; 16]))
+        }));
+    });
+    assert!(matches!(run(&v, &other), Outcome::Passed { .. }));
+    let shorter = Tamper::new(&v, 6, |m| {
+        assert!(edit(m, Tag::KEY_MATERIAL, &mut |k| {
+            k.value = Value::ByteString(Bytes::new(vec![0x5A; 8]))
+        }));
+    });
+    let (step, d) = difference(run(&v, &shorter));
+    assert_eq!(step, 6);
+    assert_eq!(d.note.as_deref(), Some("random bytes of another length"));
+}
+
+#[test]
+fn ciphertext_under_a_registered_key_must_match() {
+    // CS-BC-M-GCM-2-14 step 7: Encrypt under a registered key with a client IV.
+    let v = vector("v1.4", "mandatory", "CS-BC-M-GCM-2-14.xml");
+    let t = Tamper::new(&v, 7, |m| {
+        assert!(edit(m, Tag::AUTHENTICATED_ENCRYPTION_TAG, &mut |k| {
+            k.value = Value::ByteString(Bytes::new(vec![0; 16]))
+        }));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 7);
+    assert!(d.path.ends_with("AuthenticatedEncryptionTag"), "{d}");
+}
+
+#[test]
+fn server_chosen_iv_may_differ_and_feeds_later_requests() {
+    // CS-BC-M-13-14 step 2: Encrypt with a random IV; steps 3-4 send $DATA_0 and
+    // $IV_COUNTER_NONCE, which must be the server's values.
+    let v = vector("v1.4", "mandatory", "CS-BC-M-13-14.xml");
+    let t = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::IV_COUNTER_NONCE, &mut |k| {
+            k.value = Value::ByteString(Bytes::new(vec![7; 16]))
+        }));
+    });
+    assert!(matches!(run(&v, &t), Outcome::Passed { .. }));
+    let mut session = super::Session::new(v.steps.iter().map(|s| &s.request), unix_now());
+    let now = unix_now();
+    let uid = Value::TextString("uid-0".into());
+    for (i, step) in v.steps.iter().take(2).enumerate() {
+        let request = session.request(&step.request, now).expect("request");
+        let mut answer = step
+            .response
+            .instantiate(&mut |p, _| {
+                Ok(match p {
+                    super::Placeholder::Now { .. } => Value::DateTime(now),
+                    super::Placeholder::Named(_) => uid.clone(),
+                })
+            })
+            .expect("answer");
+        if i == 1 {
+            assert!(edit(&mut answer, Tag::IV_COUNTER_NONCE, &mut |k| {
+                k.value = Value::ByteString(Bytes::new(vec![7; 16]))
+            }));
+        }
+        session
+            .check(&request, &step.response, &answer, now)
+            .expect("tolerated");
+    }
+    let decrypt = session.request(&v.steps[3].request, now).expect("filled");
+    let iv = decrypt
+        .child(Tag::BATCH_ITEM)
+        .and_then(|b| b.child(Tag::REQUEST_PAYLOAD))
+        .and_then(|p| p.child(Tag::IV_COUNTER_NONCE))
+        .expect("IV sent back");
+    assert_eq!(iv.value, Value::ByteString(Bytes::new(vec![7; 16])));
+}
+
+#[test]
+fn time_stamp_far_from_now_fails() {
+    let v = vector("v1.4", "mandatory", "SKFF-M-9-14.xml");
+    let t = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::TIME_STAMP, &mut |ts| {
+            ts.value = Value::DateTime(unix_now() - 86_400)
+        }));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 2);
+    assert_eq!(d.path, "ResponseMessage/ResponseHeader/TimeStamp");
+    assert_eq!(d.note.as_deref(), Some("time outside the replay window"));
+}
+
+#[test]
+fn extra_batch_item_fails() {
+    let v = vector("v1.0", "mandatory", "SKLC-M-1-10.xml");
+    let t = Tamper::new(&v, 1, |m| {
+        if let Value::Structure(children) = &mut m.value {
+            let copy = children.last().cloned().expect("batch item");
+            children.push(copy);
+        }
+    });
+    let (_, d) = difference(run(&v, &t));
+    assert_eq!(d.path, "ResponseMessage/BatchItem");
+    assert_eq!(d.note.as_deref(), Some("unexpected item"));
+}
+
+#[test]
+fn unknown_request_placeholder_is_reported() {
+    let xml = r#"<KMIP><RequestMessage><BatchItem><RequestPayload>
+        <UniqueIdentifier type="TextString" value="$UNIQUE_IDENTIFIER_9"/>
+        </RequestPayload></BatchItem></RequestMessage>
+        <ResponseMessage/></KMIP>"#;
+    let v = Vector::from_xml("t.xml".into(), xml).expect("parses");
+    match run(&v, &Echo::new(&v)) {
+        Outcome::Failed(Failure::Broken {
+            step: 1,
+            error: Error::Unresolved(name),
+        }) => assert_eq!(name, "$UNIQUE_IDENTIFIER_9"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_response_first_is_a_shape_error() {
+    let xml = "<KMIP><ResponseMessage/><RequestMessage/></KMIP>";
+    assert!(matches!(
+        Vector::from_xml("t.xml".into(), xml),
+        Err(Error::VectorShape { index: 0, .. })
+    ));
+}
