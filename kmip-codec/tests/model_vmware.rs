@@ -395,7 +395,7 @@ fn state_then_activate() {
     );
     assert_eq!(
         failed.batch_items[0].result_reason,
-        Some(ResultReason::ILLEGAL_OPERATION)
+        Some(ResultReason::PERMISSION_DENIED)
     );
     assert_eq!(failed.header.protocol_version, ProtocolVersion::V1_1);
 }

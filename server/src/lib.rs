@@ -3,4 +3,15 @@
 //! library so that integration tests start the real server in-process.
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod credential;
+pub mod dev;
+pub mod identity;
+pub mod keys;
+pub mod kms;
+pub mod net;
+pub mod node;
+pub mod ops;
+pub mod policy;
 pub mod store;
+pub mod tls;

@@ -1,7 +1,163 @@
-//! `kmsd` binary entry point.
+//! `kmsd`: the KMIP server binary. A thin layer over the `server` library: parse arguments,
+//! load configuration, start the node, wait for a signal.
 #![forbid(unsafe_code)]
 
-fn main() -> std::process::ExitCode {
-    eprintln!("kmsd: the server is not built yet (see the open issues)");
-    std::process::ExitCode::FAILURE
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use server::config::Settings;
+use server::dev::{self, DevLayout};
+use server::node::Node;
+
+/// KMIP key-management server fronting a PKCS#11 HSM.
+#[derive(Debug, Parser)]
+#[command(name = "kmsd", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serve KMIP with the given configuration file (see docs/CONFIGURATION.md).
+    Serve {
+        /// Path of the TOML configuration; `KMSD_<SECTION>__<KEY>` variables override it.
+        #[arg(long, short, env = "KMSD_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run a single-node development server on embedded defaults: the first run creates a
+    /// SoftHSM2 token with a Root of Trust, a dev PKI, two demo tenants and a data directory.
+    Dev {
+        /// Directory holding everything the dev server makes.
+        #[arg(long, default_value = ".kms-dev")]
+        dir: PathBuf,
+        /// KMIP listener address.
+        #[arg(long, default_value = "0.0.0.0:5696")]
+        listen: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kmsd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::Serve { config } => {
+            let settings = Settings::load(&config, std::env::vars())?;
+            runtime()?.block_on(serve(settings, None))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Dev { dir, listen } => {
+            let layout = DevLayout::new(&dir)?;
+            // SoftHSM2 reads its configuration from the environment at load time, and
+            // setting the variable in-process needs `unsafe`: re-execute with it set.
+            let conf = layout.softhsm_conf();
+            if std::env::var_os(dev::SOFTHSM2_CONF).as_deref() != Some(conf.as_os_str()) {
+                let status = std::process::Command::new(std::env::current_exe()?)
+                    .args(std::env::args_os().skip(1))
+                    .env(dev::SOFTHSM2_CONF, &conf)
+                    .status()
+                    .context("re-executing kmsd with SOFTHSM2_CONF set")?;
+                return Ok(ExitCode::from(
+                    status.code().unwrap_or(1).clamp(0, 255) as u8
+                ));
+            }
+            let config = dev::prepare(&layout, &listen)?;
+            let settings = Settings::load(&config, std::env::vars())?;
+            runtime()?.block_on(serve(settings, Some(layout)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()> {
+    let node = Node::start(settings).await?;
+    if let Some(layout) = dev {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        for (tenant, client) in dev::DEMO_CLIENTS {
+            if node.kms().store().tenant(tenant)?.is_none() {
+                node.kms().create_tenant(tenant, now).await?;
+            }
+            let key = server::store::records::client_key(Some(tenant), client);
+            if node.kms().store().client(&key)?.is_none() {
+                node.kms()
+                    .enroll_ca_issued(tenant, client, certs::identity::Role::KmipClient, now)
+                    .await?;
+            }
+        }
+        print_dev_banner(&layout, &node);
+    }
+    wait_for_signal().await;
+    eprintln!("kmsd: shutting down");
+    node.shutdown().await;
+    Ok(())
+}
+
+fn print_dev_banner(layout: &DevLayout, node: &Node) {
+    let pki = layout.pki();
+    println!(
+        "kmsd dev server listening on {} (KMIP over mutual TLS)",
+        node.addr()
+    );
+    println!("  CA certificate:      {}", pki.join("ca.pem").display());
+    for (who, cert, key) in dev::client_files(layout) {
+        println!(
+            "  client {who}: cert {} key {}",
+            cert.display(),
+            key.display()
+        );
+    }
+    println!("  data, token and PINs: {}", layout.dir.display());
+    println!(
+        "Point a KMIP client at {} with the CA and one client certificate/key above, e.g.\n  \
+         openssl s_client -connect 127.0.0.1:{} -CAfile {} -cert {} -key {}",
+        node.addr(),
+        node.addr().port(),
+        pki.join("ca.pem").display(),
+        pki.join("clients/acme/vcenter.pem").display(),
+        pki.join("clients/acme/vcenter.key").display(),
+    );
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }

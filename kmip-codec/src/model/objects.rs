@@ -273,6 +273,11 @@ impl KeyValue {
         }
     }
 
+    /// The Key Value item in the form of `v` (what key wrapping with TTLV encoding wraps).
+    pub fn to_ttlv(&self, v: ProtocolVersion) -> Ttlv {
+        self.encode(v)
+    }
+
     fn encode(&self, v: ProtocolVersion) -> Ttlv {
         match self {
             Self::Wrapped(b) => Ttlv::new(Tag::KEY_VALUE, Value::ByteString(b.clone())),

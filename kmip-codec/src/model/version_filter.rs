@@ -113,9 +113,11 @@ const REASON_FALLBACKS: &[(ResultReason, ResultReason)] = &[
         ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
         ResultReason::PERMISSION_DENIED,
     ),
+    // The OASIS 1.x profile vectors (SKLC-M-3, CS-BC-M-7/14) expect Permission Denied for an
+    // operation the object's state forbids.
     (
         ResultReason::WRONG_KEY_LIFECYCLE_STATE,
-        ResultReason::ILLEGAL_OPERATION,
+        ResultReason::PERMISSION_DENIED,
     ),
     (ResultReason::INVALID_ATTRIBUTE, ResultReason::INVALID_FIELD),
     (

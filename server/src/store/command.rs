@@ -50,6 +50,9 @@ pub enum Rejection {
     /// An object was written for another tenant than the one owning its UID.
     #[error("object belongs to another tenant")]
     TenantMismatch,
+    /// A Name is already used by another object of the tenant.
+    #[error("name already in use")]
+    NameTaken,
     /// A client's fingerprint is enrolled for another client already.
     #[error("certificate fingerprint already enrolled for another client")]
     FingerprintTaken,

@@ -198,6 +198,14 @@ fn check_object(
         .get(record.uid.as_str())?
         .map(|v| decode(v.value()))
         .transpose()?;
+    let names = txn.open_table(tables::TENANT_NAMES)?;
+    for name in &record.attributes.names {
+        if let Some(owner) = names.get((record.tenant.as_str(), name.as_str()))?
+            && owner.value() != record.uid
+        {
+            return Ok(Err(Rejection::NameTaken));
+        }
+    }
     Ok(match (expected_revision, current) {
         (None, None) if record.revision == 1 => Ok(()),
         (None, None) => Err(Rejection::BadRevision),
@@ -241,6 +249,19 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
         }
         Command::PutObject { record, .. } => {
             let mut objects = txn.open_table(tables::OBJECTS)?;
+            let previous: Option<ObjectRecord> = objects
+                .get(record.uid.as_str())?
+                .map(|v| decode(v.value()))
+                .transpose()?;
+            let mut names = txn.open_table(tables::TENANT_NAMES)?;
+            if let Some(previous) = previous {
+                for name in &previous.attributes.names {
+                    names.remove((record.tenant.as_str(), name.as_str()))?;
+                }
+            }
+            for name in &record.attributes.names {
+                names.insert((record.tenant.as_str(), name.as_str()), record.uid.as_str())?;
+            }
             objects.insert(record.uid.as_str(), encode(record)?.as_slice())?;
             let mut index = txn.open_table(tables::TENANT_OBJECTS)?;
             index.insert((record.tenant.as_str(), record.uid.as_str()), ())?;

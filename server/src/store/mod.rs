@@ -106,6 +106,13 @@ impl Store {
         Ok(())
     }
 
+    /// The UID of the tenant's object carrying Name `name`.
+    pub fn object_named(&self, tenant: &str, name: &str) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::TENANT_NAMES)?;
+        Ok(table.get((tenant, name))?.map(|v| v.value().to_owned()))
+    }
+
     /// A tenant by ID.
     pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
         let txn = self.db.begin_read()?;

@@ -35,23 +35,30 @@ impl TenantRecord {
 pub struct DomainKeyVersion {
     /// Version, starting at 1.
     pub version: u32,
-    /// The HSM's wrapped-key blob (not secret: only the HSM can unwrap it).
-    pub wrapped: Vec<u8>,
+    /// The Domain Key wrapped under the Root of Trust (not secret: only an HSM holding the
+    /// root can unwrap it).
+    pub wrapped: hsm::WrappedDomainKey,
     /// Creation time, Unix seconds.
     pub created_at: i64,
 }
 
-/// Roles a principal can hold (see `docs/PKI.md`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Role {
-    /// A KMIP client (vCenter, a platform service).
-    KmipClient,
-    /// Administers one tenant through the admin API.
-    TenantAdmin,
-    /// Reads one tenant's (or, without a tenant, all) audit records; changes nothing.
-    Auditor,
-    /// Runs the cloud: tenants, nodes, ceremony.
-    Operator,
+pub use certs::identity::Role;
+
+/// Stores a [`Role`] by its URI name (`kmip-client`, `tenant-admin`, `auditor`, `operator`),
+/// the one spelling `certs` defines.
+mod role_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use super::Role;
+
+    pub(super) fn serialize<S: Serializer>(role: &Role, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(role.as_str())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Role, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(|_| D::Error::custom("unknown role"))
+    }
 }
 
 /// How a client's certificate is recognised.
@@ -74,6 +81,7 @@ pub struct ClientRecord {
     /// Client name, unique within the tenant.
     pub name: String,
     /// What the client may do.
+    #[serde(with = "role_name")]
     pub role: Role,
     /// How its certificate is recognised.
     pub identity: ClientIdentity,
@@ -120,13 +128,14 @@ pub struct ObjectRecord {
 /// managed object around it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedMaterial {
-    /// The HSM's sealed blob (AEAD; tenant, object ID and version bound in).
-    pub sealed: Vec<u8>,
-    /// Domain Key version the blob is sealed under.
-    pub domain_key_version: u32,
-    /// KMIP Key Format Type the bytes were registered in (Raw for symmetric keys), or the
-    /// Secret Data Type / Opaque Data Type for those objects.
-    pub format: u32,
+    /// The HSM's sealed blob (AEAD; tenant, object ID and version bound in; names the Domain
+    /// Key version it is sealed under).
+    pub sealed: hsm::SealedBlob,
+    /// KMIP Key Format Type of the stored bytes (Raw for symmetric keys, Opaque for Secret
+    /// Data); unused for Opaque Objects.
+    pub key_format: u32,
+    /// Secret Data Type or Opaque Data Type, for those objects.
+    pub data_type: Option<u32>,
 }
 
 /// Attributes of a managed object (KMIP 1.4 section 3). Dates are Unix seconds.
@@ -160,17 +169,17 @@ pub struct StoredAttributes {
     pub revocation_reason: Option<(u32, Option<String>)>,
     /// SHA-256 digest of the key material in its registered format.
     pub digest: Option<Vec<u8>>,
-    /// Every other attribute (Name, Object Group, Link, Contact Information, Cryptographic
-    /// Parameters, custom `x-`/`y-` attributes of any type ...), in order, each value kept as
-    /// its binary TTLV encoding so that nothing is lost.
+    /// Every client-settable attribute instance (Name, Object Group, Link, Contact
+    /// Information, Cryptographic Parameters, custom `x-`/`y-` attributes of any type ...), in
+    /// order, each kept as the binary TTLV of its KMIP 1.x Attribute structure (name, index,
+    /// value) so that nothing is lost.
     pub other: Vec<OtherAttribute>,
+    /// The values of the object's Name attributes, derived from `other` by the writer (see
+    /// `ops::attrs`); the store indexes them for uniqueness and Locate.
+    pub names: Vec<String>,
 }
 
-/// A client-settable attribute kept verbatim.
+/// A client-settable attribute instance kept verbatim: the binary TTLV of its KMIP 1.x
+/// Attribute structure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OtherAttribute {
-    /// Attribute name as KMIP 1.x spells it ("Name", "x-Vendor").
-    pub name: String,
-    /// TTLV encoding of the value item.
-    pub value: Vec<u8>,
-}
+pub struct OtherAttribute(pub Vec<u8>);

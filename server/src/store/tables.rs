@@ -15,6 +15,10 @@ pub(super) const CLIENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("c
 pub(super) const CLIENT_FINGERPRINTS: TableDefinition<&str, &str> =
     TableDefinition::new("client_fingerprints");
 
+/// (tenant, Name value) -> UID: Names are unique within a tenant (KMIP Non Unique Name).
+pub(super) const TENANT_NAMES: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("tenant_names");
+
 /// Creates every table so that read transactions never meet a missing one.
 pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(OBJECTS)?;
@@ -22,5 +26,6 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(TENANTS)?;
     txn.open_table(CLIENTS)?;
     txn.open_table(CLIENT_FINGERPRINTS)?;
+    txn.open_table(TENANT_NAMES)?;
     Ok(())
 }

@@ -10,7 +10,13 @@ fn tenant(id: &str) -> TenantRecord {
         created_at: 1,
         domain_keys: vec![DomainKeyVersion {
             version: 1,
-            wrapped: vec![7; 40],
+            wrapped: hsm::WrappedDomainKey {
+                format: hsm::DOMAIN_KEY_FORMAT,
+                version: 1,
+                root_kcv: hsm::Kcv([1, 2, 3]),
+                mechanism: hsm::KeyWrapMechanism::AesKeyWrapPad,
+                wrapped: vec![7; 40],
+            },
             created_at: 1,
         }],
     }

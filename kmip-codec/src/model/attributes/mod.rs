@@ -56,6 +56,17 @@ impl Attribute {
         }
     }
 
+    /// The KMIP 1.x Attribute structure (name, index, value), or `None` for a name with no 1.x
+    /// spelling. Lossless for every attribute this model can decode; used to store attributes.
+    pub fn to_ttlv_1x(&self) -> Option<Ttlv> {
+        forms::encode_1x(self)
+    }
+
+    /// Decodes a KMIP 1.x Attribute structure, typing well-known values.
+    pub fn from_ttlv_1x(item: &Ttlv) -> crate::error::Result<Self> {
+        forms::decode_1x(item)
+    }
+
     /// The attribute's tag when it is a standard one.
     pub fn tag(&self) -> Option<Tag> {
         match self.name {

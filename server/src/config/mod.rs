@@ -1,0 +1,109 @@
+//! Server configuration: a TOML file, then `KMSD_<SECTION>__<KEY>` environment overrides, then
+//! one validation step into typed [`Settings`] (raw input first, typed settings after, as
+//! ripgrep does with its flags). Every option is documented in `docs/CONFIGURATION.md`.
+
+mod raw;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use raw::RawConfig;
+
+/// Prefix of environment overrides: `KMSD_SERVER__LISTEN=0.0.0.0:5696` sets `[server] listen`.
+pub const ENV_PREFIX: &str = "KMSD_";
+
+/// Configuration errors: one clear line each, naming the option.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file (after overrides) is not valid TOML for this schema.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// An environment override names no option or has a malformed name.
+    #[error(
+        "environment variable {0} does not name a configuration option (expected {ENV_PREFIX}<SECTION>__<KEY>)"
+    )]
+    BadOverride(String),
+    /// A value is out of its allowed range.
+    #[error("option {option}: {reason}")]
+    Invalid {
+        /// `section.key`.
+        option: &'static str,
+        /// What is allowed.
+        reason: &'static str,
+    },
+}
+
+/// Validated settings of one node.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// KMIP listener address (port 5696 by default).
+    pub listen: SocketAddr,
+    /// This node's ID (unique in the cluster, never reused).
+    pub node_id: u64,
+    /// Where the store and node state live.
+    pub data_dir: PathBuf,
+    /// Network limits and timeouts.
+    pub limits: NetLimits,
+    /// TLS material.
+    pub tls: TlsFiles,
+    /// HSM access.
+    pub hsm: hsm::HsmConfig,
+    /// Unsealed-key cache capacity (number of keys).
+    pub key_cache_entries: u64,
+}
+
+/// Connection limits and timeouts.
+#[derive(Clone, Debug)]
+pub struct NetLimits {
+    /// Most concurrent connections; further ones are closed at once.
+    pub max_connections: usize,
+    /// Time allowed for the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// Time allowed to receive one whole message once its first byte arrived.
+    pub read_timeout: Duration,
+    /// Time a connection may sit between messages.
+    pub idle_timeout: Duration,
+    /// Largest accepted KMIP message, in bytes.
+    pub max_message_size: usize,
+}
+
+/// PEM files for TLS.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// CA certificate(s) that issue KMIP client certificates.
+    pub client_ca: PathBuf,
+    /// ECDSA server certificate chain and key.
+    pub ecdsa_cert: PathBuf,
+    /// Key of `ecdsa_cert`.
+    pub ecdsa_key: PathBuf,
+    /// RSA server certificate chain and key (for clients that offer no ECDSA scheme).
+    pub rsa_cert: Option<PathBuf>,
+    /// Key of `rsa_cert`.
+    pub rsa_key: Option<PathBuf>,
+    /// TLS 1.2 session-ID cache size (TLS 1.3 uses stateless tickets).
+    pub session_cache_entries: usize,
+}
+
+impl Settings {
+    /// Reads `path`, applies environment overrides from `env`, and validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        RawConfig::parse(&text, env)?.validate(base)
+    }
+}

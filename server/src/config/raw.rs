@@ -1,0 +1,214 @@
+//! The configuration as written: TOML sections with defaults, before validation.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, ENV_PREFIX, NetLimits, Settings, TlsFiles};
+
+/// Upper bound for `server.max_message_size`: KMIP messages carrying keys are a few KiB; the
+/// cap keeps a misconfiguration from letting one peer pin large buffers.
+const MAX_MESSAGE_SIZE_CEILING: usize = 64 << 20;
+
+/// The TOML file, section by section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[server]`
+    #[serde(default)]
+    pub server: RawServer,
+    /// `[tls]`
+    pub tls: RawTls,
+    /// `[hsm]`: see `hsm::HsmConfig`.
+    pub hsm: hsm::HsmConfig,
+    /// `[cache]`
+    #[serde(default)]
+    pub cache: RawCache,
+}
+
+/// `[server]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    /// KMIP listener.
+    pub listen: String,
+    /// This node's ID.
+    pub node_id: u64,
+    /// Data directory (relative paths are relative to the config file).
+    pub data_dir: PathBuf,
+    /// Most concurrent connections.
+    pub max_connections: usize,
+    /// Seconds allowed for the TLS handshake.
+    pub handshake_timeout_secs: u64,
+    /// Seconds allowed to receive one message once it started.
+    pub read_timeout_secs: u64,
+    /// Seconds a connection may sit idle between messages.
+    pub idle_timeout_secs: u64,
+    /// Largest accepted message in bytes.
+    pub max_message_size: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:5696".into(),
+            node_id: 1,
+            data_dir: PathBuf::from("data"),
+            max_connections: 4096,
+            handshake_timeout_secs: 10,
+            read_timeout_secs: 30,
+            idle_timeout_secs: 300,
+            max_message_size: kmip_codec::limits::DEFAULT_MAX_MESSAGE_SIZE,
+        }
+    }
+}
+
+/// `[tls]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// CA bundle that issues client certificates.
+    pub client_ca: PathBuf,
+    /// ECDSA certificate chain (PEM).
+    pub ecdsa_cert: PathBuf,
+    /// ECDSA key (PEM, PKCS#8).
+    pub ecdsa_key: PathBuf,
+    /// RSA certificate chain (PEM), optional.
+    #[serde(default)]
+    pub rsa_cert: Option<PathBuf>,
+    /// RSA key (PEM), optional.
+    #[serde(default)]
+    pub rsa_key: Option<PathBuf>,
+    /// TLS 1.2 session cache entries.
+    #[serde(default = "default_session_cache")]
+    pub session_cache_entries: usize,
+}
+
+fn default_session_cache() -> usize {
+    65_536
+}
+
+/// `[cache]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCache {
+    /// Unsealed keys kept in memory.
+    pub unsealed_keys: u64,
+}
+
+impl Default for RawCache {
+    fn default() -> Self {
+        Self {
+            unsealed_keys: 100_000,
+        }
+    }
+}
+
+impl RawConfig {
+    /// Parses TOML text and applies `KMSD_<SECTION>__<KEY>` overrides from `env` (other
+    /// variables are ignored). An override value is read as a TOML value when it parses as
+    /// one (`5696`, `true`), else as a string.
+    pub fn parse(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut doc: toml::Table = toml::from_str(text)?;
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let Some((section, key)) = rest.split_once("__") else {
+                return Err(ConfigError::BadOverride(name));
+            };
+            if section.is_empty() || key.is_empty() {
+                return Err(ConfigError::BadOverride(name));
+            }
+            let table = doc
+                .entry(section.to_ascii_lowercase())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(table) = table.as_table_mut() else {
+                return Err(ConfigError::BadOverride(name));
+            };
+            table.insert(key.to_ascii_lowercase(), override_value(&value));
+        }
+        Ok(doc.try_into()?)
+    }
+
+    /// Validates into [`Settings`]; relative paths are resolved against `base`.
+    pub fn validate(self, base: &Path) -> Result<Settings, ConfigError> {
+        let s = &self.server;
+        let listen: SocketAddr = s.listen.parse().map_err(|_| ConfigError::Invalid {
+            option: "server.listen",
+            reason: "must be an address:port such as 0.0.0.0:5696",
+        })?;
+        if s.node_id == 0 {
+            return Err(ConfigError::Invalid {
+                option: "server.node_id",
+                reason: "must be at least 1",
+            });
+        }
+        if s.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                option: "server.max_connections",
+                reason: "must be at least 1",
+            });
+        }
+        for (option, secs) in [
+            ("server.handshake_timeout_secs", s.handshake_timeout_secs),
+            ("server.read_timeout_secs", s.read_timeout_secs),
+            ("server.idle_timeout_secs", s.idle_timeout_secs),
+        ] {
+            if secs == 0 || secs > 86_400 {
+                return Err(ConfigError::Invalid {
+                    option,
+                    reason: "must be between 1 and 86400 seconds",
+                });
+            }
+        }
+        if !(1024..=MAX_MESSAGE_SIZE_CEILING).contains(&s.max_message_size) {
+            return Err(ConfigError::Invalid {
+                option: "server.max_message_size",
+                reason: "must be between 1 KiB and 64 MiB",
+            });
+        }
+        if self.tls.rsa_cert.is_some() != self.tls.rsa_key.is_some() {
+            return Err(ConfigError::Invalid {
+                option: "tls.rsa_cert",
+                reason: "rsa_cert and rsa_key go together",
+            });
+        }
+        let at = |p: &Path| base.join(p);
+        Ok(Settings {
+            listen,
+            node_id: s.node_id,
+            data_dir: at(&s.data_dir),
+            limits: NetLimits {
+                max_connections: s.max_connections,
+                handshake_timeout: Duration::from_secs(s.handshake_timeout_secs),
+                read_timeout: Duration::from_secs(s.read_timeout_secs),
+                idle_timeout: Duration::from_secs(s.idle_timeout_secs),
+                max_message_size: s.max_message_size,
+            },
+            tls: TlsFiles {
+                client_ca: at(&self.tls.client_ca),
+                ecdsa_cert: at(&self.tls.ecdsa_cert),
+                ecdsa_key: at(&self.tls.ecdsa_key),
+                rsa_cert: self.tls.rsa_cert.as_deref().map(at),
+                rsa_key: self.tls.rsa_key.as_deref().map(at),
+                session_cache_entries: self.tls.session_cache_entries.max(1),
+            },
+            hsm: self.hsm,
+            key_cache_entries: self.cache.unsealed_keys,
+        })
+    }
+}
+
+fn override_value(raw: &str) -> toml::Value {
+    // Parse "x = <raw>" so numbers, booleans and arrays keep their types.
+    toml::from_str::<toml::Table>(&format!("x = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("x"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}

@@ -1,0 +1,93 @@
+//! One client connection: handshake, identity, then request/response in order.
+
+use std::sync::Arc;
+
+use kmip_codec::limits::Limits;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
+use tracing::{Instrument, debug, info_span};
+
+use super::PeerAddr;
+use super::frame::{FrameError, read_message};
+use crate::config::NetLimits;
+use crate::kms::Kms;
+
+pub(super) struct Connection {
+    pub(super) acceptor: TlsAcceptor,
+    pub(super) kms: Arc<Kms>,
+    pub(super) limits: Arc<NetLimits>,
+    pub(super) peer: PeerAddr,
+    pub(super) shutdown: watch::Receiver<bool>,
+}
+
+impl Connection {
+    pub(super) async fn run(mut self, tcp: TcpStream) {
+        let span = info_span!("conn", peer = %self.peer, tenant = tracing::field::Empty);
+        async move {
+            let tls = match timeout(self.limits.handshake_timeout, self.acceptor.accept(tcp)).await
+            {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    debug!(error = %e, "TLS handshake failed");
+                    self.kms
+                        .connection_refused(self.peer, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    debug!("TLS handshake timed out");
+                    self.kms
+                        .connection_refused(self.peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let chain: Vec<_> = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default();
+            let mut stream = tls;
+            let codec_limits = Limits::DEFAULT.with_max_message_size(self.limits.max_message_size);
+            loop {
+                let message = tokio::select! {
+                    m = read_message(
+                        &mut stream,
+                        &codec_limits,
+                        self.limits.idle_timeout,
+                        self.limits.read_timeout,
+                    ) => m,
+                    _ = self.shutdown.changed() => break,
+                };
+                let request = match message {
+                    Ok(Some(m)) => m,
+                    Ok(None) => break,
+                    Err(FrameError::Bad(e)) => {
+                        // A header we cannot trust: no response can be framed reliably.
+                        debug!(error = %e, "malformed frame; closing");
+                        self.kms.connection_refused(self.peer, "malformed frame");
+                        break;
+                    }
+                    Err(e) => {
+                        debug!(error = %e, "closing connection");
+                        break;
+                    }
+                };
+                let response = self.kms.handle(&chain, self.peer, &request).await;
+                let write = async {
+                    stream.write_all(&response).await?;
+                    stream.flush().await
+                };
+                match timeout(self.limits.read_timeout, write).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
+                }
+            }
+            let _ = timeout(self.limits.handshake_timeout, stream.shutdown()).await;
+        }
+        .instrument(span)
+        .await;
+    }
+}

@@ -1,0 +1,74 @@
+//! The KMIP listener: TCP accept under a connection cap, the TLS handshake under a timeout,
+//! then one task per connection reading length-checked TTLV frames (see [`frame`]) and
+//! answering each in order. Graceful shutdown stops accepting, lets in-flight requests finish
+//! and closes idle connections.
+
+mod connection;
+pub mod frame;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
+
+use crate::config::NetLimits;
+use crate::kms::Kms;
+
+/// Runs the accept loop until `shutdown` turns true, then waits (at most `drain`) for open
+/// connections to finish their current request.
+pub async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    kms: Arc<Kms>,
+    limits: NetLimits,
+    mut shutdown: watch::Receiver<bool>,
+    drain: Duration,
+) {
+    let max = limits.max_connections;
+    let slots = Arc::new(Semaphore::new(max));
+    let limits = Arc::new(limits);
+    info!(addr = ?listener.local_addr().ok(), max_connections = max, "KMIP listener up");
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            debug!(%peer, "connection cap reached; closing");
+            kms.connection_refused(peer, "connection cap reached");
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let conn = connection::Connection {
+            acceptor: acceptor.clone(),
+            kms: kms.clone(),
+            limits: limits.clone(),
+            peer,
+            shutdown: shutdown.clone(),
+        };
+        tokio::spawn(async move {
+            conn.run(tcp).await;
+            drop(permit);
+        });
+    }
+    info!("KMIP listener stopping; draining connections");
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(drain, slots.acquire_many(all)).await;
+}
+
+/// Address the peer connected from, for audit records.
+pub type PeerAddr = SocketAddr;

@@ -1,0 +1,126 @@
+//! One running node: opens the HSM and the store, builds TLS, binds the KMIP listener and
+//! serves until told to stop. Tests start it on `127.0.0.1:0`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kmip_codec::limits::Limits;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::Settings;
+use crate::keys::Keys;
+use crate::kms::{Kms, StorePins};
+use crate::store::{Store, StoreError};
+use crate::tls::{self, TlsError};
+
+/// Time given to open connections to finish after a shutdown request.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Why a node could not start. Printed as one line by the binary.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The HSM could not be opened (module, token, PIN, root).
+    #[error("HSM: {0}")]
+    Hsm(#[from] hsm::Error),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// TLS material is missing or unusable.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    /// The data directory or listener failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+}
+
+/// A node serving KMIP.
+#[derive(Debug)]
+pub struct Node {
+    kms: Arc<Kms>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Node {
+    /// Opens everything named in `settings` and starts serving.
+    pub async fn start(settings: Settings) -> Result<Node, StartError> {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::Io {
+            what: "creating the data directory",
+            source,
+        })?;
+        let hsm_config = settings.hsm.clone();
+        let hsm = tokio::task::spawn_blocking(move || hsm::Hsm::open(&hsm_config))
+            .await
+            .map_err(|e| StartError::Io {
+                what: "opening the HSM",
+                source: std::io::Error::other(e),
+            })??;
+        let store = Store::open(&settings.data_dir.join("kms.redb"))?;
+        let committer = store.committer()?;
+        let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
+        let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
+        let keys = Keys::new(hsm, settings.key_cache_entries);
+        let limits = Limits::DEFAULT.with_max_message_size(settings.limits.max_message_size);
+        let kms = Arc::new(Kms::new(
+            store,
+            committer,
+            keys,
+            verifier,
+            limits,
+            settings.node_id,
+        ));
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Io {
+                    what: "binding the KMIP listener",
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Io {
+            what: "reading the listener address",
+            source,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(crate::net::serve(
+            listener,
+            TlsAcceptor::from(tls_config),
+            kms.clone(),
+            settings.limits.clone(),
+            stopped,
+            DRAIN,
+        ));
+        Ok(Node {
+            kms,
+            addr,
+            stop,
+            task,
+        })
+    }
+
+    /// The KMIP listener's address (the real port when started on port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service.
+    pub fn kms(&self) -> &Arc<Kms> {
+        &self.kms
+    }
+
+    /// Stops accepting, drains connections, commits what is queued.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        self.kms.shutdown().await;
+    }
+}

@@ -1,0 +1,165 @@
+//! What every operation works with: the service, the principal, the request's version and
+//! time, the ID Placeholder, and the one way to load an object (tenant check + authorization)
+//! and to write one (optimistic, retried on contention).
+
+use kmip_codec::enums::Operation;
+use kmip_codec::model::{Credential, RequestHeader};
+use kmip_codec::version::ProtocolVersion;
+
+use super::OpError;
+use crate::identity::Principal;
+use crate::kms::Kms;
+use crate::policy;
+use crate::store::Command;
+use crate::store::records::{ObjectRecord, TenantRecord};
+
+/// Attempts at a read-modify-write before giving up with [`OpError::Contention`].
+const MAX_ATTEMPTS: usize = 8;
+
+/// Per-message state.
+pub(crate) struct Ctx<'a> {
+    pub(crate) kms: &'a Kms,
+    pub(crate) principal: &'a Principal,
+    pub(crate) header: &'a RequestHeader,
+    pub(crate) version: ProtocolVersion,
+    pub(crate) now: i64,
+    /// The ID Placeholder (KMIP 1.4 section 6.8): the UID made or found by an earlier item.
+    pub(crate) placeholder: Option<String>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(
+        kms: &'a Kms,
+        principal: &'a Principal,
+        header: &'a RequestHeader,
+        version: ProtocolVersion,
+        now: i64,
+    ) -> Self {
+        Self {
+            kms,
+            principal,
+            header,
+            version,
+            now,
+            placeholder: None,
+        }
+    }
+
+    /// Checks the optional second factor: a client with a password must send a matching
+    /// Username and Password credential (username = client name).
+    pub(crate) fn check_credential(&self) -> Result<(), OpError> {
+        let key = crate::store::records::client_key(
+            self.principal.tenant.as_deref(),
+            &self.principal.client,
+        );
+        let Some(client) = self.kms.store.client(&key)? else {
+            return Err(OpError::AuthenticationFailed);
+        };
+        let Some(hash) = client.password_hash else {
+            return Ok(());
+        };
+        let given = self
+            .header
+            .authentication
+            .as_ref()
+            .and_then(|a| {
+                a.credentials.iter().find_map(|c| match c {
+                    Credential::UsernameAndPassword { username, password } => {
+                        Some((username, password.as_ref()?))
+                    }
+                    _ => None,
+                })
+            })
+            .ok_or(OpError::AuthenticationFailed)?;
+        if given.0 != &self.principal.client || !crate::credential::verify(&hash, given.1.expose())
+        {
+            return Err(OpError::AuthenticationFailed);
+        }
+        Ok(())
+    }
+
+    /// The principal's tenant ID (KMIP clients always have one).
+    pub(crate) fn tenant_id(&self) -> Result<&'a str, OpError> {
+        self.principal
+            .tenant
+            .as_deref()
+            .ok_or(OpError::PermissionDenied)
+    }
+
+    /// The principal's tenant record.
+    pub(crate) fn tenant(&self) -> Result<TenantRecord, OpError> {
+        match self.kms.store.tenant(self.tenant_id()?)? {
+            Some(t) if !t.suspended => Ok(t),
+            _ => Err(OpError::PermissionDenied),
+        }
+    }
+
+    /// The UID a request names, or the ID Placeholder.
+    pub(crate) fn uid(&self, given: Option<&String>) -> Result<String, OpError> {
+        given
+            .cloned()
+            .or_else(|| self.placeholder.clone())
+            .ok_or(OpError::MissingData("unique identifier"))
+    }
+
+    /// Loads an object the principal may act on with `op`. Another tenant's object is
+    /// answered exactly like a missing one.
+    pub(crate) fn object(&self, uid: &str, op: Operation) -> Result<ObjectRecord, OpError> {
+        let tenant = self.tenant_id()?;
+        let record = self
+            .kms
+            .store
+            .object(uid)?
+            .filter(|o| o.tenant == tenant)
+            .ok_or(OpError::ObjectNotFound)?;
+        policy::authorize(self.principal, op, Some(&record))?;
+        Ok(record)
+    }
+
+    /// Writes a new object.
+    pub(crate) async fn insert(&self, record: ObjectRecord) -> Result<(), OpError> {
+        self.kms
+            .committer
+            .apply(Command::PutObject {
+                expected_revision: None,
+                record: Box::new(record),
+            })
+            .await??;
+        Ok(())
+    }
+
+    /// Read-modify-write of one object: `change` edits a copy of the current record (and
+    /// returns a value); the write names the revision it read and is retried when another
+    /// writer got there first.
+    pub(crate) async fn update<T>(
+        &self,
+        uid: &str,
+        op: Operation,
+        mut change: impl FnMut(&mut ObjectRecord) -> Result<T, OpError>,
+    ) -> Result<(ObjectRecord, T), OpError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let current = self.object(uid, op)?;
+            let mut next = current.clone();
+            let out = change(&mut next)?;
+            next.revision = current.revision + 1;
+            super::attrs::index_names(&mut next);
+            match self
+                .kms
+                .committer
+                .apply(Command::PutObject {
+                    expected_revision: Some(current.revision),
+                    record: Box::new(next.clone()),
+                })
+                .await?
+            {
+                Ok(()) => {
+                    self.kms.keys.forget(uid);
+                    return Ok((next, out));
+                }
+                Err(crate::store::Rejection::StaleRevision) => continue,
+                Err(r) => return Err(r.into()),
+            }
+        }
+        Err(OpError::Contention)
+    }
+}

@@ -1,0 +1,148 @@
+//! Every failure of an operation, and the ONE place that maps it to a KMIP Result Reason and a
+//! fixed message. The client sees only that reason and message; details go to tracing.
+
+use kmip_codec::enums::ResultReason;
+
+use crate::keys::KeyError;
+use crate::store::{Rejection, StoreError};
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// No such object for this principal: missing, or another tenant's (indistinguishable).
+    #[error("object not found")]
+    ObjectNotFound,
+    /// The object exists but was destroyed (KMIP 2.x Object Destroyed).
+    #[error("object destroyed")]
+    ObjectDestroyed,
+    /// The principal may not do this.
+    #[error("permission denied")]
+    PermissionDenied,
+    /// Identity or credential check failed.
+    #[error("authentication not successful")]
+    AuthenticationFailed,
+    /// A required field is missing.
+    #[error("missing data: {0}")]
+    MissingData(&'static str),
+    /// A field has a value the server does not accept.
+    #[error("invalid field: {0}")]
+    InvalidField(&'static str),
+    /// The request is malformed.
+    #[error("invalid message: {0}")]
+    InvalidMessage(&'static str),
+    /// The operation is not implemented.
+    #[error("operation not supported")]
+    OperationNotSupported,
+    /// A feature of an implemented operation is not supported.
+    #[error("feature not supported: {0}")]
+    FeatureNotSupported(&'static str),
+    /// The requested Key Format Type cannot be produced.
+    #[error("key format type not supported")]
+    KeyFormatTypeNotSupported,
+    /// The object's state forbids the operation.
+    #[error("wrong key lifecycle state")]
+    WrongKeyLifecycleState,
+    /// The attribute is absent.
+    #[error("attribute not found")]
+    AttributeNotFound,
+    /// The attribute cannot be set by a client.
+    #[error("attribute read only")]
+    AttributeReadOnly,
+    /// The attribute allows one instance only.
+    #[error("attribute single valued")]
+    AttributeSingleValued,
+    /// The Name is used by another object.
+    #[error("non-unique name")]
+    NonUniqueName,
+    /// The key's usage mask does not allow the operation.
+    #[error("incompatible cryptographic usage mask")]
+    IncompatibleUsageMask,
+    /// A cryptographic operation failed (e.g. authentication tag mismatch).
+    #[error("cryptographic failure")]
+    CryptographicFailure,
+    /// A GCM tag length outside 12..=16 bytes (the OASIS vectors expect General Failure).
+    #[error("invalid tag length")]
+    InvalidTagLength,
+    /// The response would exceed the client's Maximum Response Size.
+    #[error("response too large")]
+    ResponseTooLarge,
+    /// The object kept changing under concurrent writers.
+    #[error("concurrent modification")]
+    Contention,
+    /// Storage failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The HSM or key hierarchy failed.
+    #[error("keys: {0}")]
+    Keys(#[from] KeyError),
+}
+
+impl From<Rejection> for OpError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::NameTaken => OpError::NonUniqueName,
+            Rejection::StaleRevision | Rejection::BadRevision => OpError::Contention,
+            Rejection::ObjectExists => OpError::Contention,
+            // Tenant vanished or mismatched mid-request: treat as absent.
+            Rejection::NoSuchTenant | Rejection::TenantMismatch => OpError::ObjectNotFound,
+            Rejection::TenantExists | Rejection::FingerprintTaken => OpError::PermissionDenied,
+        }
+    }
+}
+
+impl OpError {
+    /// The Result Reason and the fixed message the client receives.
+    pub fn reason(&self) -> (ResultReason, &'static str) {
+        match self {
+            OpError::ObjectNotFound => (ResultReason::OBJECT_NOT_FOUND, "object not found"),
+            OpError::ObjectDestroyed => (ResultReason::OBJECT_DESTROYED, "object destroyed"),
+            OpError::PermissionDenied => (ResultReason::PERMISSION_DENIED, "permission denied"),
+            OpError::AuthenticationFailed => (
+                ResultReason::AUTHENTICATION_NOT_SUCCESSFUL,
+                "authentication not successful",
+            ),
+            OpError::MissingData(what) => (ResultReason::MISSING_DATA, what),
+            OpError::InvalidField(what) => (ResultReason::INVALID_FIELD, what),
+            OpError::InvalidMessage(what) => (ResultReason::INVALID_MESSAGE, what),
+            OpError::OperationNotSupported => (
+                ResultReason::OPERATION_NOT_SUPPORTED,
+                "operation not supported",
+            ),
+            OpError::FeatureNotSupported(what) => (ResultReason::FEATURE_NOT_SUPPORTED, what),
+            OpError::KeyFormatTypeNotSupported => (
+                ResultReason::KEY_FORMAT_TYPE_NOT_SUPPORTED,
+                "key format type not supported",
+            ),
+            OpError::WrongKeyLifecycleState => (
+                ResultReason::WRONG_KEY_LIFECYCLE_STATE,
+                "wrong key lifecycle state",
+            ),
+            OpError::AttributeNotFound => {
+                (ResultReason::ATTRIBUTE_NOT_FOUND, "attribute not found")
+            }
+            OpError::AttributeReadOnly => {
+                (ResultReason::ATTRIBUTE_READ_ONLY, "attribute read only")
+            }
+            OpError::AttributeSingleValued => (
+                ResultReason::ATTRIBUTE_SINGLE_VALUED,
+                "attribute single valued",
+            ),
+            OpError::NonUniqueName => (
+                ResultReason::NON_UNIQUE_NAME_ATTRIBUTE,
+                "name already in use",
+            ),
+            OpError::IncompatibleUsageMask => (
+                ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
+                "incompatible cryptographic usage mask",
+            ),
+            OpError::CryptographicFailure => {
+                (ResultReason::CRYPTOGRAPHIC_FAILURE, "cryptographic failure")
+            }
+            OpError::InvalidTagLength => (ResultReason::GENERAL_FAILURE, "invalid tag length"),
+            OpError::ResponseTooLarge => (ResultReason::RESPONSE_TOO_LARGE, "response too large"),
+            OpError::Contention => (ResultReason::GENERAL_FAILURE, "try again"),
+            OpError::Store(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
+            OpError::Keys(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
+        }
+    }
+}

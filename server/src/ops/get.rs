@@ -1,0 +1,212 @@
+//! Get (KMIP 1.4 section 4.11): the object with its key material in Raw or Transparent
+//! Symmetric Key format, optionally wrapped under another key of the same tenant (AES key wrap,
+//! RFC 3394 or RFC 5649). The hot path: the record comes from the store, the plaintext from the
+//! unsealed-key cache; the HSM is only called on a cache miss.
+
+use kmip_codec::enums::{
+    BlockCipherMode, CryptographicAlgorithm, EncodingOption, KeyFormatType, ObjectType,
+    OpaqueDataType, Operation, SecretDataType, WrappingMethod,
+};
+use kmip_codec::model::{
+    Attributes, GetRequest, GetResponse, KeyBlock, KeyMaterial, KeyValue, KeyWrappingData,
+    KeyWrappingSpecification, ManagedObject, OpaqueObject, SecretData, SymmetricKey,
+};
+use kmip_codec::ttlv::Bytes;
+use kmip_codec::ttlv::encode::encode;
+use zeroize::Zeroizing;
+
+use super::{Ctx, OpError, state};
+use crate::store::records::ObjectRecord;
+
+pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse, OpError> {
+    let uid = ctx.uid(r.unique_identifier.as_ref())?;
+    let record = ctx.object(&uid, Operation::GET)?;
+    if r.key_compression_type.is_some() {
+        return Err(OpError::FeatureNotSupported("key compression"));
+    }
+    let object = object_with_material(ctx, &record, r.key_format_type).await?;
+    let object = match &r.key_wrapping_specification {
+        Some(spec) => wrap_object(ctx, object, spec).await?,
+        None => object,
+    };
+    Ok(GetResponse {
+        object_type: ObjectType(record.object_type),
+        unique_identifier: uid,
+        object,
+    })
+}
+
+/// The managed object of `record` with its plaintext material in the requested format.
+pub(super) async fn object_with_material(
+    ctx: &Ctx<'_>,
+    record: &ObjectRecord,
+    format: Option<KeyFormatType>,
+) -> Result<ManagedObject, OpError> {
+    if state::is_destroyed(state::effective(record, ctx.now)) {
+        return Err(OpError::ObjectDestroyed);
+    }
+    let material = record.material.as_ref().ok_or(OpError::ObjectDestroyed)?;
+    let tenant = ctx.tenant()?;
+    let bytes = ctx.kms.keys.material(&tenant, record).await?;
+    let plain = || Bytes::from(bytes.expose());
+    let object_type = ObjectType(record.object_type);
+    Ok(if object_type == ObjectType::SYMMETRIC_KEY {
+        let format = format.unwrap_or(KeyFormatType::RAW);
+        let key_material = if format == KeyFormatType::RAW {
+            KeyMaterial::Bytes(plain())
+        } else if format == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY {
+            KeyMaterial::TransparentSymmetricKey(plain())
+        } else {
+            return Err(OpError::KeyFormatTypeNotSupported);
+        };
+        ManagedObject::SymmetricKey(SymmetricKey {
+            key_block: KeyBlock {
+                key_format_type: format,
+                key_compression_type: None,
+                // No attributes inside the Key Value: KMIP 1.x clients (vCenter) reject them.
+                key_value: Some(KeyValue::Plain {
+                    key_material,
+                    attributes: Attributes::new(),
+                }),
+                cryptographic_algorithm: record
+                    .attributes
+                    .cryptographic_algorithm
+                    .map(CryptographicAlgorithm),
+                cryptographic_length: record.attributes.cryptographic_length,
+                key_wrapping_data: None,
+            },
+        })
+    } else if object_type == ObjectType::SECRET_DATA {
+        let stored = KeyFormatType(material.key_format);
+        if format.is_some_and(|f| f != stored) {
+            return Err(OpError::KeyFormatTypeNotSupported);
+        }
+        ManagedObject::SecretData(SecretData {
+            secret_data_type: SecretDataType(material.data_type.unwrap_or(0)),
+            key_block: KeyBlock {
+                key_format_type: stored,
+                key_compression_type: None,
+                key_value: Some(KeyValue::Plain {
+                    key_material: KeyMaterial::Bytes(plain()),
+                    attributes: Attributes::new(),
+                }),
+                cryptographic_algorithm: None,
+                cryptographic_length: None,
+                key_wrapping_data: None,
+            },
+        })
+    } else if object_type == ObjectType::OPAQUE_OBJECT {
+        if format.is_some() {
+            return Err(OpError::KeyFormatTypeNotSupported);
+        }
+        ManagedObject::OpaqueObject(OpaqueObject {
+            opaque_data_type: OpaqueDataType(material.data_type.unwrap_or(0)),
+            opaque_data_value: plain(),
+        })
+    } else {
+        return Err(OpError::FeatureNotSupported("object type"));
+    })
+}
+
+/// Wraps the Key Value of a key or secret under another key of the same tenant.
+async fn wrap_object(
+    ctx: &Ctx<'_>,
+    object: ManagedObject,
+    spec: &KeyWrappingSpecification,
+) -> Result<ManagedObject, OpError> {
+    if spec.wrapping_method != WrappingMethod::ENCRYPT {
+        return Err(OpError::FeatureNotSupported("wrapping method"));
+    }
+    if spec.mac_signature_key_information.is_some() || !spec.attribute_names.is_empty() {
+        return Err(OpError::FeatureNotSupported(
+            "MAC/signature wrapping or wrapped attributes",
+        ));
+    }
+    let info = spec
+        .encryption_key_information
+        .as_ref()
+        .ok_or(OpError::MissingData("encryption key information"))?;
+    let mode = info
+        .cryptographic_parameters
+        .as_ref()
+        .and_then(|p| p.block_cipher_mode)
+        .unwrap_or(BlockCipherMode::NISTKEYWRAP);
+    let wrapping_record = ctx.object(&info.unique_identifier, Operation::GET)?;
+    super::crypto::require_usable(
+        ctx,
+        &wrapping_record,
+        kmip_codec::enums::CryptographicUsageMask::WRAP_KEY,
+    )?;
+    let tenant = ctx.tenant()?;
+    let kek = ctx.kms.keys.material(&tenant, &wrapping_record).await?;
+    let encoding = spec
+        .encoding_option
+        .unwrap_or(EncodingOption::TTLV_ENCODING);
+    let (mut block, secret_data_type) = match object {
+        ManagedObject::SymmetricKey(k) => (k.key_block, None),
+        ManagedObject::SecretData(s) => (s.key_block, Some(s.secret_data_type)),
+        _ => return Err(OpError::FeatureNotSupported("wrapping this object type")),
+    };
+    let value = block.key_value.take().ok_or(OpError::ObjectDestroyed)?;
+    let to_wrap: Zeroizing<Vec<u8>> = if encoding == EncodingOption::NO_ENCODING {
+        match &value {
+            KeyValue::Plain { key_material, .. } => Zeroizing::new(
+                key_material
+                    .bytes()
+                    .ok_or(OpError::KeyFormatTypeNotSupported)?
+                    .as_slice()
+                    .to_vec(),
+            ),
+            KeyValue::Wrapped(_) => return Err(OpError::FeatureNotSupported("double wrapping")),
+        }
+    } else {
+        Zeroizing::new(encode(&value.to_ttlv(ctx.version)))
+    };
+    let wrapped = aes_key_wrap(kek.expose(), &to_wrap, mode)?;
+    block.key_value = Some(KeyValue::Wrapped(Bytes::new(wrapped)));
+    block.key_wrapping_data = Some(Box::new(KeyWrappingData {
+        wrapping_method: WrappingMethod::ENCRYPT,
+        encryption_key_information: Some(info.clone()),
+        mac_signature_key_information: None,
+        mac_signature: None,
+        iv_counter_nonce: None,
+        encoding_option: spec.encoding_option,
+    }));
+    Ok(match secret_data_type {
+        None => ManagedObject::SymmetricKey(SymmetricKey { key_block: block }),
+        Some(secret_data_type) => ManagedObject::SecretData(SecretData {
+            secret_data_type,
+            key_block: block,
+        }),
+    })
+}
+
+/// AES key wrap (RFC 3394, `NISTKeyWrap`) or with padding (RFC 5649, `AESKeyWrapPadding`).
+fn aes_key_wrap(kek: &[u8], data: &[u8], mode: BlockCipherMode) -> Result<Vec<u8>, OpError> {
+    let padded = if mode == BlockCipherMode::NISTKEYWRAP {
+        false
+    } else if mode == BlockCipherMode::AESKEYWRAPPADDING {
+        true
+    } else {
+        return Err(OpError::FeatureNotSupported(
+            "block cipher mode for key wrapping",
+        ));
+    };
+    macro_rules! wrap {
+        ($kek:ty) => {{
+            let k = <$kek>::try_from(kek).map_err(|_| OpError::CryptographicFailure)?;
+            if padded {
+                k.wrap_with_padding_vec(data)
+            } else {
+                k.wrap_vec(data)
+            }
+            .map_err(|_| OpError::InvalidField("data cannot be wrapped with this mode"))
+        }};
+    }
+    match kek.len() {
+        16 => wrap!(aes_kw::KekAes128),
+        24 => wrap!(aes_kw::KekAes192),
+        32 => wrap!(aes_kw::KekAes256),
+        _ => Err(OpError::InvalidField("wrapping key is not an AES key")),
+    }
+}

@@ -1,0 +1,134 @@
+//! TLS for the KMIP listener: TLS 1.2 (ECDHE with AEAD suites only) and TLS 1.3, an ECDSA and
+//! an RSA server certificate chosen per client hello, session resumption (TLS 1.2 session IDs
+//! and TLS 1.3 tickets: vCenter opens a new connection for nearly every operation), and a
+//! mandatory client certificate that is either issued by the KMS CA or pinned by fingerprint.
+
+mod resolver;
+pub mod verifier;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::server::ServerSessionMemoryCache;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+pub use verifier::{ClientVerifier, PinnedCertificates};
+
+use crate::config::TlsFiles;
+
+/// TLS set-up errors (at start-up; never sent to a peer).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A PEM file holds no certificate or no private key.
+    #[error("{path} holds no {what}")]
+    Empty {
+        /// The file.
+        path: String,
+        /// "certificate" or "private key".
+        what: &'static str,
+    },
+    /// rustls refused the material or the configuration.
+    #[error("TLS configuration rejected: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// The client CA bundle is unusable.
+    #[error("client CA rejected: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+}
+
+/// The crypto provider: ring, restricted to ECDHE key exchange and AEAD suites (rustls offers
+/// nothing weaker).
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The client certificate verifier for the CA bundle in `files`.
+pub fn client_verifier(
+    files: &TlsFiles,
+    pinned: Arc<dyn PinnedCertificates>,
+) -> Result<Arc<ClientVerifier>, TlsError> {
+    let ca = read_certs(&files.client_ca)?;
+    Ok(Arc::new(ClientVerifier::new(&ca, pinned, provider())?))
+}
+
+/// Builds the server's TLS configuration around `verifier`.
+pub fn server_config(
+    files: &TlsFiles,
+    verifier: Arc<ClientVerifier>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = provider();
+    let ecdsa = load_certified_key(&files.ecdsa_cert, &files.ecdsa_key, &provider)?;
+    let rsa = match (&files.rsa_cert, &files.rsa_key) {
+        (Some(c), Some(k)) => Some(load_certified_key(c, k, &provider)?),
+        _ => None,
+    };
+    let resolver = Arc::new(resolver::CertResolver::new(ecdsa, rsa));
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(resolver);
+    config.session_storage = ServerSessionMemoryCache::new(files.session_cache_entries);
+    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    // KMIP has no ALPN; the server picks its own suite order.
+    config.ignore_client_order = true;
+    Ok(Arc::new(config))
+}
+
+fn load_certified_key(
+    cert: &Path,
+    key: &Path,
+    provider: &CryptoProvider,
+) -> Result<Arc<rustls::sign::CertifiedKey>, TlsError> {
+    let chain = read_certs(cert)?;
+    let key_der = read_key(key)?;
+    let signing = provider.key_provider.load_private_key(key_der)?;
+    Ok(Arc::new(rustls::sign::CertifiedKey::new(chain, signing)))
+}
+
+/// Every certificate in a PEM file.
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read(path)?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|source| TlsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::Empty {
+            path: path.display().to_string(),
+            what: "certificate",
+        });
+    }
+    Ok(certs)
+}
+
+/// The first private key in a PEM file.
+pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let pem = zeroize::Zeroizing::new(read(path)?);
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|source| TlsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?
+        .ok_or_else(|| TlsError::Empty {
+            path: path.display().to_string(),
+            what: "private key",
+        })
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
