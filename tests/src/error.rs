@@ -57,6 +57,30 @@ pub enum Error {
     /// TLS configuration failed.
     #[error("TLS: {0}")]
     Tls(#[from] rustls::Error),
+    /// The KMIP client failed (connect, handshake, framing, timeout).
+    #[error("KMIP client: {0}")]
+    Client(#[from] client::ClientError),
+    /// The dev environment (token, Root of Trust, PKI, config) could not be prepared.
+    #[error("dev environment: {0}")]
+    Dev(#[from] server::dev::DevError),
+    /// The server configuration did not load.
+    #[error("server configuration: {0}")]
+    Config(#[from] server::config::ConfigError),
+    /// The node did not start.
+    #[error("server start: {0}")]
+    Start(#[from] server::node::StartError),
+    /// An administrative action (tenant, enrollment) failed.
+    #[error("admin action: {0}")]
+    Admin(#[from] server::kms::AdminError),
+    /// Certificates could not be made or read.
+    #[error("certificates: {0}")]
+    Certs(#[from] certs::Error),
+    /// No KMIP client is known for this tenant.
+    #[error("no KMIP client for tenant {0}")]
+    UnknownTenant(String),
+    /// A test thread panicked while holding the harness's lock.
+    #[error("harness lock poisoned")]
+    Poisoned,
     /// The server's answer is not a TTLV message.
     #[error("response does not decode: {0}")]
     Decode(#[source] kmip_codec::error::Error),

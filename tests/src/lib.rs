@@ -3,6 +3,9 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod softhsm;
+pub mod testbed;
+pub mod transport;
 pub mod vectors;
 
 pub use error::Error;

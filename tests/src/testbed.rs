@@ -1,0 +1,210 @@
+//! A real server started in-process on `127.0.0.1:0`, on a real SoftHSM2 token and a real dev
+//! PKI, with KMIP clients of the tenants `acme` and `globex` enrolled.
+//!
+//! Must run in a [`crate::softhsm`] child (SoftHSM2 reads its configuration from the
+//! environment once per process): use [`crate::server_test!`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use certs::files::PemPaths;
+use certs::identity::{PrincipalUri, Role, TenantId};
+use certs::{ClientRequest, KeyAlgorithm};
+use client::{ClientConfig, Connector, IdentityFiles};
+use server::dev::{self, DevLayout};
+use server::kms::Kms;
+use server::node::Node;
+
+use crate::error::Error;
+use crate::softhsm::Env;
+use crate::vectors::unix_now;
+
+/// The tenants the dev PKI has client certificates for.
+pub const DEV_TENANTS: [&str; 2] = ["acme", "globex"];
+
+/// The client name every tenant's KMIP client gets.
+pub const CLIENT_NAME: &str = "vcenter";
+
+/// Days of validity of the client certificates made for extra tenants.
+const CLIENT_DAYS: u32 = 2;
+
+/// A running server and the files a client needs to talk to it.
+#[derive(Debug)]
+pub struct TestServer {
+    node: Node,
+    layout: DevLayout,
+    ca: PathBuf,
+    clients: Mutex<HashMap<String, IdentityFiles>>,
+}
+
+impl TestServer {
+    /// Prepares the dev environment in the test's directory (token, Root of Trust, PKI,
+    /// `kmsd.toml`), starts the node on `127.0.0.1:0`, and creates the tenants `acme` and
+    /// `globex` with their KMIP client `vcenter` enrolled.
+    pub async fn start(env: &Env) -> Result<TestServer, Error> {
+        let layout = DevLayout::new(env.dir())?;
+        let prepared = {
+            let layout = layout.clone();
+            tokio::task::spawn_blocking(move || dev::prepare(&layout, "127.0.0.1:0"))
+                .await
+                .map_err(|e| Error::Io {
+                    what: "preparing the dev environment",
+                    source: std::io::Error::other(e),
+                })??
+        };
+        let settings = server::config::Settings::load(&prepared, std::iter::empty())?;
+        let node = Node::start(settings).await?;
+        let ca = layout.pki().join("ca.pem");
+        let mut clients = HashMap::new();
+        for (tenant, cert, key) in dev::client_files(&layout) {
+            let tenant = tenant
+                .split_once('/')
+                .map_or(tenant.as_str(), |(t, _)| t)
+                .to_owned();
+            clients.insert(tenant, IdentityFiles { cert, key });
+        }
+        let server = TestServer {
+            node,
+            layout,
+            ca,
+            clients: Mutex::new(clients),
+        };
+        for tenant in DEV_TENANTS {
+            server.enroll(tenant).await?;
+        }
+        Ok(server)
+    }
+
+    /// Creates `tenant` (a fresh Domain Key) and enrolls its CA-issued KMIP client.
+    async fn enroll(&self, tenant: &str) -> Result<(), Error> {
+        let now = unix_now();
+        self.kms().create_tenant(tenant, now).await?;
+        self.kms()
+            .enroll_ca_issued(tenant, CLIENT_NAME, Role::KmipClient, now)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a tenant with a KMIP client whose certificate the dev CA issues now (ECDSA P-256),
+    /// and returns a connector for it.
+    pub async fn add_tenant(&self, tenant: &str) -> Result<Connector, Error> {
+        let ca = certs::files::load_ca(&PemPaths::in_dir(&self.layout.pki(), "ca"))?;
+        let principal = PrincipalUri::kmip_client(TenantId::new(tenant)?, CLIENT_NAME)?;
+        let pair = ca.issue_client(&ClientRequest {
+            principal,
+            algorithm: KeyAlgorithm::EcdsaP256,
+            days: CLIENT_DAYS,
+        })?;
+        let dir = self.layout.dir.join("extra-clients").join(tenant);
+        certs::files::create_private_dir(&dir)?;
+        let paths = PemPaths::in_dir(&dir, CLIENT_NAME);
+        certs::files::write_certified_key(&paths, &pair, false)?;
+        self.enroll(tenant).await?;
+        self.clients.lock().map_err(|_| Error::Poisoned)?.insert(
+            tenant.to_owned(),
+            IdentityFiles {
+                cert: paths.cert,
+                key: paths.key,
+            },
+        );
+        self.client(tenant)
+    }
+
+    /// The KMIP listener's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.node.addr()
+    }
+
+    /// The CA certificate (PEM) that issued the server and client certificates.
+    pub fn ca_path(&self) -> &Path {
+        &self.ca
+    }
+
+    /// The certificate and key files of `tenant`'s KMIP client.
+    pub fn client_files(&self, tenant: &str) -> Result<IdentityFiles, Error> {
+        self.clients
+            .lock()
+            .map_err(|_| Error::Poisoned)?
+            .get(tenant)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTenant(tenant.to_owned()))
+    }
+
+    /// Client settings for `tenant`'s KMIP client (KMIP 1.4 by default; change with
+    /// [`ClientConfig::with_protocol_version`]).
+    pub fn client_config(&self, tenant: &str) -> Result<ClientConfig, Error> {
+        let files = self.client_files(tenant)?;
+        Ok(ClientConfig::new(self.addr().to_string(), "127.0.0.1")
+            .with_ca_file(&self.ca)
+            .with_identity(files.cert, files.key))
+    }
+
+    /// A connector for `tenant`'s KMIP client.
+    pub fn client(&self, tenant: &str) -> Result<Connector, Error> {
+        Ok(Connector::new(self.client_config(tenant)?)?)
+    }
+
+    /// The service behind the listener (admin actions, store).
+    pub fn kms(&self) -> &Arc<Kms> {
+        self.node.kms()
+    }
+
+    /// The dev layout (config, PKI, token files).
+    pub fn layout(&self) -> &DevLayout {
+        &self.layout
+    }
+
+    /// Stops the node: no new connections, open ones drained, queued writes committed.
+    pub async fn shutdown(self) {
+        self.node.shutdown().await;
+    }
+}
+
+/// A multi-threaded runtime for a test body.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Starts a [`TestServer`] in `env`, runs `test` against it, and shuts it down.
+pub fn with_server(env: &Env, test: impl AsyncFnOnce(&TestServer)) {
+    runtime().block_on(async {
+        let server = match TestServer::start(env).await {
+            Ok(s) => s,
+            Err(e) => panic!("the test server did not start: {e}"),
+        };
+        test(&server).await;
+        server.shutdown().await;
+    });
+}
+
+/// A test against a real server in its own process with its own SoftHSM2 token:
+///
+/// ```ignore
+/// kms_tests::server_test! {
+///     async fn answers(server) {
+///         let mut c = server.client("acme").unwrap().connect().await.unwrap();
+///         // ...
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! server_test {
+    ($(#[$meta:meta])* async fn $name:ident($server:ident) $body:block) => {
+        $(#[$meta])*
+        #[test]
+        fn $name() {
+            $crate::softhsm::run(
+                concat!(module_path!(), "::", stringify!($name)),
+                |env: &$crate::softhsm::Env| {
+                    $crate::testbed::with_server(env, async |$server: &$crate::testbed::TestServer| $body)
+                },
+            );
+        }
+    };
+}

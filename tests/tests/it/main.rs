@@ -1,0 +1,8 @@
+//! Integration tests: one binary made of modules, to keep link time down. Every test that needs
+//! SoftHSM2 re-executes this binary for itself with a private token directory (see
+//! `kms_tests::softhsm`).
+#![forbid(unsafe_code)]
+
+mod conformance;
+mod tenancy;
+mod transport;
