@@ -98,6 +98,15 @@ pub enum ClientError {
     /// payload, batch item count or ID mismatch).
     #[error("unexpected response: {0}")]
     UnexpectedResponse(&'static str),
+    /// The operation does not exist in the protocol version the connection speaks (RNG
+    /// Retrieve in 1.1, Set Attribute in 1.x...); nothing was sent.
+    #[error("{operation:?} is not defined in KMIP {version}")]
+    NotInVersion {
+        /// The operation.
+        operation: Operation,
+        /// The connection's protocol version.
+        version: kmip_codec::version::ProtocolVersion,
+    },
     /// A PEM file could not be read.
     #[error("cannot read {path}: {source}")]
     ReadFile {

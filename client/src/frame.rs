@@ -42,10 +42,12 @@ where
 {
     let mut got = offset;
     while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
-        let n = reader
-            .read(rest)
-            .await
-            .map_err(|e| ClientError::io(Step::Read, e))?;
+        let n = match reader.read(rest).await {
+            Ok(n) => n,
+            // rustls reports a close without close_notify as UnexpectedEof: still an early end.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(ClientError::io(Step::Read, e)),
+        };
         if n == 0 {
             return Err(ClientError::Closed {
                 received: got,

@@ -66,7 +66,10 @@ pub(crate) fn success(item: ResponseBatchItem, asked: Operation) -> Result<Respo
 }
 
 impl Connection {
-    /// Sends one typed payload and returns the typed answer `pick` extracts.
+    /// Sends one typed payload and returns the typed answer `pick` extracts. An operation
+    /// the connection's protocol version does not define is refused before sending. (Fields
+    /// the version does not define, such as Offset Items before 1.3, are left out of the
+    /// encoding by the codec.)
     pub async fn call<T>(
         &mut self,
         payload: impl Into<RequestPayload>,
@@ -74,6 +77,12 @@ impl Connection {
     ) -> Result<T> {
         let item = RequestBatchItem::new(payload);
         let asked = item.operation;
+        if !asked.is_defined_in(self.protocol_version()) {
+            return Err(ClientError::NotInVersion {
+                operation: asked,
+                version: self.protocol_version(),
+            });
+        }
         let request = self.message(vec![item]);
         let response = self.request(&request).await?;
         check_answers(&request.batch_items, &response.batch_items)?;
