@@ -115,11 +115,14 @@ fn valid_seeds() -> Vec<(String, Vec<u8>)> {
         ("long", leaf(Value::LongInteger(123_456_789_000_000_000))),
         (
             "bigint",
-            leaf(Value::BigInteger(vec![
-                0, 0, 0, 0, 3, 0xFD, 0x35, 0xEB, 0x6B, 0xC2, 0xDF, 0x46, 0x18, 8, 0, 0,
-            ])),
+            leaf(Value::BigInteger(
+                vec![
+                    0, 0, 0, 0, 3, 0xFD, 0x35, 0xEB, 0x6B, 0xC2, 0xDF, 0x46, 0x18, 8, 0, 0,
+                ]
+                .into(),
+            )),
         ),
-        ("bigint-neg", leaf(Value::BigInteger(vec![0xFF; 8]))),
+        ("bigint-neg", leaf(Value::BigInteger(vec![0xFF; 8].into()))),
         ("enum", leaf(Value::Enumeration(255))),
         ("bool-true", leaf(Value::Boolean(true))),
         ("bool-false", leaf(Value::Boolean(false))),

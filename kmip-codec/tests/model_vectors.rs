@@ -45,7 +45,7 @@ fn dummy(placeholder: &str, ty: ItemType) -> Option<Value> {
         ItemType::LongInteger => Value::LongInteger(i64::from(n)),
         ItemType::Interval => Value::Interval(n.unsigned_abs()),
         ItemType::Enumeration => Value::Enumeration(1),
-        ItemType::BigInteger => Value::BigInteger(vec![0; 8]),
+        ItemType::BigInteger => Value::BigInteger(vec![0; 8].into()),
         ItemType::Boolean => Value::Boolean(true),
         ItemType::Structure => return None,
     })

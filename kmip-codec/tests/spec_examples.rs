@@ -51,21 +51,24 @@ fn big_integer_1234567890000000000000000000() {
         .to_be_bytes()
         .to_vec();
     // As on the wire: the 16-byte two's complement form.
-    both_ways(BIG_INTEGER_WIRE, Ttlv::new(TAG, Value::BigInteger(value)));
+    both_ways(
+        BIG_INTEGER_WIRE,
+        Ttlv::new(TAG, Value::BigInteger(value.into())),
+    );
 }
 
 #[test]
 fn big_integer_minimal_form_is_sign_extended_to_the_spec_bytes() {
     // The 12 significant bytes; the encoder must add 4 leading zero bytes.
     let minimal = hex("03 FD 35 EB 6B C2 DF 46 18 08 00 00");
-    let item = Ttlv::new(TAG, Value::BigInteger(minimal));
+    let item = Ttlv::new(TAG, Value::BigInteger(minimal.into()));
     assert_eq!(encode(&item), hex(BIG_INTEGER_WIRE));
 }
 
 #[test]
 fn negative_big_integer_is_sign_extended_with_ff() {
     // -2 as 1 byte (0xFE) becomes FF..FE over 8 bytes.
-    let item = Ttlv::new(TAG, Value::BigInteger(vec![0xFE]));
+    let item = Ttlv::new(TAG, Value::BigInteger(vec![0xFE].into()));
     assert_eq!(
         encode(&item),
         hex("42 00 20 04 00 00 00 08 FF FF FF FF FF FF FF FE")

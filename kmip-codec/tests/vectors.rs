@@ -58,7 +58,7 @@ fn dummy(placeholder: &str, ty: ItemType) -> Option<Value> {
         ItemType::LongInteger => Value::LongInteger(name.len() as i64),
         ItemType::Interval => Value::Interval(name.len() as u32),
         ItemType::Enumeration => Value::Enumeration(1),
-        ItemType::BigInteger => Value::BigInteger(vec![0; 8]),
+        ItemType::BigInteger => Value::BigInteger(vec![0; 8].into()),
         ItemType::Boolean => Value::Boolean(true),
         ItemType::Structure => return None,
     })

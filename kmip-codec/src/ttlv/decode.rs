@@ -244,7 +244,7 @@ impl Decoder<'_> {
             }
             ItemType::Integer => Value::Integer(i32::from_be_bytes(array(v)?)),
             ItemType::LongInteger => Value::LongInteger(i64::from_be_bytes(array(v)?)),
-            ItemType::BigInteger => Value::BigInteger(v.to_vec()),
+            ItemType::BigInteger => Value::BigInteger(Bytes::from(v)),
             ItemType::Enumeration => Value::Enumeration(u32::from_be_bytes(array(v)?)),
             ItemType::Boolean => match u64::from_be_bytes(array(v)?) {
                 0 => Value::Boolean(false),

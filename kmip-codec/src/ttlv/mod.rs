@@ -100,6 +100,13 @@ impl Bytes {
     }
 }
 
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl From<Vec<u8>> for Bytes {
     fn from(v: Vec<u8>) -> Self {
         Self::new(v)
@@ -129,7 +136,7 @@ pub enum Value {
     LongInteger(i64),
     /// Two's complement big-endian magnitude, as on the wire (length a multiple of 8 when
     /// encoded; the encoder sign-extends).
-    BigInteger(Vec<u8>),
+    BigInteger(Bytes),
     /// Enumeration value (interpreted per tag, see [`crate::enums`]).
     Enumeration(u32),
     /// Boolean.
@@ -166,12 +173,20 @@ impl Value {
 }
 
 /// One TTLV item: a tag and its value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Ttlv {
     /// The item's tag.
     pub tag: Tag,
     /// The item's value (its type is implied).
     pub value: Value,
+}
+
+/// `Debug` goes through the redacting printer: key material and passwords show only as
+/// their length, whatever the caller prints.
+impl fmt::Debug for Ttlv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&crate::pretty::Redacted(self), f)
+    }
 }
 
 impl Ttlv {

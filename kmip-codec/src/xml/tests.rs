@@ -62,7 +62,7 @@ fn every_primitive_type_round_trips() {
             Ttlv::new(Tag::ITERATION_COUNT, Value::LongInteger(i64::MIN)),
             Ttlv::new(
                 Tag::MODULUS,
-                Value::BigInteger(vec![0, 0, 0, 0, 0, 0, 1, 0xFF]),
+                Value::BigInteger(vec![0, 0, 0, 0, 0, 0, 1, 0xFF].into()),
             ),
             Ttlv::new(Tag::SENSITIVE, Value::Boolean(true)),
             Ttlv::new(Tag::NAME_VALUE, Value::TextString("a \"<&>\" b".into())),

@@ -127,7 +127,7 @@ pub(super) fn parse_value(ty: ItemType, text: &str, names: Names) -> Result<Valu
             }
         }
         ItemType::LongInteger => Value::LongInteger(parse_i64(text).ok_or(Syntax)?),
-        ItemType::BigInteger => Value::BigInteger(hex_bytes(text).ok_or(Syntax)?),
+        ItemType::BigInteger => Value::BigInteger(hex_bytes(text).ok_or(Syntax)?.into()),
         ItemType::Enumeration => {
             if text.starts_with("0x") || text.bytes().all(|b| b.is_ascii_digit()) {
                 Value::Enumeration(parse_u32(text).ok_or(Syntax)?)
@@ -180,7 +180,7 @@ pub(super) fn format_value(value: &Value, names: Names) -> Option<String> {
             None => v.to_string(),
         },
         Value::LongInteger(v) => v.to_string(),
-        Value::BigInteger(b) => hex(b),
+        Value::BigInteger(b) => hex(b.as_slice()),
         Value::Enumeration(v) => {
             let name = if names.tags {
                 Tag(*v).xml_name()

@@ -141,7 +141,7 @@ pub enum AttributeValue {
     /// Long Integer.
     LongInteger(i64),
     /// Big Integer (two's complement, big-endian).
-    BigInteger(Vec<u8>),
+    BigInteger(Bytes),
     /// Enumeration (Object Type, Cryptographic Algorithm, State, ...), interpreted per tag.
     Enumeration(u32),
     /// Boolean (Fresh, Sensitive, Extractable, ...).
