@@ -3,4 +3,5 @@
 mod lifecycle;
 mod operations;
 mod support;
+mod timing;
 mod transport;

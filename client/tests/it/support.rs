@@ -179,6 +179,9 @@ pub async fn start_with(
                 let (acceptor, seen, handler) =
                     (acceptor.clone(), Arc::clone(&seen), Arc::clone(&handler));
                 tokio::spawn(async move {
+                    // Without it, Nagle holds the response behind the TLS 1.3 tickets for
+                    // a delayed ACK (~40 ms).
+                    let _ = tcp.set_nodelay(true);
                     if let Ok(stream) = acceptor.accept(tcp).await {
                         serve(stream, &seen, &handler).await;
                     }
