@@ -35,6 +35,14 @@ pub enum Error {
     /// A vector file ends with a request that has no expected response.
     #[error("vector ends with a request without a response")]
     UnpairedRequest,
+    /// An erratum names a value its file does not have.
+    #[error("erratum for {file} step {step} does not match the file")]
+    ErratumNotFound {
+        /// The file.
+        file: &'static str,
+        /// The step.
+        step: usize,
+    },
     /// A placeholder was filled with a value of another type than the vector declares.
     #[error("placeholder {placeholder} is declared {declared:?} but its value has another type")]
     PlaceholderType {

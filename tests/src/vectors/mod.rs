@@ -4,10 +4,12 @@
 //! - [`Vector::load`] reads a file into request/response template pairs ([`template`]).
 //! - [`replay`] sends each request in order over a [`Transport`], decodes the answer and
 //!   compares it with [`compare::Session`] (the tolerance rules are documented there).
-//! - [`scope`] says which files must pass and why the others are skipped.
+//! - [`scope`] says which files must pass and why the others are skipped; [`errata`] corrects
+//!   the known mistakes of the files.
 //! - [`report`] prints one line per file and the summary.
 
 pub mod compare;
+pub mod errata;
 pub mod replay;
 pub mod report;
 pub mod scope;
@@ -67,6 +69,7 @@ impl Vector {
             expect_tag(index, &response, Tag::RESPONSE_MESSAGE)?;
             steps.push(Step { request, response });
         }
+        errata::apply(&name, &mut steps)?;
         Ok(Vector { name, steps })
     }
 }

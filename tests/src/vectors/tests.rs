@@ -354,3 +354,44 @@ fn a_response_first_is_a_shape_error() {
         Err(Error::VectorShape { index: 0, .. })
     ));
 }
+
+#[test]
+fn errata_correct_their_files() {
+    let v = vector("v1.4", "optional", "OMOS-O-1-14.xml");
+    let minor = v.steps[1]
+        .response
+        .child(Tag::RESPONSE_HEADER)
+        .and_then(|h| h.child(Tag::PROTOCOL_VERSION))
+        .and_then(|p| p.child(Tag::PROTOCOL_VERSION_MINOR));
+    assert_eq!(
+        minor,
+        Some(&super::Node::Literal(Ttlv::new(
+            Tag::PROTOCOL_VERSION_MINOR,
+            Value::Integer(4)
+        )))
+    );
+    let mut steps = v.steps.clone();
+    assert!(matches!(
+        super::errata::apply("OMOS-O-1-14.xml", &mut steps),
+        Err(Error::ErratumNotFound { step: 2, .. })
+    ));
+}
+
+#[test]
+fn ecb_ciphertext_under_a_registered_key_must_match() {
+    // CS-BC-M-6-14 step 2: ECB Encrypt under a registered key; there is no IV, so nothing about
+    // the ciphertext is random.
+    let v = vector("v1.4", "mandatory", "CS-BC-M-6-14.xml");
+    let t = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::DATA, &mut |k| {
+            k.value = Value::ByteString(Bytes::new(vec![0; 16]))
+        }));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 2);
+    assert!(d.path.ends_with("ResponsePayload/Data"), "{d}");
+    assert!(
+        !d.to_string().contains("d9bcce11"),
+        "ciphertext leaked: {d}"
+    );
+}
