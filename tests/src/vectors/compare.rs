@@ -29,6 +29,10 @@
 //! 5. Optional, free-form items. A Batch Item's Result Message (free text, KMIP 1.4 section
 //!    6.17, 2.1 section 8.18) and the Response Header's Server Correlation Value (chosen by the
 //!    server, KMIP 2.1 section 8.24) are not compared and may be present on either side only.
+//! 6. The server's RNG. The Random Number Generator attribute (KMIP 1.3 section 3.44, 2.1
+//!    section 4.46) describes the generator the server used; the vector shows its vendor's
+//!    (`ANSIX9_31`, AES-256). It must be present, in place, as RNG Parameters with an RNG
+//!    Algorithm; the parameters themselves are not compared.
 //!
 //! Two corrections happen when a file is loaded, not here: runs of spaces inside Attribute
 //! Names collapse to one (a transcription artifact, see `template`), and the [`super::errata`]
@@ -255,6 +259,11 @@ impl Walk<'_> {
                 .first()
                 .is_some_and(|(t, _)| *t == Tag::RESPONSE_MESSAGE)
         };
+        // A KMIP 1.x Attribute whose name is Random Number Generator (rule 6).
+        let rng_attribute = expected.iter().any(|n| {
+            matches!(n, Node::Literal(Ttlv { tag: Tag::ATTRIBUTE_NAME, value: Value::TextString(s) })
+                if s == "Random Number Generator")
+        });
         let expected: Vec<&Node> = expected.iter().filter(|n| !free(n.tag())).collect();
         let got: Vec<&Ttlv> = got.iter().filter(|i| !free(i.tag)).collect();
         let mut seen: HashMap<Tag, usize> = HashMap::new();
@@ -262,7 +271,10 @@ impl Walk<'_> {
             let count = seen.entry(want.tag()).or_insert(0);
             let index = *count;
             *count += 1;
+            let rng = want.tag() == Tag::RANDOM_NUMBER_GENERATOR
+                || (rng_attribute && want.tag() == Tag::ATTRIBUTE_VALUE);
             match got.get(i) {
+                Some(have) if rng => self.rng_parameters(want, have, index)?,
                 Some(have) => self.node(want, have, index)?,
                 None => {
                     self.path.push((want.tag(), index));
@@ -279,6 +291,28 @@ impl Walk<'_> {
             return Err(d);
         }
         Ok(())
+    }
+
+    /// Rule 6: RNG Parameters with an RNG Algorithm, values not compared.
+    fn rng_parameters(&mut self, want: &Node, have: &Ttlv, index: usize) -> Result<(), Difference> {
+        self.path.push((want.tag(), index));
+        let ok = have.tag == want.tag()
+            && matches!(have.value, Value::Structure(_))
+            && matches!(
+                have.child(Tag::RNG_ALGORITHM).map(|a| &a.value),
+                Some(Value::Enumeration(_))
+            );
+        let result = if ok {
+            Ok(())
+        } else {
+            Err(self.differ(
+                Some(want),
+                Some(have),
+                Some("RNG Parameters without an RNG Algorithm"),
+            ))
+        };
+        self.path.pop();
+        result
     }
 
     fn item_context(&self, expected: &Node, got: &Ttlv, index: usize) -> ItemContext {

@@ -395,3 +395,31 @@ fn ecb_ciphertext_under_a_registered_key_must_match() {
         "ciphertext leaked: {d}"
     );
 }
+
+#[test]
+fn the_servers_rng_may_differ_but_must_be_described() {
+    for (version, file) in [("v1.4", "SKFF-M-10-14.xml"), ("v2.1", "SKFF-M-10-21.xml")] {
+        // Step 2 asks for the Random Number Generator of a created key.
+        let v = vector(version, "mandatory", file);
+        let other = Tamper::new(&v, 2, |m| {
+            assert!(edit(m, Tag::RNG_ALGORITHM, &mut |a| {
+                a.value = Value::Enumeration(1)
+            }));
+            assert!(remove(m, Tag::CRYPTOGRAPHIC_LENGTH));
+        });
+        assert!(
+            matches!(run(&v, &other), Outcome::Passed { .. }),
+            "{file}: another RNG must pass"
+        );
+        let none = Tamper::new(&v, 2, |m| {
+            assert!(remove(m, Tag::RNG_ALGORITHM));
+        });
+        let (step, d) = difference(run(&v, &none));
+        assert_eq!(step, 2, "{file}");
+        assert_eq!(
+            d.note.as_deref(),
+            Some("RNG Parameters without an RNG Algorithm"),
+            "{file}"
+        );
+    }
+}
