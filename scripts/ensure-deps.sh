@@ -30,3 +30,20 @@ if [ -z "${KMS_PKCS11_MODULE:-}" ]; then
         if [ -f "$m" ]; then export KMS_PKCS11_MODULE="$m"; break; fi
     done
 fi
+
+# PyKMIP, for the interoperability test: in a virtualenv under target/ so that Debian's
+# externally-managed Python stays untouched. KMS_PYTHON names the interpreter to use.
+ensure_pykmip() {
+    local venv="${CARGO_TARGET_DIR:-target}/pyvenv"
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import kmip' 2>/dev/null; then
+        export KMS_PYTHON="$PWD/$venv/bin/python"
+        return
+    fi
+    command -v python3 >/dev/null 2>&1 || { apt-get update -qq; apt-get install -y -qq python3 >/dev/null; }
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+        apt-get update -qq; apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check pykmip
+    export KMS_PYTHON="$PWD/$venv/bin/python"
+}

@@ -9,6 +9,8 @@ source scripts/ensure-deps.sh
 # The OASIS vectors and specifications live beside the checkout (../shared); tests find them here.
 export KMS_SHARED_DIR="${KMS_SHARED_DIR:-$(cd .. && pwd)/shared}"
 
+ensure_pykmip
+
 cargo test --workspace --all-targets --locked
 # Doc tests are not covered by --all-targets.
 cargo test --workspace --doc --locked
