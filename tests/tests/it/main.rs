@@ -4,5 +4,6 @@
 #![forbid(unsafe_code)]
 
 mod conformance;
+mod pinned;
 mod tenancy;
 mod transport;
