@@ -7,3 +7,4 @@ mod conformance;
 mod pinned;
 mod tenancy;
 mod transport;
+mod vmware;
