@@ -3,6 +3,7 @@
 //! library so that integration tests start the real server in-process.
 #![forbid(unsafe_code)]
 
+pub mod ceremony;
 pub mod config;
 pub mod credential;
 pub mod dev;

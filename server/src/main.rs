@@ -37,6 +37,8 @@ enum Cmd {
         #[arg(long, default_value = "0.0.0.0:5696")]
         listen: String,
     },
+    /// Run one step of the HSM key ceremony (see docs/KEY-CEREMONY.md).
+    Ceremony(server::ceremony::Args),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +83,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = dev::prepare(&layout, &listen)?;
             let settings = Settings::load(&config, std::env::vars())?;
             runtime()?.block_on(serve(settings, Some(layout)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Ceremony(args) => {
+            print!("{}", server::ceremony::run(&args)?);
             Ok(ExitCode::SUCCESS)
         }
     }
