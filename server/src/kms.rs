@@ -115,6 +115,25 @@ impl Kms {
         Ok(record)
     }
 
+    /// Suspends (`true`) or resumes (`false`) a tenant. Identity is re-derived for every
+    /// request, so a suspension refuses the tenant's next request, on open connections too.
+    ///
+    /// The record is read and written back whole: do not run it concurrently with a Domain
+    /// Key rotation of the same tenant.
+    pub async fn set_tenant_suspended(
+        &self,
+        id: &str,
+        suspended: bool,
+    ) -> Result<TenantRecord, AdminError> {
+        let mut record = self.store.tenant(id)?.ok_or(Rejection::NoSuchTenant)?;
+        record.suspended = suspended;
+        self.committer
+            .apply(Command::UpdateTenant(record.clone()))
+            .await??;
+        info!(tenant = id, suspended, "tenant suspension changed");
+        Ok(record)
+    }
+
     /// Enrolls (or re-enrolls) a client.
     pub async fn enroll_client(&self, client: ClientRecord) -> Result<(), AdminError> {
         certs::identity::validate_label(certs::LabelKind::Name, &client.name)?;
