@@ -15,8 +15,9 @@
 //!
 //! See `docs/KEY-CEREMONY.md` for who runs which step, and why.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+mod command;
+mod files;
+
 use std::path::{Path, PathBuf};
 
 use hsm::ceremony::{
@@ -24,7 +25,12 @@ use hsm::ceremony::{
 };
 use hsm::{HsmConfig, PinSource, RootAttributes, RootExport};
 use secrecy::SecretString;
-use zeroize::Zeroizing;
+
+pub use command::{
+    Args, BackupCreate, BackupRestore, ExportRoot, ImportRoot, InitRoot, SoPinArgs, Status, Step,
+    TokenArgs, TransportKeygen,
+};
+use files::{make_private_dir, read_text, refuse_existing, write_new};
 
 /// The environment variable read for the Security Officer PIN when `--so-pin-file` is absent.
 pub const SO_PIN_ENV: &str = "KMSD_SO_PIN";
@@ -133,156 +139,6 @@ pub enum Error {
 
 /// The module's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// `kmsd ceremony`: one step of the key ceremony.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The step to run.
-    #[command(subcommand)]
-    pub step: Step,
-}
-
-/// The ceremony steps, in the order docs/KEY-CEREMONY.md runs them.
-#[derive(Debug, clap::Subcommand)]
-pub enum Step {
-    /// Generate the Root of Trust on this token (source HSM, or a single HSM). Logs in as user.
-    InitRoot(InitRoot),
-    /// Print the token's Root of Trust: KCV and security attributes. Logs in as user.
-    Status(Status),
-    /// Generate an RSA-3072 transport key pair on this (target) token; write its public key.
-    TransportKeygen(TransportKeygen),
-    /// Wrap the root under a target's transport key (source HSM). Logs in as SO, then user.
-    ExportRoot(ExportRoot),
-    /// Unwrap a wrapped root with this token's transport key (target HSM). Logs in as user.
-    ImportRoot(ImportRoot),
-    /// Wrap the root under a fresh backup key split M-of-N among custodians (source HSM).
-    /// Logs in as SO, then user.
-    BackupCreate(BackupCreate),
-    /// Restore the root from the backup record and at least M custodian shares (new HSM).
-    /// Logs in as user.
-    BackupRestore(BackupRestore),
-}
-
-/// Which token a step works on.
-#[derive(Debug, clap::Args)]
-pub struct TokenArgs {
-    /// TOML file with an [hsm] table: the node's kmsd.toml as it is (other tables are
-    /// ignored, environment overrides are not applied), or a file holding only [hsm].
-    #[arg(long, short, env = "KMSD_CONFIG", value_name = "FILE")]
-    pub config: PathBuf,
-}
-
-/// Where the Security Officer PIN comes from.
-#[derive(Debug, clap::Args)]
-pub struct SoPinArgs {
-    /// File holding the token's Security Officer PIN (one trailing newline is ignored).
-    /// Without it the PIN is read from the KMSD_SO_PIN environment variable.
-    #[arg(long, value_name = "FILE")]
-    pub so_pin_file: Option<PathBuf>,
-}
-
-/// `init-root`
-#[derive(Debug, clap::Args)]
-pub struct InitRoot {
-    #[command(flatten)]
-    pub token: TokenArgs,
-    /// Make the root leave the HSM only wrapped under SO-trusted keys (the ceremony's source
-    /// HSM). Without it the root can never leave (a single HSM, or vendor cloning).
-    #[arg(long)]
-    pub exportable: bool,
-}
-
-/// `status`
-#[derive(Debug, clap::Args)]
-pub struct Status {
-    #[command(flatten)]
-    pub token: TokenArgs,
-    /// Print JSON ({"token_label", "kcv", "attributes"}) instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `transport-keygen`
-#[derive(Debug, clap::Args)]
-pub struct TransportKeygen {
-    #[command(flatten)]
-    pub token: TokenArgs,
-    /// Where to write the transport public key (SubjectPublicKeyInfo PEM).
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-    /// Replace an existing output file.
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// `export-root`
-#[derive(Debug, clap::Args)]
-pub struct ExportRoot {
-    #[command(flatten)]
-    pub token: TokenArgs,
-    #[command(flatten)]
-    pub so_pin: SoPinArgs,
-    /// The target's transport public key (PEM from transport-keygen).
-    #[arg(long, value_name = "FILE")]
-    pub transport: PathBuf,
-    /// The transport key's SHA-256 fingerprint (hex) as read from the target's screen.
-    #[arg(long, value_name = "HEX")]
-    pub expect_fingerprint: String,
-    /// Where to write the wrapped-root record (JSON).
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-    /// Replace an existing output file.
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// `import-root`
-#[derive(Debug, clap::Args)]
-pub struct ImportRoot {
-    #[command(flatten)]
-    pub token: TokenArgs,
-    /// The wrapped-root record from export-root. The root is imported non-extractable.
-    #[arg(long = "in", value_name = "FILE")]
-    pub input: PathBuf,
-}
-
-/// `backup-create`
-#[derive(Debug, clap::Args)]
-pub struct BackupCreate {
-    #[command(flatten)]
-    pub token: TokenArgs,
-    #[command(flatten)]
-    pub so_pin: SoPinArgs,
-    /// How many shares restore the backup (M, at least 2).
-    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u8).range(2..))]
-    pub threshold: u8,
-    /// How many shares to make, one per custodian (N, M..=255).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(2..))]
-    pub shares: u8,
-    /// Directory for backup.json and share-1.txt..share-N.txt (made, mode 0700, if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: PathBuf,
-    /// Replace existing output files.
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// `backup-restore`
-#[derive(Debug, clap::Args)]
-pub struct BackupRestore {
-    #[command(flatten)]
-    pub token: TokenArgs,
-    /// The backup record (backup.json from backup-create).
-    #[arg(long, value_name = "FILE")]
-    pub backup: PathBuf,
-    /// A custodian's share file; repeat for each share (at least M).
-    #[arg(long = "share", value_name = "FILE", required = true)]
-    pub shares: Vec<PathBuf>,
-    /// Restore the root as exportable under SO-trusted keys, so this HSM can be the source
-    /// of further exports (replacing a lost source AZ). Without it the root can never leave.
-    #[arg(long)]
-    pub exportable: bool,
-}
 
 /// Runs one step; returns what to print on standard output.
 pub fn run(args: &Args) -> Result<String> {
@@ -523,143 +379,9 @@ fn read_wrapped_root(path: &Path) -> Result<WrappedRoot> {
     })
 }
 
-/// Reads a UTF-8 file of at most `max` bytes into zeroizing memory (shares are secret).
-fn read_text(path: &Path, max: u64, what: &'static str) -> Result<Zeroizing<String>> {
-    let read_error = |source| Error::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let too_large = || Error::TooLarge {
-        path: path.to_owned(),
-        what,
-        max,
-    };
-    let file = File::open(path).map_err(read_error)?;
-    let len = file.metadata().map_err(read_error)?.len();
-    if len > max {
-        return Err(too_large());
-    }
-    // Room for the whole file up front, so the buffer is not reallocated (leaving copies).
-    let capacity = usize::try_from(len).unwrap_or(0).saturating_add(64);
-    let mut text = Zeroizing::new(String::with_capacity(capacity));
-    file.take(max.saturating_add(1))
-        .read_to_string(&mut text)
-        .map_err(read_error)?;
-    if text.len() as u64 > max {
-        return Err(too_large());
-    }
-    Ok(text)
-}
-
-/// Fails with [`Error::Exists`] if `path` exists (even as a dangling link) and not `force`.
-fn refuse_existing(path: &Path, force: bool) -> Result<()> {
-    if !force && path.symlink_metadata().is_ok() {
-        return Err(Error::Exists {
-            path: path.to_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// Writes a new file with mode 0600. With `force` an existing file (or link) is removed
-/// first, so the new one never inherits another file's permissions or target.
-fn write_new(path: &Path, contents: &[u8], force: bool) -> Result<()> {
-    let write_error = |source| Error::Write {
-        path: path.to_owned(),
-        source,
-    };
-    if force {
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(write_error(e)),
-        }
-    }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::Exists {
-                path: path.to_owned(),
-            }
-        } else {
-            write_error(e)
-        }
-    })?;
-    if let Err(e) = file.write_all(contents).and_then(|()| file.sync_all()) {
-        drop(file);
-        let _ = std::fs::remove_file(path);
-        return Err(write_error(e));
-    }
-    Ok(())
-}
-
-/// Makes `dir` (mode 0700) if it does not exist.
-fn make_private_dir(dir: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| Error::Write {
-        path: dir.to_owned(),
-        source,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn write_new_refuses_to_overwrite_and_force_replaces() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("out.json");
-        write_new(&path, b"first", false).expect("first write");
-        assert!(matches!(
-            write_new(&path, b"second", false),
-            Err(Error::Exists { .. })
-        ));
-        assert!(matches!(
-            refuse_existing(&path, false),
-            Err(Error::Exists { .. })
-        ));
-        assert_eq!(std::fs::read(&path).expect("read"), b"first");
-        write_new(&path, b"second", true).expect("forced write");
-        assert_eq!(std::fs::read(&path).expect("read"), b"second");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn written_files_are_private_even_when_forced_over_a_public_one() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("share-1.txt");
-        std::fs::write(&path, b"old").expect("write");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        write_new(&path, b"new", true).expect("forced write");
-        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
-
-    #[test]
-    fn oversized_files_are_refused_before_reading() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("share");
-        std::fs::write(&path, vec![b'a'; 2048]).expect("write");
-        assert!(matches!(
-            read_text(&path, MAX_SHARE_LEN, "custodian share"),
-            Err(Error::TooLarge { max: 1024, .. })
-        ));
-        std::fs::write(&path, b"kms-share-v1").expect("write");
-        assert_eq!(
-            read_text(&path, MAX_SHARE_LEN, "custodian share")
-                .expect("small file")
-                .as_str(),
-            "kms-share-v1"
-        );
-    }
 
     #[test]
     fn too_few_shares_are_refused_before_the_token_is_opened() {
