@@ -6,7 +6,7 @@ use kmip_codec::enums::Operation;
 use kmip_codec::model::{Attribute, AttributeValue, Attributes, LocateRequest, LocateResponse};
 use kmip_codec::tags::Tag;
 
-use super::{Ctx, OpError, attrs};
+use super::{Ctx, OpError, attrs, state};
 use crate::policy;
 use crate::store::records::ObjectRecord;
 
@@ -18,8 +18,13 @@ pub(super) fn locate(ctx: &mut Ctx<'_>, r: &LocateRequest) -> Result<LocateRespo
     let tenant = ctx.tenant_id()?;
     let filters = &r.attributes;
     let mut found: Vec<(i64, String)> = Vec::new();
+    // A destroyed object keeps its metadata (for Get Attributes) but is not "located" unless
+    // the client asks for destroyed objects by State (the OASIS SKFF vectors: Locate after
+    // Destroy finds nothing).
+    let wants_state = filters.iter().any(|a| a.tag() == Some(Tag::STATE));
     let mut consider = |o: ObjectRecord| {
-        if matches(&o, filters, ctx.now) {
+        let gone = state::is_destroyed(state::effective(&o, ctx.now));
+        if (!gone || wants_state) && matches(&o, filters, ctx.now) {
             found.push((o.attributes.initial_date, o.uid));
         }
     };
@@ -55,11 +60,19 @@ pub(super) fn locate(ctx: &mut Ctx<'_>, r: &LocateRequest) -> Result<LocateRespo
         .take(max)
         .map(|(_, u)| u)
         .collect();
-    if let Some(first) = uids.first() {
-        ctx.placeholder = Some(first.clone());
+    // ID Placeholder (KMIP 1.4 section 4.9): set when exactly one identifier is returned,
+    // emptied when several are, so that batched operations proceed only on a single match.
+    match uids.as_slice() {
+        [only] => ctx.placeholder = Some(only.clone()),
+        [] => {}
+        _ => ctx.placeholder = None,
     }
+    // Located Items is optional (KMIP 1.4 section 4.9): it is sent when the client pages with
+    // Offset Items or Maximum Items, where the total is what it needs; a plain search answers
+    // with the identifiers alone, as the OASIS vectors show.
+    let paged = r.offset_items.is_some() || r.maximum_items.is_some();
     Ok(LocateResponse {
-        located_items: Some(i32::try_from(total).unwrap_or(i32::MAX)),
+        located_items: paged.then(|| i32::try_from(total).unwrap_or(i32::MAX)),
         unique_identifiers: uids,
     })
 }
