@@ -44,6 +44,13 @@ impl TestServer {
     /// `kmsd.toml`), starts the node on `127.0.0.1:0`, and creates the tenants `acme` and
     /// `globex` with their KMIP client `vcenter` enrolled.
     pub async fn start(env: &Env) -> Result<TestServer, Error> {
+        Self::start_with(env, &[]).await
+    }
+
+    /// As [`TestServer::start`], with configuration overrides in the form of the server's
+    /// environment overrides (`("KMSD_SERVER__READ_TIMEOUT_SECS", "1")`), e.g. short timeouts
+    /// or a small connection cap for tests of hostile clients.
+    pub async fn start_with(env: &Env, overrides: &[(&str, &str)]) -> Result<TestServer, Error> {
         let layout = DevLayout::new(env.dir())?;
         let prepared = {
             let layout = layout.clone();
@@ -54,7 +61,10 @@ impl TestServer {
                     source: std::io::Error::other(e),
                 })??
         };
-        let settings = server::config::Settings::load(&prepared, std::iter::empty())?;
+        let overrides = overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        let settings = server::config::Settings::load(&prepared, overrides)?;
         let node = Node::start(settings).await?;
         let ca = layout.pki().join("ca.pem");
         let mut clients = HashMap::new();
@@ -173,8 +183,17 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// Starts a [`TestServer`] in `env`, runs `test` against it, and shuts it down.
 pub fn with_server(env: &Env, test: impl AsyncFnOnce(&TestServer)) {
+    with_server_config(env, &[], test);
+}
+
+/// As [`with_server`], with configuration overrides (see [`TestServer::start_with`]).
+pub fn with_server_config(
+    env: &Env,
+    overrides: &[(&str, &str)],
+    test: impl AsyncFnOnce(&TestServer),
+) {
     runtime().block_on(async {
-        let server = match TestServer::start(env).await {
+        let server = match TestServer::start_with(env, overrides).await {
             Ok(s) => s,
             Err(e) => panic!("the test server did not start: {e}"),
         };
@@ -193,8 +212,34 @@ pub fn with_server(env: &Env, test: impl AsyncFnOnce(&TestServer)) {
 ///     }
 /// }
 /// ```
+///
+/// With configuration overrides (server environment-override names and values):
+///
+/// ```ignore
+/// kms_tests::server_test! {
+///     async fn slow_clients_are_dropped(server, &[("KMSD_SERVER__READ_TIMEOUT_SECS", "1")]) {
+///         // ...
+///     }
+/// }
+/// ```
 #[macro_export]
 macro_rules! server_test {
+    ($(#[$meta:meta])* async fn $name:ident($server:ident, $overrides:expr) $body:block) => {
+        $(#[$meta])*
+        #[test]
+        fn $name() {
+            $crate::softhsm::run(
+                concat!(module_path!(), "::", stringify!($name)),
+                |env: &$crate::softhsm::Env| {
+                    $crate::testbed::with_server_config(
+                        env,
+                        $overrides,
+                        async |$server: &$crate::testbed::TestServer| $body,
+                    )
+                },
+            );
+        }
+    };
     ($(#[$meta:meta])* async fn $name:ident($server:ident) $body:block) => {
         $(#[$meta])*
         #[test]

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod conformance;
+mod hostile;
 mod pinned;
 mod tenancy;
 mod transport;
