@@ -6,6 +6,7 @@
 mod conformance;
 mod hostile;
 mod pinned;
+mod pykmip;
 mod tenancy;
 mod transport;
 mod vmware;
