@@ -16,9 +16,10 @@ use kmip_codec::enums::{
 use kmip_codec::limits::Limits;
 use kmip_codec::model::{
     ActivateRequest, AddAttributeRequest, Attribute, AttributeName, AttributeValue, Attributes,
-    CreateRequest, DiscoverVersionsRequest, GetAttributesRequest, GetRequest, KeyMaterial,
-    KeyValue, ManagedObject, QueryRequest, RequestBatchItem, RequestMessage, RequestPayload,
-    ResponseBatchItem, ResponseMessage, ResponsePayload, encode_request,
+    CreateRequest, DiscoverVersionsRequest, GetAttributeListRequest, GetAttributesRequest,
+    GetRequest, KeyMaterial, KeyValue, ManagedObject, QueryRequest, RequestBatchItem,
+    RequestMessage, RequestPayload, ResponseBatchItem, ResponseMessage, ResponsePayload,
+    encode_request,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::decode::decode;
@@ -285,6 +286,14 @@ fn walk(
                 }
             }
         }
+        Value::TextString(name) if item.tag == Tag::ATTRIBUTE_NAME => {
+            // A standard attribute of a later version, or a name no version defines.
+            match AttributeName::from_1x(name) {
+                AttributeName::Standard(tag) if tag.is_defined_in(version) => {}
+                AttributeName::Vendor { .. } => {}
+                _ => found.push(format!("{path}: attribute {name:?}")),
+            }
+        }
         Value::Structure(children) => {
             // In a 1.x Attribute, the Attribute Name says what the Attribute Value is.
             let named = children
@@ -294,19 +303,10 @@ fn walk(
                     Value::TextString(name) => Some(name.as_str()),
                     _ => None,
                 });
-            let mut inner = None;
-            if let Some(name) = named {
-                match AttributeName::from_1x(name) {
-                    AttributeName::Standard(tag) => {
-                        if !tag.is_defined_in(version) {
-                            found.push(format!("{path}: attribute {name:?}"));
-                        }
-                        inner = Some(tag);
-                    }
-                    AttributeName::Vendor { .. } => {}
-                    AttributeName::Other(_) => found.push(format!("{path}: attribute {name:?}")),
-                }
-            }
+            let inner = named.and_then(|name| match AttributeName::from_1x(name) {
+                AttributeName::Standard(tag) => Some(tag),
+                _ => None,
+            });
             for child in children {
                 walk(child, version, inner, path, found);
             }
