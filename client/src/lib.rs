@@ -11,6 +11,7 @@
 //!   (`create_symmetric_key`, `get`, `locate`, `encrypt`, ...), failures as
 //!   [`ClientError::Kmip`].
 //! - [`Client`]: a connection per call (as vCenter) or one kept open.
+//! - [`bench`]: the closed-loop load generator behind `kmsctl bench`.
 //!
 //! Every response is framed under [`kmip_codec::limits::Limits`]: a length header above the
 //! message-size limit is refused before the body is read or allocated. Every network step
@@ -40,6 +41,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod bench;
 mod client;
 pub mod config;
 mod connection;

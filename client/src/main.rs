@@ -1,7 +1,69 @@
-//! `kmsctl` binary entry point.
+//! `kmsctl`: the command-line tool of the KMS. A thin layer over the `client` library:
+//! parse the arguments, run the subcommand, print one clear line on failure.
 #![forbid(unsafe_code)]
 
-fn main() -> std::process::ExitCode {
-    eprintln!("kmsctl: not built yet (see the open issues)");
-    std::process::ExitCode::FAILURE
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use client::bench;
+
+/// Command-line tool for the KMIP key-management server.
+#[derive(Debug, Parser)]
+#[command(name = "kmsctl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Closed-loop KMIP load against a server: ops/s, latency percentiles, errors by kind.
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kmsctl: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::Bench(args) => bench_command(&args),
+    }
+}
+
+/// Runs the bench and prints its report (text, or JSON with `--json`) on stdout. Fails
+/// when the run measured no successful operation at all.
+fn bench_command(args: &bench::Args) -> anyhow::Result<ExitCode> {
+    let plan = args.plan()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let interrupt = async {
+        // Without a signal handler, Ctrl-C keeps its default action (exit without report).
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let report = runtime
+        .block_on(bench::run(plan, interrupt))
+        .context("bench setup")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    if report.ok == 0 {
+        eprintln!("kmsctl: no operation succeeded");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
