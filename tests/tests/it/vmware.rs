@@ -517,6 +517,43 @@ async fn vcenter_flow(server: &TestServer, tls: TlsVersions) {
         "one instance each: {:?}",
         r.attributes
     );
+
+    // Not vCenter's, but what other 1.x clients do: every attribute, and the attribute list,
+    // hold only what 1.1 defines (checked by `exchange`), the x- attributes among them.
+    let reply = vc.step(vec![get_attributes(&uid, &[])]).await;
+    let item = only_success(&reply);
+    let Some(ResponsePayload::GetAttributes(r)) = &item.payload else {
+        panic!("Get Attributes (all): payload {:?}", item.payload);
+    };
+    assert_eq!(r.attributes.state(), Some(State::ACTIVE));
+    for (name, value) in PRODUCT.iter().chain(&CONSUMER) {
+        let stored = r.attributes.get_by_name(&AttributeName::from_1x(name));
+        assert_eq!(
+            stored.and_then(AttributeValue::as_text),
+            Some(*value),
+            "{name} among all"
+        );
+    }
+    let reply = vc
+        .step(vec![
+            GetAttributeListRequest {
+                unique_identifier: Some(uid.clone()),
+            }
+            .into(),
+        ])
+        .await;
+    let item = only_success(&reply);
+    let Some(ResponsePayload::GetAttributeList(list)) = &item.payload else {
+        panic!("Get Attribute List: payload {:?}", item.payload);
+    };
+    assert!(
+        list.attribute_names
+            .contains(&AttributeName::Standard(Tag::STATE))
+    );
+    assert!(
+        list.attribute_names
+            .contains(&AttributeName::from_1x("x-Vendor"))
+    );
 }
 
 kms_tests::server_test! {
