@@ -40,14 +40,15 @@ const SHORT_TIMEOUTS: &[(&str, &str)] = &[
 /// The short timeouts' length.
 const SHORT: Duration = Duration::from_secs(1);
 
-/// How long an immediate refusal may take (far below the default 30 s read timeout).
-const PROMPT: Duration = Duration::from_secs(2);
+/// How long an immediate refusal may take (far below the default 30 s read timeout; loose
+/// enough for a loaded 2-core machine).
+const PROMPT: Duration = Duration::from_secs(5);
 
 /// Most connections in the cap test.
 const CAP: usize = 3;
 
 /// A well-behaved client on its own open connection asking Discover Versions every 100 ms
-/// until stopped, and once more after; every request must be answered within 2 s.
+/// until stopped, and once more after; every request must be answered within [`PROMPT`].
 struct Canary {
     stop: watch::Sender<bool>,
     task: JoinHandle<(u32, Vec<String>)>,
@@ -70,10 +71,10 @@ impl Canary {
             let mut failures = Vec::new();
             // Ask, then wait 100 ms or stop; once stopped, ask one last time.
             loop {
-                match timeout(Duration::from_secs(2), conn.discover_versions(&[])).await {
+                match timeout(PROMPT, conn.discover_versions(&[])).await {
                     Ok(Ok(_)) => answered += 1,
                     Ok(Err(e)) => failures.push(e.to_string()),
-                    Err(_) => failures.push("no answer within 2 s".to_owned()),
+                    Err(_) => failures.push(format!("no answer within {PROMPT:?}")),
                 }
                 if *stopped.borrow() {
                     break;
@@ -278,9 +279,11 @@ kms_tests::server_test! {
         let canary = Canary::start(server).await;
         let mut stream = raw_tls(server).await;
         let message = encode_request(&discover_versions(ProtocolVersion::V1_4));
+        assert!(message.len() > 40, "the message must outlast the trickle");
         let start = Instant::now();
         let mut closed_after = None;
-        for (sent, byte) in message.iter().enumerate() {
+        // At most 40 bytes (8 s): enough to outlast the 1 s read timeout several times.
+        for (sent, byte) in message.iter().take(40).enumerate() {
             let wrote = async {
                 stream.write_all(&[*byte]).await?;
                 stream.flush().await
@@ -301,9 +304,9 @@ kms_tests::server_test! {
             }
         }
         let (after, sent) = closed_after.expect("the trickling client was never dropped");
-        assert!(sent < message.len(), "the whole message went through");
+        assert!(sent < message.len(), "the whole message went through ({sent} bytes)");
         assert!(after >= SHORT - Duration::from_millis(200), "dropped after {after:?}, before the read timeout");
-        assert!(after < 3 * SHORT, "dropped only after {after:?}");
+        assert!(after < SHORT + PROMPT, "dropped only after {after:?}");
         canary.finish(5).await;
         serves_a_new_client(server).await;
     }
