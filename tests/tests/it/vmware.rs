@@ -58,6 +58,8 @@ struct VCenter {
     connector: Connector,
     tls: rustls::ProtocolVersion,
     counter: u32,
+    /// How each step's TLS handshake went, in order.
+    handshakes: Vec<Option<client::HandshakeKind>>,
 }
 
 impl VCenter {
@@ -75,6 +77,7 @@ impl VCenter {
             connector: Connector::new(config).expect("connector"),
             tls: expected,
             counter: 0,
+            handshakes: Vec::new(),
         }
     }
 
@@ -91,6 +94,7 @@ impl VCenter {
     async fn step(&mut self, payloads: Vec<RequestPayload>) -> Reply {
         let mut conn = self.connector.connect().await.expect("TLS handshake");
         assert_eq!(conn.tls_version(), Some(self.tls), "negotiated TLS version");
+        self.handshakes.push(conn.handshake_kind());
         for _ in 0..2 {
             let item = self.item(DiscoverVersionsRequest::default().into());
             let reply = exchange(&mut conn, vec![item]).await;
@@ -553,6 +557,21 @@ async fn vcenter_flow(server: &TestServer, tls: TlsVersions) {
     assert!(
         list.attribute_names
             .contains(&AttributeName::from_1x("x-Vendor"))
+    );
+
+    // A connection per step is affordable only with resumption: after the first full
+    // handshake, every later connection resumes the session.
+    let (first, rest) = vc.handshakes.split_first().expect("connections were made");
+    assert_eq!(*first, Some(client::HandshakeKind::Full), "first handshake");
+    let full = rest
+        .iter()
+        .filter(|k| **k != Some(client::HandshakeKind::Resumed))
+        .count();
+    assert_eq!(
+        full,
+        0,
+        "{full} of {} later handshakes not resumed",
+        rest.len()
     );
 }
 
