@@ -11,7 +11,7 @@
 use client::{Connection, Connector, TlsVersions};
 use kmip_codec::enums::{
     CryptographicAlgorithm, KeyFormatType, ObjectType, Operation, QueryFunction, ResultReason,
-    ResultStatus, State, enum_for_tag, mask_for_tag,
+    ResultStatus, State,
 };
 use kmip_codec::limits::Limits;
 use kmip_codec::model::{
@@ -22,10 +22,14 @@ use kmip_codec::model::{
     encode_request,
 };
 use kmip_codec::tags::Tag;
+use kmip_codec::ttlv::Ttlv;
 use kmip_codec::ttlv::decode::decode;
-use kmip_codec::ttlv::{ItemType, Ttlv, Value};
 use kmip_codec::version::ProtocolVersion;
 use kms_tests::testbed::TestServer;
+
+mod version_check;
+
+use version_check::undefined_in;
 
 /// The version every vCenter request header carries.
 const V1_1: ProtocolVersion = ProtocolVersion::V1_1;
@@ -235,89 +239,6 @@ async fn exchange(conn: &mut Connection, items: Vec<RequestBatchItem>) -> Reply 
         tree,
         items: response.batch_items,
     }
-}
-
-/// Where `tree` uses something `version` does not define, as readable paths: tags, item
-/// types, enumeration values (those inside an Attribute Value resolved through the Attribute
-/// Name), mask flags and standard attribute names.
-fn undefined_in(tree: &Ttlv, version: ProtocolVersion) -> Vec<String> {
-    let mut found = Vec::new();
-    walk(tree, version, None, &mut String::new(), &mut found);
-    found
-}
-
-fn walk(
-    item: &Ttlv,
-    version: ProtocolVersion,
-    attribute: Option<Tag>,
-    path: &mut String,
-    found: &mut Vec<String>,
-) {
-    let start = path.len();
-    path.push('/');
-    path.push_str(&format!("{:?}", item.tag));
-    if !item.tag.is_defined_in(version) {
-        found.push(format!("{path}: tag"));
-    }
-    if item.value.item_type() == ItemType::DateTimeExtended {
-        found.push(format!("{path}: Date-Time Extended item"));
-    }
-    // The enumeration or mask an item's value belongs to: its own tag's, or for an Attribute
-    // Value the attribute's.
-    let meaning = if item.tag == Tag::ATTRIBUTE_VALUE {
-        attribute
-    } else {
-        Some(item.tag)
-    };
-    match &item.value {
-        Value::Enumeration(v) => {
-            if let Some(table) = meaning.and_then(enum_for_tag)
-                && !table.is_defined_in(*v, version)
-            {
-                found.push(format!("{path}: {} value {v:#x}", table.name));
-            }
-        }
-        Value::Integer(v) => {
-            if let Some(table) = meaning.and_then(mask_for_tag) {
-                let known = table
-                    .entries
-                    .iter()
-                    .filter(|e| e.versions.contains(version))
-                    .fold(0u32, |acc, e| acc | e.value);
-                let bits = u32::from_be_bytes(v.to_be_bytes());
-                if bits & !known != 0 {
-                    found.push(format!("{path}: {} flags {:#x}", table.name, bits & !known));
-                }
-            }
-        }
-        Value::TextString(name) if item.tag == Tag::ATTRIBUTE_NAME => {
-            // A standard attribute of a later version, or a name no version defines.
-            match AttributeName::from_1x(name) {
-                AttributeName::Standard(tag) if tag.is_defined_in(version) => {}
-                AttributeName::Vendor { .. } => {}
-                _ => found.push(format!("{path}: attribute {name:?}")),
-            }
-        }
-        Value::Structure(children) => {
-            // In a 1.x Attribute, the Attribute Name says what the Attribute Value is.
-            let named = children
-                .iter()
-                .find(|c| c.tag == Tag::ATTRIBUTE_NAME)
-                .and_then(|c| match &c.value {
-                    Value::TextString(name) => Some(name.as_str()),
-                    _ => None,
-                });
-            let inner = named.and_then(|name| match AttributeName::from_1x(name) {
-                AttributeName::Standard(tag) => Some(tag),
-                _ => None,
-            });
-            for child in children {
-                walk(child, version, inner, path, found);
-            }
-        }
-        _ => {}
-    }
-    path.truncate(start);
 }
 
 /// The Response Payload of the `index`th batch item of a Response Message tree.
@@ -611,39 +532,4 @@ kms_tests::server_test! {
         assert_eq!(id.get(..4), Some(&ID_PREFIX[..]), "vCenter's prefix kept");
         assert!(item.payload.is_none(), "a failed item carries no payload");
     }
-}
-
-/// The 1.1 checker itself finds what 1.1 lacks, so the flow's "nothing undefined" can fail.
-#[test]
-fn the_1_1_checker_flags_what_1_1_lacks() {
-    let attribute = |name: &str, value: Value| {
-        Ttlv::structure(
-            Tag::ATTRIBUTE,
-            vec![
-                Ttlv::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
-                Ttlv::new(Tag::ATTRIBUTE_VALUE, value),
-            ],
-        )
-    };
-    let tree = Ttlv::structure(
-        Tag::RESPONSE_PAYLOAD,
-        vec![
-            // A 1.3 attribute, a 1.4 algorithm value and a 1.4 tag; x- and 1.0 items are fine.
-            attribute("Original Creation Date", Value::DateTime(0)),
-            attribute(
-                "Cryptographic Algorithm",
-                Value::Enumeration(CryptographicAlgorithm::CHACHA20.0),
-            ),
-            Ttlv::new(Tag::SENSITIVE, Value::Boolean(true)),
-            attribute("x-Vendor", Value::TextString("VMware, Inc.".to_owned())),
-            attribute(
-                "Cryptographic Algorithm",
-                Value::Enumeration(CryptographicAlgorithm::AES.0),
-            ),
-        ],
-    );
-    let found = undefined_in(&tree, V1_1);
-    assert_eq!(found.len(), 3, "{found:#?}");
-    let in_1_4 = undefined_in(&tree, ProtocolVersion::V1_4);
-    assert!(in_1_4.is_empty(), "{in_1_4:#?}");
 }
