@@ -59,6 +59,17 @@ pub struct Settings {
     pub hsm: hsm::HsmConfig,
     /// Unsealed-key cache capacity (number of keys).
     pub key_cache_entries: u64,
+    /// The HTTPS admin API; `None` when `[admin] enabled = false`.
+    pub admin: Option<AdminSettings>,
+}
+
+/// The admin listener (`[admin]`, see `docs/ADMIN-API.md`).
+#[derive(Clone, Debug)]
+pub struct AdminSettings {
+    /// Listener address (default `127.0.0.1:5697`: loopback only).
+    pub listen: SocketAddr,
+    /// Most concurrent admin connections; further ones are closed at once.
+    pub max_connections: usize,
 }
 
 /// Connection limits and timeouts.

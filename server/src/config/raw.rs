@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ConfigError, ENV_PREFIX, NetLimits, Settings, TlsFiles};
+use super::{AdminSettings, ConfigError, ENV_PREFIX, NetLimits, Settings, TlsFiles};
 
 /// Upper bound for `server.max_message_size`: KMIP messages carrying keys are a few KiB; the
 /// cap keeps a misconfiguration from letting one peer pin large buffers.
@@ -26,6 +26,32 @@ pub struct RawConfig {
     /// `[cache]`
     #[serde(default)]
     pub cache: RawCache,
+    /// `[admin]`
+    #[serde(default)]
+    pub admin: RawAdmin,
+}
+
+/// `[admin]`: the HTTPS admin API (see `docs/ADMIN-API.md`). Enabled by default on the
+/// loopback interface only; `enabled = false` turns it off.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAdmin {
+    /// Whether the admin listener runs.
+    pub enabled: bool,
+    /// Admin listener address.
+    pub listen: String,
+    /// Most concurrent admin connections.
+    pub max_connections: usize,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: "127.0.0.1:5697".into(),
+            max_connections: 64,
+        }
+    }
 }
 
 /// `[server]`
@@ -179,6 +205,7 @@ impl RawConfig {
                 reason: "rsa_cert and rsa_key go together",
             });
         }
+        let admin = self.admin.validate()?;
         let at = |p: &Path| base.join(p);
         Ok(Settings {
             listen,
@@ -201,7 +228,30 @@ impl RawConfig {
             },
             hsm: self.hsm,
             key_cache_entries: self.cache.unsealed_keys,
+            admin,
         })
+    }
+}
+
+impl RawAdmin {
+    fn validate(&self) -> Result<Option<AdminSettings>, ConfigError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let listen: SocketAddr = self.listen.parse().map_err(|_| ConfigError::Invalid {
+            option: "admin.listen",
+            reason: "must be an address:port such as 127.0.0.1:5697",
+        })?;
+        if self.max_connections == 0 || self.max_connections > 65_536 {
+            return Err(ConfigError::Invalid {
+                option: "admin.max_connections",
+                reason: "must be between 1 and 65536",
+            });
+        }
+        Ok(Some(AdminSettings {
+            listen,
+            max_connections: self.max_connections,
+        }))
     }
 }
 
@@ -211,4 +261,51 @@ fn override_value(raw: &str) -> toml::Value {
         .ok()
         .and_then(|mut t| t.remove("x"))
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::RawConfig;
+    use crate::config::ConfigError;
+
+    const MINIMAL: &str = r#"
+[tls]
+client_ca = "ca.pem"
+ecdsa_cert = "server.pem"
+ecdsa_key = "server.key"
+
+[hsm]
+module = "/usr/lib/softhsm/libsofthsm2.so"
+token_label = "kms"
+pin_file = "pin"
+"#;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<crate::config::Settings, ConfigError> {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        RawConfig::parse(text, env)?.validate(Path::new("/etc/kms"))
+    }
+
+    #[test]
+    fn admin_api_listens_on_loopback_unless_told_otherwise() {
+        let admin = load(MINIMAL, &[])
+            .unwrap()
+            .admin
+            .expect("enabled by default");
+        assert_eq!(admin.listen.to_string(), "127.0.0.1:5697");
+        assert_eq!(admin.max_connections, 64);
+        let moved = load(MINIMAL, &[("KMSD_ADMIN__LISTEN", "0.0.0.0:8443")]).unwrap();
+        assert_eq!(moved.admin.unwrap().listen.to_string(), "0.0.0.0:8443");
+    }
+
+    #[test]
+    fn admin_api_can_be_turned_off_and_bad_values_are_named() {
+        let off = format!("{MINIMAL}\n[admin]\nenabled = false\n");
+        assert!(load(&off, &[]).unwrap().admin.is_none());
+        let bad = load(MINIMAL, &[("KMSD_ADMIN__LISTEN", "localhost")]).unwrap_err();
+        assert!(bad.to_string().contains("admin.listen"), "{bad}");
+        let bad = load(MINIMAL, &[("KMSD_ADMIN__MAX_CONNECTIONS", "0")]).unwrap_err();
+        assert!(bad.to_string().contains("admin.max_connections"), "{bad}");
+    }
 }
