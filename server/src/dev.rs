@@ -263,3 +263,28 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DevError> {
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)
 }
+
+/// The dev operator for the admin API: issues (first run) an operator certificate
+/// `urn:kms:principal:operator:-:admin` from the dev CA into `pki/admins/` and returns the
+/// operator's name and its certificate and key files. The binary enrolls the name with
+/// `Kms::enroll_operator` when the store lacks it.
+pub fn operator_identity(layout: &DevLayout) -> Result<(String, PathBuf, PathBuf), DevError> {
+    const NAME: &str = "admin";
+    let dir = layout.pki().join("admins");
+    let paths = certs::files::PemPaths::in_dir(&dir, &format!("operator-{NAME}"));
+    if !paths.both_exist()? {
+        certs::files::create_private_dir(&dir)?;
+        let ca = certs::files::load_ca(&certs::files::PemPaths::in_dir(&layout.pki(), "ca"))?;
+        let pair = ca.issue_client(&certs::ClientRequest {
+            principal: certs::identity::PrincipalUri::new(
+                certs::identity::Role::Operator,
+                None,
+                NAME,
+            )?,
+            algorithm: certs::KeyAlgorithm::EcdsaP256,
+            days: 365,
+        })?;
+        certs::files::write_certified_key(&paths, &pair, false)?;
+    }
+    Ok((NAME.to_owned(), paths.cert, paths.key))
+}

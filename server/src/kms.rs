@@ -3,6 +3,7 @@
 //! certificate chains and raw messages; tests and the admin layer use it directly.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use kmip_codec::limits::Limits;
 use rustls_pki_types::CertificateDer;
@@ -10,6 +11,7 @@ use tracing::{info, warn};
 
 use crate::identity::{self, IdentityError};
 use crate::keys::{KeyError, Keys};
+use crate::metrics::Metrics;
 use crate::net::PeerAddr;
 use crate::store::records::{ClientIdentity, ClientRecord, DomainKeyVersion, Role, TenantRecord};
 use crate::store::{Command, Committer, Rejection, Store, StoreError};
@@ -30,6 +32,15 @@ pub enum AdminError {
     /// A name does not follow the label rules.
     #[error("invalid name: {0}")]
     InvalidName(#[from] certs::Error),
+    /// No such client is enrolled.
+    #[error("no such client")]
+    NoSuchClient,
+    /// A password could not be hashed.
+    #[error("password hashing failed")]
+    Password(#[source] argon2::password_hash::Error),
+    /// A blocking task (password hashing) did not finish.
+    #[error("background task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 /// The KMS service of one node.
@@ -78,6 +89,11 @@ impl Kms {
         &self.keys
     }
 
+    /// The node's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        self.keys.metrics()
+    }
+
     /// Answers one KMIP message from a peer with a verified certificate chain.
     pub async fn handle(
         &self,
@@ -85,13 +101,45 @@ impl Kms {
         peer: PeerAddr,
         request: &[u8],
     ) -> Vec<u8> {
+        let start = Instant::now();
         let principal = identity::principal(chain, &self.store, &self.verifier);
-        crate::ops::handle_message(self, principal, peer, request).await
+        let response = crate::ops::handle_message(self, principal, peer, request).await;
+        self.count_kmip_items(&response);
+        self.metrics().kmip_message(start.elapsed());
+        response
+    }
+
+    /// Counts each batch item of an answer by operation and result status (read back from
+    /// the encoded response, so the operations need not know about metrics).
+    fn count_kmip_items(&self, response: &[u8]) {
+        use kmip_codec::enums::{Operation, ResultStatus};
+        use kmip_codec::tags::Tag;
+        use kmip_codec::ttlv::Value;
+        let Ok(tree) = kmip_codec::ttlv::decode::decode(response, &self.limits) else {
+            return;
+        };
+        let enumeration = |item: &kmip_codec::ttlv::Ttlv, tag| match item.child(tag) {
+            Some(kmip_codec::ttlv::Ttlv {
+                value: Value::Enumeration(v),
+                ..
+            }) => Some(*v),
+            _ => None,
+        };
+        for item in tree.children_with(Tag::BATCH_ITEM) {
+            let operation = enumeration(item, Tag::OPERATION)
+                .and_then(|v| Operation(v).name())
+                .unwrap_or("Unknown");
+            let result = enumeration(item, Tag::RESULT_STATUS)
+                .and_then(|v| ResultStatus(v).name())
+                .unwrap_or("Unknown");
+            self.metrics().kmip_item(operation, result);
+        }
     }
 
     /// Records a connection refused before any request (cap, handshake, framing).
     pub fn connection_refused(&self, peer: PeerAddr, reason: &'static str) {
         warn!(%peer, reason, "connection refused");
+        self.metrics().kmip_refused(reason);
     }
 
     /// Creates a tenant with a fresh Domain Key (version 1) made in the HSM.
@@ -159,6 +207,192 @@ impl Kms {
             created_at: now,
         })
         .await
+    }
+
+    /// Enrolls an operator (no tenant) recognised by its CA-issued principal URI
+    /// `urn:kms:principal:operator:-:<name>`.
+    pub async fn enroll_operator(&self, name: &str, now: i64) -> Result<(), AdminError> {
+        self.enroll_client(ClientRecord {
+            tenant: None,
+            name: name.to_owned(),
+            role: Role::Operator,
+            identity: ClientIdentity::CaIssued,
+            enabled: true,
+            password_hash: None,
+            created_at: now,
+        })
+        .await
+    }
+
+    /// Enables or disables a client. Identity is re-derived for every request (and pinned
+    /// certificates are checked at every handshake), so a disabled client is refused at once.
+    pub async fn set_client_enabled(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+        enabled: bool,
+    ) -> Result<ClientRecord, AdminError> {
+        self.change_client(tenant, name, |c| c.enabled = enabled)
+            .await
+    }
+
+    /// Sets (`Some`) or clears (`None`) a client's KMIP Credential password, stored as an
+    /// Argon2id hash (computed on the blocking pool). The password is never logged.
+    pub async fn set_client_password(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+        password: Option<zeroize::Zeroizing<String>>,
+    ) -> Result<ClientRecord, AdminError> {
+        let hash = match password {
+            Some(p) => Some(
+                tokio::task::spawn_blocking(move || crate::credential::hash(&p))
+                    .await
+                    .map_err(AdminError::Task)?
+                    .map_err(AdminError::Password)?,
+            ),
+            None => None,
+        };
+        self.change_client(tenant, name, move |c| c.password_hash = hash.clone())
+            .await
+    }
+
+    async fn change_client(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+        change: impl Fn(&mut ClientRecord),
+    ) -> Result<ClientRecord, AdminError> {
+        let key = crate::store::records::client_key(tenant, name);
+        let mut client = self.store.client(&key)?.ok_or(AdminError::NoSuchClient)?;
+        change(&mut client);
+        self.committer
+            .apply(Command::PutClient(client.clone()))
+            .await??;
+        info!(
+            tenant = tenant.unwrap_or("-"),
+            client = name,
+            enabled = client.enabled,
+            "client changed"
+        );
+        Ok(client)
+    }
+
+    /// Domain Key rotation, step 1: makes version `current + 1` in the HSM and makes it the
+    /// tenant's current one. Older versions stay in the record, so everything sealed under them
+    /// still unseals (`Get` keeps working) until [`Kms::reseal_object`] has moved every blob and
+    /// [`Kms::retire_domain_keys`] drops them. Returns the new version.
+    ///
+    /// The record is read and written back whole: do not run it concurrently with another
+    /// rotation or a suspension of the same tenant.
+    pub async fn add_domain_key_version(&self, tenant: &str, now: i64) -> Result<u32, AdminError> {
+        let mut record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
+        let version = record
+            .current_domain_key()
+            .map_or(1, |d| d.version.saturating_add(1));
+        let wrapped = self.keys.new_domain_key(version).await?;
+        record.domain_keys.push(DomainKeyVersion {
+            version,
+            wrapped,
+            created_at: now,
+        });
+        self.committer
+            .apply(Command::UpdateTenant(record))
+            .await??;
+        info!(tenant, version, "domain key version added");
+        Ok(version)
+    }
+
+    /// Domain Key rotation, step 2: re-seals one object's material under the tenant's current
+    /// Domain Key (in the HSM; plaintext never leaves zeroizing memory). Returns `false` when
+    /// there was nothing to do (no material, already current, or the object is gone). A
+    /// concurrent change of the object is retried.
+    pub async fn reseal_object(&self, tenant: &str, uid: &str) -> Result<bool, AdminError> {
+        const ATTEMPTS: usize = 8;
+        for _ in 0..ATTEMPTS {
+            let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
+            let current = record
+                .current_domain_key()
+                .ok_or(KeyError::MissingDomainKey(0))?
+                .version;
+            let Some(object) = self.store.object(uid)?.filter(|o| o.tenant == tenant) else {
+                return Ok(false);
+            };
+            let Some(material) = object.material.as_ref() else {
+                return Ok(false);
+            };
+            if material.sealed.dk_version() == current {
+                return Ok(false);
+            }
+            let sealed = self.keys.reseal(&record, uid, &material.sealed).await?;
+            let mut next = object.clone();
+            next.revision = object.revision + 1;
+            if let Some(m) = next.material.as_mut() {
+                m.sealed = sealed;
+            }
+            match self
+                .committer
+                .apply(Command::PutObject {
+                    expected_revision: Some(object.revision),
+                    record: Box::new(next),
+                })
+                .await?
+            {
+                Ok(()) => return Ok(true),
+                Err(Rejection::StaleRevision) => continue,
+                Err(r) => return Err(r.into()),
+            }
+        }
+        Err(Rejection::StaleRevision.into())
+    }
+
+    /// Counts the tenant's objects whose material is sealed under another Domain Key version
+    /// than the current one, and lists their UIDs.
+    pub fn objects_on_old_domain_keys(&self, tenant: &str) -> Result<Vec<String>, AdminError> {
+        let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
+        let current = record
+            .current_domain_key()
+            .ok_or(KeyError::MissingDomainKey(0))?
+            .version;
+        let mut out = Vec::new();
+        self.store.for_each_object_of(tenant, |o| {
+            if o.material
+                .as_ref()
+                .is_some_and(|m| m.sealed.dk_version() != current)
+            {
+                out.push(o.uid);
+            }
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Domain Key rotation, step 3: drops every Domain Key version but the current one from
+    /// the tenant record, and the unwrapped copies from the HSM. Refused (returns the count of
+    /// objects still on old versions, nothing changed) unless every blob is resealed.
+    pub async fn retire_domain_keys(&self, tenant: &str) -> Result<usize, AdminError> {
+        let left = self.objects_on_old_domain_keys(tenant)?.len();
+        if left > 0 {
+            return Ok(left);
+        }
+        let mut record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
+        let Some(current) = record.current_domain_key().cloned() else {
+            return Ok(0);
+        };
+        if record.domain_keys.len() > 1 {
+            record.domain_keys = vec![current];
+            self.committer
+                .apply(Command::UpdateTenant(record))
+                .await??;
+        }
+        let tenant_id = tenant.to_owned();
+        self.keys
+            .hsm()
+            .drop_domain_key_async(tenant_id)
+            .await
+            .map_err(KeyError::from)?;
+        info!(tenant, "old domain key versions retired");
+        Ok(0)
     }
 
     /// Closes the write side: everything queued is committed first.

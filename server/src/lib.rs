@@ -3,6 +3,7 @@
 //! library so that integration tests start the real server in-process.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod ceremony;
 pub mod config;
 pub mod credential;
@@ -10,6 +11,7 @@ pub mod dev;
 pub mod identity;
 pub mod keys;
 pub mod kms;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod ops;

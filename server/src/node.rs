@@ -1,5 +1,6 @@
-//! One running node: opens the HSM and the store, builds TLS, binds the KMIP listener and
-//! serves until told to stop. Tests start it on `127.0.0.1:0`.
+//! One running node: opens the HSM and the store, builds TLS, binds the KMIP listener and (when
+//! configured) the admin API listener, and serves until told to stop. Tests start it on
+//! `127.0.0.1:0`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::Settings;
 use crate::keys::Keys;
 use crate::kms::{Kms, StorePins};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
 
@@ -47,8 +49,10 @@ pub enum StartError {
 pub struct Node {
     kms: Arc<Kms>,
     addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    admin_task: Option<JoinHandle<()>>,
 }
 
 impl Node {
@@ -69,13 +73,13 @@ impl Node {
         let committer = store.committer()?;
         let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
         let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
-        let keys = Keys::new(hsm, settings.key_cache_entries);
+        let keys = Keys::new(hsm, settings.key_cache_entries, Arc::new(Metrics::new()));
         let limits = Limits::DEFAULT.with_max_message_size(settings.limits.max_message_size);
         let kms = Arc::new(Kms::new(
             store,
             committer,
             keys,
-            verifier,
+            verifier.clone(),
             limits,
             settings.node_id,
         ));
@@ -91,6 +95,32 @@ impl Node {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
+        let (admin_addr, admin_task) = match &settings.admin {
+            Some(admin) => {
+                let admin_tls = tls::server_config(&settings.tls, verifier.clone())?;
+                let listener =
+                    TcpListener::bind(admin.listen)
+                        .await
+                        .map_err(|source| StartError::Io {
+                            what: "binding the admin listener",
+                            source,
+                        })?;
+                let addr = listener.local_addr().map_err(|source| StartError::Io {
+                    what: "reading the admin listener address",
+                    source,
+                })?;
+                let task = tokio::spawn(crate::admin::serve(
+                    listener,
+                    TlsAcceptor::from(admin_tls),
+                    crate::admin::AdminState::new(kms.clone()),
+                    admin.clone(),
+                    stopped.clone(),
+                    DRAIN,
+                ));
+                (Some(addr), Some(task))
+            }
+            None => (None, None),
+        };
         let task = tokio::spawn(crate::net::serve(
             listener,
             TlsAcceptor::from(tls_config),
@@ -102,8 +132,10 @@ impl Node {
         Ok(Node {
             kms,
             addr,
+            admin_addr,
             stop,
             task,
+            admin_task,
         })
     }
 
@@ -112,15 +144,23 @@ impl Node {
         self.addr
     }
 
+    /// The admin API listener's address, when the admin API is enabled.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
     /// The service.
     pub fn kms(&self) -> &Arc<Kms> {
         &self.kms
     }
 
-    /// Stops accepting, drains connections, commits what is queued.
+    /// Stops accepting (KMIP and admin), drains connections, commits what is queued.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        if let Some(admin) = self.admin_task {
+            let _ = admin.await;
+        }
         self.kms.shutdown().await;
     }
 }

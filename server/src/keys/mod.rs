@@ -4,10 +4,12 @@
 //! [`hsm::KeyBytes`] (zeroizing, redacted `Debug`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use hsm::{Hsm, KeyBytes, SealContext, SealedBlob, WrappedDomainKey};
 use moka::sync::Cache;
 
+use crate::metrics::Metrics;
 use crate::store::records::{ObjectRecord, TenantRecord};
 
 /// The sealing context version. The object ID and tenant are bound in; the version field is
@@ -41,6 +43,7 @@ struct CachedKey {
 pub struct Keys {
     hsm: Hsm,
     unsealed: Cache<String, CachedKey>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -52,12 +55,37 @@ impl std::fmt::Debug for Keys {
 }
 
 impl Keys {
-    /// Wraps an open HSM with a cache of at most `cache_entries` unsealed keys.
-    pub fn new(hsm: Hsm, cache_entries: u64) -> Self {
+    /// Wraps an open HSM with a cache of at most `cache_entries` unsealed keys; HSM call
+    /// latency and cache hits go to `metrics`.
+    pub fn new(hsm: Hsm, cache_entries: u64, metrics: Arc<Metrics>) -> Self {
         Self {
             hsm,
             unsealed: Cache::new(cache_entries),
+            metrics,
         }
+    }
+
+    /// The node's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Times one HSM call into the metrics.
+    async fn timed<T>(
+        &self,
+        call: &'static str,
+        f: impl Future<Output = Result<T, hsm::Error>>,
+    ) -> Result<T, KeyError> {
+        let start = Instant::now();
+        let out = f.await;
+        self.metrics.hsm_call(call, out.is_ok(), start.elapsed());
+        Ok(out?)
+    }
+
+    /// Checks that the HSM answers (a one-byte random draw), for readiness probes.
+    pub async fn probe(&self) -> Result<(), KeyError> {
+        self.timed("probe", self.hsm.random_async(1)).await?;
+        Ok(())
     }
 
     /// The HSM.
@@ -67,12 +95,16 @@ impl Keys {
 
     /// `n` random bytes from the HSM, for new key material.
     pub async fn random(&self, n: usize) -> Result<KeyBytes, KeyError> {
-        Ok(self.hsm.random_async(n).await?)
+        self.timed("random", self.hsm.random_async(n)).await
     }
 
     /// A new Domain Key of the given version, generated in the HSM, wrapped under the root.
     pub async fn new_domain_key(&self, version: u32) -> Result<WrappedDomainKey, KeyError> {
-        Ok(self.hsm.create_domain_key_async(version).await?)
+        self.timed(
+            "create_domain_key",
+            self.hsm.create_domain_key_async(version),
+        )
+        .await
     }
 
     /// Seals `bytes` for object `uid` under the tenant's current Domain Key.
@@ -85,17 +117,14 @@ impl Keys {
         let dk = tenant
             .current_domain_key()
             .ok_or(KeyError::MissingDomainKey(0))?;
-        let sealed = self
-            .hsm
-            .seal_async(
-                dk.wrapped.clone(),
-                tenant.id.clone(),
-                uid.to_owned(),
-                SEAL_VERSION,
-                bytes,
-            )
-            .await?;
-        Ok(sealed)
+        let seal = self.hsm.seal_async(
+            dk.wrapped.clone(),
+            tenant.id.clone(),
+            uid.to_owned(),
+            SEAL_VERSION,
+            bytes,
+        );
+        self.timed("seal", seal).await
     }
 
     /// The plaintext material of `record`, from the cache or unsealed by the HSM.
@@ -108,22 +137,22 @@ impl Keys {
         if let Some(hit) = self.unsealed.get(&record.uid)
             && hit.sealed == material.sealed
         {
+            self.metrics.key_cache_lookup(true);
             return Ok(hit.bytes);
         }
+        self.metrics.key_cache_lookup(false);
         let version = material.sealed.dk_version();
         let dk = tenant
             .domain_key(version)
             .ok_or(KeyError::MissingDomainKey(version))?;
-        let bytes = self
-            .hsm
-            .unseal_async(
-                dk.wrapped.clone(),
-                tenant.id.clone(),
-                record.uid.clone(),
-                SEAL_VERSION,
-                material.sealed.clone(),
-            )
-            .await?;
+        let unseal = self.hsm.unseal_async(
+            dk.wrapped.clone(),
+            tenant.id.clone(),
+            record.uid.clone(),
+            SEAL_VERSION,
+            material.sealed.clone(),
+        );
+        let bytes = self.timed("unseal", unseal).await?;
         let bytes = Arc::new(bytes);
         self.unsealed.insert(
             record.uid.clone(),
@@ -155,17 +184,15 @@ impl Keys {
             .wrapped
             .clone();
         let (tenant_id, uid, blob) = (tenant.id.clone(), uid.to_owned(), sealed.clone());
-        Ok(self
-            .hsm
-            .blocking(move |hsm| {
-                let context = SealContext {
-                    tenant: &tenant_id,
-                    object_id: &uid,
-                    version: SEAL_VERSION,
-                };
-                hsm.reseal(&from, &to, &context, &blob)
-            })
-            .await?)
+        let reseal = self.hsm.blocking(move |hsm| {
+            let context = SealContext {
+                tenant: &tenant_id,
+                object_id: &uid,
+                version: SEAL_VERSION,
+            };
+            hsm.reseal(&from, &to, &context, &blob)
+        });
+        self.timed("reseal", reseal).await
     }
 
     /// Forgets the unsealed copy of an object (on revoke, destroy, or any change elsewhere).

@@ -60,8 +60,10 @@ pub async fn serve(
             peer,
             shutdown: shutdown.clone(),
         };
+        let open = kms.metrics().kmip_connection();
         tokio::spawn(async move {
             conn.run(tcp).await;
+            drop(open);
             drop(permit);
         });
     }

@@ -1,0 +1,159 @@
+//! Every failure of an admin call, and the ONE place that maps it to an HTTP status and a fixed
+//! JSON message `{"error": "<text>"}`. Details (store, HSM) go to tracing, never to the caller.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::identity::IdentityError;
+use crate::keys::KeyError;
+use crate::kms::AdminError;
+use crate::store::{Rejection, StoreError};
+
+/// Why an admin call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The certificate names no enabled principal (or its tenant is suspended).
+    #[error("not authenticated: {0}")]
+    Unauthenticated(#[source] Arc<IdentityError>),
+    /// The principal's role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// No such tenant, or one the principal may not see (indistinguishable).
+    #[error("no such tenant")]
+    NoSuchTenant,
+    /// No such client in the tenant.
+    #[error("no such client")]
+    NoSuchClient,
+    /// No such key in the tenant (another tenant's key is answered the same).
+    #[error("no such key")]
+    NoSuchKey,
+    /// No such job for the tenant.
+    #[error("no such job")]
+    NoSuchJob,
+    /// No such route.
+    #[error("not found")]
+    NoSuchRoute,
+    /// The request is malformed; the text says what (fixed, never echoes input).
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// The tenant exists already.
+    #[error("tenant already exists")]
+    TenantExists,
+    /// The client name is enrolled already.
+    #[error("client already enrolled")]
+    ClientExists,
+    /// The fingerprint is enrolled for another client.
+    #[error("fingerprint already enrolled")]
+    FingerprintTaken,
+    /// The key's lifecycle state forbids the action.
+    #[error("wrong key lifecycle state")]
+    WrongKeyState,
+    /// A Name of the key is used by another key.
+    #[error("name already in use")]
+    NameTaken,
+    /// A Domain Key rotation of the tenant is running already.
+    #[error("rotation already running")]
+    RotationRunning,
+    /// The record kept changing under concurrent writers.
+    #[error("concurrent modification")]
+    Contention,
+    /// The HSM did not answer (readiness, or an HSM call failed).
+    #[error("HSM unavailable: {0}")]
+    Hsm(#[source] KeyError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The metrics could not be rendered.
+    #[error("rendering metrics failed")]
+    Render(#[source] std::fmt::Error),
+    /// Something else failed inside (details in the source).
+    #[error("internal: {0}")]
+    Internal(#[source] AdminError),
+}
+
+impl ApiError {
+    /// The status and fixed message the caller sees.
+    pub fn public(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "not authenticated"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NoSuchTenant => (StatusCode::NOT_FOUND, "no such tenant"),
+            ApiError::NoSuchClient => (StatusCode::NOT_FOUND, "no such client"),
+            ApiError::NoSuchKey => (StatusCode::NOT_FOUND, "no such key"),
+            ApiError::NoSuchJob => (StatusCode::NOT_FOUND, "no such job"),
+            ApiError::NoSuchRoute => (StatusCode::NOT_FOUND, "not found"),
+            ApiError::BadRequest(what) => (StatusCode::BAD_REQUEST, what),
+            ApiError::TenantExists => (StatusCode::CONFLICT, "tenant already exists"),
+            ApiError::ClientExists => (StatusCode::CONFLICT, "client already enrolled"),
+            ApiError::FingerprintTaken => (StatusCode::CONFLICT, "fingerprint already enrolled"),
+            ApiError::WrongKeyState => (StatusCode::CONFLICT, "wrong key lifecycle state"),
+            ApiError::NameTaken => (StatusCode::CONFLICT, "name already in use"),
+            ApiError::RotationRunning => (StatusCode::CONFLICT, "rotation already running"),
+            ApiError::Contention => (StatusCode::CONFLICT, "concurrent modification"),
+            ApiError::Hsm(_) => (StatusCode::SERVICE_UNAVAILABLE, "HSM unavailable"),
+            ApiError::Store(_) | ApiError::Render(_) | ApiError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        }
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::TenantExists => ApiError::TenantExists,
+            Rejection::NoSuchTenant => ApiError::NoSuchTenant,
+            Rejection::FingerprintTaken => ApiError::FingerprintTaken,
+            Rejection::NameTaken => ApiError::NameTaken,
+            Rejection::StaleRevision => ApiError::Contention,
+            Rejection::ObjectExists | Rejection::BadRevision | Rejection::TenantMismatch => {
+                ApiError::Internal(AdminError::Rejected(r))
+            }
+        }
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Hsm(_) => ApiError::Hsm(e),
+            KeyError::MissingDomainKey(_) | KeyError::NoMaterial => {
+                ApiError::Internal(AdminError::Keys(e))
+            }
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Store(e) => ApiError::Store(e),
+            AdminError::Keys(e) => e.into(),
+            AdminError::Rejected(r) => r.into(),
+            AdminError::InvalidName(_) => ApiError::BadRequest("invalid name"),
+            AdminError::NoSuchClient => ApiError::NoSuchClient,
+            AdminError::Password(_) | AdminError::Task(_) => ApiError::Internal(e),
+        }
+    }
+}
+
+/// The fixed reason of a failed call, left in the response's extensions for the audit log.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FailureReason(pub(crate) &'static str);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = self.public();
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "admin call failed");
+        } else {
+            tracing::debug!(error = %self, "admin call refused");
+        }
+        let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
+        response.extensions_mut().insert(FailureReason(message));
+        response
+    }
+}

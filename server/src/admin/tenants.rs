@@ -1,0 +1,192 @@
+//! Operator routes: tenants (create, list, suspend, resume), node status, and the probes and
+//! metrics.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Access, Caller};
+use super::error::ApiError;
+use super::{AdminState, now, rfc3339};
+use crate::store::records::TenantRecord;
+
+/// A tenant as the API shows it (no key material: the Domain Key is only named by version).
+#[derive(Debug, Serialize)]
+pub(crate) struct TenantView {
+    id: String,
+    suspended: bool,
+    created_at: Option<String>,
+    /// The version new keys are sealed under.
+    domain_key_version: Option<u32>,
+    /// Every version kept (more than one while a rotation is re-sealing).
+    domain_key_versions: Vec<u32>,
+}
+
+impl From<&TenantRecord> for TenantView {
+    fn from(t: &TenantRecord) -> Self {
+        Self {
+            id: t.id.clone(),
+            suspended: t.suspended,
+            created_at: rfc3339(t.created_at),
+            domain_key_version: t.current_domain_key().map(|d| d.version),
+            domain_key_versions: t.domain_keys.iter().map(|d| d.version).collect(),
+        }
+    }
+}
+
+/// `POST /v1/tenants` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewTenant {
+    id: String,
+}
+
+/// `GET /healthz`: the process answers (any verified client certificate).
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the store answers and the HSM draws a random byte.
+pub(crate) async fn readyz(State(state): State<Arc<AdminState>>) -> Result<Response, ApiError> {
+    state.kms.store().tenants()?;
+    state.kms.keys().probe().await.map_err(ApiError::Hsm)?;
+    Ok(Json(serde_json::json!({ "status": "ready", "store": "ok", "hsm": "ok" })).into_response())
+}
+
+/// `GET /metrics`: Prometheus text exposition (operators).
+pub(crate) async fn metrics(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.operator()?;
+    let text = state
+        .kms
+        .metrics()
+        .render(state.kms.keys().cached())
+        .map_err(ApiError::Render)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// `GET /v1/node/status` (operators).
+pub(crate) async fn node_status(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.operator()?;
+    let kms = &state.kms;
+    let tenants = kms.store().tenants()?;
+    let mut clients = kms.store().clients_of(None)?.len();
+    let mut objects = 0usize;
+    for t in &tenants {
+        clients += kms.store().clients_of(Some(&t.id))?.len();
+        kms.store().for_each_object_of(&t.id, |_| {
+            objects += 1;
+            true
+        })?;
+    }
+    let (hits, misses) = kms.metrics().key_cache_counts();
+    Ok(Json(serde_json::json!({
+        "node_id": kms.node_id(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "root_kcv": kms.keys().hsm().root_kcv().to_string(),
+        "hsm_token": kms.keys().hsm().token_label(),
+        "uptime_secs": state.started.elapsed().as_secs(),
+        "counts": {
+            "tenants": tenants.len(),
+            "clients": clients,
+            "objects": objects,
+            "cached_keys": kms.keys().cached(),
+        },
+        "key_cache": { "hits": hits, "misses": misses },
+        "rotations_running": state.rotations.running(),
+    })))
+}
+
+/// `GET /v1/tenants` (operators).
+pub(crate) async fn list_tenants(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.operator()?;
+    let tenants: Vec<TenantView> = state
+        .kms
+        .store()
+        .tenants()?
+        .iter()
+        .map(TenantView::from)
+        .collect();
+    Ok(Json(serde_json::json!({ "tenants": tenants })))
+}
+
+/// `POST /v1/tenants` (operators): a new tenant with its Domain Key version 1, made in the HSM.
+pub(crate) async fn create_tenant(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+    body: Result<Json<NewTenant>, JsonRejection>,
+) -> Result<(StatusCode, Json<TenantView>), ApiError> {
+    caller.operator()?;
+    let Json(body) = body.map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
+    if certs::identity::TenantId::new(body.id.as_str()).is_err() {
+        return Err(ApiError::BadRequest("invalid tenant id"));
+    }
+    let record = state.kms.create_tenant(&body.id, now()).await?;
+    Ok((StatusCode::CREATED, Json(TenantView::from(&record))))
+}
+
+/// `GET /v1/tenants/{tenant}` (operators; tenant admins and auditors: their own).
+pub(crate) async fn get_tenant(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<TenantView>, ApiError> {
+    let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
+    let record = caller.tenant(&state, &tenant, Access::Read)?;
+    Ok(Json(TenantView::from(&record)))
+}
+
+/// `POST /v1/tenants/{tenant}/suspend` (operators): every principal of the tenant is refused
+/// from its next request on, on open connections too.
+pub(crate) async fn suspend(
+    state: State<Arc<AdminState>>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<TenantView>, ApiError> {
+    set_suspended(state, caller, path, true).await
+}
+
+/// `POST /v1/tenants/{tenant}/resume` (operators).
+pub(crate) async fn resume(
+    state: State<Arc<AdminState>>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<TenantView>, ApiError> {
+    set_suspended(state, caller, path, false).await
+}
+
+async fn set_suspended(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    suspended: bool,
+) -> Result<Json<TenantView>, ApiError> {
+    caller.operator()?;
+    let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
+    if state.rotations.is_running(&tenant) {
+        // Both rewrite the whole tenant record; let the rotation finish first.
+        return Err(ApiError::RotationRunning);
+    }
+    let record = state.kms.set_tenant_suspended(&tenant, suspended).await?;
+    Ok(Json(TenantView::from(&record)))
+}

@@ -1,0 +1,271 @@
+//! Process metrics in the Prometheus text format (served by the admin API at `GET /metrics`):
+//! KMIP requests by operation and result, message latency, open connections, HSM call latency,
+//! the unsealed-key cache, and the admin API's own calls. Labels never carry tenant names,
+//! object IDs or anything a client sent besides the operation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Latency buckets: 50 µs doubling up to ~26 s (20 buckets), covering a cached `Get` up to a
+/// slow HSM or a large Domain Key rotation step.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 20))
+}
+
+/// A KMIP batch item's operation and result status (KMIP XML names).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KmipLabels {
+    /// Operation, e.g. `Get`.
+    pub operation: &'static str,
+    /// Result Status, e.g. `Success`, `OperationFailed`.
+    pub result: &'static str,
+}
+
+/// Why a KMIP connection was refused before any request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// The fixed reason text.
+    pub reason: &'static str,
+}
+
+/// One kind of HSM call made by the key hierarchy.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HsmCallLabels {
+    /// `seal`, `unseal`, `reseal`, `random`, `create_domain_key`, `probe`.
+    pub call: &'static str,
+    /// `ok` or `error`.
+    pub result: &'static str,
+}
+
+/// An admin API call: the route template (never the concrete path) and the HTTP status.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AdminLabels {
+    /// `METHOD /route/{template}`.
+    pub action: String,
+    /// HTTP status code.
+    pub status: u16,
+}
+
+/// Every metric of one node.
+#[derive(Debug)]
+pub struct Metrics {
+    kmip_requests: Family<KmipLabels, Counter>,
+    kmip_message_seconds: Histogram,
+    kmip_connections_open: Gauge,
+    kmip_connections_refused: Family<RefusalLabels, Counter>,
+    hsm_call_seconds: Family<HsmCallLabels, Histogram>,
+    key_cache_hits: Counter,
+    key_cache_misses: Counter,
+    key_cache_entries: Gauge,
+    admin_requests: Family<AdminLabels, Counter>,
+    admin_request_seconds: Histogram,
+    admin_connections_open: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Fresh, zeroed metrics.
+    pub fn new() -> Self {
+        Self {
+            kmip_requests: Family::default(),
+            kmip_message_seconds: latency_histogram(),
+            kmip_connections_open: Gauge::default(),
+            kmip_connections_refused: Family::default(),
+            hsm_call_seconds: Family::new_with_constructor(latency_histogram),
+            key_cache_hits: Counter::default(),
+            key_cache_misses: Counter::default(),
+            key_cache_entries: Gauge::default(),
+            admin_requests: Family::default(),
+            admin_request_seconds: latency_histogram(),
+            admin_connections_open: Gauge::default(),
+        }
+    }
+
+    /// Counts one KMIP batch item.
+    pub fn kmip_item(&self, operation: &'static str, result: &'static str) {
+        self.kmip_requests
+            .get_or_create(&KmipLabels { operation, result })
+            .inc();
+    }
+
+    /// Records the time taken to answer one KMIP message.
+    pub fn kmip_message(&self, took: Duration) {
+        self.kmip_message_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Counts a KMIP connection refused before any request.
+    pub fn kmip_refused(&self, reason: &'static str) {
+        self.kmip_connections_refused
+            .get_or_create(&RefusalLabels { reason })
+            .inc();
+    }
+
+    /// Marks a KMIP connection open until the returned guard drops.
+    pub fn kmip_connection(self: &Arc<Self>) -> OpenConnection {
+        self.kmip_connections_open.inc();
+        OpenConnection {
+            metrics: self.clone(),
+            admin: false,
+        }
+    }
+
+    /// Marks an admin connection open until the returned guard drops.
+    pub fn admin_connection(self: &Arc<Self>) -> OpenConnection {
+        self.admin_connections_open.inc();
+        OpenConnection {
+            metrics: self.clone(),
+            admin: true,
+        }
+    }
+
+    /// Records one HSM call.
+    pub fn hsm_call(&self, call: &'static str, ok: bool, took: Duration) {
+        let result = if ok { "ok" } else { "error" };
+        self.hsm_call_seconds
+            .get_or_create(&HsmCallLabels { call, result })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Counts an unsealed-key cache lookup.
+    pub fn key_cache_lookup(&self, hit: bool) {
+        if hit {
+            self.key_cache_hits.inc();
+        } else {
+            self.key_cache_misses.inc();
+        }
+    }
+
+    /// Counts one admin call and its latency.
+    pub fn admin_call(&self, action: String, status: u16, took: Duration) {
+        self.admin_requests
+            .get_or_create(&AdminLabels { action, status })
+            .inc();
+        self.admin_request_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Unsealed-key cache (hits, misses) so far.
+    pub fn key_cache_counts(&self) -> (u64, u64) {
+        (self.key_cache_hits.get(), self.key_cache_misses.get())
+    }
+
+    /// The Prometheus text exposition of every metric; `cached_keys` is sampled now.
+    pub fn render(&self, cached_keys: u64) -> Result<String, std::fmt::Error> {
+        self.key_cache_entries
+            .set(i64::try_from(cached_keys).unwrap_or(i64::MAX));
+        let mut registry = Registry::with_prefix("kms");
+        registry.register(
+            "kmip_requests",
+            "KMIP batch items answered, by operation and result status",
+            self.kmip_requests.clone(),
+        );
+        registry.register(
+            "kmip_message_duration_seconds",
+            "Time to answer one KMIP message (decode to encode)",
+            self.kmip_message_seconds.clone(),
+        );
+        registry.register(
+            "kmip_connections_open",
+            "KMIP connections open now",
+            self.kmip_connections_open.clone(),
+        );
+        registry.register(
+            "kmip_connections_refused",
+            "KMIP connections refused before any request, by reason",
+            self.kmip_connections_refused.clone(),
+        );
+        registry.register(
+            "hsm_call_duration_seconds",
+            "HSM calls made by the key hierarchy, by call and result",
+            self.hsm_call_seconds.clone(),
+        );
+        registry.register(
+            "key_cache_hits",
+            "Unsealed-key cache lookups answered from memory",
+            self.key_cache_hits.clone(),
+        );
+        registry.register(
+            "key_cache_misses",
+            "Unsealed-key cache lookups that went to the HSM",
+            self.key_cache_misses.clone(),
+        );
+        registry.register(
+            "key_cache_entries",
+            "Unsealed keys held in memory",
+            self.key_cache_entries.clone(),
+        );
+        registry.register(
+            "admin_requests",
+            "Admin API calls, by route and HTTP status",
+            self.admin_requests.clone(),
+        );
+        registry.register(
+            "admin_request_duration_seconds",
+            "Time to answer one admin API call",
+            self.admin_request_seconds.clone(),
+        );
+        registry.register(
+            "admin_connections_open",
+            "Admin API connections open now",
+            self.admin_connections_open.clone(),
+        );
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry)?;
+        Ok(out)
+    }
+}
+
+/// Keeps a connection counted as open; decrements the gauge when dropped.
+#[derive(Debug)]
+pub struct OpenConnection {
+    metrics: Arc<Metrics>,
+    admin: bool,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        if self.admin {
+            self.metrics.admin_connections_open.dec();
+        } else {
+            self.metrics.kmip_connections_open.dec();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_counts_what_was_recorded() {
+        let m = Arc::new(Metrics::new());
+        m.kmip_item("Get", "Success");
+        m.kmip_item("Get", "Success");
+        m.key_cache_lookup(true);
+        m.key_cache_lookup(false);
+        m.key_cache_lookup(true);
+        let open = m.kmip_connection();
+        let text = m.render(7).unwrap();
+        assert!(
+            text.contains(r#"kms_kmip_requests_total{operation="Get",result="Success"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains("kms_key_cache_hits_total 2"), "{text}");
+        assert!(text.contains("kms_key_cache_misses_total 1"), "{text}");
+        assert!(text.contains("kms_key_cache_entries 7"), "{text}");
+        assert!(text.contains("kms_kmip_connections_open 1"), "{text}");
+        drop(open);
+        assert!(m.render(0).unwrap().contains("kms_kmip_connections_open 0"));
+    }
+}
