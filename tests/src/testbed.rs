@@ -61,8 +61,12 @@ impl TestServer {
                     source: std::io::Error::other(e),
                 })??
         };
-        let overrides = overrides
-            .iter()
+        // The admin API listens on a free loopback port unless a test says otherwise (its
+        // default, 127.0.0.1:5697, would collide between tests running in parallel).
+        let admin = ("KMSD_ADMIN__LISTEN", "127.0.0.1:0");
+        let overrides = std::iter::once(&admin)
+            .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
+            .chain(overrides)
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
         let settings = server::config::Settings::load(&prepared, overrides)?;
         let node = Node::start(settings).await?;
@@ -125,6 +129,56 @@ impl TestServer {
     /// The KMIP listener's address.
     pub fn addr(&self) -> SocketAddr {
         self.node.addr()
+    }
+
+    /// The admin API listener's address (HTTPS with client certificates); `None` when a
+    /// test turned the admin API off.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.node.admin_addr()
+    }
+
+    /// Issues a certificate for an admin principal from the dev CA (`role` operator, tenant
+    /// admin or auditor; `tenant` `None` exactly for operators) and enrolls it, as the
+    /// bootstrap and the admin API would.
+    pub async fn admin_identity(
+        &self,
+        role: Role,
+        tenant: Option<&str>,
+        name: &str,
+    ) -> Result<IdentityFiles, Error> {
+        let files = self.issue_identity(role, tenant, name)?;
+        let now = unix_now();
+        match tenant {
+            None => self.kms().enroll_operator(name, now).await?,
+            Some(t) => self.kms().enroll_ca_issued(t, name, role, now).await?,
+        }
+        Ok(files)
+    }
+
+    /// Issues a certificate naming `urn:kms:principal:<role>:<tenant>:<name>` from the dev CA,
+    /// without enrolling it (the admin API enrolls it in the tests that use this).
+    pub fn issue_identity(
+        &self,
+        role: Role,
+        tenant: Option<&str>,
+        name: &str,
+    ) -> Result<IdentityFiles, Error> {
+        let ca = certs::files::load_ca(&PemPaths::in_dir(&self.layout.pki(), "ca"))?;
+        let tenant_id = tenant.map(TenantId::new).transpose()?;
+        let principal = PrincipalUri::new(role, tenant_id, name)?;
+        let pair = ca.issue_client(&ClientRequest {
+            principal,
+            algorithm: KeyAlgorithm::EcdsaP256,
+            days: CLIENT_DAYS,
+        })?;
+        let dir = self.layout.dir.join("admins").join(tenant.unwrap_or("-"));
+        certs::files::create_private_dir(&dir)?;
+        let paths = PemPaths::in_dir(&dir, &format!("{}-{name}", role.as_str()));
+        certs::files::write_certified_key(&paths, &pair, false)?;
+        Ok(IdentityFiles {
+            cert: paths.cert,
+            key: paths.key,
+        })
     }
 
     /// The CA certificate (PEM) that issued the server and client certificates.

@@ -3,6 +3,7 @@
 //! `kms_tests::softhsm`).
 #![forbid(unsafe_code)]
 
+mod admin;
 mod conformance;
 mod hostile;
 mod pinned;
