@@ -20,7 +20,7 @@ pub(super) fn get_attributes(
 ) -> Result<GetAttributesResponse, OpError> {
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
     let record = ctx.object(&uid, Operation::GET_ATTRIBUTES)?;
-    let all = attrs::all(&record, ctx.now);
+    let all = attrs::all(&record, ctx.now, ctx.version);
     let attributes = if r.attribute_names.is_empty() {
         all
     } else {
@@ -46,7 +46,7 @@ pub(super) fn get_attribute_list(
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
     let record = ctx.object(&uid, Operation::GET_ATTRIBUTE_LIST)?;
     let mut names: Vec<AttributeName> = Vec::new();
-    for a in attrs::all(&record, ctx.now).iter() {
+    for a in attrs::all(&record, ctx.now, ctx.version).iter() {
         if !names.contains(&a.name) {
             names.push(a.name.clone());
         }
@@ -86,13 +86,14 @@ pub(super) async fn add_attribute(
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
     let kind = writable(&r.attribute.name)?;
     let now = ctx.now;
+    let version = ctx.version;
     let (_, added) = ctx
         .update(&uid, Operation::ADD_ATTRIBUTE, |o| {
             state::settle(o, now);
             let added = match kind {
                 Kind::Typed => {
                     typed_change_allowed(o, r.attribute.tag(), now)?;
-                    let present = attrs::all(o, now)
+                    let present = attrs::all(o, now, version)
                         .iter()
                         .any(|a| a.name == r.attribute.name);
                     if present {
@@ -135,11 +136,12 @@ pub(super) async fn modify_attribute(
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
     let kind = writable(&r.attribute.name)?;
     let now = ctx.now;
+    let version = ctx.version;
     let (_, modified) = ctx
         .update(&uid, Operation::MODIFY_ATTRIBUTE, |o| {
             state::settle(o, now);
             let modified = if kind == Kind::Typed {
-                let present = attrs::all(o, now)
+                let present = attrs::all(o, now, version)
                     .iter()
                     .any(|a| a.name == r.attribute.name);
                 if !present {
@@ -188,10 +190,14 @@ pub(super) async fn delete_attribute(
         .map_err(|_| OpError::MissingData("attribute name"))?;
     let kind = writable(&name)?;
     let now = ctx.now;
+    let version = ctx.version;
     let (_, deleted) = ctx
         .update(&uid, Operation::DELETE_ATTRIBUTE, |o| {
             let deleted = if kind == Kind::Typed {
-                let found = attrs::all(o, now).iter().find(|a| a.name == name).cloned();
+                let found = attrs::all(o, now, version)
+                    .iter()
+                    .find(|a| a.name == name)
+                    .cloned();
                 let tag = name_tag(&name);
                 match (found, tag) {
                     (Some(a), Some(tag)) if attrs::clear_typed(o, tag) => a,

@@ -2,17 +2,26 @@
 //! which a client may set (once, or later), which may have several instances, and the full
 //! attribute list of an object as KMIP reports it.
 
-use kmip_codec::enums::{HashingAlgorithm, KeyFormatType, ObjectType, RevocationReasonCode};
+use kmip_codec::enums::{
+    HashingAlgorithm, KeyFormatType, ObjectType, ProtectionStorageMask, RevocationReasonCode,
+    RngAlgorithm,
+};
 use kmip_codec::limits::Limits;
 use kmip_codec::model::{
-    Attribute, AttributeName, AttributeValue, Attributes, Digest, RevocationReason,
+    Attribute, AttributeName, AttributeValue, Attributes, Digest, RevocationReason, UsageLimits,
 };
 use kmip_codec::tags::Tag;
-use kmip_codec::ttlv::{decode::decode, encode::encode};
+use kmip_codec::ttlv::{Bytes, Ttlv, Value, decode::decode, encode::encode};
+use kmip_codec::version::ProtocolVersion;
+use sha2::{Digest as _, Sha256};
 
 use super::OpError;
 use super::state;
 use crate::store::records::{ObjectRecord, OtherAttribute};
+
+/// Lease Time the server grants (KMIP 1.4 section 3.15): how long a client may use the object
+/// before it asks the server again.
+const LEASE_TIME_SECS: u32 = 3600;
 
 /// How an attribute may be set by a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +62,7 @@ pub(crate) fn kind(name: &AttributeName) -> Kind {
         | Tag::NEVER_EXTRACTABLE
         | Tag::LEASE_TIME
         | Tag::ARCHIVE_DATE
-        | Tag::FRESH
+        | Tag::KEY_FORMAT_TYPE
         | Tag::CERTIFICATE_LENGTH
         | Tag::CERTIFICATE_TYPE
         | Tag::CERTIFICATE_IDENTIFIER
@@ -61,7 +70,12 @@ pub(crate) fn kind(name: &AttributeName) -> Kind {
         | Tag::CERTIFICATE_ISSUER
         | Tag::DIGITAL_SIGNATURE_ALGORITHM
         | Tag::SHORT_UNIQUE_IDENTIFIER => Kind::ServerOnly,
-        Tag::CRYPTOGRAPHIC_ALGORITHM | Tag::CRYPTOGRAPHIC_LENGTH => Kind::AtCreation,
+        // Fresh and Random Number Generator may come with a new object (KMIP 1.4 sections 3.34,
+        // 3.44); the server keeps them with the client's attributes and only it changes them.
+        Tag::CRYPTOGRAPHIC_ALGORITHM
+        | Tag::CRYPTOGRAPHIC_LENGTH
+        | Tag::FRESH
+        | Tag::RANDOM_NUMBER_GENERATOR => Kind::AtCreation,
         Tag::ACTIVATION_DATE
         | Tag::DEACTIVATION_DATE
         | Tag::PROCESS_START_DATE
@@ -182,11 +196,12 @@ pub(crate) fn next_index(list: &[Attribute], name: &AttributeName) -> i32 {
         .unwrap_or(0)
 }
 
-/// Every attribute of the object as KMIP reports it, server-owned ones first. The version
-/// filter of the codec drops what the request's version does not define.
-pub(crate) fn all(record: &ObjectRecord, now: i64) -> Attributes {
+/// Every attribute of the object as KMIP reports it in `version`, in the report order (see
+/// [`report_order`]). The version filter of the codec drops what `version` does not define.
+pub(crate) fn all(record: &ObjectRecord, now: i64, version: ProtocolVersion) -> Attributes {
     let a = &record.attributes;
-    let mut out = Attributes::new();
+    let object_type = ObjectType(record.object_type);
+    let mut out: Vec<Attribute> = Vec::new();
     let mut push = |tag: Tag, v: AttributeValue| out.push(Attribute::new(tag, v));
     push(
         Tag::UNIQUE_IDENTIFIER,
@@ -205,14 +220,16 @@ pub(crate) fn all(record: &ObjectRecord, now: i64) -> Attributes {
     if let Some(v) = a.cryptographic_usage_mask {
         push(Tag::CRYPTOGRAPHIC_USAGE_MASK, AttributeValue::Integer(v));
     }
+    let key_format = key_format(record);
     if let Some(d) = &a.digest {
         push(
             Tag::DIGEST,
             AttributeValue::Digest(Digest {
                 hashing_algorithm: HashingAlgorithm::SHA_256,
                 digest_value: Some(d.clone()),
-                key_format_type: (record.object_type == ObjectType::SYMMETRIC_KEY.0)
-                    .then_some(KeyFormatType::RAW),
+                // The Digest names the format it was computed over from KMIP 1.1 on: the
+                // raw bytes of a symmetric key, whatever format it was registered in.
+                key_format_type: digest_format(record).filter(|_| version >= ProtocolVersion::V1_1),
             }),
         );
     }
@@ -250,10 +267,169 @@ pub(crate) fn all(record: &ObjectRecord, now: i64) -> Attributes {
             }),
         );
     }
-    for o in others(record) {
-        out.push(o);
+    let kept = others(record);
+    // Attributes the server derives; a value the client gave at creation wins.
+    let mut derived: Vec<Attribute> = Vec::new();
+    let mut derive = |tag: Tag, v: AttributeValue| {
+        if !kept.iter().any(|k| k.tag() == Some(tag)) {
+            derived.push(Attribute::new(tag, v));
+        }
+    };
+    derive(
+        Tag::SHORT_UNIQUE_IDENTIFIER,
+        AttributeValue::ByteString(Bytes::new(Sha256::digest(record.uid.as_bytes()).to_vec())),
+    );
+    derive(
+        Tag::ORIGINAL_CREATION_DATE,
+        AttributeValue::DateTime(a.initial_date),
+    );
+    if object_type != ObjectType::OPAQUE_OBJECT {
+        // Managed Cryptographic Objects (KMIP 1.4 sections 3.15, 3.48-3.51): the server hands
+        // key values out (Extractable) and never marked them Sensitive.
+        let flag = |tag: Tag, default: bool| {
+            kept.iter()
+                .find(|k| k.tag() == Some(tag))
+                .and_then(|k| k.value.as_bool())
+                .unwrap_or(default)
+        };
+        let sensitive = flag(Tag::SENSITIVE, false);
+        let extractable = flag(Tag::EXTRACTABLE, true);
+        derive(Tag::LEASE_TIME, AttributeValue::Interval(LEASE_TIME_SECS));
+        derive(Tag::SENSITIVE, AttributeValue::Boolean(sensitive));
+        derive(Tag::ALWAYS_SENSITIVE, AttributeValue::Boolean(sensitive));
+        derive(Tag::EXTRACTABLE, AttributeValue::Boolean(extractable));
+        derive(
+            Tag::NEVER_EXTRACTABLE,
+            AttributeValue::Boolean(!extractable),
+        );
     }
-    out
+    if let Some(f) = key_format {
+        derive(Tag::KEY_FORMAT_TYPE, AttributeValue::Enumeration(f.0));
+    }
+    // Key material is kept in software, sealed under an HSM-held key (KMIP 2.1 section 4.44).
+    derive(
+        Tag::PROTECTION_STORAGE_MASK,
+        AttributeValue::Integer(i32::try_from(ProtectionStorageMask::SOFTWARE.0).unwrap_or(1)),
+    );
+    out.extend(kept);
+    out.extend(derived);
+    report_order(&mut out);
+    Attributes(out)
+}
+
+/// The Key Format Type of the object's key value: the one it was made or registered in (Raw
+/// for a symmetric key whose material is gone), none for Opaque Objects.
+fn key_format(record: &ObjectRecord) -> Option<KeyFormatType> {
+    let object_type = ObjectType(record.object_type);
+    if object_type == ObjectType::OPAQUE_OBJECT {
+        return None;
+    }
+    match &record.material {
+        Some(m) => Some(KeyFormatType(m.key_format)),
+        None if object_type == ObjectType::SYMMETRIC_KEY => Some(KeyFormatType::RAW),
+        None => None,
+    }
+}
+
+/// The format the Digest was computed over: the raw bytes of a symmetric key.
+fn digest_format(record: &ObjectRecord) -> Option<KeyFormatType> {
+    if ObjectType(record.object_type) == ObjectType::SYMMETRIC_KEY {
+        Some(KeyFormatType::RAW)
+    } else {
+        key_format(record)
+    }
+}
+
+/// Sorts a full attribute list into the order the server reports it: the identity of the object
+/// first (Unique Identifier, Short Unique Identifier, Object Type, Cryptographic Algorithm,
+/// Cryptographic Length), then every other attribute by its KMIP 1.x name, Key Format Type
+/// right after the Digest it qualifies (in KMIP 1.x it is a field of the Digest). Instances of
+/// one attribute keep their order. KMIP leaves the order open; this is the order of the OASIS
+/// profile vectors (e.g. SKFF-M-9, SKLC-O-1 in every version).
+pub(crate) fn report_order(list: &mut [Attribute]) {
+    list.sort_by_cached_key(|a| {
+        let head = [
+            Tag::UNIQUE_IDENTIFIER,
+            Tag::SHORT_UNIQUE_IDENTIFIER,
+            Tag::OBJECT_TYPE,
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            Tag::CRYPTOGRAPHIC_LENGTH,
+        ];
+        match a.tag().and_then(|t| head.iter().position(|h| *h == t)) {
+            Some(rank) => (rank, String::new(), 0u8),
+            None if a.tag() == Some(Tag::KEY_FORMAT_TYPE) => (head.len(), "Digest".to_owned(), 1),
+            None => (head.len(), a.name.to_1x().unwrap_or_default(), 0),
+        }
+    });
+}
+
+/// The Random Number Generator attribute of keys the server generates: the HSM's generator,
+/// whose algorithm PKCS#11 does not disclose (KMIP 1.4 section 3.44: Unspecified).
+fn server_rng() -> Attribute {
+    Attribute::new(
+        Tag::RANDOM_NUMBER_GENERATOR,
+        AttributeValue::Structure(vec![Ttlv::new(
+            Tag::RNG_ALGORITHM,
+            Value::Enumeration(RngAlgorithm::UNSPECIFIED.0),
+        )]),
+    )
+}
+
+/// Sets the attributes the server gives every new object unless the client did: Fresh (true)
+/// and, for key material the server generated, Random Number Generator (KMIP 1.4 sections
+/// 3.34, 3.44).
+pub(crate) fn init_server_set(record: &mut ObjectRecord, generated: bool) -> Result<(), OpError> {
+    let mut list = others(record);
+    if !list.iter().any(|a| a.tag() == Some(Tag::FRESH)) {
+        list.push(Attribute::new(Tag::FRESH, AttributeValue::Boolean(true)));
+    }
+    if generated
+        && !list
+            .iter()
+            .any(|a| a.tag() == Some(Tag::RANDOM_NUMBER_GENERATOR))
+    {
+        list.push(server_rng());
+    }
+    set_others(record, &list)
+}
+
+/// The object's Usage Limits, if it has them (KMIP 1.4 section 3.21).
+pub(crate) fn usage_limits(record: &ObjectRecord) -> Option<UsageLimits> {
+    others(record).into_iter().find_map(|a| match a.value {
+        AttributeValue::UsageLimits(u) if a.tag() == Some(Tag::USAGE_LIMITS) => Some(u),
+        _ => None,
+    })
+}
+
+/// Replaces the object's Usage Limits.
+pub(crate) fn set_usage_limits(
+    record: &mut ObjectRecord,
+    limits: UsageLimits,
+) -> Result<(), OpError> {
+    let mut list = others(record);
+    for a in list
+        .iter_mut()
+        .filter(|a| a.tag() == Some(Tag::USAGE_LIMITS))
+    {
+        a.value = AttributeValue::UsageLimits(limits.clone());
+    }
+    set_others(record, &list)
+}
+
+/// True while the object has not been served to a client (Fresh, KMIP 1.4 section 3.34).
+pub(crate) fn is_fresh(record: &ObjectRecord) -> bool {
+    others(record)
+        .iter()
+        .any(|a| a.tag() == Some(Tag::FRESH) && a.value.as_bool() == Some(true))
+}
+
+/// Clears Fresh once the object was served.
+pub(crate) fn mark_served(record: &mut ObjectRecord) -> Result<(), OpError> {
+    let mut list = others(record);
+    for a in list.iter_mut().filter(|a| a.tag() == Some(Tag::FRESH)) {
+        a.value = AttributeValue::Boolean(false);
+    }
+    set_others(record, &list)
 }
 
 /// Applies the attributes of a Create / Register / Re-Key template to a new record.
@@ -274,17 +450,21 @@ pub(crate) fn apply_template(
                 }
                 return Err(OpError::AttributeReadOnly);
             }
-            Kind::AtCreation | Kind::Typed => {
-                set_typed(record, a)?;
-            }
-            Kind::Single => {
+            Kind::AtCreation | Kind::Typed if set_typed(record, a)? => {}
+            Kind::AtCreation | Kind::Typed | Kind::Single => {
                 if list.iter().any(|x| x.name == a.name) {
                     return Err(OpError::AttributeSingleValued);
                 }
-                list.push(Attribute {
+                let mut a = Attribute {
                     index: None,
                     ..a.clone()
-                });
+                };
+                // A new object's Usage Limits Count starts at the Total; a count the client
+                // sends is ignored (KMIP 1.4 section 3.21).
+                if let AttributeValue::UsageLimits(u) = &mut a.value {
+                    u.count = Some(u.total);
+                }
+                list.push(a);
             }
             Kind::Multi => {
                 let index = next_index(&list, &a.name);

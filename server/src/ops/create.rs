@@ -45,6 +45,7 @@ pub(super) async fn create(
         data_type: None,
     });
     attrs::apply_template(&mut record, &r.attributes)?;
+    attrs::init_server_set(&mut record, true)?;
     state::settle(&mut record, ctx.now);
     ctx.insert(record).await?;
     ctx.placeholder = Some(uid.clone());
@@ -78,9 +79,10 @@ pub(super) async fn register(
             {
                 return Err(OpError::KeyFormatTypeNotSupported);
             }
+            // Kept in the registered format: Get answers in it when asked for none.
             (
                 bytes,
-                KeyFormatType::RAW,
+                b.key_format_type,
                 None,
                 b.cryptographic_algorithm,
                 b.cryptographic_length,
@@ -124,6 +126,7 @@ pub(super) async fn register(
         data_type,
     });
     attrs::apply_template(&mut record, &r.attributes)?;
+    attrs::init_server_set(&mut record, false)?;
     state::settle(&mut record, ctx.now);
     ctx.insert(record).await?;
     ctx.placeholder = Some(uid.clone());
@@ -162,16 +165,23 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
         new.attributes.cryptographic_algorithm = old.attributes.cryptographic_algorithm;
         new.attributes.cryptographic_length = old.attributes.cryptographic_length;
         new.attributes.cryptographic_usage_mask = old.attributes.cryptographic_usage_mask;
-        // Client attributes move: Names go to the new key; links are made afresh.
+        // Client attributes move: Names go to the new key; links are made afresh; Fresh and
+        // Random Number Generator describe the new key (KMIP 1.4 section 3.44: not copied).
         let mut carried: Vec<Attribute> = attrs::others(&old)
             .into_iter()
-            .filter(|a| a.tag() != Some(Tag::LINK))
+            .filter(|a| {
+                !matches!(
+                    a.tag(),
+                    Some(Tag::LINK | Tag::FRESH | Tag::RANDOM_NUMBER_GENERATOR)
+                )
+            })
             .collect();
         carried.push(link(LinkType::REPLACED_OBJECT_LINK, &old_uid));
         attrs::set_others(&mut new, &carried)?;
         if let Some(t) = &r.template_attribute {
             attrs::apply_template(&mut new, &t.attributes)?;
         }
+        attrs::init_server_set(&mut new, true)?;
         match r.offset {
             Some(offset) => new.attributes.activation_date = Some(ctx.now + i64::from(offset)),
             None if old.attributes.activation_date.is_some() => {

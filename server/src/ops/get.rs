@@ -15,7 +15,7 @@ use kmip_codec::ttlv::Bytes;
 use kmip_codec::ttlv::encode::encode;
 use zeroize::Zeroizing;
 
-use super::{Ctx, OpError, state};
+use super::{Ctx, OpError, attrs, state};
 use crate::store::records::ObjectRecord;
 
 pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse, OpError> {
@@ -29,6 +29,10 @@ pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse
         Some(spec) => wrap_object(ctx, object, spec).await?,
         None => object,
     };
+    if attrs::is_fresh(&record) {
+        // Served now: no longer Fresh (KMIP 1.4 section 3.34). Only the first Get writes.
+        ctx.update(&uid, Operation::GET, attrs::mark_served).await?;
+    }
     Ok(GetResponse {
         object_type: ObjectType(record.object_type),
         unique_identifier: uid,
@@ -51,7 +55,8 @@ pub(super) async fn object_with_material(
     let plain = || Bytes::from(bytes.expose());
     let object_type = ObjectType(record.object_type);
     Ok(if object_type == ObjectType::SYMMETRIC_KEY {
-        let format = format.unwrap_or(KeyFormatType::RAW);
+        // The registered format unless the client asks for another (KMIP 1.4 section 4.11).
+        let format = format.unwrap_or(KeyFormatType(material.key_format));
         let key_material = if format == KeyFormatType::RAW {
             KeyMaterial::Bytes(plain())
         } else if format == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY {

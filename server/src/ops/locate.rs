@@ -5,6 +5,7 @@
 use kmip_codec::enums::Operation;
 use kmip_codec::model::{Attribute, AttributeValue, Attributes, LocateRequest, LocateResponse};
 use kmip_codec::tags::Tag;
+use kmip_codec::version::ProtocolVersion;
 
 use super::{Ctx, OpError, attrs, state};
 use crate::policy;
@@ -24,7 +25,7 @@ pub(super) fn locate(ctx: &mut Ctx<'_>, r: &LocateRequest) -> Result<LocateRespo
     let wants_state = filters.iter().any(|a| a.tag() == Some(Tag::STATE));
     let mut consider = |o: ObjectRecord| {
         let gone = state::is_destroyed(state::effective(&o, ctx.now));
-        if (!gone || wants_state) && matches(&o, filters, ctx.now) {
+        if (!gone || wants_state) && matches(&o, filters, ctx.now, ctx.version) {
             found.push((o.attributes.initial_date, o.uid));
         }
     };
@@ -80,11 +81,11 @@ pub(super) fn locate(ctx: &mut Ctx<'_>, r: &LocateRequest) -> Result<LocateRespo
 /// True when the object has, for every filter attribute, an instance with an equal value;
 /// Cryptographic Usage Mask matches when the object's mask holds every requested bit, and two
 /// instances of a date attribute give an inclusive range (KMIP 1.4 section 4.9).
-fn matches(o: &ObjectRecord, filters: &Attributes, now: i64) -> bool {
+fn matches(o: &ObjectRecord, filters: &Attributes, now: i64, version: ProtocolVersion) -> bool {
     if filters.is_empty() {
         return true;
     }
-    let all = attrs::all(o, now);
+    let all = attrs::all(o, now, version);
     let mut checked: Vec<&kmip_codec::model::AttributeName> = Vec::new();
     for f in filters.iter() {
         if checked.contains(&&f.name) {
