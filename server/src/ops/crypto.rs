@@ -4,13 +4,14 @@
 //! must allow the operation.
 
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyInit, KeyIvInit, block_padding};
+use aes_gcm::AesGcm;
 use aes_gcm::aead::AeadMutInPlace;
-use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
-use aes_gcm::{AesGcm, Nonce, Tag as GcmTag};
+use aes_gcm::aead::consts::{U8, U12, U13, U14, U15, U16, U60};
+use aes_gcm::aead::generic_array::GenericArray;
 use hsm::KeyBytes;
 use kmip_codec::enums::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, Operation, PaddingMethod,
-    State,
+    State, UsageLimitsUnit,
 };
 use kmip_codec::model::{
     CryptographicParameters, DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse,
@@ -18,6 +19,7 @@ use kmip_codec::model::{
 };
 use kmip_codec::ttlv::Bytes;
 
+use super::stream::Stream;
 use super::{Ctx, OpError, attrs, state};
 use crate::store::records::ObjectRecord;
 
@@ -28,13 +30,24 @@ const GCM_IV_LEN: usize = 12;
 /// AES block size: the IV length of CBC.
 const BLOCK: usize = 16;
 
-/// Checks that `record` is an Active AES key whose usage mask allows `usage`.
+/// Checks that `record` is an Active AES key whose usage mask allows `usage`, and that its dates
+/// allow it now: no protection (encrypt, wrap) after the Protect Stop Date, no processing
+/// (decrypt) before the Process Start Date (KMIP 1.4 sections 3.25, 3.26).
 pub(super) fn require_usable(
     ctx: &Ctx<'_>,
     record: &ObjectRecord,
     usage: CryptographicUsageMask,
 ) -> Result<(), OpError> {
     if state::effective(record, ctx.now) != State::ACTIVE {
+        return Err(OpError::WrongKeyLifecycleState);
+    }
+    let a = &record.attributes;
+    let protects =
+        usage == CryptographicUsageMask::ENCRYPT || usage == CryptographicUsageMask::WRAP_KEY;
+    if protects && a.protect_stop_date.is_some_and(|d| d <= ctx.now) {
+        return Err(OpError::WrongKeyLifecycleState);
+    }
+    if !protects && a.process_start_date.is_some_and(|d| d > ctx.now) {
         return Err(OpError::WrongKeyLifecycleState);
     }
     let mask = record.attributes.cryptographic_usage_mask.unwrap_or(0);
@@ -82,9 +95,6 @@ pub(super) async fn encrypt(
     r: &EncryptRequest,
 ) -> Result<EncryptResponse, OpError> {
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
-    if r.correlation_value.is_some() || r.init_indicator.is_some() || r.final_indicator.is_some() {
-        return Err(OpError::FeatureNotSupported("streaming encryption"));
-    }
     let (record, key) = key_for(
         ctx,
         &uid,
@@ -92,6 +102,8 @@ pub(super) async fn encrypt(
         CryptographicUsageMask::ENCRYPT,
     )
     .await?;
+    let continues = r.correlation_value.is_some();
+    let starts = r.init_indicator == Some(true) && !continues;
     let p = parameters(r.cryptographic_parameters.as_ref(), &record)?;
     let data = r.data.as_ref().ok_or(OpError::MissingData("data"))?;
     let mode = p
@@ -101,13 +113,39 @@ pub(super) async fn encrypt(
     let (iv, generated) = match (&r.iv_counter_nonce, random_iv) {
         (Some(_), true) => return Err(OpError::InvalidField("IV given with Random IV")),
         (Some(iv), false) => (iv.clone(), false),
+        // A later part uses the IV its stream started with.
+        (None, _) if continues => (Vec::new(), false),
         (None, _) if mode == BlockCipherMode::GCM => {
             (random_iv_bytes(ctx, GCM_IV_LEN).await?, true)
         }
         (None, _) if mode == BlockCipherMode::CBC => (random_iv_bytes(ctx, BLOCK).await?, true),
         (None, _) => (Vec::new(), false),
     };
-    let (out, tag) = if mode == BlockCipherMode::GCM {
+    if (continues || starts) && mode != BlockCipherMode::GCM {
+        return Err(OpError::FeatureNotSupported(
+            "multi-part encryption other than GCM",
+        ));
+    }
+    let mut correlation_value = None;
+    let (out, tag) = if continues || starts {
+        let stream = match &r.correlation_value {
+            Some(cv) => Stream::resume(cv)?,
+            None => Stream::start(
+                iv.clone(),
+                r.authenticated_encryption_additional_data
+                    .clone()
+                    .unwrap_or_default(),
+                gcm_tag_len(&p)?,
+            ),
+        };
+        let part = stream.next(
+            key.expose(),
+            data.as_slice(),
+            r.final_indicator == Some(true),
+        )?;
+        correlation_value = part.correlation_value;
+        (part.data, part.tag)
+    } else if mode == BlockCipherMode::GCM {
         let tag_len = gcm_tag_len(&p)?;
         let aad = r
             .authenticated_encryption_additional_data
@@ -128,11 +166,15 @@ pub(super) async fn encrypt(
     } else {
         return Err(OpError::FeatureNotSupported("block cipher mode"));
     };
+    // Charged once the data is protected, before the answer leaves.
+    if attrs::usage_limits(&record).is_some() {
+        consume_usage(ctx, &uid, data.len()).await?;
+    }
     Ok(EncryptResponse {
         unique_identifier: uid,
         data: Some(Bytes::new(out)),
         iv_counter_nonce: generated.then_some(iv),
-        correlation_value: None,
+        correlation_value,
         authenticated_encryption_tag: tag,
     })
 }
@@ -204,6 +246,31 @@ pub(super) async fn rng_retrieve(
     })
 }
 
+/// Takes `bytes` of protection from the key's Usage Limits (KMIP 1.4 section 3.21: Byte units,
+/// or one Object per call), refusing once the count would go below zero. The count lives in the
+/// replicated record, so every node sees the same remainder.
+async fn consume_usage(ctx: &Ctx<'_>, uid: &str, bytes: usize) -> Result<(), OpError> {
+    let bytes = i64::try_from(bytes).map_err(|_| OpError::PermissionDenied)?;
+    ctx.update(uid, Operation::ENCRYPT, |o| {
+        let Some(mut limits) = attrs::usage_limits(o) else {
+            return Ok(());
+        };
+        let need = if limits.unit == UsageLimitsUnit::OBJECT {
+            1
+        } else {
+            bytes
+        };
+        let left = limits.count.unwrap_or(limits.total);
+        if left < need {
+            return Err(OpError::PermissionDenied);
+        }
+        limits.count = Some(left - need);
+        attrs::set_usage_limits(o, limits)
+    })
+    .await?;
+    Ok(())
+}
+
 async fn random_iv_bytes(ctx: &Ctx<'_>, n: usize) -> Result<Vec<u8>, OpError> {
     Ok(ctx.kms.keys.random(n).await?.expose().to_vec())
 }
@@ -231,51 +298,61 @@ fn gcm_tag_len(p: &CryptographicParameters) -> Result<usize, OpError> {
     }
 }
 
-/// Dispatches on the AES key size and the GCM tag size (both type parameters).
+/// Dispatches on the AES key size, the GCM IV size and the GCM tag size (all type parameters
+/// of `aes-gcm`). IVs of 12 bytes are the recommended size (NIST SP 800-38D section 8.2) and
+/// what the server generates; 8 and 60 bytes are the other sizes of the GCM specification's
+/// test vectors, which KMIP clients use (OASIS CS-BC-M-GCM-2).
 macro_rules! with_gcm {
-    ($key:expr, $tag_len:expr, |$cipher:ident| $body:expr) => {{
+    ($key:expr, $iv_len:expr, $tag_len:expr, |$cipher:ident| $body:expr) => {{
         macro_rules! go {
-            ($aes:ty, $t:ty) => {{
-                let mut $cipher = AesGcm::<$aes, U12, $t>::new_from_slice($key)
+            ($aes:ty, $n:ty, $t:ty) => {{
+                let mut $cipher = AesGcm::<$aes, $n, $t>::new_from_slice($key)
                     .map_err(|_| OpError::CryptographicFailure)?;
                 $body
             }};
         }
         macro_rules! by_tag {
-            ($aes:ty) => {
+            ($aes:ty, $n:ty) => {
                 match $tag_len {
-                    12 => go!($aes, U12),
-                    13 => go!($aes, U13),
-                    14 => go!($aes, U14),
-                    15 => go!($aes, U15),
-                    16 => go!($aes, U16),
+                    12 => go!($aes, $n, U12),
+                    13 => go!($aes, $n, U13),
+                    14 => go!($aes, $n, U14),
+                    15 => go!($aes, $n, U15),
+                    16 => go!($aes, $n, U16),
                     _ => Err(OpError::InvalidTagLength),
                 }
             };
         }
+        macro_rules! by_iv {
+            ($aes:ty) => {
+                match $iv_len {
+                    12 => by_tag!($aes, U12),
+                    8 => by_tag!($aes, U8),
+                    60 => by_tag!($aes, U60),
+                    _ => Err(OpError::InvalidField("GCM IV length")),
+                }
+            };
+        }
         match $key.len() {
-            16 => by_tag!(aes::Aes128),
-            24 => by_tag!(aes::Aes192),
-            32 => by_tag!(aes::Aes256),
+            16 => by_iv!(aes::Aes128),
+            24 => by_iv!(aes::Aes192),
+            32 => by_iv!(aes::Aes256),
             _ => Err(OpError::InvalidField("key length")),
         }
     }};
 }
 
-fn gcm_seal(
+pub(super) fn gcm_seal(
     key: &[u8],
     iv: &[u8],
     aad: &[u8],
     data: &[u8],
     tag_len: usize,
 ) -> Result<(Vec<u8>, Vec<u8>), OpError> {
-    if iv.len() != GCM_IV_LEN {
-        return Err(OpError::InvalidField("GCM IV must be 12 bytes"));
-    }
     let mut buf = data.to_vec();
-    with_gcm!(key, tag_len, |cipher| {
+    with_gcm!(key, iv.len(), tag_len, |cipher| {
         let tag = cipher
-            .encrypt_in_place_detached(Nonce::from_slice(iv), aad, &mut buf)
+            .encrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf)
             .map_err(|_| OpError::CryptographicFailure)?;
         Ok((std::mem::take(&mut buf), tag.to_vec()))
     })
@@ -288,17 +365,14 @@ fn gcm_open(
     data: &[u8],
     tag: &[u8],
 ) -> Result<Vec<u8>, OpError> {
-    if iv.len() != GCM_IV_LEN {
-        return Err(OpError::CryptographicFailure);
-    }
     let mut buf = data.to_vec();
-    with_gcm!(key, tag.len(), |cipher| {
+    with_gcm!(key, iv.len(), tag.len(), |cipher| {
         cipher
             .decrypt_in_place_detached(
-                Nonce::from_slice(iv),
+                GenericArray::from_slice(iv),
                 aad,
                 &mut buf,
-                GcmTag::from_slice(tag),
+                GenericArray::from_slice(tag),
             )
             .map_err(|_| OpError::CryptographicFailure)?;
         Ok(std::mem::take(&mut buf))

@@ -13,6 +13,7 @@ mod get;
 mod lifecycle;
 mod locate;
 mod state;
+mod stream;
 
 use kmip_codec::enums::{BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
 use kmip_codec::model::{
