@@ -1,6 +1,7 @@
 //! Known mistakes in the OASIS vector files, corrected when a file is loaded. Each entry names
-//! the file, the step, the message and the exact value it replaces; loading fails when the value
-//! is not there, so the table cannot drift from the files.
+//! the file, the step, the message and the exact value it replaces (or, for [`LIST_ERRATA`],
+//! the attribute entries it moves or inserts); loading fails when the value is not there, so
+//! the tables cannot drift from the files.
 
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::{Bytes, Ttlv, Value};
@@ -25,6 +26,8 @@ pub enum Literal {
     Integer(i32),
     /// A Byte String, in hex.
     Hex(&'static str),
+    /// An Enumeration.
+    Enumeration(u32),
 }
 
 impl Literal {
@@ -32,6 +35,7 @@ impl Literal {
         Some(match self {
             Literal::Integer(i) => Value::Integer(i),
             Literal::Hex(h) => Value::ByteString(Bytes::new(hex(h)?)),
+            Literal::Enumeration(e) => Value::Enumeration(e),
         })
     }
 }
@@ -60,8 +64,14 @@ const CS_BC_M_6_13: &str = "the 1.3 file gives the ciphertext of CS-BC-M-1 (a ra
     AES-128-ECB of 0102...16 under the registered key 0123456789abcdef0123456789abcdef is \
     d9bcce11b0b437b90239552df3a360c9, as the 1.4, 2.0 and 2.1 files of the same case say";
 
+/// Why CS-BC-M-14-20 is corrected.
+const CS_BC_M_14_20: &str = "the 2.0 run answers Permission Denied where the 2.1 run of the same \
+    case answers Wrong Key Lifecycle State (Encrypt after the Protect Stop Date, Decrypt before \
+    the Process Start Date); KMIP 2.0 sections 6.1.17.1 and 6.1.11.1 allow both, the server \
+    answers the precise one in every 2.x version (1.x lacks it and gets Permission Denied)";
+
 /// The corrections.
-pub const ERRATA: [Erratum; 3] = [
+pub const ERRATA: [Erratum; 5] = [
     Erratum {
         file: "OMOS-O-1-14.xml",
         step: 2,
@@ -90,6 +100,156 @@ pub const ERRATA: [Erratum; 3] = [
         right: Literal::Hex("d9bcce11b0b437b90239552df3a360c9"),
         why: CS_BC_M_6_13,
     },
+    Erratum {
+        file: "CS-BC-M-14-20.xml",
+        step: 2,
+        part: Part::Response,
+        tag: Tag::RESULT_REASON,
+        wrong: Literal::Enumeration(0xC),
+        right: Literal::Enumeration(0x43),
+        why: CS_BC_M_14_20,
+    },
+    Erratum {
+        file: "CS-BC-M-14-20.xml",
+        step: 3,
+        part: Part::Response,
+        tag: Tag::RESULT_REASON,
+        wrong: Literal::Enumeration(0xC),
+        right: Literal::Enumeration(0x43),
+        why: CS_BC_M_14_20,
+    },
+];
+
+/// A correction of a response's list of attributes: the Attribute Names of Get Attribute List,
+/// or the Attribute structures of Get Attributes (KMIP 1.x forms), each found by its name.
+#[derive(Clone, Copy, Debug)]
+pub enum ListEdit {
+    /// Moves the entry of attribute `name` to just after the entry of `after`.
+    Move {
+        /// The attribute moved.
+        name: &'static str,
+        /// The attribute it follows afterwards.
+        after: &'static str,
+    },
+    /// Inserts an entry for attribute `name` just after the entry of `after`; in a list of
+    /// Attribute structures its Attribute Value is a structure of `value`.
+    Insert {
+        /// The attribute inserted.
+        name: &'static str,
+        /// The attribute it follows.
+        after: &'static str,
+        /// The fields of its value (Attribute structures only).
+        value: &'static [(Tag, Literal)],
+    },
+}
+
+/// One correction of an attribute list, in the Response Payload of a step's response.
+#[derive(Clone, Copy, Debug)]
+pub struct ListErratum {
+    /// File name.
+    pub file: &'static str,
+    /// 1-based step.
+    pub step: usize,
+    /// What changes.
+    pub edit: ListEdit,
+    /// Why.
+    pub why: &'static str,
+}
+
+/// Why the Original Creation Date moves.
+const ORIGINAL_CREATION_DATE_ORDER: &str = "the vendor listed Original Creation Date last in these \
+    runs only; in the same exchange of SKFF-M-9-12 and SKFF-M-9-13, in SKLC-O-1-12/-13 and in \
+    every 1.4, 2.0 and 2.1 file it stands in name order between Name and Revocation Reason, the \
+    order the server follows (KMIP leaves the order open, so the vectors fix it)";
+
+/// Why the 1.3 files gain a Random Number Generator.
+const RNG_IS_MANDATORY_IN_1_3: &str = "KMIP 1.3 section 3.44: the Random Number Generator \
+    attribute \"is mandatory for an object created on the server as a result of a Create\" and \
+    SHALL be set by the server; the 1.3 runs list none for a created key, the 1.4, 2.0 and 2.1 \
+    runs of the same cases do";
+
+/// The RNG Parameters inserted for the 1.3 files (the values are not compared, see
+/// `compare` rule 6).
+const RNG_VALUE: &[(Tag, Literal)] = &[(Tag::RNG_ALGORITHM, Literal::Enumeration(1))];
+
+/// The attribute-list corrections.
+pub const LIST_ERRATA: [ListErratum; 8] = [
+    ListErratum {
+        file: "SKFF-M-10-12.xml",
+        step: 9,
+        edit: ListEdit::Move {
+            name: "Original Creation Date",
+            after: "Name",
+        },
+        why: ORIGINAL_CREATION_DATE_ORDER,
+    },
+    ListErratum {
+        file: "SKFF-M-11-12.xml",
+        step: 9,
+        edit: ListEdit::Move {
+            name: "Original Creation Date",
+            after: "Name",
+        },
+        why: ORIGINAL_CREATION_DATE_ORDER,
+    },
+    ListErratum {
+        file: "SKFF-M-10-13.xml",
+        step: 9,
+        edit: ListEdit::Move {
+            name: "Original Creation Date",
+            after: "Name",
+        },
+        why: ORIGINAL_CREATION_DATE_ORDER,
+    },
+    ListErratum {
+        file: "SKFF-M-11-13.xml",
+        step: 9,
+        edit: ListEdit::Move {
+            name: "Original Creation Date",
+            after: "Name",
+        },
+        why: ORIGINAL_CREATION_DATE_ORDER,
+    },
+    ListErratum {
+        file: "SKFF-M-9-13.xml",
+        step: 9,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: RNG_VALUE,
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
+    ListErratum {
+        file: "SKFF-M-10-13.xml",
+        step: 9,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: RNG_VALUE,
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
+    ListErratum {
+        file: "SKFF-M-11-13.xml",
+        step: 9,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: RNG_VALUE,
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
+    ListErratum {
+        file: "SKLC-O-1-13.xml",
+        step: 4,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: RNG_VALUE,
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
 ];
 
 /// Applies the errata of file `name` to its steps.
@@ -115,7 +275,99 @@ pub fn apply(name: &str, steps: &mut [Step]) -> Result<(), Error> {
             return Err(not_found());
         }
     }
+    for e in LIST_ERRATA.iter().filter(|e| e.file == name) {
+        let not_found = || Error::ErratumNotFound {
+            file: e.file,
+            step: e.step,
+        };
+        let list = e
+            .step
+            .checked_sub(1)
+            .and_then(|i| steps.get_mut(i))
+            .and_then(|s| payload(&mut s.response))
+            .ok_or_else(not_found)?;
+        if edit_list(list, e.edit).is_none() {
+            return Err(not_found());
+        }
+    }
     Ok(())
+}
+
+/// The children of the first batch item's Response Payload.
+fn payload(response: &mut Node) -> Option<&mut Vec<Node>> {
+    let item = child_mut(response, Tag::BATCH_ITEM)?;
+    match child_mut(item, Tag::RESPONSE_PAYLOAD)? {
+        Node::Structure { children, .. } => Some(children),
+        _ => None,
+    }
+}
+
+fn child_mut(node: &mut Node, tag: Tag) -> Option<&mut Node> {
+    match node {
+        Node::Structure { children, .. } => children.iter_mut().find(|c| c.tag() == tag),
+        _ => None,
+    }
+}
+
+/// The 1.x attribute name an entry stands for: an Attribute Name literal, or an Attribute
+/// structure's Attribute Name.
+fn entry_name(node: &Node) -> Option<&str> {
+    let name = match node {
+        Node::Literal(_) => node,
+        Node::Structure { tag, .. } if *tag == Tag::ATTRIBUTE => node.child(Tag::ATTRIBUTE_NAME)?,
+        _ => return None,
+    };
+    match name {
+        Node::Literal(Ttlv {
+            tag: Tag::ATTRIBUTE_NAME,
+            value: Value::TextString(s),
+        }) => Some(s),
+        _ => None,
+    }
+}
+
+fn position(list: &[Node], name: &str) -> Option<usize> {
+    list.iter().position(|n| entry_name(n) == Some(name))
+}
+
+/// Applies one edit; `None` when an entry it names is missing (or, for an insert, already
+/// there).
+fn edit_list(list: &mut Vec<Node>, edit: ListEdit) -> Option<()> {
+    match edit {
+        ListEdit::Move { name, after } => {
+            let entry = list.remove(position(list, name)?);
+            let at = position(list, after)? + 1;
+            list.insert(at, entry);
+        }
+        ListEdit::Insert { name, after, value } => {
+            if position(list, name).is_some() {
+                return None;
+            }
+            let at = position(list, after)?;
+            let name_item = Node::Literal(Ttlv::new(
+                Tag::ATTRIBUTE_NAME,
+                Value::TextString(name.to_owned()),
+            ));
+            let entry = match list.get(at)? {
+                Node::Literal(_) => name_item,
+                _ => Node::Structure {
+                    tag: Tag::ATTRIBUTE,
+                    children: vec![
+                        name_item,
+                        Node::Structure {
+                            tag: Tag::ATTRIBUTE_VALUE,
+                            children: value
+                                .iter()
+                                .map(|(tag, v)| Some(Node::Literal(Ttlv::new(*tag, v.value()?))))
+                                .collect::<Option<_>>()?,
+                        },
+                    ],
+                },
+            };
+            list.insert(at + 1, entry);
+        }
+    }
+    Some(())
 }
 
 /// Replaces the first literal `tag` holding `wrong`.

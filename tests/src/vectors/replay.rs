@@ -88,6 +88,9 @@ pub async fn replay(vector: &Vector, transport: &impl Transport) -> Outcome {
     let mut session = Session::new(vector.steps.iter().map(|s| &s.request), unix_now());
     for (i, step) in vector.steps.iter().enumerate() {
         let number = i + 1;
+        if is_harness_control(&step.request) {
+            continue;
+        }
         let broken = |error| {
             Outcome::Failed(Failure::Broken {
                 step: number,
@@ -119,6 +122,29 @@ pub async fn replay(vector: &Vector, transport: &impl Transport) -> Outcome {
     }
 }
 
+/// True for a request made only of Interop batch items. Interop (KMIP 2.1 section 6.1.26) tells
+/// a test server that a test case begins, ends or resets; the section says it "SHALL NOT be
+/// available in a production server", so a conforming production server refuses it and the
+/// vectors' Success answer to it cannot be a conformance target. Such steps carry no object
+/// and feed no placeholder; they are not sent.
+fn is_harness_control(request: &Node) -> bool {
+    let Node::Structure { children, .. } = request else {
+        return false;
+    };
+    let mut items = children
+        .iter()
+        .filter(|c| c.tag() == Tag::BATCH_ITEM)
+        .peekable();
+    items.peek().is_some()
+        && items.all(|item| {
+            matches!(
+                item.child(Tag::OPERATION),
+                Some(Node::Literal(Ttlv { value: Value::Enumeration(op), .. }))
+                    if *op == Operation::INTEROP.0
+            )
+        })
+}
+
 /// The name of the first batch item's operation.
 fn operation_name(request: &Ttlv) -> String {
     match request
@@ -146,7 +172,12 @@ impl Echo {
     pub fn new(vector: &Vector) -> Self {
         Self {
             responses: std::sync::Mutex::new(
-                vector.steps.iter().map(|s| s.response.clone()).collect(),
+                vector
+                    .steps
+                    .iter()
+                    .filter(|s| !is_harness_control(&s.request))
+                    .map(|s| s.response.clone())
+                    .collect(),
             ),
         }
     }

@@ -203,9 +203,10 @@ fn two_placeholders_cannot_capture_one_identifier() {
 
 #[test]
 fn registered_key_material_must_match_and_stays_redacted() {
-    // BL-M-1-21 registers a known key; step 4 (Get) must return exactly it.
+    // BL-M-1-21 registers a known key; step 4 (Get) must return exactly it. Step 1 (Interop) is
+    // not sent, so the Get is the third exchange.
     let v = vector("v2.1", "mandatory", "BL-M-1-21.xml");
-    let t = Tamper::new(&v, 4, |m| {
+    let t = Tamper::new(&v, 3, |m| {
         assert!(edit(m, Tag::KEY_MATERIAL, &mut |k| {
             k.value = Value::ByteString(Bytes::new(vec![0xAB; 16]))
         }));
