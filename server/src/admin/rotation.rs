@@ -25,7 +25,10 @@ use tracing::{info, warn};
 use super::auth::{Access, Caller};
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
-use crate::kms::Kms;
+use crate::kms::{AdminError, Kms};
+
+/// Objects re-sealed concurrently by one rotation.
+const PARALLEL: usize = 8;
 
 /// Finished jobs remembered for progress queries.
 const MAX_JOBS: usize = 64;
@@ -212,6 +215,26 @@ pub(crate) async fn progress(
     Ok(Json(job.view()))
 }
 
+/// Re-seals `uids` with at most [`PARALLEL`] in flight, so that the HSM session pool and the
+/// store's group commit (one fsync for many writes) are used.
+async fn reseal_all(kms: &Arc<Kms>, job: &Arc<Job>, uids: Vec<String>) -> Result<(), AdminError> {
+    let mut running = tokio::task::JoinSet::new();
+    let mut uids = uids.into_iter();
+    loop {
+        while running.len() < PARALLEL {
+            let Some(uid) = uids.next() else { break };
+            let (kms, tenant) = (kms.clone(), job.tenant.clone());
+            running.spawn(async move { kms.reseal_object(&tenant, &uid).await });
+        }
+        let Some(done) = running.join_next().await else {
+            return Ok(());
+        };
+        if done.map_err(AdminError::Task)?? {
+            job.resealed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Re-seals everything still on an old version, pass after pass, then retires old versions.
 async fn run(kms: Arc<Kms>, job: Arc<Job>) {
     let tenant = job.tenant.as_str();
@@ -230,17 +253,9 @@ async fn run(kms: Arc<Kms>, job: Arc<Job>) {
         } else {
             job.total.fetch_add(pending.len() as u64, Ordering::Relaxed);
         }
-        for uid in &pending {
-            match kms.reseal_object(tenant, uid).await {
-                Ok(true) => {
-                    job.resealed.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    warn!(tenant, uid = %uid, error = %e, "domain key rotation: re-seal failed");
-                    return job.finish(Phase::Failed, Some("re-sealing an object failed"));
-                }
-            }
+        if let Err(e) = reseal_all(&kms, &job, pending).await {
+            warn!(tenant, error = %e, "domain key rotation: re-seal failed");
+            return job.finish(Phase::Failed, Some("re-sealing an object failed"));
         }
     }
     match kms.retire_domain_keys(tenant).await {

@@ -449,3 +449,74 @@ kms_tests::server_test! {
         assert_eq!(alice.get("/v1/tenants/acme/keys").await, (401, json!({ "error": "not authenticated" })));
     }
 }
+
+/// Keys made for the rotation measurement; `KMS_ADMIN_BENCH_KEYS` raises it.
+fn bench_keys() -> usize {
+    std::env::var("KMS_ADMIN_BENCH_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40)
+}
+
+kms_tests::server_test! {
+    /// Re-seals every key of a tenant, prints the rate and the inventory latency, and checks
+    /// that a sample of keys reads the same afterwards. Measure with
+    /// `KMS_ADMIN_BENCH_KEYS=1000 cargo test -p kms-tests --test it admin::rotation_rate -- --nocapture`.
+    async fn rotation_rate_and_inventory_latency(server) {
+        let ops = operator(server).await;
+        let mut acme = server.client("acme").unwrap().connect().await.unwrap();
+        let n = bench_keys();
+        let mut uids = Vec::with_capacity(n);
+        for i in 0..n {
+            uids.push(
+                acme.create_symmetric_key(
+                    CryptographicAlgorithm::AES,
+                    256,
+                    CryptographicUsageMask::ENCRYPT,
+                    Attributes::new(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("create {i}: {e}")),
+            );
+        }
+        let sample: Vec<(String, Vec<u8>)> = {
+            let mut out = Vec::new();
+            for uid in uids.iter().step_by((n / 10).max(1)) {
+                out.push((uid.clone(), key_bytes(&mut acme, uid).await));
+            }
+            out
+        };
+
+        let start = std::time::Instant::now();
+        let (_, page) = ops.get("/v1/tenants/acme/keys?limit=1000").await;
+        let inventory = start.elapsed();
+        assert_eq!(keys_of(&page).len(), n.min(1000));
+
+        let start = std::time::Instant::now();
+        let (status, started) = ops.post("/v1/tenants/acme/rotate-domain-key", json!({})).await;
+        assert_eq!(status, 202, "{started}");
+        let job = started["job"].as_str().unwrap().to_owned();
+        let mut done = Value::Null;
+        for _ in 0..6000 {
+            let (_, body) = ops.get(&format!("/v1/tenants/acme/jobs/{job}")).await;
+            if body["state"] != "running" {
+                done = body;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let took = start.elapsed();
+        assert_eq!(done["state"], "completed", "{done}");
+        assert_eq!(done["resealed"], n, "{done}");
+        for (uid, bytes) in &sample {
+            assert_eq!(&key_bytes(&mut acme, uid).await, bytes);
+        }
+        println!(
+            "admin bench: {n} keys; inventory page of {} in {:.1} ms; rotation in {:.2} s = {:.0} keys/s",
+            n.min(1000),
+            inventory.as_secs_f64() * 1e3,
+            took.as_secs_f64(),
+            n as f64 / took.as_secs_f64()
+        );
+    }
+}
