@@ -180,7 +180,8 @@ async fn report_progress(shared: Arc<Shared>, started: Instant, measure_from: In
         let now = tick.tick().await;
         let ok = shared.live.ok.load(Ordering::Relaxed);
         let errors = shared.live.errors.load(Ordering::Relaxed);
-        let phase = if now < measure_from {
+        // The phase of the second that just ended.
+        let phase = if now <= measure_from {
             "warm-up"
         } else {
             "measure"
