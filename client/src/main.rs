@@ -10,7 +10,7 @@ use client::bench;
 
 /// Command-line tool for the KMIP key-management server.
 #[derive(Debug, Parser)]
-#[command(name = "kmsctl", version, about)]
+#[command(name = "kmsctl", version)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Closed-loop KMIP load against a server: ops/s, latency percentiles, errors by kind.
+    // Its help text is `bench::Args`'s doc comment.
     Bench(bench::Args),
 }
 
@@ -27,10 +27,27 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kmsctl: {e:#}");
+            eprintln!("kmsctl: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause whose text the message before
+/// it already holds (the library's messages quote their I/O source).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -55,7 +72,7 @@ fn bench_command(args: &bench::Args) -> anyhow::Result<ExitCode> {
     };
     let report = runtime
         .block_on(bench::run(plan, interrupt))
-        .context("bench setup")?;
+        .context("bench")?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

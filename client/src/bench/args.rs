@@ -18,8 +18,12 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 /// Most keys the setup step creates.
 pub const MAX_KEYS: usize = 1_000_000;
 
-/// Closed-loop KMIP load against one server: N connections, each sending its next request
-/// as soon as the previous one is answered. Uses only standard KMIP, so any server works.
+/// Closed-loop KMIP load: ops/s, latency percentiles, errors by kind.
+///
+/// N connections, each sending its next request as soon as the previous one is answered.
+/// Uses only standard KMIP, so any KMIP server can be measured. Progress goes to stderr once
+/// a second; the report to stdout (`--json` for JSON). Exits with failure when nothing
+/// succeeded.
 ///
 /// Workloads: `get` (persistent connections, Get of keys created and activated up front),
 /// `create` (Create of AES-256 keys), `mixed` (a key's lifecycle: Create, Get, Activate,
