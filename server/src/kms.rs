@@ -165,21 +165,19 @@ impl Kms {
 
     /// Suspends (`true`) or resumes (`false`) a tenant. Identity is re-derived for every
     /// request, so a suspension refuses the tenant's next request, on open connections too.
-    ///
-    /// The record is read and written back whole: do not run it concurrently with a Domain
-    /// Key rotation of the same tenant.
     pub async fn set_tenant_suspended(
         &self,
         id: &str,
         suspended: bool,
     ) -> Result<TenantRecord, AdminError> {
-        let mut record = self.store.tenant(id)?.ok_or(Rejection::NoSuchTenant)?;
-        record.suspended = suspended;
         self.committer
-            .apply(Command::UpdateTenant(record.clone()))
+            .apply(Command::SetTenantSuspended {
+                tenant: id.to_owned(),
+                suspended,
+            })
             .await??;
         info!(tenant = id, suspended, "tenant suspension changed");
-        Ok(record)
+        Ok(self.store.tenant(id)?.ok_or(Rejection::NoSuchTenant)?)
     }
 
     /// Enrolls (or re-enrolls) a client.
@@ -281,23 +279,23 @@ impl Kms {
     /// Domain Key rotation, step 1: makes version `current + 1` in the HSM and makes it the
     /// tenant's current one. Older versions stay in the record, so everything sealed under them
     /// still unseals (`Get` keeps working) until [`Kms::reseal_object`] has moved every blob and
-    /// [`Kms::retire_domain_keys`] drops them. Returns the new version.
-    ///
-    /// The record is read and written back whole: do not run it concurrently with another
-    /// rotation or a suspension of the same tenant.
+    /// [`Kms::retire_domain_keys`] drops them. Returns the new version. Of two concurrent
+    /// rotations one is refused ([`Rejection::DomainKeyVersion`]).
     pub async fn add_domain_key_version(&self, tenant: &str, now: i64) -> Result<u32, AdminError> {
-        let mut record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
+        let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
         let version = record
             .current_domain_key()
             .map_or(1, |d| d.version.saturating_add(1));
         let wrapped = self.keys.new_domain_key(version).await?;
-        record.domain_keys.push(DomainKeyVersion {
-            version,
-            wrapped,
-            created_at: now,
-        });
         self.committer
-            .apply(Command::UpdateTenant(record))
+            .apply(Command::AddDomainKey {
+                tenant: tenant.to_owned(),
+                key: DomainKeyVersion {
+                    version,
+                    wrapped,
+                    created_at: now,
+                },
+            })
             .await??;
         info!(tenant, version, "domain key version added");
         Ok(version)
@@ -368,22 +366,35 @@ impl Kms {
     }
 
     /// Domain Key rotation, step 3: drops every Domain Key version but the current one from
-    /// the tenant record, and the unwrapped copies from the HSM. Refused (returns the count of
-    /// objects still on old versions, nothing changed) unless every blob is resealed.
+    /// the tenant record, and the unwrapped copies from the HSM. Returns the number of objects
+    /// still on old versions (nothing changed) unless every blob is resealed. The store checks
+    /// this again atomically when it applies the retirement, and refuses material sealed under
+    /// a retired version, so no object can end up unreadable.
     pub async fn retire_domain_keys(&self, tenant: &str) -> Result<usize, AdminError> {
         let left = self.objects_on_old_domain_keys(tenant)?.len();
         if left > 0 {
             return Ok(left);
         }
-        let mut record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
-        let Some(current) = record.current_domain_key().cloned() else {
+        let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
+        let Some(current) = record.current_domain_key().map(|d| d.version) else {
             return Ok(0);
         };
         if record.domain_keys.len() > 1 {
-            record.domain_keys = vec![current];
-            self.committer
-                .apply(Command::UpdateTenant(record))
-                .await??;
+            match self
+                .committer
+                .apply(Command::RetireDomainKeys {
+                    tenant: tenant.to_owned(),
+                    keep_from: current,
+                })
+                .await?
+            {
+                Ok(()) => {}
+                // An object sealed under an old version appeared meanwhile: try again later.
+                Err(Rejection::DomainKeyInUse) => {
+                    return Ok(self.objects_on_old_domain_keys(tenant)?.len().max(1));
+                }
+                Err(r) => return Err(r.into()),
+            }
         }
         let tenant_id = tenant.to_owned();
         self.keys

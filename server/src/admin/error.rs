@@ -108,7 +108,10 @@ impl From<Rejection> for ApiError {
             Rejection::NoSuchTenant => ApiError::NoSuchTenant,
             Rejection::FingerprintTaken => ApiError::FingerprintTaken,
             Rejection::NameTaken => ApiError::NameTaken,
-            Rejection::StaleRevision => ApiError::Contention,
+            Rejection::StaleRevision
+            | Rejection::DomainKeyVersion
+            | Rejection::DomainKeyInUse
+            | Rejection::UnknownDomainKey => ApiError::Contention,
             Rejection::ObjectExists | Rejection::BadRevision | Rejection::TenantMismatch => {
                 ApiError::Internal(AdminError::Rejected(r))
             }

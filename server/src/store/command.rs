@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::records::{ClientRecord, ObjectRecord, TenantRecord};
+use super::records::{ClientRecord, DomainKeyVersion, ObjectRecord, TenantRecord};
 
 /// One state change. Every write names what it expects to find, so a command computed from a
 /// stale read is rejected instead of silently overwriting a newer state.
@@ -13,8 +13,31 @@ use super::records::{ClientRecord, ObjectRecord, TenantRecord};
 pub enum Command {
     /// Creates a tenant (fails if it exists).
     CreateTenant(TenantRecord),
-    /// Replaces a tenant record (suspension, Domain Key rotation); it must exist.
-    UpdateTenant(TenantRecord),
+    /// Suspends or resumes a tenant. Changes that one field only, so it cannot undo a
+    /// concurrent Domain Key rotation.
+    SetTenantSuspended {
+        /// Tenant ID.
+        tenant: String,
+        /// New value.
+        suspended: bool,
+    },
+    /// Adds a Domain Key version; it must be exactly one past the current one (of two
+    /// concurrent rotations, one wins).
+    AddDomainKey {
+        /// Tenant ID.
+        tenant: String,
+        /// The new version, wrapped under the Root of Trust.
+        key: DomainKeyVersion,
+    },
+    /// Drops the tenant's Domain Key versions older than `keep_from`. Refused while any object
+    /// of the tenant still has material sealed under one of them, so nothing becomes
+    /// unreadable.
+    RetireDomainKeys {
+        /// Tenant ID.
+        tenant: String,
+        /// Oldest version kept.
+        keep_from: u32,
+    },
     /// Creates or replaces a client enrollment.
     PutClient(ClientRecord),
     /// Writes a managed object. `expected_revision` is `None` for a new object (its UID must be
@@ -53,6 +76,15 @@ pub enum Rejection {
     /// A Name is already used by another object of the tenant.
     #[error("name already in use")]
     NameTaken,
+    /// A Domain Key version is not the next one.
+    #[error("domain key version is not the next one")]
+    DomainKeyVersion,
+    /// An object is sealed under a Domain Key version the tenant does not have (retired).
+    #[error("material sealed under an unknown domain key version")]
+    UnknownDomainKey,
+    /// A Domain Key version to retire still seals some object's material.
+    #[error("domain key version still in use")]
+    DomainKeyInUse,
     /// A client's fingerprint is enrolled for another client already.
     #[error("certificate fingerprint already enrolled for another client")]
     FingerprintTaken,

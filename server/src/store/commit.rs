@@ -10,7 +10,7 @@ use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::command::{Command, Rejection};
-use super::records::{ClientIdentity, ObjectRecord};
+use super::records::{ClientIdentity, ObjectRecord, TenantRecord};
 use super::{StoreError, decode, encode, tables};
 
 /// Most commands folded into one transaction; bounds the latency of the last one in a burst.
@@ -149,13 +149,45 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
                 Ok(())
             }
         }
-        Command::UpdateTenant(t) => {
-            let tenants = txn.open_table(tables::TENANTS)?;
-            if tenants.get(t.id.as_str())?.is_none() {
-                Err(Rejection::NoSuchTenant)
-            } else {
-                Ok(())
+        Command::SetTenantSuspended { tenant, .. } => tenant_record(txn, tenant)?
+            .map(|_| ())
+            .ok_or(Rejection::NoSuchTenant),
+        Command::AddDomainKey { tenant, key } => match tenant_record(txn, tenant)? {
+            None => Err(Rejection::NoSuchTenant),
+            Some(t) => {
+                let next = t
+                    .current_domain_key()
+                    .map_or(1, |d| d.version.saturating_add(1));
+                if key.version == next {
+                    Ok(())
+                } else {
+                    Err(Rejection::DomainKeyVersion)
+                }
             }
+        },
+        Command::RetireDomainKeys { tenant, keep_from } => {
+            if tenant_record(txn, tenant)?.is_none() {
+                return Ok(Err(Rejection::NoSuchTenant));
+            }
+            let index = txn.open_table(tables::TENANT_OBJECTS)?;
+            let objects = txn.open_table(tables::OBJECTS)?;
+            for entry in index.range((tenant.as_str(), "")..)? {
+                let (key, _) = entry?;
+                let (t, uid) = key.value();
+                if t != tenant {
+                    break;
+                }
+                let Some(v) = objects.get(uid)? else {
+                    continue;
+                };
+                let o: ObjectRecord = decode(v.value())?;
+                if o.material
+                    .is_some_and(|m| m.sealed.dk_version() < *keep_from)
+                {
+                    return Ok(Err(Rejection::DomainKeyInUse));
+                }
+            }
+            Ok(())
         }
         Command::PutClient(c) => {
             if let Some(tenant) = &c.tenant {
@@ -184,14 +216,23 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
     })
 }
 
+fn tenant_record(txn: &WriteTransaction, id: &str) -> Result<Option<TenantRecord>, StoreError> {
+    let tenants = txn.open_table(tables::TENANTS)?;
+    tenants.get(id)?.map(|v| decode(v.value())).transpose()
+}
+
 fn check_object(
     txn: &WriteTransaction,
     expected_revision: Option<u64>,
     record: &ObjectRecord,
 ) -> Result<Result<(), Rejection>, StoreError> {
-    let tenants = txn.open_table(tables::TENANTS)?;
-    if tenants.get(record.tenant.as_str())?.is_none() {
+    let Some(tenant) = tenant_record(txn, &record.tenant)? else {
         return Ok(Err(Rejection::NoSuchTenant));
+    };
+    if let Some(m) = &record.material
+        && tenant.domain_key(m.sealed.dk_version()).is_none()
+    {
+        return Ok(Err(Rejection::UnknownDomainKey));
     }
     let objects = txn.open_table(tables::OBJECTS)?;
     let current: Option<ObjectRecord> = objects
@@ -225,11 +266,32 @@ fn check_object(
     })
 }
 
+fn put_tenant(txn: &WriteTransaction, t: &TenantRecord) -> Result<(), StoreError> {
+    let mut tenants = txn.open_table(tables::TENANTS)?;
+    tenants.insert(t.id.as_str(), encode(t)?.as_slice())?;
+    Ok(())
+}
+
 fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
     match command {
-        Command::CreateTenant(t) | Command::UpdateTenant(t) => {
-            let mut tenants = txn.open_table(tables::TENANTS)?;
-            tenants.insert(t.id.as_str(), encode(t)?.as_slice())?;
+        Command::CreateTenant(t) => put_tenant(txn, t)?,
+        Command::SetTenantSuspended { tenant, suspended } => {
+            if let Some(mut t) = tenant_record(txn, tenant)? {
+                t.suspended = *suspended;
+                put_tenant(txn, &t)?;
+            }
+        }
+        Command::AddDomainKey { tenant, key } => {
+            if let Some(mut t) = tenant_record(txn, tenant)? {
+                t.domain_keys.push(key.clone());
+                put_tenant(txn, &t)?;
+            }
+        }
+        Command::RetireDomainKeys { tenant, keep_from } => {
+            if let Some(mut t) = tenant_record(txn, tenant)? {
+                t.domain_keys.retain(|d| d.version >= *keep_from);
+                put_tenant(txn, &t)?;
+            }
         }
         Command::PutClient(c) => {
             let key = c.key();

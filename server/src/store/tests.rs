@@ -217,3 +217,91 @@ async fn acknowledged_writes_survive_reopening() {
         .unwrap();
     assert_eq!(n, 200);
 }
+
+/// A syntactically valid sealed blob claiming Domain Key version `dk` (never unsealed here).
+fn blob(dk: u32) -> hsm::SealedBlob {
+    let mut bytes = vec![hsm::SEAL_FORMAT];
+    bytes.extend_from_slice(&dk.to_be_bytes());
+    bytes.extend_from_slice(&[0u8; 12 + 16 + 32]);
+    hsm::SealedBlob::from_bytes(&bytes).expect("blob")
+}
+
+fn with_material(uid: &str, tenant: &str, revision: u64, dk: u32) -> ObjectRecord {
+    ObjectRecord {
+        material: Some(SealedMaterial {
+            sealed: blob(dk),
+            key_format: 1,
+            data_type: None,
+        }),
+        ..object(uid, tenant, revision)
+    }
+}
+
+fn dk(version: u32) -> DomainKeyVersion {
+    DomainKeyVersion {
+        version,
+        ..tenant("x").domain_keys[0].clone()
+    }
+}
+
+#[tokio::test]
+async fn domain_key_rotation_can_never_strand_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer().unwrap();
+    c.apply(Command::CreateTenant(tenant("a")))
+        .await
+        .unwrap()
+        .unwrap();
+    c.apply(put(None, with_material("u1", "a", 1, 1)))
+        .await
+        .unwrap()
+        .unwrap();
+    // Versions must follow one another: of two concurrent rotations, one loses.
+    let add = |v| Command::AddDomainKey {
+        tenant: "a".into(),
+        key: dk(v),
+    };
+    assert_eq!(
+        c.apply(add(3)).await.unwrap(),
+        Err(Rejection::DomainKeyVersion)
+    );
+    assert_eq!(c.apply(add(2)).await.unwrap(), Ok(()));
+    assert_eq!(
+        c.apply(add(2)).await.unwrap(),
+        Err(Rejection::DomainKeyVersion)
+    );
+    // Suspension changes only its field: version 2 survives it.
+    c.apply(Command::SetTenantSuspended {
+        tenant: "a".into(),
+        suspended: true,
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let t = store.tenant("a").unwrap().unwrap();
+    assert!(t.suspended);
+    assert_eq!(t.domain_keys.len(), 2);
+    // u1 is still sealed under version 1: retiring it is refused.
+    let retire = Command::RetireDomainKeys {
+        tenant: "a".into(),
+        keep_from: 2,
+    };
+    assert_eq!(
+        c.apply(retire.clone()).await.unwrap(),
+        Err(Rejection::DomainKeyInUse)
+    );
+    c.apply(put(Some(1), with_material("u1", "a", 2, 2)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.apply(retire).await.unwrap(), Ok(()));
+    assert_eq!(store.tenant("a").unwrap().unwrap().domain_keys.len(), 1);
+    // Material sealed under the retired version (a create racing the rotation) is refused.
+    assert_eq!(
+        c.apply(put(None, with_material("u2", "a", 1, 1)))
+            .await
+            .unwrap(),
+        Err(Rejection::UnknownDomainKey)
+    );
+}
