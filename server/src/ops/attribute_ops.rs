@@ -109,6 +109,14 @@ pub(super) async fn add_attribute(
                     if kind == Kind::Single && exists {
                         return Err(OpError::AttributeSingleValued);
                     }
+                    // A Name the object already has is not unique either.
+                    if r.attribute.tag() == Some(Tag::NAME)
+                        && list
+                            .iter()
+                            .any(|a| a.name == r.attribute.name && a.value == r.attribute.value)
+                    {
+                        return Err(OpError::NonUniqueName);
+                    }
                     let index = attrs::next_index(&list, &r.attribute.name);
                     let added = Attribute {
                         index: (index > 0).then_some(index),

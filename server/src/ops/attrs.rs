@@ -21,7 +21,7 @@ use crate::store::records::{ObjectRecord, OtherAttribute};
 
 /// Lease Time the server grants (KMIP 1.4 section 3.15): how long a client may use the object
 /// before it asks the server again.
-const LEASE_TIME_SECS: u32 = 3600;
+pub(crate) const LEASE_TIME_SECS: u32 = 3600;
 
 /// How an attribute may be set by a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +69,15 @@ pub(crate) fn kind(name: &AttributeName) -> Kind {
         | Tag::CERTIFICATE_SUBJECT
         | Tag::CERTIFICATE_ISSUER
         | Tag::DIGITAL_SIGNATURE_ALGORITHM
-        | Tag::SHORT_UNIQUE_IDENTIFIER => Kind::ServerOnly,
+        | Tag::SHORT_UNIQUE_IDENTIFIER
+        | Tag::CERTIFICATE_SUBJECT_CN
+        | Tag::CERTIFICATE_SUBJECT_O
+        | Tag::CERTIFICATE_SUBJECT_OU
+        | Tag::CERTIFICATE_SUBJECT_C
+        | Tag::CERTIFICATE_ISSUER_CN
+        | Tag::CERTIFICATE_ISSUER_O
+        | Tag::CERTIFICATE_ISSUER_OU
+        | Tag::CERTIFICATE_ISSUER_C => Kind::ServerOnly,
         // Fresh and Random Number Generator may come with a new object (KMIP 1.4 sections 3.34,
         // 3.44); the server keeps them with the client's attributes and only it changes them.
         Tag::CRYPTOGRAPHIC_ALGORITHM
@@ -286,14 +294,7 @@ pub(crate) fn all(record: &ObjectRecord, now: i64, version: ProtocolVersion) -> 
     if object_type != ObjectType::OPAQUE_OBJECT {
         // Managed Cryptographic Objects (KMIP 1.4 sections 3.15, 3.48-3.51): the server hands
         // key values out (Extractable) and never marked them Sensitive.
-        let flag = |tag: Tag, default: bool| {
-            kept.iter()
-                .find(|k| k.tag() == Some(tag))
-                .and_then(|k| k.value.as_bool())
-                .unwrap_or(default)
-        };
-        let sensitive = flag(Tag::SENSITIVE, false);
-        let extractable = flag(Tag::EXTRACTABLE, true);
+        let (sensitive, extractable) = export_flags(record);
         derive(Tag::LEASE_TIME, AttributeValue::Interval(LEASE_TIME_SECS));
         derive(Tag::SENSITIVE, AttributeValue::Boolean(sensitive));
         derive(Tag::ALWAYS_SENSITIVE, AttributeValue::Boolean(sensitive));
@@ -321,7 +322,7 @@ pub(crate) fn all(record: &ObjectRecord, now: i64, version: ProtocolVersion) -> 
 /// for a symmetric key whose material is gone), none for Opaque Objects.
 fn key_format(record: &ObjectRecord) -> Option<KeyFormatType> {
     let object_type = ObjectType(record.object_type);
-    if object_type == ObjectType::OPAQUE_OBJECT {
+    if object_type == ObjectType::OPAQUE_OBJECT || object_type == ObjectType::CERTIFICATE {
         return None;
     }
     match &record.material {
@@ -416,6 +417,19 @@ pub(crate) fn set_usage_limits(
     set_others(record, &list)
 }
 
+/// The object's Sensitive and Extractable flags (KMIP 1.4 sections 3.48, 3.50; defaults false
+/// and true).
+pub(crate) fn export_flags(record: &ObjectRecord) -> (bool, bool) {
+    let kept = others(record);
+    let flag = |tag: Tag, default: bool| {
+        kept.iter()
+            .find(|k| k.tag() == Some(tag))
+            .and_then(|k| k.value.as_bool())
+            .unwrap_or(default)
+    };
+    (flag(Tag::SENSITIVE, false), flag(Tag::EXTRACTABLE, true))
+}
+
 /// True while the object has not been served to a client (Fresh, KMIP 1.4 section 3.34).
 pub(crate) fn is_fresh(record: &ObjectRecord) -> bool {
     others(record)
@@ -441,11 +455,12 @@ pub(crate) fn apply_template(
     for a in template.iter() {
         match kind(&a.name) {
             Kind::ServerOnly => {
-                // A client restating a server-set value (e.g. Object Type) is harmless only if
-                // it matches; anything else is refused.
-                if a.tag() == Some(Tag::OBJECT_TYPE)
-                    && a.value.as_enumeration() == Some(record.object_type)
-                {
+                // A client restating a server-set value (e.g. Object Type, a certificate's
+                // Certificate Type) is harmless only if it matches; anything else is refused.
+                let restated = (a.tag() == Some(Tag::OBJECT_TYPE)
+                    && a.value.as_enumeration() == Some(record.object_type))
+                    || list.iter().any(|x| x.name == a.name && x.value == a.value);
+                if restated {
                     continue;
                 }
                 return Err(OpError::AttributeReadOnly);
@@ -476,4 +491,60 @@ pub(crate) fn apply_template(
         }
     }
     set_others(record, &list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[Attribute]) -> Vec<String> {
+        list.iter()
+            .map(|a| a.name.to_1x().unwrap_or_default())
+            .collect()
+    }
+
+    /// Identity first, then 1.x names in order, Key Format Type right after Digest, and
+    /// several instances of one attribute in the order they were given.
+    #[test]
+    fn report_order_is_the_vectors_order() {
+        let text = |s: &str| AttributeValue::TextString(s.to_owned());
+        let mut list = vec![
+            Attribute::new(Tag::STATE, AttributeValue::Enumeration(1)),
+            Attribute::custom("x-b", text("2")),
+            Attribute::new(Tag::KEY_FORMAT_TYPE, AttributeValue::Enumeration(1)),
+            Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, AttributeValue::Integer(128)),
+            Attribute::new(Tag::OBJECT_GROUP, text("g2")),
+            Attribute::new(Tag::EXTRACTABLE, AttributeValue::Boolean(true)),
+            Attribute::new(Tag::DIGEST, AttributeValue::Structure(Vec::new())),
+            Attribute::new(Tag::OBJECT_GROUP, text("g1")),
+            Attribute::new(Tag::UNIQUE_IDENTIFIER, text("u")),
+            Attribute::new(Tag::ACTIVATION_DATE, AttributeValue::DateTime(1)),
+            Attribute::new(Tag::SHORT_UNIQUE_IDENTIFIER, AttributeValue::Integer(0)),
+            Attribute::new(Tag::OBJECT_TYPE, AttributeValue::Enumeration(2)),
+        ];
+        report_order(&mut list);
+        assert_eq!(
+            names(&list),
+            [
+                "Unique Identifier",
+                "Short Unique Identifier",
+                "Object Type",
+                "Cryptographic Length",
+                "Activation Date",
+                "Digest",
+                "Key Format Type",
+                "Extractable",
+                "Object Group",
+                "Object Group",
+                "State",
+                "x-b",
+            ]
+        );
+        let groups: Vec<_> = list
+            .iter()
+            .filter(|a| a.tag() == Some(Tag::OBJECT_GROUP))
+            .map(|a| a.value.as_text().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(groups, ["g2", "g1"]);
+    }
 }

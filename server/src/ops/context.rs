@@ -2,6 +2,8 @@
 //! time, the ID Placeholder, and the one way to load an object (tenant check + authorization)
 //! and to write one (optimistic, retried on contention).
 
+use std::sync::Mutex;
+
 use kmip_codec::enums::Operation;
 use kmip_codec::model::{Credential, RequestHeader};
 use kmip_codec::version::ProtocolVersion;
@@ -12,6 +14,10 @@ use crate::kms::Kms;
 use crate::policy;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, TenantRecord};
+
+/// Objects a batch wrote, each with its record before the batch's first write to it (`None`:
+/// the batch made it).
+pub(crate) type Journal = Vec<(String, Option<ObjectRecord>)>;
 
 /// Attempts at a read-modify-write before giving up with [`OpError::Contention`].
 const MAX_ATTEMPTS: usize = 8;
@@ -25,6 +31,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: i64,
     /// The ID Placeholder (KMIP 1.4 section 6.8): the UID made or found by an earlier item.
     pub(crate) placeholder: Option<String>,
+    /// With Batch Error Continuation Option Undo: every object written by the batch so far,
+    /// with its record before the batch's first write to it (`None`: the batch made it).
+    pub(crate) journal: Option<Mutex<Journal>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -42,6 +51,16 @@ impl<'a> Ctx<'a> {
             version,
             now,
             placeholder: None,
+            journal: None,
+        }
+    }
+
+    /// Notes that `uid` is about to be written (`before`: its record now, `None` if new).
+    pub(crate) fn journal(&self, uid: &str, before: Option<&ObjectRecord>) {
+        if let Some(Ok(mut j)) = self.journal.as_ref().map(Mutex::lock)
+            && !j.iter().any(|(u, _)| u == uid)
+        {
+            j.push((uid.to_owned(), before.cloned()));
         }
     }
 
@@ -118,6 +137,7 @@ impl<'a> Ctx<'a> {
 
     /// Writes a new object.
     pub(crate) async fn insert(&self, record: ObjectRecord) -> Result<(), OpError> {
+        self.journal(&record.uid, None);
         self.kms
             .committer
             .apply(Command::PutObject {
@@ -126,6 +146,64 @@ impl<'a> Ctx<'a> {
             })
             .await??;
         Ok(())
+    }
+
+    /// Undoes the batch's writes (Batch Error Continuation Option Undo, KMIP 1.4 section
+    /// 6.7): every object written goes back to its record before the batch, in reverse order;
+    /// an object the batch made cannot be unmade in a replicated log, so it is destroyed (its
+    /// material erased, its Names released).
+    pub(crate) async fn undo(&self) -> Result<(), OpError> {
+        let entries = match self.journal.as_ref().map(Mutex::lock) {
+            Some(Ok(mut j)) => std::mem::take(&mut *j),
+            Some(Err(_)) => return Err(OpError::Contention),
+            None => return Ok(()),
+        };
+        for (uid, before) in entries.into_iter().rev() {
+            self.restore(&uid, before).await?;
+        }
+        Ok(())
+    }
+
+    async fn restore(&self, uid: &str, before: Option<ObjectRecord>) -> Result<(), OpError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(current) = self.kms.store.object(uid)? else {
+                return Ok(());
+            };
+            let mut next = match &before {
+                Some(prev) => prev.clone(),
+                None => {
+                    let mut gone = current.clone();
+                    gone.state = kmip_codec::enums::State::DESTROYED.0;
+                    gone.material = None;
+                    gone.attributes.destroy_date = Some(self.now);
+                    let kept: Vec<_> = super::attrs::others(&gone)
+                        .into_iter()
+                        .filter(|a| a.tag() != Some(kmip_codec::tags::Tag::NAME))
+                        .collect();
+                    super::attrs::set_others(&mut gone, &kept)?;
+                    gone
+                }
+            };
+            next.revision = current.revision + 1;
+            super::attrs::index_names(&mut next);
+            match self
+                .kms
+                .committer
+                .apply(Command::PutObject {
+                    expected_revision: Some(current.revision),
+                    record: Box::new(next),
+                })
+                .await?
+            {
+                Ok(()) => {
+                    self.kms.keys.forget(uid);
+                    return Ok(());
+                }
+                Err(crate::store::Rejection::StaleRevision) => continue,
+                Err(r) => return Err(r.into()),
+            }
+        }
+        Err(OpError::Contention)
     }
 
     /// Read-modify-write of one object: `change` edits a copy of the current record (and
@@ -139,6 +217,7 @@ impl<'a> Ctx<'a> {
     ) -> Result<(ObjectRecord, T), OpError> {
         for _ in 0..MAX_ATTEMPTS {
             let current = self.object(uid, op)?;
+            self.journal(uid, Some(&current));
             let mut next = current.clone();
             let out = change(&mut next)?;
             next.revision = current.revision + 1;

@@ -14,7 +14,7 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, OpError, attrs, state};
+use super::{Ctx, OpError, attrs, pki, state};
 use crate::policy;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes};
@@ -105,7 +105,7 @@ pub(super) async fn register(
             None,
             None,
         ),
-        _ => return Err(OpError::InvalidField("object type not supported")),
+        ManagedObject::Other(object) => return register_pki(ctx, r, object).await,
     };
     if bytes.is_empty() || bytes.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
@@ -124,6 +124,43 @@ pub(super) async fn register(
         sealed: ctx.kms.keys.seal(&tenant, &uid, bytes).await?,
         key_format: key_format.0,
         data_type,
+    });
+    attrs::apply_template(&mut record, &r.attributes)?;
+    attrs::init_server_set(&mut record, false)?;
+    state::settle(&mut record, ctx.now);
+    ctx.insert(record).await?;
+    ctx.placeholder = Some(uid.clone());
+    Ok(RegisterResponse {
+        unique_identifier: uid,
+        template_attribute: None,
+    })
+}
+
+/// Register of a Public Key, Private Key or Certificate: stored whole (see `pki`).
+async fn register_pki(
+    ctx: &mut Ctx<'_>,
+    r: &RegisterRequest,
+    object: &kmip_codec::ttlv::Ttlv,
+) -> Result<RegisterResponse, OpError> {
+    let prepared = pki::prepare(r.object_type, object)?;
+    if prepared.sealed_input.len() > hsm::MAX_SEAL_LEN {
+        return Err(OpError::InvalidField("key material length"));
+    }
+    let tenant = ctx.tenant()?;
+    let uid = new_uid();
+    let mut record = new_record(ctx, &uid, r.object_type, &prepared.sealed_input);
+    record.attributes.digest = Some(prepared.digest);
+    record.attributes.cryptographic_algorithm = prepared.algorithm;
+    record.attributes.cryptographic_length = prepared.length;
+    attrs::set_others(&mut record, &prepared.attributes)?;
+    record.material = Some(SealedMaterial {
+        sealed: ctx
+            .kms
+            .keys
+            .seal(&tenant, &uid, prepared.sealed_input)
+            .await?,
+        key_format: prepared.key_format,
+        data_type: None,
     });
     attrs::apply_template(&mut record, &r.attributes)?;
     attrs::init_server_set(&mut record, false)?;
@@ -212,6 +249,8 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
                 record: Box::new(new),
             },
         ]);
+        ctx.journal(&old_uid, Some(&old));
+        ctx.journal(&new_uid, None);
         match ctx.kms.committer.apply(command).await? {
             Ok(()) => {
                 ctx.placeholder = Some(new_uid.clone());

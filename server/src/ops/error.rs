@@ -51,9 +51,15 @@ pub enum OpError {
     /// The attribute allows one instance only.
     #[error("attribute single valued")]
     AttributeSingleValued,
-    /// The Name is used by another object.
+    /// The Name is used by another object (or already by this one).
     #[error("non-unique name")]
     NonUniqueName,
+    /// The object is Sensitive: its value leaves only wrapped (KMIP 1.4 section 3.48).
+    #[error("sensitive object")]
+    Sensitive,
+    /// The object is not Extractable: its value never leaves (KMIP 1.4 section 3.50).
+    #[error("object not extractable")]
+    NotExtractable,
     /// The key's usage mask does not allow the operation.
     #[error("incompatible cryptographic usage mask")]
     IncompatibleUsageMask,
@@ -83,6 +89,11 @@ impl From<Rejection> for OpError {
             Rejection::NameTaken => OpError::NonUniqueName,
             Rejection::StaleRevision | Rejection::BadRevision => OpError::Contention,
             Rejection::ObjectExists => OpError::Contention,
+            // A Domain Key rotation moved under the write (KMIP operations never write Domain
+            // Keys themselves): try again.
+            Rejection::UnknownDomainKey
+            | Rejection::DomainKeyVersion
+            | Rejection::DomainKeyInUse => OpError::Contention,
             // Tenant vanished or mismatched mid-request: treat as absent.
             Rejection::NoSuchTenant | Rejection::TenantMismatch => OpError::ObjectNotFound,
             Rejection::TenantExists | Rejection::FingerprintTaken => OpError::PermissionDenied,
@@ -131,6 +142,8 @@ impl OpError {
                 ResultReason::NON_UNIQUE_NAME_ATTRIBUTE,
                 "name already in use",
             ),
+            OpError::Sensitive => (ResultReason::SENSITIVE, "sensitive object"),
+            OpError::NotExtractable => (ResultReason::NOT_EXTRACTABLE, "object not extractable"),
             OpError::IncompatibleUsageMask => (
                 ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
                 "incompatible cryptographic usage mask",

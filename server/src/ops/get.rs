@@ -15,7 +15,7 @@ use kmip_codec::ttlv::Bytes;
 use kmip_codec::ttlv::encode::encode;
 use zeroize::Zeroizing;
 
-use super::{Ctx, OpError, attrs, state};
+use super::{Ctx, OpError, attrs, pki, state};
 use crate::store::records::ObjectRecord;
 
 pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse, OpError> {
@@ -23,6 +23,13 @@ pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse
     let record = ctx.object(&uid, Operation::GET)?;
     if r.key_compression_type.is_some() {
         return Err(OpError::FeatureNotSupported("key compression"));
+    }
+    let (sensitive, extractable) = attrs::export_flags(&record);
+    if !extractable {
+        return Err(OpError::NotExtractable);
+    }
+    if sensitive && r.key_wrapping_specification.is_none() {
+        return Err(OpError::Sensitive);
     }
     let object = object_with_material(ctx, &record, r.key_format_type).await?;
     let object = match &r.key_wrapping_specification {
@@ -108,6 +115,12 @@ pub(super) async fn object_with_material(
             opaque_data_type: OpaqueDataType(material.data_type.unwrap_or(0)),
             opaque_data_value: plain(),
         })
+    } else if pki::TYPES.contains(&object_type) {
+        let stored = KeyFormatType(material.key_format);
+        if format.is_some_and(|f| f != stored) {
+            return Err(OpError::KeyFormatTypeNotSupported);
+        }
+        pki::rebuild(bytes.expose())?
     } else {
         return Err(OpError::FeatureNotSupported("object type"));
     })

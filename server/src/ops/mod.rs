@@ -4,6 +4,7 @@
 
 mod attribute_ops;
 mod attrs;
+mod check;
 mod context;
 mod create;
 mod crypto;
@@ -12,6 +13,7 @@ pub mod error;
 mod get;
 mod lifecycle;
 mod locate;
+mod pki;
 mod state;
 mod stream;
 
@@ -103,6 +105,10 @@ async fn run_batch(ctx: &mut Ctx<'_>, request: &RequestMessage) -> Vec<ResponseB
         .header
         .batch_error_continuation_option
         .unwrap_or(BatchErrorContinuationOption::STOP);
+    let undo = continuation == BatchErrorContinuationOption::UNDO;
+    if undo {
+        ctx.journal = Some(std::sync::Mutex::new(Vec::new()));
+    }
     let mut out = Vec::with_capacity(request.batch_items.len());
     for item in &request.batch_items {
         let result = dispatch(ctx, item).await;
@@ -111,9 +117,21 @@ async fn run_batch(ctx: &mut Ctx<'_>, request: &RequestMessage) -> Vec<ResponseB
             Ok(payload) => ResponseBatchItem::success(item, payload),
             Err(e) => failure(item, &e),
         });
-        // Stop (the default) and Undo (not supported: nothing is undone, as the spec allows
-        // for servers without it) both end the batch at the first failure.
+        // Stop (the default) and Undo both end the batch at the first failure; Undo also
+        // restores what the earlier items wrote and reports them Operation Undone (KMIP 1.4
+        // section 6.7). Should the undo itself fail, they stay reported as done.
         if failed && continuation != BatchErrorContinuationOption::CONTINUE {
+            if undo {
+                match ctx.undo().await {
+                    Ok(()) => {
+                        let done = out.len().saturating_sub(1);
+                        for earlier in out.iter_mut().take(done) {
+                            earlier.result_status = ResultStatus::OPERATION_UNDONE;
+                        }
+                    }
+                    Err(e) => warn!(error = %e, "batch undo failed"),
+                }
+            }
             break;
         }
     }
@@ -146,6 +164,8 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
         P::Decrypt(r) => crypto::decrypt(ctx, r).await?.into(),
         P::RngRetrieve(r) => crypto::rng_retrieve(ctx, r).await?.into(),
         P::RngSeed(_) => return Err(OpError::PermissionDenied),
+        P::Raw(raw) if item.operation == Operation::CHECK => check::check(ctx, raw)?,
+        P::Raw(raw) if item.operation == Operation::LOG => check::log(ctx, raw)?,
         P::Raw(_) => return Err(OpError::OperationNotSupported),
     })
 }

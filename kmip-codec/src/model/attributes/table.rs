@@ -320,6 +320,55 @@ pub(crate) static ATTRIBUTES: &[AttributeDef] = &[
         Shape::Bytes,
         V20,
     ),
+    // Certificate Attributes (KMIP 2.1 section 4.6): each field is an attribute of its own.
+    def(
+        Tag::CERTIFICATE_SUBJECT_CN,
+        "Certificate Subject CN",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_O,
+        "Certificate Subject O",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_OU,
+        "Certificate Subject OU",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_C,
+        "Certificate Subject C",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_CN,
+        "Certificate Issuer CN",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_O,
+        "Certificate Issuer O",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_OU,
+        "Certificate Issuer OU",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_C,
+        "Certificate Issuer C",
+        Shape::Text,
+        V20,
+    ),
     def(
         Tag::ROTATE_AUTOMATIC,
         "Rotate Automatic",

@@ -1,0 +1,90 @@
+//! Check (KMIP 1.4 section 4.10, KMIP 2.1 section 6.1.6) and Log (KMIP 2.1 section 6.1.29), two
+//! operations the codec keeps as raw payloads.
+
+use kmip_codec::enums::Operation;
+use kmip_codec::model::ResponsePayload;
+use kmip_codec::tags::Tag;
+use kmip_codec::ttlv::{Ttlv, Value};
+use tracing::info;
+
+use super::{Ctx, OpError, attrs};
+
+/// Longest Log Message kept in the server log, in characters.
+const MAX_LOG_MESSAGE: usize = 256;
+
+/// Check: may the client use the object for the given Cryptographic Usage Mask, Usage Limits
+/// Count and Lease Time? On success the object's Unique Identifier; on refusal the ID
+/// Placeholder is emptied and the reason names what the object does not allow.
+pub(super) fn check(ctx: &mut Ctx<'_>, payload: &Ttlv) -> Result<ResponsePayload, OpError> {
+    let given = match payload.child(Tag::UNIQUE_IDENTIFIER).map(|c| &c.value) {
+        Some(Value::TextString(s)) => Some(s.clone()),
+        Some(_) => return Err(OpError::InvalidField("unique identifier")),
+        None => None,
+    };
+    let uid = ctx.uid(given.as_ref())?;
+    let verdict = verdict(ctx, &uid, payload);
+    if verdict.is_err() {
+        ctx.placeholder = None;
+    }
+    verdict?;
+    Ok(ResponsePayload::Raw(Ttlv::structure(
+        Tag::RESPONSE_PAYLOAD,
+        vec![Ttlv::new(Tag::UNIQUE_IDENTIFIER, Value::TextString(uid))],
+    )))
+}
+
+fn verdict(ctx: &Ctx<'_>, uid: &str, payload: &Ttlv) -> Result<(), OpError> {
+    let record = ctx.object(uid, Operation::CHECK)?;
+    if let Some(item) = payload.child(Tag::CRYPTOGRAPHIC_USAGE_MASK) {
+        let Value::Integer(want) = item.value else {
+            return Err(OpError::InvalidField("cryptographic usage mask"));
+        };
+        let have = record.attributes.cryptographic_usage_mask.unwrap_or(0);
+        if have & want != want {
+            return Err(OpError::IncompatibleUsageMask);
+        }
+    }
+    if let Some(item) = payload.child(Tag::USAGE_LIMITS_COUNT) {
+        let Value::LongInteger(want) = item.value else {
+            return Err(OpError::InvalidField("usage limits count"));
+        };
+        if let Some(limits) = attrs::usage_limits(&record)
+            && limits.count.unwrap_or(limits.total) < want
+        {
+            return Err(OpError::PermissionDenied);
+        }
+    }
+    if let Some(item) = payload.child(Tag::LEASE_TIME) {
+        let Value::Interval(want) = item.value else {
+            return Err(OpError::InvalidField("lease time"));
+        };
+        if want > attrs::LEASE_TIME_SECS {
+            return Err(OpError::PermissionDenied);
+        }
+    }
+    Ok(())
+}
+
+/// Log: writes the client's Log Message to the server log (printable characters only, cut to
+/// [`MAX_LOG_MESSAGE`]), attributed to the principal.
+pub(super) fn log(ctx: &Ctx<'_>, payload: &Ttlv) -> Result<ResponsePayload, OpError> {
+    crate::policy::authorize(ctx.principal, Operation::LOG, None)?;
+    let Some(Value::TextString(message)) = payload.child(Tag::LOG_MESSAGE).map(|c| &c.value) else {
+        return Err(OpError::MissingData("log message"));
+    };
+    let shown: String = message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_LOG_MESSAGE)
+        .collect();
+    info!(
+        tenant = ctx.principal.tenant.as_deref().unwrap_or("-"),
+        client = %ctx.principal.client,
+        message = %shown,
+        "client log message"
+    );
+    Ok(ResponsePayload::Raw(Ttlv::structure(
+        Tag::RESPONSE_PAYLOAD,
+        Vec::new(),
+    )))
+}
