@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use certs::identity::{Identity, identity_from_cert_der};
+use certs::identity::{Identity, PrincipalUri, identity_from_cert_der};
 use rustls_pki_types::CertificateDer;
 
 use crate::store::records::{ClientIdentity, ClientRecord, Role};
@@ -77,51 +77,88 @@ pub enum IdentityError {
     Store(#[from] StoreError),
 }
 
-/// Derives the principal of a peer from its verified certificate chain.
+/// What a connection's certificate says, worked out once per connection: its facts, and the
+/// principal URI it carries if (and only if) it chains to the KMS client CA. Checking the
+/// chain is the expensive part (a signature verification), so it is not repeated per request;
+/// the enrollment state, which can change at any time, is looked up per request by
+/// [`principal_of`].
+#[derive(Clone, Debug)]
+pub struct PeerCertificate {
+    facts: CertificateFacts,
+    ca_issued: Option<PrincipalUri>,
+}
+
+impl PeerCertificate {
+    /// Inspects the verified chain of a connection.
+    pub fn inspect(
+        chain: &[CertificateDer<'_>],
+        verifier: &ClientVerifier,
+    ) -> Result<PeerCertificate, IdentityError> {
+        let (end_entity, intermediates) =
+            chain.split_first().ok_or(IdentityError::NoCertificate)?;
+        let info =
+            certs::identity::cert_info(end_entity).map_err(|_| IdentityError::NotEnrolled)?;
+        let ca_issued = match identity_from_cert_der(end_entity) {
+            Ok(id) => match id.identity {
+                Identity::Principal(p) if verifier.chains_to_ca(end_entity, intermediates) => {
+                    Some(p)
+                }
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        Ok(PeerCertificate {
+            facts: CertificateFacts {
+                fingerprint: fingerprint_hex(end_entity),
+                subject: info.subject,
+                issuer: info.issuer,
+            },
+            ca_issued,
+        })
+    }
+
+    /// The certificate facts recorded in audit records.
+    pub fn facts(&self) -> &CertificateFacts {
+        &self.facts
+    }
+}
+
+/// Derives the principal of a peer from its verified certificate chain (one-shot: inspects the
+/// chain, then looks the enrollment up).
 pub fn principal(
     chain: &[CertificateDer<'_>],
     store: &Store,
     verifier: &ClientVerifier,
 ) -> Result<Principal, IdentityError> {
-    let (end_entity, intermediates) = chain.split_first().ok_or(IdentityError::NoCertificate)?;
-    let fingerprint = fingerprint_hex(end_entity);
-    let client = match store.client_by_fingerprint(&fingerprint)? {
+    principal_of(&PeerCertificate::inspect(chain, verifier)?, store)
+}
+
+/// The principal of an inspected peer certificate under the current enrollments:
+/// 1. a pinned fingerprint names its client;
+/// 2. else a CA-issued principal URI names a client enrolled as CA-issued with that role.
+///
+/// The client must be enabled and its tenant active.
+pub fn principal_of(peer: &PeerCertificate, store: &Store) -> Result<Principal, IdentityError> {
+    let client = match store.client_by_fingerprint(&peer.facts.fingerprint)? {
         Some(client) => client,
-        None => ca_issued_client(end_entity, intermediates, store, verifier)?,
+        None => {
+            let p = peer.ca_issued.as_ref().ok_or(IdentityError::NotEnrolled)?;
+            let key =
+                crate::store::records::client_key(p.tenant.as_ref().map(|t| t.as_str()), &p.name);
+            let client = store.client(&key)?.ok_or(IdentityError::NotEnrolled)?;
+            if client.identity != ClientIdentity::CaIssued || client.role != p.role {
+                return Err(IdentityError::NotEnrolled);
+            }
+            client
+        }
     };
     admit(&client, store)?;
-    let info = certs::identity::cert_info(end_entity).map_err(|_| IdentityError::NotEnrolled)?;
     Ok(Principal {
         tenant: client.tenant.clone(),
         client: client.name.clone(),
         role: client.role,
-        certificate: CertificateFacts {
-            fingerprint,
-            subject: info.subject,
-            issuer: info.issuer,
-        },
+        certificate: peer.facts.clone(),
     })
-}
-
-fn ca_issued_client(
-    end_entity: &CertificateDer<'_>,
-    intermediates: &[CertificateDer<'_>],
-    store: &Store,
-    verifier: &ClientVerifier,
-) -> Result<ClientRecord, IdentityError> {
-    let id = identity_from_cert_der(end_entity).map_err(|_| IdentityError::NotEnrolled)?;
-    let Identity::Principal(p) = id.identity else {
-        return Err(IdentityError::NotEnrolled);
-    };
-    if !verifier.chains_to_ca(end_entity, intermediates) {
-        return Err(IdentityError::NotIssuedByCa);
-    }
-    let key = crate::store::records::client_key(p.tenant.as_ref().map(|t| t.as_str()), &p.name);
-    let client = store.client(&key)?.ok_or(IdentityError::NotEnrolled)?;
-    if client.identity != ClientIdentity::CaIssued || client.role != p.role {
-        return Err(IdentityError::NotEnrolled);
-    }
-    Ok(client)
 }
 
 fn admit(client: &ClientRecord, store: &Store) -> Result<(), IdentityError> {

@@ -9,7 +9,7 @@ use kmip_codec::limits::Limits;
 use rustls_pki_types::CertificateDer;
 use tracing::{info, warn};
 
-use crate::identity::{self, IdentityError};
+use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::{KeyError, Keys};
 use crate::metrics::Metrics;
 use crate::net::PeerAddr;
@@ -97,12 +97,15 @@ impl Kms {
     /// Answers one KMIP message from a peer with a verified certificate chain.
     pub async fn handle(
         &self,
-        chain: &[CertificateDer<'static>],
+        certificate: &Result<PeerCertificate, IdentityError>,
         peer: PeerAddr,
         request: &[u8],
     ) -> Vec<u8> {
         let start = Instant::now();
-        let principal = identity::principal(chain, &self.store, &self.verifier);
+        let principal = match certificate {
+            Ok(c) => identity::principal_of(c, &self.store),
+            Err(_) => Err(IdentityError::NoCertificate),
+        };
         let response = crate::ops::handle_message(self, principal, peer, request).await;
         self.count_kmip_items(&response);
         self.metrics().kmip_message(start.elapsed());
@@ -134,6 +137,14 @@ impl Kms {
                 .unwrap_or("Unknown");
             self.metrics().kmip_item(operation, result);
         }
+    }
+
+    /// Inspects a new connection's verified certificate chain once (see [`PeerCertificate`]).
+    pub fn inspect_peer(
+        &self,
+        chain: &[CertificateDer<'_>],
+    ) -> Result<PeerCertificate, IdentityError> {
+        PeerCertificate::inspect(chain, &self.verifier)
     }
 
     /// Records a connection refused before any request (cap, handshake, framing).

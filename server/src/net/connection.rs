@@ -43,12 +43,9 @@ impl Connection {
                     return;
                 }
             };
-            let chain: Vec<_> = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
-                .unwrap_or_default();
+            let certificate = self
+                .kms
+                .inspect_peer(tls.get_ref().1.peer_certificates().unwrap_or_default());
             let mut stream = tls;
             let codec_limits = Limits::DEFAULT.with_max_message_size(self.limits.max_message_size);
             loop {
@@ -75,7 +72,7 @@ impl Connection {
                         break;
                     }
                 };
-                let response = self.kms.handle(&chain, self.peer, &request).await;
+                let response = self.kms.handle(&certificate, self.peer, &request).await;
                 let write = async {
                     stream.write_all(&response).await?;
                     stream.flush().await
