@@ -113,7 +113,23 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
                     .await?;
             }
         }
+        let (operator, cert, key) = dev::operator_identity(&layout)?;
+        if node
+            .kms()
+            .store()
+            .client(&server::store::records::client_key(None, &operator))?
+            .is_none()
+        {
+            node.kms().enroll_operator(&operator, now).await?;
+        }
         print_dev_banner(&layout, &node);
+        if let Some(admin) = node.admin_addr() {
+            println!(
+                "  admin API: https://{admin} (operator cert {} key {})",
+                cert.display(),
+                key.display()
+            );
+        }
     }
     wait_for_signal().await;
     eprintln!("kmsd: shutting down");
