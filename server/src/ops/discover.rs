@@ -12,11 +12,12 @@ use super::Ctx;
 pub(crate) const VENDOR_IDENTIFICATION: &str = "kms";
 
 /// Operations this server implements, in the order Query lists them.
-pub(crate) const OPERATIONS: [Operation; 19] = [
+pub(crate) const OPERATIONS: [Operation; 21] = [
     Operation::CREATE,
     Operation::REGISTER,
     Operation::RE_KEY,
     Operation::LOCATE,
+    Operation::CHECK,
     Operation::GET,
     Operation::GET_ATTRIBUTES,
     Operation::GET_ATTRIBUTE_LIST,
@@ -32,13 +33,18 @@ pub(crate) const OPERATIONS: [Operation; 19] = [
     Operation::ENCRYPT,
     Operation::DECRYPT,
     Operation::RNG_RETRIEVE,
+    Operation::LOG,
 ];
 
-/// Object types this server manages.
-pub(crate) const OBJECT_TYPES: [ObjectType; 3] = [
+/// Object types this server manages (Public Keys, Private Keys and Certificates are stored and
+/// returned, not used).
+pub(crate) const OBJECT_TYPES: [ObjectType; 6] = [
     ObjectType::SYMMETRIC_KEY,
     ObjectType::SECRET_DATA,
     ObjectType::OPAQUE_OBJECT,
+    ObjectType::PUBLIC_KEY,
+    ObjectType::PRIVATE_KEY,
+    ObjectType::CERTIFICATE,
 ];
 
 /// The versions the server speaks that the client also listed (all when it listed none),
