@@ -424,3 +424,84 @@ fn the_servers_rng_may_differ_but_must_be_described() {
         );
     }
 }
+
+/// The 1.x attribute names of a step's response payload, in order (Attribute Name literals of
+/// Get Attribute List, or the names of Get Attributes' Attribute structures).
+fn listed_names(v: &Vector, step: usize) -> Vec<String> {
+    let payload = v.steps[step - 1]
+        .response
+        .child(Tag::BATCH_ITEM)
+        .and_then(|i| i.child(Tag::RESPONSE_PAYLOAD))
+        .expect("payload");
+    payload
+        .children()
+        .iter()
+        .filter_map(|n| {
+            let name = if n.tag() == Tag::ATTRIBUTE {
+                n.child(Tag::ATTRIBUTE_NAME)?
+            } else {
+                n
+            };
+            match name {
+                super::Node::Literal(Ttlv {
+                    tag: Tag::ATTRIBUTE_NAME,
+                    value: Value::TextString(s),
+                }) => Some(s.clone()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn list_errata_move_and_insert_attribute_entries() {
+    // SKFF-M-10-12 step 9: Original Creation Date moves between Name and Revocation Reason.
+    let names = listed_names(&vector("v1.0", "mandatory", "SKFF-M-10-12.xml"), 9);
+    let at = |n: &str| names.iter().position(|x| x == n).expect(n);
+    assert_eq!(at("Original Creation Date"), at("Name") + 1);
+    assert_eq!(names.last().map(String::as_str), Some("State"));
+    // SKLC-O-1-13 step 4 (Get Attributes) gains a Random Number Generator with RNG Parameters.
+    let v = vector("v1.3", "optional", "SKLC-O-1-13.xml");
+    let names = listed_names(&v, 4);
+    let at = |n: &str| names.iter().position(|x| x == n).expect(n);
+    assert_eq!(
+        at("Random Number Generator"),
+        at("Original Creation Date") + 1
+    );
+    // An erratum whose entry is missing fails the load.
+    let mut steps = v.steps.clone();
+    assert!(matches!(
+        super::errata::apply("SKLC-O-1-13.xml", &mut steps),
+        Err(Error::ErratumNotFound { step: 4, .. })
+    ));
+}
+
+/// An [`Echo`] that refuses to carry an Interop request.
+struct NoInterop(Echo);
+
+impl Transport for NoInterop {
+    async fn send_raw(&self, request: &[u8]) -> Result<Vec<u8>, Error> {
+        let item = kmip_codec::ttlv::decode::decode(request, &Default::default())
+            .map_err(Error::Decode)?;
+        let op = item
+            .child(Tag::BATCH_ITEM)
+            .and_then(|b| b.child(Tag::OPERATION))
+            .map(|o| o.value.clone());
+        if op == Some(Value::Enumeration(kmip_codec::enums::Operation::INTEROP.0)) {
+            return Err(Error::UnpairedRequest);
+        }
+        self.0.send_raw(request).await
+    }
+}
+
+#[test]
+fn interop_steps_are_not_sent() {
+    // BL-M-1-21 opens and closes with Interop: neither reaches the transport, and the file
+    // still counts them as steps.
+    let v = vector("v2.1", "mandatory", "BL-M-1-21.xml");
+    let outcome = run(&v, &NoInterop(Echo::new(&v)));
+    assert!(
+        matches!(outcome, Outcome::Passed { steps: 7 }),
+        "{outcome:?}"
+    );
+}
