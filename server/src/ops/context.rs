@@ -55,7 +55,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Notes that `uid` is about to be written (`before`: its record now, `None` if new).
+    /// Notes that the batch wrote `uid` (`before`: its record before the write, `None` if new).
     pub(crate) fn journal(&self, uid: &str, before: Option<&ObjectRecord>) {
         if let Some(Ok(mut j)) = self.journal.as_ref().map(Mutex::lock)
             && !j.iter().any(|(u, _)| u == uid)
@@ -137,7 +137,7 @@ impl<'a> Ctx<'a> {
 
     /// Writes a new object.
     pub(crate) async fn insert(&self, record: ObjectRecord) -> Result<(), OpError> {
-        self.journal(&record.uid, None);
+        let uid = record.uid.clone();
         self.kms
             .committer
             .apply(Command::PutObject {
@@ -145,6 +145,7 @@ impl<'a> Ctx<'a> {
                 record: Box::new(record),
             })
             .await??;
+        self.journal(&uid, None);
         Ok(())
     }
 
@@ -217,7 +218,6 @@ impl<'a> Ctx<'a> {
     ) -> Result<(ObjectRecord, T), OpError> {
         for _ in 0..MAX_ATTEMPTS {
             let current = self.object(uid, op)?;
-            self.journal(uid, Some(&current));
             let mut next = current.clone();
             let out = change(&mut next)?;
             next.revision = current.revision + 1;
@@ -232,6 +232,7 @@ impl<'a> Ctx<'a> {
                 .await?
             {
                 Ok(()) => {
+                    self.journal(uid, Some(&current));
                     self.kms.keys.forget(uid);
                     return Ok((next, out));
                 }

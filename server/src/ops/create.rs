@@ -249,10 +249,10 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
                 record: Box::new(new),
             },
         ]);
-        ctx.journal(&old_uid, Some(&old));
-        ctx.journal(&new_uid, None);
         match ctx.kms.committer.apply(command).await? {
             Ok(()) => {
+                ctx.journal(&old_uid, Some(&old));
+                ctx.journal(&new_uid, None);
                 ctx.placeholder = Some(new_uid.clone());
                 return Ok(ReKeyResponse {
                     unique_identifier: new_uid,
