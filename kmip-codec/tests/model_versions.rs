@@ -438,3 +438,27 @@ fn a_malformed_request_still_yields_its_version_and_batch_ids() {
         None
     );
 }
+
+#[test]
+fn the_version_of_a_request_is_read_from_bytes_that_do_not_decode() {
+    use kmip_codec::model::{DiscoverVersionsRequest, RequestBatchItem, encode_request};
+    let request = RequestMessage::new(
+        ProtocolVersion::V1_1,
+        vec![RequestBatchItem::new(DiscoverVersionsRequest::default())],
+    );
+    let mut bytes = encode_request(&request);
+    // Break the message after the header: it no longer decodes, the version is still there.
+    let last = bytes.len() - 1;
+    bytes[last] = 0xFF;
+    assert!(kmip_codec::ttlv::decode::decode(&bytes, &Limits::DEFAULT).is_err());
+    assert_eq!(
+        RequestMessage::peek_version_bytes(&bytes),
+        Some(ProtocolVersion::V1_1)
+    );
+    // Anything not shaped like a request header gives nothing.
+    assert_eq!(RequestMessage::peek_version_bytes(&bytes[..30]), None);
+    assert_eq!(RequestMessage::peek_version_bytes(&[0x42; 64]), None);
+    let mut wrong_tag = bytes.clone();
+    wrong_tag[2] = 0x7B; // Response Message instead of Request Message
+    assert_eq!(RequestMessage::peek_version_bytes(&wrong_tag), None);
+}

@@ -107,36 +107,8 @@ impl Kms {
             Err(_) => Err(IdentityError::NoCertificate),
         };
         let response = crate::ops::handle_message(self, principal, peer, request).await;
-        self.count_kmip_items(&response);
         self.metrics().kmip_message(start.elapsed());
         response
-    }
-
-    /// Counts each batch item of an answer by operation and result status (read back from
-    /// the encoded response, so the operations need not know about metrics).
-    fn count_kmip_items(&self, response: &[u8]) {
-        use kmip_codec::enums::{Operation, ResultStatus};
-        use kmip_codec::tags::Tag;
-        use kmip_codec::ttlv::Value;
-        let Ok(tree) = kmip_codec::ttlv::decode::decode(response, &self.limits) else {
-            return;
-        };
-        let enumeration = |item: &kmip_codec::ttlv::Ttlv, tag| match item.child(tag) {
-            Some(kmip_codec::ttlv::Ttlv {
-                value: Value::Enumeration(v),
-                ..
-            }) => Some(*v),
-            _ => None,
-        };
-        for item in tree.children_with(Tag::BATCH_ITEM) {
-            let operation = enumeration(item, Tag::OPERATION)
-                .and_then(|v| Operation(v).name())
-                .unwrap_or("Unknown");
-            let result = enumeration(item, Tag::RESULT_STATUS)
-                .and_then(|v| ResultStatus(v).name())
-                .unwrap_or("Unknown");
-            self.metrics().kmip_item(operation, result);
-        }
     }
 
     /// Inspects a new connection's verified certificate chain once (see [`PeerCertificate`]).

@@ -285,6 +285,33 @@ impl RequestMessage {
         crate::model::header::decode_version(version).ok()
     }
 
+    /// The Protocol Version of a request whose bytes do not even decode as TTLV, read from
+    /// where every KMIP request carries it: the first items are Request Message, Request
+    /// Header, Protocol Version, then the Major and Minor Integers. `None` unless those bytes
+    /// are exactly that shape.
+    pub fn peek_version_bytes(bytes: &[u8]) -> Option<ProtocolVersion> {
+        // tag (3) type (1) length (4) of each structure, then two 16-byte Integer items.
+        const SHAPE: [(u32, u8); 3] = [(0x420078, 0x01), (0x420077, 0x01), (0x420069, 0x01)];
+        let header_ok = |at: usize, tag: u32, ty: u8| {
+            bytes
+                .get(at..at + 4)
+                .is_some_and(|h| u32::from_be_bytes([0, h[0], h[1], h[2]]) == tag && h[3] == ty)
+        };
+        for (i, (tag, ty)) in SHAPE.iter().enumerate() {
+            if !header_ok(i * 8, *tag, *ty) {
+                return None;
+            }
+        }
+        let int = |at: usize, tag: u32| -> Option<i32> {
+            if !header_ok(at, tag, 0x02) || bytes.get(at + 4..at + 8)? != [0, 0, 0, 4] {
+                return None;
+            }
+            let v = bytes.get(at + 8..at + 12)?;
+            Some(i32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+        };
+        Some(ProtocolVersion::new(int(24, 0x42006A)?, int(40, 0x42006B)?))
+    }
+
     /// The Operation and Unique Batch Item ID of each batch item of a request tree that may
     /// not decode as a whole, for echoing them in an error response. Unreadable fields are
     /// `None`; at most `limits.max_batch_items` items are returned.

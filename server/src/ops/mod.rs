@@ -48,16 +48,19 @@ pub(crate) async fn handle_message(
         Ok(t) => t,
         Err(e) => {
             debug!(%peer, error = %e, "undecodable message");
-            return error_message(FALLBACK_VERSION, now, &[], ResultReason::INVALID_MESSAGE);
+            let version = RequestMessage::peek_version_bytes(bytes)
+                .map_or(FALLBACK_VERSION, response_version);
+            return encode(kms, version, now, invalid_message_items(&[]));
         }
     };
     let request = match RequestMessage::from_ttlv_with(&tree, &kms.limits) {
         Ok(r) => r,
         Err(e) => {
             debug!(%peer, error = %e, "invalid request message");
-            let version = RequestMessage::peek_version(&tree).unwrap_or(FALLBACK_VERSION);
+            let version =
+                RequestMessage::peek_version(&tree).map_or(FALLBACK_VERSION, response_version);
             let items = RequestMessage::peek_batch_items(&tree, &kms.limits);
-            return error_message(version, now, &items, ResultReason::INVALID_MESSAGE);
+            return encode(kms, version, now, invalid_message_items(&items));
         }
     };
     let version = response_version(request.version());
@@ -74,17 +77,44 @@ pub(crate) async fn handle_message(
             fail_all(&request, &OpError::AuthenticationFailed)
         }
     };
-    let response = ResponseMessage::new(ResponseHeader::new(version, now), items);
-    let encoded = encode_response(&response);
+    let outcomes: Vec<_> = items
+        .iter()
+        .map(|i| (i.operation, i.result_status))
+        .collect();
+    let encoded = encode_response(&ResponseMessage::new(
+        ResponseHeader::new(version, now),
+        items,
+    ));
     match request.header.maximum_response_size {
-        Some(max) if usize::try_from(max).is_ok_and(|m| encoded.len() > m) => {
-            let items = fail_all(&request, &OpError::ResponseTooLarge);
-            encode_response(&ResponseMessage::new(
-                ResponseHeader::new(version, now),
-                items,
-            ))
+        Some(max) if usize::try_from(max).is_ok_and(|m| encoded.len() > m) => encode(
+            kms,
+            version,
+            now,
+            fail_all(&request, &OpError::ResponseTooLarge),
+        ),
+        _ => {
+            count(kms, outcomes);
+            encoded
         }
-        _ => encoded,
+    }
+}
+
+/// Encodes an answer and counts its batch items in the metrics.
+fn encode(kms: &Kms, version: ProtocolVersion, now: i64, items: Vec<ResponseBatchItem>) -> Vec<u8> {
+    count(kms, items.iter().map(|i| (i.operation, i.result_status)));
+    encode_response(&ResponseMessage::new(
+        ResponseHeader::new(version, now),
+        items,
+    ))
+}
+
+/// Counts batch items by operation and result status.
+fn count(kms: &Kms, outcomes: impl IntoIterator<Item = (Option<Operation>, ResultStatus)>) {
+    for (operation, status) in outcomes {
+        kms.metrics().kmip_item(
+            operation.and_then(|o| o.name()).unwrap_or("Unknown"),
+            status.name().unwrap_or("Unknown"),
+        );
     }
 }
 
@@ -143,6 +173,11 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
     if item.payload.operation() != Some(item.operation) && !item.payload.is_raw() {
         return Err(OpError::InvalidMessage("payload does not match operation"));
     }
+    // An operation the request's version does not define is not performed in it: the answer
+    // could not carry its payload.
+    if !item.operation.is_defined_in(ctx.version) {
+        return Err(OpError::OperationNotSupported);
+    }
     Ok(match &item.payload {
         P::DiscoverVersions(r) => discover::discover_versions(r).into(),
         P::Query(r) => discover::query(ctx, r).into(),
@@ -185,35 +220,26 @@ fn fail_all(request: &RequestMessage, e: &OpError) -> Vec<ResponseBatchItem> {
     request.batch_items.iter().map(|i| failure(i, e)).collect()
 }
 
-/// A response failing every batch item we could identify (or one anonymous item).
-fn error_message(
-    version: ProtocolVersion,
-    now: i64,
-    items: &[(Option<Operation>, Option<Vec<u8>>)],
-    reason: ResultReason,
-) -> Vec<u8> {
+/// Invalid Message for every batch item we could identify (or one anonymous item).
+fn invalid_message_items(items: &[(Option<Operation>, Option<Vec<u8>>)]) -> Vec<ResponseBatchItem> {
     let failed = |operation: Option<Operation>, id: Option<Vec<u8>>| ResponseBatchItem {
         operation,
         unique_batch_item_id: id,
         result_status: ResultStatus::OPERATION_FAILED,
-        result_reason: Some(reason),
+        result_reason: Some(ResultReason::INVALID_MESSAGE),
         result_message: Some("invalid message".to_owned()),
         asynchronous_correlation_value: None,
         payload: None,
         message_extensions: Vec::new(),
     };
-    let batch: Vec<ResponseBatchItem> = if items.is_empty() {
+    if items.is_empty() {
         vec![failed(None, None)]
     } else {
         items
             .iter()
             .map(|(op, id)| failed(*op, id.clone()))
             .collect()
-    };
-    encode_response(&ResponseMessage::new(
-        ResponseHeader::new(version, now),
-        batch,
-    ))
+    }
 }
 
 /// Current time, Unix seconds.
