@@ -130,6 +130,49 @@ pub enum ClientError {
     /// The configuration is incomplete or contradictory.
     #[error("invalid configuration: {0}")]
     Config(&'static str),
+    /// The admin API answered with an error status. `message` is the server's fixed error
+    /// text (`no such key`, `forbidden`, ...), cut to a few hundred printable characters.
+    #[error("admin API: {message} (HTTP {status})")]
+    Admin {
+        /// HTTP status code.
+        status: u16,
+        /// The `error` field of the answer.
+        message: String,
+    },
+    /// An HTTP exchange with the admin API failed (framing, connection closed early).
+    #[error("admin API {step} failed: {source}")]
+    Http {
+        /// Which step.
+        step: Step,
+        /// hyper's error.
+        #[source]
+        source: hyper::Error,
+    },
+    /// A JSON document of the admin API did not have the expected shape.
+    #[error("admin API sent unexpected JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// A `kmsctl` configuration file did not parse.
+    #[error("cannot parse {path}: {source}")]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// The TOML error.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A file could not be written (`kmsctl key get --out`).
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The command line, environment and configuration file together do not make a usable
+    /// command (a required setting is missing, two options contradict each other).
+    #[error("{0}")]
+    Usage(&'static str),
 }
 
 impl ClientError {

@@ -11,6 +11,8 @@
 //!   (`create_symmetric_key`, `get`, `locate`, `encrypt`, ...), failures as
 //!   [`ClientError::Kmip`].
 //! - [`Client`]: a connection per call (as vCenter) or one kept open.
+//! - [`admin`]: an HTTPS client of the admin API (tenants, clients, inventory, rotation).
+//! - [`cli`]: the `kmsctl` commands, runnable in-process ([`cli::execute`]).
 //! - [`bench`]: the closed-loop load generator behind `kmsctl bench`.
 //!
 //! Every response is framed under [`kmip_codec::limits::Limits`]: a length header above the
@@ -41,7 +43,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod bench;
+pub mod cli;
 mod client;
 pub mod config;
 mod connection;

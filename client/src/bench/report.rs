@@ -58,7 +58,14 @@ impl Failure {
             ClientError::ReadFile { .. }
             | ClientError::MissingPem { .. }
             | ClientError::ServerName(_)
-            | ClientError::Config(_) => "configuration".to_owned(),
+            | ClientError::Config(_)
+            | ClientError::ConfigFile { .. }
+            | ClientError::WriteFile { .. }
+            | ClientError::Usage(_) => "configuration".to_owned(),
+            // The bench speaks KMIP only; kept exhaustive so a new variant is classified.
+            ClientError::Admin { .. } | ClientError::Http { .. } | ClientError::Json(_) => {
+                "admin API".to_owned()
+            }
         }
     }
 
@@ -79,7 +86,13 @@ impl Failure {
                 | ClientError::ReadFile { .. }
                 | ClientError::MissingPem { .. }
                 | ClientError::ServerName(_)
-                | ClientError::Config(_) => false,
+                | ClientError::Config(_)
+                | ClientError::ConfigFile { .. }
+                | ClientError::WriteFile { .. }
+                | ClientError::Usage(_)
+                | ClientError::Admin { .. }
+                | ClientError::Json(_) => false,
+                ClientError::Http { .. } => true,
             },
         }
     }

@@ -1,0 +1,674 @@
+//! `kmsctl` commands over the admin API (`docs/ADMIN-API.md`): tenants, the node, clients,
+//! the key inventory, key actions, Domain Key rotation, health.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Subcommand;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::output::{self, Table};
+use super::settings::{Global, Settings, read_small};
+use super::values::{Reason, StateArg};
+use super::{Console, Exit};
+use crate::admin::{AdminClient, EnrolledClient, Enrollment, Key, KeyAction, KeyFilter, Tenant};
+use crate::error::{ClientError, Result};
+
+/// Largest password file read (the server takes at most 1024 bytes).
+const MAX_PASSWORD_FILE: u64 = 4096;
+/// Largest certificate file `client enroll --pin-cert` reads.
+const MAX_CERT_FILE: u64 = 1024 * 1024;
+/// Inventory page size asked for.
+const PAGE: u32 = 1000;
+
+fn connect(global: &Global, console: &Console<'_>) -> Result<(AdminClient, Settings)> {
+    let settings = Settings::resolve(global, console.env)?;
+    let config = settings.client_config(&settings.admin_addr)?;
+    Ok((
+        AdminClient::new(settings.admin_addr.clone(), &config)?,
+        settings,
+    ))
+}
+
+/// `kmsctl tenant`.
+#[derive(Debug, clap::Args)]
+pub(super) struct TenantArgs {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: TenantCmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCmd {
+    /// Creates a tenant and its first Domain Key in the HSM (operators).
+    Create {
+        /// Tenant ID (lowercase letters, digits, '-').
+        id: String,
+    },
+    /// Lists every tenant (operators).
+    List,
+    /// Shows one tenant (operators, its own admins and auditors).
+    Show {
+        /// Tenant ID.
+        id: String,
+    },
+    /// Suspends a tenant: its clients and admins are refused from their next request.
+    Suspend {
+        /// Tenant ID.
+        id: String,
+    },
+    /// Resumes a suspended tenant.
+    Resume {
+        /// Tenant ID.
+        id: String,
+    },
+}
+
+pub(super) async fn tenant(args: TenantArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let (api, settings) = connect(&args.global, console)?;
+    let tenants = match args.command {
+        TenantCmd::Create { id } => vec![api.create_tenant(&id).await?],
+        TenantCmd::List => api.tenants().await?,
+        TenantCmd::Show { id } => vec![api.tenant(&id).await?],
+        TenantCmd::Suspend { id } => vec![api.suspend(&id).await?],
+        TenantCmd::Resume { id } => vec![api.resume(&id).await?],
+    };
+    if settings.json {
+        output::json(console.out, &json!({ "tenants": tenants }))?;
+    } else {
+        tenant_table(&tenants).write(console.out)?;
+    }
+    Ok(Exit::Success)
+}
+
+fn tenant_table(tenants: &[Tenant]) -> Table {
+    let mut table = Table::new(&["TENANT", "SUSPENDED", "DOMAIN KEY", "VERSIONS", "CREATED"]);
+    for t in tenants {
+        let versions: Vec<String> = t.domain_key_versions.iter().map(u32::to_string).collect();
+        table.row(vec![
+            Some(t.id.clone()),
+            Some(t.suspended.to_string()),
+            t.domain_key_version.map(|v| v.to_string()),
+            Some(versions.join(",")),
+            t.created_at.clone(),
+        ]);
+    }
+    table
+}
+
+/// `kmsctl node`.
+#[derive(Debug, clap::Args)]
+pub(super) struct NodeArgs {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: NodeCmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum NodeCmd {
+    /// Node ID, version, Root of Trust check value, HSM token, counts, cache, rotations.
+    Status,
+    /// The Prometheus metrics text (operators).
+    Metrics,
+}
+
+pub(super) async fn node(args: NodeArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let (api, settings) = connect(&args.global, console)?;
+    match args.command {
+        NodeCmd::Status => {
+            let s = api.node_status().await?;
+            if settings.json {
+                output::json(console.out, &s)?;
+            } else {
+                let mut table = Table::new(&["FIELD", "VALUE"]);
+                let rows = [
+                    ("node id", s.node_id.to_string()),
+                    ("version", s.version.clone()),
+                    ("root of trust KCV", s.root_kcv.clone()),
+                    ("HSM token", s.hsm_token.clone()),
+                    ("uptime", format!("{} s", s.uptime_secs)),
+                    ("tenants", s.counts.tenants.to_string()),
+                    ("clients", s.counts.clients.to_string()),
+                    ("objects", s.counts.objects.to_string()),
+                    ("cached keys", s.counts.cached_keys.to_string()),
+                    (
+                        "key cache hits/misses",
+                        format!("{}/{}", s.key_cache.hits, s.key_cache.misses),
+                    ),
+                    ("rotations running", s.rotations_running.to_string()),
+                ];
+                for (k, v) in rows {
+                    table.row(vec![Some(k.to_owned()), Some(v)]);
+                }
+                table.write(console.out)?;
+            }
+        }
+        NodeCmd::Metrics => {
+            let text = api.metrics().await?;
+            console
+                .out
+                .write_all(text.as_bytes())
+                .map_err(output::stdout_error)?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// `kmsctl client`.
+#[derive(Debug, clap::Args)]
+pub(super) struct ClientArgs {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: ClientCmd,
+}
+
+/// `--role` of an enrolled principal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum RoleArg {
+    /// A KMIP client (vCenter, a service).
+    KmipClient,
+    /// Administers its tenant.
+    TenantAdmin,
+    /// Reads its tenant.
+    Auditor,
+}
+
+impl RoleArg {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::KmipClient => "kmip-client",
+            Self::TenantAdmin => "tenant-admin",
+            Self::Auditor => "auditor",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCmd {
+    /// Enrolls a client. Without --fingerprint or --pin-cert, its certificate must be issued
+    /// by the KMS client CA and name urn:kms:principal:<role>:<tenant>:<name>; with one, any
+    /// certificate with that SHA-256 (vCenter's self-signed one) is admitted as this client.
+    Enroll {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Client name.
+        #[arg(long)]
+        name: String,
+        /// SHA-256 of the client's certificate, hex (':' separators allowed).
+        #[arg(long, conflicts_with = "pin_cert")]
+        fingerprint: Option<String>,
+        /// The client's certificate (PEM); its SHA-256 fingerprint is pinned. (--cert is your
+        /// own certificate.)
+        #[arg(long, value_name = "FILE")]
+        pin_cert: Option<PathBuf>,
+        /// Role.
+        #[arg(long, value_enum, default_value_t = RoleArg::KmipClient)]
+        role: RoleArg,
+    },
+    /// Lists a tenant's clients, admins and auditors.
+    List {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Disables a client: refused from its next request, open connections included.
+    Disable {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Client name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Enables a disabled client.
+    Enable {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Client name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Sets (or with --clear removes) the client's KMIP Credential password. The password is
+    /// read from --password-file or from stdin (piped, not typed: a terminal is refused);
+    /// never from the command line.
+    Password {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Client name.
+        #[arg(long)]
+        name: String,
+        /// Remove the password.
+        #[arg(long, conflicts_with = "password_file")]
+        clear: bool,
+        /// File holding the password (one trailing newline is dropped).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+pub(super) async fn client(args: ClientArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let (api, settings) = connect(&args.global, console)?;
+    let clients = match args.command {
+        ClientCmd::Enroll {
+            tenant,
+            name,
+            fingerprint,
+            pin_cert,
+            role,
+        } => {
+            let fingerprint = match (fingerprint, pin_cert) {
+                (Some(f), _) => Some(f),
+                (None, Some(path)) => Some(fingerprint_of(&path)?),
+                (None, None) => None,
+            };
+            let enrollment = Enrollment {
+                name,
+                role: Some(role.as_str().to_owned()),
+                fingerprint,
+            };
+            vec![api.enroll(&tenant, &enrollment).await?]
+        }
+        ClientCmd::List { tenant } => api.clients(&tenant).await?,
+        ClientCmd::Disable { tenant, name } => {
+            vec![api.set_client_enabled(&tenant, &name, false).await?]
+        }
+        ClientCmd::Enable { tenant, name } => {
+            vec![api.set_client_enabled(&tenant, &name, true).await?]
+        }
+        ClientCmd::Password {
+            tenant,
+            name,
+            clear,
+            password_file,
+        } => {
+            let password = if clear {
+                None
+            } else {
+                Some(read_password(password_file.as_deref(), console)?)
+            };
+            let password = password.as_ref().map(|p| p.as_str());
+            vec![api.set_password(&tenant, &name, password).await?]
+        }
+    };
+    if settings.json {
+        output::json(console.out, &json!({ "clients": clients }))?;
+    } else {
+        client_table(&clients).write(console.out)?;
+    }
+    Ok(Exit::Success)
+}
+
+fn client_table(clients: &[EnrolledClient]) -> Table {
+    let mut table = Table::new(&[
+        "NAME",
+        "ROLE",
+        "IDENTITY",
+        "ENABLED",
+        "PASSWORD",
+        "FINGERPRINT",
+        "CREATED",
+    ]);
+    for c in clients {
+        table.row(vec![
+            Some(c.name.clone()),
+            Some(c.role.clone()),
+            Some(c.identity.clone()),
+            Some(c.enabled.to_string()),
+            Some(if c.has_password { "set" } else { "-" }.to_owned()),
+            c.fingerprint.clone(),
+            c.created_at.clone(),
+        ]);
+    }
+    table
+}
+
+/// SHA-256 of the first certificate in a PEM file, lowercase hex.
+pub fn fingerprint_of(path: &Path) -> Result<String> {
+    let pem = read_small(path, MAX_CERT_FILE)?;
+    let cert = rustls_pemfile::certs(&mut pem.as_bytes())
+        .next()
+        .ok_or_else(|| ClientError::MissingPem {
+            path: path.to_path_buf(),
+            what: "certificate",
+        })?
+        .map_err(|source| ClientError::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(hex::encode(Sha256::digest(cert.as_ref())))
+}
+
+/// The password from `file`, else from piped stdin; one trailing newline dropped.
+fn read_password(file: Option<&Path>, console: &mut Console<'_>) -> Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(match file {
+        Some(path) => read_small(path, MAX_PASSWORD_FILE)?,
+        None => {
+            if console.input_is_terminal {
+                return Err(ClientError::Usage(
+                    "pipe the password into stdin or give --password-file (it is not read from a terminal)",
+                ));
+            }
+            let mut buf =
+                String::with_capacity(usize::try_from(MAX_PASSWORD_FILE).unwrap_or(0) + 1);
+            console
+                .input
+                .take(MAX_PASSWORD_FILE + 1)
+                .read_to_string(&mut buf)
+                .map_err(|source| ClientError::ReadFile {
+                    path: "<stdin>".into(),
+                    source,
+                })?;
+            if buf.len() as u64 > MAX_PASSWORD_FILE {
+                return Err(ClientError::Usage("password longer than 4096 bytes"));
+            }
+            buf
+        }
+    });
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        return Err(ClientError::Usage("the password is empty"));
+    }
+    Ok(text)
+}
+
+/// `kmsctl inventory`.
+#[derive(Debug, clap::Args)]
+pub(super) struct InventoryArgs {
+    #[command(flatten)]
+    global: Global,
+    /// Tenant ID.
+    #[arg(long)]
+    tenant: String,
+    /// Only keys in this state.
+    #[arg(long, value_enum)]
+    state: Option<StateArg>,
+    /// Only keys whose x-Component equals this ("Virtual Machine", "ESXi Server").
+    #[arg(long)]
+    component: Option<String>,
+    /// Only keys whose x-Name or KMIP Name equals this.
+    #[arg(long)]
+    name: Option<String>,
+    /// Only keys unchanged (Last Change Date) for at least this many days.
+    #[arg(long, value_name = "DAYS")]
+    stale_days: Option<u32>,
+    /// Show at most this many keys [default: all, fetched 1000 per request].
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+pub(super) async fn inventory(args: InventoryArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let (api, settings) = connect(&args.global, console)?;
+    let wanted = args.limit.unwrap_or(usize::MAX);
+    let mut filter = KeyFilter {
+        state: args.state.map(|s| s.xml().to_owned()),
+        component: args.component,
+        name: args.name,
+        stale_days: args.stale_days,
+        limit: Some(PAGE),
+        after: None,
+    };
+    let mut keys: Vec<Key> = Vec::new();
+    loop {
+        let page = api.keys(&args.tenant, &filter).await?;
+        keys.extend(page.keys);
+        match page.next {
+            Some(next) if keys.len() < wanted && filter.after.as_ref() != Some(&next) => {
+                filter.after = Some(next);
+            }
+            _ => break,
+        }
+    }
+    keys.truncate(wanted);
+    if settings.json {
+        output::json(console.out, &json!({ "keys": keys }))?;
+    } else {
+        key_table(&keys).write(console.out)?;
+    }
+    Ok(Exit::Success)
+}
+
+fn key_table(keys: &[Key]) -> Table {
+    let mut table = Table::new(&[
+        "UID",
+        "STATE",
+        "CREATED",
+        "ALG",
+        "BITS",
+        "X-COMPONENT",
+        "X-NAME",
+        "X-IDENTIFIER",
+    ]);
+    for k in keys {
+        table.row(vec![
+            Some(k.uid.clone()),
+            Some(k.state.clone()),
+            k.initial_date.clone(),
+            k.algorithm.clone(),
+            k.length.map(|l| l.to_string()),
+            k.vmware.component.clone(),
+            k.vmware.name.clone(),
+            k.vmware.identifier.clone(),
+        ]);
+    }
+    table
+}
+
+/// `kmsctl key-admin`.
+#[derive(Debug, clap::Args)]
+pub(super) struct KeyAdminArgs {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: KeyAdminCmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyAdminCmd {
+    /// Shows one key of the inventory.
+    Show {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Unique Identifier.
+        uid: String,
+    },
+    /// Pre-Active to Active.
+    Activate {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Unique Identifier.
+        uid: String,
+    },
+    /// Revokes: compromise reasons make it Compromised, others Deactivated.
+    Revoke {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Unique Identifier.
+        uid: String,
+        /// Revocation Reason Code.
+        #[arg(long, value_enum, default_value_t = Reason::Unspecified)]
+        reason: Reason,
+        /// Revocation Message.
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Destroys the material (Active keys must be revoked first).
+    Destroy {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Unique Identifier.
+        uid: String,
+    },
+    /// A new key of the same length takes over the names and attributes; shows the new key.
+    Rekey {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Unique Identifier.
+        uid: String,
+    },
+}
+
+pub(super) async fn key_admin(args: KeyAdminArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let (api, settings) = connect(&args.global, console)?;
+    let key = match args.command {
+        KeyAdminCmd::Show { tenant, uid } => api.key(&tenant, &uid).await?,
+        KeyAdminCmd::Activate { tenant, uid } => {
+            api.key_action(&tenant, &uid, KeyAction::Activate, None, None)
+                .await?
+        }
+        KeyAdminCmd::Revoke {
+            tenant,
+            uid,
+            reason,
+            message,
+        } => {
+            api.key_action(
+                &tenant,
+                &uid,
+                KeyAction::Revoke,
+                Some(reason.xml()),
+                message.as_deref(),
+            )
+            .await?
+        }
+        KeyAdminCmd::Destroy { tenant, uid } => {
+            api.key_action(&tenant, &uid, KeyAction::Destroy, None, None)
+                .await?
+        }
+        KeyAdminCmd::Rekey { tenant, uid } => {
+            api.key_action(&tenant, &uid, KeyAction::Rekey, None, None)
+                .await?
+        }
+    };
+    if settings.json {
+        output::json(console.out, &key)?;
+    } else {
+        key_table(std::slice::from_ref(&key)).write(console.out)?;
+    }
+    Ok(Exit::Success)
+}
+
+/// `kmsctl rotate-domain-key`.
+#[derive(Debug, clap::Args)]
+pub(super) struct RotateArgs {
+    #[command(flatten)]
+    global: Global,
+    /// Tenant ID.
+    #[arg(long)]
+    tenant: String,
+    /// Start the job and print its ID without waiting for it.
+    #[arg(long)]
+    no_wait: bool,
+    /// Milliseconds between progress polls.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    poll_ms: u64,
+}
+
+pub(super) async fn rotate(args: RotateArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let (api, settings) = connect(&args.global, console)?;
+    let started = api.rotate_domain_key(&args.tenant).await?;
+    let _ = writeln!(
+        console.err,
+        "rotating {}: Domain Key version {}, job {}",
+        output::clean(&args.tenant),
+        started.domain_key_version,
+        output::clean(&started.job)
+    );
+    if args.no_wait {
+        if settings.json {
+            output::json(console.out, &started)?;
+        } else {
+            output::line(console.out, &output::clean(&started.job))?;
+        }
+        return Ok(Exit::Success);
+    }
+    let mut last = None;
+    let job = loop {
+        let job = api.job(&args.tenant, &started.job).await?;
+        let progress = (job.resealed, job.total);
+        if last != Some(progress) {
+            let _ = writeln!(console.err, "re-sealed {}/{}", job.resealed, job.total);
+            last = Some(progress);
+        }
+        if job.is_finished() {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(args.poll_ms)).await;
+    };
+    if settings.json {
+        output::json(console.out, &job)?;
+    } else {
+        let mut table = Table::new(&["JOB", "STATE", "VERSION", "RESEALED", "TOTAL", "FINISHED"]);
+        table.row(vec![
+            Some(job.job.clone()),
+            Some(job.state.clone()),
+            Some(job.domain_key_version.to_string()),
+            Some(job.resealed.to_string()),
+            Some(job.total.to_string()),
+            job.finished_at.clone(),
+        ]);
+        table.write(console.out)?;
+    }
+    if job.state == "completed" {
+        Ok(Exit::Success)
+    } else {
+        let _ = writeln!(
+            console.err,
+            "kmsctl: rotation {}: {}",
+            output::clean(&job.state),
+            output::clean(job.error.as_deref().unwrap_or("no reason given"))
+        );
+        Ok(Exit::Failure)
+    }
+}
+
+/// `kmsctl health`.
+#[derive(Debug, clap::Args)]
+pub(super) struct HealthArgs {
+    #[command(flatten)]
+    global: Global,
+}
+
+pub(super) async fn health(args: HealthArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let (api, settings) = connect(&args.global, console)?;
+    let live = api.healthz().await?;
+    let ready = api.readyz().await;
+    let (ready_text, exit) = match &ready {
+        Ok(r) => (r.status.clone(), Exit::Success),
+        Err(e) => (super::one_line(e), Exit::Failure),
+    };
+    if settings.json {
+        output::json(
+            console.out,
+            &json!({ "live": live.status, "ready": ready.as_ref().ok(), "error": ready.as_ref().err().map(|_| &ready_text) }),
+        )?;
+    } else {
+        let mut table = Table::new(&["CHECK", "RESULT"]);
+        table.row(vec![Some("live".to_owned()), Some(live.status)]);
+        table.row(vec![Some("ready".to_owned()), Some(ready_text)]);
+        if let Ok(r) = &ready {
+            table.row(vec![Some("store".to_owned()), r.store.clone()]);
+            table.row(vec![Some("hsm".to_owned()), r.hsm.clone()]);
+        }
+        table.write(console.out)?;
+    }
+    Ok(exit)
+}
