@@ -1,0 +1,220 @@
+//! One audit record: what happened (an [`AuditEvent`], built by the server for every KMIP
+//! batch item, admin call, refused connection and authorization failure) plus where it sits
+//! in the hash chains of its log (an [`AuditRecord`]).
+//!
+//! Records never hold key material, PINs, passwords or wrapped blobs: the types have no field
+//! that could carry them, only names, identifiers and outcomes.
+
+use serde::{Deserialize, Serialize};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::hash::{Canon, Hash};
+
+/// Longest text field kept, in bytes; longer values (peer-controlled UIDs, DNs) are cut at a
+/// character boundary by [`AuditEvent::clamped`] so that a record line stays bounded.
+pub const MAX_FIELD_LEN: usize = 1024;
+
+/// Domain string of a record's canonical encoding.
+const RECORD_DOMAIN: &str = "kms-audit-record-v1";
+
+/// Which door the action came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// One KMIP batch item (KMIP 1.4 section 7.1: each item is audited on its own).
+    Kmip,
+    /// One call of the HTTPS admin API.
+    Admin,
+    /// A connection refused before any request: TLS or identity failure.
+    Connection,
+}
+
+impl Kind {
+    /// The name used in files and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kmip => "kmip",
+            Self::Admin => "admin",
+            Self::Connection => "connection",
+        }
+    }
+}
+
+/// The outcome. KMIP items map their Result Status (KMIP 1.4 section 9.1.3.2.26);
+/// refusals for identity or authorization are [`Status::Denied`] whatever the channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Done.
+    Success,
+    /// Failed for a reason other than authorization.
+    Failure,
+    /// Refused: not authenticated, not authorized, or the tenant or client is disabled.
+    Denied,
+    /// KMIP Operation Pending.
+    Pending,
+    /// KMIP Operation Undone (Batch Error Continuation Option Undo).
+    Undone,
+}
+
+impl Status {
+    /// The name used in files and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Denied => "denied",
+            Self::Pending => "pending",
+            Self::Undone => "undone",
+        }
+    }
+}
+
+/// Who acted, as far as the peer certificate tells.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    /// Lowercase hex SHA-256 of the DER certificate.
+    pub fingerprint: String,
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// The enrolled client name, once the certificate is matched to an enrollment.
+    pub client: Option<String>,
+}
+
+/// What happened: everything a record says except its place in the chains. This is what the
+/// server builds per request, and what a replicated command carries, so every node appends
+/// the same event to its own log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEvent {
+    /// When the server handled it (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// The node that served the request.
+    pub node: String,
+    /// The tenant acted in (`None`: operator calls and refusals before the tenant is known).
+    pub tenant: Option<String>,
+    /// Who acted (`None`: no certificate was presented).
+    pub principal: Option<Principal>,
+    /// The peer's address, `ip:port`.
+    pub client_addr: Option<String>,
+    /// Which channel.
+    pub kind: Kind,
+    /// The KMIP operation name (`Create`), the admin route (`POST /tenants`) or the connection
+    /// stage (`handshake`, `identify`).
+    pub operation: String,
+    /// The object's Unique Identifier, if the action names or makes one.
+    pub object: Option<String>,
+    /// The outcome.
+    pub status: Status,
+    /// Why, when not a success: the KMIP Result Reason name or the admin error code.
+    pub reason: Option<String>,
+    /// The request's ID: KMIP Unique Batch Item ID (hex) or the admin request ID.
+    pub request_id: Option<String>,
+}
+
+impl AuditEvent {
+    /// The event with its time in UTC and every text field cut to [`MAX_FIELD_LEN`] bytes.
+    pub fn clamped(mut self) -> Self {
+        self.time = self.time.to_offset(UtcOffset::UTC);
+        clamp(&mut self.node);
+        clamp(&mut self.operation);
+        for field in [
+            &mut self.tenant,
+            &mut self.client_addr,
+            &mut self.object,
+            &mut self.reason,
+            &mut self.request_id,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            clamp(field);
+        }
+        if let Some(p) = &mut self.principal {
+            clamp(&mut p.fingerprint);
+            clamp(&mut p.subject);
+            clamp(&mut p.issuer);
+            if let Some(c) = &mut p.client {
+                clamp(c);
+            }
+        }
+        self
+    }
+
+    fn encode(&self, c: &mut Canon) {
+        c.i128(self.time.unix_timestamp_nanos())
+            .str(&self.node)
+            .opt_str(self.tenant.as_deref());
+        match &self.principal {
+            None => c.opt_str(None),
+            Some(p) => c
+                .opt_str(Some(&p.fingerprint))
+                .str(&p.subject)
+                .str(&p.issuer)
+                .opt_str(p.client.as_deref()),
+        };
+        c.opt_str(self.client_addr.as_deref())
+            .str(self.kind.as_str())
+            .str(&self.operation)
+            .opt_str(self.object.as_deref())
+            .str(self.status.as_str())
+            .opt_str(self.reason.as_deref())
+            .opt_str(self.request_id.as_deref());
+    }
+}
+
+fn clamp(s: &mut String) {
+    if s.len() > MAX_FIELD_LEN {
+        let mut end = MAX_FIELD_LEN;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+/// An event in its place: one line of a JSON Lines audit file.
+///
+/// Two chains run through every log. The global chain (`seq`, `prev`) links every record of
+/// the log, so the operator's view detects any deletion, insertion or reordering. The tenant
+/// chain (`tenant_seq`, `tenant_prev`) links the records of one tenant only, so that tenant's
+/// auditor can verify completeness from that tenant's records alone, without seeing anyone
+/// else's. Both links are inside the hashed bytes, so a record cannot move between chains.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRecord {
+    /// The log (node) whose chain this record is in.
+    pub log: String,
+    /// Position in the log's global chain, from 1.
+    pub seq: u64,
+    /// Position in the log's chain of `event.tenant`, from 1.
+    pub tenant_seq: u64,
+    /// What happened.
+    pub event: AuditEvent,
+    /// Hash of record `seq - 1` of this log ([`Hash::GENESIS`] for the first).
+    pub prev: Hash,
+    /// Hash of the previous record of the same tenant in this log ([`Hash::GENESIS`] first).
+    pub tenant_prev: Hash,
+}
+
+impl AuditRecord {
+    /// The record's hash: SHA-256 of its canonical encoding (module docs of `hash`). This is
+    /// what the next record's `prev` (and `tenant_prev`) and a checkpoint's head hold.
+    pub fn hash(&self) -> Hash {
+        let mut c = Canon::new(RECORD_DOMAIN);
+        c.str(&self.log).u64(self.seq).u64(self.tenant_seq);
+        self.event.encode(&mut c);
+        c.hash(&self.prev).hash(&self.tenant_prev);
+        c.digest()
+    }
+
+    /// The record as one JSON line, without the trailing newline. This spelling is the
+    /// canonical one: a file line that differs from it is reported.
+    pub fn to_json_line(&self) -> Result<String, crate::Error> {
+        Ok(serde_json::to_string(self)?)
+    }
+}
