@@ -126,10 +126,9 @@ pub fn prepare(layout: &DevLayout, listen: &str) -> Result<PathBuf, DevError> {
     }
     let module = softhsm_module()?;
     if !token_exists(layout)? {
-        let user = random_pin();
-        let so = random_pin();
-        write_new(&layout.pin_file(), user.as_bytes(), 0o600)?;
-        write_new(&layout.so_pin_file(), so.as_bytes(), 0o600)?;
+        // PINs from an earlier run that failed before the token was made are reused.
+        let user = pin_in(&layout.pin_file())?;
+        let so = pin_in(&layout.so_pin_file())?;
         softhsm_util(
             layout,
             &[
@@ -232,6 +231,23 @@ fn softhsm_util(layout: &DevLayout, args: &[&str]) -> Result<String, DevError> {
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The PIN stored in `path`, made (random, 0600) when the file does not exist yet.
+fn pin_in(path: &Path) -> Result<String, DevError> {
+    match std::fs::read_to_string(path) {
+        Ok(pin) if !pin.trim().is_empty() => Ok(pin.trim().to_owned()),
+        Ok(_) | Err(_) if path.exists() => Err(DevError::Io {
+            what: "reading",
+            path: path.to_owned(),
+            source: std::io::Error::other("empty or unreadable PIN file"),
+        }),
+        _ => {
+            let pin = random_pin();
+            write_new(path, pin.as_bytes(), 0o600)?;
+            Ok(pin)
+        }
+    }
 }
 
 fn random_pin() -> String {

@@ -54,7 +54,8 @@ impl fmt::Debug for Principal {
     }
 }
 
-/// Why a peer is not admitted. Sent to the peer only as Permission Denied / a closed connection.
+/// Why a peer is not admitted. The peer only sees Authentication Not Successful (KMIP) or 401
+/// (admin API), never which of these it was.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// The TLS layer produced no client certificate.

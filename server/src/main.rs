@@ -27,6 +27,17 @@ enum Cmd {
         #[arg(long, short, env = "KMSD_CONFIG")]
         config: PathBuf,
     },
+    /// Enroll an operator (the first admin of a new node) in the store. Run it while the
+    /// server is stopped; issue the operator's certificate with
+    /// `kms-certs client --role operator --name <NAME>`.
+    EnrollOperator {
+        /// Path of the TOML configuration (its data directory is used).
+        #[arg(long, short, env = "KMSD_CONFIG")]
+        config: PathBuf,
+        /// Operator name, as in the certificate's `urn:kms:principal:operator:-:<NAME>`.
+        #[arg(long)]
+        name: String,
+    },
     /// Run a single-node development server on embedded defaults: the first run creates a
     /// SoftHSM2 token with a Root of Trust, a dev PKI, two demo tenants and a data directory.
     Dev {
@@ -71,18 +82,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // setting the variable in-process needs `unsafe`: re-execute with it set.
             let conf = layout.softhsm_conf();
             if std::env::var_os(dev::SOFTHSM2_CONF).as_deref() != Some(conf.as_os_str()) {
-                let status = std::process::Command::new(std::env::current_exe()?)
-                    .args(std::env::args_os().skip(1))
-                    .env(dev::SOFTHSM2_CONF, &conf)
-                    .status()
-                    .context("re-executing kmsd with SOFTHSM2_CONF set")?;
-                return Ok(ExitCode::from(
-                    status.code().unwrap_or(1).clamp(0, 255) as u8
-                ));
+                return reexec_with(dev::SOFTHSM2_CONF, &conf);
             }
             let config = dev::prepare(&layout, &listen)?;
-            let settings = Settings::load(&config, std::env::vars())?;
+            // `--listen` wins over the file written on the first run.
+            let env = std::env::vars().chain([("KMSD_SERVER__LISTEN".to_owned(), listen)]);
+            let settings = Settings::load(&config, env)?;
             runtime()?.block_on(serve(settings, Some(layout)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::EnrollOperator { config, name } => {
+            let settings = Settings::load(&config, std::env::vars())?;
+            runtime()?.block_on(enroll_operator(&settings, &name))?;
+            println!("operator {name} enrolled");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Ceremony(args) => {
@@ -90,6 +102,58 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs this binary again with one more environment variable, forwarding SIGINT and SIGTERM
+/// to the child so that it shuts down gracefully whichever process is signalled.
+fn reexec_with(var: &str, value: &std::path::Path) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .args(std::env::args_os().skip(1))
+            .env(var, value)
+            .spawn()
+            .context("re-executing kmsd")?;
+        let pid = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .map(nix::unistd::Pid::from_raw);
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status?,
+                _ = wait_for_signal() => {
+                    if let Some(pid) = pid {
+                        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                    }
+                }
+            }
+        };
+        Ok(ExitCode::from(
+            u8::try_from(status.code().unwrap_or(1).clamp(0, 255)).unwrap_or(1),
+        ))
+    })
+}
+
+async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> {
+    certs::identity::validate_label(certs::LabelKind::Name, name)?;
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let store = server::store::Store::open(&settings.data_dir.join(server::node::STORE_FILE))
+        .context("opening the store (is the server still running?)")?;
+    let committer = store.committer()?;
+    let record = server::store::records::ClientRecord {
+        tenant: None,
+        name: name.to_owned(),
+        role: certs::identity::Role::Operator,
+        identity: server::store::records::ClientIdentity::CaIssued,
+        enabled: true,
+        password_hash: None,
+        created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    let applied = committer
+        .apply(server::store::Command::PutClient(record))
+        .await;
+    committer.shutdown().await;
+    applied??;
+    Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

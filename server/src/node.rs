@@ -19,6 +19,9 @@ use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
 
+/// The store's file name inside the data directory.
+pub const STORE_FILE: &str = "kms.redb";
+
 /// Time given to open connections to finish after a shutdown request.
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -69,7 +72,7 @@ impl Node {
                 what: "opening the HSM",
                 source: std::io::Error::other(e),
             })??;
-        let store = Store::open(&settings.data_dir.join("kms.redb"))?;
+        let store = Store::open(&settings.data_dir.join(STORE_FILE))?;
         let committer = store.committer()?;
         let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
         let tls_config = tls::server_config(&settings.tls, verifier.clone())?;

@@ -121,6 +121,10 @@ const REASON_FALLBACKS: &[(ResultReason, ResultReason)] = &[
     ),
     (ResultReason::INVALID_ATTRIBUTE, ResultReason::INVALID_FIELD),
     (
+        ResultReason::NON_UNIQUE_NAME_ATTRIBUTE,
+        ResultReason::INVALID_FIELD,
+    ),
+    (
         ResultReason::INVALID_ATTRIBUTE_VALUE,
         ResultReason::INVALID_FIELD,
     ),

@@ -13,6 +13,10 @@ pub use raw::RawConfig;
 /// Prefix of environment overrides: `KMSD_SERVER__LISTEN=0.0.0.0:5696` sets `[server] listen`.
 pub const ENV_PREFIX: &str = "KMSD_";
 
+/// `KMSD_` variables that belong to the command line, not to the configuration file
+/// (`KMSD_CONFIG` names the file, `KMSD_SO_PIN` feeds ceremony steps); overrides skip them.
+pub const NOT_OVERRIDES: [&str; 2] = ["KMSD_CONFIG", "KMSD_SO_PIN"];
+
 /// Configuration errors: one clear line each, naming the option.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{AdminSettings, ConfigError, ENV_PREFIX, NetLimits, Settings, TlsFiles};
+use super::{AdminSettings, ConfigError, ENV_PREFIX, NOT_OVERRIDES, NetLimits, Settings, TlsFiles};
 
 /// Upper bound for `server.max_message_size`: KMIP messages carrying keys are a few KiB; the
 /// cap keeps a misconfiguration from letting one peer pin large buffers.
@@ -145,6 +145,9 @@ impl RawConfig {
             let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
+            if NOT_OVERRIDES.contains(&name.as_str()) {
+                continue;
+            }
             let Some((section, key)) = rest.split_once("__") else {
                 return Err(ConfigError::BadOverride(name));
             };
@@ -226,7 +229,11 @@ impl RawConfig {
                 rsa_key: self.tls.rsa_key.as_deref().map(at),
                 session_cache_entries: self.tls.session_cache_entries.max(1),
             },
-            hsm: self.hsm,
+            hsm: hsm::HsmConfig {
+                module: at(&self.hsm.module),
+                pin_file: self.hsm.pin_file.as_deref().map(at),
+                ..self.hsm
+            },
             key_cache_entries: self.cache.unsealed_keys,
             admin,
         })
@@ -295,6 +302,12 @@ pin_file = "pin"
             .expect("enabled by default");
         assert_eq!(admin.listen.to_string(), "127.0.0.1:5697");
         assert_eq!(admin.max_connections, 64);
+        // The binary's own variables are not configuration overrides.
+        load(
+            MINIMAL,
+            &[("KMSD_CONFIG", "/etc/kmsd.toml"), ("KMSD_SO_PIN", "x")],
+        )
+        .unwrap();
         let moved = load(MINIMAL, &[("KMSD_ADMIN__LISTEN", "0.0.0.0:8443")]).unwrap();
         assert_eq!(moved.admin.unwrap().listen.to_string(), "0.0.0.0:8443");
     }

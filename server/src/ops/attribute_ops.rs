@@ -252,7 +252,7 @@ pub(super) async fn set_attribute(
                 attrs::set_typed(o, &r.attribute)?;
                 state::settle(o, now);
             }
-            Kind::Multi => return Err(OpError::AttributeSingleValued),
+            Kind::Multi => return Err(OpError::MultiValuedAttribute),
             _ => {
                 let mut list = attrs::others(o);
                 list.retain(|a| a.name != r.attribute.name);

@@ -51,6 +51,9 @@ pub enum OpError {
     /// The attribute allows one instance only.
     #[error("attribute single valued")]
     AttributeSingleValued,
+    /// Set Attribute names an attribute that may have several instances.
+    #[error("multi valued attribute")]
+    MultiValuedAttribute,
     /// The Name is used by another object (or already by this one).
     #[error("non-unique name")]
     NonUniqueName,
@@ -137,6 +140,10 @@ impl OpError {
             OpError::AttributeSingleValued => (
                 ResultReason::ATTRIBUTE_SINGLE_VALUED,
                 "attribute single valued",
+            ),
+            OpError::MultiValuedAttribute => (
+                ResultReason::MULTI_VALUED_ATTRIBUTE,
+                "multi valued attribute",
             ),
             OpError::NonUniqueName => (
                 ResultReason::NON_UNIQUE_NAME_ATTRIBUTE,

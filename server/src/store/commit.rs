@@ -93,7 +93,7 @@ fn run(db: &Database, mut rx: mpsc::UnboundedReceiver<Job>) {
             Err(e) => {
                 tracing::error!(error = %e, commands = group.len(), "store commit failed");
                 for (_, reply) in group.drain(..) {
-                    let _ = reply.send(Err(StoreError::ShutDown));
+                    let _ = reply.send(Err(StoreError::CommitFailed));
                 }
             }
         }

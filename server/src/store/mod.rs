@@ -49,6 +49,10 @@ pub enum StoreError {
     /// The committer thread could not be started.
     #[error("starting the committer thread failed")]
     Thread(#[source] std::io::Error),
+    /// The group this command was in could not be committed (nothing of it is applied; the
+    /// cause is logged once by the committer).
+    #[error("commit failed")]
+    CommitFailed,
     /// The committer thread is gone (the node is shutting down).
     #[error("store is shut down")]
     ShutDown,
