@@ -6,8 +6,10 @@
 mod admin;
 mod conformance;
 mod hostile;
+mod kmsctl;
 mod pinned;
 mod pykmip;
 mod tenancy;
 mod transport;
+mod versions;
 mod vmware;
