@@ -1,6 +1,7 @@
 //! Client integration tests against an in-test KMIP-over-TLS server (one binary, modules).
 
 mod bench;
+mod kmsctl;
 mod lifecycle;
 mod operations;
 mod support;
