@@ -1,0 +1,342 @@
+//! `kmsctl` end to end against the real server (real TLS, real SoftHSM2), run in-process
+//! through `client::cli::execute` so the code under test is this build's, not a stale binary.
+//!
+//! An operator creates a tenant and its admin; the admin enrolls a CA-issued KMIP client and
+//! a pinned self-signed one; the KMIP client makes keys with `x-` attributes that the
+//! inventory shows; revoke, rekey and a Domain Key rotation go through; `key get --out` writes
+//! a 0600 file with the key's bytes; errors end with the documented exit codes.
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use client::IdentityFiles;
+use client::cli::{Console, Exit, execute};
+use kmip_codec::model::{KeyMaterial, KeyValue, ManagedObject};
+use kms_tests::testbed::TestServer;
+use serde_json::Value;
+use server::store::records::Role;
+
+/// What one kmsctl run printed.
+#[derive(Debug)]
+struct Run {
+    exit: Exit,
+    out: String,
+    err: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(self.exit, Exit::Success, "{self:?}");
+        self
+    }
+}
+
+/// kmsctl as one principal: connection flags appended to every command line, an empty
+/// environment.
+struct Kmsctl {
+    flags: Vec<String>,
+}
+
+impl Kmsctl {
+    fn new(server: &TestServer, files: &IdentityFiles) -> Kmsctl {
+        let admin = server.admin_addr().expect("admin API enabled");
+        let flags = [
+            "--addr".to_owned(),
+            server.addr().to_string(),
+            "--admin-addr".to_owned(),
+            admin.to_string(),
+            "--server-name".to_owned(),
+            "127.0.0.1".to_owned(),
+            "--ca".to_owned(),
+            server.ca_path().display().to_string(),
+            "--cert".to_owned(),
+            files.cert.display().to_string(),
+            "--key".to_owned(),
+            files.key.display().to_string(),
+        ];
+        Kmsctl {
+            flags: flags.to_vec(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        let env: HashMap<String, String> = HashMap::new();
+        let lookup = move |k: &str| env.get(k).cloned();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut input = std::io::empty();
+        let mut console = Console {
+            out: &mut out,
+            err: &mut err,
+            input: &mut input,
+            input_is_terminal: false,
+            env: &lookup,
+        };
+        let argv: Vec<String> = std::iter::once("kmsctl".to_owned())
+            .chain(args.iter().map(|a| (*a).to_owned()))
+            .chain(self.flags.iter().cloned())
+            .collect();
+        let exit = execute(argv, &mut console).await;
+        Run {
+            exit,
+            out: String::from_utf8(out).expect("utf-8"),
+            err: String::from_utf8(err).expect("utf-8"),
+        }
+    }
+}
+
+/// A self-signed certificate like vCenter's, written to `dir`.
+fn self_signed(dir: &Path, name: &str) -> (IdentityFiles, String) {
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["vcenter.example".to_owned()]).expect("cert");
+    std::fs::create_dir_all(dir).expect("dir");
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    std::fs::write(&cert, generated.cert.pem()).expect("write cert");
+    std::fs::write(&key, generated.signing_key.serialize_pem()).expect("write key");
+    let fingerprint = hex::encode(certs::identity::fingerprint_sha256(generated.cert.der()));
+    (IdentityFiles { cert, key }, fingerprint)
+}
+
+/// The key's bytes as a KMIP client reads them directly (not through kmsctl).
+async fn key_bytes(server: &TestServer, files: &IdentityFiles, uid: &str) -> Vec<u8> {
+    let settings = client::ClientConfig::new(server.addr().to_string(), "127.0.0.1")
+        .with_ca_file(server.ca_path())
+        .with_identity(files.cert.clone(), files.key.clone());
+    let mut conn = client::Connector::new(settings)
+        .expect("connector")
+        .connect()
+        .await
+        .expect("connect");
+    let got = conn.get(uid, None).await.expect("get");
+    let ManagedObject::SymmetricKey(key) = got.object else {
+        panic!("not a symmetric key");
+    };
+    match key.key_block.key_value {
+        Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(b),
+            ..
+        }) => b.as_slice().to_vec(),
+        other => panic!("unexpected key value {other:?}"),
+    }
+}
+
+fn out_dir(server: &TestServer) -> PathBuf {
+    let dir = server.layout().dir.join("kmsctl-out");
+    std::fs::create_dir_all(&dir).expect("out dir");
+    dir
+}
+
+kms_tests::server_test! {
+    async fn kmsctl_takes_a_tenant_from_creation_to_domain_key_rotation(server) {
+        let ops = server.admin_identity(Role::Operator, None, "ops").await.expect("operator");
+        let ops = Kmsctl::new(server, &ops);
+
+        // Operator: the tenant and its admin.
+        let created = ops.run(&["tenant", "create", "initech", "--json"]).await.ok().json();
+        assert_eq!(created["tenants"][0]["id"], "initech");
+        assert_eq!(created["tenants"][0]["domain_key_version"], 1);
+        let listed = ops.run(&["tenant", "list"]).await.ok();
+        assert!(listed.out.starts_with("TENANT"), "{listed:?}");
+        assert_eq!(listed.out.lines().count(), 4, "acme, globex, initech: {listed:?}");
+        assert!(listed.out.contains("initech"));
+        let again = ops.run(&["tenant", "create", "initech"]).await;
+        assert_eq!(again.exit, Exit::Failure, "{again:?}");
+        assert_eq!(again.err.trim(), "kmsctl: admin API: tenant already exists (HTTP 409)");
+        let admin = ops
+            .run(&["client", "enroll", "--tenant", "initech", "--name", "alice", "--role", "tenant-admin", "--json"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(admin["clients"][0]["role"], "tenant-admin");
+        let status = ops.run(&["node", "status"]).await.ok();
+        assert!(status.out.contains(&server.kms().keys().hsm().root_kcv().to_string()), "{status:?}");
+
+        // Tenant admin: a CA-issued KMIP client and a pinned self-signed one.
+        let alice = server.issue_identity(Role::TenantAdmin, Some("initech"), "alice").expect("alice");
+        let alice = Kmsctl::new(server, &alice);
+        let enrolled = alice.run(&["client", "enroll", "--tenant", "initech", "--name", "vcenter"]).await.ok();
+        assert!(enrolled.out.contains("ca-issued"), "{enrolled:?}");
+        let (esx, fingerprint) = self_signed(&out_dir(server), "esx");
+        let esx_cert = esx.cert.display().to_string();
+        let pinned = alice
+            .run(&["client", "enroll", "--tenant", "initech", "--name", "esx", "--pin-cert", &esx_cert, "--json"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(pinned["clients"][0]["fingerprint"], fingerprint.as_str());
+        assert_eq!(pinned["clients"][0]["identity"], "pinned");
+
+        // The KMIP client makes a key the way vCenter labels it; the pinned one is admitted.
+        let vc_files = server.issue_identity(Role::KmipClient, Some("initech"), "vcenter").expect("vcenter");
+        let vc = Kmsctl::new(server, &vc_files);
+        let uid = vc
+            .run(&[
+                "key", "create", "--name", "disk-web", "--attr", "x-Name=vm-web-01",
+                "--attr", "x-Component=Virtual Machine", "--attr", "x-Identifier=uuid-web",
+                "--activate",
+            ])
+            .await
+            .ok()
+            .out
+            .trim()
+            .to_owned();
+        assert!(!uid.is_empty());
+        let esx_key = Kmsctl::new(server, &esx).run(&["key", "create"]).await.ok();
+        let attrs = vc.run(&["key", "attrs", &uid]).await.ok();
+        for expected in ["x-Name", "vm-web-01", "Virtual Machine", "Active", "AES"] {
+            assert!(attrs.out.contains(expected), "{expected}: {attrs:?}");
+        }
+
+        // The inventory shows it with its VM.
+        let inv = alice.run(&["inventory", "--tenant", "initech"]).await.ok();
+        assert!(inv.out.starts_with("UID"), "{inv:?}");
+        assert!(inv.out.contains("X-NAME"));
+        let row = inv.out.lines().find(|l| l.starts_with(&uid)).expect("the key's row");
+        assert!(row.contains("vm-web-01") && row.contains("uuid-web") && row.contains("Active"), "{row}");
+        assert!(inv.out.contains(esx_key.out.trim()), "the pinned client's key: {inv:?}");
+        let by_name = alice
+            .run(&["inventory", "--tenant", "initech", "--name", "vm-web-01", "--json"])
+            .await
+            .ok()
+            .json();
+        let keys = by_name["keys"].as_array().expect("keys");
+        assert_eq!(keys.len(), 1, "{by_name}");
+        assert_eq!(keys[0]["uid"], uid.as_str());
+        assert_eq!(keys[0]["vmware"]["component"], "Virtual Machine");
+        let active = alice
+            .run(&["inventory", "--tenant", "initech", "--state", "pre-active", "--json"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(active["keys"].as_array().map(Vec::len), Some(1), "only the esx key: {active}");
+
+        // Rotation: every key re-sealed, bytes unchanged.
+        let before = key_bytes(server, &vc_files, &uid).await;
+        let rotated = alice.run(&["rotate-domain-key", "--tenant", "initech", "--poll-ms", "20"]).await.ok();
+        assert!(rotated.out.contains("completed"), "{rotated:?}");
+        assert!(rotated.err.contains("re-sealed 2/2"), "{rotated:?}");
+        let tenant = alice.run(&["tenant", "show", "initech", "--json"]).await.ok().json();
+        assert_eq!(tenant["tenants"][0]["domain_key_versions"], serde_json::json!([2]));
+        assert_eq!(key_bytes(server, &vc_files, &uid).await, before);
+
+        // Revoke (admin API) with a reason.
+        let revoked = alice
+            .run(&["key-admin", "revoke", "--tenant", "initech", &uid, "--reason", "compromise", "--json"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(revoked["state"], "Compromised");
+        assert_eq!(revoked["revocation_reason"], "KeyCompromise");
+
+        // Password from a file, never argv; cleared again.
+        let pw = out_dir(server).join("pw.txt");
+        std::fs::write(&pw, "correct horse\n").expect("password file");
+        let pw = pw.display().to_string();
+        let set = alice
+            .run(&["client", "password", "--tenant", "initech", "--name", "vcenter", "--password-file", &pw, "--json"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(set["clients"][0]["has_password"], true);
+        let cleared = alice
+            .run(&["client", "password", "--tenant", "initech", "--name", "vcenter", "--clear", "--json"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(cleared["clients"][0]["has_password"], false);
+
+        // Exit codes: another tenant is "not found" (3); an operator route is "denied" (4).
+        let other = alice.run(&["inventory", "--tenant", "acme"]).await;
+        assert_eq!(other.exit, Exit::NotFound, "{other:?}");
+        assert_eq!(other.err.trim(), "kmsctl: admin API: no such tenant (HTTP 404)");
+        let denied = alice.run(&["tenant", "list"]).await;
+        assert_eq!(denied.exit, Exit::PermissionDenied, "{denied:?}");
+        let missing = alice.run(&["key-admin", "show", "--tenant", "initech", "no-such-uid"]).await;
+        assert_eq!(missing.exit, Exit::NotFound, "{missing:?}");
+        let kmip_client = vc.run(&["inventory", "--tenant", "initech"]).await;
+        assert_eq!(kmip_client.exit, Exit::PermissionDenied, "{kmip_client:?}");
+        // A disabled client is refused at once.
+        alice.run(&["client", "disable", "--tenant", "initech", "--name", "vcenter"]).await.ok();
+        let refused = vc.run(&["key", "create"]).await;
+        assert_eq!(refused.exit, Exit::PermissionDenied, "{refused:?}");
+
+        let health = ops.run(&["health"]).await.ok();
+        assert!(health.out.contains("ready"), "{health:?}");
+    }
+}
+
+kms_tests::server_test! {
+    async fn kmsctl_key_commands_speak_kmip_and_keep_key_bytes_off_the_terminal(server) {
+        let acme = server.client_files("acme").expect("acme client");
+        let kmsctl = Kmsctl::new(server, &acme);
+        let created = kmsctl
+            .run(&["key", "create", "--bits", "128", "--name", "backup-key", "--json"])
+            .await
+            .ok()
+            .json();
+        let uid = created["uid"].as_str().expect("uid").to_owned();
+        let bytes = key_bytes(server, &acme, &uid).await;
+        assert_eq!(bytes.len(), 16);
+
+        // Without --out or --reveal: metadata only, no bytes anywhere in the output.
+        let shown = kmsctl.run(&["key", "get", &uid]).await.ok();
+        assert!(shown.out.contains("AES") && shown.out.contains("128"), "{shown:?}");
+        assert!(!shown.out.contains(&hex::encode(&bytes)), "key bytes printed");
+        assert!(shown.err.contains("--out"), "{shown:?}");
+
+        // --out: a new 0600 file with exactly the key's bytes; never overwritten.
+        let file = out_dir(server).join("backup.key");
+        let path = file.display().to_string();
+        let written = kmsctl.run(&["key", "get", &uid, "--out", &path]).await.ok();
+        assert!(!written.out.contains(&hex::encode(&bytes)), "{written:?}");
+        assert_eq!(std::fs::read(&file).expect("key file"), bytes);
+        let mode = std::fs::metadata(&file).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = kmsctl.run(&["key", "get", &uid, "--format", "transparent", "--out", &path]).await;
+        assert_eq!(again.exit, Exit::Failure, "{again:?}");
+        assert_eq!(std::fs::read(&file).expect("key file"), bytes);
+        let revealed = kmsctl.run(&["key", "get", &uid, "--reveal", "--format", "transparent"]).await.ok();
+        assert!(revealed.out.contains(&hex::encode(&bytes)), "{revealed:?}");
+
+        // Register the same bytes back (Names are unique per tenant: another one); Locate
+        // finds each by name and the copy by its custom attribute.
+        let reg = kmsctl
+            .run(&["key", "register", "--file", &path, "--name", "backup-copy", "--attr", "x-Purpose=restore-test", "--json"])
+            .await
+            .ok()
+            .json();
+        let copy = reg["uid"].as_str().expect("uid").to_owned();
+        assert_ne!(copy, uid);
+        assert_eq!(key_bytes(server, &acme, &copy).await, bytes);
+        let found = kmsctl.run(&["key", "locate", "--name", "backup-key"]).await.ok();
+        assert_eq!(found.out.trim(), uid);
+        let found = kmsctl.run(&["key", "locate", "--attr", "x-Purpose=restore-test", "--json"]).await.ok().json();
+        assert_eq!(found["uids"], serde_json::json!([copy]));
+
+        // Lifecycle over KMIP.
+        kmsctl.run(&["key", "activate", &uid]).await.ok();
+        let active = kmsctl.run(&["key", "locate", "--name", "backup-key", "--state", "active"]).await.ok();
+        assert_eq!(active.out.trim(), uid);
+        let new = kmsctl.run(&["key", "rekey", &uid]).await.ok().out.trim().to_owned();
+        assert_ne!(new, uid);
+        assert_eq!(key_bytes(server, &acme, &new).await.len(), 16);
+        kmsctl.run(&["key", "revoke", &uid, "--reason", "superseded"]).await.ok();
+        let attrs = kmsctl.run(&["key", "attrs", &uid]).await.ok();
+        assert!(attrs.out.contains("Deactivated"), "{attrs:?}");
+        kmsctl.run(&["key", "destroy", &uid]).await.ok();
+
+        // Not found is 3, over KMIP too; another tenant's key is not found either.
+        let gone = kmsctl.run(&["key", "get", "no-such-uid"]).await;
+        assert_eq!(gone.exit, Exit::NotFound, "{gone:?}");
+        assert_eq!(gone.err.lines().count(), 1, "{gone:?}");
+        let globex = Kmsctl::new(server, &server.client_files("globex").expect("globex"));
+        let foreign = globex.run(&["key", "attrs", &copy]).await;
+        assert_eq!(foreign.exit, Exit::NotFound, "{foreign:?}");
+    }
+}
