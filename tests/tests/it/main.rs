@@ -7,7 +7,6 @@ mod admin;
 mod conformance;
 mod hostile;
 mod kmsctl;
-mod kmsctl;
 mod pinned;
 mod pykmip;
 mod tenancy;
