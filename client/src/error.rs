@@ -80,10 +80,7 @@ pub enum ClientError {
     #[error("bad response: {0}")]
     Codec(#[from] kmip_codec::error::Error),
     /// The server answered a batch item with a status other than Success.
-    #[error(
-        "{operation:?} failed: {status:?}, {reason:?}{}",
-        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
-    )]
+    #[error("{}", kmip_failure(operation, status, reason.as_ref(), message.as_deref()))]
     Kmip {
         /// The operation of the failed item.
         operation: Operation,
@@ -198,8 +195,51 @@ impl ClientError {
     }
 }
 
+/// `Register failed: OperationFailed (InvalidField): name already in use`, by KMIP XML names.
+fn kmip_failure(
+    operation: &Operation,
+    status: &ResultStatus,
+    reason: Option<&ResultReason>,
+    message: Option<&str>,
+) -> String {
+    let name =
+        |n: Option<&'static str>, v: u32| n.map_or_else(|| format!("0x{v:08x}"), str::to_owned);
+    let mut text = format!(
+        "{} failed: {}",
+        name(operation.name(), operation.0),
+        name(status.name(), status.0)
+    );
+    if let Some(r) = reason {
+        text.push_str(&format!(" ({})", name(r.name(), r.0)));
+    }
+    if let Some(m) = message {
+        text.push_str(": ");
+        text.extend(m.chars().filter(|c| !c.is_control()).take(200));
+    }
+    text
+}
+
 impl From<rustls::Error> for ClientError {
     fn from(e: rustls::Error) -> Self {
         Self::Tls(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kmip_failures_read_by_their_kmip_names_on_one_line() {
+        let e = ClientError::Kmip {
+            operation: Operation::REGISTER,
+            status: ResultStatus::OPERATION_FAILED,
+            reason: Some(ResultReason::INVALID_FIELD),
+            message: Some("name already\nin use".to_owned()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Register failed: OperationFailed (InvalidField): name alreadyin use"
+        );
     }
 }
