@@ -11,9 +11,7 @@ use axum::extract::{Path, Query, State};
 use kmip_codec::enums::{
     CryptographicAlgorithm, ObjectType, RevocationReasonCode, State as KeyState,
 };
-use kmip_codec::limits::Limits;
 use kmip_codec::model::Attribute;
-use kmip_codec::ttlv::decode::decode;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Access, Caller};
@@ -75,39 +73,6 @@ pub(crate) struct KeyView {
     vmware: VmwareView,
 }
 
-/// The object's state at `now`, applying Activation and Deactivation Dates that have passed
-/// (KMIP 1.4 section 3.22; the same rule the KMIP operations apply).
-pub(crate) fn effective_state(record: &ObjectRecord, now: i64) -> KeyState {
-    let a = &record.attributes;
-    let due = |d: Option<i64>| d.is_some_and(|d| d <= now);
-    let state = KeyState(record.state);
-    if state == KeyState::PRE_ACTIVE {
-        if due(a.deactivation_date) {
-            return KeyState::DEACTIVATED;
-        }
-        if due(a.activation_date) {
-            return KeyState::ACTIVE;
-        }
-    }
-    if state == KeyState::ACTIVE && due(a.deactivation_date) {
-        return KeyState::DEACTIVATED;
-    }
-    state
-}
-
-/// The client-settable attributes kept verbatim (undecodable ones are skipped).
-pub(crate) fn others(record: &ObjectRecord) -> Vec<Attribute> {
-    record
-        .attributes
-        .other
-        .iter()
-        .filter_map(|o| {
-            let item = decode(&o.0, &Limits::DEFAULT).ok()?;
-            Attribute::from_ttlv_1x(&item).ok()
-        })
-        .collect()
-}
-
 fn custom_text(attrs: &[Attribute], name: &str) -> Option<String> {
     attrs
         .iter()
@@ -122,12 +87,15 @@ fn enum_name(name: Option<&'static str>, value: u32) -> String {
 impl KeyView {
     pub(crate) fn of(record: &ObjectRecord, now: i64) -> Self {
         let a = &record.attributes;
-        let attrs = others(record);
+        let attrs = crate::ops::attrs::others(record);
         let date = |d: Option<i64>| d.and_then(rfc3339);
         Self {
             uid: record.uid.clone(),
             object_type: enum_name(ObjectType(record.object_type).name(), record.object_type),
-            state: enum_name(effective_state(record, now).name(), record.state),
+            state: enum_name(
+                crate::ops::state::effective(record, now).name(),
+                record.state,
+            ),
             algorithm: a
                 .cryptographic_algorithm
                 .map(|v| enum_name(CryptographicAlgorithm(v).name(), v)),

@@ -3,7 +3,7 @@
 //! operations, and one error mapping (`error.rs`).
 
 mod attribute_ops;
-mod attrs;
+pub(crate) mod attrs;
 mod check;
 mod context;
 mod create;
@@ -13,8 +13,9 @@ pub mod error;
 mod get;
 mod lifecycle;
 mod locate;
+pub mod on_behalf;
 mod pki;
-mod state;
+pub(crate) mod state;
 mod stream;
 
 use kmip_codec::enums::{BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
