@@ -13,6 +13,7 @@
 
 mod admin;
 mod attributes;
+mod clients;
 mod keys;
 pub mod output;
 pub mod settings;
@@ -27,7 +28,7 @@ use kmip_codec::enums::ResultReason;
 
 use crate::bench;
 use crate::error::{ClientError, Result};
-pub use admin::fingerprint_of;
+pub use clients::fingerprint_of;
 pub use settings::{FileConfig, Global, Settings};
 
 /// Command-line tool for the KMIP key-management server: KMIP keys, tenants, clients, the key
@@ -58,7 +59,7 @@ enum Cmd {
     /// The node (operators).
     Node(admin::NodeArgs),
     /// A tenant's enrolled clients, admins and auditors.
-    Client(admin::ClientArgs),
+    Client(clients::ClientArgs),
     /// A tenant's key inventory: UID, state, dates and the VMware VM/host of each key.
     Inventory(admin::InventoryArgs),
     /// Key lifecycle actions through the admin API (tenant admins, operators).
@@ -239,7 +240,7 @@ async fn dispatch(command: Cmd, console: &mut Console<'_>) -> Result<Exit> {
         Cmd::Key(args) => keys::run(args, console).await,
         Cmd::Tenant(args) => admin::tenant(args, console).await,
         Cmd::Node(args) => admin::node(args, console).await,
-        Cmd::Client(args) => admin::client(args, console).await,
+        Cmd::Client(args) => clients::client(args, console).await,
         Cmd::Inventory(args) => admin::inventory(args, console).await,
         Cmd::KeyAdmin(args) => admin::key_admin(args, console).await,
         Cmd::RotateDomainKey(args) => admin::rotate(args, console).await,
