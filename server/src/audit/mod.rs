@@ -1,0 +1,282 @@
+//! The tamper-evident audit trail's writer (design: `docs/ARCHITECTURE.md`, Audit). The
+//! record format, chains, checkpoints and verification live in the `audit-log` crate, which
+//! auditors use offline; this module makes records durable on one node.
+//!
+//! Wiring is one call per audited action, made BEFORE the response leaves (fail-closed):
+//!
+//! ```no_run
+//! # async fn f(audit: server::audit::AuditLog, event: audit_log::AuditEvent)
+//! # -> Result<(), server::audit::AuditError> {
+//! let seq = audit.append(event).await?; // durable (fsynced) when this returns
+//! # let _ = seq; Ok(()) }
+//! ```
+//!
+//! If `append` fails the request must be refused and [`AuditLog::health`] reports degraded.
+//! Periodically, [`AuditLog::checkpoint`] signs the chain heads with the HSM's audit key; the
+//! caller commits the returned [`Checkpoint`] to the replicated log.
+
+mod error;
+mod event;
+mod segment;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+
+use audit_log::{AuditEvent, Checkpoint};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+pub use self::error::AuditError;
+pub use self::event::{certificate, kmip_status, principal};
+pub use self::segment::{Quarantined, Recovery};
+use self::writer::{Job, Writer};
+
+/// Default segment size before rotation.
+const DEFAULT_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// Smallest segment size accepted (one record must fit comfortably).
+const MIN_SEGMENT_BYTES: u64 = 4096;
+
+/// Settings of the audit trail (the `[audit]` section of the server configuration).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The name of this node's log (the node name); every record and checkpoint carries it.
+    pub log: String,
+    /// A segment is closed and a new one started past this many bytes (and at every
+    /// checkpoint).
+    #[serde(default = "default_segment_bytes")]
+    pub segment_bytes: u64,
+    /// Keep at least this many segments, deleting older ones only where a signed checkpoint
+    /// ends a segment (0: keep everything).
+    #[serde(default)]
+    pub retain_segments: usize,
+}
+
+fn default_segment_bytes() -> u64 {
+    DEFAULT_SEGMENT_BYTES
+}
+
+impl AuditConfig {
+    /// Defaults for log `log`: 16 MiB segments, keep everything.
+    pub fn new(log: impl Into<String>) -> Self {
+        Self {
+            log: log.into(),
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            retain_segments: 0,
+        }
+    }
+
+    fn validate(&self) -> Result<(), AuditError> {
+        if self.log.is_empty() || self.log.len() > audit_log::MAX_FIELD_LEN {
+            return Err(AuditError::Config("the log name must be 1 to 1024 bytes"));
+        }
+        if self.segment_bytes < MIN_SEGMENT_BYTES {
+            return Err(AuditError::Config("segment_bytes must be at least 4096"));
+        }
+        Ok(())
+    }
+}
+
+/// Signs checkpoints: ECDSA P-256 over SHA-256 of the message, `r || s` (64 bytes). The HSM
+/// does it with its audit key; tests use a software key.
+pub trait CheckpointSigner {
+    /// Signs `message` (the signer hashes it).
+    fn sign_checkpoint(&self, message: &[u8]) -> Result<Vec<u8>, hsm::Error>;
+}
+
+impl CheckpointSigner for hsm::Hsm {
+    fn sign_checkpoint(&self, message: &[u8]) -> Result<Vec<u8>, hsm::Error> {
+        self.sign_audit(message)
+    }
+}
+
+/// Whether the audit trail can take writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditHealth {
+    /// The last write succeeded.
+    Healthy,
+    /// Writes are failing: requests are being refused.
+    Degraded {
+        /// When the current run of failures began.
+        since: OffsetDateTime,
+        /// Failed groups since open.
+        failures: u64,
+        /// An fsync failed: no write succeeds until the log is reopened.
+        poisoned: bool,
+    },
+}
+
+/// Counters for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditStats {
+    /// Records made durable since open.
+    pub records: u64,
+    /// fsyncs of record groups since open (records / syncs is the group-commit factor).
+    pub syncs: u64,
+    /// Sequence number of the last durable record.
+    pub seq: u64,
+}
+
+/// State the writer thread and the handles share.
+#[derive(Debug, Default)]
+struct Shared {
+    poisoned: AtomicBool,
+    failures: AtomicU64,
+    degraded_since: Mutex<Option<OffsetDateTime>>,
+    records: AtomicU64,
+    syncs: AtomicU64,
+    seq: AtomicU64,
+}
+
+impl Shared {
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::SeqCst)
+    }
+
+    fn poison(&self) {
+        self.poisoned.store(true, Ordering::SeqCst);
+        self.degrade();
+    }
+
+    fn degrade(&self) {
+        self.failures.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut since) = self.degraded_since.lock() {
+            since.get_or_insert_with(OffsetDateTime::now_utc);
+        }
+    }
+
+    fn set_seq(&self, seq: u64) {
+        self.seq.store(seq, Ordering::SeqCst);
+    }
+
+    fn written(&self, records: u64, seq: u64) {
+        self.records.fetch_add(records, Ordering::SeqCst);
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.set_seq(seq);
+        if let Ok(mut since) = self.degraded_since.lock() {
+            *since = None;
+        }
+    }
+}
+
+/// This node's audit log. Cheap to clone; the writer thread stops on [`AuditLog::shutdown`]
+/// or when every handle is gone.
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    queue: mpsc::UnboundedSender<Job>,
+    shared: Arc<Shared>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    recovery: Arc<Recovery>,
+    dir: PathBuf,
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log in `dir`: locks the directory, recovers the chain state from
+    /// the newest checkpoint and the records after it, moves a torn tail aside (see
+    /// [`AuditLog::recovery`]), and starts the writer thread. Blocking file I/O: call it at
+    /// startup or from a blocking task.
+    pub fn open(dir: impl AsRef<Path>, config: AuditConfig) -> Result<Self, AuditError> {
+        config.validate()?;
+        let dir = dir.as_ref().to_owned();
+        let recovered = segment::recover(&dir, &config.log)?;
+        let recovery = Arc::new(recovered.recovery.clone());
+        let shared = Arc::new(Shared::default());
+        let writer = Writer::new(dir.clone(), config, recovered, shared.clone());
+        let (queue, rx) = mpsc::unbounded_channel();
+        let thread = thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(AuditError::Thread)?;
+        Ok(Self {
+            queue,
+            shared,
+            thread: Arc::new(Mutex::new(Some(thread))),
+            recovery,
+            dir,
+        })
+    }
+
+    /// Appends one record and returns its sequence number once it is on disk (fsynced).
+    /// Concurrent calls share fsyncs. An error means the record may not be durable: refuse the
+    /// request.
+    pub async fn append(&self, event: AuditEvent) -> Result<u64, AuditError> {
+        self.call(|tx| Job::Append(Box::new(event), tx)).await
+    }
+
+    /// Signs a checkpoint of the current chain heads with `signer` (on a blocking thread),
+    /// stores it and applies retention. Commit the returned checkpoint to the replicated log.
+    pub async fn checkpoint<S>(&self, signer: S) -> Result<Checkpoint, AuditError>
+    where
+        S: CheckpointSigner + Send + 'static,
+    {
+        let draft = self.call(Job::Draft).await?;
+        let message = draft.message();
+        let signature = tokio::task::spawn_blocking(move || signer.sign_checkpoint(&message))
+            .await
+            .map_err(|_| AuditError::ShutDown)?
+            .map_err(AuditError::Sign)?;
+        let checkpoint = draft.finish(&signature).map_err(AuditError::Signature)?;
+        self.call(|tx| Job::Persist(Box::new(checkpoint.clone()), tx))
+            .await?;
+        Ok(checkpoint)
+    }
+
+    /// Whether writes are succeeding.
+    pub fn health(&self) -> AuditHealth {
+        let since = self.shared.degraded_since.lock().ok().and_then(|s| *s);
+        let poisoned = self.shared.is_poisoned();
+        match since {
+            None if !poisoned => AuditHealth::Healthy,
+            since => AuditHealth::Degraded {
+                since: since.unwrap_or_else(OffsetDateTime::now_utc),
+                failures: self.shared.failures.load(Ordering::SeqCst),
+                poisoned,
+            },
+        }
+    }
+
+    /// Counters since open.
+    pub fn stats(&self) -> AuditStats {
+        AuditStats {
+            records: self.shared.records.load(Ordering::SeqCst),
+            syncs: self.shared.syncs.load(Ordering::SeqCst),
+            seq: self.shared.seq.load(Ordering::SeqCst),
+        }
+    }
+
+    /// What open found and repaired.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes everything queued so far, then stops the writer and waits for it, releasing the
+    /// directory lock.
+    pub async fn shutdown(&self) {
+        let _ = self.queue.send(Job::Stop);
+        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+
+    async fn call<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, AuditError>>) -> Job,
+    ) -> Result<T, AuditError> {
+        let (tx, rx) = oneshot::channel();
+        self.queue.send(job(tx)).map_err(|_| AuditError::ShutDown)?;
+        rx.await.map_err(|_| AuditError::ShutDown)?
+    }
+}

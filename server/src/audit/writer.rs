@@ -1,0 +1,319 @@
+//! The audit writer: one thread owns the audit files. It takes every append queued since its
+//! last fsync, chains them, writes them in one go and fsyncs once (group commit, as
+//! `store::commit` does for the database); each caller learns its sequence number only once
+//! its record is durable. It also ends a segment at each checkpoint, stores signed
+//! checkpoints and applies retention.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use audit_log::{AuditEvent, ChainState, Checkpoint, CheckpointDraft};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use super::segment::{self, CHECKPOINTS, Recovered};
+use super::{AuditConfig, AuditError, Shared};
+
+/// Most appends folded into one fsync; bounds the latency of the last one in a burst.
+const MAX_GROUP: usize = 1024;
+
+type Reply<T> = oneshot::Sender<Result<T, AuditError>>;
+
+pub(super) enum Job {
+    Append(Box<AuditEvent>, Reply<u64>),
+    /// Ends the current segment and captures the chain heads for signing.
+    Draft(Reply<CheckpointDraft>),
+    /// Stores a signed checkpoint, then applies retention.
+    Persist(Box<Checkpoint>, Reply<()>),
+    /// Writes what was queued before it, then ends the thread.
+    Stop,
+}
+
+/// The segment being appended to.
+struct Current {
+    file: File,
+    len: u64,
+    path: PathBuf,
+}
+
+/// A failed file-system call, kept so that every caller of a group gets its own error.
+struct Failure {
+    what: &'static str,
+    path: PathBuf,
+    kind: io::ErrorKind,
+}
+
+impl Failure {
+    fn error(&self) -> AuditError {
+        AuditError::Io {
+            what: self.what,
+            path: self.path.clone(),
+            source: io::Error::from(self.kind),
+        }
+    }
+}
+
+pub(super) struct Writer {
+    dir: PathBuf,
+    config: AuditConfig,
+    state: ChainState,
+    current: Option<Current>,
+    boundaries: BTreeSet<u64>,
+    shared: Arc<Shared>,
+    /// Held for the writer's lifetime: the directory's flock.
+    _lock: File,
+}
+
+impl Writer {
+    pub(super) fn new(
+        dir: PathBuf,
+        config: AuditConfig,
+        r: Recovered,
+        shared: Arc<Shared>,
+    ) -> Self {
+        let current = r
+            .current
+            .map(|(file, len, path)| Current { file, len, path });
+        shared.set_seq(r.state.seq());
+        Self {
+            dir,
+            config,
+            state: r.state,
+            current,
+            boundaries: r.boundaries.into_iter().collect(),
+            shared,
+            _lock: r.lock,
+        }
+    }
+
+    pub(super) fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        let mut group = VecDeque::with_capacity(MAX_GROUP);
+        loop {
+            let Some(first) = rx.blocking_recv() else {
+                return;
+            };
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Append(e, r) => {
+                        group.push_back((*e, r));
+                        if group.len() < MAX_GROUP {
+                            next = rx.try_recv().ok();
+                        }
+                    }
+                    other => {
+                        self.commit_group(&mut group);
+                        match other {
+                            Job::Draft(r) => {
+                                let _ = r.send(Ok(self.draft()));
+                            }
+                            Job::Persist(cp, r) => {
+                                let _ = r.send(self.persist(&cp));
+                            }
+                            Job::Stop | Job::Append(..) => return,
+                        }
+                        next = rx.try_recv().ok();
+                    }
+                }
+            }
+            self.commit_group(&mut group);
+        }
+    }
+
+    /// Chains, writes and fsyncs a group, a segment at a time.
+    fn commit_group(&mut self, group: &mut VecDeque<(AuditEvent, Reply<u64>)>) {
+        if group.is_empty() {
+            return;
+        }
+        if self.shared.is_poisoned() {
+            for (_, r) in group.drain(..) {
+                let _ = r.send(Err(AuditError::Poisoned));
+            }
+            return;
+        }
+        while !group.is_empty() {
+            if let Err(f) = self.ensure_segment() {
+                self.fail(group.drain(..).map(|(_, r)| r), &f);
+                return;
+            }
+            let Some(cur) = self.current.as_mut() else {
+                return;
+            };
+            let mut tentative = self.state.clone();
+            let mut buf = Vec::new();
+            let mut done = Vec::new();
+            while let Some((event, reply)) = group.pop_front() {
+                let record = tentative.next(event);
+                let line = match record.to_json_line() {
+                    Ok(line) => line,
+                    Err(e) => {
+                        let _ = reply.send(Err(AuditError::Encode(e)));
+                        continue;
+                    }
+                };
+                let used = cur.len + buf.len() as u64;
+                if used > 0 && used + line.len() as u64 + 1 > self.config.segment_bytes {
+                    group.push_front((record.event, reply));
+                    break;
+                }
+                if let Err(e) = tentative.advance(&record) {
+                    let _ = reply.send(Err(AuditError::Encode(e)));
+                    continue;
+                }
+                buf.extend_from_slice(line.as_bytes());
+                buf.push(b'\n');
+                done.push((record.seq, reply));
+            }
+            if !buf.is_empty() {
+                if let Err(e) = cur.file.write_all(&buf) {
+                    let f = Failure {
+                        what: "writing",
+                        path: cur.path.clone(),
+                        kind: e.kind(),
+                    };
+                    tracing::error!(error = %e, file = %cur.path.display(), "audit write failed");
+                    // take back any partial write; if even that fails, stop writing for good
+                    if let Err(e) = cur
+                        .file
+                        .set_len(cur.len)
+                        .and_then(|()| cur.file.sync_data())
+                    {
+                        tracing::error!(error = %e, "audit: cannot undo a partial write");
+                        self.shared.poison();
+                    }
+                    let pending = done.into_iter().map(|(_, r)| r);
+                    self.fail(pending.chain(group.drain(..).map(|(_, r)| r)), &f);
+                    return;
+                }
+                if let Err(e) = cur.file.sync_data() {
+                    let f = Failure {
+                        what: "syncing",
+                        path: cur.path.clone(),
+                        kind: e.kind(),
+                    };
+                    tracing::error!(error = %e, file = %cur.path.display(), "audit fsync failed");
+                    self.shared.poison();
+                    let pending = done.into_iter().map(|(_, r)| r);
+                    self.fail(pending.chain(group.drain(..).map(|(_, r)| r)), &f);
+                    return;
+                }
+                cur.len += buf.len() as u64;
+                self.state = tentative;
+                self.shared.written(done.len() as u64, self.state.seq());
+                for (seq, r) in done {
+                    let _ = r.send(Ok(seq));
+                }
+            }
+            if !group.is_empty() {
+                self.current = None;
+            }
+        }
+    }
+
+    fn fail(&self, replies: impl Iterator<Item = Reply<u64>>, f: &Failure) {
+        self.shared.degrade();
+        for r in replies {
+            let _ = r.send(Err(f.error()));
+        }
+    }
+
+    /// Opens a new segment named by the next sequence number if none is open.
+    fn ensure_segment(&mut self) -> Result<(), Failure> {
+        if self.current.is_some() {
+            return Ok(());
+        }
+        let path = segment::segment_path(&self.dir, self.state.seq().saturating_add(1));
+        let fail = |what, e: io::Error| {
+            tracing::error!(error = %e, file = %path.display(), "audit: cannot {what} a segment");
+            Failure {
+                what,
+                path: path.clone(),
+                kind: e.kind(),
+            }
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| fail("creating", e))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| fail("syncing the directory of", e))?;
+        self.current = Some(Current { file, len: 0, path });
+        Ok(())
+    }
+
+    fn draft(&mut self) -> CheckpointDraft {
+        if self.current.as_ref().is_some_and(|c| c.len > 0) {
+            self.current = None;
+        }
+        CheckpointDraft::new(&self.state, OffsetDateTime::now_utc())
+    }
+
+    fn persist(&mut self, cp: &Checkpoint) -> Result<(), AuditError> {
+        let path = self.dir.join(CHECKPOINTS);
+        let line = cp.to_json_line().map_err(AuditError::Encode)?;
+        let existed = path.exists();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(AuditError::io("opening", &path))?;
+        let len = file
+            .metadata()
+            .map_err(AuditError::io("reading metadata of", &path))?
+            .len();
+        let written = file.write_all(format!("{line}\n").as_bytes());
+        if let Err(e) = written {
+            self.shared.degrade();
+            if file.set_len(len).and_then(|()| file.sync_data()).is_err() {
+                self.shared.poison();
+            }
+            return Err(AuditError::io("writing", &path)(e));
+        }
+        if let Err(e) = file.sync_data() {
+            self.shared.poison();
+            return Err(AuditError::io("syncing", &path)(e));
+        }
+        if !existed {
+            segment::sync_dir(&self.dir)?;
+        }
+        self.boundaries.insert(cp.seq.saturating_add(1));
+        if let Err(e) = self.retain() {
+            tracing::warn!(error = %e, "audit retention failed; segments are kept");
+        }
+        Ok(())
+    }
+
+    /// Deletes the oldest segments beyond `retain_segments`, cutting only where a stored
+    /// checkpoint ends a segment, so every deleted record is covered by a signature and the
+    /// first kept record continues from a signed head.
+    fn retain(&mut self) -> Result<(), AuditError> {
+        let keep = self.config.retain_segments;
+        if keep == 0 {
+            return Ok(());
+        }
+        let segments = segment::list_segments(&self.dir)?;
+        let excess = segments.len().saturating_sub(keep);
+        let cut = (1..=excess).rev().find(|&k| {
+            segments
+                .get(k)
+                .is_some_and(|(first, _)| self.boundaries.contains(first))
+        });
+        let Some(cut) = cut else {
+            return Ok(());
+        };
+        for (_, path) in segments.iter().take(cut) {
+            std::fs::remove_file(path).map_err(AuditError::io("deleting", path))?;
+        }
+        segment::sync_dir(&self.dir)?;
+        tracing::info!(
+            segments = cut,
+            "audit retention deleted checkpointed segments"
+        );
+        Ok(())
+    }
+}
