@@ -14,3 +14,10 @@ ensure_pykmip
 cargo test --workspace --all-targets --locked
 # Doc tests are not covered by --all-targets.
 cargo test --workspace --doc --locked
+
+# The conformance reports, printed: vector files/messages round-tripped by the codec, and the
+# per-file OASIS replay against a running server (passed / failed / skipped with reasons).
+cargo test --locked -p kmip-codec --test vectors --test model_vectors -- --nocapture 2>&1 \
+    | grep -E 'vector files|round-tripped through'
+cargo test --locked -p kms-tests --test it conformance -- --nocapture 2>&1 \
+    | grep -E '^(PASS|FAIL|SKIP)|passed, [0-9]+ failed'
