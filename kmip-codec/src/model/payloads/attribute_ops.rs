@@ -12,6 +12,34 @@ use crate::model::fields::{Fields, Out};
 use crate::tags::Tag;
 use crate::version::ProtocolVersion;
 
+/// Defines an Add / Modify / Delete Attribute response: the Unique Identifier and, in 1.x,
+/// the attribute instance concerned (2.x responses carry none).
+macro_rules! attribute_echo_payload {
+    ($(#[$m:meta])* $name:ident, $what:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct $name {
+            /// Unique Identifier.
+            pub unique_identifier: String,
+            #[doc = concat!("1.x: ", $what, " (2.x responses carry none).")]
+            pub attribute: Option<Attribute>,
+        }
+
+        impl Payload for $name {
+            fn read(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<Self> {
+                Ok(Self {
+                    unique_identifier: f.req_text(Tag::UNIQUE_IDENTIFIER)?,
+                    attribute: read_echo(f, v)?,
+                })
+            }
+            fn write(&self, out: &mut Out, v: ProtocolVersion) {
+                out.text(Tag::UNIQUE_IDENTIFIER, &self.unique_identifier);
+                write_echo(out, self.attribute.as_ref(), v);
+            }
+        }
+    };
+}
+
 fn read_names(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<Vec<AttributeName>> {
     f.all_with(forms::name_tag(v), |i| forms::decode_name(i, v))
 }
@@ -147,27 +175,10 @@ impl Payload for AddAttributeRequest {
     }
 }
 
-/// Add Attribute response.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AddAttributeResponse {
-    /// Unique Identifier.
-    pub unique_identifier: String,
-    /// 1.x: the attribute as added, with its index (2.x responses carry none).
-    pub attribute: Option<Attribute>,
-}
-
-impl Payload for AddAttributeResponse {
-    fn read(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<Self> {
-        Ok(Self {
-            unique_identifier: f.req_text(Tag::UNIQUE_IDENTIFIER)?,
-            attribute: read_echo(f, v)?,
-        })
-    }
-    fn write(&self, out: &mut Out, v: ProtocolVersion) {
-        out.text(Tag::UNIQUE_IDENTIFIER, &self.unique_identifier);
-        write_echo(out, self.attribute.as_ref(), v);
-    }
-}
+attribute_echo_payload!(
+    /// Add Attribute response.
+    AddAttributeResponse, "the attribute as added, with its index"
+);
 
 /// Modify Attribute request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,27 +214,10 @@ impl Payload for ModifyAttributeRequest {
     }
 }
 
-/// Modify Attribute response.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ModifyAttributeResponse {
-    /// Unique Identifier.
-    pub unique_identifier: String,
-    /// 1.x: the attribute as modified (2.x responses carry none).
-    pub attribute: Option<Attribute>,
-}
-
-impl Payload for ModifyAttributeResponse {
-    fn read(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<Self> {
-        Ok(Self {
-            unique_identifier: f.req_text(Tag::UNIQUE_IDENTIFIER)?,
-            attribute: read_echo(f, v)?,
-        })
-    }
-    fn write(&self, out: &mut Out, v: ProtocolVersion) {
-        out.text(Tag::UNIQUE_IDENTIFIER, &self.unique_identifier);
-        write_echo(out, self.attribute.as_ref(), v);
-    }
-}
+attribute_echo_payload!(
+    /// Modify Attribute response.
+    ModifyAttributeResponse, "the attribute as modified"
+);
 
 /// Delete Attribute request: 1.x names the attribute (and index); 2.x gives the Current
 /// Attribute instance or an Attribute Reference.
@@ -282,27 +276,10 @@ impl Payload for DeleteAttributeRequest {
     }
 }
 
-/// Delete Attribute response.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DeleteAttributeResponse {
-    /// Unique Identifier.
-    pub unique_identifier: String,
-    /// 1.x: the attribute deleted (2.x responses carry none).
-    pub attribute: Option<Attribute>,
-}
-
-impl Payload for DeleteAttributeResponse {
-    fn read(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<Self> {
-        Ok(Self {
-            unique_identifier: f.req_text(Tag::UNIQUE_IDENTIFIER)?,
-            attribute: read_echo(f, v)?,
-        })
-    }
-    fn write(&self, out: &mut Out, v: ProtocolVersion) {
-        out.text(Tag::UNIQUE_IDENTIFIER, &self.unique_identifier);
-        write_echo(out, self.attribute.as_ref(), v);
-    }
-}
+attribute_echo_payload!(
+    /// Delete Attribute response.
+    DeleteAttributeResponse, "the attribute deleted"
+);
 
 /// Set Attribute request (2.x only).
 #[derive(Clone, Debug, PartialEq, Eq)]
