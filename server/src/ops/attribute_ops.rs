@@ -72,10 +72,13 @@ fn typed_change_allowed(record: &ObjectRecord, tag: Option<Tag>, now: i64) -> Re
     }
 }
 
+/// The kind of an attribute a client may Add, Modify or Set, else Attribute Read Only.
 fn writable(name: &AttributeName) -> Result<Kind, OpError> {
-    match attrs::kind(name) {
-        Kind::ServerOnly | Kind::AtCreation => Err(OpError::AttributeReadOnly),
-        k => Ok(k),
+    let kind = attrs::kind(name);
+    if kind.client_modifiable() {
+        Ok(kind)
+    } else {
+        Err(OpError::AttributeReadOnly)
     }
 }
 
@@ -120,7 +123,8 @@ pub(super) async fn add_attribute(
                     let index = attrs::next_index(&list, &r.attribute.name);
                     let added = Attribute {
                         index: (index > 0).then_some(index),
-                        ..r.attribute.clone()
+                        name: r.attribute.name.clone(),
+                        value: attrs::client_value(&r.attribute.value, None),
                     };
                     list.push(added.clone());
                     attrs::set_others(o, &list)?;
@@ -173,7 +177,7 @@ pub(super) async fn modify_attribute(
                             }
                     })
                     .ok_or(OpError::AttributeNotFound)?;
-                slot.value = r.attribute.value.clone();
+                slot.value = attrs::client_value(&r.attribute.value, Some(&slot.value));
                 let modified = slot.clone();
                 attrs::set_others(o, &list)?;
                 modified
@@ -196,37 +200,29 @@ pub(super) async fn delete_attribute(
     let name = r
         .target()
         .map_err(|_| OpError::MissingData("attribute name"))?;
-    let kind = writable(&name)?;
+    // KMIP 1.4 section 11.17: deleting a read-only / REQUIRED attribute is refused.
+    if !attrs::kind(&name).client_deletable() {
+        return Err(OpError::AttributeReadOnly);
+    }
     let now = ctx.now;
-    let version = ctx.version;
     let (_, deleted) = ctx
         .update(&uid, Operation::DELETE_ATTRIBUTE, |o| {
-            let deleted = if kind == Kind::Typed {
-                let found = attrs::all(o, now, version)
-                    .iter()
-                    .find(|a| a.name == name)
-                    .cloned();
-                let tag = name_tag(&name);
-                match (found, tag) {
-                    (Some(a), Some(tag)) if attrs::clear_typed(o, tag) => a,
-                    _ => return Err(OpError::AttributeNotFound),
-                }
-            } else {
-                let mut list = attrs::others(o);
-                let pos = list
-                    .iter()
-                    .position(|a| {
-                        a.name == name
-                            && match &r.current_attribute {
-                                Some(current) => a.value == current.value,
-                                None => a.index.unwrap_or(0) == r.attribute_index.unwrap_or(0),
-                            }
-                    })
-                    .ok_or(OpError::AttributeNotFound)?;
-                let deleted = list.remove(pos);
-                attrs::set_others(o, &list)?;
-                deleted
-            };
+            if name == AttributeName::Standard(Tag::USAGE_LIMITS) && attrs::usage_consumed(o) {
+                return Err(OpError::AttributeReadOnly);
+            }
+            let mut list = attrs::others(o);
+            let pos = list
+                .iter()
+                .position(|a| {
+                    a.name == name
+                        && match &r.current_attribute {
+                            Some(current) => a.value == current.value,
+                            None => a.index.unwrap_or(0) == r.attribute_index.unwrap_or(0),
+                        }
+                })
+                .ok_or(OpError::AttributeNotFound)?;
+            let deleted = list.remove(pos);
+            attrs::set_others(o, &list)?;
             o.attributes.last_change_date = now;
             Ok(deleted)
         })
@@ -255,10 +251,15 @@ pub(super) async fn set_attribute(
             Kind::Multi => return Err(OpError::MultiValuedAttribute),
             _ => {
                 let mut list = attrs::others(o);
+                let current = list
+                    .iter()
+                    .find(|a| a.name == r.attribute.name)
+                    .map(|a| a.value.clone());
                 list.retain(|a| a.name != r.attribute.name);
                 list.push(Attribute {
                     index: None,
-                    ..r.attribute.clone()
+                    name: r.attribute.name.clone(),
+                    value: attrs::client_value(&r.attribute.value, current.as_ref()),
                 });
                 attrs::set_others(o, &list)?;
             }
@@ -270,11 +271,4 @@ pub(super) async fn set_attribute(
     Ok(SetAttributeResponse {
         unique_identifier: uid,
     })
-}
-
-fn name_tag(name: &AttributeName) -> Option<Tag> {
-    match name {
-        AttributeName::Standard(t) => Some(*t),
-        _ => None,
-    }
 }

@@ -23,19 +23,37 @@ use crate::store::records::{ObjectRecord, OtherAttribute};
 /// before it asks the server again.
 pub(crate) const LEASE_TIME_SECS: u32 = 3600;
 
-/// How an attribute may be set by a client.
+/// How an attribute may be set by a client: the "Initially set by", "Modifiable by client",
+/// "Deletable by client" and "Multiple instances permitted" rows of the attribute rule tables
+/// (KMIP 1.4 section 3, 2.1 section 4). See [`Kind::client_modifiable`] and
+/// [`Kind::client_deletable`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// Set by the server only.
     ServerOnly,
-    /// Set by the client when the object is made, read-only afterwards.
+    /// Set by the client when the object is made, read-only afterwards (Cryptographic
+    /// Algorithm, Length and Usage Mask: "Modifiable by client: No").
     AtCreation,
-    /// Client-settable, stored typed (dates that move the state, the usage mask).
+    /// Client-settable dates that move the state, stored typed: modifiable in the states
+    /// `attribute_ops` allows, never deletable by a client.
     Typed,
     /// Client-settable, one instance.
     Single,
     /// Client-settable, several instances.
     Multi,
+}
+
+impl Kind {
+    /// May a client Add, Modify or Set the attribute of an existing object?
+    pub(crate) fn client_modifiable(self) -> bool {
+        matches!(self, Kind::Typed | Kind::Single | Kind::Multi)
+    }
+
+    /// May a client Delete it? Not the lifecycle dates ("Deletable by client: No"); Usage
+    /// Limits further only while unused (see [`usage_consumed`]).
+    pub(crate) fn client_deletable(self) -> bool {
+        matches!(self, Kind::Single | Kind::Multi)
+    }
 }
 
 /// Classifies an attribute by name.
@@ -82,13 +100,13 @@ pub(crate) fn kind(name: &AttributeName) -> Kind {
         // 3.44); the server keeps them with the client's attributes and only it changes them.
         Tag::CRYPTOGRAPHIC_ALGORITHM
         | Tag::CRYPTOGRAPHIC_LENGTH
+        | Tag::CRYPTOGRAPHIC_USAGE_MASK
         | Tag::FRESH
         | Tag::RANDOM_NUMBER_GENERATOR => Kind::AtCreation,
         Tag::ACTIVATION_DATE
         | Tag::DEACTIVATION_DATE
         | Tag::PROCESS_START_DATE
-        | Tag::PROTECT_STOP_DATE
-        | Tag::CRYPTOGRAPHIC_USAGE_MASK => Kind::Typed,
+        | Tag::PROTECT_STOP_DATE => Kind::Typed,
         Tag::NAME
         | Tag::OBJECT_GROUP
         | Tag::LINK
@@ -141,20 +159,32 @@ pub(crate) fn set_typed(record: &mut ObjectRecord, a: &Attribute) -> Result<bool
     Ok(true)
 }
 
-/// Clears a typed attribute. Returns false if it is not a typed one or was absent.
-pub(crate) fn clear_typed(record: &mut ObjectRecord, tag: Tag) -> bool {
-    let at = &mut record.attributes;
-    let slot = match tag {
-        Tag::ACTIVATION_DATE => &mut at.activation_date,
-        Tag::DEACTIVATION_DATE => &mut at.deactivation_date,
-        Tag::PROCESS_START_DATE => &mut at.process_start_date,
-        Tag::PROTECT_STOP_DATE => &mut at.protect_stop_date,
-        Tag::CRYPTOGRAPHIC_USAGE_MASK => {
-            return at.cryptographic_usage_mask.take().is_some();
-        }
-        _ => return false,
-    };
-    slot.take().is_some()
+/// A client's value for an attribute with server-maintained fields, those fields set by the
+/// server: the Usage Limits Count (KMIP 1.4 section 3.21, 2.1 section 4.59: the client sets
+/// Total and Unit only). A new Usage Limits starts with Count = Total; a changed one keeps the
+/// uses already spent (`current`'s Total minus Count), so only raising the Total grants more.
+pub(crate) fn client_value(
+    value: &AttributeValue,
+    current: Option<&AttributeValue>,
+) -> AttributeValue {
+    let mut value = value.clone();
+    if let AttributeValue::UsageLimits(u) = &mut value {
+        let spent = match current {
+            Some(AttributeValue::UsageLimits(c)) => {
+                c.total.saturating_sub(c.count.unwrap_or(c.total)).max(0)
+            }
+            _ => 0,
+        };
+        u.count = Some(u.total.saturating_sub(spent).clamp(0, u.total.max(0)));
+    }
+    value
+}
+
+/// True once the object's Usage Limits were drawn on: the client may then no longer delete
+/// them (KMIP 1.4 section 3.21: deletable "as long as Get Usage Allocation has not been
+/// performed"; here every use counts as an allocation).
+pub(crate) fn usage_consumed(record: &ObjectRecord) -> bool {
+    usage_limits(record).is_some_and(|u| u.count.is_some_and(|c| c != u.total))
 }
 
 /// The client-settable attribute instances kept verbatim.
@@ -470,16 +500,13 @@ pub(crate) fn apply_template(
                 if list.iter().any(|x| x.name == a.name) {
                     return Err(OpError::AttributeSingleValued);
                 }
-                let mut a = Attribute {
-                    index: None,
-                    ..a.clone()
-                };
                 // A new object's Usage Limits Count starts at the Total; a count the client
                 // sends is ignored (KMIP 1.4 section 3.21).
-                if let AttributeValue::UsageLimits(u) = &mut a.value {
-                    u.count = Some(u.total);
-                }
-                list.push(a);
+                list.push(Attribute {
+                    index: None,
+                    name: a.name.clone(),
+                    value: client_value(&a.value, None),
+                });
             }
             Kind::Multi => {
                 let index = next_index(&list, &a.name);
@@ -501,6 +528,40 @@ mod tests {
         list.iter()
             .map(|a| a.name.to_1x().unwrap_or_default())
             .collect()
+    }
+
+    /// The client never sets the Usage Limits Count: a new one starts full, a changed one keeps
+    /// the uses spent, whatever Count the client sends, and never goes below zero.
+    #[test]
+    fn usage_limits_count_is_the_servers() {
+        use kmip_codec::enums::UsageLimitsUnit;
+        let limits = |total, count| {
+            AttributeValue::UsageLimits(UsageLimits {
+                total,
+                count,
+                unit: UsageLimitsUnit::OBJECT,
+            })
+        };
+        let count = |v: AttributeValue| match v {
+            AttributeValue::UsageLimits(u) => u.count,
+            _ => None,
+        };
+        assert_eq!(count(client_value(&limits(10, Some(0)), None)), Some(10));
+        let spent_4 = limits(10, Some(6));
+        assert_eq!(
+            count(client_value(&limits(10, Some(10)), Some(&spent_4))),
+            Some(6)
+        );
+        assert_eq!(
+            count(client_value(&limits(12, None), Some(&spent_4))),
+            Some(8)
+        );
+        assert_eq!(
+            count(client_value(&limits(2, Some(2)), Some(&spent_4))),
+            Some(0)
+        );
+        let other = AttributeValue::TextString("x".to_owned());
+        assert_eq!(client_value(&other, Some(&spent_4)), other);
     }
 
     /// Identity first, then 1.x names in order, Key Format Type right after Digest, and

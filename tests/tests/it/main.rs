@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod attributes;
 mod conformance;
 mod hostile;
 mod kmsctl;
