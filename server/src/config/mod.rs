@@ -81,6 +81,9 @@ pub struct AdminSettings {
 pub struct NetLimits {
     /// Most concurrent connections; further ones are closed at once.
     pub max_connections: usize,
+    /// Most concurrent connections from one source address (IPv6: one /64), counted from
+    /// `accept` to close; further ones are closed at once, before the TLS handshake.
+    pub max_connections_per_ip: usize,
     /// Time allowed for the TLS handshake.
     pub handshake_timeout: Duration,
     /// Time allowed to receive one whole message once its first byte arrived.

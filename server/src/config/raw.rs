@@ -66,6 +66,8 @@ pub struct RawServer {
     pub data_dir: PathBuf,
     /// Most concurrent connections.
     pub max_connections: usize,
+    /// Most concurrent connections from one source address.
+    pub max_connections_per_ip: usize,
     /// Seconds allowed for the TLS handshake.
     pub handshake_timeout_secs: u64,
     /// Seconds allowed to receive one message once it started.
@@ -83,6 +85,7 @@ impl Default for RawServer {
             node_id: 1,
             data_dir: PathBuf::from("data"),
             max_connections: 4096,
+            max_connections_per_ip: 256,
             handshake_timeout_secs: 10,
             read_timeout_secs: 30,
             idle_timeout_secs: 300,
@@ -184,6 +187,12 @@ impl RawConfig {
                 reason: "must be at least 1",
             });
         }
+        if s.max_connections_per_ip == 0 {
+            return Err(ConfigError::Invalid {
+                option: "server.max_connections_per_ip",
+                reason: "must be at least 1",
+            });
+        }
         for (option, secs) in [
             ("server.handshake_timeout_secs", s.handshake_timeout_secs),
             ("server.read_timeout_secs", s.read_timeout_secs),
@@ -216,6 +225,7 @@ impl RawConfig {
             data_dir: at(&s.data_dir),
             limits: NetLimits {
                 max_connections: s.max_connections,
+                max_connections_per_ip: s.max_connections_per_ip,
                 handshake_timeout: Duration::from_secs(s.handshake_timeout_secs),
                 read_timeout: Duration::from_secs(s.read_timeout_secs),
                 idle_timeout: Duration::from_secs(s.idle_timeout_secs),
@@ -320,5 +330,21 @@ pin_file = "pin"
         assert!(bad.to_string().contains("admin.listen"), "{bad}");
         let bad = load(MINIMAL, &[("KMSD_ADMIN__MAX_CONNECTIONS", "0")]).unwrap_err();
         assert!(bad.to_string().contains("admin.max_connections"), "{bad}");
+    }
+
+    #[test]
+    fn per_address_cap_is_generous_by_default_and_at_least_one() {
+        // vCenter opens many connections from one address: the default must leave room.
+        assert_eq!(
+            load(MINIMAL, &[]).unwrap().limits.max_connections_per_ip,
+            256
+        );
+        let set = load(MINIMAL, &[("KMSD_SERVER__MAX_CONNECTIONS_PER_IP", "3")]).unwrap();
+        assert_eq!(set.limits.max_connections_per_ip, 3);
+        let bad = load(MINIMAL, &[("KMSD_SERVER__MAX_CONNECTIONS_PER_IP", "0")]).unwrap_err();
+        assert!(
+            bad.to_string().contains("server.max_connections_per_ip"),
+            "{bad}"
+        );
     }
 }

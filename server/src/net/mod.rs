@@ -1,8 +1,10 @@
-//! The KMIP listener: TCP accept under a connection cap, the TLS handshake under a timeout,
+//! The KMIP listener: TCP accept under a connection cap and a per-source-address cap (see
+//! [`address_slots`]), the TLS handshake under a timeout,
 //! then one task per connection reading length-checked TTLV frames (see [`frame`]) and
 //! answering each in order. Graceful shutdown stops accepting, lets in-flight requests finish
 //! and closes idle connections.
 
+mod address_slots;
 mod connection;
 pub mod frame;
 
@@ -30,8 +32,14 @@ pub async fn serve(
 ) {
     let max = limits.max_connections;
     let slots = Arc::new(Semaphore::new(max));
+    let per_address = address_slots::AddressSlots::new(limits.max_connections_per_ip);
+    info!(
+        addr = ?listener.local_addr().ok(),
+        max_connections = max,
+        max_connections_per_ip = limits.max_connections_per_ip,
+        "KMIP listener up"
+    );
     let limits = Arc::new(limits);
-    info!(addr = ?listener.local_addr().ok(), max_connections = max, "KMIP listener up");
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -52,6 +60,15 @@ pub async fn serve(
             drop(tcp);
             continue;
         };
+        // Checked after the global permit, so the map never counts more than
+        // `max_connections` entries, and before the TLS handshake, so a peer that never
+        // completes one cannot hold more than its own share of the slots.
+        let Some(address_slot) = per_address.try_acquire(peer.ip()) else {
+            debug!(%peer, "per-address connection cap reached; closing");
+            kms.connection_refused(peer, "per-address cap reached");
+            drop(tcp);
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let conn = connection::Connection {
             acceptor: acceptor.clone(),
@@ -64,6 +81,7 @@ pub async fn serve(
         tokio::spawn(async move {
             conn.run(tcp).await;
             drop(open);
+            drop(address_slot);
             drop(permit);
         });
     }

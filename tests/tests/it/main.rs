@@ -8,6 +8,7 @@ mod attributes;
 mod conformance;
 mod hostile;
 mod kmsctl;
+mod per_ip;
 mod pinned;
 mod pykmip;
 mod tenancy;
