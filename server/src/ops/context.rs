@@ -222,6 +222,10 @@ impl<'a> Ctx<'a> {
             let out = change(&mut next)?;
             next.revision = current.revision + 1;
             super::attrs::index_names(&mut next);
+            // The unsealed copy goes when the key stops being usable (revoked, destroyed) or
+            // its blob changes; an attribute change (e.g. Fresh cleared by the first Get) keeps
+            // it, instead of costing an HSM unseal on the next Get.
+            let drop_unsealed = next.material != current.material || next.state != current.state;
             match self
                 .kms
                 .committer
@@ -233,7 +237,9 @@ impl<'a> Ctx<'a> {
             {
                 Ok(()) => {
                     self.journal(uid, Some(&current));
-                    self.kms.keys.forget(uid);
+                    if drop_unsealed {
+                        self.kms.keys.forget(uid);
+                    }
                     return Ok((next, out));
                 }
                 Err(crate::store::Rejection::StaleRevision) => continue,
