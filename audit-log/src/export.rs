@@ -131,6 +131,10 @@ pub fn to_cef(record: &AuditRecord) -> String {
         put("cs5Label", "requestId");
         put("cs5", r);
     }
+    if let Some(c) = e.change {
+        put("cn2Label", "change");
+        put("cn2", &c.to_string());
+    }
     format!(
         "CEF:0|{}|{}|{}|{}|{}|{}|{ext}",
         header(CEF_VENDOR),
@@ -167,6 +171,7 @@ mod tests {
             status: Status::Denied,
             reason: reason.map(str::to_owned),
             request_id: None,
+            change: None,
         })
     }
 

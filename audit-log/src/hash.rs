@@ -120,6 +120,17 @@ impl Canon {
         self
     }
 
+    pub(crate) fn opt_u64(&mut self, v: Option<u64>) -> &mut Self {
+        match v {
+            None => self.0.push(0),
+            Some(v) => {
+                self.0.push(1);
+                self.u64(v);
+            }
+        }
+        self
+    }
+
     pub(crate) fn hash(&mut self, h: &Hash) -> &mut Self {
         self.0.extend_from_slice(&h.0);
         self

@@ -19,6 +19,7 @@
 //!     status: Status::Success,
 //!     reason: None,
 //!     request_id: None,
+//!     change: None,
 //! };
 //! let record = log.next(event);
 //! log.advance(&record)?;

@@ -114,6 +114,13 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     /// The request's ID: KMIP Unique Batch Item ID (hex) or the admin request ID.
     pub request_id: Option<String>,
+    /// For a state change: its position in the node's sequence of applied state changes,
+    /// which is the same on every node of a cluster (the change carried this event in the
+    /// replicated command). Links the records of one change across the nodes' logs, and lets
+    /// a node that crashed between committing a change and writing its record tell what is
+    /// still to be written. `None` for reads, refusals and failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<u64>,
 }
 
 impl AuditEvent {
@@ -163,7 +170,8 @@ impl AuditEvent {
             .opt_str(self.object.as_deref())
             .str(self.status.as_str())
             .opt_str(self.reason.as_deref())
-            .opt_str(self.request_id.as_deref());
+            .opt_str(self.request_id.as_deref())
+            .opt_u64(self.change);
     }
 }
 

@@ -66,6 +66,7 @@ fn event(i: u64) -> AuditEvent {
         },
         reason: i.is_multiple_of(7).then(|| "Permission Denied".into()),
         request_id: Some(format!("{i:08x}")),
+        change: None,
     }
 }
 

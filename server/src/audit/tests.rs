@@ -60,6 +60,7 @@ fn event(i: u64) -> AuditEvent {
         status: Status::Success,
         reason: None,
         request_id: Some(format!("{i:04x}")),
+        change: None,
     }
 }
 
