@@ -128,10 +128,10 @@ pub struct Checkpoint {
     /// How many tenant chains the tree has.
     pub tenant_count: u64,
     /// Every tenant head, in tenant order (empty in a tenant's view).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub tenants: Vec<TenantHead>,
     /// One tenant's head and proof (only in a tenant's view).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub proof: Option<TenantProof>,
     /// ECDSA P-256 over SHA-256 of the signing message, `r || s`.
     pub signature: Signature,

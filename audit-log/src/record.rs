@@ -119,7 +119,7 @@ pub struct AuditEvent {
     /// replicated command). Links the records of one change across the nodes' logs, and lets
     /// a node that crashed between committing a change and writing its record tell what is
     /// still to be written. `None` for reads, refusals and failures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub change: Option<u64>,
 }
 
