@@ -3,6 +3,7 @@
 //! proposes a [`Command`]; applying it is deterministic and never calls the HSM, so a replicated
 //! log of commands yields the same state on every node.
 
+use audit_log::{AuditEvent, Checkpoint};
 use serde::{Deserialize, Serialize};
 
 use super::records::{ClientRecord, DomainKeyVersion, ObjectRecord, TenantRecord};
@@ -50,6 +51,19 @@ pub enum Command {
     },
     /// Several commands applied atomically: all or none.
     Batch(Vec<Command>),
+    /// A state change with the audit record of the request that made it. When `command` is
+    /// applied, `event` is numbered with the next state-change sequence number and written to
+    /// the audit outbox in the same transaction, so no change is ever durable without its
+    /// record; the node's audit log takes it from there (`docs/ARCHITECTURE.md`, Audit).
+    Audited {
+        /// The record, with `change` unset (the store numbers it).
+        event: Box<AuditEvent>,
+        /// The change.
+        command: Box<Command>,
+    },
+    /// Keeps a signed audit checkpoint in the replicated state, so that a node's rewritten or
+    /// truncated audit files show against what every node holds.
+    AuditCheckpoint(Box<Checkpoint>),
 }
 
 /// Why a command was not applied. Deterministic: every replica reaches the same outcome.

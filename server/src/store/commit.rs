@@ -1,22 +1,28 @@
 //! The group committer: one thread owns the write side of the database, takes every command
 //! queued since its last commit, applies them in one transaction and fsyncs once. Each command
 //! is applied all-or-nothing (a rejected command leaves no trace), and each caller learns its own
-//! outcome only after the commit is durable.
+//! outcome only after the commit is durable — and, for an audited change, only after its audit
+//! record is durable in the node's audit log too.
 
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
-use redb::{Database, ReadableTable, WriteTransaction};
+use audit_log::AuditEvent;
+use redb::{Database, Durability, ReadableTable, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ObjectRecord, TenantRecord};
 use super::{StoreError, decode, encode, tables};
+use crate::audit::{AuditError, AuditLog};
 
 /// Most commands folded into one transaction; bounds the latency of the last one in a burst.
 const MAX_GROUP: usize = 1024;
 
-type Reply = oneshot::Sender<Result<Result<(), Rejection>, StoreError>>;
+/// The audit log's answers for the records of one applied command.
+type AuditReceipts = Vec<oneshot::Receiver<Result<u64, AuditError>>>;
+
+type Reply = oneshot::Sender<Result<(Result<(), Rejection>, AuditReceipts), StoreError>>;
 
 enum Job {
     Apply(Box<Command>, Reply),
@@ -33,11 +39,11 @@ pub struct Committer {
 }
 
 impl Committer {
-    pub(super) fn start(db: Arc<Database>) -> Result<Self, StoreError> {
+    pub(super) fn start(db: Arc<Database>, audit: Option<AuditLog>) -> Result<Self, StoreError> {
         let (queue, rx) = mpsc::unbounded_channel();
         let thread = thread::Builder::new()
             .name("store-committer".into())
-            .spawn(move || run(&db, rx))
+            .spawn(move || run(&db, audit.as_ref(), rx))
             .map_err(StoreError::Thread)?;
         Ok(Self {
             queue,
@@ -56,17 +62,27 @@ impl Committer {
     }
 
     /// Applies `command` durably. The outer error is a storage failure (nothing is known to be
-    /// applied); the inner one a deterministic rejection.
+    /// applied) or [`StoreError::AuditPending`] (applied, but its audit record is not yet
+    /// durable in the audit log: the node writes it from the outbox later); the inner one a
+    /// deterministic rejection.
     pub async fn apply(&self, command: Command) -> Result<Result<(), Rejection>, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.queue
             .send(Job::Apply(Box::new(command), tx))
             .map_err(|_| StoreError::ShutDown)?;
-        rx.await.map_err(|_| StoreError::ShutDown)?
+        let (outcome, receipts) = rx.await.map_err(|_| StoreError::ShutDown)??;
+        for receipt in receipts {
+            match receipt.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(StoreError::AuditPending(e)),
+                Err(_) => return Err(StoreError::AuditPending(AuditError::ShutDown)),
+            }
+        }
+        Ok(outcome)
     }
 }
 
-fn run(db: &Database, mut rx: mpsc::UnboundedReceiver<Job>) {
+fn run(db: &Database, audit: Option<&AuditLog>, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut stopping = false;
     while !stopping {
@@ -84,10 +100,15 @@ fn run(db: &Database, mut rx: mpsc::UnboundedReceiver<Job>) {
                 Err(_) => break,
             }
         }
-        match commit_group(db, &group) {
+        let written = audit.map_or(0, AuditLog::next_change);
+        match commit_group(db, &group, written) {
             Ok(outcomes) => {
-                for ((_, reply), outcome) in group.drain(..).zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
+                for ((_, reply), (outcome, events)) in group.drain(..).zip(outcomes) {
+                    let receipts = match audit {
+                        Some(log) => events.into_iter().map(|e| log.submit(e)).collect(),
+                        None => Vec::new(),
+                    };
+                    let _ = reply.send(Ok((outcome, receipts)));
                 }
             }
             Err(e) => {
@@ -100,43 +121,111 @@ fn run(db: &Database, mut rx: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-/// Applies a group in one transaction: each command is checked completely before it writes
-/// anything (batches roll back to a savepoint), so a rejection leaves no trace.
+type Outcome = (Result<(), Rejection>, Vec<AuditEvent>);
+
+/// Applies a group: each command is checked completely before it writes anything (batches
+/// roll back to a savepoint), so a rejection leaves no trace. Outbox entries below `written`
+/// (the audit log has them durably) are dropped on the way.
+///
+/// redb takes a savepoint only in a transaction that has not touched a table yet, so a batch
+/// that follows other writes starts a new transaction: the ones before it are committed
+/// without fsync and the last one with it, which makes them all durable together. Callers
+/// hear back only after that last commit.
 fn commit_group(
     db: &Database,
     group: &[(Box<Command>, Reply)],
-) -> Result<Vec<Result<(), Rejection>>, StoreError> {
-    let mut txn = db.begin_write()?;
+    written: u64,
+) -> Result<Vec<Outcome>, StoreError> {
+    let mut txn = begin(db)?;
+    let mut clean = true;
+    if written > 1 {
+        let mut outbox = txn.open_table(tables::AUDIT_OUTBOX)?;
+        outbox.retain_in(..written, |_, _| false)?;
+        clean = false;
+    }
     let mut outcomes = Vec::with_capacity(group.len());
     for (command, _) in group {
-        outcomes.push(apply(&mut txn, command)?);
+        if !clean && needs_savepoint(command) {
+            txn.commit()?;
+            txn = begin(db)?;
+        }
+        let mut events = Vec::new();
+        let outcome = apply(&mut txn, command, &mut events)?;
+        outcomes.push((outcome, events));
+        clean = false;
     }
+    txn.set_durability(Durability::Immediate)?;
     txn.commit()?;
     Ok(outcomes)
 }
 
+/// A write transaction whose commit is not made durable by itself (see [`commit_group`]).
+fn begin(db: &Database) -> Result<WriteTransaction, StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::None)?;
+    Ok(txn)
+}
+
+/// Whether applying `command` takes a savepoint.
+fn needs_savepoint(command: &Command) -> bool {
+    match command {
+        Command::Batch(_) => true,
+        Command::Audited { command, .. } => needs_savepoint(command),
+        _ => false,
+    }
+}
+
 /// Checks then writes one command. Deterministic: depends only on the command and the state.
 /// A batch applies its commands in order, each seeing the writes of the previous ones, and
-/// rolls all of them back if one is rejected.
-pub(super) fn apply(
+/// rolls all of them back if one is rejected. The audit records of applied
+/// [`Command::Audited`] changes are numbered, put in the outbox, and pushed to `audited`.
+pub(crate) fn apply(
     txn: &mut WriteTransaction,
     command: &Command,
+    audited: &mut Vec<AuditEvent>,
 ) -> Result<Result<(), Rejection>, StoreError> {
-    if let Command::Batch(commands) = command {
-        let savepoint = txn.ephemeral_savepoint()?;
-        for c in commands {
-            if let Err(rejection) = apply(txn, c)? {
-                txn.restore_savepoint(&savepoint)?;
+    match command {
+        Command::Batch(commands) => {
+            let savepoint = txn.ephemeral_savepoint()?;
+            let mark = audited.len();
+            for c in commands {
+                if let Err(rejection) = apply(txn, c, audited)? {
+                    txn.restore_savepoint(&savepoint)?;
+                    audited.truncate(mark);
+                    return Ok(Err(rejection));
+                }
+            }
+            return Ok(Ok(()));
+        }
+        Command::Audited { event, command } => {
+            if let Err(rejection) = apply(txn, command, audited)? {
                 return Ok(Err(rejection));
             }
+            let mut event = (**event).clone();
+            event.change = Some(next_change(txn)?);
+            let mut outbox = txn.open_table(tables::AUDIT_OUTBOX)?;
+            outbox.insert(event.change.unwrap_or_default(), encode(&event)?.as_slice())?;
+            audited.push(event);
+            return Ok(Ok(()));
         }
-        return Ok(Ok(()));
+        _ => {}
     }
     if let Err(rejection) = check(txn, command)? {
         return Ok(Err(rejection));
     }
     write(txn, command)?;
     Ok(Ok(()))
+}
+
+/// Gives out the next state-change sequence number.
+fn next_change(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    let mut counters = txn.open_table(tables::COUNTERS)?;
+    let next = counters
+        .get(tables::CHANGE_COUNTER)?
+        .map_or(0, |v| v.value())
+        .saturating_add(1);
+    counters.insert(tables::CHANGE_COUNTER, next)?;
+    Ok(next)
 }
 
 fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejection>, StoreError> {
@@ -212,7 +301,9 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
             record,
         } => check_object(txn, *expected_revision, record)?,
         // Checked step by step in `apply`, each against the writes of the ones before it.
-        Command::Batch(_) => Ok(()),
+        Command::Batch(_) | Command::Audited { .. } => Ok(()),
+        // Checkpoints are signed by their node; a replay of the same one is harmless.
+        Command::AuditCheckpoint(_) => Ok(()),
     })
 }
 
@@ -328,11 +419,16 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
             let mut index = txn.open_table(tables::TENANT_OBJECTS)?;
             index.insert((record.tenant.as_str(), record.uid.as_str()), ())?;
         }
-        // `apply` walks batches itself; kept total for clarity.
+        // `apply` walks batches and audited changes itself; kept total for clarity.
         Command::Batch(commands) => {
             for c in commands {
                 write(txn, c)?;
             }
+        }
+        Command::Audited { command, .. } => write(txn, command)?,
+        Command::AuditCheckpoint(cp) => {
+            let mut table = txn.open_table(tables::AUDIT_CHECKPOINTS)?;
+            table.insert((cp.log.as_str(), cp.seq), encode(cp.as_ref())?.as_slice())?;
         }
     }
     Ok(())

@@ -37,6 +37,9 @@ pub enum StoreError {
     /// A savepoint (used to roll back a rejected batch) failed.
     #[error("savepoint failed")]
     Savepoint(#[from] redb::SavepointError),
+    /// The durability of a transaction could not be set.
+    #[error("setting transaction durability failed")]
+    Durability(#[from] redb::SetDurabilityError),
     /// The commit (and its fsync) failed.
     #[error("commit failed")]
     Commit(#[from] redb::CommitError),
@@ -56,6 +59,10 @@ pub enum StoreError {
     /// The committer thread is gone (the node is shutting down).
     #[error("store is shut down")]
     ShutDown,
+    /// The change is committed with its audit record in the outbox, but the audit log did not
+    /// take the record: the request must not be acknowledged; the record is written later.
+    #[error("audit record not yet durable")]
+    AuditPending(#[source] crate::audit::AuditError),
 }
 
 /// The node's store. Cheap to clone.
@@ -74,9 +81,54 @@ impl Store {
         Ok(Self { db: Arc::new(db) })
     }
 
-    /// Starts the group committer for this store (one per store).
-    pub fn committer(&self) -> Result<Committer, StoreError> {
-        Committer::start(self.db.clone())
+    /// Starts the group committer for this store (one per store). With an audit log, the
+    /// records of audited changes go to it and callers wait until they are durable there.
+    pub fn committer(
+        &self,
+        audit: Option<crate::audit::AuditLog>,
+    ) -> Result<Committer, StoreError> {
+        Committer::start(self.db.clone(), audit)
+    }
+
+    /// The audited state changes committed but not yet known durable in the audit log, from
+    /// change number `from` on, at most `limit`, in order.
+    pub fn audit_outbox(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<audit_log::AuditEvent>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::AUDIT_OUTBOX)?;
+        let mut out = Vec::new();
+        for entry in table.range(from..)?.take(limit) {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The first change number in the audit outbox, if any.
+    pub fn audit_outbox_first(&self) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::AUDIT_OUTBOX)?;
+        Ok(table.first()?.map(|(k, _)| k.value()))
+    }
+
+    /// The last state-change number given out (0: none yet).
+    pub fn last_change(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::COUNTERS)?;
+        Ok(table.get(tables::CHANGE_COUNTER)?.map_or(0, |v| v.value()))
+    }
+
+    /// Every signed audit checkpoint kept in the replicated state, by log then sequence.
+    pub fn audit_checkpoints(&self) -> Result<Vec<audit_log::Checkpoint>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::AUDIT_CHECKPOINTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
     }
 
     /// A managed object by UID, whatever its tenant (callers authorize).

@@ -19,6 +19,17 @@ pub(super) const CLIENT_FINGERPRINTS: TableDefinition<&str, &str> =
 pub(super) const TENANT_NAMES: TableDefinition<(&str, &str), &str> =
     TableDefinition::new("tenant_names");
 
+/// State-change sequence number -> AuditEvent (postcard): records committed with their
+/// change and not yet known durable in the node's audit log (see `Command::Audited`).
+pub(super) const AUDIT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_outbox");
+/// (log, seq) -> Checkpoint (postcard): every signed audit checkpoint of every node.
+pub(super) const AUDIT_CHECKPOINTS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("audit_checkpoints");
+/// Named counters: `change` is the last state-change sequence number given out.
+pub(super) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// The counter of [`COUNTERS`] numbering audited state changes.
+pub(super) const CHANGE_COUNTER: &str = "change";
+
 /// Creates every table so that read transactions never meet a missing one.
 pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(OBJECTS)?;
@@ -27,5 +38,8 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(CLIENTS)?;
     txn.open_table(CLIENT_FINGERPRINTS)?;
     txn.open_table(TENANT_NAMES)?;
+    txn.open_table(AUDIT_OUTBOX)?;
+    txn.open_table(AUDIT_CHECKPOINTS)?;
+    txn.open_table(COUNTERS)?;
     Ok(())
 }

@@ -45,7 +45,7 @@ fn put(expected: Option<u64>, record: ObjectRecord) -> Command {
 async fn writes_are_checked_against_the_current_revision() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer().unwrap();
+    let c = store.committer(None).unwrap();
     assert_eq!(
         c.apply(Command::CreateTenant(tenant("a"))).await.unwrap(),
         Ok(())
@@ -88,7 +88,7 @@ async fn writes_are_checked_against_the_current_revision() {
 async fn an_object_cannot_move_to_another_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer().unwrap();
+    let c = store.committer(None).unwrap();
     for t in ["a", "b"] {
         c.apply(Command::CreateTenant(tenant(t)))
             .await
@@ -117,7 +117,7 @@ async fn an_object_cannot_move_to_another_tenant() {
 async fn a_rejected_batch_leaves_no_trace() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer().unwrap();
+    let c = store.committer(None).unwrap();
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -145,7 +145,7 @@ async fn a_rejected_batch_leaves_no_trace() {
 async fn pinned_fingerprints_are_unique_and_follow_re_enrollment() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer().unwrap();
+    let c = store.committer(None).unwrap();
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -189,7 +189,7 @@ async fn acknowledged_writes_survive_reopening() {
     let path = dir.path().join("db");
     {
         let store = Store::open(&path).unwrap();
-        let c = store.committer().unwrap();
+        let c = store.committer(None).unwrap();
         c.apply(Command::CreateTenant(tenant("a")))
             .await
             .unwrap()
@@ -248,7 +248,7 @@ fn dk(version: u32) -> DomainKeyVersion {
 async fn domain_key_rotation_can_never_strand_material() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer().unwrap();
+    let c = store.committer(None).unwrap();
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -304,4 +304,96 @@ async fn domain_key_rotation_can_never_strand_material() {
             .unwrap(),
         Err(Rejection::UnknownDomainKey)
     );
+}
+
+fn audit_event(operation: &str) -> audit_log::AuditEvent {
+    audit_log::AuditEvent {
+        time: time::OffsetDateTime::UNIX_EPOCH,
+        node: "node-1".into(),
+        tenant: Some("a".into()),
+        principal: None,
+        client_addr: None,
+        kind: audit_log::Kind::Kmip,
+        operation: operation.into(),
+        object: None,
+        status: audit_log::Status::Success,
+        reason: None,
+        request_id: None,
+        change: None,
+    }
+}
+
+#[tokio::test]
+async fn batches_queued_behind_other_writes_apply_in_the_same_group() {
+    // redb takes a savepoint only in an untouched transaction: a batch that follows other
+    // writes of its group must still apply (or be rejected) on its own terms.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer(None).unwrap();
+    c.apply(Command::CreateTenant(tenant("a")))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut pending = Vec::new();
+    for i in 0..20 {
+        let c = c.clone();
+        let batch = if i % 2 == 0 {
+            Command::Batch(vec![
+                put(None, object(&format!("b{i}"), "a", 1)),
+                put(None, object(&format!("c{i}"), "a", 1)),
+            ])
+        } else {
+            // rejected as a whole: the second object names no tenant
+            Command::Batch(vec![
+                put(None, object(&format!("b{i}"), "a", 1)),
+                put(None, object(&format!("c{i}"), "nobody", 1)),
+            ])
+        };
+        pending.push(tokio::spawn(async move {
+            c.apply(put(None, object(&format!("p{i}"), "a", 1)))
+                .await?
+                .expect("plain write");
+            c.apply(batch).await
+        }));
+    }
+    for (i, task) in pending.into_iter().enumerate() {
+        let outcome = task.await.unwrap().expect("no storage failure");
+        assert_eq!(outcome.is_ok(), i % 2 == 0, "batch {i}");
+        assert_eq!(
+            store.object(&format!("b{i}")).unwrap().is_some(),
+            i % 2 == 0
+        );
+        assert!(store.object(&format!("p{i}")).unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn audited_changes_are_numbered_in_order_and_kept_until_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer(None).unwrap();
+    c.apply(Command::CreateTenant(tenant("a")))
+        .await
+        .unwrap()
+        .unwrap();
+    let audited = |uid: &str, t: &str| Command::Audited {
+        event: Box::new(audit_event("Create")),
+        command: Box::new(put(None, object(uid, t, 1))),
+    };
+    c.apply(audited("x", "a")).await.unwrap().unwrap();
+    // a rejected change takes no number and leaves no record
+    assert!(c.apply(audited("y", "nobody")).await.unwrap().is_err());
+    // inside a rejected batch, neither
+    let batch = Command::Batch(vec![audited("z", "a"), put(None, object("w", "nobody", 1))]);
+    assert!(c.apply(batch).await.unwrap().is_err());
+    c.apply(audited("v", "a")).await.unwrap().unwrap();
+    assert_eq!(store.last_change().unwrap(), 2);
+    let outbox = store.audit_outbox(0, 10).unwrap();
+    let numbers: Vec<_> = outbox.iter().map(|e| e.change).collect();
+    assert_eq!(numbers, [Some(1), Some(2)]);
+    assert_eq!(store.audit_outbox_first().unwrap(), Some(1));
+    // the commands that carry records survive the encoding a replicated log uses
+    let command = audited("u", "a");
+    let bytes = postcard::to_allocvec(&command).unwrap();
+    assert_eq!(postcard::from_bytes::<Command>(&bytes).unwrap(), command);
 }
