@@ -55,6 +55,15 @@ pub enum AuditError {
     /// The signer returned something that is not a 64-byte `r || s` signature.
     #[error("the audit checkpoint signature is malformed")]
     Signature(#[source] audit_log::Error),
+    /// A state change's record arrived out of order: the one before it is not written yet
+    /// (an earlier write failed; the node writes the missing ones from the store's outbox).
+    #[error("audit record of change {found} cannot be written before change {expected}")]
+    ChangeGap {
+        /// The change the log expects next (0: the log does not take changes yet).
+        expected: u64,
+        /// The change offered.
+        found: u64,
+    },
     /// The configuration cannot work.
     #[error("invalid audit configuration: {0}")]
     Config(&'static str),

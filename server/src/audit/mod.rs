@@ -15,8 +15,11 @@
 //! Periodically, [`AuditLog::checkpoint`] signs the chain heads with the HSM's audit key; the
 //! caller commits the returned [`Checkpoint`] to the replicated log.
 
+mod checkpoints;
 mod error;
 mod event;
+mod outbox;
+pub mod query;
 mod segment;
 mod writer;
 
@@ -33,8 +36,10 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
+pub use self::checkpoints::{final_checkpoint, run_checkpoints};
 pub use self::error::AuditError;
 pub use self::event::{certificate, kmip_status, principal};
+pub use self::outbox::{OutboxError, drain_outbox, open_with_store};
 pub use self::segment::{Quarantined, Recovery};
 use self::writer::{Job, Writer};
 
@@ -73,7 +78,7 @@ impl AuditConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), AuditError> {
+    pub(crate) fn validate(&self) -> Result<(), AuditError> {
         if self.log.is_empty() || self.log.len() > audit_log::MAX_FIELD_LEN {
             return Err(AuditError::Config("the log name must be 1 to 1024 bytes"));
         }
@@ -133,6 +138,8 @@ struct Shared {
     records: AtomicU64,
     syncs: AtomicU64,
     seq: AtomicU64,
+    next_change: AtomicU64,
+    checkpointed: AtomicU64,
 }
 
 impl Shared {
@@ -150,6 +157,10 @@ impl Shared {
         if let Ok(mut since) = self.degraded_since.lock() {
             since.get_or_insert_with(OffsetDateTime::now_utc);
         }
+    }
+
+    fn set_next_change(&self, next: u64) {
+        self.next_change.store(next, Ordering::SeqCst);
     }
 
     fn set_seq(&self, seq: u64) {
@@ -175,6 +186,7 @@ pub struct AuditLog {
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
     recovery: Arc<Recovery>,
     dir: PathBuf,
+    log: Arc<str>,
 }
 
 impl AuditLog {
@@ -185,9 +197,13 @@ impl AuditLog {
     pub fn open(dir: impl AsRef<Path>, config: AuditConfig) -> Result<Self, AuditError> {
         config.validate()?;
         let dir = dir.as_ref().to_owned();
+        let log: Arc<str> = config.log.as_str().into();
         let recovered = segment::recover(&dir, &config.log)?;
         let recovery = Arc::new(recovered.recovery.clone());
         let shared = Arc::new(Shared::default());
+        shared
+            .checkpointed
+            .store(recovery.checkpoint.unwrap_or(0), Ordering::SeqCst);
         let writer = Writer::new(dir.clone(), config, recovered, shared.clone());
         let (queue, rx) = mpsc::unbounded_channel();
         let thread = thread::Builder::new()
@@ -200,7 +216,13 @@ impl AuditLog {
             thread: Arc::new(Mutex::new(Some(thread))),
             recovery,
             dir,
+            log,
         })
+    }
+
+    /// The log's name (the node's name in records).
+    pub fn log_name(&self) -> &str {
+        &self.log
     }
 
     /// Appends one record and returns its sequence number once it is on disk (fsynced).
@@ -208,6 +230,41 @@ impl AuditLog {
     /// request.
     pub async fn append(&self, event: AuditEvent) -> Result<u64, AuditError> {
         self.call(|tx| Job::Append(Box::new(event), tx)).await
+    }
+
+    /// Queues one record without waiting; the receiver answers once it is durable. The store's
+    /// committer uses this for the records of audited state changes, from its own thread.
+    pub fn submit(&self, event: AuditEvent) -> oneshot::Receiver<Result<u64, AuditError>> {
+        let (tx, rx) = oneshot::channel();
+        // If the writer is gone the sender is dropped with the job and the receiver says so.
+        let _ = self.queue.send(Job::Append(Box::new(event), tx));
+        rx
+    }
+
+    /// The sequence number the newest checkpoint covers (0: none).
+    pub fn checkpointed_seq(&self) -> u64 {
+        self.shared.checkpointed.load(Ordering::SeqCst)
+    }
+
+    /// The state change whose record the log expects next: every change below it is durable
+    /// in the log (0 until [`AuditLog::resume_changes`]).
+    pub fn next_change(&self) -> u64 {
+        self.shared.next_change.load(Ordering::SeqCst)
+    }
+
+    /// Where the records of state changes continue, as the node works out from the store's
+    /// outbox on start ([`AuditLog::max_change_since`]); the log takes them from then on.
+    pub async fn resume_changes(&self, next: u64) -> Result<(), AuditError> {
+        self.call(|tx| Job::Resume(next, tx)).await
+    }
+
+    /// The highest state change at or above `from` whose record is in the log. Reads the
+    /// files: call it on start, before the log takes records of changes.
+    pub async fn max_change_since(&self, from: u64) -> Result<Option<u64>, AuditError> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || segment::max_change_since(&dir, from))
+            .await
+            .map_err(|_| AuditError::ShutDown)?
     }
 
     /// Signs a checkpoint of the current chain heads with `signer` (on a blocking thread),

@@ -306,3 +306,26 @@ fn quarantine(path: &Path, bytes: u64) -> Result<Quarantined, AuditError> {
         saved_to,
     })
 }
+
+/// The highest state-change number at or above `from` among the log's records, reading
+/// segments newest first and stopping at the first segment that reaches below `from`
+/// (records are written in change order, so nothing older can be higher).
+pub(super) fn max_change_since(dir: &Path, from: u64) -> Result<Option<u64>, AuditError> {
+    let mut found: Option<u64> = None;
+    for (_, path) in list_segments(dir)?.into_iter().rev() {
+        let parsed = read(&path, audit_log::read_records)?;
+        let changes = parsed.items.iter().filter_map(|r| r.event.change);
+        let mut below = false;
+        for change in changes {
+            if change >= from {
+                found = found.max(Some(change));
+            } else {
+                below = true;
+            }
+        }
+        if below {
+            break;
+        }
+    }
+    Ok(found)
+}

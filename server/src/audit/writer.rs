@@ -28,6 +28,8 @@ pub(super) enum Job {
     Draft(Reply<CheckpointDraft>),
     /// Stores a signed checkpoint, then applies retention.
     Persist(Box<Checkpoint>, Reply<()>),
+    /// Starts taking state-change records from change `.0` on.
+    Resume(u64, Reply<()>),
     /// Writes what was queued before it, then ends the thread.
     Stop,
 }
@@ -62,6 +64,9 @@ pub(super) struct Writer {
     state: ChainState,
     current: Option<Current>,
     boundaries: BTreeSet<u64>,
+    /// The state change whose record comes next; 0 until the node resumes the log from the
+    /// store's outbox (records of changes are refused until then).
+    next_change: u64,
     shared: Arc<Shared>,
     /// Held for the writer's lifetime: the directory's flock.
     _lock: File,
@@ -84,6 +89,7 @@ impl Writer {
             state: r.state,
             current,
             boundaries: r.boundaries.into_iter().collect(),
+            next_change: 0,
             shared,
             _lock: r.lock,
         }
@@ -112,6 +118,11 @@ impl Writer {
                             }
                             Job::Persist(cp, r) => {
                                 let _ = r.send(self.persist(&cp));
+                            }
+                            Job::Resume(next, r) => {
+                                self.next_change = next.max(1);
+                                self.shared.set_next_change(self.next_change);
+                                let _ = r.send(Ok(()));
                             }
                             Job::Stop | Job::Append(..) => return,
                         }
@@ -143,9 +154,24 @@ impl Writer {
                 return;
             };
             let mut tentative = self.state.clone();
+            let mut next_change = self.next_change;
             let mut buf = Vec::new();
             let mut done = Vec::new();
             while let Some((event, reply)) = group.pop_front() {
+                // Records of state changes go in change order, each exactly once.
+                if let Some(change) = event.change {
+                    if next_change > 0 && change < next_change {
+                        let _ = reply.send(Ok(0));
+                        continue;
+                    }
+                    if change != next_change {
+                        let _ = reply.send(Err(AuditError::ChangeGap {
+                            expected: next_change,
+                            found: change,
+                        }));
+                        continue;
+                    }
+                }
                 let record = tentative.next(event);
                 let line = match record.to_json_line() {
                     Ok(line) => line,
@@ -162,6 +188,9 @@ impl Writer {
                 if let Err(e) = tentative.advance(&record) {
                     let _ = reply.send(Err(AuditError::Encode(e)));
                     continue;
+                }
+                if record.event.change.is_some() {
+                    next_change += 1;
                 }
                 buf.extend_from_slice(line.as_bytes());
                 buf.push(b'\n');
@@ -202,6 +231,8 @@ impl Writer {
                 }
                 cur.len += buf.len() as u64;
                 self.state = tentative;
+                self.next_change = next_change;
+                self.shared.set_next_change(next_change);
                 self.shared.written(done.len() as u64, self.state.seq());
                 for (seq, r) in done {
                     let _ = r.send(Ok(seq));
@@ -282,6 +313,9 @@ impl Writer {
             segment::sync_dir(&self.dir)?;
         }
         self.boundaries.insert(cp.seq.saturating_add(1));
+        self.shared
+            .checkpointed
+            .store(cp.seq, std::sync::atomic::Ordering::SeqCst);
         if let Err(e) = self.retain() {
             tracing::warn!(error = %e, "audit retention failed; segments are kept");
         }

@@ -65,6 +65,19 @@ pub struct Settings {
     pub key_cache_entries: u64,
     /// The HTTPS admin API; `None` when `[admin] enabled = false`.
     pub admin: Option<AdminSettings>,
+    /// The audit trail.
+    pub audit: AuditSettings,
+}
+
+/// The audit trail (`[audit]`, see `docs/AUDIT.md`).
+#[derive(Clone, Debug)]
+pub struct AuditSettings {
+    /// Directory of the audit files.
+    pub dir: PathBuf,
+    /// Log name, segment size, retention.
+    pub config: crate::audit::AuditConfig,
+    /// Time between signed checkpoints.
+    pub checkpoint_interval: Duration,
 }
 
 /// The admin listener (`[admin]`, see `docs/ADMIN-API.md`).

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{AdminSettings, ConfigError, ENV_PREFIX, NOT_OVERRIDES, NetLimits, Settings, TlsFiles};
+use super::{
+    AdminSettings, AuditSettings, ConfigError, ENV_PREFIX, NOT_OVERRIDES, NetLimits, Settings,
+    TlsFiles,
+};
 
 /// Upper bound for `server.max_message_size`: KMIP messages carrying keys are a few KiB; the
 /// cap keeps a misconfiguration from letting one peer pin large buffers.
@@ -29,6 +32,37 @@ pub struct RawConfig {
     /// `[admin]`
     #[serde(default)]
     pub admin: RawAdmin,
+    /// `[audit]`
+    #[serde(default)]
+    pub audit: RawAudit,
+}
+
+/// `[audit]`: the tamper-evident audit trail (see `docs/AUDIT.md`). Always on.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAudit {
+    /// Directory of the audit files (default: `<data_dir>/audit`).
+    pub dir: Option<PathBuf>,
+    /// Name of this node's log (default `node-<node_id>`).
+    pub log: Option<String>,
+    /// Segment size before rotation, in bytes.
+    pub segment_bytes: u64,
+    /// Segments kept (0: all); older ones are deleted only where a signed checkpoint ends one.
+    pub retain_segments: usize,
+    /// Seconds between signed checkpoints (taken only when records were added).
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for RawAudit {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            log: None,
+            segment_bytes: 16 << 20,
+            retain_segments: 0,
+            checkpoint_interval_secs: 60,
+        }
+    }
 }
 
 /// `[admin]`: the HTTPS admin API (see `docs/ADMIN-API.md`). Enabled by default on the
@@ -219,6 +253,36 @@ impl RawConfig {
         }
         let admin = self.admin.validate()?;
         let at = |p: &Path| base.join(p);
+        let a = &self.audit;
+        if !(1..=86_400).contains(&a.checkpoint_interval_secs) {
+            return Err(ConfigError::Invalid {
+                option: "audit.checkpoint_interval_secs",
+                reason: "must be between 1 and 86400 seconds",
+            });
+        }
+        let audit_config = crate::audit::AuditConfig {
+            log: a
+                .log
+                .clone()
+                .unwrap_or_else(|| format!("node-{}", s.node_id)),
+            segment_bytes: a.segment_bytes,
+            retain_segments: a.retain_segments,
+        };
+        audit_config.validate().map_err(|e| ConfigError::Invalid {
+            option: "audit",
+            reason: match e {
+                crate::audit::AuditError::Config(reason) => reason,
+                _ => "invalid",
+            },
+        })?;
+        let audit = AuditSettings {
+            dir: a
+                .dir
+                .as_deref()
+                .map_or_else(|| at(&s.data_dir).join("audit"), at),
+            config: audit_config,
+            checkpoint_interval: Duration::from_secs(a.checkpoint_interval_secs),
+        };
         Ok(Settings {
             listen,
             node_id: s.node_id,
@@ -246,6 +310,7 @@ impl RawConfig {
             },
             key_cache_entries: self.cache.unsealed_keys,
             admin,
+            audit,
         })
     }
 }

@@ -1,0 +1,79 @@
+//! The node's audit housekeeping task: signs a checkpoint of the chain heads with the HSM's
+//! audit key at the configured interval (when records were added) and keeps it in the
+//! replicated state (`Command::AuditCheckpoint`), and writes outbox records the log fell
+//! behind on (after a failed audit write).
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use super::{AuditError, drain_outbox};
+use crate::kms::Kms;
+use crate::store::Command;
+
+/// How often the task looks at the log.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Runs until `stop` turns true.
+pub async fn run_checkpoints(
+    kms: std::sync::Arc<Kms>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last = Instant::now();
+    let mut lagging_at: Option<u64> = None;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(TICK) => {}
+            _ = stop.changed() => return,
+        }
+        // Behind on the same change for a whole tick: the committer's hand-over failed.
+        let next = kms.audit.next_change();
+        let behind = kms.store.last_change().is_ok_and(|last| next <= last);
+        if behind && lagging_at == Some(next) {
+            match drain_outbox(&kms.audit, &kms.store).await {
+                Ok(n) => info!(records = n, "audit log caught up with the outbox"),
+                Err(e) => warn!(error = %e, "audit log still cannot take outbox records"),
+            }
+        }
+        lagging_at = behind.then_some(next);
+        if last.elapsed() >= interval {
+            last = Instant::now();
+            if let Err(e) = checkpoint(&kms).await {
+                warn!(error = %e, "audit checkpoint failed");
+            }
+        }
+    }
+}
+
+/// Takes a last checkpoint on shutdown, if records were added since the previous one.
+pub async fn final_checkpoint(kms: &Kms) {
+    if let Err(e) = checkpoint(kms).await {
+        warn!(error = %e, "final audit checkpoint failed");
+    }
+}
+
+/// Signs a checkpoint (if there are records since the last one) and commits it.
+async fn checkpoint(kms: &Kms) -> Result<(), CheckpointError> {
+    if kms.audit.stats().seq <= kms.audit.checkpointed_seq() {
+        return Ok(());
+    }
+    let cp = kms.audit.checkpoint(kms.keys.hsm().clone()).await?;
+    debug!(seq = cp.seq, "audit checkpoint signed");
+    kms.committer
+        .apply(Command::AuditCheckpoint(Box::new(cp)))
+        .await?
+        .map_err(CheckpointError::Rejected)?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CheckpointError {
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("checkpoint rejected: {0}")]
+    Rejected(crate::store::Rejection),
+}
