@@ -9,6 +9,9 @@ use kmip_codec::limits::Limits;
 use rustls_pki_types::CertificateDer;
 use tracing::{info, warn};
 
+use audit_log::AuditEvent;
+
+use crate::audit::{AuditError, AuditLog};
 use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::{KeyError, Keys};
 use crate::metrics::Metrics;
@@ -52,6 +55,7 @@ pub struct Kms {
     pub(crate) verifier: Arc<ClientVerifier>,
     pub(crate) limits: Limits,
     pub(crate) node_id: u64,
+    pub(crate) audit: AuditLog,
 }
 
 impl Kms {
@@ -63,6 +67,7 @@ impl Kms {
         verifier: Arc<ClientVerifier>,
         limits: Limits,
         node_id: u64,
+        audit: AuditLog,
     ) -> Self {
         Self {
             store,
@@ -71,7 +76,28 @@ impl Kms {
             verifier,
             limits,
             node_id,
+            audit,
         }
+    }
+
+    /// The node's audit trail.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The name of this node's audit log, as its records name the node.
+    pub fn log_name(&self) -> &str {
+        self.audit.log_name()
+    }
+
+    /// Makes records durable (concurrently, sharing fsyncs). An error means some may not be:
+    /// refuse what they record.
+    pub async fn record(&self, events: Vec<AuditEvent>) -> Result<(), AuditError> {
+        let receipts: Vec<_> = events.into_iter().map(|e| self.audit.submit(e)).collect();
+        for receipt in receipts {
+            receipt.await.map_err(|_| AuditError::ShutDown)??;
+        }
+        Ok(())
     }
 
     /// This node's ID.
@@ -106,7 +132,8 @@ impl Kms {
             Ok(c) => identity::principal_of(c, &self.store),
             Err(_) => Err(IdentityError::NoCertificate),
         };
-        let response = crate::ops::handle_message(self, principal, peer, request).await;
+        let facts = certificate.as_ref().ok().map(PeerCertificate::facts);
+        let response = crate::ops::handle_message(self, principal, facts, peer, request).await;
         self.metrics().kmip_message(start.elapsed());
         response
     }
@@ -119,10 +146,31 @@ impl Kms {
         PeerCertificate::inspect(chain, &self.verifier)
     }
 
-    /// Records a connection refused before any request (cap, handshake, framing).
+    /// Records a connection refused before any request (cap, handshake, framing): in the
+    /// metrics at once, in the audit trail in the background (no answer waits for it).
     pub fn connection_refused(&self, peer: PeerAddr, reason: &'static str) {
         warn!(%peer, reason, "connection refused");
         self.metrics().kmip_refused(reason);
+        let event = AuditEvent {
+            time: time::OffsetDateTime::now_utc(),
+            node: self.log_name().to_owned(),
+            tenant: None,
+            principal: None,
+            client_addr: Some(peer.to_string()),
+            kind: audit_log::Kind::Connection,
+            operation: "connect".to_owned(),
+            object: None,
+            status: audit_log::Status::Denied,
+            reason: Some(reason.to_owned()),
+            request_id: None,
+            change: None,
+        };
+        let receipt = self.audit.submit(event);
+        tokio::spawn(async move {
+            if !matches!(receipt.await, Ok(Ok(_))) {
+                warn!("audit trail did not take the record of a refused connection");
+            }
+        });
     }
 
     /// Creates a tenant with a fresh Domain Key (version 1) made in the HSM.
@@ -389,9 +437,12 @@ impl Kms {
         Ok(0)
     }
 
-    /// Closes the write side: everything queued is committed first.
+    /// Closes the write side: everything queued is committed first, then the audit log takes
+    /// a last checkpoint and stops.
     pub async fn shutdown(&self) {
+        crate::audit::final_checkpoint(self).await;
         self.committer.shutdown().await;
+        self.audit.shutdown().await;
     }
 }
 

@@ -138,7 +138,7 @@ async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> 
     std::fs::create_dir_all(&settings.data_dir)?;
     let store = server::store::Store::open(&settings.data_dir.join(server::node::STORE_FILE))
         .context("opening the store (is the server still running?)")?;
-    let committer = store.committer()?;
+    let committer = store.committer(None)?;
     let record = server::store::records::ClientRecord {
         tenant: None,
         name: name.to_owned(),

@@ -34,6 +34,9 @@ pub enum StartError {
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The audit trail could not be opened or brought level with the store.
+    #[error("audit: {0}")]
+    Audit(#[from] crate::audit::OutboxError),
     /// TLS material is missing or unusable.
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
@@ -56,6 +59,7 @@ pub struct Node {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     admin_task: Option<JoinHandle<()>>,
+    audit_task: JoinHandle<()>,
 }
 
 impl Node {
@@ -66,14 +70,25 @@ impl Node {
             source,
         })?;
         let hsm_config = settings.hsm.clone();
-        let hsm = tokio::task::spawn_blocking(move || hsm::Hsm::open(&hsm_config))
-            .await
-            .map_err(|e| StartError::Io {
-                what: "opening the HSM",
-                source: std::io::Error::other(e),
-            })??;
+        // The audit signing key lives in the HSM; made on first start.
+        let hsm = tokio::task::spawn_blocking(move || {
+            let hsm = hsm::Hsm::open(&hsm_config)?;
+            hsm.create_audit_key()?;
+            Ok::<_, hsm::Error>(hsm)
+        })
+        .await
+        .map_err(|e| StartError::Io {
+            what: "opening the HSM",
+            source: std::io::Error::other(e),
+        })??;
         let store = Store::open(&settings.data_dir.join(STORE_FILE))?;
-        let committer = store.committer()?;
+        let audit = crate::audit::open_with_store(
+            &settings.audit.dir,
+            settings.audit.config.clone(),
+            &store,
+        )
+        .await?;
+        let committer = store.committer(Some(audit.clone()))?;
         let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
         let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
         let keys = Keys::new(hsm, settings.key_cache_entries, Arc::new(Metrics::new()));
@@ -85,6 +100,7 @@ impl Node {
             verifier.clone(),
             limits,
             settings.node_id,
+            audit,
         ));
         let listener =
             TcpListener::bind(settings.listen)
@@ -98,6 +114,11 @@ impl Node {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
+        let audit_task = tokio::spawn(crate::audit::run_checkpoints(
+            kms.clone(),
+            settings.audit.checkpoint_interval,
+            stopped.clone(),
+        ));
         let (admin_addr, admin_task) = match &settings.admin {
             Some(admin) => {
                 let admin_tls = tls::server_config(&settings.tls, verifier.clone())?;
@@ -139,6 +160,7 @@ impl Node {
             stop,
             task,
             admin_task,
+            audit_task,
         })
     }
 
@@ -164,6 +186,7 @@ impl Node {
         if let Some(admin) = self.admin_task {
             let _ = admin.await;
         }
+        let _ = self.audit_task.await;
         self.kms.shutdown().await;
     }
 }

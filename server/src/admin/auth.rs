@@ -9,15 +9,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use audit_log::{AuditEvent, Kind, Status};
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::info;
+use tracing::warn;
 
 use super::error::{ApiError, FailureReason};
 use super::{AdminState, Peer};
-use crate::identity::{self, IdentityError, Principal};
+use crate::identity::{self, IdentityError, PeerCertificate, Principal};
 use crate::store::records::{Role, TenantRecord};
 
 /// What a call does to a tenant's state.
@@ -96,9 +97,11 @@ impl Caller {
     }
 }
 
-/// Derives the principal, runs the call, then logs it (and counts it in the metrics): the ONE
-/// place an admin call is recorded. The target is the request path (tenant, client, key UID,
-/// job); bodies (passwords) are never logged.
+/// Derives the principal, runs the call, then records it in the audit trail (and the
+/// metrics): the ONE place an admin call is recorded. The record names the route, the tenant
+/// and key the path names, the outcome and who called; bodies (passwords) never. If the record
+/// cannot be made durable the answer is replaced by 503 "audit trail unavailable"
+/// (fail-closed), except for the probes that must report that very state.
 pub(crate) async fn audit_admin_call(
     State(state): State<Arc<AdminState>>,
     mut request: Request,
@@ -113,98 +116,139 @@ pub(crate) async fn audit_admin_call(
     let action = format!("{} {route}", request.method());
     let target = request.uri().path().to_owned();
     let peer = request.extensions().get::<Peer>().cloned();
-    let admission = match &peer {
-        Some(peer) => identity::principal(&peer.chain, state.kms.store(), &state.kms.verifier)
-            .map_err(Arc::new),
-        None => Err(Arc::new(IdentityError::NoCertificate)),
-    };
-    let who = match &admission {
-        Ok(p) => format!(
-            "{}:{}/{}",
-            p.role,
-            p.tenant.as_deref().unwrap_or("-"),
-            p.client
-        ),
-        Err(_) => "unauthenticated".to_owned(),
-    };
-    let fingerprint = peer
+    let inspected = peer
         .as_ref()
-        .and_then(|p| p.chain.first())
-        .map(|c| crate::tls::verifier::fingerprint_hex(c))
-        .unwrap_or_default();
+        .map(|p| PeerCertificate::inspect(&p.chain, &state.kms.verifier));
+    let admission = match &inspected {
+        Some(Ok(c)) => identity::principal_of(c, state.kms.store()).map_err(Arc::new),
+        Some(Err(_)) | None => Err(Arc::new(IdentityError::NoCertificate)),
+    };
+    let principal = match (&admission, &inspected) {
+        (Ok(p), _) => Some(crate::audit::principal(p)),
+        (Err(_), Some(Ok(c))) => Some(crate::audit::certificate(c.facts())),
+        _ => None,
+    };
+    let own_tenant = admission.as_ref().ok().and_then(|p| p.tenant.clone());
     request.extensions_mut().insert(Admission(admission));
-    let response = next.run(request).await;
-    record(
-        &state,
-        &Record {
-            principal: &who,
-            fingerprint: &fingerprint,
-            peer: peer.map(|p| p.addr.to_string()).unwrap_or_default(),
-            action,
-            target: &target,
-            start,
-        },
-        &response,
-    );
-    response
+    // A failed audit trail refuses every call but the probes until a record is durable
+    // again; the refusal's own record is the probe.
+    let degraded = state.kms.audit().health() != crate::audit::AuditHealth::Healthy;
+    let response = if degraded && !PROBES.contains(&target.as_str()) {
+        ApiError::AuditUnavailable.into_response()
+    } else {
+        next.run(request).await
+    };
+    let call = Call {
+        principal,
+        own_tenant,
+        peer: peer.map(|p| p.addr.to_string()),
+        action,
+        target: &target,
+        start,
+    };
+    record(&state, &call, response).await
 }
 
-/// Requests that match no route: still logged (as `unmatched`), then 404.
+/// Requests that match no route: still recorded (as `unmatched`), then 404.
 pub(crate) async fn unknown_route(
     State(state): State<Arc<AdminState>>,
     request: Request,
 ) -> Response {
     let start = Instant::now();
     let peer = request.extensions().get::<Peer>().cloned();
-    let response = ApiError::NoSuchRoute.into_response();
-    record(
-        &state,
-        &Record {
-            principal: "-",
-            fingerprint: "",
-            peer: peer.map(|p| p.addr.to_string()).unwrap_or_default(),
-            action: format!("{} unmatched", request.method()),
-            target: request.uri().path(),
-            start,
-        },
-        &response,
-    );
-    response
+    let principal = peer
+        .as_ref()
+        .and_then(|p| PeerCertificate::inspect(&p.chain, &state.kms.verifier).ok())
+        .map(|c| crate::audit::certificate(c.facts()));
+    let call = Call {
+        principal,
+        own_tenant: None,
+        peer: peer.map(|p| p.addr.to_string()),
+        action: format!("{} unmatched", request.method()),
+        target: request.uri().path(),
+        start,
+    };
+    record(&state, &call, ApiError::NoSuchRoute.into_response()).await
 }
 
-struct Record<'a> {
-    principal: &'a str,
-    fingerprint: &'a str,
-    peer: String,
+struct Call<'a> {
+    principal: Option<audit_log::Principal>,
+    own_tenant: Option<String>,
+    peer: Option<String>,
     action: String,
     target: &'a str,
     start: Instant,
 }
 
-/// The audit line and the metrics of one call. The audit trail will turn this into records.
-fn record(state: &AdminState, r: &Record<'_>, response: &Response) {
+/// Routes answered even when the audit trail is down: they report that state.
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// The audit record and the metrics of one call.
+async fn record(state: &AdminState, call: &Call<'_>, response: Response) -> Response {
     let status = response.status();
-    let result = if status.is_success() {
-        "ok"
+    let (outcome, reason) = if status.is_success() {
+        (Status::Success, None)
     } else {
-        response
+        let reason = response
             .extensions()
             .get::<FailureReason>()
-            .map_or("failed", |f| f.0)
+            .map_or("failed", |f| f.0);
+        let outcome = if matches!(status.as_u16(), 401 | 403) {
+            Status::Denied
+        } else {
+            Status::Failure
+        };
+        (outcome, Some(reason.to_owned()))
     };
-    info!(
-        target: "kms::admin::audit",
-        principal = r.principal,
-        fingerprint = r.fingerprint,
-        peer = %r.peer,
-        action = %r.action,
-        target_path = r.target,
-        status = status.as_u16(),
-        result,
-        "admin call"
-    );
+    let (tenant, object) = path_names(call.target);
+    // A tenant the path names is the tenant acted in, if it exists (probing for names must not
+    // start chains); else the caller's own.
+    let tenant = tenant
+        .filter(|t| matches!(state.kms.store().tenant(t), Ok(Some(_))))
+        .or_else(|| call.own_tenant.clone());
+    let event = AuditEvent {
+        time: time::OffsetDateTime::now_utc(),
+        node: state.kms.log_name().to_owned(),
+        tenant,
+        principal: call.principal.clone(),
+        client_addr: call.peer.clone(),
+        kind: Kind::Admin,
+        operation: call.action.clone(),
+        object,
+        status: outcome,
+        reason,
+        request_id: None,
+        change: None,
+    }
+    .clamped();
+    let recorded = state.kms.record(vec![event]).await;
     state
         .kms
         .metrics()
-        .admin_call(r.action.clone(), status.as_u16(), r.start.elapsed());
+        .admin_call(call.action.clone(), status.as_u16(), call.start.elapsed());
+    match recorded {
+        Ok(()) => response,
+        Err(e) if PROBES.contains(&call.target) => {
+            warn!(error = %e, "audit trail did not take the record of a probe");
+            response
+        }
+        Err(e) => {
+            warn!(error = %e, action = %call.action, "audit trail unavailable; refusing the admin call");
+            ApiError::AuditUnavailable.into_response()
+        }
+    }
+}
+
+/// The tenant and the key UID an admin path names (`/v1/tenants/{tenant}/keys/{uid}/...`).
+fn path_names(path: &str) -> (Option<String>, Option<String>) {
+    let mut parts = path.trim_start_matches('/').split('/');
+    if parts.next() != Some("v1") || parts.next() != Some("tenants") {
+        return (None, None);
+    }
+    let tenant = parts.next().filter(|t| !t.is_empty()).map(str::to_owned);
+    let object = match (parts.next(), parts.next()) {
+        (Some("keys"), Some(uid)) if !uid.is_empty() => Some(uid.to_owned()),
+        _ => None,
+    };
+    (tenant, object)
 }

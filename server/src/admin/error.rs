@@ -72,6 +72,9 @@ pub enum ApiError {
     /// Something else failed inside (details in the source).
     #[error("internal: {0}")]
     Internal(#[source] AdminError),
+    /// The audit trail cannot take the call's record (fail-closed).
+    #[error("audit trail unavailable")]
+    AuditUnavailable,
     /// A key action failed in the KMIP operation code for another reason.
     #[error("key operation failed: {0}")]
     Operation(#[source] crate::ops::OpError),
@@ -97,6 +100,9 @@ impl ApiError {
             ApiError::RotationRunning => (StatusCode::CONFLICT, "rotation already running"),
             ApiError::Contention => (StatusCode::CONFLICT, "concurrent modification"),
             ApiError::Hsm(_) => (StatusCode::SERVICE_UNAVAILABLE, "HSM unavailable"),
+            ApiError::AuditUnavailable | ApiError::Store(StoreError::AuditPending(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "audit trail unavailable")
+            }
             ApiError::Operation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "key operation refused"),
             ApiError::Store(_) | ApiError::Render(_) | ApiError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error")

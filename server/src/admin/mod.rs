@@ -7,6 +7,7 @@
 //!
 //! The routes and their JSON are documented in `docs/ADMIN-API.md`.
 
+mod audit;
 mod auth;
 mod clients;
 mod error;
@@ -81,6 +82,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/readyz", get(tenants::readyz))
         .route("/metrics", get(tenants::metrics))
         .route("/v1/node/status", get(tenants::node_status))
+        .route("/v1/audit/records", get(audit::records))
+        .route("/v1/audit/checkpoints", get(audit::checkpoints))
+        .route("/v1/audit/public-key", get(audit::public_key))
         .route(
             "/v1/tenants",
             get(tenants::list_tenants).post(tenants::create_tenant),

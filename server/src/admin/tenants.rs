@@ -55,7 +55,13 @@ pub(crate) async fn healthz() -> Json<serde_json::Value> {
 pub(crate) async fn readyz(State(state): State<Arc<AdminState>>) -> Result<Response, ApiError> {
     state.kms.store().tenants()?;
     state.kms.keys().probe().await.map_err(ApiError::Hsm)?;
-    Ok(Json(serde_json::json!({ "status": "ready", "store": "ok", "hsm": "ok" })).into_response())
+    if state.kms.audit().health() != crate::audit::AuditHealth::Healthy {
+        return Err(ApiError::AuditUnavailable);
+    }
+    Ok(Json(serde_json::json!({
+        "status": "ready", "store": "ok", "hsm": "ok", "audit": "ok"
+    }))
+    .into_response())
 }
 
 /// `GET /metrics`: Prometheus text exposition (operators).

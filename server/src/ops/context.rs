@@ -34,6 +34,9 @@ pub(crate) struct Ctx<'a> {
     /// With Batch Error Continuation Option Undo: every object written by the batch so far,
     /// with its record before the batch's first write to it (`None`: the batch made it).
     pub(crate) journal: Option<Mutex<Journal>>,
+    /// The audit state of the item being run (`None`: actions on behalf of an admin, whose
+    /// admin call is the record).
+    pub(crate) audit: Option<Mutex<super::audit::ItemAudit>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -52,6 +55,7 @@ impl<'a> Ctx<'a> {
             now,
             placeholder: None,
             journal: None,
+            audit: None,
         }
     }
 
@@ -115,16 +119,19 @@ impl<'a> Ctx<'a> {
 
     /// The UID a request names, or the ID Placeholder.
     pub(crate) fn uid(&self, given: Option<&String>) -> Result<String, OpError> {
-        given
+        let uid = given
             .cloned()
             .or_else(|| self.placeholder.clone())
-            .ok_or(OpError::MissingData("unique identifier"))
+            .ok_or(OpError::MissingData("unique identifier"))?;
+        self.note_object(&uid);
+        Ok(uid)
     }
 
     /// Loads an object the principal may act on with `op`. Another tenant's object is
     /// answered exactly like a missing one.
     pub(crate) fn object(&self, uid: &str, op: Operation) -> Result<ObjectRecord, OpError> {
         let tenant = self.tenant_id()?;
+        self.note_object(uid);
         let record = self
             .kms
             .store
@@ -138,13 +145,11 @@ impl<'a> Ctx<'a> {
     /// Writes a new object.
     pub(crate) async fn insert(&self, record: ObjectRecord) -> Result<(), OpError> {
         let uid = record.uid.clone();
-        self.kms
-            .committer
-            .apply(Command::PutObject {
-                expected_revision: None,
-                record: Box::new(record),
-            })
-            .await??;
+        self.commit(Command::PutObject {
+            expected_revision: None,
+            record: Box::new(record),
+        })
+        .await??;
         self.journal(&uid, None);
         Ok(())
     }
@@ -188,9 +193,7 @@ impl<'a> Ctx<'a> {
             next.revision = current.revision + 1;
             super::attrs::index_names(&mut next);
             match self
-                .kms
-                .committer
-                .apply(Command::PutObject {
+                .commit(Command::PutObject {
                     expected_revision: Some(current.revision),
                     record: Box::new(next),
                 })
@@ -227,9 +230,7 @@ impl<'a> Ctx<'a> {
             // it, instead of costing an HSM unseal on the next Get.
             let drop_unsealed = next.material != current.material || next.state != current.state;
             match self
-                .kms
-                .committer
-                .apply(Command::PutObject {
+                .commit(Command::PutObject {
                     expected_revision: Some(current.revision),
                     record: Box::new(next.clone()),
                 })

@@ -249,7 +249,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
                 record: Box::new(new),
             },
         ]);
-        match ctx.kms.committer.apply(command).await? {
+        match ctx.commit(command).await? {
             Ok(()) => {
                 ctx.journal(&old_uid, Some(&old));
                 ctx.journal(&new_uid, None);

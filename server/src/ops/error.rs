@@ -78,6 +78,9 @@ pub enum OpError {
     /// The object kept changing under concurrent writers.
     #[error("concurrent modification")]
     Contention,
+    /// The audit trail cannot take records: the request is refused (fail-closed).
+    #[error("audit trail unavailable")]
+    AuditUnavailable,
     /// Storage failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -161,6 +164,9 @@ impl OpError {
             OpError::InvalidTagLength => (ResultReason::GENERAL_FAILURE, "invalid tag length"),
             OpError::ResponseTooLarge => (ResultReason::RESPONSE_TOO_LARGE, "response too large"),
             OpError::Contention => (ResultReason::GENERAL_FAILURE, "try again"),
+            OpError::AuditUnavailable | OpError::Store(StoreError::AuditPending(_)) => {
+                (ResultReason::GENERAL_FAILURE, "audit trail unavailable")
+            }
             OpError::Store(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
             OpError::Keys(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
         }

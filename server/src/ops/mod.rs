@@ -4,6 +4,7 @@
 
 mod attribute_ops;
 pub(crate) mod attrs;
+mod audit;
 mod check;
 mod context;
 mod create;
@@ -30,6 +31,8 @@ use tracing::{debug, warn};
 pub(crate) use context::Ctx;
 pub use error::OpError;
 
+use crate::audit::AuditHealth;
+use crate::identity::CertificateFacts;
 use crate::kms::{Admission, Kms};
 use crate::net::PeerAddr;
 
@@ -37,21 +40,25 @@ use crate::net::PeerAddr;
 const FALLBACK_VERSION: ProtocolVersion = ProtocolVersion::V1_0;
 
 /// Answers one KMIP message. Never fails: every problem becomes a KMIP error response in the
-/// request's protocol version (or KMIP 1.0 when even that cannot be read).
+/// request's protocol version (or KMIP 1.0 when even that cannot be read). Every answered batch
+/// item has exactly one audit record, durable before the answer is returned; if the audit trail
+/// cannot take them, every item is answered "audit trail unavailable" instead (fail-closed).
 pub(crate) async fn handle_message(
     kms: &Kms,
     admission: Admission,
+    certificate: Option<&CertificateFacts>,
     peer: PeerAddr,
     bytes: &[u8],
 ) -> Vec<u8> {
     let now = now();
+    let who = audit::Who::of(kms, &admission, certificate, peer);
     let tree = match decode(bytes, &kms.limits) {
         Ok(t) => t,
         Err(e) => {
             debug!(%peer, error = %e, "undecodable message");
             let version = RequestMessage::peek_version_bytes(bytes)
                 .map_or(FALLBACK_VERSION, response_version);
-            return encode(kms, version, now, invalid_message_items(&[]));
+            return answer_unparsed(kms, &who, version, now, invalid_message_items(&[])).await;
         }
     };
     let request = match RequestMessage::from_ttlv_with(&tree, &kms.limits) {
@@ -61,23 +68,51 @@ pub(crate) async fn handle_message(
             let version =
                 RequestMessage::peek_version(&tree).map_or(FALLBACK_VERSION, response_version);
             let items = RequestMessage::peek_batch_items(&tree, &kms.limits);
-            return encode(kms, version, now, invalid_message_items(&items));
+            return answer_unparsed(kms, &who, version, now, invalid_message_items(&items)).await;
         }
     };
     let version = response_version(request.version());
-    let items = match admission {
+    // An audit trail that failed refuses everything until a record is durable again; the
+    // refusal's own record is the probe.
+    let degraded = kms.audit().health() != AuditHealth::Healthy;
+    let (items, audits) = match &admission {
+        Ok(_) if degraded => (fail_all(&request, &OpError::AuditUnavailable), Vec::new()),
         Ok(principal) => {
-            let mut ctx = Ctx::new(kms, &principal, &request.header, version, now);
+            let mut ctx = Ctx::new(kms, principal, &request.header, version, now);
             match ctx.check_credential() {
-                Ok(()) => run_batch(&mut ctx, &request).await,
-                Err(e) => fail_all(&request, &e),
+                Ok(()) => run_batch(&mut ctx, &who, &request).await,
+                Err(e) => (fail_all(&request, &e), Vec::new()),
             }
         }
         Err(e) => {
             warn!(%peer, reason = %e, "request refused: peer not admitted");
-            fail_all(&request, &OpError::AuthenticationFailed)
+            (
+                fail_all(&request, &OpError::AuthenticationFailed),
+                Vec::new(),
+            )
         }
     };
+    let events = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, response)| {
+            let audit = audits.get(i);
+            if audit.is_some_and(audit::ItemAudit::recorded) {
+                return None;
+            }
+            let object = audit.and_then(audit::ItemAudit::object);
+            Some(who.item_event(request.batch_items.get(i), response, object))
+        })
+        .collect();
+    if let Err(e) = kms.record(events).await {
+        warn!(error = %e, "audit trail refused the records of a message; refusing it");
+        return encode(
+            kms,
+            version,
+            now,
+            fail_all(&request, &OpError::AuditUnavailable),
+        );
+    }
     let outcomes: Vec<_> = items
         .iter()
         .map(|i| (i.operation, i.result_status))
@@ -98,6 +133,24 @@ pub(crate) async fn handle_message(
             encoded
         }
     }
+}
+
+/// Answers a message that could not be parsed, after recording each of its answered items.
+async fn answer_unparsed(
+    kms: &Kms,
+    who: &audit::Who,
+    version: ProtocolVersion,
+    now: i64,
+    items: Vec<ResponseBatchItem>,
+) -> Vec<u8> {
+    let events = items
+        .iter()
+        .map(|i| who.item_event(None, i, None))
+        .collect();
+    if let Err(e) = kms.record(events).await {
+        warn!(error = %e, "audit trail refused the record of an invalid message");
+    }
+    encode(kms, version, now, items)
 }
 
 /// Encodes an answer and counts its batch items in the metrics.
@@ -131,7 +184,12 @@ fn response_version(requested: ProtocolVersion) -> ProtocolVersion {
         .unwrap_or(FALLBACK_VERSION)
 }
 
-async fn run_batch(ctx: &mut Ctx<'_>, request: &RequestMessage) -> Vec<ResponseBatchItem> {
+/// Runs the batch items; returns the answers and, per answered item, its audit state.
+async fn run_batch(
+    ctx: &mut Ctx<'_>,
+    who: &audit::Who,
+    request: &RequestMessage,
+) -> (Vec<ResponseBatchItem>, Vec<audit::ItemAudit>) {
     let continuation = request
         .header
         .batch_error_continuation_option
@@ -141,18 +199,24 @@ async fn run_batch(ctx: &mut Ctx<'_>, request: &RequestMessage) -> Vec<ResponseB
         ctx.journal = Some(std::sync::Mutex::new(Vec::new()));
     }
     let mut out = Vec::with_capacity(request.batch_items.len());
+    let mut audits = Vec::with_capacity(request.batch_items.len());
     for item in &request.batch_items {
+        ctx.audit = Some(std::sync::Mutex::new(audit::ItemAudit::new(who, item)));
         let result = dispatch(ctx, item).await;
         let failed = result.is_err();
         out.push(match result {
             Ok(payload) => ResponseBatchItem::success(item, payload),
             Err(e) => failure(item, &e),
         });
+        if let Some(Ok(a)) = ctx.audit.take().map(std::sync::Mutex::into_inner) {
+            audits.push(a);
+        }
         // Stop (the default) and Undo both end the batch at the first failure; Undo also
         // restores what the earlier items wrote and reports them Operation Undone (KMIP 1.4
         // section 6.7). Should the undo itself fail, they stay reported as done.
         if failed && continuation != BatchErrorContinuationOption::CONTINUE {
             if undo {
+                ctx.audit = Some(std::sync::Mutex::new(audit::ItemAudit::undo(who)));
                 match ctx.undo().await {
                     Ok(()) => {
                         let done = out.len().saturating_sub(1);
@@ -162,11 +226,12 @@ async fn run_batch(ctx: &mut Ctx<'_>, request: &RequestMessage) -> Vec<ResponseB
                     }
                     Err(e) => warn!(error = %e, "batch undo failed"),
                 }
+                ctx.audit = None;
             }
             break;
         }
     }
-    out
+    (out, audits)
 }
 
 async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<ResponsePayload, OpError> {

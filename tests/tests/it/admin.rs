@@ -28,13 +28,13 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 /// An HTTPS client of the admin API holding one principal's certificate.
-struct Api {
+pub(crate) struct Api {
     addr: SocketAddr,
     tls: TlsConnector,
 }
 
 impl Api {
-    fn new(server: &TestServer, files: &IdentityFiles) -> Api {
+    pub(crate) fn new(server: &TestServer, files: &IdentityFiles) -> Api {
         let addr = server.admin_addr().expect("the admin API is enabled");
         let settings = ClientConfig::new(addr.to_string(), "127.0.0.1")
             .with_ca_file(server.ca_path())
@@ -47,7 +47,7 @@ impl Api {
     }
 
     /// One request on a fresh connection: status and body (JSON, or the text as a string).
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let tcp = TcpStream::connect(self.addr).await.expect("connect");
         let name = ServerName::try_from("127.0.0.1").expect("server name");
         let tls = self.tls.connect(name, tcp).await.expect("TLS handshake");
@@ -79,11 +79,11 @@ impl Api {
         (status, value)
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         self.call("GET", path, None).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.call("POST", path, Some(body)).await
     }
 }

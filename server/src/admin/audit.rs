@@ -1,0 +1,163 @@
+//! The audit trail for auditors (`docs/AUDIT.md`): this node's records, the signed checkpoints
+//! and the audit public key, so `kmsctl audit export` can fetch what `kmsctl audit verify`
+//! checks offline. Operators read every record; tenant admins and auditors only their own
+//! tenant's, with checkpoints that prove that tenant's chain without showing the others.
+
+use std::sync::Arc;
+
+use audit_log::{AuditRecord, Checkpoint, Filter};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::AdminState;
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::store::records::Role;
+
+/// Page size when `limit` is absent.
+const DEFAULT_LIMIT: usize = 1000;
+/// Largest page.
+const MAX_LIMIT: usize = 10_000;
+
+/// Query of `GET /v1/audit/records`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordQuery {
+    after: Option<u64>,
+    limit: Option<usize>,
+    tenant: Option<String>,
+    operation: Option<String>,
+    object: Option<String>,
+    principal: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+}
+
+/// A page of records.
+#[derive(Debug, Serialize)]
+pub(crate) struct RecordPage {
+    records: Vec<AuditRecord>,
+    next: u64,
+    more: bool,
+}
+
+/// The tenant a caller is confined to (`None`: operators, who see every record).
+fn scope(caller: &Caller) -> Result<Option<String>, ApiError> {
+    let p = &caller.0;
+    match p.role {
+        Role::Operator => Ok(None),
+        Role::TenantAdmin | Role::Auditor => p.tenant.clone().map(Some).ok_or(ApiError::Forbidden),
+        Role::KmipClient => Err(ApiError::Forbidden),
+    }
+}
+
+fn time_param(value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    value
+        .map(|v| OffsetDateTime::parse(v, &Rfc3339))
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("from and until must be RFC 3339 times"))
+}
+
+/// `GET /v1/audit/records?after=&limit=&tenant=&operation=&object=&principal=&from=&until=`
+pub(crate) async fn records(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+    query: Result<Query<RecordQuery>, QueryRejection>,
+) -> Result<Json<RecordPage>, ApiError> {
+    let confined = scope(&caller)?;
+    let Query(q) = query.map_err(|_| ApiError::BadRequest("invalid query"))?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::BadRequest("limit must be between 1 and 10000"));
+    }
+    let tenant = match (&confined, q.tenant) {
+        (Some(own), Some(asked)) if *own != asked => return Err(ApiError::NoSuchTenant),
+        (Some(own), _) => Some(Some(own.clone())),
+        (None, asked) => asked.map(Some),
+    };
+    let filter = Filter {
+        tenant,
+        from: time_param(q.from.as_deref())?,
+        until: time_param(q.until.as_deref())?,
+        operation: q.operation,
+        object: q.object,
+        principal: q.principal,
+    };
+    let dir = state.kms.audit().dir().to_owned();
+    let after = q.after.unwrap_or(0);
+    let page = tokio::task::spawn_blocking(move || {
+        crate::audit::query::read_page(&dir, after, limit, &filter)
+    })
+    .await
+    .map_err(|_| ApiError::AuditUnavailable)?
+    .map_err(|e| {
+        tracing::warn!(error = %e, "reading the audit files failed");
+        ApiError::AuditUnavailable
+    })?;
+    Ok(Json(RecordPage {
+        records: page.records,
+        next: page.next,
+        more: page.more,
+    }))
+}
+
+/// Checkpoints of this node's log, from the replicated state.
+#[derive(Debug, Serialize)]
+pub(crate) struct Checkpoints {
+    checkpoints: Vec<Checkpoint>,
+}
+
+/// `GET /v1/audit/checkpoints`: for a tenant-confined caller each checkpoint carries only the
+/// inclusion proof of that tenant's head.
+pub(crate) async fn checkpoints(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+) -> Result<Json<Checkpoints>, ApiError> {
+    let confined = scope(&caller)?;
+    let log = state.kms.log_name();
+    let mut out = Vec::new();
+    for cp in state.kms.store().audit_checkpoints()? {
+        if cp.log != log {
+            continue;
+        }
+        match &confined {
+            None => out.push(cp),
+            // A checkpoint from before the tenant's first record proves nothing about it.
+            Some(t) => {
+                if let Ok(view) = cp.for_tenant(Some(t)) {
+                    out.push(view);
+                }
+            }
+        }
+    }
+    Ok(Json(Checkpoints { checkpoints: out }))
+}
+
+/// The audit public key.
+#[derive(Debug, Serialize)]
+pub(crate) struct PublicKeyView {
+    public_key: String,
+    log: String,
+}
+
+/// `GET /v1/audit/public-key`: the SEC1 point of this node's HSM audit key, in hex.
+pub(crate) async fn public_key(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+) -> Result<Json<PublicKeyView>, ApiError> {
+    scope(&caller)?;
+    let hsm = state.kms.keys().hsm().clone();
+    let key = tokio::task::spawn_blocking(move || hsm.audit_public_key())
+        .await
+        .map_err(|_| ApiError::AuditUnavailable)?
+        .map_err(|e| ApiError::Hsm(e.into()))?
+        .ok_or(ApiError::AuditUnavailable)?;
+    Ok(Json(PublicKeyView {
+        public_key: hex::encode(key),
+        log: state.kms.log_name().to_owned(),
+    }))
+}
