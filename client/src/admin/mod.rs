@@ -15,12 +15,14 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
 mod http;
 mod model;
 
 use serde_json::json;
 use zeroize::Zeroizing;
 
+pub use audit::{AuditPage, AuditQuery, MAX_AUDIT_PAGE};
 pub use model::{
     EnrolledClient, Enrollment, Health, Job, Key, KeyAction, KeyCacheCounts, KeyFilter, KeyPage,
     NodeCounts, NodeStatus, RotationStarted, Tenant, Vmware,
