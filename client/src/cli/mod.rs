@@ -2,8 +2,9 @@
 //! ([`execute`] with captured output) instead of a possibly stale binary.
 //!
 //! KMIP key commands (`key ...`) use the KMIP client over mutual TLS; admin commands
-//! (`tenant`, `node`, `client`, `inventory`, `key-admin`, `rotate-domain-key`, `health`) use
-//! the admin API ([`crate::admin`]). Settings come from flags, `KMSCTL_*` variables and a TOML
+//! (`tenant`, `node`, `client`, `inventory`, `key-admin`, `rotate-domain-key`, `health`,
+//! `audit export | tail`) use the admin API ([`crate::admin`]); `audit verify` and
+//! `audit export --from-dir` work on files only. Settings come from flags, `KMSCTL_*` variables and a TOML
 //! file ([`settings`]).
 //!
 //! Exit codes ([`Exit`]): 0 success, 1 error, 2 usage (bad arguments or missing settings),

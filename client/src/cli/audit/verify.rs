@@ -62,9 +62,15 @@ pub(super) fn run(args: VerifyArgs, global: &Global, console: &mut Console<'_>) 
     let (checkpoints, mut issues) = files::read_checkpoints(&checkpoint_file)?;
     let (records, record_issues) = files::read_records(&record_files)?;
     issues.extend(record_issues);
-    let scope = match args.tenant {
-        Some(t) => Scope::Tenant(Some(t)),
-        None => tenant_of_view(&checkpoints).map_or(Scope::All, Scope::Tenant),
+    let view = tenant_of_view(&checkpoints);
+    let scope = match (args.tenant, view) {
+        (Some(t), Some(v)) if v.as_deref() != Some(t.as_str()) => {
+            return Err(ClientError::Usage(
+                "the checkpoints are another tenant's view: --tenant names the wrong tenant",
+            ));
+        }
+        (Some(t), _) => Scope::Tenant(Some(t)),
+        (None, view) => view.map_or(Scope::All, Scope::Tenant),
     };
     let report = audit_log::verify(&records, &checkpoints, &key, &scope);
     let fingerprint = key_fingerprint(&key);
@@ -286,6 +292,12 @@ fn write_text(
         output::line(
             out,
             "WARNING: no record is covered by a valid checkpoint signature",
+        )?;
+    }
+    if report.chains.is_empty() {
+        output::line(
+            out,
+            "WARNING: nothing in scope: no record, no checkpoint naming it",
         )?;
     }
     let total = issues.len() + report.findings.len();
