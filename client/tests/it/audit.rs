@@ -643,4 +643,11 @@ fn verify_needs_its_inputs() {
     let bad_point = format!("05{}", &t.key.hex()[2..]);
     let (code, _, err) = kmsctl(&["audit", "verify", "--dir", d, "--public-key", &bad_point]);
     assert_eq!(code, 2, "{err}");
+    // export: jsonl needs a directory; --public-key only goes with --from-dir
+    let (code, _, err) = kmsctl(&["audit", "export", "--from-dir", d]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = kmsctl(&["audit", "export", "--out", d, "--public-key", &t.key.hex()]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = kmsctl(&["audit", "tail", "--from", "yesterday"]);
+    assert_eq!(code, 2, "{err}");
 }

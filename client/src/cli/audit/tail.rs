@@ -187,3 +187,41 @@ fn text_line(r: &AuditRecord) -> String {
         e.client_addr.as_deref().unwrap_or("-"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use audit_log::{AuditEvent, ChainState, Kind, Principal, Status};
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    #[test]
+    fn a_text_line_names_who_did_what_and_cannot_drive_the_terminal() {
+        let r = ChainState::genesis("node-a").next(AuditEvent {
+            time: OffsetDateTime::UNIX_EPOCH,
+            node: "node-a".into(),
+            tenant: Some("acme".into()),
+            principal: Some(Principal {
+                fingerprint: "ab".repeat(32),
+                subject: "CN=vc".into(),
+                issuer: "CN=CA".into(),
+                client: None,
+            }),
+            client_addr: Some("192.0.2.7:50000".into()),
+            kind: Kind::Kmip,
+            operation: "Get".into(),
+            object: Some("uid\u{1b}[2J".into()),
+            status: Status::Denied,
+            reason: Some("Permission Denied".into()),
+            request_id: None,
+            change: None,
+        });
+        let mut out = Vec::new();
+        print(&mut out, &r, TailFormat::Text).expect("write");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "1970-01-01T00:00:00Z node-a#1 acme kmip Get uid?[2J denied (Permission Denied) \
+             by CN=vc from 192.0.2.7:50000\n"
+        );
+    }
+}
