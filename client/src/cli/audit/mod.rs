@@ -130,11 +130,10 @@ fn key_fingerprint(key: &PublicKey) -> String {
 /// `--public-key`: a file holding the hex key, or the hex itself.
 fn public_key_arg(arg: &str) -> Result<PublicKey> {
     let path = PathBuf::from(arg);
-    let text = if path.is_file() {
-        super::settings::read_small(&path, 4096)?
-    } else if arg.len() == 2 * audit_log::PUBLIC_KEY_LEN {
-        arg.to_owned()
-    } else {
+    if path.is_file() {
+        return public_key_file(&path);
+    }
+    if arg.len() != 2 * audit_log::PUBLIC_KEY_LEN {
         return Err(ClientError::ReadFile {
             path,
             source: std::io::Error::new(
@@ -142,7 +141,16 @@ fn public_key_arg(arg: &str) -> Result<PublicKey> {
                 "no such file, and not 130 hex digits either",
             ),
         });
-    };
+    }
+    public_key_hex(arg)
+}
+
+/// A file holding the key's hex (`audit-public-key.hex`).
+fn public_key_file(path: &std::path::Path) -> Result<PublicKey> {
+    public_key_hex(&super::settings::read_small(path, 4096)?)
+}
+
+fn public_key_hex(text: &str) -> Result<PublicKey> {
     PublicKey::from_hex(&text.trim().to_ascii_lowercase()).map_err(|_| {
         ClientError::Usage("the audit public key is not the hex of a 65-byte P-256 point")
     })

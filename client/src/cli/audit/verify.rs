@@ -7,7 +7,7 @@ use audit_log::{ChainSummary, Checkpoint, Finding, Report, Scope};
 use serde_json::{Value, json};
 
 use super::files::{self, Issue};
-use super::{Console, Exit, key_fingerprint, public_key_arg};
+use super::{Console, Exit, key_fingerprint, public_key_arg, public_key_file};
 use crate::cli::output::{self, Table, clean};
 use crate::cli::settings::Global;
 use crate::error::{ClientError, Result};
@@ -51,7 +51,7 @@ pub(super) fn run(args: VerifyArgs, global: &Global, console: &mut Console<'_>) 
     let key = match (&args.public_key, dir) {
         (Some(k), _) => public_key_arg(k)?,
         (None, Some(d)) if d.join(files::PUBLIC_KEY).is_file() => {
-            public_key_arg(&d.join(files::PUBLIC_KEY).to_string_lossy())?
+            public_key_file(&d.join(files::PUBLIC_KEY))?
         }
         _ => {
             return Err(ClientError::Usage(
