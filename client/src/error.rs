@@ -166,6 +166,9 @@ pub enum ClientError {
         #[source]
         source: io::Error,
     },
+    /// Audit data could not be encoded, or a checkpoint could not be cut to a tenant's view.
+    #[error("audit data: {0}")]
+    Audit(#[source] audit_log::Error),
     /// The command line, environment and configuration file together do not make a usable
     /// command (a required setting is missing, two options contradict each other).
     #[error("{0}")]

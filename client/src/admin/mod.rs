@@ -1,6 +1,7 @@
 //! An async HTTPS client of the admin API (`docs/ADMIN-API.md`): the same mutual TLS as the
 //! KMIP client ([`ClientConfig::tls_config`]: the KMS CA, the caller's certificate), JSON in
-//! and out, one connection per call. Errors the server answers become
+//! and out, one connection per call. The audit routes (`/v1/audit/...`) answer in the
+//! `audit-log` crate's own record and checkpoint shapes. Errors the server answers become
 //! [`ClientError::Admin`] with the HTTP status and the server's fixed error text.
 //!
 //! ```no_run
@@ -15,12 +16,14 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
 mod http;
 mod model;
 
 use serde_json::json;
 use zeroize::Zeroizing;
 
+pub use audit::{AuditPage, AuditQuery, MAX_AUDIT_PAGE};
 pub use model::{
     EnrolledClient, Enrollment, Health, Job, Key, KeyAction, KeyCacheCounts, KeyFilter, KeyPage,
     NodeCounts, NodeStatus, RotationStarted, Tenant, Vmware,

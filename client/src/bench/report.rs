@@ -66,6 +66,7 @@ impl Failure {
             ClientError::Admin { .. } | ClientError::Http { .. } | ClientError::Json(_) => {
                 "admin API".to_owned()
             }
+            ClientError::Audit(_) => "audit data".to_owned(),
         }
     }
 
@@ -91,7 +92,8 @@ impl Failure {
                 | ClientError::WriteFile { .. }
                 | ClientError::Usage(_)
                 | ClientError::Admin { .. }
-                | ClientError::Json(_) => false,
+                | ClientError::Json(_)
+                | ClientError::Audit(_) => false,
                 ClientError::Http { .. } => true,
             },
         }

@@ -2,17 +2,20 @@
 //! ([`execute`] with captured output) instead of a possibly stale binary.
 //!
 //! KMIP key commands (`key ...`) use the KMIP client over mutual TLS; admin commands
-//! (`tenant`, `node`, `client`, `inventory`, `key-admin`, `rotate-domain-key`, `health`) use
-//! the admin API ([`crate::admin`]). Settings come from flags, `KMSCTL_*` variables and a TOML
+//! (`tenant`, `node`, `client`, `inventory`, `key-admin`, `rotate-domain-key`, `health`,
+//! `audit export | tail`) use the admin API ([`crate::admin`]); `audit verify` and
+//! `audit export --from-dir` work on files only. Settings come from flags, `KMSCTL_*` variables and a TOML
 //! file ([`settings`]).
 //!
 //! Exit codes ([`Exit`]): 0 success, 1 error, 2 usage (bad arguments or missing settings),
 //! 3 not found (no such tenant, client, key or job; KMIP Item Not Found), 4 permission
 //! denied (admin API 401/403; KMIP Permission Denied or Authentication Not Successful; a TLS
-//! alert refusing the certificate).
+//! alert refusing the certificate), 5 audit findings (`audit verify` found the trail altered,
+//! incomplete or irregular; `audit export --from-dir` read irregular lines).
 
 mod admin;
 mod attributes;
+mod audit;
 mod clients;
 mod keys;
 pub mod output;
@@ -32,7 +35,7 @@ pub use clients::fingerprint_of;
 pub use settings::{FileConfig, Global, Settings};
 
 /// Command-line tool for the KMIP key-management server: KMIP keys, tenants, clients, the key
-/// inventory, Domain Key rotation, health, load tests.
+/// inventory, Domain Key rotation, the audit trail, health, load tests.
 ///
 /// Settings: each option also comes from an environment variable (KMSCTL_ADDR,
 /// KMSCTL_ADMIN_ADDR, KMSCTL_SERVER_NAME, KMSCTL_CA, KMSCTL_CERT, KMSCTL_KEY,
@@ -40,7 +43,8 @@ pub use settings::{FileConfig, Global, Settings};
 /// over the environment, which wins over the file.
 ///
 /// Exit codes: 0 success, 1 error, 2 usage (bad arguments, missing settings), 3 not found
-/// (tenant, client, key or job), 4 permission denied (certificate refused, role not allowed).
+/// (tenant, client, key or job), 4 permission denied (certificate refused, role not allowed),
+/// 5 audit findings (the audit trail is altered, incomplete or irregular).
 #[derive(Debug, Parser)]
 #[command(name = "kmsctl", version)]
 pub struct Cli {
@@ -67,6 +71,8 @@ enum Cmd {
     /// Rotates a tenant's Domain Key and waits for every key to be re-sealed under the new
     /// version (progress on stderr).
     RotateDomainKey(admin::RotateArgs),
+    /// The tamper-evident audit trail: export it, verify it offline, follow it.
+    Audit(audit::AuditArgs),
     /// Liveness and readiness of the admin API's node (/healthz, /readyz).
     Health(admin::HealthArgs),
     /// Prints a shell completion script on stdout (`kmsctl completions bash >
@@ -90,6 +96,9 @@ pub enum Exit {
     NotFound,
     /// 4: the certificate was refused or its role may not do this.
     PermissionDenied,
+    /// 5: `audit verify` (or `audit export --from-dir`) found the audit trail altered,
+    /// incomplete or irregular.
+    AuditFindings,
 }
 
 impl Exit {
@@ -101,6 +110,7 @@ impl Exit {
             Self::Usage => 2,
             Self::NotFound => 3,
             Self::PermissionDenied => 4,
+            Self::AuditFindings => 5,
         }
     }
 
@@ -244,6 +254,7 @@ async fn dispatch(command: Cmd, console: &mut Console<'_>) -> Result<Exit> {
         Cmd::Inventory(args) => admin::inventory(args, console).await,
         Cmd::KeyAdmin(args) => admin::key_admin(args, console).await,
         Cmd::RotateDomainKey(args) => admin::rotate(args, console).await,
+        Cmd::Audit(args) => audit::run(args, console).await,
         Cmd::Health(args) => admin::health(args, console).await,
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kmsctl", console.out);

@@ -1,5 +1,6 @@
 //! Client integration tests against an in-test KMIP-over-TLS server (one binary, modules).
 
+mod audit;
 mod bench;
 mod kmsctl;
 mod lifecycle;
