@@ -271,7 +271,8 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Runs the bench and prints its report (text, or JSON with `--json`) on stdout. Fails
-/// when the run measured no successful operation at all.
+/// when the run measured no successful operation at all (the report is printed first, with
+/// `unsupported` set when the server refused the workload).
 async fn bench_command(args: &bench::Args, console: &mut Console<'_>) -> Result<Exit> {
     let plan = args.plan()?;
     let interrupt = async {
@@ -285,6 +286,10 @@ async fn bench_command(args: &bench::Args, console: &mut Console<'_>) -> Result<
         output::json(console.out, &report)?;
     } else {
         output::line(console.out, &report.to_string())?;
+    }
+    if let Some(why) = &report.unsupported {
+        let _ = writeln!(console.err, "kmsctl: unsupported by the server: {why}");
+        return Ok(Exit::Failure);
     }
     if report.ok == 0 {
         let _ = writeln!(console.err, "kmsctl: no operation succeeded");
