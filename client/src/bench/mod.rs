@@ -10,10 +10,12 @@
 //! - [`Args`]: the command line, validated by [`Args::plan`] into a [`Plan`].
 //! - [`run`]: carries out a plan and returns a [`Report`] (also `Serialize`, for `--json`).
 //! - [`probe`]: the server's versions and vendor, asked before the run.
+//! - [`populate`]: `bench populate` and `bench ready`, the scale test's client steps.
 //! - [`workload`]: what each workload sends (standard KMIP only).
 //! - [`report`]: counting, percentiles, the report's text and JSON forms.
 
 mod args;
+pub mod populate;
 pub mod probe;
 pub mod report;
 pub mod workload;
@@ -25,7 +27,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use args::{Args, MAX_CONNECTIONS, MAX_KEYS, TlsChoice, Toggle, parse_duration};
+pub use args::{
+    Args, BenchCommand, MAX_CONNECTIONS, MAX_KEYS, TlsChoice, Toggle, Tool, parse_duration,
+};
 pub use probe::{ServerFacts, VersionChoice};
 pub use report::{Handshakes, Latency, OperationReport, Report};
 pub use workload::Workload;

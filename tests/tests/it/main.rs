@@ -5,6 +5,7 @@
 
 mod admin;
 mod attributes;
+mod bench;
 mod conformance;
 mod hostile;
 mod kmsctl;
