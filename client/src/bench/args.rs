@@ -19,8 +19,8 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 /// Most keys the setup step creates.
 pub const MAX_KEYS: usize = 1_000_000;
 
-/// `kmsctl bench`: a load run (the flags of [`Args`]) or one of the scale-test [`Tool`]s.
-///
+// `kmsctl bench`: a load run (the flags of `Args`) or one of the scale-test `Tool`s. The doc
+// comment below is the command's help text.
 /// Closed-loop KMIP load: ops/s, latency percentiles, errors by kind.
 ///
 /// N connections, each sending its next request as soon as the previous one is answered.
@@ -28,7 +28,17 @@ pub const MAX_KEYS: usize = 1_000_000;
 /// server for its versions (Discover Versions) and vendor (Query), and a workload the server
 /// refuses is reported as unsupported with the KMIP error. Progress goes to stderr once a
 /// second; the report to stdout (`--json` for JSON). Exits with failure when nothing
-/// succeeded. `bench populate` and `bench ready` are the scale test's steps.
+/// succeeded.
+///
+/// Workloads: `get` (persistent connections, Get of keys created and activated up front),
+/// `create` (Create of AES-256 keys), `mixed` (a key's lifecycle: Create, Get, Activate,
+/// Get Attributes, Revoke, Destroy), `locate` (Locate by the Object Group the setup gave its
+/// keys), `vcenter` (a new TLS connection per operation, Discover Versions then Get, as
+/// VMware vCenter does). Keys made by the run carry the Object Group `kmsctl-bench-<hex>` and
+/// are not deleted afterwards (except by `mixed`, which destroys its own).
+///
+/// `bench populate` and `bench ready` are the steps of the scale test
+/// (scripts/bench-scale.sh).
 #[derive(Clone, Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchCommand {
@@ -49,13 +59,7 @@ pub enum Tool {
     Ready(super::populate::ReadyArgs),
 }
 
-/// The flags of a load run. Workloads: `get` (persistent connections, Get of keys created
-/// and activated up front), `create` (Create of AES-256 keys), `mixed` (a key's lifecycle:
-/// Create, Get, Activate, Get Attributes, Revoke, Destroy), `locate` (Locate by the Object
-/// Group the setup gave its keys), `vcenter` (a new TLS connection per operation, Discover
-/// Versions then Get, as VMware vCenter does). Keys made by the run carry the Object Group
-/// `kmsctl-bench-<hex>` and are not deleted afterwards (except by `mixed`, which destroys its
-/// own).
+/// The flags of a load run (the workloads are described on [`BenchCommand`]).
 #[derive(Clone, Debug, clap::Args)]
 pub struct Args {
     /// Server address, `host:port`.
