@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use kmip_codec::version::ProtocolVersion;
 
+use super::probe::VersionChoice;
 use super::workload::Workload;
 use super::{Plan, Stop};
 use crate::config::{ClientConfig, SessionResumption, TlsVersions};
@@ -18,11 +19,15 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 /// Most keys the setup step creates.
 pub const MAX_KEYS: usize = 1_000_000;
 
+// `kmsctl bench`: a load run (the flags of `Args`) or one of the scale-test `Tool`s. The doc
+// comment below is the command's help text.
 /// Closed-loop KMIP load: ops/s, latency percentiles, errors by kind.
 ///
 /// N connections, each sending its next request as soon as the previous one is answered.
-/// Uses only standard KMIP, so any KMIP server can be measured. Progress goes to stderr once
-/// a second; the report to stdout (`--json` for JSON). Exits with failure when nothing
+/// Uses only standard KMIP, so any KMIP server can be measured: the run first asks the
+/// server for its versions (Discover Versions) and vendor (Query), and a workload the server
+/// refuses is reported as unsupported with the KMIP error. Progress goes to stderr once a
+/// second; the report to stdout (`--json` for JSON). Exits with failure when nothing
 /// succeeded.
 ///
 /// Workloads: `get` (persistent connections, Get of keys created and activated up front),
@@ -31,6 +36,30 @@ pub const MAX_KEYS: usize = 1_000_000;
 /// keys), `vcenter` (a new TLS connection per operation, Discover Versions then Get, as
 /// VMware vCenter does). Keys made by the run carry the Object Group `kmsctl-bench-<hex>` and
 /// are not deleted afterwards (except by `mixed`, which destroys its own).
+///
+/// `bench populate` and `bench ready` are the steps of the scale test
+/// (scripts/bench-scale.sh).
+#[derive(Clone, Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BenchCommand {
+    /// A scale-test step instead of a load run.
+    #[command(subcommand)]
+    pub tool: Option<Tool>,
+    /// The load run.
+    #[command(flatten)]
+    pub run: Args,
+}
+
+/// The scale-test steps.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Tool {
+    /// Creates N tenants (admin API), a CA-issued KMIP client in each and K keys per tenant.
+    Populate(super::populate::PopulateArgs),
+    /// Repeats a KMIP Get of one key until it succeeds; prints the time it took (JSON).
+    Ready(super::populate::ReadyArgs),
+}
+
+/// The flags of a load run (the workloads are described on [`BenchCommand`]).
 #[derive(Clone, Debug, clap::Args)]
 pub struct Args {
     /// Server address, `host:port`.
@@ -49,10 +78,11 @@ pub struct Args {
     /// Client private key, PEM.
     #[arg(long, requires = "cert")]
     pub key: Option<PathBuf>,
-    /// KMIP protocol version of every request: 1.0 to 1.4, 2.0 or 2.1 [default: 1.1 for
-    /// the vcenter workload, else 1.4].
-    #[arg(long, value_parser = parse_protocol)]
-    pub protocol: Option<ProtocolVersion>,
+    /// KMIP protocol version of every request: 1.0 to 1.4, 2.0 or 2.1, or `auto` for the
+    /// newest one the server lists in Discover Versions [default: 1.1 for the vcenter
+    /// workload, else 1.4].
+    #[arg(long, value_parser = parse_protocol_choice)]
+    pub protocol: Option<VersionChoice>,
     /// TLS versions offered.
     #[arg(long, value_enum, default_value_t = TlsChoice::Any)]
     pub tls: TlsChoice,
@@ -140,11 +170,15 @@ impl Args {
                 ))?
                 .to_owned(),
         };
+        let version = self
+            .protocol
+            .unwrap_or(VersionChoice::Fixed(self.workload.default_protocol()));
         let mut settings = ClientConfig::new(self.addr.clone(), server_name)
-            .with_protocol_version(
-                self.protocol
-                    .unwrap_or_else(|| self.workload.default_protocol()),
-            )
+            .with_protocol_version(match version {
+                VersionChoice::Fixed(v) => v,
+                // What the probe speaks before the server has said what it speaks.
+                VersionChoice::Negotiate => crate::config::DEFAULT_PROTOCOL_VERSION,
+            })
             .with_timeouts(self.timeout, self.timeout)
             .with_tls_versions(match self.tls {
                 TlsChoice::Any => TlsVersions::Tls12And13,
@@ -166,6 +200,7 @@ impl Args {
         }
         Ok(Plan {
             settings,
+            version,
             workload: self.workload,
             connections: self.connections,
             stop,
@@ -195,6 +230,14 @@ pub fn parse_protocol(text: &str) -> std::result::Result<ProtocolVersion, String
         .into_iter()
         .find(|v| v.to_string() == text.trim())
         .ok_or_else(|| format!("unknown KMIP version {text:?} (1.0 to 1.4, 2.0, 2.1)"))
+}
+
+/// A version as [`parse_protocol`], or `auto` (negotiate).
+pub fn parse_protocol_choice(text: &str) -> std::result::Result<VersionChoice, String> {
+    if text.trim() == "auto" {
+        return Ok(VersionChoice::Negotiate);
+    }
+    parse_protocol(text).map(VersionChoice::Fixed)
 }
 
 /// A whole number followed by a unit: `ms`, `s`, `m` (`10s`, `500ms`, `2m`); `0` alone is
@@ -286,6 +329,12 @@ mod tests {
             .plan()
             .expect("plan");
         assert_eq!(plan.settings.protocol_version, ProtocolVersion::V2_1);
+        assert_eq!(plan.version, VersionChoice::Fixed(ProtocolVersion::V2_1));
+        let plan = parse(&["--protocol", "auto"])
+            .expect("args")
+            .plan()
+            .expect("plan");
+        assert_eq!(plan.version, VersionChoice::Negotiate);
     }
 
     #[test]

@@ -9,10 +9,14 @@
 //!
 //! - [`Args`]: the command line, validated by [`Args::plan`] into a [`Plan`].
 //! - [`run`]: carries out a plan and returns a [`Report`] (also `Serialize`, for `--json`).
+//! - [`probe`]: the server's versions and vendor, asked before the run.
+//! - [`populate`]: `bench populate` and `bench ready`, the scale test's client steps.
 //! - [`workload`]: what each workload sends (standard KMIP only).
 //! - [`report`]: counting, percentiles, the report's text and JSON forms.
 
 mod args;
+pub mod populate;
+pub mod probe;
 pub mod report;
 pub mod workload;
 
@@ -23,14 +27,17 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use args::{Args, MAX_CONNECTIONS, MAX_KEYS, TlsChoice, Toggle, parse_duration};
+pub use args::{
+    Args, BenchCommand, MAX_CONNECTIONS, MAX_KEYS, TlsChoice, Toggle, Tool, parse_duration,
+};
+pub use probe::{ServerFacts, VersionChoice};
 pub use report::{Handshakes, Latency, OperationReport, Report};
 pub use workload::Workload;
 
 use crate::config::ClientConfig;
 use crate::connection::Connector;
 use crate::error::{ClientError, Result};
-use report::{Live, Recorder, RunFacts, Sink};
+use report::{Failure, Live, Recorder, RunFacts, Sink};
 use workload::Worker;
 
 /// When measurement ends.
@@ -45,8 +52,10 @@ pub enum Stop {
 /// A validated run.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// How to reach the server.
+    /// How to reach the server (its protocol version is the one the probe speaks).
     pub settings: ClientConfig,
+    /// The protocol version of the run, fixed or negotiated after the probe.
+    pub version: VersionChoice,
     /// What to send.
     pub workload: Workload,
     /// Concurrent connections (workers).
@@ -64,17 +73,57 @@ pub struct Plan {
 /// Carries out `plan`: setup, warm-up, measurement. `interrupt` ends the run early (the
 /// report then covers what was measured so far); pass `std::future::pending()` for none.
 ///
-/// Errors: the connector could not be built (certificate files) or the setup failed (the
-/// first error, typically the server refusing the connection or a Create). Failures during
-/// warm-up and measurement are counted in the report instead.
+/// A server that answers but cannot serve the workload (a protocol version it does not speak,
+/// a KMIP refusal during setup) gives a report with `unsupported` set, not an error.
+///
+/// Errors: the connector could not be built (certificate files), the server could not be
+/// reached, or the setup failed otherwise (the first error, e.g. a broken connection).
+/// Failures during warm-up and measurement are counted in the report instead.
 pub async fn run(plan: Plan, interrupt: impl Future<Output = ()>) -> Result<Report> {
-    let connector = Connector::new(plan.settings.clone())?;
+    let server = probe::probe(&Connector::new(plan.settings.clone())?).await?;
+    let mut facts = RunFacts {
+        workload: plan.workload,
+        protocol: plan.settings.protocol_version.to_string(),
+        connections: plan.connections,
+        setup_keys: 0,
+        warmup: plan.warmup,
+        measured: Duration::ZERO,
+        server,
+    };
+    let mut settings = plan.settings.clone();
+    match probe::choose(plan.version, &facts.server) {
+        Ok(version) => settings.protocol_version = version,
+        Err(why) => return Ok(Report::unsupported(facts, why)),
+    }
+    facts.protocol = settings.protocol_version.to_string();
+    if plan.progress {
+        eprintln!(
+            "server: {}; KMIP {}",
+            facts
+                .server
+                .vendor
+                .as_deref()
+                .unwrap_or("(no vendor given)"),
+            facts.protocol
+        );
+    }
+    let connector = Connector::new(settings)?;
     if plan.progress && plan.workload.needs_keys() {
         eprintln!("setup: creating and activating {} keys", plan.keys);
     }
     let fixture =
-        Arc::new(workload::setup(plan.workload, &connector, plan.keys, plan.connections).await?);
-    let setup_keys = fixture.uids.len();
+        match workload::setup(plan.workload, &connector, plan.keys, plan.connections).await {
+            Ok(fixture) => Arc::new(fixture),
+            // The server answered and refused: it does not serve this workload.
+            Err(e @ ClientError::Kmip { .. }) => {
+                return Ok(Report::unsupported(
+                    facts,
+                    format!("setup: {}", Failure::Client(e).kind()),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+    facts.setup_keys = fixture.uids.len();
     let started = Instant::now();
     let measure_from = started + plan.warmup;
     let shared = Arc::new(Shared {
@@ -119,14 +168,7 @@ pub async fn run(plan: Plan, interrupt: impl Future<Output = ()>) -> Result<Repo
     if let Some(task) = progress {
         task.abort();
     }
-    let facts = RunFacts {
-        workload: plan.workload,
-        protocol: plan.settings.protocol_version.to_string(),
-        connections: plan.connections,
-        setup_keys,
-        warmup: plan.warmup,
-        measured: last_done.saturating_duration_since(measure_from),
-    };
+    facts.measured = last_done.saturating_duration_since(measure_from);
     Ok(Report::new(facts, total))
 }
 

@@ -14,12 +14,16 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use super::probe::ServerFacts;
 use super::workload::Workload;
 use crate::error::{ClientError, Result};
 
 /// Highest latency the histograms tell apart (10 minutes, in microseconds); slower
 /// operations are recorded as this value.
 pub const MAX_LATENCY_US: u64 = 600_000_000;
+
+/// Prefix of the failure kinds that are a KMIP answer (the server refused the request).
+pub const KMIP_KIND: &str = "kmip: ";
 
 /// Why one operation did not succeed.
 #[derive(Debug)]
@@ -49,7 +53,7 @@ impl Failure {
             } => {
                 let op = operation.name().unwrap_or("?");
                 let reason = reason.map_or("no reason", |r| r.name().unwrap_or("?"));
-                format!("kmip: {op}: {reason}")
+                format!("{KMIP_KIND}{op}: {reason}")
             }
             ClientError::UnexpectedResponse(what) => format!("unexpected response: {what}"),
             ClientError::NotInVersion { operation, version } => {
@@ -314,6 +318,15 @@ pub struct Report {
     pub warmup_ok: u64,
     /// Failures during warm-up.
     pub warmup_errors: u64,
+    /// Vendor Identification the server gave to Query, if any.
+    pub server_vendor: Option<String>,
+    /// Versions the server listed in Discover Versions, its preference first (empty when it
+    /// did not answer).
+    pub server_versions: Vec<String>,
+    /// Set when the server cannot serve this workload: the KMIP refusal of the setup or of
+    /// every measured operation (`kmip: Locate: OperationNotSupported`), or a protocol
+    /// version it does not speak. The counts are then zero or errors only.
+    pub unsupported: Option<String>,
 }
 
 /// What the report says about the run besides the counts.
@@ -331,6 +344,8 @@ pub struct RunFacts {
     pub warmup: Duration,
     /// Measured time.
     pub measured: Duration,
+    /// What the probe learnt about the server.
+    pub server: ServerFacts,
 }
 
 impl Report {
@@ -358,6 +373,18 @@ impl Report {
         }
         let ok = all.as_ref().map_or(0, Histogram::len);
         let errors = recorder.errors.values().sum();
+        // Nothing succeeded and the server answered every time, refusing: it does not serve
+        // this workload (the most frequent refusal says why).
+        let unsupported =
+            (ok == 0 && errors > 0 && recorder.errors.keys().all(|k| k.starts_with(KMIP_KIND)))
+                .then(|| {
+                    recorder
+                        .errors
+                        .iter()
+                        .max_by_key(|(_, n)| **n)
+                        .map(|(k, _)| k.clone())
+                })
+                .flatten();
         Self {
             workload: facts.workload,
             protocol: facts.protocol,
@@ -374,7 +401,23 @@ impl Report {
             handshakes: (facts.workload == Workload::Vcenter).then_some(recorder.handshakes),
             warmup_ok: recorder.warmup_ok,
             warmup_errors: recorder.warmup_errors,
+            server_vendor: facts.server.vendor,
+            server_versions: facts
+                .server
+                .versions
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            unsupported,
         }
+    }
+
+    /// The report of a run that did not load the server because it cannot serve the
+    /// workload: `why` is the KMIP refusal of the setup or the version mismatch.
+    pub fn unsupported(facts: RunFacts, why: String) -> Self {
+        let mut report = Self::new(facts, Recorder::default());
+        report.unsupported = Some(why);
+        report
     }
 }
 
@@ -407,6 +450,9 @@ impl fmt::Display for Report {
             "workload {workload}, KMIP {}, {} connections, {:.1} s measured after {:.1} s warm-up",
             self.protocol, self.connections, self.measured_secs, self.warmup_secs
         )?;
+        if let Some(vendor) = &self.server_vendor {
+            writeln!(f, "  server: {vendor}")?;
+        }
         writeln!(
             f,
             "  {} ok, {} errors, {:.1} ops/s",
@@ -421,6 +467,9 @@ impl fmt::Display for Report {
                     op.name, op.ok, op.ops_per_sec, op.latency_us
                 )?;
             }
+        }
+        if let Some(why) = &self.unsupported {
+            writeln!(f, "  unsupported by the server: {why}")?;
         }
         if let Some(h) = self.handshakes {
             writeln!(f, "  handshakes: {} full, {} resumed", h.full, h.resumed)?;
@@ -478,6 +527,7 @@ mod tests {
             setup_keys: 0,
             warmup: Duration::ZERO,
             measured: Duration::from_secs(2),
+            server: ServerFacts::default(),
         };
         let report = Report::new(facts, a);
         assert_eq!((report.ok, report.errors), (3, 3));
@@ -518,6 +568,7 @@ mod tests {
                 setup_keys: 0,
                 warmup: Duration::ZERO,
                 measured: Duration::from_secs(1),
+                server: ServerFacts::default(),
             },
             r,
         );

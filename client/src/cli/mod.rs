@@ -54,8 +54,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    // Its help text is `bench::Args`'s doc comment.
-    Bench(bench::Args),
+    // Its help text is `bench::BenchCommand`'s doc comment.
+    Bench(bench::BenchCommand),
     /// KMIP key operations as a KMIP client of one tenant (its certificate).
     Key(keys::KeyArgs),
     /// Tenants (operators): create, list, show, suspend, resume.
@@ -246,7 +246,33 @@ where
 
 async fn dispatch(command: Cmd, console: &mut Console<'_>) -> Result<Exit> {
     match command {
-        Cmd::Bench(args) => bench_command(&args, console).await,
+        Cmd::Bench(bench::BenchCommand { tool: None, run }) => bench_command(&run, console).await,
+        Cmd::Bench(bench::BenchCommand {
+            tool: Some(bench::Tool::Populate(args)),
+            ..
+        }) => {
+            let made = bench::populate::populate(&args).await?;
+            if args.json {
+                output::json(console.out, &made)?;
+            } else {
+                output::line(
+                    console.out,
+                    &format!(
+                        "{} tenants, {} keys in {:.1} s ({:.0} keys/s)",
+                        made.tenants, made.keys, made.secs, made.keys_per_sec
+                    ),
+                )?;
+            }
+            Ok(Exit::Success)
+        }
+        Cmd::Bench(bench::BenchCommand {
+            tool: Some(bench::Tool::Ready(args)),
+            ..
+        }) => {
+            let ready = bench::populate::ready(&args).await?;
+            output::json(console.out, &ready)?;
+            Ok(Exit::Success)
+        }
         Cmd::Key(args) => keys::run(args, console).await,
         Cmd::Tenant(args) => admin::tenant(args, console).await,
         Cmd::Node(args) => admin::node(args, console).await,
@@ -282,7 +308,8 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Runs the bench and prints its report (text, or JSON with `--json`) on stdout. Fails
-/// when the run measured no successful operation at all.
+/// when the run measured no successful operation at all (the report is printed first, with
+/// `unsupported` set when the server refused the workload).
 async fn bench_command(args: &bench::Args, console: &mut Console<'_>) -> Result<Exit> {
     let plan = args.plan()?;
     let interrupt = async {
@@ -296,6 +323,10 @@ async fn bench_command(args: &bench::Args, console: &mut Console<'_>) -> Result<
         output::json(console.out, &report)?;
     } else {
         output::line(console.out, &report.to_string())?;
+    }
+    if let Some(why) = &report.unsupported {
+        let _ = writeln!(console.err, "kmsctl: unsupported by the server: {why}");
+        return Ok(Exit::Failure);
     }
     if report.ok == 0 {
         let _ = writeln!(console.err, "kmsctl: no operation succeeded");

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use client::bench::workload::op;
-use client::bench::{self, Plan, Report, Stop, Workload};
+use client::bench::{self, Plan, Report, Stop, VersionChoice, Workload};
 use client::{ClientConfig, SessionResumption};
 use kmip_codec::enums::{ObjectType, Operation, ResultReason};
 use kmip_codec::model::{
@@ -33,8 +33,16 @@ fn group_of(attributes: &Attributes) -> String {
 }
 
 /// Answers the operations the workloads send; unknown keys get Item Not Found, and Get too
-/// when `fail_get`.
-fn respond(keys: &Keys, item: &RequestBatchItem, fail_get: bool) -> ResponseBatchItem {
+/// when `fail_get`; the `refused` operation gets Operation Not Supported.
+fn respond(
+    keys: &Keys,
+    item: &RequestBatchItem,
+    fail_get: bool,
+    refused: Option<Operation>,
+) -> ResponseBatchItem {
+    if refused == Some(item.operation) {
+        return ResponseBatchItem::failure(item, ResultReason::OPERATION_NOT_SUPPORTED, None);
+    }
     let mut keys = keys.lock().expect("lock");
     let not_found = |item| ResponseBatchItem::failure(item, ResultReason::ITEM_NOT_FOUND, None);
     let known = |uid: &Option<String>| {
@@ -108,7 +116,7 @@ fn respond(keys: &Keys, item: &RequestBatchItem, fail_get: bool) -> ResponseBatc
             .into()
         }
         RequestPayload::DiscoverVersions(_) => DiscoverVersionsResponse {
-            protocol_versions: vec![ProtocolVersion::V1_1],
+            protocol_versions: vec![ProtocolVersion::V1_4, ProtocolVersion::V1_1],
         }
         .into(),
         _ => return ResponseBatchItem::failure(item, ResultReason::OPERATION_NOT_SUPPORTED, None),
@@ -117,11 +125,15 @@ fn respond(keys: &Keys, item: &RequestBatchItem, fail_get: bool) -> ResponseBatc
 }
 
 async fn key_server(fail_get: bool) -> (TestServer, Keys) {
+    refusing_server(fail_get, None).await
+}
+
+async fn refusing_server(fail_get: bool, refused: Option<Operation>) -> (TestServer, Keys) {
     let keys: Keys = Arc::default();
     let server = start({
         let keys = Arc::clone(&keys);
         move |request: &RequestMessage| -> Reply {
-            answer(request, |item| respond(&keys, item, fail_get))
+            answer(request, |item| respond(&keys, item, fail_get, refused))
         }
     })
     .await;
@@ -131,6 +143,7 @@ async fn key_server(fail_get: bool) -> (TestServer, Keys) {
 fn plan(settings: ClientConfig, workload: Workload, stop: Stop) -> Plan {
     Plan {
         settings: settings.with_protocol_version(workload.default_protocol()),
+        version: VersionChoice::Fixed(workload.default_protocol()),
         workload,
         connections: 4,
         stop,
@@ -285,4 +298,69 @@ async fn setup_failure_is_an_error_not_a_report() {
     )
     .await;
     assert!(result.is_err(), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_refused_workload_is_reported_unsupported() {
+    // Locate refused on every request: the setup works, the measurement does not.
+    let (server, _keys) = refusing_server(false, Some(Operation::LOCATE)).await;
+    let report = run(plan(
+        settings(&server),
+        Workload::Locate,
+        Stop::After(Duration::from_millis(200)),
+    ))
+    .await;
+    assert_eq!(report.ok, 0, "{report}");
+    assert_eq!(
+        report.unsupported.as_deref(),
+        Some("kmip: Locate: OperationNotSupported"),
+        "{report}"
+    );
+    // Activate refused: the setup of `get` fails, and says so.
+    let (server, _keys) = refusing_server(false, Some(Operation::ACTIVATE)).await;
+    let report = run(plan(settings(&server), Workload::Get, Stop::Requests(1))).await;
+    assert_eq!((report.ok, report.errors), (0, 0), "{report}");
+    assert_eq!(
+        report.unsupported.as_deref(),
+        Some("setup: kmip: Activate: OperationNotSupported"),
+        "{report}"
+    );
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["server_versions"][0], "1.4");
+    // Every measured request refused, whatever the reason: reported with that reason.
+    let (server, _keys) = key_server(true).await;
+    let report = run(plan(settings(&server), Workload::Get, Stop::Requests(5))).await;
+    assert!(report.errors > 0, "{report}");
+    assert_eq!(
+        report.unsupported.as_deref(),
+        Some("kmip: Get: ItemNotFound"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_version_the_server_does_not_speak_is_unsupported_and_auto_negotiates() {
+    let (server, _keys) = key_server(false).await;
+    let mut asked = plan(settings(&server), Workload::Create, Stop::Requests(3));
+    asked.version = VersionChoice::Fixed(ProtocolVersion::V2_1);
+    let report = run(asked).await;
+    assert_eq!(report.ok, 0, "{report}");
+    assert_eq!(
+        report.unsupported.as_deref(),
+        Some("server does not speak KMIP 2.1 (it speaks 1.4, 1.1)"),
+        "{report}"
+    );
+    // No Create was sent.
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.batch_items[0].operation != Operation::CREATE)
+    );
+    let mut auto = plan(settings(&server), Workload::Create, Stop::Requests(3));
+    auto.version = VersionChoice::Negotiate;
+    let report = run(auto).await;
+    assert_eq!((report.ok, report.errors), (3, 0), "{report}");
+    assert_eq!(report.protocol, "1.4");
+    assert!(report.unsupported.is_none());
 }

@@ -6,6 +6,7 @@
 mod admin;
 mod attributes;
 mod audit;
+mod bench;
 mod conformance;
 mod hostile;
 mod kmsctl;
