@@ -78,6 +78,7 @@ rm -f "$rootfs.log"
 # Package caches and lists are not needed at run time (the image never runs apt).
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 
+old_id=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 echo "build-base.sh: importing into Docker as $image"
 tar -C "$rootfs" --numeric-owner -c . |
     docker import \
@@ -85,4 +86,6 @@ tar -C "$rootfs" --numeric-owner -c . |
         --change 'CMD ["/bin/bash"]' \
         --message "debootstrap --variant=minbase --include=$packages $suite" \
         - "$image" >/dev/null
+# A rebuilt base leaves the old one untagged: remove it unless an image still builds on it.
+if [[ -n $old_id ]]; then docker image rm "$old_id" >/dev/null 2>&1 || true; fi
 echo "build-base.sh: built $image in $((SECONDS - started)) s ($(docker image inspect --format '{{.Size}}' "$image" | awk '{ printf "%d MB", $1 / 1000000 }'))"
