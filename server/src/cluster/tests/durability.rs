@@ -216,3 +216,77 @@ async fn a_corrupt_log_entry_is_a_typed_error() {
     let e = log.get_log_state().await.unwrap_err();
     assert_eq!(corrupt_index(&e), Some(3));
 }
+
+/// Where the crashing child process writes (set only for the child).
+const CRASH_DIR: &str = "KMS_TEST_RAFT_CRASH_DIR";
+
+/// The entries the crashing child writes: fixed request IDs, so the parent can compare.
+fn crash_entries() -> Vec<fixture::Entry> {
+    let mut entries = vec![blank(2, 1), membership_entry(2, 2)];
+    for (n, c) in populate("crash").into_iter().enumerate() {
+        let index = 3 + n as u64;
+        let mut e = command(2, index, c);
+        if let EntryPayload::Normal(r) = &mut e.payload {
+            r.id = uuid::Uuid::from_u128(u128::from(index));
+        }
+        entries.push(e);
+    }
+    entries
+}
+
+/// Child process of `state_survives_a_process_crash`: writes, then aborts without running
+/// any destructor. Does nothing unless started by that test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "child process of state_survives_a_process_crash"]
+async fn crash_child() {
+    let Some(dir) = std::env::var_os(CRASH_DIR) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let (mut log, mut sm) = fixture::open(&dir);
+    let entries = crash_entries();
+    log.save_vote(&Vote::new_committed(2, 1)).await.unwrap();
+    log.blocking_append(entries.clone()).await.unwrap();
+    log.save_committed(Some(log_id(2, 5))).await.unwrap();
+    apply(&mut sm, entries[..5].to_vec()).await;
+    std::process::abort();
+}
+
+#[test]
+fn state_survives_a_process_crash() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "cluster::tests::durability::crash_child",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env(CRASH_DIR, dir.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    // Killed by SIGABRT after its writes (a panic would exit with 101 instead).
+    assert_eq!(status.signal(), Some(6), "child: {status}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut log, mut sm) = fixture::open(dir.path());
+        let entries = crash_entries();
+        let mut reader = log.get_log_reader().await;
+        assert_eq!(
+            reader.read_vote().await.unwrap(),
+            Some(Vote::new_committed(2, 1))
+        );
+        assert_eq!(reader.try_get_log_entries(..).await.unwrap(), entries);
+        assert_eq!(log.read_committed().await.unwrap(), Some(log_id(2, 5)));
+        assert_eq!(sm.applied_state().await.unwrap().0, Some(log_id(2, 5)));
+        assert!(sm.store().tenant("crash").unwrap().is_some());
+        assert!(
+            sm.store().object("crash-2").unwrap().is_none(),
+            "entry 6 was not applied"
+        );
+    });
+}
