@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod audit;
 pub mod ceremony;
+pub mod cluster;
 pub mod config;
 pub mod credential;
 pub mod dev;

@@ -8,6 +8,7 @@
 pub mod command;
 mod commit;
 pub mod records;
+pub(crate) mod replica;
 mod tables;
 
 use std::path::Path;

@@ -1,0 +1,299 @@
+//! The Raft log and vote, in their own redb file (`raft-log.redb` in the data directory).
+//!
+//! Every write is one redb transaction committed with `Durability::Immediate` (fsync) before
+//! it is reported: `save_vote` returns, and `append` invokes openraft's IO callback, only once
+//! the data is on disk. All entries of one `append` call go into one transaction (group
+//! commit). Writes are serialized by `&mut self` (openraft's rule). Decode failures are
+//! [`ClusterStoreError::Corrupt`], never panics.
+
+use std::fmt::Debug;
+use std::io;
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::Arc;
+
+use openraft::OptionalSend;
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::type_config::alias::{EntryOf, LogIdOf, VoteOf};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{ClusterStoreError, LogRecord};
+use super::types::TypeConfig;
+
+/// Log index -> postcard-encoded entry.
+pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
+/// Name -> postcard-encoded vote, committed log id, last purged log id.
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_log_meta");
+
+const VOTE: &str = "vote";
+const COMMITTED: &str = "committed";
+const PURGED: &str = "last_purged";
+
+type Entry = EntryOf<TypeConfig>;
+type LogId = LogIdOf<TypeConfig>;
+type Vote = VoteOf<TypeConfig>;
+
+/// The Raft log store of one node.
+#[derive(Clone)]
+pub struct LogStore {
+    db: Arc<Database>,
+}
+
+impl Debug for LogStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStore").finish_non_exhaustive()
+    }
+}
+
+/// Reads log entries and the vote for replication tasks, concurrently with writes (MVCC).
+#[derive(Clone)]
+pub struct LogReader {
+    db: Arc<Database>,
+}
+
+impl Debug for LogReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogReader").finish_non_exhaustive()
+    }
+}
+
+impl LogStore {
+    /// Opens (or creates) the log database at `path`.
+    pub fn open(path: &Path) -> Result<Self, ClusterStoreError> {
+        let db = Database::builder().create(path)?;
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        txn.open_table(LOG)?;
+        txn.open_table(META)?;
+        txn.commit()?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs one write transaction on a blocking thread and commits it with fsync.
+    async fn write<R, F>(&self, f: F) -> Result<R, ClusterStoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<R, ClusterStoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(Durability::Immediate)?;
+            let out = f(&txn)?;
+            txn.commit()?;
+            Ok(out)
+        })
+        .await?
+    }
+
+    fn reader(&self) -> LogReader {
+        LogReader {
+            db: self.db.clone(),
+        }
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ClusterStoreError> {
+    postcard::to_allocvec(value).map_err(ClusterStoreError::Encode)
+}
+
+/// Decodes a whole value: trailing bytes are corruption too.
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: LogRecord) -> Result<T, ClusterStoreError> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok(_) => Err(ClusterStoreError::Corrupt {
+            what,
+            source: postcard::Error::DeserializeBadEncoding,
+        }),
+        Err(source) => Err(ClusterStoreError::Corrupt { what, source }),
+    }
+}
+
+fn decode_entry(index: u64, bytes: &[u8]) -> Result<Entry, ClusterStoreError> {
+    let entry: Entry = decode(bytes, LogRecord::Entry(index))?;
+    // An entry stored under another index is as corrupt as one that does not decode.
+    if entry.log_id().index() != index {
+        return Err(ClusterStoreError::Corrupt {
+            what: LogRecord::Entry(index),
+            source: postcard::Error::DeserializeBadEncoding,
+        });
+    }
+    Ok(entry)
+}
+
+impl LogReader {
+    async fn read<R, F>(&self, f: F) -> Result<R, ClusterStoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&redb::ReadTransaction) -> Result<R, ClusterStoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db.begin_read()?)).await?
+    }
+
+    async fn meta<T>(
+        &self,
+        name: &'static str,
+        what: LogRecord,
+    ) -> Result<Option<T>, ClusterStoreError>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.read(move |txn| {
+            let table = txn.open_table(META)?;
+            table
+                .get(name)?
+                .map(|v| decode(v.value(), what))
+                .transpose()
+        })
+        .await
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogReader {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        let start = range.start_bound().cloned();
+        let end = range.end_bound().cloned();
+        Ok(self
+            .read(move |txn| {
+                let table = txn.open_table(LOG)?;
+                let mut out = Vec::new();
+                for item in table.range::<u64>((start, end))? {
+                    let (k, v) = item?;
+                    out.push(decode_entry(k.value(), v.value())?);
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        Ok(self.meta(VOTE, LogRecord::Vote).await?)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogReader;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        let state = self
+            .reader()
+            .read(|txn| {
+                let meta = txn.open_table(META)?;
+                let purged: Option<LogId> = meta
+                    .get(PURGED)?
+                    .map(|v| decode(v.value(), LogRecord::Purged))
+                    .transpose()?;
+                let log = txn.open_table(LOG)?;
+                let last = match log.last()? {
+                    Some((k, v)) => Some(decode_entry(k.value(), v.value())?.log_id()),
+                    None => purged,
+                };
+                Ok(LogState {
+                    last_purged_log_id: purged,
+                    last_log_id: last,
+                })
+            })
+            .await?;
+        Ok(state)
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.reader()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        let bytes = encode(vote)?;
+        self.write(move |txn| {
+            txn.open_table(META)?.insert(VOTE, bytes.as_slice())?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        let bytes = committed.as_ref().map(encode).transpose()?;
+        self.write(move |txn| {
+            let mut meta = txn.open_table(META)?;
+            match bytes {
+                Some(b) => meta.insert(COMMITTED, b.as_slice())?,
+                None => meta.remove(COMMITTED)?,
+            };
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        Ok(self.reader().meta(COMMITTED, LogRecord::Committed).await?)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut encoded = Vec::new();
+        for entry in entries {
+            encoded.push((entry.log_id().index(), encode(&entry)?));
+        }
+        let result = self
+            .write(move |txn| {
+                let mut log = txn.open_table(LOG)?;
+                for (index, bytes) in &encoded {
+                    log.insert(*index, bytes.as_slice())?;
+                }
+                Ok(())
+            })
+            .await;
+        match result {
+            // The transaction is committed and fsync'd: the entries are durable.
+            Ok(()) => {
+                callback.io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                callback.io_completed(Err(io::Error::new(e.kind(), "append failed")));
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let from = last_log_id.map_or(0, |id| id.index() + 1);
+        self.write(move |txn| {
+            let mut log = txn.open_table(LOG)?;
+            log.retain_in(from.., |_, _| false)?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        let upto = log_id.index();
+        let bytes = encode(&log_id)?;
+        self.write(move |txn| {
+            txn.open_table(META)?.insert(PURGED, bytes.as_slice())?;
+            let mut log = txn.open_table(LOG)?;
+            log.retain_in(..=upto, |_, _| false)?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,40 @@
+//! Replication storage for Raft (`openraft`) over redb: the type configuration, the Raft log
+//! store (`raft-log.redb`), the state machine over the node's store, and snapshots.
+//!
+//! Only storage is built here: no Raft network, no forwarding, no cluster wiring in `kmsd`
+//! yet (see `docs/ARCHITECTURE.md`, Replication storage).
+
+pub mod error;
+pub mod log_store;
+pub mod snapshot;
+pub mod state_machine;
+pub mod types;
+
+use std::path::Path;
+
+pub use error::ClusterStoreError;
+pub use log_store::{LogReader, LogStore};
+pub use snapshot::SnapshotData;
+pub use state_machine::{SnapshotBuilder, StateMachine};
+pub use types::{ClusterNode, Incarnation, NodeId, Op, Request, Response, TypeConfig};
+
+use crate::store::Store;
+
+/// The Raft log's database file, in the node's data directory.
+pub const RAFT_LOG_FILE: &str = "raft-log.redb";
+/// The snapshot directory, in the node's data directory.
+pub const SNAPSHOT_DIR: &str = "raft-snapshots";
+
+/// Opens the Raft log store and the state machine of a node whose data directory is
+/// `data_dir` and whose store is `store`.
+pub fn open_storage(
+    data_dir: &Path,
+    store: Store,
+) -> Result<(LogStore, StateMachine), ClusterStoreError> {
+    let log = LogStore::open(&data_dir.join(RAFT_LOG_FILE))?;
+    let sm = StateMachine::open(store, &data_dir.join(SNAPSHOT_DIR))?;
+    Ok((log, sm))
+}
+
+#[cfg(test)]
+mod tests;

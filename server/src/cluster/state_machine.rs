@@ -1,0 +1,422 @@
+//! The Raft state machine: the node's store. Entries are applied by the store's deterministic
+//! apply (never the HSM) inside the same redb transaction that records the last applied log id
+//! and last membership, committed with fsync: state and applied index are crash-consistent.
+//! Snapshots are files in `raft-snapshots/` (format in `snapshot.rs`); installing one replaces
+//! every replicated table in one transaction, after checking the cluster incarnation ID.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures_util::{Stream, TryStreamExt};
+use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
+use openraft::type_config::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
+use openraft::{EntryPayload, OptionalSend, StoredMembership};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{ClusterStoreError, LogRecord, SnapshotDefect};
+use super::snapshot::{
+    Item, SnapshotData, SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified,
+};
+use super::types::{Incarnation, Op, Response, TypeConfig};
+use crate::store::Store;
+use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite, replicated_table};
+
+/// `Option<LogId>`, postcard.
+const LAST_APPLIED: &str = "last_applied";
+const MEMBERSHIP: &str = "membership";
+const INCARNATION: &str = "incarnation";
+/// The current snapshot in the snapshot directory; others there are `*.tmp` being written.
+const CURRENT: &str = "current.snap";
+
+type LogId = LogIdOf<TypeConfig>;
+type Membership = StoredMembershipOf<TypeConfig>;
+type Snapshot = SnapshotOf<TypeConfig, SnapshotData>;
+
+/// The state machine of one node: its store and its snapshot directory.
+#[derive(Clone, Debug)]
+pub struct StateMachine {
+    store: Store,
+    dir: Arc<SnapshotDir>,
+}
+
+/// Builds snapshots from a consistent read view, concurrently with apply.
+#[derive(Clone, Debug)]
+pub struct SnapshotBuilder {
+    store: Store,
+    dir: Arc<SnapshotDir>,
+}
+
+#[derive(Debug)]
+struct SnapshotDir {
+    path: PathBuf,
+    /// Serializes replacing the current snapshot.
+    current: Mutex<()>,
+}
+
+impl StateMachine {
+    /// Opens the state machine over `store`, with snapshots kept in `snapshot_dir` (created if
+    /// missing; unfinished `*.tmp` files from a crash are removed).
+    pub fn open(store: Store, snapshot_dir: &Path) -> Result<Self, ClusterStoreError> {
+        fs::create_dir_all(snapshot_dir).map_err(ClusterStoreError::SnapshotIo)?;
+        for entry in fs::read_dir(snapshot_dir).map_err(ClusterStoreError::SnapshotIo)? {
+            let path = entry.map_err(ClusterStoreError::SnapshotIo)?.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                fs::remove_file(&path).map_err(ClusterStoreError::SnapshotIo)?;
+            }
+        }
+        // Creates the metadata table, so read views never meet a missing one.
+        store.replica_write()?.commit()?;
+        Ok(Self {
+            store,
+            dir: Arc::new(SnapshotDir {
+                path: snapshot_dir.to_owned(),
+                current: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The store this state machine applies to (reads serve from it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The cluster incarnation ID this node's state belongs to, once stamped.
+    pub fn incarnation(&self) -> Result<Option<Incarnation>, ClusterStoreError> {
+        let view = self.store.replica_read()?;
+        meta(&view, INCARNATION, LogRecord::Incarnation)
+    }
+
+    /// Last applied log id and last membership, as stored.
+    pub fn applied(&self) -> Result<(Option<LogId>, Membership), ClusterStoreError> {
+        let view = self.store.replica_read()?;
+        Ok((
+            meta::<Option<LogId>>(&view, LAST_APPLIED, LogRecord::LastApplied)?.flatten(),
+            meta(&view, MEMBERSHIP, LogRecord::Membership)?.unwrap_or_default(),
+        ))
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ClusterStoreError> {
+    postcard::to_allocvec(value).map_err(ClusterStoreError::Encode)
+}
+
+/// Decodes a whole value: trailing bytes are corruption too.
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: LogRecord) -> Result<T, ClusterStoreError> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok(_) => Err(ClusterStoreError::Corrupt {
+            what,
+            source: postcard::Error::DeserializeBadEncoding,
+        }),
+        Err(source) => Err(ClusterStoreError::Corrupt { what, source }),
+    }
+}
+
+fn meta<T: DeserializeOwned>(
+    view: &ReplicaRead,
+    name: &str,
+    what: LogRecord,
+) -> Result<Option<T>, ClusterStoreError> {
+    view.meta(name)?.map(|b| decode(&b, what)).transpose()
+}
+
+fn write_meta<T: DeserializeOwned>(
+    w: &ReplicaWrite,
+    name: &str,
+    what: LogRecord,
+) -> Result<Option<T>, ClusterStoreError> {
+    w.meta(name)?.map(|b| decode(&b, what)).transpose()
+}
+
+async fn blocking<R, F>(f: F) -> Result<R, ClusterStoreError>
+where
+    R: Send + 'static,
+    F: FnOnce() -> Result<R, ClusterStoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// Fixes the incarnation ID if none is set; the first stamp in the log wins.
+fn stamp(w: &mut ReplicaWrite, incarnation: Incarnation) -> Result<(), ClusterStoreError> {
+    match write_meta::<Incarnation>(w, INCARNATION, LogRecord::Incarnation)? {
+        None => w.set_meta(INCARNATION, &encode(&incarnation)?)?,
+        Some(current) if current == incarnation => {}
+        Some(current) => {
+            tracing::warn!(%current, ignored = %incarnation, "cluster already stamped; later stamp ignored");
+        }
+    }
+    Ok(())
+}
+
+type Entry = openraft::type_config::alias::EntryOf<TypeConfig>;
+
+/// Applies entries in one transaction with the applied log id and membership.
+pub(super) fn apply_entries(
+    store: &Store,
+    entries: &[Entry],
+) -> Result<Vec<Response>, ClusterStoreError> {
+    let Some(last) = entries.last() else {
+        return Ok(Vec::new());
+    };
+    let mut w = store.replica_write()?;
+    let mut out = Vec::with_capacity(entries.len());
+    let mut membership = None;
+    for entry in entries {
+        out.push(match &entry.payload {
+            EntryPayload::Blank => Ok(()),
+            EntryPayload::Normal(request) => match &request.op {
+                Op::Store(command) => w.apply(command)?,
+                Op::Incarnation(i) => {
+                    stamp(&mut w, *i)?;
+                    Ok(())
+                }
+            },
+            EntryPayload::Membership(m) => {
+                membership = Some(StoredMembership::new(Some(entry.log_id), m.clone()));
+                Ok(())
+            }
+        });
+    }
+    w.set_meta(LAST_APPLIED, &encode(&Some(last.log_id))?)?;
+    if let Some(m) = membership {
+        w.set_meta(MEMBERSHIP, &encode(&m)?)?;
+    }
+    w.commit()?;
+    Ok(out)
+}
+
+/// Passes records to the snapshot writer, keeping its first error.
+struct WriterSink<'a> {
+    writer: &'a mut SnapshotWriter,
+    error: Option<ClusterStoreError>,
+}
+
+impl RecordSink for WriterSink<'_> {
+    fn record(&mut self, key: &[u8], value: &[u8]) -> ControlFlow<()> {
+        match self.writer.record(key, value) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+impl SnapshotDir {
+    fn temp_path(&self) -> PathBuf {
+        self.path.join(format!("{}.tmp", uuid::Uuid::new_v4()))
+    }
+
+    fn current_path(&self) -> PathBuf {
+        self.path.join(CURRENT)
+    }
+
+    /// Makes the finished file at `tmp` the current snapshot, unless the current one is newer
+    /// (`force`: always). The rename is atomic and the directory fsync'd.
+    fn adopt(
+        &self,
+        tmp: &Path,
+        meta: &SnapshotMetaOf<TypeConfig>,
+        force: bool,
+    ) -> Result<(), ClusterStoreError> {
+        let _guard = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if !force
+            && let Some((current, _)) = self.open_current()?
+            && current.meta.last_log_id > meta.last_log_id
+        {
+            fs::remove_file(tmp).map_err(ClusterStoreError::SnapshotIo)?;
+            return Ok(());
+        }
+        fs::rename(tmp, self.current_path()).map_err(ClusterStoreError::SnapshotIo)?;
+        File::open(&self.path)
+            .and_then(|d| d.sync_all())
+            .map_err(ClusterStoreError::SnapshotIo)
+    }
+
+    fn open_current(&self) -> Result<Option<(SnapshotHeader, File)>, ClusterStoreError> {
+        let file = match File::open(self.current_path()) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ClusterStoreError::SnapshotIo(e)),
+        };
+        let reading = file.try_clone().map_err(ClusterStoreError::SnapshotIo)?;
+        let (header, _) = SnapshotReader::open(reading)?;
+        Ok(Some((header, file)))
+    }
+}
+
+/// Writes a snapshot of the store as of one read view.
+fn build(store: &Store, dir: &SnapshotDir) -> Result<Snapshot, ClusterStoreError> {
+    let view = store.replica_read()?;
+    let header = SnapshotHeader {
+        incarnation: meta(&view, INCARNATION, LogRecord::Incarnation)?,
+        meta: SnapshotMetaOf::<TypeConfig> {
+            last_log_id: meta::<Option<LogId>>(&view, LAST_APPLIED, LogRecord::LastApplied)?
+                .flatten(),
+            last_membership: meta(&view, MEMBERSHIP, LogRecord::Membership)?.unwrap_or_default(),
+        },
+    };
+    let tmp = dir.temp_path();
+    let result = (|| {
+        let mut writer = SnapshotWriter::create(&tmp, &header)?;
+        for table in REPLICATED {
+            writer.table(table.name())?;
+            let mut sink = WriterSink {
+                writer: &mut writer,
+                error: None,
+            };
+            view.visit(*table, &mut sink)?;
+            if let Some(e) = sink.error {
+                return Err(e);
+            }
+        }
+        writer.finish()
+    })();
+    let file = match result {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    dir.adopt(&tmp, &header.meta, false)?;
+    Ok(Snapshot {
+        meta: header.meta,
+        snapshot: SnapshotData::new(file),
+    })
+}
+
+/// Verifies, checks and installs a snapshot: every replicated table replaced in one
+/// transaction, then the file kept as the current snapshot.
+fn install(
+    store: &Store,
+    dir: &SnapshotDir,
+    announced: &SnapshotMetaOf<TypeConfig>,
+    data: SnapshotData,
+) -> Result<(), ClusterStoreError> {
+    let tmp = dir.temp_path();
+    let result = (|| {
+        let mut src = data.into_file().map_err(ClusterStoreError::SnapshotIo)?;
+        let mut copy = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(ClusterStoreError::SnapshotIo)?;
+        copy_verified(&mut src, &mut copy)?;
+        let (header, mut reader) = SnapshotReader::open(copy)?;
+        if header.meta != *announced {
+            return Err(ClusterStoreError::SnapshotMetaMismatch);
+        }
+        let mut w = store.replica_write()?;
+        let local: Option<Incarnation> = write_meta(&w, INCARNATION, LogRecord::Incarnation)?;
+        match (local, header.incarnation) {
+            (Some(local), Some(found)) if local != found => {
+                return Err(ClusterStoreError::IncarnationMismatch { local, found });
+            }
+            (Some(local), None) => return Err(ClusterStoreError::IncarnationMissing { local }),
+            _ => {}
+        }
+        w.clear_replicated()?;
+        let mut table = None;
+        while let Some(item) = reader.next_item()? {
+            match item {
+                Item::Table(name) => {
+                    table = Some(
+                        replicated_table(&name).ok_or(ClusterStoreError::SnapshotUnknownTable)?,
+                    );
+                }
+                Item::Record(key, value) => {
+                    let t = table.ok_or(ClusterStoreError::SnapshotMalformed(
+                        SnapshotDefect::NoTable,
+                    ))?;
+                    if !w.insert_raw(t, &key, &value)? {
+                        return Err(ClusterStoreError::SnapshotRecordMalformed);
+                    }
+                }
+            }
+        }
+        w.set_meta(LAST_APPLIED, &encode(&header.meta.last_log_id)?)?;
+        w.set_meta(MEMBERSHIP, &encode(&header.meta.last_membership)?)?;
+        if let Some(i) = header.incarnation {
+            w.set_meta(INCARNATION, &encode(&i)?)?;
+        }
+        w.commit()?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    dir.adopt(&tmp, announced, true)
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = SnapshotData;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let (store, dir) = (self.store.clone(), self.dir.clone());
+        Ok(blocking(move || build(&store, &dir)).await?)
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotData;
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, Membership), io::Error> {
+        let this = self.clone();
+        Ok(blocking(move || this.applied()).await?)
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        let mut batch = Vec::new();
+        let mut responders = Vec::new();
+        while let Some((entry, responder)) = entries.try_next().await? {
+            batch.push(entry);
+            responders.push(responder);
+        }
+        let store = self.store.clone();
+        let responses = blocking(move || apply_entries(&store, &batch)).await?;
+        // Only after the commit: a response never reports a change that is not durable.
+        for (responder, response) in responders.into_iter().zip(responses) {
+            if let Some(r) = responder {
+                r.send(response);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            store: self.store.clone(),
+            dir: self.dir.clone(),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMetaOf<TypeConfig>,
+        snapshot: SnapshotData,
+    ) -> Result<(), io::Error> {
+        let (store, dir, meta) = (self.store.clone(), self.dir.clone(), meta.clone());
+        Ok(blocking(move || install(&store, &dir, &meta, snapshot)).await?)
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        let dir = self.dir.clone();
+        let current = blocking(move || dir.open_current()).await?;
+        Ok(current.map(|(header, file)| Snapshot {
+            meta: header.meta,
+            snapshot: SnapshotData::new(file),
+        }))
+    }
+}

@@ -1,0 +1,7 @@
+//! Tests of the replication storage: openraft's storage suite against the real stores,
+//! durability across reopen, corruption, snapshots (round trip, incarnation, damage).
+
+mod durability;
+mod fixture;
+mod snapshots;
+mod suite;

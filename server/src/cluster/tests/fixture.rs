@@ -1,0 +1,164 @@
+//! Builders shared by the replication storage tests: real redb files in a temp directory.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use futures_util::stream;
+use openraft::storage::RaftStateMachine;
+use openraft::type_config::alias::{EntryOf, LogIdOf};
+use openraft::vote::RaftLeaderIdExt;
+use openraft::{EntryPayload, RaftTypeConfig};
+use sha2::{Digest, Sha256};
+
+use crate::cluster::{LogStore, Op, Request, StateMachine, TypeConfig, open_storage};
+use crate::store::Command;
+use crate::store::Store;
+use crate::store::records::{
+    ClientIdentity, ClientRecord, DomainKeyVersion, ObjectRecord, Role, StoredAttributes,
+    TenantRecord,
+};
+use crate::store::replica::{REPLICATED, RecordSink};
+
+pub(super) type Entry = EntryOf<TypeConfig>;
+pub(super) type LogId = LogIdOf<TypeConfig>;
+
+/// Opens (or reopens) a node's stores in `dir`.
+pub(super) fn open(dir: &Path) -> (LogStore, StateMachine) {
+    let store = Store::open(&dir.join("store.redb")).expect("store opens");
+    open_storage(dir, store).expect("replication storage opens")
+}
+
+pub(super) fn log_id(term: u64, index: u64) -> LogId {
+    LogId::new(
+        <TypeConfig as RaftTypeConfig>::LeaderId::new_committed(term, 1),
+        index,
+    )
+}
+
+pub(super) fn blank(term: u64, index: u64) -> Entry {
+    Entry {
+        log_id: log_id(term, index),
+        payload: EntryPayload::Blank,
+    }
+}
+
+pub(super) fn normal(term: u64, index: u64, op: Op) -> Entry {
+    Entry {
+        log_id: log_id(term, index),
+        payload: EntryPayload::Normal(Request {
+            id: uuid::Uuid::new_v4(),
+            op,
+        }),
+    }
+}
+
+pub(super) fn command(term: u64, index: u64, command: Command) -> Entry {
+    normal(term, index, Op::Store(command))
+}
+
+pub(super) fn tenant(id: &str) -> TenantRecord {
+    TenantRecord {
+        id: id.into(),
+        suspended: false,
+        created_at: 1,
+        domain_keys: vec![DomainKeyVersion {
+            version: 1,
+            wrapped: hsm::WrappedDomainKey {
+                format: hsm::DOMAIN_KEY_FORMAT,
+                version: 1,
+                root_kcv: hsm::Kcv([1, 2, 3]),
+                mechanism: hsm::KeyWrapMechanism::AesKeyWrapPad,
+                wrapped: vec![7; 40],
+            },
+            created_at: 1,
+        }],
+    }
+}
+
+pub(super) fn object(uid: &str, tenant: &str, name: &str) -> ObjectRecord {
+    ObjectRecord {
+        uid: uid.into(),
+        tenant: tenant.into(),
+        revision: 1,
+        object_type: 2,
+        state: 1,
+        material: None,
+        attributes: StoredAttributes {
+            names: vec![name.into()],
+            ..StoredAttributes::default()
+        },
+    }
+}
+
+pub(super) fn pinned_client(tenant: &str, name: &str, fingerprint: &str) -> ClientRecord {
+    ClientRecord {
+        tenant: Some(tenant.into()),
+        name: name.into(),
+        role: Role::KmipClient,
+        identity: ClientIdentity::Pinned {
+            fingerprint: fingerprint.into(),
+        },
+        enabled: true,
+        password_hash: None,
+        created_at: 1,
+    }
+}
+
+/// Commands that put records into every replicated table, for tenant `t`.
+pub(super) fn populate(t: &str) -> Vec<Command> {
+    vec![
+        Command::CreateTenant(tenant(t)),
+        Command::PutClient(pinned_client(t, "vcenter", &format!("{t}-fp"))),
+        Command::PutObject {
+            expected_revision: None,
+            record: Box::new(object(&format!("{t}-1"), t, "vm-1")),
+        },
+        Command::PutObject {
+            expected_revision: None,
+            record: Box::new(object(&format!("{t}-2"), t, "vm-2")),
+        },
+    ]
+}
+
+/// Applies entries through openraft's state machine API (no responders).
+pub(super) async fn apply(sm: &mut StateMachine, entries: Vec<Entry>) {
+    let items = entries.into_iter().map(|e| Ok((e, None)));
+    sm.apply(stream::iter(items)).await.expect("apply");
+}
+
+struct Hashing<'a> {
+    hasher: &'a mut Sha256,
+    records: &'a mut usize,
+}
+
+impl RecordSink for Hashing<'_> {
+    fn record(&mut self, key: &[u8], value: &[u8]) -> ControlFlow<()> {
+        for part in [key, value] {
+            self.hasher.update((part.len() as u64).to_le_bytes());
+            self.hasher.update(part);
+        }
+        *self.records += 1;
+        ControlFlow::Continue(())
+    }
+}
+
+/// SHA-256 over every replicated table's name and records, and the record count per table.
+pub(super) fn digest(store: &Store) -> ([u8; 32], Vec<(String, usize)>) {
+    let view = store.replica_read().expect("read view");
+    let mut hasher = Sha256::new();
+    let mut counts = Vec::new();
+    for table in REPLICATED {
+        hasher.update(table.name().as_bytes());
+        let mut records = 0;
+        view.visit(
+            *table,
+            &mut Hashing {
+                hasher: &mut hasher,
+                records: &mut records,
+            },
+        )
+        .expect("visit");
+        counts.push((table.name().to_owned(), records));
+    }
+    (hasher.finalize().into(), counts)
+}

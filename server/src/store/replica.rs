@@ -1,0 +1,204 @@
+//! The store as a replicated state machine (used by `crate::cluster`): apply commands in a
+//! transaction that also records replication metadata, read every replicated table as raw
+//! key/value bytes for a snapshot, and replace them all from a snapshot in one transaction.
+//!
+//! The store knows nothing of Raft: metadata values are opaque bytes that `cluster` encodes.
+//! Every table of the store must be listed in [`REPLICATED`] (or be [`META`]); a unit test in
+//! `cluster` fails when a table is added to the database without being listed here.
+
+use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use redb::{
+    Key, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle, Value,
+    WriteTransaction,
+};
+
+use super::command::{Command, Rejection};
+use super::{Store, StoreError, commit, tables};
+
+/// Replication metadata (name -> opaque bytes): last applied log id, last membership, cluster
+/// incarnation ID. Rewritten from a snapshot's header, never carried as snapshot records.
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("replica_meta");
+
+/// One table carried in snapshots, read and written as raw bytes whatever its key and value
+/// types.
+pub(crate) trait ReplicatedTable: Sync {
+    /// The table's name in the database (and in snapshots).
+    fn name(&self) -> &str;
+    /// Hands every record, in key order, as raw (key, value) bytes to `sink` until it breaks.
+    fn visit(&self, txn: &ReadTransaction, sink: &mut dyn RecordSink) -> Result<(), StoreError>;
+    /// Drops every record.
+    fn clear(&self, txn: &WriteTransaction) -> Result<(), StoreError>;
+    /// Inserts one raw record. `false` (nothing written): the bytes do not decode as the
+    /// table's key and value types.
+    fn insert(&self, txn: &WriteTransaction, key: &[u8], value: &[u8]) -> Result<bool, StoreError>;
+}
+
+/// Takes raw records one by one (a snapshot writer), so a table is never held in memory.
+pub(crate) trait RecordSink {
+    /// One record; `Break` stops the walk (the sink keeps its own error).
+    fn record(&mut self, key: &[u8], value: &[u8]) -> ControlFlow<()>;
+}
+
+struct Table<K: Key + 'static, V: Value + 'static>(TableDefinition<'static, K, V>);
+
+impl<K: Key + Sync + 'static, V: Value + Sync + 'static> ReplicatedTable for Table<K, V> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn visit(&self, txn: &ReadTransaction, sink: &mut dyn RecordSink) -> Result<(), StoreError> {
+        let table = txn.open_table(self.0)?;
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let flow = sink.record(
+                K::as_bytes(&k.value()).as_ref(),
+                V::as_bytes(&v.value()).as_ref(),
+            );
+            if flow.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn clear(&self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        let mut table = txn.open_table(self.0)?;
+        table.retain(|_, _| false)?;
+        Ok(())
+    }
+
+    fn insert(&self, txn: &WriteTransaction, key: &[u8], value: &[u8]) -> Result<bool, StoreError> {
+        // redb's decoders assume well-formed bytes (they panic on, e.g., invalid UTF-8). A
+        // snapshot is digest-checked before it gets here; this keeps a malformed record from
+        // a buggy peer an error rather than a crash.
+        let Ok((k, v)) = catch_unwind(AssertUnwindSafe(|| {
+            (K::from_bytes(key), V::from_bytes(value))
+        })) else {
+            return Ok(false);
+        };
+        let mut table = txn.open_table(self.0)?;
+        table.insert(k, v)?;
+        Ok(true)
+    }
+}
+
+/// Every replicated table, in snapshot order. A new store table is added here.
+pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
+    &Table(tables::TENANTS),
+    &Table(tables::CLIENTS),
+    &Table(tables::CLIENT_FINGERPRINTS),
+    &Table(tables::OBJECTS),
+    &Table(tables::TENANT_OBJECTS),
+    &Table(tables::TENANT_NAMES),
+];
+
+/// The replicated table named `name`.
+pub(crate) fn replicated_table(name: &str) -> Option<&'static dyn ReplicatedTable> {
+    REPLICATED.iter().copied().find(|t| t.name() == name)
+}
+
+/// A consistent read view of the replicated state and its metadata.
+pub(crate) struct ReplicaRead {
+    txn: ReadTransaction,
+}
+
+impl ReplicaRead {
+    /// A metadata value.
+    pub(crate) fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let table = self.txn.open_table(META)?;
+        Ok(table.get(name)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Hands every record of `table`, as of this view, to `sink`.
+    pub(crate) fn visit(
+        &self,
+        table: &dyn ReplicatedTable,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), StoreError> {
+        table.visit(&self.txn, sink)
+    }
+}
+
+/// A write transaction over the replicated state, committed with fsync.
+pub(crate) struct ReplicaWrite {
+    txn: WriteTransaction,
+}
+
+impl ReplicaWrite {
+    /// Applies one command with the store's deterministic apply (never calls the HSM).
+    pub(crate) fn apply(&mut self, command: &Command) -> Result<Result<(), Rejection>, StoreError> {
+        commit::apply(&mut self.txn, command)
+    }
+
+    /// A metadata value, as this transaction sees it.
+    pub(crate) fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let table = self.txn.open_table(META)?;
+        Ok(table.get(name)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Sets a metadata value.
+    pub(crate) fn set_meta(&mut self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut table = self.txn.open_table(META)?;
+        table.insert(name, value)?;
+        Ok(())
+    }
+
+    /// Empties every replicated table (the first step of installing a snapshot).
+    pub(crate) fn clear_replicated(&mut self) -> Result<(), StoreError> {
+        for table in REPLICATED {
+            table.clear(&self.txn)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts a raw record into a replicated table; `false`: the bytes do not decode as the
+    /// table's types (nothing written).
+    pub(crate) fn insert_raw(
+        &mut self,
+        table: &dyn ReplicatedTable,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<bool, StoreError> {
+        table.insert(&self.txn, key, value)
+    }
+
+    /// Commits durably: when this returns, the state and its metadata are on disk together.
+    pub(crate) fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit()?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A consistent read view for building a snapshot or reading metadata.
+    pub(crate) fn replica_read(&self) -> Result<ReplicaRead, StoreError> {
+        Ok(ReplicaRead {
+            txn: self.db.begin_read()?,
+        })
+    }
+
+    /// A write transaction over the replicated state, with redb's default durability
+    /// (`Immediate`: its commit returns once the data is fsync'd).
+    pub(crate) fn replica_write(&self) -> Result<ReplicaWrite, StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(META)?;
+        Ok(ReplicaWrite { txn })
+    }
+
+    /// Names of the database's tables that are neither replicated nor replication metadata:
+    /// must stay empty, or snapshots would silently lose state.
+    #[cfg(test)]
+    pub(crate) fn tables_missing_from_snapshots(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut missing = Vec::new();
+        for handle in txn.list_tables()? {
+            let name = handle.name();
+            if name != META.name() && replicated_table(name).is_none() {
+                missing.push(name.to_owned());
+            }
+        }
+        Ok(missing)
+    }
+}
