@@ -92,7 +92,7 @@ fn fixture() -> Fixture {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let committer = store.committer().expect("committer");
+        let committer = store.committer(None).expect("committer");
         for command in commands {
             committer
                 .apply(command)

@@ -165,7 +165,21 @@ pub(super) fn apply_entries(
     let mut w = store.replica_write()?;
     let mut out = Vec::with_capacity(entries.len());
     let mut membership = None;
+    let mut applied = None;
     for entry in entries {
+        // A batch must start a transaction: commit the entries before it with their applied
+        // log id, so a crash in between never applies them twice.
+        if let EntryPayload::Normal(request) = &entry.payload
+            && let Op::Store(command) = &request.op
+            && w.must_split_before(command)
+        {
+            w.set_meta(LAST_APPLIED, &encode(&applied)?)?;
+            if let Some(m) = membership.take() {
+                w.set_meta(MEMBERSHIP, &encode(&m)?)?;
+            }
+            w = w.commit_and_continue()?;
+        }
+        applied = Some(entry.log_id);
         out.push(match &entry.payload {
             EntryPayload::Blank => Ok(()),
             EntryPayload::Normal(request) => match &request.op {
@@ -185,7 +199,9 @@ pub(super) fn apply_entries(
     if let Some(m) = membership {
         w.set_meta(MEMBERSHIP, &encode(&m)?)?;
     }
-    w.commit()?;
+    // The audit records of the changes applied (each node writes them to its own log) are
+    // not handed to the audit log yet: the cluster is not wired into kmsd (issue 6).
+    let _audited = w.commit()?;
     Ok(out)
 }
 

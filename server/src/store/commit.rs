@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use audit_log::AuditEvent;
-use redb::{Database, Durability, ReadableTable, WriteTransaction};
+use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::command::{Command, Rejection};
@@ -128,46 +128,40 @@ type Outcome = (Result<(), Rejection>, Vec<AuditEvent>);
 /// (the audit log has them durably) are dropped on the way.
 ///
 /// redb takes a savepoint only in a transaction that has not touched a table yet, so a batch
-/// that follows other writes starts a new transaction: the ones before it are committed
-/// without fsync and the last one with it, which makes them all durable together. Callers
-/// hear back only after that last commit.
+/// that follows other writes starts a new transaction: the group is committed (with fsync) in
+/// runs, each starting at a batch. Nothing is visible to readers before it is durable.
 fn commit_group(
     db: &Database,
     group: &[(Box<Command>, Reply)],
     written: u64,
 ) -> Result<Vec<Outcome>, StoreError> {
-    let mut txn = begin(db)?;
-    let mut clean = true;
-    if written > 1 {
-        let mut outbox = txn.open_table(tables::AUDIT_OUTBOX)?;
-        outbox.retain_in(..written, |_, _| false)?;
-        clean = false;
-    }
     let mut outcomes = Vec::with_capacity(group.len());
-    for (command, _) in group {
-        if !clean && needs_savepoint(command) {
-            txn.commit()?;
-            txn = begin(db)?;
+    let mut rest = group;
+    while !rest.is_empty() {
+        let run = 1 + rest
+            .iter()
+            .skip(1)
+            .take_while(|(c, _)| !needs_savepoint(c))
+            .count();
+        let (now, later) = rest.split_at(run);
+        let mut txn = db.begin_write()?;
+        for (command, _) in now {
+            let mut events = Vec::new();
+            let outcome = apply(&mut txn, command, &mut events)?;
+            outcomes.push((outcome, events));
         }
-        let mut events = Vec::new();
-        let outcome = apply(&mut txn, command, &mut events)?;
-        outcomes.push((outcome, events));
-        clean = false;
+        if later.is_empty() && written > 1 {
+            let mut outbox = txn.open_table(tables::AUDIT_OUTBOX)?;
+            outbox.retain_in(..written, |_, _| false)?;
+        }
+        txn.commit()?;
+        rest = later;
     }
-    txn.set_durability(Durability::Immediate)?;
-    txn.commit()?;
     Ok(outcomes)
 }
 
-/// A write transaction whose commit is not made durable by itself (see [`commit_group`]).
-fn begin(db: &Database) -> Result<WriteTransaction, StoreError> {
-    let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::None)?;
-    Ok(txn)
-}
-
 /// Whether applying `command` takes a savepoint.
-fn needs_savepoint(command: &Command) -> bool {
+pub(crate) fn needs_savepoint(command: &Command) -> bool {
     match command {
         Command::Batch(_) => true,
         Command::Audited { command, .. } => needs_savepoint(command),

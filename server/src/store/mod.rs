@@ -38,9 +38,6 @@ pub enum StoreError {
     /// A savepoint (used to roll back a rejected batch) failed.
     #[error("savepoint failed")]
     Savepoint(#[from] redb::SavepointError),
-    /// The durability of a transaction could not be set.
-    #[error("setting transaction durability failed")]
-    Durability(#[from] redb::SetDurabilityError),
     /// The commit (and its fsync) failed.
     #[error("commit failed")]
     Commit(#[from] redb::CommitError),
@@ -78,6 +75,7 @@ impl Store {
         let db = Database::builder().set_cache_size(64 << 20).create(path)?;
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
+        txn.open_table(replica::META)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(db) })
     }

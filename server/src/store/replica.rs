@@ -92,7 +92,15 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::OBJECTS),
     &Table(tables::TENANT_OBJECTS),
     &Table(tables::TENANT_NAMES),
+    &Table(tables::COUNTERS),
+    &Table(tables::AUDIT_CHECKPOINTS),
 ];
+
+/// Tables that are the node's own and stay out of snapshots: the audit outbox holds the
+/// records this node has applied but not yet written to its own audit log, trimmed by that
+/// log's progress (not deterministic across nodes).
+#[cfg(test)]
+pub(crate) const NODE_LOCAL: &[&str] = &["audit_outbox"];
 
 /// The replicated table named `name`.
 pub(crate) fn replicated_table(name: &str) -> Option<&'static dyn ReplicatedTable> {
@@ -123,13 +131,37 @@ impl ReplicaRead {
 
 /// A write transaction over the replicated state, committed with fsync.
 pub(crate) struct ReplicaWrite {
+    db: std::sync::Arc<redb::Database>,
     txn: WriteTransaction,
+    dirty: bool,
+    audited: Vec<audit_log::AuditEvent>,
 }
 
 impl ReplicaWrite {
-    /// Applies one command with the store's deterministic apply (never calls the HSM).
+    /// Applies one command with the store's deterministic apply (never calls the HSM). The
+    /// records of audited changes are collected; [`ReplicaWrite::commit`] hands them out.
     pub(crate) fn apply(&mut self, command: &Command) -> Result<Result<(), Rejection>, StoreError> {
-        commit::apply(&mut self.txn, command)
+        self.dirty = true;
+        commit::apply(&mut self.txn, command, &mut self.audited)
+    }
+
+    /// Whether `command` must start a transaction of its own (it takes a savepoint, which
+    /// redb allows only before a transaction touches a table): commit what came before it,
+    /// with its metadata, via [`ReplicaWrite::commit_and_continue`].
+    pub(crate) fn must_split_before(&self, command: &Command) -> bool {
+        self.dirty && commit::needs_savepoint(command)
+    }
+
+    /// Commits durably and continues in a fresh transaction (redb has one writer at a time,
+    /// so the old one ends first).
+    pub(crate) fn commit_and_continue(self) -> Result<Self, StoreError> {
+        self.txn.commit()?;
+        Ok(Self {
+            txn: self.db.begin_write()?,
+            db: self.db,
+            dirty: false,
+            audited: self.audited,
+        })
     }
 
     /// A metadata value, as this transaction sees it.
@@ -140,6 +172,7 @@ impl ReplicaWrite {
 
     /// Sets a metadata value.
     pub(crate) fn set_meta(&mut self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.dirty = true;
         let mut table = self.txn.open_table(META)?;
         table.insert(name, value)?;
         Ok(())
@@ -147,6 +180,7 @@ impl ReplicaWrite {
 
     /// Empties every replicated table (the first step of installing a snapshot).
     pub(crate) fn clear_replicated(&mut self) -> Result<(), StoreError> {
+        self.dirty = true;
         for table in REPLICATED {
             table.clear(&self.txn)?;
         }
@@ -165,9 +199,10 @@ impl ReplicaWrite {
     }
 
     /// Commits durably: when this returns, the state and its metadata are on disk together.
-    pub(crate) fn commit(self) -> Result<(), StoreError> {
+    /// Returns the records of the audited changes applied, numbered, for the node's audit log.
+    pub(crate) fn commit(self) -> Result<Vec<audit_log::AuditEvent>, StoreError> {
         self.txn.commit()?;
-        Ok(())
+        Ok(self.audited)
     }
 }
 
@@ -182,9 +217,12 @@ impl Store {
     /// A write transaction over the replicated state, with redb's default durability
     /// (`Immediate`: its commit returns once the data is fsync'd).
     pub(crate) fn replica_write(&self) -> Result<ReplicaWrite, StoreError> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(META)?;
-        Ok(ReplicaWrite { txn })
+        Ok(ReplicaWrite {
+            db: self.db.clone(),
+            txn: self.db.begin_write()?,
+            dirty: false,
+            audited: Vec::new(),
+        })
     }
 
     /// Names of the database's tables that are neither replicated nor replication metadata:
@@ -195,7 +233,10 @@ impl Store {
         let mut missing = Vec::new();
         for handle in txn.list_tables()? {
             let name = handle.name();
-            if name != META.name() && replicated_table(name).is_none() {
+            if name != META.name()
+                && replicated_table(name).is_none()
+                && !NODE_LOCAL.contains(&name)
+            {
                 missing.push(name.to_owned());
             }
         }

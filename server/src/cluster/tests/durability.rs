@@ -89,9 +89,11 @@ async fn vote_log_and_applied_state_survive_reopen() {
         StoredMembership::new(Some(log_id(3, 2)), m.clone())
     );
     assert_eq!(sm.incarnation().unwrap(), Some(incarnation));
-    // The last command was appended but not applied: its object is absent, the others exist.
+    // The last command (an audit checkpoint) was appended but not applied: it is absent, the
+    // earlier ones are there.
     assert!(sm.store().object("acme-1").unwrap().is_some());
-    assert!(sm.store().object("acme-2").unwrap().is_none());
+    assert!(sm.store().object("acme-2").unwrap().is_some());
+    assert!(sm.store().audit_checkpoints().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,4 +291,39 @@ fn state_survives_a_process_crash() {
             "entry 6 was not applied"
         );
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_after_other_entries_apply_atomically() {
+    // redb takes a savepoint only in an untouched transaction: a batch entry behind others
+    // starts its own, and a rejected batch still leaves no trace.
+    let dir = tempfile::tempdir().unwrap();
+    let (_log, sm) = fixture::open(dir.path());
+    let put = |uid: &str, t: &str| Command::PutObject {
+        expected_revision: None,
+        record: Box::new(fixture::object(uid, t, uid)),
+    };
+    let entries = vec![
+        command(1, 1, Command::CreateTenant(tenant("a"))),
+        command(1, 2, Command::Batch(vec![put("x", "a"), put("y", "a")])),
+        command(1, 3, put("z", "a")),
+        command(
+            1,
+            4,
+            Command::Batch(vec![put("v", "a"), put("w", "nobody")]),
+        ),
+    ];
+    let store = sm.store().clone();
+    let out = tokio::task::spawn_blocking(move || apply_entries(&store, &entries))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![Ok(()), Ok(()), Ok(()), Err(Rejection::NoSuchTenant)]
+    );
+    for (uid, present) in [("x", true), ("y", true), ("z", true), ("v", false)] {
+        assert_eq!(sm.store().object(uid).unwrap().is_some(), present, "{uid}");
+    }
+    assert_eq!(sm.applied().unwrap().0, Some(log_id(1, 4)));
 }

@@ -113,11 +113,40 @@ pub(super) fn populate(t: &str) -> Vec<Command> {
             expected_revision: None,
             record: Box::new(object(&format!("{t}-1"), t, "vm-1")),
         },
-        Command::PutObject {
-            expected_revision: None,
-            record: Box::new(object(&format!("{t}-2"), t, "vm-2")),
+        Command::Audited {
+            event: Box::new(audit_event(t)),
+            command: Box::new(Command::PutObject {
+                expected_revision: None,
+                record: Box::new(object(&format!("{t}-2"), t, "vm-2")),
+            }),
         },
+        Command::AuditCheckpoint(Box::new(
+            audit_log::CheckpointDraft::new(
+                &audit_log::ChainState::genesis(format!("node-{t}")),
+                time::OffsetDateTime::UNIX_EPOCH,
+            )
+            .finish(&[7; audit_log::SIGNATURE_LEN])
+            .expect("a 64-byte signature"),
+        )),
     ]
+}
+
+/// The record a KMIP Create of tenant `t` carries.
+fn audit_event(t: &str) -> audit_log::AuditEvent {
+    audit_log::AuditEvent {
+        time: time::OffsetDateTime::UNIX_EPOCH,
+        node: "node-1".into(),
+        tenant: Some(t.into()),
+        principal: None,
+        client_addr: None,
+        kind: audit_log::Kind::Kmip,
+        operation: "Create".into(),
+        object: Some(format!("{t}-2")),
+        status: audit_log::Status::Success,
+        reason: None,
+        request_id: None,
+        change: None,
+    }
 }
 
 /// Applies entries through openraft's state machine API (no responders).
