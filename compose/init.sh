@@ -152,6 +152,10 @@ transport_oaep_hash = "sha1"      # SoftHSM 2.6 implements OAEP with SHA-1 only
 [admin]
 listen = "0.0.0.0:5697"           # inside the container; docker-compose.yml publishes it on the host's loopback
 
+[audit]
+dir = "/var/lib/kms/audit"        # the node's own audit volume
+log = "$n"
+
 # TODO(issue 6): cluster settings go here once replication exists, e.g. this node's
 # node-to-node (Raft) listener and the peers az1, az2, az3 with their node IDs 1, 2, 3 and
 # the node certificates above for mutual TLS. Until then every node is a standalone single node.
