@@ -121,6 +121,11 @@ impl Metrics {
         }
     }
 
+    /// KMIP connections open now.
+    pub fn kmip_connections_open(&self) -> i64 {
+        self.kmip_connections_open.get()
+    }
+
     /// Marks an admin connection open until the returned guard drops.
     pub fn admin_connection(self: &Arc<Self>) -> OpenConnection {
         self.admin_connections_open.inc();

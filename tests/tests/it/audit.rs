@@ -297,8 +297,10 @@ kms_tests::server_test! {
         assert!(report.is_clean(), "{:?}", report.findings);
         assert!(report.records >= 9);
 
-        // the key bytes the client received appear in no audit file
+        // the key bytes the client received appear in no audit file, and nowhere else the
+        // node keeps files either (store, token, PKI, config)
         assert_no_bytes_in(server.kms().audit().dir(), &material);
+        assert_no_bytes_in(&server.layout().dir, &material);
     }
 }
 

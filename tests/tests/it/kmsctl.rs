@@ -340,3 +340,80 @@ kms_tests::server_test! {
         assert_eq!(foreign.exit, Exit::NotFound, "{foreign:?}");
     }
 }
+
+kms_tests::server_test! {
+    async fn kmsctl_audit_exports_over_the_api_and_verifies_offline(
+        server,
+        &[("KMSD_AUDIT__CHECKPOINT_INTERVAL_SECS", "1")]
+    ) {
+        // some traffic from two tenants
+        for tenant in ["acme", "globex"] {
+            let mut c = server.client(tenant).unwrap().connect().await.unwrap();
+            for _ in 0..3 {
+                let uid = c
+                    .create_symmetric_key(
+                        kmip_codec::enums::CryptographicAlgorithm::AES,
+                        256,
+                        kmip_codec::enums::CryptographicUsageMask::ENCRYPT,
+                        kmip_codec::model::Attributes::new(),
+                    )
+                    .await
+                    .expect("create");
+                c.get(&uid, None).await.expect("get");
+            }
+        }
+        let audit = server.kms().audit();
+        for _ in 0..50 {
+            if audit.checkpointed_seq() >= audit.stats().seq {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let out = out_dir(server);
+
+        // the operator's export holds everything and verifies
+        let operator = server.admin_identity(Role::Operator, None, "ops").await.unwrap();
+        let ops = Kmsctl::new(server, &operator);
+        let all = out.join("all");
+        let all_s = all.display().to_string();
+        ops.run(&["audit", "export", "--out", &all_s]).await.ok();
+        let report = ops.run(&["audit", "verify", "--dir", &all_s, "--json"]).await.ok().json();
+        assert_eq!(report["clean"], true, "{report}");
+        let records = std::fs::read_to_string(all.join("records.jsonl")).expect("records");
+        assert!(records.contains("\"globex\"") && records.contains("\"acme\""));
+
+        // acme's auditor sees only acme, and that verifies on its own
+        let auditor = server
+            .admin_identity(Role::Auditor, Some("acme"), "eve")
+            .await
+            .unwrap();
+        let eve = Kmsctl::new(server, &auditor);
+        let mine = out.join("acme");
+        let mine_s = mine.display().to_string();
+        eve.run(&["audit", "export", "--out", &mine_s]).await.ok();
+        let records = std::fs::read_to_string(mine.join("records.jsonl")).expect("records");
+        assert!(!records.contains("globex"), "another tenant's records leaked");
+        assert!(records.lines().count() >= 6);
+        let report = eve.run(&["audit", "verify", "--dir", &mine_s, "--json"]).await.ok().json();
+        assert_eq!(report["clean"], true, "{report}");
+        // and asking for another tenant's records is answered like a missing tenant
+        let theirs = out.join("globex");
+        let denied = eve
+            .run(&["audit", "export", "--out", &theirs.display().to_string(), "--tenant", "globex"])
+            .await;
+        assert_ne!(denied.exit, Exit::Success, "{denied:?}");
+
+        // a record edited in the export is found
+        let path = all.join("records.jsonl");
+        let edited = std::fs::read_to_string(&path)
+            .expect("records")
+            .replacen("\"Get\"", "\"Destroy\"", 1);
+        std::fs::write(&path, edited).expect("write");
+        let tampered = ops.run(&["audit", "verify", "--dir", &all_s, "--json"]).await;
+        assert_eq!(tampered.exit, Exit::AuditFindings, "{tampered:?}");
+
+        // tail shows the newest records
+        let tail = ops.run(&["audit", "tail", "-n", "3", "--format", "jsonl"]).await.ok();
+        assert_eq!(tail.out.lines().count(), 3, "{tail:?}");
+    }
+}
