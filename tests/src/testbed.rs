@@ -226,6 +226,22 @@ impl TestServer {
     }
 }
 
+/// The plain bytes of a symmetric key as a KMIP client reads them with Get.
+pub async fn key_bytes(conn: &mut client::Connection, uid: &str) -> Vec<u8> {
+    use kmip_codec::model::{KeyMaterial, KeyValue, ManagedObject};
+    let got = conn.get(uid, None).await.expect("get");
+    let ManagedObject::SymmetricKey(key) = got.object else {
+        panic!("not a symmetric key");
+    };
+    match key.key_block.key_value {
+        Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(b),
+            ..
+        }) => b.as_slice().to_vec(),
+        other => panic!("unexpected key value {other:?}"),
+    }
+}
+
 /// A multi-threaded runtime for a test body.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

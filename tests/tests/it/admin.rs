@@ -17,10 +17,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask};
-use kmip_codec::model::{
-    Attribute, AttributeValue, Attributes, KeyMaterial, KeyValue, ManagedObject,
-};
-use kms_tests::testbed::TestServer;
+use kmip_codec::model::{Attribute, AttributeValue, Attributes};
+use kms_tests::testbed::{TestServer, key_bytes};
 use rustls_pki_types::ServerName;
 use serde_json::{Value, json};
 use server::store::records::Role;
@@ -137,21 +135,6 @@ async fn vm_key(conn: &mut Connection, vm: &str, component: &str) -> String {
     }
     uid
 }
-
-async fn key_bytes(conn: &mut Connection, uid: &str) -> Vec<u8> {
-    let got = conn.get(uid, None).await.expect("get");
-    let ManagedObject::SymmetricKey(key) = got.object else {
-        panic!("not a symmetric key");
-    };
-    match key.key_block.key_value {
-        Some(KeyValue::Plain {
-            key_material: KeyMaterial::Bytes(b),
-            ..
-        }) => b.as_slice().to_vec(),
-        other => panic!("unexpected key value {other:?}"),
-    }
-}
-
 fn keys_of(body: &Value) -> Vec<Value> {
     body["keys"].as_array().cloned().unwrap_or_default()
 }

@@ -17,11 +17,11 @@ use kmip_codec::enums::{
     RevocationReasonCode,
 };
 use kmip_codec::model::{
-    ActivateRequest, AttributeValue, Attributes, CreateRequest, GetRequest, KeyMaterial, KeyValue,
-    ManagedObject, RequestBatchItem, ResponsePayload,
+    ActivateRequest, AttributeValue, Attributes, CreateRequest, GetRequest, RequestBatchItem,
+    ResponsePayload,
 };
 use kmip_codec::tags::Tag;
-use kms_tests::testbed::TestServer;
+use kms_tests::testbed::{TestServer, key_bytes};
 use server::store::records::Role;
 
 use crate::admin::Api;
@@ -38,21 +38,6 @@ async fn new_key(c: &mut Connection) -> String {
         .await
         .expect("create")
 }
-
-async fn key_bytes(c: &mut Connection, uid: &str) -> Vec<u8> {
-    let got = c.get(uid, None).await.expect("get");
-    let ManagedObject::SymmetricKey(key) = got.object else {
-        panic!("not a symmetric key");
-    };
-    match key.key_block.key_value {
-        Some(KeyValue::Plain {
-            key_material: KeyMaterial::Bytes(b),
-            ..
-        }) => b.as_slice().to_vec(),
-        other => panic!("unexpected key value {other:?}"),
-    }
-}
-
 fn op(o: Operation) -> String {
     o.name().expect("named operation").to_owned()
 }

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use client::IdentityFiles;
 use client::cli::{Console, Exit, execute};
-use kmip_codec::model::{KeyMaterial, KeyValue, ManagedObject};
 use kms_tests::testbed::TestServer;
 use serde_json::Value;
 use server::store::records::Role;
@@ -113,17 +112,7 @@ async fn key_bytes(server: &TestServer, files: &IdentityFiles, uid: &str) -> Vec
         .connect()
         .await
         .expect("connect");
-    let got = conn.get(uid, None).await.expect("get");
-    let ManagedObject::SymmetricKey(key) = got.object else {
-        panic!("not a symmetric key");
-    };
-    match key.key_block.key_value {
-        Some(KeyValue::Plain {
-            key_material: KeyMaterial::Bytes(b),
-            ..
-        }) => b.as_slice().to_vec(),
-        other => panic!("unexpected key value {other:?}"),
-    }
+    kms_tests::testbed::key_bytes(&mut conn, uid).await
 }
 
 fn out_dir(server: &TestServer) -> PathBuf {
