@@ -37,7 +37,8 @@ pub enum Finding {
         /// Length of the torn bytes.
         bytes: u64,
     },
-    /// A line longer than [`crate::MAX_LINE_LEN`].
+    /// A line longer than [`crate::MAX_LINE_LEN`] (records) or
+    /// [`crate::MAX_CHECKPOINT_LINE_LEN`] (checkpoints).
     LineTooLong {
         /// 1-based line number.
         line: u64,

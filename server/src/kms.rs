@@ -90,6 +90,28 @@ impl Kms {
         self.audit.log_name()
     }
 
+    /// Applies a state change. Inside an admin call ([`crate::audit::AdminCall`]) the call's
+    /// first committed change carries the call's audit record, like a KMIP item's.
+    pub(crate) async fn apply(
+        &self,
+        command: Command,
+    ) -> Result<Result<(), Rejection>, StoreError> {
+        let Some(event) = crate::audit::admin_call::take_template() else {
+            return self.committer.apply(command).await;
+        };
+        let outcome = self
+            .committer
+            .apply(Command::Audited {
+                event: Box::new(event.clone()),
+                command: Box::new(command),
+            })
+            .await;
+        if !matches!(&outcome, Ok(Ok(())) | Err(StoreError::AuditPending(_))) {
+            crate::audit::admin_call::put_back(event);
+        }
+        outcome
+    }
+
     /// Makes records durable (concurrently, sharing fsyncs). An error means some may not be:
     /// refuse what they record.
     pub async fn record(&self, events: Vec<AuditEvent>) -> Result<(), AuditError> {
@@ -187,9 +209,7 @@ impl Kms {
                 created_at: now,
             }],
         };
-        self.committer
-            .apply(Command::CreateTenant(record.clone()))
-            .await??;
+        self.apply(Command::CreateTenant(record.clone())).await??;
         info!(tenant = id, "tenant created");
         Ok(record)
     }
@@ -201,12 +221,11 @@ impl Kms {
         id: &str,
         suspended: bool,
     ) -> Result<TenantRecord, AdminError> {
-        self.committer
-            .apply(Command::SetTenantSuspended {
-                tenant: id.to_owned(),
-                suspended,
-            })
-            .await??;
+        self.apply(Command::SetTenantSuspended {
+            tenant: id.to_owned(),
+            suspended,
+        })
+        .await??;
         info!(tenant = id, suspended, "tenant suspension changed");
         Ok(self.store.tenant(id)?.ok_or(Rejection::NoSuchTenant)?)
     }
@@ -214,7 +233,7 @@ impl Kms {
     /// Enrolls (or re-enrolls) a client.
     pub async fn enroll_client(&self, client: ClientRecord) -> Result<(), AdminError> {
         certs::identity::validate_label(certs::LabelKind::Name, &client.name)?;
-        self.committer.apply(Command::PutClient(client)).await??;
+        self.apply(Command::PutClient(client)).await??;
         Ok(())
     }
 
@@ -295,9 +314,7 @@ impl Kms {
         let key = crate::store::records::client_key(tenant, name);
         let mut client = self.store.client(&key)?.ok_or(AdminError::NoSuchClient)?;
         change(&mut client);
-        self.committer
-            .apply(Command::PutClient(client.clone()))
-            .await??;
+        self.apply(Command::PutClient(client.clone())).await??;
         info!(
             tenant = tenant.unwrap_or("-"),
             client = name,
@@ -318,16 +335,15 @@ impl Kms {
             .current_domain_key()
             .map_or(1, |d| d.version.saturating_add(1));
         let wrapped = self.keys.new_domain_key(version).await?;
-        self.committer
-            .apply(Command::AddDomainKey {
-                tenant: tenant.to_owned(),
-                key: DomainKeyVersion {
-                    version,
-                    wrapped,
-                    created_at: now,
-                },
-            })
-            .await??;
+        self.apply(Command::AddDomainKey {
+            tenant: tenant.to_owned(),
+            key: DomainKeyVersion {
+                version,
+                wrapped,
+                created_at: now,
+            },
+        })
+        .await??;
         info!(tenant, version, "domain key version added");
         Ok(version)
     }
@@ -360,7 +376,6 @@ impl Kms {
                 m.sealed = sealed;
             }
             match self
-                .committer
                 .apply(Command::PutObject {
                     expected_revision: Some(object.revision),
                     record: Box::new(next),
@@ -412,7 +427,6 @@ impl Kms {
         };
         if record.domain_keys.len() > 1 {
             match self
-                .committer
                 .apply(Command::RetireDomainKeys {
                     tenant: tenant.to_owned(),
                     keep_from: current,

@@ -18,6 +18,7 @@ use tracing::warn;
 
 use super::error::{ApiError, FailureReason};
 use super::{AdminState, Peer};
+use crate::audit::admin_call;
 use crate::identity::{self, IdentityError, PeerCertificate, Principal};
 use crate::store::records::{Role, TenantRecord};
 
@@ -133,11 +134,6 @@ pub(crate) async fn audit_admin_call(
     // A failed audit trail refuses every call but the probes until a record is durable
     // again; the refusal's own record is the probe.
     let degraded = state.kms.audit().health() != crate::audit::AuditHealth::Healthy;
-    let response = if degraded && !PROBES.contains(&target.as_str()) {
-        ApiError::AuditUnavailable.into_response()
-    } else {
-        next.run(request).await
-    };
     let call = Call {
         principal,
         own_tenant,
@@ -146,7 +142,14 @@ pub(crate) async fn audit_admin_call(
         target: &target,
         start,
     };
-    record(&state, &call, response).await
+    // The call's first committed state change carries its record (audit::admin_call).
+    let slot = admin_call::Slot::new(call_event(&state, &call, Status::Success, None));
+    let response = if degraded && !PROBES.contains(&target.as_str()) {
+        ApiError::AuditUnavailable.into_response()
+    } else {
+        admin_call::scope(slot.clone(), next.run(request)).await
+    };
+    record(&state, &call, response, slot.carried()).await
 }
 
 /// Requests that match no route: still recorded (as `unmatched`), then 404.
@@ -168,7 +171,7 @@ pub(crate) async fn unknown_route(
         target: request.uri().path(),
         start,
     };
-    record(&state, &call, ApiError::NoSuchRoute.into_response()).await
+    record(&state, &call, ApiError::NoSuchRoute.into_response(), false).await
 }
 
 struct Call<'a> {
@@ -183,8 +186,43 @@ struct Call<'a> {
 /// Routes answered even when the audit trail is down: they report that state.
 const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The audit record and the metrics of one call.
-async fn record(state: &AdminState, call: &Call<'_>, response: Response) -> Response {
+/// The audit record of a call with this outcome.
+fn call_event(
+    state: &AdminState,
+    call: &Call<'_>,
+    status: Status,
+    reason: Option<String>,
+) -> AuditEvent {
+    let (tenant, object) = path_names(call.target);
+    // A tenant the path names is the tenant acted in, if it exists (probing for names must not
+    // start chains); else the caller's own.
+    let tenant = tenant
+        .filter(|t| matches!(state.kms.store().tenant(t), Ok(Some(_))))
+        .or_else(|| call.own_tenant.clone());
+    AuditEvent {
+        time: time::OffsetDateTime::now_utc(),
+        node: state.kms.log_name().to_owned(),
+        tenant,
+        principal: call.principal.clone(),
+        client_addr: call.peer.clone(),
+        kind: Kind::Admin,
+        operation: call.action.clone(),
+        object,
+        status,
+        reason,
+        request_id: None,
+        change: None,
+    }
+    .clamped()
+}
+
+/// The audit record (unless a committed change carried it) and the metrics of one call.
+async fn record(
+    state: &AdminState,
+    call: &Call<'_>,
+    response: Response,
+    carried: bool,
+) -> Response {
     let status = response.status();
     let (outcome, reason) = if status.is_success() {
         (Status::Success, None)
@@ -200,28 +238,14 @@ async fn record(state: &AdminState, call: &Call<'_>, response: Response) -> Resp
         };
         (outcome, Some(reason.to_owned()))
     };
-    let (tenant, object) = path_names(call.target);
-    // A tenant the path names is the tenant acted in, if it exists (probing for names must not
-    // start chains); else the caller's own.
-    let tenant = tenant
-        .filter(|t| matches!(state.kms.store().tenant(t), Ok(Some(_))))
-        .or_else(|| call.own_tenant.clone());
-    let event = AuditEvent {
-        time: time::OffsetDateTime::now_utc(),
-        node: state.kms.log_name().to_owned(),
-        tenant,
-        principal: call.principal.clone(),
-        client_addr: call.peer.clone(),
-        kind: Kind::Admin,
-        operation: call.action.clone(),
-        object,
-        status: outcome,
-        reason,
-        request_id: None,
-        change: None,
-    }
-    .clamped();
-    let recorded = state.kms.record(vec![event]).await;
+    let recorded = if carried {
+        Ok(())
+    } else {
+        state
+            .kms
+            .record(vec![call_event(state, call, outcome, reason)])
+            .await
+    };
     state
         .kms
         .metrics()

@@ -15,6 +15,7 @@
 //! Periodically, [`AuditLog::checkpoint`] signs the chain heads with the HSM's audit key; the
 //! caller commits the returned [`Checkpoint`] to the replicated log.
 
+pub mod admin_call;
 mod checkpoints;
 mod error;
 mod event;

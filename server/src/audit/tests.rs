@@ -150,6 +150,31 @@ async fn concurrent_appends_are_durable_chained_and_share_fsyncs() {
 }
 
 #[tokio::test]
+async fn a_checkpoint_of_a_thousand_tenants_reopens() {
+    // Found by the scale test: a checkpoint lists every tenant's head, and 1000 tenants made
+    // a line longer than a record line may be, so the node could not restart.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SoftKey::new();
+    let log = AuditLog::open(dir.path(), config()).expect("open");
+    let receipts: Vec<_> = (0..1000u64)
+        .map(|i| {
+            let mut e = event(i);
+            e.tenant = Some(format!("scale-tenant-{i:04}"));
+            log.submit(e)
+        })
+        .collect();
+    for r in receipts {
+        r.await.expect("writer").expect("append");
+    }
+    let cp = log.checkpoint(key.clone()).await.expect("checkpoint");
+    assert!(cp.to_json_line().expect("json").len() > audit_log::MAX_LINE_LEN);
+    log.shutdown().await;
+    let log = AuditLog::open(dir.path(), config()).expect("reopen");
+    assert_eq!(log.recovery().checkpoint, Some(1000));
+    log.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_reopened_log_continues_both_chains() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = SoftKey::new();

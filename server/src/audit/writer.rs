@@ -287,6 +287,12 @@ impl Writer {
     fn persist(&mut self, cp: &Checkpoint) -> Result<(), AuditError> {
         let path = self.dir.join(CHECKPOINTS);
         let line = cp.to_json_line().map_err(AuditError::Encode)?;
+        // Never write what the recovery could not read back.
+        if line.len() > audit_log::MAX_CHECKPOINT_LINE_LEN {
+            return Err(AuditError::Config(
+                "too many tenants for one checkpoint line",
+            ));
+        }
         let existed = path.exists();
         let mut file = OpenOptions::new()
             .append(true)

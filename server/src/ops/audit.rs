@@ -174,7 +174,7 @@ impl Ctx<'_> {
             _ => None,
         };
         let Some(event) = event else {
-            return self.kms.committer.apply(command).await;
+            return self.kms.apply(command).await;
         };
         let uid = event.object.clone();
         let outcome = self
