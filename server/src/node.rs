@@ -81,13 +81,20 @@ impl Node {
             what: "opening the HSM",
             source: std::io::Error::other(e),
         })??;
+        let started = std::time::Instant::now();
         let store = Store::open(&settings.data_dir.join(STORE_FILE))?;
+        let store_ms = started.elapsed().as_millis();
         let audit = crate::audit::open_with_store(
             &settings.audit.dir,
             settings.audit.config.clone(),
             &store,
         )
         .await?;
+        tracing::info!(
+            store_ms,
+            audit_ms = started.elapsed().as_millis() - store_ms,
+            "store and audit trail open"
+        );
         let committer = store.committer(Some(audit.clone()))?;
         let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
         let tls_config = tls::server_config(&settings.tls, verifier.clone())?;

@@ -84,6 +84,8 @@ impl LogStore {
         tokio::task::spawn_blocking(move || {
             let mut txn = db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
+            // Crash recovery reads the saved allocator state instead of walking the file.
+            txn.set_quick_repair(true);
             let out = f(&txn)?;
             txn.commit()?;
             Ok(out)

@@ -157,7 +157,7 @@ impl ReplicaWrite {
     pub(crate) fn commit_and_continue(self) -> Result<Self, StoreError> {
         self.txn.commit()?;
         Ok(Self {
-            txn: self.db.begin_write()?,
+            txn: quick_repair(self.db.begin_write()?),
             db: self.db,
             dirty: false,
             audited: self.audited,
@@ -206,6 +206,13 @@ impl ReplicaWrite {
     }
 }
 
+/// Saves the allocator state with the commit, so that opening after a crash does not walk
+/// the whole file (see `commit.rs`).
+fn quick_repair(mut txn: WriteTransaction) -> WriteTransaction {
+    txn.set_quick_repair(true);
+    txn
+}
+
 impl Store {
     /// A consistent read view for building a snapshot or reading metadata.
     pub(crate) fn replica_read(&self) -> Result<ReplicaRead, StoreError> {
@@ -219,7 +226,7 @@ impl Store {
     pub(crate) fn replica_write(&self) -> Result<ReplicaWrite, StoreError> {
         Ok(ReplicaWrite {
             db: self.db.clone(),
-            txn: self.db.begin_write()?,
+            txn: quick_repair(self.db.begin_write()?),
             dirty: false,
             audited: Vec::new(),
         })
