@@ -135,6 +135,16 @@ kms_tests::server_test! {
         server,
         &[FAST_CHECKPOINTS]
     ) {
+        // The server's logs, at debug level, go to a file in the node's directory (each test
+        // runs in its own process), so the key-bytes scan below covers them too.
+        let log_path = server.layout().dir.join("kmsd-test.log");
+        let log_file = std::fs::File::create(&log_path).expect("log file");
+        tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(log_file))
+            .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
+            .with_ansi(false)
+            .try_init()
+            .expect("the only subscriber of this process");
         let before = all_records(server).len();
         let mut acme = server.client("acme").unwrap().connect().await.unwrap();
         let mut globex = server.client("globex").unwrap().connect().await.unwrap();
@@ -289,6 +299,8 @@ kms_tests::server_test! {
         // node keeps files either (store, token, PKI, config)
         assert_no_bytes_in(server.kms().audit().dir(), &material);
         assert_no_bytes_in(&server.layout().dir, &material);
+        let logged = std::fs::metadata(&log_path).expect("log").len();
+        assert!(logged > 0, "the server logged nothing: the scan of its log proves nothing");
     }
 }
 
