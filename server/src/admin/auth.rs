@@ -133,7 +133,7 @@ pub(crate) async fn audit_admin_call(
     request.extensions_mut().insert(Admission(admission));
     // A failed audit trail refuses every call but the probes until a record is durable
     // again; the refusal's own record is the probe.
-    let degraded = state.kms.audit().health() != crate::audit::AuditHealth::Healthy;
+    let degraded = !state.kms.audit().is_healthy();
     let call = Call {
         principal,
         own_tenant,

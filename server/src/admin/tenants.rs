@@ -55,7 +55,7 @@ pub(crate) async fn healthz() -> Json<serde_json::Value> {
 pub(crate) async fn readyz(State(state): State<Arc<AdminState>>) -> Result<Response, ApiError> {
     state.kms.store().tenants()?;
     state.kms.keys().probe().await.map_err(ApiError::Hsm)?;
-    if state.kms.audit().health() != crate::audit::AuditHealth::Healthy {
+    if !state.kms.audit().is_healthy() {
         return Err(ApiError::AuditUnavailable);
     }
     Ok(Json(serde_json::json!({

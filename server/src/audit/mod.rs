@@ -134,6 +134,8 @@ pub struct AuditStats {
 #[derive(Debug, Default)]
 struct Shared {
     poisoned: AtomicBool,
+    /// Set with `degraded_since`, so the request path can ask without taking the lock.
+    degraded: AtomicBool,
     failures: AtomicU64,
     degraded_since: Mutex<Option<OffsetDateTime>>,
     records: AtomicU64,
@@ -154,6 +156,7 @@ impl Shared {
     }
 
     fn degrade(&self) {
+        self.degraded.store(true, Ordering::SeqCst);
         self.failures.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut since) = self.degraded_since.lock() {
             since.get_or_insert_with(OffsetDateTime::now_utc);
@@ -175,6 +178,7 @@ impl Shared {
         if let Ok(mut since) = self.degraded_since.lock() {
             *since = None;
         }
+        self.degraded.store(false, Ordering::SeqCst);
     }
 }
 
@@ -284,6 +288,12 @@ impl AuditLog {
         self.call(|tx| Job::Persist(Box::new(checkpoint.clone()), tx))
             .await?;
         Ok(checkpoint)
+    }
+
+    /// Whether the last write succeeded and no fsync ever failed: what every request checks
+    /// first (no lock taken). [`AuditLog::health`] says more.
+    pub fn is_healthy(&self) -> bool {
+        !self.shared.degraded.load(Ordering::SeqCst) && !self.shared.is_poisoned()
     }
 
     /// Whether writes are succeeding.

@@ -318,6 +318,7 @@ async fn an_unusable_directory_fails_closed_and_health_degrades() {
     let log = AuditLog::open(&audit_dir, config()).expect("open");
     log.append(event(0)).await.expect("append");
     assert_eq!(log.health(), AuditHealth::Healthy);
+    assert!(log.is_healthy());
     log.checkpoint(SoftKey::new())
         .await
         .expect("checkpoint ends the segment");
@@ -335,12 +336,14 @@ async fn an_unusable_directory_fails_closed_and_health_degrades() {
             ..
         }
     ));
+    assert!(!log.is_healthy());
     assert_eq!(log.stats().seq, 1, "the refused record is not counted");
 
     // once the directory is back, writes go on and health recovers
     fs::create_dir_all(&audit_dir).expect("recreate");
     assert_eq!(log.append(event(2)).await.expect("append"), 2);
     assert_eq!(log.health(), AuditHealth::Healthy);
+    assert!(log.is_healthy());
     log.shutdown().await;
 }
 

@@ -31,7 +31,6 @@ use tracing::{debug, warn};
 pub(crate) use context::Ctx;
 pub use error::OpError;
 
-use crate::audit::AuditHealth;
 use crate::identity::CertificateFacts;
 use crate::kms::{Admission, Kms};
 use crate::net::PeerAddr;
@@ -74,7 +73,7 @@ pub(crate) async fn handle_message(
     let version = response_version(request.version());
     // An audit trail that failed refuses everything until a record is durable again; the
     // refusal's own record is the probe.
-    let degraded = kms.audit().health() != AuditHealth::Healthy;
+    let degraded = !kms.audit().is_healthy();
     let (items, audits) = match &admission {
         Ok(_) if degraded => (fail_all(&request, &OpError::AuditUnavailable), Vec::new()),
         Ok(principal) => {
