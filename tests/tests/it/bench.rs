@@ -4,37 +4,15 @@
 //! and keys through the admin API and KMIP) and `bench ready` (a Get of a known key).
 //! No timing is asserted: the figures belong in docs/PERFORMANCE.md.
 
-use std::collections::HashMap;
-
 use certs::files::PemPaths;
 use certs::identity::{PrincipalUri, Role, TenantId};
 use certs::{ClientRequest, KeyAlgorithm};
-use client::cli::{Console, Exit, execute};
+use client::cli::Exit;
 use serde_json::Value;
 
 /// Runs `kmsctl <args>`; returns the exit status, stdout and stderr.
 async fn kmsctl(args: &[&str]) -> (Exit, String, String) {
-    let env: HashMap<String, String> = HashMap::new();
-    let lookup = move |k: &str| env.get(k).cloned();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut input = std::io::empty();
-    let mut console = Console {
-        out: &mut out,
-        err: &mut err,
-        input: &mut input,
-        input_is_terminal: false,
-        env: &lookup,
-    };
-    let argv: Vec<String> = std::iter::once("kmsctl")
-        .chain(args.iter().copied())
-        .map(str::to_owned)
-        .collect();
-    let exit = execute(argv, &mut console).await;
-    (
-        exit,
-        String::from_utf8(out).expect("utf-8"),
-        String::from_utf8(err).expect("utf-8"),
-    )
+    kms_tests::kmsctl::run(args.iter().map(|a| (*a).to_owned())).await
 }
 
 fn json(out: &str) -> Value {

@@ -6,12 +6,11 @@
 //! inventory shows; revoke, rekey and a Domain Key rotation go through; `key get --out` writes
 //! a 0600 file with the key's bytes; errors end with the documented exit codes.
 
-use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use client::IdentityFiles;
-use client::cli::{Console, Exit, execute};
+use client::cli::Exit;
 use kms_tests::testbed::TestServer;
 use serde_json::Value;
 use server::store::records::Role;
@@ -65,27 +64,12 @@ impl Kmsctl {
     }
 
     async fn run(&self, args: &[&str]) -> Run {
-        let env: HashMap<String, String> = HashMap::new();
-        let lookup = move |k: &str| env.get(k).cloned();
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut input = std::io::empty();
-        let mut console = Console {
-            out: &mut out,
-            err: &mut err,
-            input: &mut input,
-            input_is_terminal: false,
-            env: &lookup,
-        };
-        let argv: Vec<String> = std::iter::once("kmsctl".to_owned())
-            .chain(args.iter().map(|a| (*a).to_owned()))
-            .chain(self.flags.iter().cloned())
-            .collect();
-        let exit = execute(argv, &mut console).await;
-        Run {
-            exit,
-            out: String::from_utf8(out).expect("utf-8"),
-            err: String::from_utf8(err).expect("utf-8"),
-        }
+        let argv = args
+            .iter()
+            .map(|a| (*a).to_owned())
+            .chain(self.flags.iter().cloned());
+        let (exit, out, err) = kms_tests::kmsctl::run(argv).await;
+        Run { exit, out, err }
     }
 }
 
