@@ -17,6 +17,7 @@
 //! ```
 
 mod audit;
+mod cluster;
 mod http;
 mod model;
 
@@ -24,6 +25,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 pub use audit::{AuditPage, AuditQuery, MAX_AUDIT_PAGE};
+pub use cluster::{ClusterMember, ClusterStatus, StateDigest};
 pub use model::{
     EnrolledClient, Enrollment, Health, Job, Key, KeyAction, KeyCacheCounts, KeyFilter, KeyPage,
     NodeCounts, NodeStatus, RotationStarted, Tenant, Vmware,
