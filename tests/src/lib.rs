@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod fault_proxy;
 pub mod kmsctl;
 pub mod softhsm;
 pub mod testbed;
