@@ -92,4 +92,29 @@ pub enum Error {
     /// The server's answer is not a TTLV message.
     #[error("response does not decode: {0}")]
     Decode(#[source] kmip_codec::error::Error),
+    /// A command the cluster fixture runs (`softhsm2-util`, `kmsd ceremony`,
+    /// `kmsd enroll-operator`) failed or is missing.
+    #[error("{command}: {detail}")]
+    Command {
+        /// The command line, without secrets.
+        command: String,
+        /// Its exit status and the end of its output.
+        detail: String,
+    },
+    /// A cluster node's process did not start, stop or answer as expected.
+    #[error("node {node}: {detail}")]
+    Node {
+        /// The node ID.
+        node: u64,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Something the cluster fixture waits for did not happen in time.
+    #[error("timed out after {secs} s waiting for {what}")]
+    Timeout {
+        /// What was awaited, with the last thing seen.
+        what: String,
+        /// How long it waited.
+        secs: u64,
+    },
 }

@@ -12,6 +12,7 @@
 //! checkout).
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod error;
 pub mod fault_proxy;
 pub mod kmsctl;
