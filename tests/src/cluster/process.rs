@@ -84,6 +84,8 @@ pub fn spawn(
         .arg(config)
         .env(server::dev::SOFTHSM2_CONF, softhsm_conf)
         .env("RUST_LOG", "info")
+        // Plain text in the log file (tracing-subscriber colours by default).
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::from(file))
         .stderr(Stdio::from(stderr))

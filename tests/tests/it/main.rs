@@ -7,6 +7,7 @@ mod admin;
 mod attributes;
 mod audit;
 mod bench;
+mod cluster;
 mod conformance;
 mod hostile;
 mod kmsctl;
