@@ -13,6 +13,7 @@ mod kmsctl;
 mod per_ip;
 mod pinned;
 mod pykmip;
+mod replication;
 mod tenancy;
 mod transport;
 mod versions;
