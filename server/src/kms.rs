@@ -12,6 +12,7 @@ use tracing::{info, warn};
 use audit_log::AuditEvent;
 
 use crate::audit::{AuditError, AuditLog};
+use crate::cluster::RaftNode;
 use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::{KeyError, Keys};
 use crate::metrics::Metrics;
@@ -56,6 +57,8 @@ pub struct Kms {
     pub(crate) limits: Limits,
     pub(crate) node_id: u64,
     pub(crate) audit: AuditLog,
+    /// This node's Raft member; `None` for a node running alone.
+    pub(crate) cluster: Option<Arc<RaftNode>>,
 }
 
 impl Kms {
@@ -77,6 +80,40 @@ impl Kms {
             limits,
             node_id,
             audit,
+            cluster: None,
+        }
+    }
+
+    /// Makes every state change go through the cluster's log (and every request wait to be
+    /// linearized) instead of straight to the store.
+    pub fn with_cluster(mut self, cluster: Arc<RaftNode>) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// This node's Raft member, when it belongs to a cluster.
+    pub fn cluster(&self) -> Option<&Arc<RaftNode>> {
+        self.cluster.as_ref()
+    }
+
+    /// Commits a state change: through the cluster's log when clustered (acknowledged once a
+    /// majority has it durably), else straight to the store.
+    pub(crate) async fn commit(
+        &self,
+        command: Command,
+    ) -> Result<Result<(), Rejection>, StoreError> {
+        match &self.cluster {
+            None => self.committer.apply(command).await,
+            Some(cluster) => Ok(cluster.write(command).await?),
+        }
+    }
+
+    /// Waits until this node's store reflects every change acknowledged anywhere in the
+    /// cluster before the call (a no-op on a node running alone).
+    pub(crate) async fn linearize(&self) -> Result<(), StoreError> {
+        match &self.cluster {
+            None => Ok(()),
+            Some(cluster) => Ok(cluster.linearize().await?),
         }
     }
 
@@ -97,11 +134,10 @@ impl Kms {
         command: Command,
     ) -> Result<Result<(), Rejection>, StoreError> {
         let Some(event) = crate::audit::admin_call::take_template() else {
-            return self.committer.apply(command).await;
+            return self.commit(command).await;
         };
         let outcome = self
-            .committer
-            .apply(Command::Audited {
+            .commit(Command::Audited {
                 event: Box::new(event.clone()),
                 command: Box::new(command),
             })
@@ -150,12 +186,15 @@ impl Kms {
         request: &[u8],
     ) -> Vec<u8> {
         let start = Instant::now();
+        // First, so that the enrollment looked up below is current too.
+        let linearized = self.linearize().await.is_ok();
         let principal = match certificate {
             Ok(c) => identity::principal_of(c, &self.store),
             Err(_) => Err(IdentityError::NoCertificate),
         };
         let facts = certificate.as_ref().ok().map(PeerCertificate::facts);
-        let response = crate::ops::handle_message(self, principal, facts, peer, request).await;
+        let response =
+            crate::ops::handle_message(self, principal, facts, peer, request, linearized).await;
         self.metrics().kmip_message(start.elapsed());
         response
     }
@@ -455,6 +494,9 @@ impl Kms {
     /// a last checkpoint and stops.
     pub async fn shutdown(&self) {
         crate::audit::final_checkpoint(self).await;
+        if let Some(cluster) = &self.cluster {
+            cluster.shutdown().await;
+        }
         self.committer.shutdown().await;
         self.audit.shutdown().await;
     }

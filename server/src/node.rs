@@ -34,6 +34,9 @@ pub enum StartError {
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The Raft member could not start.
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterStartError),
     /// The audit trail could not be opened or brought level with the store.
     #[error("audit: {0}")]
     Audit(#[from] crate::audit::OutboxError),
@@ -60,6 +63,8 @@ pub struct Node {
     task: JoinHandle<()>,
     admin_task: Option<JoinHandle<()>>,
     audit_task: JoinHandle<()>,
+    raft_addr: Option<SocketAddr>,
+    raft_task: Option<JoinHandle<()>>,
 }
 
 impl Node {
@@ -95,12 +100,31 @@ impl Node {
             audit_ms = started.elapsed().as_millis() - store_ms,
             "store and audit trail open"
         );
+        let (stop, stopped) = watch::channel(false);
+        let cluster = match &settings.cluster {
+            Some(c) => Some(
+                crate::cluster::start(
+                    crate::cluster::StartArgs {
+                        node_id: settings.node_id,
+                        settings: c,
+                        tls: &settings.tls,
+                        data_dir: &settings.data_dir,
+                        store: store.clone(),
+                        audit: audit.clone(),
+                        kcv: hsm.root_kcv().to_string(),
+                    },
+                    stopped.clone(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let committer = store.committer(Some(audit.clone()))?;
         let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
         let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
         let keys = Keys::new(hsm, settings.key_cache_entries, Arc::new(Metrics::new()));
         let limits = Limits::DEFAULT.with_max_message_size(settings.limits.max_message_size);
-        let kms = Arc::new(Kms::new(
+        let mut kms = Kms::new(
             store,
             committer,
             keys,
@@ -108,7 +132,16 @@ impl Node {
             limits,
             settings.node_id,
             audit,
-        ));
+        );
+        let (raft_addr, raft_task) = match cluster {
+            Some(started) => {
+                tracing::info!(raft_addr = %started.addr, node = settings.node_id, "cluster member started");
+                kms = kms.with_cluster(started.node);
+                (Some(started.addr), Some(started.task))
+            }
+            None => (None, None),
+        };
+        let kms = Arc::new(kms);
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -120,7 +153,6 @@ impl Node {
             what: "reading the listener address",
             source,
         })?;
-        let (stop, stopped) = watch::channel(false);
         let audit_task = tokio::spawn(crate::audit::run_checkpoints(
             kms.clone(),
             settings.audit.checkpoint_interval,
@@ -168,6 +200,8 @@ impl Node {
             task,
             admin_task,
             audit_task,
+            raft_addr,
+            raft_task,
         })
     }
 
@@ -179,6 +213,11 @@ impl Node {
     /// The admin API listener's address, when the admin API is enabled.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    /// The Raft listener's address, when the node belongs to a cluster.
+    pub fn raft_addr(&self) -> Option<SocketAddr> {
+        self.raft_addr
     }
 
     /// The service.
@@ -195,5 +234,8 @@ impl Node {
         }
         let _ = self.audit_task.await;
         self.kms.shutdown().await;
+        if let Some(raft) = self.raft_task {
+            let _ = raft.await;
+        }
     }
 }

@@ -71,9 +71,14 @@ impl Answer {
         #[derive(serde::Deserialize)]
         struct Failure {
             error: String,
+            #[serde(default)]
+            detail: Option<String>,
         }
         let text = serde_json::from_slice::<Failure>(&self.body)
-            .map(|f| f.error)
+            .map(|f| match f.detail {
+                Some(d) => format!("{}: {d}", f.error),
+                None => f.error,
+            })
             .unwrap_or_else(|_| "no error text".to_owned());
         ClientError::Admin {
             status: self.status,

@@ -17,6 +17,7 @@ mod admin;
 mod attributes;
 mod audit;
 mod clients;
+mod cluster;
 mod keys;
 pub mod output;
 pub mod settings;
@@ -62,6 +63,8 @@ enum Cmd {
     Tenant(admin::TenantArgs),
     /// The node (operators).
     Node(admin::NodeArgs),
+    /// The cluster (operators): status, init, add-node, remove-node, digest.
+    Cluster(cluster::ClusterArgs),
     /// A tenant's enrolled clients, admins and auditors.
     Client(clients::ClientArgs),
     /// A tenant's key inventory: UID, state, dates and the VMware VM/host of each key.
@@ -276,6 +279,7 @@ async fn dispatch(command: Cmd, console: &mut Console<'_>) -> Result<Exit> {
         Cmd::Key(args) => keys::run(args, console).await,
         Cmd::Tenant(args) => admin::tenant(args, console).await,
         Cmd::Node(args) => admin::node(args, console).await,
+        Cmd::Cluster(args) => cluster::run(args, console).await,
         Cmd::Client(args) => clients::client(args, console).await,
         Cmd::Inventory(args) => admin::inventory(args, console).await,
         Cmd::KeyAdmin(args) => admin::key_admin(args, console).await,

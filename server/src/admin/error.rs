@@ -75,6 +75,12 @@ pub enum ApiError {
     /// The audit trail cannot take the call's record (fail-closed).
     #[error("audit trail unavailable")]
     AuditUnavailable,
+    /// The node belongs to no cluster (no `[cluster]` section).
+    #[error("not clustered")]
+    NotClustered,
+    /// A cluster call (bootstrap, membership) failed; the text says why (operators only).
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// A key action failed in the KMIP operation code for another reason.
     #[error("key operation failed: {0}")]
     Operation(#[source] crate::ops::OpError),
@@ -103,6 +109,20 @@ impl ApiError {
             ApiError::AuditUnavailable | ApiError::Store(StoreError::AuditPending(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "audit trail unavailable")
             }
+            ApiError::Store(StoreError::Cluster(reason)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, *reason)
+            }
+            ApiError::NotClustered => (StatusCode::CONFLICT, "this node runs alone (no [cluster])"),
+            ApiError::Cluster(crate::cluster::ClusterError::Membership(_)) => {
+                (StatusCode::CONFLICT, "cluster change refused")
+            }
+            ApiError::Cluster(
+                crate::cluster::ClusterError::NoQuorum | crate::cluster::ClusterError::Unknown,
+            ) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster unavailable; try again",
+            ),
+            ApiError::Cluster(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
             ApiError::Operation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "key operation refused"),
             ApiError::Store(_) | ApiError::Render(_) | ApiError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -165,7 +185,14 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(error = %self, "admin call refused");
         }
-        let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
+        // A refused membership change says why (node IDs, KCVs: nothing secret), for operators.
+        let body = match &self {
+            ApiError::Cluster(crate::cluster::ClusterError::Membership(why)) => {
+                serde_json::json!({ "error": message, "detail": why })
+            }
+            _ => serde_json::json!({ "error": message }),
+        };
+        let mut response = (status, Json(body)).into_response();
         response.extensions_mut().insert(FailureReason(message));
         response
     }

@@ -10,6 +10,7 @@
 mod audit;
 mod auth;
 mod clients;
+mod cluster;
 mod error;
 mod inventory;
 mod lifecycle;
@@ -82,6 +83,14 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/readyz", get(tenants::readyz))
         .route("/metrics", get(tenants::metrics))
         .route("/v1/node/status", get(tenants::node_status))
+        .route("/v1/cluster", get(cluster::status))
+        .route("/v1/cluster/init", post(cluster::init))
+        .route("/v1/cluster/nodes", post(cluster::add_node))
+        .route(
+            "/v1/cluster/nodes/{id}",
+            axum::routing::delete(cluster::remove_node),
+        )
+        .route("/v1/cluster/digest", get(cluster::digest))
         .route("/v1/audit/records", get(audit::records))
         .route("/v1/audit/checkpoints", get(audit::checkpoints))
         .route("/v1/audit/public-key", get(audit::public_key))

@@ -61,8 +61,7 @@ async fn checkpoint(kms: &Kms) -> Result<(), CheckpointError> {
     }
     let cp = kms.audit.checkpoint(kms.keys.hsm().clone()).await?;
     debug!(seq = cp.seq, "audit checkpoint signed");
-    kms.committer
-        .apply(Command::AuditCheckpoint(Box::new(cp)))
+    kms.commit(Command::AuditCheckpoint(Box::new(cp)))
         .await?
         .map_err(CheckpointError::Rejected)?;
     Ok(())

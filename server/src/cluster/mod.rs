@@ -1,12 +1,18 @@
-//! Replication storage for Raft (`openraft`) over redb: the type configuration, the Raft log
-//! store (`raft-log.redb`), the state machine over the node's store, and snapshots.
-//!
-//! Only storage is built here: no Raft network, no forwarding, no cluster wiring in `kmsd`
-//! yet (see `docs/ARCHITECTURE.md`, Replication storage).
+//! Replication across nodes with Raft (`openraft`) over redb: the type configuration, the Raft
+//! log store (`raft-log.redb`), the state machine over the node's store, snapshots, the
+//! node-to-node protocol over mutual TLS, and this node's member ([`RaftNode`]): replicated
+//! writes, linearizable reads, membership (see `docs/ARCHITECTURE.md`, Replication).
 
+mod dialer;
 pub mod error;
+mod listener;
 pub mod log_store;
+mod network;
+pub mod peer_tls;
+pub mod raft_node;
+pub mod rpc;
 pub mod snapshot;
+mod start;
 pub mod state_machine;
 pub mod types;
 
@@ -14,7 +20,9 @@ use std::path::Path;
 
 pub use error::ClusterStoreError;
 pub use log_store::{LogReader, LogStore};
+pub use raft_node::{ClusterError, RaftNode};
 pub use snapshot::SnapshotData;
+pub use start::{ClusterStartError, StartArgs, Started, start};
 pub use state_machine::{SnapshotBuilder, StateMachine};
 pub use types::{ClusterNode, Incarnation, NodeId, Op, Request, Response, TypeConfig};
 

@@ -4,24 +4,28 @@
 //! Snapshots are files in `raft-snapshots/` (format in `snapshot.rs`); installing one replaces
 //! every replicated table in one transaction, after checking the cluster incarnation ID.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use audit_log::AuditEvent;
 use futures_util::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::type_config::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
 use openraft::{EntryPayload, OptionalSend, StoredMembership};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use super::error::{ClusterStoreError, LogRecord, SnapshotDefect};
 use super::snapshot::{
     Item, SnapshotData, SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified,
 };
 use super::types::{Incarnation, Op, Response, TypeConfig};
+use crate::audit::AuditLog;
 use crate::store::Store;
 use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite, replicated_table};
 
@@ -29,6 +33,8 @@ use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite, r
 const LAST_APPLIED: &str = "last_applied";
 const MEMBERSHIP: &str = "membership";
 const INCARNATION: &str = "incarnation";
+/// Node IDs removed from the cluster (postcard `BTreeSet<u64>`): never accepted again.
+const RETIRED_NODES: &str = "retired_nodes";
 /// The current snapshot in the snapshot directory; others there are `*.tmp` being written.
 const CURRENT: &str = "current.snap";
 
@@ -41,6 +47,9 @@ type Snapshot = SnapshotOf<TypeConfig, SnapshotData>;
 pub struct StateMachine {
     store: Store,
     dir: Arc<SnapshotDir>,
+    /// This node's audit log: takes the records of applied changes before their responses go
+    /// out. `None` in storage tests.
+    audit: Option<AuditLog>,
 }
 
 /// Builds snapshots from a consistent read view, concurrently with apply.
@@ -76,7 +85,59 @@ impl StateMachine {
                 path: snapshot_dir.to_owned(),
                 current: Mutex::new(()),
             }),
+            audit: None,
         })
+    }
+
+    /// Hands the records of applied changes to `audit` (the node's audit log).
+    pub fn with_audit(mut self, audit: AuditLog) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Node IDs removed from the cluster, never accepted again.
+    pub fn retired_nodes(&self) -> Result<BTreeSet<u64>, ClusterStoreError> {
+        let view = self.store.replica_read()?;
+        Ok(meta(&view, RETIRED_NODES, LogRecord::Membership)?.unwrap_or_default())
+    }
+
+    /// SHA-256 over every replicated table (names, keys, values, in order) and the applied log
+    /// index it was taken at, from one read view: equal on nodes at the same index.
+    pub fn digest(&self) -> Result<(Option<u64>, [u8; 32]), ClusterStoreError> {
+        struct HashSink(Sha256);
+        impl RecordSink for HashSink {
+            fn record(&mut self, key: &[u8], value: &[u8]) -> ControlFlow<()> {
+                for part in [key, value] {
+                    self.0.update((part.len() as u64).to_le_bytes());
+                    self.0.update(part);
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let view = self.store.replica_read()?;
+        let applied = meta::<Option<LogId>>(&view, LAST_APPLIED, LogRecord::LastApplied)?
+            .flatten()
+            .map(|l| l.index);
+        let mut sink = HashSink(Sha256::new());
+        for table in REPLICATED {
+            sink.0.update(table.name().as_bytes());
+            sink.0.update([0]);
+            view.visit(*table, &mut sink)?;
+        }
+        Ok((applied, sink.0.finalize().into()))
+    }
+
+    /// A new file in the snapshot directory for a snapshot arriving from the leader (removed
+    /// on the next start if never installed).
+    pub fn incoming_snapshot(&self) -> Result<(PathBuf, File), ClusterStoreError> {
+        let path = self.dir.temp_path();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(ClusterStoreError::SnapshotIo)?;
+        Ok((path, file))
     }
 
     /// The store this state machine applies to (reads serve from it).
@@ -154,13 +215,16 @@ fn stamp(w: &mut ReplicaWrite, incarnation: Incarnation) -> Result<(), ClusterSt
 
 type Entry = openraft::type_config::alias::EntryOf<TypeConfig>;
 
-/// Applies entries in one transaction with the applied log id and membership.
+/// Applies entries in one transaction with the applied log id and membership. Returns the
+/// responses and the audit records of the changes applied, numbered, in change order. Outbox
+/// entries below `written` (durable in the node's audit log) are dropped on the way.
 pub(super) fn apply_entries(
     store: &Store,
     entries: &[Entry],
-) -> Result<Vec<Response>, ClusterStoreError> {
+    written: u64,
+) -> Result<(Vec<Response>, Vec<AuditEvent>), ClusterStoreError> {
     let Some(last) = entries.last() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let mut w = store.replica_write()?;
     let mut out = Vec::with_capacity(entries.len());
@@ -188,6 +252,14 @@ pub(super) fn apply_entries(
                     stamp(&mut w, *i)?;
                     Ok(())
                 }
+                Op::RetireNode(id) => {
+                    let mut retired: BTreeSet<u64> =
+                        write_meta(&w, RETIRED_NODES, LogRecord::Membership)?.unwrap_or_default();
+                    if retired.insert(*id) {
+                        w.set_meta(RETIRED_NODES, &encode(&retired)?)?;
+                    }
+                    Ok(())
+                }
             },
             EntryPayload::Membership(m) => {
                 membership = Some(StoredMembership::new(Some(entry.log_id), m.clone()));
@@ -199,10 +271,9 @@ pub(super) fn apply_entries(
     if let Some(m) = membership {
         w.set_meta(MEMBERSHIP, &encode(&m)?)?;
     }
-    // The audit records of the changes applied (each node writes them to its own log) are
-    // not handed to the audit log yet: the cluster is not wired into kmsd (issue 6).
-    let _audited = w.commit()?;
-    Ok(out)
+    w.trim_outbox(written)?;
+    let audited = w.commit()?;
+    Ok((out, audited))
 }
 
 /// Passes records to the snapshot writer, keeping its first error.
@@ -401,7 +472,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             responders.push(responder);
         }
         let store = self.store.clone();
-        let responses = blocking(move || apply_entries(&store, &batch)).await?;
+        let written = self.audit.as_ref().map_or(0, AuditLog::next_change);
+        let (responses, audited) = blocking(move || apply_entries(&store, &batch, written)).await?;
+        // Every node writes the records of every change to its own log, in change order; the
+        // response waits until this node's record is durable. A record the log does not take
+        // stays in the outbox (the audit task writes it later; the node refuses requests while
+        // its audit log is unhealthy).
+        if let Some(audit) = &self.audit {
+            let receipts: Vec<_> = audited.into_iter().map(|e| audit.submit(e)).collect();
+            for receipt in receipts {
+                if !matches!(receipt.await, Ok(Ok(_))) {
+                    tracing::warn!("audit log did not take the record of a replicated change");
+                }
+            }
+        }
         // Only after the commit: a response never reports a change that is not durable.
         for (responder, response) in responders.into_iter().zip(responses) {
             if let Some(r) = responder {
@@ -424,7 +508,27 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: SnapshotData,
     ) -> Result<(), io::Error> {
         let (store, dir, meta) = (self.store.clone(), self.dir.clone(), meta.clone());
-        Ok(blocking(move || install(&store, &dir, &meta, snapshot)).await?)
+        let install_store = store.clone();
+        blocking(move || install(&install_store, &dir, &meta, snapshot)).await?;
+        // The records of the changes the snapshot brought are in the peers' logs, not this
+        // node's: its log continues after them.
+        if let Some(audit) = &self.audit {
+            let next = store
+                .last_change()
+                .map_err(ClusterStoreError::from)?
+                .saturating_add(1);
+            if next > audit.next_change() {
+                tracing::warn!(
+                    from = audit.next_change(),
+                    to = next - 1,
+                    "state changes arrived by snapshot: their audit records are in the peers' logs"
+                );
+                if audit.resume_changes(next).await.is_err() {
+                    tracing::warn!("audit log did not take the new change position");
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {

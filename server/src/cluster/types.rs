@@ -49,6 +49,8 @@ pub enum Op {
     /// Fixes the cluster incarnation ID. Proposed once, right after the cluster is
     /// initialised; the first one in the log wins and later ones change nothing.
     Incarnation(Incarnation),
+    /// Retires a node ID before the node is removed: it is never accepted again.
+    RetireNode(NodeId),
 }
 
 /// The outcome of applying a [`Request`]: the store's deterministic rejection, if any.
@@ -82,6 +84,14 @@ impl Request {
         }
     }
 
+    /// Retires a node ID (before its removal).
+    pub fn retire_node(id: NodeId) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            op: Op::RetireNode(id),
+        }
+    }
+
     /// The incarnation stamp proposed at bootstrap.
     pub fn incarnation(incarnation: Incarnation) -> Self {
         Self {
@@ -98,6 +108,7 @@ impl fmt::Display for Request {
         match &self.op {
             Op::Store(_) => write!(f, "request {}: store command", self.id),
             Op::Incarnation(i) => write!(f, "request {}: incarnation {i}", self.id),
+            Op::RetireNode(n) => write!(f, "request {}: retire node {n}", self.id),
         }
     }
 }

@@ -2,12 +2,14 @@
 //! one validation step into typed [`Settings`] (raw input first, typed settings after, as
 //! ripgrep does with its flags). Every option is documented in `docs/CONFIGURATION.md`.
 
+mod cluster;
 mod raw;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use cluster::{ClusterSettings, RawCluster};
 pub use raw::RawConfig;
 
 /// Prefix of environment overrides: `KMSD_SERVER__LISTEN=0.0.0.0:5696` sets `[server] listen`.
@@ -67,6 +69,8 @@ pub struct Settings {
     pub admin: Option<AdminSettings>,
     /// The audit trail.
     pub audit: AuditSettings,
+    /// Replication; `None` for a node running alone.
+    pub cluster: Option<ClusterSettings>,
 }
 
 /// The audit trail (`[audit]`, see `docs/AUDIT.md`).

@@ -29,6 +29,9 @@ pub struct RawConfig {
     /// `[cache]`
     #[serde(default)]
     pub cache: RawCache,
+    /// `[cluster]`: present on nodes of a replicated cluster.
+    #[serde(default)]
+    pub cluster: Option<super::cluster::RawCluster>,
     /// `[admin]`
     #[serde(default)]
     pub admin: RawAdmin,
@@ -252,6 +255,11 @@ impl RawConfig {
             });
         }
         let admin = self.admin.validate()?;
+        let cluster = self
+            .cluster
+            .as_ref()
+            .map(|c| c.validate(listen))
+            .transpose()?;
         let at = |p: &Path| base.join(p);
         let a = &self.audit;
         if !(1..=86_400).contains(&a.checkpoint_interval_secs) {
@@ -311,6 +319,7 @@ impl RawConfig {
             key_cache_entries: self.cache.unsealed_keys,
             admin,
             audit,
+            cluster,
         })
     }
 }

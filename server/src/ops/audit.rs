@@ -179,8 +179,7 @@ impl Ctx<'_> {
         let uid = event.object.clone();
         let outcome = self
             .kms
-            .committer
-            .apply(Command::Audited {
+            .commit(Command::Audited {
                 event: Box::new(event),
                 command: Box::new(command),
             })

@@ -81,6 +81,9 @@ pub enum OpError {
     /// The audit trail cannot take records: the request is refused (fail-closed).
     #[error("audit trail unavailable")]
     AuditUnavailable,
+    /// This node cannot confirm it sees every acknowledged change (no quorum reachable).
+    #[error("cluster unavailable")]
+    ClusterUnavailable,
     /// Storage failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -167,6 +170,11 @@ impl OpError {
             OpError::AuditUnavailable | OpError::Store(StoreError::AuditPending(_)) => {
                 (ResultReason::GENERAL_FAILURE, "audit trail unavailable")
             }
+            OpError::ClusterUnavailable => (
+                ResultReason::GENERAL_FAILURE,
+                "cluster unavailable; try again",
+            ),
+            OpError::Store(StoreError::Cluster(reason)) => (ResultReason::GENERAL_FAILURE, *reason),
             OpError::Store(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
             OpError::Keys(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
         }

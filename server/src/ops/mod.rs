@@ -48,6 +48,7 @@ pub(crate) async fn handle_message(
     certificate: Option<&CertificateFacts>,
     peer: PeerAddr,
     bytes: &[u8],
+    linearized: bool,
 ) -> Vec<u8> {
     let now = now();
     let who = audit::Who::of(kms, &admission, certificate, peer);
@@ -76,6 +77,9 @@ pub(crate) async fn handle_message(
     let degraded = !kms.audit().is_healthy();
     let (items, audits) = match &admission {
         Ok(_) if degraded => (fail_all(&request, &OpError::AuditUnavailable), Vec::new()),
+        // A node that cannot confirm it sees every acknowledged change (cut off from the
+        // majority) answers nothing from its store.
+        Ok(_) if !linearized => (fail_all(&request, &OpError::ClusterUnavailable), Vec::new()),
         Ok(principal) => {
             let mut ctx = Ctx::new(kms, principal, &request.header, version, now);
             match ctx.check_credential() {

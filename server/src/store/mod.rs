@@ -61,6 +61,21 @@ pub enum StoreError {
     /// take the record: the request must not be acknowledged; the record is written later.
     #[error("audit record not yet durable")]
     AuditPending(#[source] crate::audit::AuditError),
+    /// The cluster did not acknowledge the change (fixed text: no quorum, outcome unknown,
+    /// node unavailable); nothing is known applied.
+    #[error("{0}")]
+    Cluster(&'static str),
+}
+
+impl From<crate::cluster::ClusterError> for StoreError {
+    fn from(e: crate::cluster::ClusterError) -> Self {
+        use crate::cluster::ClusterError as C;
+        StoreError::Cluster(match e {
+            C::NoQuorum => "cluster has no quorum; try again",
+            C::Unknown => "outcome unknown; read before retrying",
+            C::Membership(_) | C::Unavailable | C::Store(_) => "cluster unavailable; try again",
+        })
+    }
 }
 
 /// The node's store. Cheap to clone.

@@ -178,6 +178,16 @@ impl ReplicaWrite {
         Ok(())
     }
 
+    /// Drops the audit outbox entries below change `written` (the node's audit log has them
+    /// durably).
+    pub(crate) fn trim_outbox(&mut self, written: u64) -> Result<(), StoreError> {
+        if written > 1 {
+            let mut outbox = self.txn.open_table(super::tables::AUDIT_OUTBOX)?;
+            outbox.retain_in(..written, |_, _| false)?;
+        }
+        Ok(())
+    }
+
     /// Empties every replicated table (the first step of installing a snapshot).
     pub(crate) fn clear_replicated(&mut self) -> Result<(), StoreError> {
         self.dirty = true;

@@ -14,6 +14,7 @@ mod kmsctl;
 mod per_ip;
 mod pinned;
 mod pykmip;
+mod replication;
 mod tenancy;
 mod transport;
 mod versions;

@@ -141,10 +141,11 @@ async fn rejections_are_outcomes_and_the_applied_index_advances() {
         ),
     ];
     let store = sm.store().clone();
-    let out = tokio::task::spawn_blocking(move || apply_entries(&store, &entries))
-        .await
-        .unwrap()
-        .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || apply_entries(&store, &entries, 0).map(|(r, _)| r))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(
         out,
         vec![
@@ -314,10 +315,11 @@ async fn batches_after_other_entries_apply_atomically() {
         ),
     ];
     let store = sm.store().clone();
-    let out = tokio::task::spawn_blocking(move || apply_entries(&store, &entries))
-        .await
-        .unwrap()
-        .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || apply_entries(&store, &entries, 0).map(|(r, _)| r))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(
         out,
         vec![Ok(()), Ok(()), Ok(()), Err(Rejection::NoSuchTenant)]

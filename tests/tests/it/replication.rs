@@ -1,0 +1,161 @@
+//! Three nodes of one cluster in this process, on loopback, over real node-to-node mutual TLS
+//! (all three use the test's one SoftHSM token, so they share its Root of Trust): bootstrap,
+//! membership, writes on any node, linearizable reads on every node. Faults with real
+//! processes (kill -9, partitions) are in `cluster.rs`.
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use certs::files::PemPaths;
+use certs::{KeyAlgorithm, NodeRequest};
+use client::{ClientConfig, Connector};
+use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask, RevocationReasonCode};
+use kmip_codec::model::Attributes;
+use kms_tests::testbed::{CLIENT_NAME, key_bytes, runtime};
+use server::dev::{self, DevLayout};
+use server::node::Node;
+use server::store::records::Role;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Starts node `id` of the cluster from the dev configuration, with its own node certificate,
+/// data and audit directories, and a Raft listener on `raft_port`.
+async fn start_node(layout: &DevLayout, config: &Path, id: u64, raft_port: u16) -> Node {
+    let ca = certs::files::load_ca(&PemPaths::in_dir(&layout.pki(), "ca")).expect("CA");
+    let pair = ca
+        .issue_node(&NodeRequest {
+            node_id: id,
+            hosts: vec!["127.0.0.1".parse().expect("host")],
+            algorithm: KeyAlgorithm::EcdsaP256,
+            days: 2,
+        })
+        .expect("node certificate");
+    let dir = layout.dir.join(format!("node-{id}"));
+    certs::files::create_private_dir(&dir).expect("node dir");
+    let paths = PemPaths::in_dir(&dir, "node");
+    if !paths.both_exist().expect("stat") {
+        certs::files::write_certified_key(&paths, &pair, false).expect("write node cert");
+    }
+    let raft = format!("127.0.0.1:{raft_port}");
+    let s = |p: &Path| p.display().to_string();
+    let overrides = [
+        ("KMSD_SERVER__NODE_ID", id.to_string()),
+        ("KMSD_SERVER__DATA_DIR", s(&dir.join("data"))),
+        ("KMSD_AUDIT__DIR", s(&dir.join("audit"))),
+        ("KMSD_TLS__ECDSA_CERT", s(&paths.cert)),
+        ("KMSD_TLS__ECDSA_KEY", s(&paths.key)),
+        ("KMSD_ADMIN__LISTEN", "127.0.0.1:0".to_owned()),
+        ("KMSD_CLUSTER__LISTEN", raft.clone()),
+        ("KMSD_CLUSTER__HEARTBEAT_MS", "50".to_owned()),
+        ("KMSD_CLUSTER__ELECTION_TIMEOUT_MS", "300".to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    let settings = server::config::Settings::load(config, overrides).expect("settings");
+    Node::start(settings).await.expect("node starts")
+}
+
+fn connector(layout: &DevLayout, node: &Node, tenant: &str) -> Connector {
+    let (_, cert, key) = dev::client_files(layout)
+        .into_iter()
+        .find(|(t, _, _)| t.starts_with(tenant))
+        .expect("dev client files");
+    let config = ClientConfig::new(node.addr().to_string(), "127.0.0.1")
+        .with_ca_file(layout.pki().join("ca.pem"))
+        .with_identity(cert, key);
+    Connector::new(config).expect("connector")
+}
+
+async fn create_key(c: &Connector) -> Result<String, client::ClientError> {
+    let mut conn = c.connect().await?;
+    conn.create_symmetric_key(
+        CryptographicAlgorithm::AES,
+        256,
+        CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
+        Attributes::new(),
+    )
+    .await
+}
+
+kms_tests::softhsm_test! {
+    fn three_nodes_replicate_keys_and_refuse_revoked_ones_everywhere(env) {
+        runtime().block_on(async {
+            let layout = DevLayout::new(env.dir()).expect("layout");
+            let config = dev::prepare(&layout, "127.0.0.1:0").expect("dev environment");
+            let ports = [free_port(), free_port(), free_port()];
+            let mut nodes = Vec::new();
+            for (i, port) in ports.iter().enumerate() {
+                nodes.push(start_node(&layout, &config, i as u64 + 1, *port).await);
+            }
+            let first = nodes[0].kms().cluster().expect("clustered").clone();
+            first.init().await.expect("init");
+            // A second init is refused: the node belongs to a cluster.
+            assert!(first.init().await.is_err(), "second init accepted");
+            for port in &ports[1..] {
+                first
+                    .add_node(&format!("127.0.0.1:{port}"))
+                    .await
+                    .expect("add node");
+            }
+            let voters: Vec<u64> = first.metrics().membership_config.membership().voter_ids().collect();
+            assert_eq!(voters, [1, 2, 3]);
+            // Adding a member again is refused.
+            assert!(first.add_node(&format!("127.0.0.1:{}", ports[1])).await.is_err());
+
+            // Admin changes go through the log, from any node.
+            let now = kms_tests::vectors::unix_now();
+            nodes[1].kms().create_tenant("acme", now).await.expect("tenant via a follower");
+            nodes[2]
+                .kms()
+                .enroll_ca_issued("acme", CLIENT_NAME, Role::KmipClient, now)
+                .await
+                .expect("enroll via a follower");
+
+            // A key created on a follower is forwarded, then readable with the same UID and
+            // bytes on every node.
+            let uid = create_key(&connector(&layout, &nodes[2], "acme")).await.expect("create on node 3");
+            let mut bytes = Vec::new();
+            for node in &nodes {
+                let mut conn = connector(&layout, node, "acme").connect().await.expect("connect");
+                bytes.push(key_bytes(&mut conn, &uid).await);
+            }
+            assert!(bytes.iter().all(|b| b == &bytes[0] && b.len() == 32), "nodes disagree on the key");
+
+            // Revoked and destroyed on node 2: every node refuses it at once (linearizable
+            // reads; the other nodes had it in their unsealed-key caches).
+            let mut n2 = connector(&layout, &nodes[1], "acme").connect().await.expect("connect");
+            n2.revoke(&uid, RevocationReasonCode::KEY_COMPROMISE, None).await.expect("revoke");
+            n2.destroy(&uid).await.expect("destroy");
+            for node in &nodes {
+                let mut conn = connector(&layout, node, "acme").connect().await.expect("connect");
+                assert!(conn.get(&uid, None).await.is_err(), "a destroyed key was served");
+            }
+
+            // Every node holds the same state.
+            let mut digests = Vec::new();
+            for node in &nodes {
+                let cluster = node.kms().cluster().expect("clustered");
+                cluster.linearize().await.expect("linearize");
+                digests.push(cluster.state_machine().digest().expect("digest"));
+            }
+            assert!(digests.iter().all(|d| d == &digests[0]), "{digests:?}");
+
+            // A removed node's ID is retired for good.
+            first.remove_node(3).await.expect("remove node 3");
+            let voters: Vec<u64> = first.metrics().membership_config.membership().voter_ids().collect();
+            assert_eq!(voters, [1, 2]);
+            let again = first.add_node(&format!("127.0.0.1:{}", ports[2])).await;
+            assert!(
+                matches!(&again, Err(e) if e.to_string().contains("never reused") || e.to_string().contains("another cluster")),
+                "{again:?}"
+            );
+            for node in nodes {
+                node.shutdown().await;
+            }
+        });
+    }
+}
