@@ -5,9 +5,10 @@
 //! a KMIP client certificate of the tenant [`TENANT`]; one SoftHSM2 token whose Root of Trust
 //! `kmsd ceremony init-root` generates, copied to every node (same KCV everywhere); per node a
 //! `kmsd.toml` (KMIP, admin and Raft listeners on free ports of the node's own loopback
-//! address) and the operator enrolled offline. In front of each node's Raft listener and KMIP
-//! listener runs a [`FaultProxy`]; the node advertises the proxies, so peers reach it only
-//! through them and [`Cluster::isolate`] can cut it off. Then it starts the three processes,
+//! address) and the operator enrolled offline. In front of each node's Raft listener runs a
+//! [`FaultProxy`] (on the node's own address); the node advertises it, so peers reach it only
+//! through the proxy (writes forwarded to the leader too: they travel over the Raft
+//! connections) and [`Cluster::isolate`] can cut it off. Then it starts the three processes,
 //! each with its own `SOFTHSM2_CONF`, `RUST_LOG=info` and its output in `node-<id>/kmsd.log`.
 //!
 //! Every wait is bounded. When the fixture is dropped during a panic it prints the end of every
@@ -79,7 +80,7 @@ impl Default for ClusterOptions {
     }
 }
 
-/// One node: its addresses, files, proxies and process.
+/// One node: its addresses, files, proxy and process.
 #[derive(Debug)]
 struct ClusterNode {
     id: u64,
@@ -90,7 +91,6 @@ struct ClusterNode {
     kmip: SocketAddr,
     admin: SocketAddr,
     raft_proxy: FaultProxy,
-    kmip_proxy: FaultProxy,
     child: Option<Child>,
     starts: u32,
 }
@@ -271,17 +271,13 @@ impl Cluster {
         self.start_node(id).await
     }
 
-    /// Cuts node `id` off from the others in both directions: its Raft and KMIP proxies refuse
-    /// the other nodes, and theirs refuse it. Clients still reach every node directly.
+    /// Cuts node `id` off from the others in both directions: its Raft proxy refuses the other
+    /// nodes, and theirs refuse it. Clients still reach every node directly.
     pub fn isolate(&self, id: u64) {
+        let me = self.node(id);
         for other in self.nodes.iter().filter(|n| n.id != id) {
-            for proxy in [&other.raft_proxy, &other.kmip_proxy] {
-                proxy.block(node_ip(id));
-            }
-            let me = self.node(id);
-            for proxy in [&me.raft_proxy, &me.kmip_proxy] {
-                proxy.block(node_ip(other.id));
-            }
+            other.raft_proxy.block(node_ip(id));
+            me.raft_proxy.block(node_ip(other.id));
         }
     }
 
@@ -289,7 +285,6 @@ impl Cluster {
     pub fn heal(&self) {
         for node in &self.nodes {
             node.raft_proxy.heal();
-            node.kmip_proxy.heal();
         }
     }
 
@@ -409,7 +404,7 @@ impl Drop for Cluster {
     }
 }
 
-/// Makes node `id`'s directory: token copy, SoftHSM2 configuration, proxies, `kmsd.toml`, and
+/// Makes node `id`'s directory: token copy, SoftHSM2 configuration, proxy, `kmsd.toml`, and
 /// the operator enrolled.
 async fn prepare_node(
     kmsd: &std::path::Path,
@@ -430,11 +425,10 @@ async fn prepare_node(
     let admin = setup::free_port(ip)?;
     let raft = setup::free_port(ip)?;
     let raft_proxy = FaultProxy::start(SocketAddr::new(ip, 0), raft).await?;
-    let kmip_proxy = FaultProxy::start(SocketAddr::new(ip, 0), kmip).await?;
     let cluster = options.cluster.then(|| setup::ClusterSection {
         listen: raft,
         advertise: raft_proxy.addr(),
-        kmip_advertise: kmip_proxy.addr(),
+        kmip_advertise: kmip,
         heartbeat_ms: options.heartbeat_ms,
         election_timeout_ms: options.election_timeout_ms,
         snapshot_every: options.snapshot_every,
@@ -460,7 +454,6 @@ async fn prepare_node(
         kmip,
         admin,
         raft_proxy,
-        kmip_proxy,
         child: None,
         starts: 0,
     })

@@ -1,7 +1,7 @@
 //! Leader failover under load: writers create keys through every live node while the leader
 //! is killed with SIGKILL ten times; every acknowledged key must exist on every node after.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,6 +33,8 @@ struct Outcome {
     sent: bool,
     /// The UID of an acknowledged Create.
     uid: Option<String>,
+    /// Why a Create was not acknowledged.
+    error: Option<String>,
 }
 
 type History = Arc<Mutex<Vec<Outcome>>>;
@@ -42,12 +44,20 @@ async fn writer(connector: Connector, stop: Arc<AtomicBool>, history: History) {
     let mut conn: Option<Connection> = None;
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
+        let mut error = None;
         if conn.is_none() {
-            conn = connector.connect().await.ok();
+            conn = connector
+                .connect()
+                .await
+                .map_err(|e| error = Some(format!("connect: {e}")))
+                .ok();
         }
         let sent = conn.is_some();
         let uid = match conn.as_mut() {
-            Some(c) => create_key(c).await.ok(),
+            Some(c) => create_key(c)
+                .await
+                .map_err(|e| error = Some(e.to_string()))
+                .ok(),
             None => None,
         };
         if uid.is_none() {
@@ -59,6 +69,7 @@ async fn writer(connector: Connector, stop: Arc<AtomicBool>, history: History) {
             finished: Instant::now(),
             sent,
             uid,
+            error,
         });
         if failed {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -105,6 +116,21 @@ async fn located(cluster: &Cluster, id: u64) -> HashSet<String> {
     }
 }
 
+/// Prints how many Creates failed for each reason (sent ones and refused connections).
+fn print_errors(outcomes: &[Outcome]) {
+    let mut counts: BTreeMap<(bool, String), usize> = BTreeMap::new();
+    for o in outcomes {
+        if let Some(e) = &o.error {
+            let short: String = e.chars().take(100).collect();
+            *counts.entry((o.sent, short)).or_default() += 1;
+        }
+    }
+    for ((sent, error), n) in counts {
+        let what = if sent { "sent" } else { "not sent" };
+        println!("  {n:5} x ({what}) {error}");
+    }
+}
+
 #[test]
 fn kill_leader_during_creates_loses_nothing() {
     let name = "kill_leader_during_creates_loses_nothing";
@@ -131,6 +157,7 @@ fn kill_leader_during_creates_loses_nothing() {
             let killed_at = Instant::now();
             c.kill9(leader).await.expect("kill -9 the leader");
             let new = c.new_leader(leader).await.expect("a new leader");
+            let elected = killed_at.elapsed();
             let ack = first_ack_after(&history, killed_at)
                 .await
                 .unwrap_or_else(|| panic!("cycle {cycle}: no write acknowledged within {FAILOVER_LIMIT:?} of killing leader {leader}"));
@@ -141,7 +168,8 @@ fn kill_leader_during_creates_loses_nothing() {
                 .await
                 .expect("the killed node rejoins");
             println!(
-                "cycle {cycle}: killed leader {leader}, new leader {new}, first acknowledged write {:.0} ms after the kill, node {leader} back at {:.1} s",
+                "cycle {cycle}: killed leader {leader}, new leader {new} seen after {:.0} ms, first acknowledged write {:.0} ms after the kill, node {leader} back at {:.1} s",
+                elected.as_secs_f64() * 1000.0,
                 failover.as_secs_f64() * 1000.0,
                 (Instant::now() - killed_at).as_secs_f64()
             );
@@ -173,6 +201,8 @@ fn kill_leader_during_creates_loses_nothing() {
                 .map(Duration::as_millis)
                 .collect::<Vec<_>>()
         );
+
+        print_errors(&outcomes);
 
         let digest = c.wait_converged().await.expect("every node converges");
         println!("converged at applied index {:?}", digest.applied);
