@@ -1,11 +1,14 @@
 //! Shared harness for the integration tests (`tests/it/`): a private SoftHSM2 token per test
 //! ([`softhsm`]), a real server started in-process on `127.0.0.1:0` with the dev PKI
-//! ([`testbed`]), and the OASIS KMIP test-vector replay runner ([`vectors`]).
+//! ([`testbed`]), the OASIS KMIP test-vector replay runner ([`vectors`]), and a three-node
+//! cluster of real `kmsd serve` processes ([`cluster`]) partitioned through TCP proxies
+//! ([`fault_proxy`]).
 //!
 //! ```sh
 //! cargo test -p kms-tests                       # runner unit tests + integration tests
 //! cargo test -p kms-tests --test it conformance -- --nocapture   # per-file vector report
 //! KMS_VECTORS=SKLC-M-1 cargo test -p kms-tests --test it conformance -- --nocapture
+//! cargo build -p server --bin kmsd && cargo test -p kms-tests --test it cluster:: -- --nocapture
 //! ```
 //!
 //! The vector files are read from `KMS_SHARED_DIR/kmip-vectors` (default: `shared/` beside the
