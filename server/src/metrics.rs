@@ -165,8 +165,13 @@ impl Metrics {
         (self.key_cache_hits.get(), self.key_cache_misses.get())
     }
 
-    /// The Prometheus text exposition of every metric; `cached_keys` is sampled now.
-    pub fn render(&self, cached_keys: u64) -> Result<String, std::fmt::Error> {
+    /// The Prometheus text exposition of every metric; `cached_keys` and `raft` are sampled
+    /// now.
+    pub fn render(
+        &self,
+        cached_keys: u64,
+        raft: Option<&RaftSample>,
+    ) -> Result<String, std::fmt::Error> {
         self.key_cache_entries
             .set(i64::try_from(cached_keys).unwrap_or(i64::MAX));
         let mut registry = Registry::with_prefix("kms");
@@ -225,6 +230,9 @@ impl Metrics {
             "Admin API connections open now",
             self.admin_connections_open.clone(),
         );
+        if let Some(raft) = raft {
+            raft.register(&mut registry);
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &registry)?;
         Ok(out)
@@ -261,7 +269,8 @@ mod tests {
         m.key_cache_lookup(false);
         m.key_cache_lookup(true);
         let open = m.kmip_connection();
-        let text = m.render(7).unwrap();
+        let text = m.render(7, None).unwrap();
+        assert!(!text.contains("kms_raft_"), "{text}");
         assert!(
             text.contains(r#"kms_kmip_requests_total{operation="Get",result="Success"} 2"#),
             "{text}"
@@ -271,6 +280,105 @@ mod tests {
         assert!(text.contains("kms_key_cache_entries 7"), "{text}");
         assert!(text.contains("kms_kmip_connections_open 1"), "{text}");
         drop(open);
-        assert!(m.render(0).unwrap().contains("kms_kmip_connections_open 0"));
+        assert!(
+            m.render(0, None)
+                .unwrap()
+                .contains("kms_kmip_connections_open 0")
+        );
+    }
+
+    #[test]
+    fn a_cluster_member_exposes_its_raft_state_and_peer_lag() {
+        let m = Metrics::new();
+        let sample = RaftSample {
+            is_leader: true,
+            leader: 1,
+            term: 4,
+            last_log: 120,
+            committed: 118,
+            applied: 117,
+            lag: vec![(2, 0), (3, 45)],
+        };
+        let text = m.render(0, Some(&sample)).unwrap();
+        for line in [
+            "kms_raft_is_leader 1",
+            "kms_raft_term 4",
+            "kms_raft_applied_index 117",
+            r#"kms_raft_replication_lag_entries{peer="3"} 45"#,
+        ] {
+            assert!(text.contains(line), "{line} missing: {text}");
+        }
+    }
+}
+
+/// The cluster's state on this node, sampled for one scrape.
+#[derive(Clone, Debug, Default)]
+pub struct RaftSample {
+    /// Whether this node leads.
+    pub is_leader: bool,
+    /// The leader this node knows of (0: none).
+    pub leader: u64,
+    /// Current term.
+    pub term: u64,
+    /// Last log index held.
+    pub last_log: u64,
+    /// Last index known committed.
+    pub committed: u64,
+    /// Last index applied to the store.
+    pub applied: u64,
+    /// On the leader: entries each peer is behind the leader's last log entry.
+    pub lag: Vec<(u64, u64)>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct PeerLabels {
+    peer: String,
+}
+
+impl RaftSample {
+    fn register(&self, registry: &mut Registry) {
+        let gauge = |v: u64| {
+            let g: Gauge = Gauge::default();
+            g.set(i64::try_from(v).unwrap_or(i64::MAX));
+            g
+        };
+        registry.register(
+            "raft_is_leader",
+            "1 when this node is the cluster's leader",
+            gauge(u64::from(self.is_leader)),
+        );
+        registry.register(
+            "raft_leader_id",
+            "The leader this node knows of (0: none)",
+            gauge(self.leader),
+        );
+        registry.register("raft_term", "Current Raft term", gauge(self.term));
+        registry.register(
+            "raft_last_log_index",
+            "Index of the last Raft log entry held",
+            gauge(self.last_log),
+        );
+        registry.register(
+            "raft_committed_index",
+            "Index of the last entry known committed",
+            gauge(self.committed),
+        );
+        registry.register(
+            "raft_applied_index",
+            "Index of the last entry applied to the store",
+            gauge(self.applied),
+        );
+        let lag: Family<PeerLabels, Gauge> = Family::default();
+        for (peer, behind) in &self.lag {
+            lag.get_or_create(&PeerLabels {
+                peer: peer.to_string(),
+            })
+            .set(i64::try_from(*behind).unwrap_or(i64::MAX));
+        }
+        registry.register(
+            "raft_replication_lag_entries",
+            "On the leader: entries each peer is behind the leader's last log entry",
+            lag,
+        );
     }
 }

@@ -73,7 +73,10 @@ pub(crate) async fn metrics(
     let text = state
         .kms
         .metrics()
-        .render(state.kms.keys().cached())
+        .render(
+            state.kms.keys().cached(),
+            state.kms.cluster().map(|c| c.sample()).as_ref(),
+        )
         .map_err(ApiError::Render)?;
     Ok((
         [(

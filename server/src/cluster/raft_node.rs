@@ -412,6 +412,32 @@ impl RaftNode {
         self.raft.metrics().borrow_watched().clone()
     }
 
+    /// The cluster's state on this node, for the metrics.
+    pub fn sample(&self) -> crate::metrics::RaftSample {
+        let m = self.metrics();
+        let last_log = m.last_log_index.unwrap_or(0);
+        crate::metrics::RaftSample {
+            is_leader: m.state == ServerState::Leader,
+            leader: m.current_leader.unwrap_or(0),
+            term: m.current_term,
+            last_log,
+            committed: m.local_committed.map_or(0, |l| l.index),
+            applied: m.last_applied.map_or(0, |l| l.index),
+            lag: m
+                .replication
+                .iter()
+                .flatten()
+                .filter(|(id, _)| **id != self.me.id)
+                .map(|(id, matched)| {
+                    (
+                        *id,
+                        last_log.saturating_sub(matched.as_ref().map_or(0, |l| l.index)),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     /// Whether this node is the leader right now.
     pub fn is_leader(&self) -> bool {
         self.metrics().state == ServerState::Leader

@@ -70,6 +70,25 @@ fn connector(layout: &DevLayout, node: &Node, tenant: &str) -> Connector {
     Connector::new(config).expect("connector")
 }
 
+/// Three started nodes, bootstrapped into one cluster (node 1 leads at first), with the dev
+/// tenant `acme` and its KMIP client enrolled through the cluster.
+async fn three_node_cluster(layout: &DevLayout, config: &Path) -> (Vec<Node>, [u16; 3]) {
+    let ports = [free_port(), free_port(), free_port()];
+    let mut nodes = Vec::new();
+    for (id, port) in (1..).zip(ports) {
+        nodes.push(start_node(layout, config, id, port).await);
+    }
+    let first = nodes[0].kms().cluster().expect("clustered").clone();
+    first.init().await.expect("init");
+    for port in &ports[1..] {
+        first
+            .add_node(&format!("127.0.0.1:{port}"))
+            .await
+            .expect("add node");
+    }
+    (nodes, ports)
+}
+
 async fn create_key(c: &Connector) -> Result<String, client::ClientError> {
     let mut conn = c.connect().await?;
     conn.create_symmetric_key(
@@ -86,21 +105,10 @@ kms_tests::softhsm_test! {
         runtime().block_on(async {
             let layout = DevLayout::new(env.dir()).expect("layout");
             let config = dev::prepare(&layout, "127.0.0.1:0").expect("dev environment");
-            let ports = [free_port(), free_port(), free_port()];
-            let mut nodes = Vec::new();
-            for (i, port) in ports.iter().enumerate() {
-                nodes.push(start_node(&layout, &config, i as u64 + 1, *port).await);
-            }
+            let (nodes, ports) = three_node_cluster(&layout, &config).await;
             let first = nodes[0].kms().cluster().expect("clustered").clone();
-            first.init().await.expect("init");
             // A second init is refused: the node belongs to a cluster.
             assert!(first.init().await.is_err(), "second init accepted");
-            for port in &ports[1..] {
-                first
-                    .add_node(&format!("127.0.0.1:{port}"))
-                    .await
-                    .expect("add node");
-            }
             let voters: Vec<u64> = first.metrics().membership_config.membership().voter_ids().collect();
             assert_eq!(voters, [1, 2, 3]);
             // Adding a member again is refused.
@@ -153,6 +161,49 @@ kms_tests::softhsm_test! {
                 matches!(&again, Err(e) if e.to_string().contains("never reused") || e.to_string().contains("another cluster")),
                 "{again:?}"
             );
+            for node in nodes {
+                node.shutdown().await;
+            }
+        });
+    }
+}
+
+kms_tests::softhsm_test! {
+    /// Replicated Create throughput with the load tool (issue 8's replicated Create target):
+    /// `cargo test --release -p kms-tests --test it replicated_create_throughput -- --ignored
+    /// --nocapture` (BENCH_SECS, BENCH_CONNECTIONS, BENCH_NODE: which node the load goes to).
+    /// All three nodes and the load run in this one process on the machine's cores.
+    #[ignore = "benchmark: run on a quiet machine, in release"]
+    fn replicated_create_throughput(env) {
+        runtime().block_on(async {
+            let layout = DevLayout::new(env.dir()).expect("layout");
+            let config = dev::prepare(&layout, "127.0.0.1:0").expect("dev environment");
+            let (nodes, _) = three_node_cluster(&layout, &config).await;
+            let now = kms_tests::vectors::unix_now();
+            nodes[0].kms().create_tenant("acme", now).await.expect("tenant");
+            nodes[0]
+                .kms()
+                .enroll_ca_issued("acme", CLIENT_NAME, Role::KmipClient, now)
+                .await
+                .expect("enroll");
+            let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+            let node: usize = var("BENCH_NODE", "1").parse().expect("BENCH_NODE");
+            let target = &nodes[node - 1];
+            let (_, cert, key) = dev::client_files(&layout)
+                .into_iter()
+                .find(|(t, _, _)| t.starts_with("acme"))
+                .expect("client files");
+            let ca = layout.pki().join("ca.pem");
+            let args = [
+                "bench", "--addr", &target.addr().to_string(), "--server-name", "127.0.0.1",
+                "--ca", &ca.display().to_string(), "--cert", &cert.display().to_string(),
+                "--key", &key.display().to_string(), "--workload", "create",
+                "--connections", &var("BENCH_CONNECTIONS", "32"), "--warmup", "2s",
+                "--duration", &format!("{}s", var("BENCH_SECS", "15")),
+            ];
+            let (exit, out, err) = kms_tests::kmsctl::run(args.iter().map(|a| (*a).to_owned())).await;
+            println!("{out}{err}");
+            assert_eq!(exit, client::cli::Exit::Success, "bench failed");
             for node in nodes {
                 node.shutdown().await;
             }
