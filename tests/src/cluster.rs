@@ -74,7 +74,7 @@ impl Default for ClusterOptions {
         Self {
             cluster: true,
             heartbeat_ms: 100,
-            election_timeout_ms: 500,
+            election_timeout_ms: 400,
             snapshot_every: None,
         }
     }

@@ -75,7 +75,14 @@ pub fn run(path: &str, body: impl FnOnce(&Env)) {
     .expect("write softhsm2.conf");
     let exe = std::env::current_exe().expect("path of the test binary");
     let output = Command::new(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        // The parent runs this test, so the child must too, even one marked #[ignore].
+        .args([
+            name,
+            "--exact",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(SOFTHSM2_CONF, env.softhsm_conf())
         .env(CHILD_DIR_VAR, env.dir())
         .output()

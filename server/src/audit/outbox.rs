@@ -39,8 +39,17 @@ pub async fn open_with_store(
         .await
         .map_err(|_| AuditError::ShutDown)??;
     let next = match store.audit_outbox_first()? {
-        // Every change's record is known durable: the log continues after the last change.
-        None => store.last_change()?.saturating_add(1),
+        // Every change's record is known durable: the log continues after the last change,
+        // or after the last one it holds (a cluster node's store may come back older than its
+        // log after a crash: the Raft log applies those changes again, and the log must not
+        // take their records twice).
+        None => {
+            let after = store.last_change()?.saturating_add(1);
+            match log.max_change_since(after).await? {
+                Some(written) => written.saturating_add(1),
+                None => after,
+            }
+        }
         Some(first) => match log.max_change_since(first).await? {
             Some(written) => written.saturating_add(1),
             None => first,

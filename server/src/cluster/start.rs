@@ -84,7 +84,10 @@ pub async fn start(
         cluster_name: "kms".into(),
         heartbeat_interval: heartbeat,
         election_timeout_min: election,
-        election_timeout_max: election.saturating_mul(2),
+        // openraft's leader lease is the longest election timeout: a follower votes for a new
+        // leader only once the lease of the old one ran out, so failover takes the lease plus
+        // an election timeout. 1.5x keeps the randomisation and shortens both.
+        election_timeout_max: election.saturating_add(election / 2),
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(s.snapshot_every),
         max_in_snapshot_log_to_keep: LOGS_KEPT_AFTER_SNAPSHOT.min(s.snapshot_every),
         enable_pre_vote: Some(true),

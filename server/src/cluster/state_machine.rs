@@ -10,6 +10,7 @@ use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use audit_log::AuditEvent;
 use futures_util::{Stream, TryStreamExt};
@@ -50,7 +51,15 @@ pub struct StateMachine {
     /// This node's audit log: takes the records of applied changes before their responses go
     /// out. `None` in storage tests.
     audit: Option<AuditLog>,
+    /// When an applied batch was last committed durably (see [`DURABLE_EVERY`]).
+    last_durable: Arc<Mutex<Instant>>,
 }
+
+/// Applied entries are committed without fsync (the Raft log, fsync'd on a majority, makes a
+/// change durable; after a crash the entries since the last durable commit are applied again
+/// from it) and durably at least this often, and always before a snapshot is built, so the log
+/// is never purged past what the store holds on disk.
+const DURABLE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Builds snapshots from a consistent read view, concurrently with apply.
 #[derive(Clone, Debug)]
@@ -86,6 +95,7 @@ impl StateMachine {
                 current: Mutex::new(()),
             }),
             audit: None,
+            last_durable: Arc::new(Mutex::new(Instant::now())),
         })
     }
 
@@ -222,11 +232,12 @@ pub(super) fn apply_entries(
     store: &Store,
     entries: &[Entry],
     written: u64,
+    durable: bool,
 ) -> Result<(Vec<Response>, Vec<AuditEvent>), ClusterStoreError> {
     let Some(last) = entries.last() else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let mut w = store.replica_write()?;
+    let mut w = store.replica_write_with(durable)?;
     let mut out = Vec::with_capacity(entries.len());
     let mut membership = None;
     let mut applied = None;
@@ -337,8 +348,15 @@ impl SnapshotDir {
     }
 }
 
-/// Writes a snapshot of the store as of one read view.
+/// Writes a snapshot of the store as of one read view, after a durable commit: openraft purges
+/// the log up to a snapshot, so everything the snapshot holds must be on disk in the store.
 fn build(store: &Store, dir: &SnapshotDir) -> Result<Snapshot, ClusterStoreError> {
+    {
+        let mut w = store.replica_write()?;
+        let applied: Option<Option<LogId>> = write_meta(&w, LAST_APPLIED, LogRecord::LastApplied)?;
+        w.set_meta(LAST_APPLIED, &encode(&applied.flatten())?)?;
+        w.commit()?;
+    }
     let view = store.replica_read()?;
     let header = SnapshotHeader {
         incarnation: meta(&view, INCARNATION, LogRecord::Incarnation)?,
@@ -473,20 +491,37 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         let store = self.store.clone();
         let written = self.audit.as_ref().map_or(0, AuditLog::next_change);
-        let (responses, audited) = blocking(move || apply_entries(&store, &batch, written)).await?;
-        // Every node writes the records of every change to its own log, in change order; the
-        // response waits until this node's record is durable. A record the log does not take
-        // stays in the outbox (the audit task writes it later; the node refuses requests while
-        // its audit log is unhealthy).
+        let durable = {
+            let mut last = self.last_durable.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.elapsed() >= DURABLE_EVERY;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        let (responses, audited) =
+            blocking(move || apply_entries(&store, &batch, written, durable)).await?;
+        // Every node writes the records of every change to its own log, in change order. The
+        // record is already durable on a majority inside the committed log entry, so the
+        // answer does not wait for this node's audit fsync; a record the log does not take
+        // stays in the outbox (written later; the node refuses requests while its audit log is
+        // unhealthy), and one lost with a deferred commit is made again when the entry is
+        // applied again.
         if let Some(audit) = &self.audit {
             let receipts: Vec<_> = audited.into_iter().map(|e| audit.submit(e)).collect();
-            for receipt in receipts {
-                if !matches!(receipt.await, Ok(Ok(_))) {
-                    tracing::warn!("audit log did not take the record of a replicated change");
-                }
+            if !receipts.is_empty() {
+                tokio::spawn(async move {
+                    for receipt in receipts {
+                        if !matches!(receipt.await, Ok(Ok(_))) {
+                            tracing::warn!(
+                                "audit log did not take the record of a replicated change"
+                            );
+                        }
+                    }
+                });
             }
         }
-        // Only after the commit: a response never reports a change that is not durable.
+        // Only after the commit (durable, or deferred behind the fsync'd Raft log entry).
         for (responder, response) in responders.into_iter().zip(responses) {
             if let Some(r) = responder {
                 r.send(response);

@@ -23,7 +23,7 @@ pub struct RawCluster {
     /// Leader heartbeat interval.
     #[serde(default = "default_heartbeat_ms")]
     pub heartbeat_ms: u64,
-    /// Shortest election timeout (the longest is twice this).
+    /// Shortest election timeout (the longest is 1.5 times this).
     #[serde(default = "default_election_timeout_ms")]
     pub election_timeout_ms: u64,
     /// Log entries between snapshots.
@@ -35,7 +35,7 @@ fn default_heartbeat_ms() -> u64 {
     100
 }
 fn default_election_timeout_ms() -> u64 {
-    500
+    400
 }
 fn default_snapshot_every() -> u64 {
     20_000

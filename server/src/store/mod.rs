@@ -61,6 +61,9 @@ pub enum StoreError {
     /// take the record: the request must not be acknowledged; the record is written later.
     #[error("audit record not yet durable")]
     AuditPending(#[source] crate::audit::AuditError),
+    /// A deferred-durability transaction could not be set up.
+    #[error("deferred durability refused")]
+    DeferredDurability,
     /// The cluster did not acknowledge the change (fixed text: no quorum, outcome unknown,
     /// node unavailable); nothing is known applied.
     #[error("{0}")]

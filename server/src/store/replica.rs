@@ -133,6 +133,7 @@ impl ReplicaRead {
 pub(crate) struct ReplicaWrite {
     db: std::sync::Arc<redb::Database>,
     txn: WriteTransaction,
+    durable: bool,
     dirty: bool,
     audited: Vec<audit_log::AuditEvent>,
 }
@@ -157,8 +158,9 @@ impl ReplicaWrite {
     pub(crate) fn commit_and_continue(self) -> Result<Self, StoreError> {
         self.txn.commit()?;
         Ok(Self {
-            txn: quick_repair(self.db.begin_write()?),
+            txn: begin(&self.db, self.durable)?,
             db: self.db,
+            durable: self.durable,
             dirty: false,
             audited: self.audited,
         })
@@ -216,11 +218,18 @@ impl ReplicaWrite {
     }
 }
 
-/// Saves the allocator state with the commit, so that opening after a crash does not walk
-/// the whole file (see `commit.rs`).
-fn quick_repair(mut txn: WriteTransaction) -> WriteTransaction {
-    txn.set_quick_repair(true);
-    txn
+/// A write transaction: durable ones save the allocator state with the commit, so that
+/// opening after a crash does not walk the whole file (see `commit.rs`); deferred ones
+/// (`durable == false`) are persisted by the next durable commit.
+fn begin(db: &redb::Database, durable: bool) -> Result<WriteTransaction, StoreError> {
+    let mut txn = db.begin_write()?;
+    if durable {
+        txn.set_quick_repair(true);
+    } else {
+        txn.set_durability(redb::Durability::None)
+            .map_err(|_| StoreError::DeferredDurability)?;
+    }
+    Ok(txn)
 }
 
 impl Store {
@@ -234,9 +243,17 @@ impl Store {
     /// A write transaction over the replicated state, with redb's default durability
     /// (`Immediate`: its commit returns once the data is fsync'd).
     pub(crate) fn replica_write(&self) -> Result<ReplicaWrite, StoreError> {
+        self.replica_write_with(true)
+    }
+
+    /// A write transaction over the replicated state that is durable only once a later
+    /// durable commit is (Raft's log, fsync'd on a majority, is what makes a change durable;
+    /// entries applied this way are applied again from the log after a crash).
+    pub(crate) fn replica_write_with(&self, durable: bool) -> Result<ReplicaWrite, StoreError> {
         Ok(ReplicaWrite {
             db: self.db.clone(),
-            txn: quick_repair(self.db.begin_write()?),
+            txn: begin(&self.db, durable)?,
+            durable,
             dirty: false,
             audited: Vec::new(),
         })

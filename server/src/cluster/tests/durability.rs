@@ -141,11 +141,12 @@ async fn rejections_are_outcomes_and_the_applied_index_advances() {
         ),
     ];
     let store = sm.store().clone();
-    let out =
-        tokio::task::spawn_blocking(move || apply_entries(&store, &entries, 0).map(|(r, _)| r))
-            .await
-            .unwrap()
-            .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        apply_entries(&store, &entries, 0, true).map(|(r, _)| r)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(
         out,
         vec![
@@ -285,6 +286,23 @@ fn state_survives_a_process_crash() {
         );
         assert_eq!(reader.try_get_log_entries(..).await.unwrap(), entries);
         assert_eq!(log.read_committed().await.unwrap(), Some(log_id(2, 5)));
+        // Applied entries are committed durably only now and then (the fsync'd log is what
+        // makes them durable): the store may be behind, but never ahead of its last applied
+        // index, and applying the rest from the log brings it level.
+        let applied = sm.applied_state().await.unwrap().0;
+        assert!(applied <= Some(log_id(2, 5)), "{applied:?}");
+        let applied_index = applied.map_or(0, |l| l.index);
+        assert_eq!(
+            sm.store().tenant("crash").unwrap().is_some(),
+            applied_index >= 3,
+            "store does not match its applied index {applied_index}"
+        );
+        let rest: Vec<_> = entries[..5]
+            .iter()
+            .filter(|e| e.log_id.index > applied_index)
+            .cloned()
+            .collect();
+        apply(&mut sm, rest).await;
         assert_eq!(sm.applied_state().await.unwrap().0, Some(log_id(2, 5)));
         assert!(sm.store().tenant("crash").unwrap().is_some());
         assert!(
@@ -315,11 +333,12 @@ async fn batches_after_other_entries_apply_atomically() {
         ),
     ];
     let store = sm.store().clone();
-    let out =
-        tokio::task::spawn_blocking(move || apply_entries(&store, &entries, 0).map(|(r, _)| r))
-            .await
-            .unwrap()
-            .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        apply_entries(&store, &entries, 0, true).map(|(r, _)| r)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(
         out,
         vec![Ok(()), Ok(()), Ok(()), Err(Rejection::NoSuchTenant)]
