@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::error::{ClientWriteError, ForwardToLeader, LinearizableReadError, RaftError};
-use openraft::{ChangeMembers, ReadPolicy, ServerState};
+use openraft::raft::linearizable_read::LinearizerOption;
+use openraft::{ChangeMembers, ServerState};
 use tokio::time::{Instant, sleep, timeout_at};
 use tracing::{info, warn};
 
@@ -171,7 +172,7 @@ impl RaftNode {
     pub async fn linearize(&self) -> Result<(), ClusterError> {
         let deadline = Instant::now() + READ_TIMEOUT;
         loop {
-            let local = timeout_at(deadline, self.raft.get_read_log_id(ReadPolicy::ReadIndex))
+            let local = timeout_at(deadline, self.raft.get_read_log_id(lease_read()))
                 .await
                 .map_err(|_| ClusterError::NoQuorum)?;
             let index = match local {
@@ -210,7 +211,7 @@ impl RaftNode {
     /// The read index a follower asked for: confirmed with a quorum by this leader.
     pub async fn read_index(&self) -> Reply {
         let deadline = Instant::now() + READ_TIMEOUT;
-        match timeout_at(deadline, self.raft.get_read_log_id(ReadPolicy::ReadIndex)).await {
+        match timeout_at(deadline, self.raft.get_read_log_id(lease_read())).await {
             Ok(Ok((read, _))) => Reply::ReadIndex(read.index()),
             Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => {
                 Reply::Refused(Refusal::NotLeader(f.leader_id))
@@ -315,6 +316,7 @@ impl RaftNode {
             raft_addr: raft_addr.to_owned(),
         };
         let deadline = Instant::now() + CATCH_UP_TIMEOUT;
+        self.compact_log(deadline).await?;
         timeout_at(deadline, self.raft.add_learner(info.id, node, true))
             .await
             .map_err(|_| ClusterError::Membership("the new node did not catch up in time".into()))?
@@ -332,6 +334,52 @@ impl RaftNode {
             raft_addr: raft_addr.to_owned(),
             ..info
         })
+    }
+
+    /// Snapshots the applied state and purges the log up to it, so that a node being added
+    /// starts from the snapshot (which replaces its whole replicated state) rather than from
+    /// the log: the first node's state before `init` (its offline operator enrollment) is in
+    /// no log entry, and whatever a new node held before it joined must not survive.
+    async fn compact_log(&self, deadline: Instant) -> Result<(), ClusterError> {
+        let m = self.metrics();
+        let Some(applied) = m.last_applied else {
+            return Ok(());
+        };
+        if m.purged.as_ref().is_some_and(|p| p.index >= applied.index) {
+            return Ok(());
+        }
+        let left = || Some(deadline.saturating_duration_since(Instant::now()));
+        self.raft
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|_| ClusterError::Unavailable)?;
+        self.raft
+            .wait(left())
+            .metrics(
+                |m| {
+                    m.snapshot
+                        .as_ref()
+                        .is_some_and(|s| s.index >= applied.index)
+                },
+                "snapshot before adding a node",
+            )
+            .await
+            .map_err(|_| ClusterError::Membership("no snapshot could be built".into()))?;
+        self.raft
+            .trigger()
+            .purge_log(applied.index)
+            .await
+            .map_err(|_| ClusterError::Unavailable)?;
+        self.raft
+            .wait(left())
+            .metrics(
+                |m| m.purged.as_ref().is_some_and(|p| p.index >= applied.index),
+                "log purge before adding a node",
+            )
+            .await
+            .map_err(|_| ClusterError::Membership("the log could not be compacted".into()))?;
+        Ok(())
     }
 
     /// Removes node `id` (voter or learner) and retires its ID for good.
@@ -442,6 +490,16 @@ impl RaftNode {
     pub fn is_leader(&self) -> bool {
         self.metrics().state == ServerState::Leader
     }
+}
+
+/// How a leader confirms it still leads before a read: a quorum acknowledgement younger than
+/// the leader lease (the longest election timeout) suffices, else it sends heartbeats at once
+/// and waits for one. Followers refuse to vote for another leader until the lease they granted
+/// ran out, and the leader counts the lease from when it sent the acknowledged message, so no
+/// other leader can have acknowledged a write meanwhile (assuming clock rates agree within the
+/// lease, as every lease-based system does).
+fn lease_read() -> LinearizerOption {
+    LinearizerOption::new(None, true)
 }
 
 fn membership_error<E: std::fmt::Display>(e: E) -> ClusterError {

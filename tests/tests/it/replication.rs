@@ -74,6 +74,7 @@ fn connector(layout: &DevLayout, node: &Node, tenant: &str) -> Connector {
 /// tenant `acme` and its KMIP client enrolled through the cluster.
 async fn three_node_cluster(layout: &DevLayout, config: &Path) -> (Vec<Node>, [u16; 3]) {
     let ports = [free_port(), free_port(), free_port()];
+    seed_stale_client(&layout.dir.join("node-3").join("data")).await;
     let mut nodes = Vec::new();
     for (id, port) in (1..).zip(ports) {
         nodes.push(start_node(layout, config, id, port).await);
@@ -87,6 +88,33 @@ async fn three_node_cluster(layout: &DevLayout, config: &Path) -> (Vec<Node>, [u
             .expect("add node");
     }
     (nodes, ports)
+}
+
+/// The name of a client written into node 3's store before it joins.
+const STALE_CLIENT: &str = "before-joining";
+
+/// Writes an operator enrollment straight into the store in `data_dir`, as `kmsd
+/// enroll-operator` does before a node first starts: state no log entry holds.
+async fn seed_stale_client(data_dir: &Path) {
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    let store =
+        server::store::Store::open(&data_dir.join(server::node::STORE_FILE)).expect("store");
+    let committer = store.committer(None).expect("committer");
+    let record = server::store::records::ClientRecord {
+        tenant: None,
+        name: STALE_CLIENT.to_owned(),
+        role: Role::Operator,
+        identity: server::store::records::ClientIdentity::CaIssued,
+        enabled: true,
+        password_hash: None,
+        created_at: 1,
+    };
+    committer
+        .apply(server::store::Command::PutClient(record))
+        .await
+        .expect("store")
+        .expect("applied");
+    committer.shutdown().await;
 }
 
 async fn create_key(c: &Connector) -> Result<String, client::ClientError> {
@@ -111,6 +139,9 @@ kms_tests::softhsm_test! {
             assert!(first.init().await.is_err(), "second init accepted");
             let voters: Vec<u64> = first.metrics().membership_config.membership().voter_ids().collect();
             assert_eq!(voters, [1, 2, 3]);
+            // What node 3 held before it joined is gone: it took the cluster's state.
+            let stale = server::store::records::client_key(None, STALE_CLIENT);
+            assert!(nodes[2].kms().store().client(&stale).expect("read").is_none());
             // Adding a member again is refused.
             assert!(first.add_node(&format!("127.0.0.1:{}", ports[1])).await.is_err());
 
