@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the kmsd node image (default tag kms:local) from compose/Dockerfile:
 #   1. the release binaries on the host: cargo build --release --locked -p server -p client -p certs
-#   2. a staging directory with kmsd, kmsctl, kms-certs and init.sh as the build context
+#   2. a staging directory with kmsd, kmsctl, kms-certs, init.sh and bootstrap.sh as the build context
 #   3. docker build, then `kmsd --version` inside the image (proves the host binary runs there)
 #
 #   bash compose/build-image.sh
@@ -38,7 +38,7 @@ for bin in kmsd kmsctl kms-certs; do
     # need it. Symbols stay, so a backtrace still names functions.
     if command -v strip >/dev/null 2>&1; then strip --strip-debug "$stage/$bin"; fi
 done
-cp "$here/Dockerfile" "$here/init.sh" "$stage/"
+cp "$here/Dockerfile" "$here/init.sh" "$here/bootstrap.sh" "$stage/"
 
 echo "build-image.sh: docker build -t $image"
 # The Dockerfile names the base by its default tag; a different one is passed through sed.
