@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the three-AZ Compose cluster, on real containers:
-#   1. build the base image if missing (root), the release binaries and the node image;
+#   1. build the base image if missing (root), the binaries (release, or
+#      KMS_CARGO_PROFILE=dev) and the node image;
 #   2. init (PKI, three SoftHSM2 tokens, key ceremony; a second init is a no-op); start az1,
 #      az2, az3 and wait until each is ready (/readyz); form the cluster with the bootstrap
 #      service (and check a second bootstrap is a no-op); all three report the same
@@ -95,7 +96,7 @@ if ! docker image inspect "${KMS_BASE_IMAGE:-kms-base:bookworm}" >/dev/null 2>&1
     bash "$here/build-base.sh"
 fi
 bash "$here/build-image.sh"
-kmsctl=$target/release/kmsctl
+kmsctl=$target/$([[ ${KMS_CARGO_PROFILE:-release} == dev ]] && echo debug || echo release)/kmsctl
 [[ -x $kmsctl ]] || fail "$kmsctl missing after the build"
 t_build=$((SECONDS - t0))
 say "images built ($t_build s)"
