@@ -11,7 +11,9 @@
 #    docs/KEY-CEREMONY.md: init-root (exportable) on az1; for az2 and az3 transport-keygen,
 #    export-root from az1 and import-root. Each step is its own `kmsd ceremony` process that
 #    sees only that node's token. Then `kmsd ceremony status` on all three: same KCV or fail.
-# 3. kmsd.toml per node (docs/CONFIGURATION.md) and the operator enrolled in each store.
+# 3. kmsd.toml per node (docs/CONFIGURATION.md), with its [cluster] section (Raft listener on
+#    5698), and the operator enrolled in each store. The nodes start unclustered; an operator
+#    forms the cluster once (kmsctl cluster init on az1, add-node az2 and az3; README.md).
 # 4. Node files handed to the unprivileged `kms` user; the client bundle (CA certificate,
 #    operator and tenant client certificates and keys) copied to /export when mounted.
 #
@@ -156,10 +158,17 @@ listen = "0.0.0.0:5697"           # inside the container; docker-compose.yml pub
 dir = "/var/lib/kms/audit"        # the node's own audit volume
 log = "$n"
 
-# TODO(issue 6): cluster settings go here once replication exists, e.g. this node's
-# node-to-node (Raft) listener and the peers az1, az2, az3 with their node IDs 1, 2, 3 and
-# the node certificates above for mutual TLS. Until then every node is a standalone single node.
+[cluster]
+# Node-to-node (Raft) listener: mutual TLS with the node certificate above ([tls] ecdsa_cert,
+# SAN urn:kms:node:$i) and peers' certificates from the same CA. Reached only on the private
+# Compose network. The cluster is formed once, by an operator: compose/README.md, Bootstrap.
+listen = "0.0.0.0:5698"
+advertise = "$n:5698"             # what the other nodes dial
+kmip_advertise = "$n:5696"        # where clients reach this node's KMIP (cluster status)
 TOML
+    # Every node knows the operator before the cluster forms, so that each one's admin API
+    # answers (health, cluster status) from the start. When a node joins, the leader's log or
+    # snapshot brings it the cluster's records, the operator among them (az1 has it).
     KMSD_SERVER__DATA_DIR=$root/$n/data kmsd enroll-operator -c "$root/$n/etc/kmsd.toml" \
         --name "$operator" >/dev/null
 done
@@ -179,4 +188,4 @@ if [[ -d $export_dir ]]; then
     say "client bundle (ca.pem, operator and tenant client certificates and keys) in the export directory"
 fi
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) KCV $kcv" >"$marker"
-say "done: three nodes share the Root of Trust KCV $kcv; start them with: docker-compose up -d"
+say "done: three nodes share the Root of Trust KCV $kcv; start them with: docker-compose up -d, then form the cluster (compose/README.md, Bootstrap)"
