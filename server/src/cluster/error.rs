@@ -105,6 +105,12 @@ pub enum ClusterStoreError {
         source: postcard::Error,
     },
     /// A Raft record could not be serialized.
+    #[error("the Raft log writer thread is gone")]
+    /// The Raft log writer thread is gone (shutting down, or it failed to start).
+    WriterGone,
+    #[error("Raft log write failed")]
+    /// A write of the Raft log failed (logged once by the writer).
+    WriteFailed,
     #[error("Raft record does not serialize")]
     Encode(#[source] postcard::Error),
     /// The store (state machine tables) failed.
@@ -163,7 +169,9 @@ impl ClusterStoreError {
             | Self::Encode(_)
             | Self::Store(_)
             | Self::Task(_)
-            | Self::SnapshotIo(_) => io::ErrorKind::Other,
+            | Self::SnapshotIo(_)
+            | Self::WriterGone
+            | Self::WriteFailed => io::ErrorKind::Other,
         }
     }
 

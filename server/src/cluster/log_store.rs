@@ -1,11 +1,13 @@
 //! The Raft log and vote, in their own redb file (`raft-log.redb` in the data directory).
 //!
-//! Every write is one redb transaction committed with `Durability::Immediate` (fsync) before
-//! it is reported: `save_vote` returns, and `append` invokes openraft's IO callback, only once
-//! the data is on disk. All entries of one `append` call go into one transaction (group
-//! commit). Writes are serialized by `&mut self` (openraft's rule). Decode failures are
-//! [`ClusterStoreError::Corrupt`], never panics.
+//! Every write is a redb transaction committed with `Durability::Immediate` (fsync) before it
+//! is reported: `save_vote` returns, and openraft's IO callback for `append` is invoked, only
+//! once the data is on disk. `append` itself returns at once (the entries are readable from
+//! then on) and the writer thread (`log_writer.rs`) commits everything queued meanwhile in one
+//! transaction (group commit). Decode failures are [`ClusterStoreError::Corrupt`], never
+//! panics.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::io;
 use std::ops::RangeBounds;
@@ -23,6 +25,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{ClusterStoreError, LogRecord};
+use super::log_writer::{LogWriter, Pending};
 use super::types::TypeConfig;
 
 /// Log index -> postcard-encoded entry.
@@ -31,8 +34,8 @@ pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_l
 pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_log_meta");
 
 const VOTE: &str = "vote";
-const COMMITTED: &str = "committed";
-const PURGED: &str = "last_purged";
+pub(super) const COMMITTED: &str = "committed";
+pub(super) const PURGED: &str = "last_purged";
 
 type Entry = EntryOf<TypeConfig>;
 type LogId = LogIdOf<TypeConfig>;
@@ -42,6 +45,8 @@ type Vote = VoteOf<TypeConfig>;
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
+    pending: Arc<Pending>,
+    writer: LogWriter,
 }
 
 impl Debug for LogStore {
@@ -50,10 +55,12 @@ impl Debug for LogStore {
     }
 }
 
-/// Reads log entries and the vote for replication tasks, concurrently with writes (MVCC).
+/// Reads log entries and the vote for replication tasks, concurrently with writes (MVCC),
+/// including entries appended but not yet flushed.
 #[derive(Clone)]
 pub struct LogReader {
     db: Arc<Database>,
+    pending: Arc<Pending>,
 }
 
 impl Debug for LogReader {
@@ -71,7 +78,14 @@ impl LogStore {
         txn.open_table(LOG)?;
         txn.open_table(META)?;
         txn.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let pending = Arc::new(Pending::default());
+        let writer = LogWriter::start(db.clone(), pending.clone())?;
+        Ok(Self {
+            db,
+            pending,
+            writer,
+        })
     }
 
     /// Runs one write transaction on a blocking thread and commits it with fsync.
@@ -96,6 +110,7 @@ impl LogStore {
     fn reader(&self) -> LogReader {
         LogReader {
             db: self.db.clone(),
+            pending: self.pending.clone(),
         }
     }
 }
@@ -164,17 +179,28 @@ impl RaftLogReader<TypeConfig> for LogReader {
     ) -> Result<Vec<Entry>, io::Error> {
         let start = range.start_bound().cloned();
         let end = range.end_bound().cloned();
-        Ok(self
+        // Pending entries first, then the database: an entry the writer flushes in between
+        // leaves pending only after its commit, so it is in one or the other.
+        let pending: BTreeMap<u64, Entry> = self
+            .pending
+            .lock()
+            .range::<u64, _>((start, end))
+            .map(|(i, e)| (*i, e.clone()))
+            .collect();
+        let mut entries = self
             .read(move |txn| {
                 let table = txn.open_table(LOG)?;
-                let mut out = Vec::new();
+                let mut out = BTreeMap::new();
                 for item in table.range::<u64>((start, end))? {
                     let (k, v) = item?;
-                    out.push(decode_entry(k.value(), v.value())?);
+                    out.insert(k.value(), decode_entry(k.value(), v.value())?);
                 }
                 Ok(out)
             })
-            .await?)
+            .await?;
+        // A pending entry is newer than a stored one at the same index (after a truncation).
+        entries.extend(pending);
+        Ok(entries.into_values().collect())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
@@ -186,7 +212,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogReader;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
-        let state = self
+        let pending_last = self
+            .pending
+            .lock()
+            .values()
+            .next_back()
+            .map(RaftEntry::log_id);
+        let mut state = self
             .reader()
             .read(|txn| {
                 let meta = txn.open_table(META)?;
@@ -205,6 +237,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 })
             })
             .await?;
+        if pending_last.is_some() && pending_last > state.last_log_id {
+            state.last_log_id = pending_last;
+        }
         Ok(state)
     }
 
@@ -223,16 +258,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        // Queued behind the appends, not waited for: a lost committed id is found again.
         let bytes = committed.as_ref().map(encode).transpose()?;
-        self.write(move |txn| {
-            let mut meta = txn.open_table(META)?;
-            match bytes {
-                Some(b) => meta.insert(COMMITTED, b.as_slice())?,
-                None => meta.remove(COMMITTED)?,
-            };
-            Ok(())
-        })
-        .await?;
+        self.writer.committed(bytes)?;
         Ok(())
     }
 
@@ -251,51 +279,24 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     {
         let mut encoded = Vec::new();
         for entry in entries {
-            encoded.push((entry.log_id().index(), encode(&entry)?));
+            let bytes = encode(&entry)?;
+            encoded.push((entry, bytes));
         }
-        let result = self
-            .write(move |txn| {
-                let mut log = txn.open_table(LOG)?;
-                for (index, bytes) in &encoded {
-                    log.insert(*index, bytes.as_slice())?;
-                }
-                Ok(())
-            })
-            .await;
-        match result {
-            // The transaction is committed and fsync'd: the entries are durable.
-            Ok(()) => {
-                callback.io_completed(Ok(()));
-                Ok(())
-            }
-            Err(e) => {
-                callback.io_completed(Err(io::Error::new(e.kind(), "append failed")));
-                Err(e.into())
-            }
-        }
+        // Returns once the entries are readable; the callback reports them durable.
+        self.writer.append(encoded, callback)?;
+        Ok(())
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let from = last_log_id.map_or(0, |id| id.index() + 1);
-        self.write(move |txn| {
-            let mut log = txn.open_table(LOG)?;
-            log.retain_in(from.., |_, _| false)?;
-            Ok(())
-        })
-        .await?;
+        self.writer.truncate(from).await?;
         Ok(())
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let upto = log_id.index();
         let bytes = encode(&log_id)?;
-        self.write(move |txn| {
-            txn.open_table(META)?.insert(PURGED, bytes.as_slice())?;
-            let mut log = txn.open_table(LOG)?;
-            log.retain_in(..=upto, |_, _| false)?;
-            Ok(())
-        })
-        .await?;
+        self.writer.purge(upto, bytes).await?;
         Ok(())
     }
 }

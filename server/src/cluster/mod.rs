@@ -7,6 +7,7 @@ mod dialer;
 pub mod error;
 mod listener;
 pub mod log_store;
+mod log_writer;
 mod network;
 pub mod peer_tls;
 pub mod raft_node;

@@ -285,7 +285,10 @@ fn state_survives_a_process_crash() {
             Some(Vote::new_committed(2, 1))
         );
         assert_eq!(reader.try_get_log_entries(..).await.unwrap(), entries);
-        assert_eq!(log.read_committed().await.unwrap(), Some(log_id(2, 5)));
+        // The committed log id is written behind the appends and not waited for: it may lag
+        // (every read is linearized through the leader, so a lagging one is never served).
+        let committed = log.read_committed().await.unwrap();
+        assert!(committed <= Some(log_id(2, 5)), "{committed:?}");
         // Applied entries are committed durably only now and then (the fsync'd log is what
         // makes them durable): the store may be behind, but never ahead of its last applied
         // index, and applying the rest from the log brings it level.
