@@ -94,6 +94,13 @@ impl AdminClient {
             .json()
     }
 
+    /// `POST /v1/cluster/nodes/{id}/rebuild`: member `id` lost its data and was started
+    /// empty; the leader lets it start over and sends it a snapshot.
+    pub async fn cluster_rebuild_node(&self, id: u64) -> Result<ClusterStatus> {
+        self.post(&format!("/v1/cluster/nodes/{id}/rebuild"), json!({}))
+            .await
+    }
+
     /// `GET /v1/cluster/digest`.
     pub async fn cluster_digest(&self) -> Result<StateDigest> {
         self.get("/v1/cluster/digest").await

@@ -37,6 +37,12 @@ enum ClusterCmd {
         /// The node ID.
         id: u64,
     },
+    /// Rebuilds a member whose data was lost and which was restarted empty: it takes no part
+    /// in the cluster until then; afterwards it gets a snapshot from the leader.
+    RebuildNode {
+        /// The node ID.
+        id: u64,
+    },
     /// SHA-256 of the node's replicated state and the log index it was taken at.
     Digest,
 }
@@ -47,6 +53,7 @@ pub(super) async fn run(args: ClusterArgs, console: &mut Console<'_>) -> Result<
         ClusterCmd::Status => api.cluster_status().await?,
         ClusterCmd::Init => api.cluster_init().await?,
         ClusterCmd::RemoveNode { id } => api.cluster_remove_node(id).await?,
+        ClusterCmd::RebuildNode { id } => api.cluster_rebuild_node(id).await?,
         ClusterCmd::AddNode { raft_addr } => {
             let member = api.cluster_add_node(&raft_addr).await?;
             if settings.json {

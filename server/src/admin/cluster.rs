@@ -133,6 +133,19 @@ pub(crate) async fn remove_node(
     Ok(Json(status_of(node)?))
 }
 
+/// `POST /v1/cluster/nodes/{id}/rebuild`: member `id` lost its data and restarted empty.
+pub(crate) async fn rebuild_node(
+    State(state): State<Arc<AdminState>>,
+    caller: Caller,
+    path: Result<Path<u64>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.operator()?;
+    let Path(id) = path.map_err(|_| ApiError::BadRequest("node ID must be a number"))?;
+    let node = cluster(&state)?;
+    node.rebuild_node(id).await?;
+    Ok(Json(status_of(node)?))
+}
+
 /// `GET /v1/cluster/digest`.
 pub(crate) async fn digest(
     State(state): State<Arc<AdminState>>,

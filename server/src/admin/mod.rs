@@ -90,6 +90,10 @@ pub fn router(state: Arc<AdminState>) -> Router {
             "/v1/cluster/nodes/{id}",
             axum::routing::delete(cluster::remove_node),
         )
+        .route(
+            "/v1/cluster/nodes/{id}/rebuild",
+            post(cluster::rebuild_node),
+        )
         .route("/v1/cluster/digest", get(cluster::digest))
         .route("/v1/audit/records", get(audit::records))
         .route("/v1/audit/checkpoints", get(audit::checkpoints))

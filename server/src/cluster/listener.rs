@@ -102,6 +102,8 @@ async fn serve_peer(
         } else if envelope.kcv != node.info().kcv {
             warn!(peer, peer_kcv = %envelope.kcv, "peer serves another Root of Trust: refused");
             Reply::Refused(Refusal::KcvMismatch)
+        } else if !node.is_admitted() && takes_part(&envelope.call) {
+            Reply::Refused(Refusal::NotAdmitted)
         } else {
             match envelope.call {
                 Call::Snapshot { vote, meta, len } => {
@@ -139,6 +141,14 @@ async fn serve_peer(
     }
 }
 
+/// Calls only an admitted node answers: replication, elections, snapshots.
+fn takes_part(call: &Call) -> bool {
+    matches!(
+        call,
+        Call::Append(_) | Call::Vote(_) | Call::PreVote(_) | Call::Snapshot { .. }
+    )
+}
+
 async fn answer(node: &RaftNode, call: Call) -> Reply {
     let raft = node.raft();
     match call {
@@ -163,6 +173,14 @@ async fn answer(node: &RaftNode, call: Call) -> Reply {
         },
         Call::RemoveNode { id } => match node.remove_node(id).await {
             Ok(()) => Reply::Removed,
+            Err(e) => Reply::Refused(Refusal::Membership(e.to_string())),
+        },
+        Call::Admit => match node.admit() {
+            Ok(()) => Reply::Admitted,
+            Err(_) => Reply::Refused(Refusal::Unavailable),
+        },
+        Call::RebuildNode { id } => match node.rebuild_node(id).await {
+            Ok(()) => Reply::Rebuilding,
             Err(e) => Reply::Refused(Refusal::Membership(e.to_string())),
         },
         Call::Snapshot { .. } => Reply::Refused(Refusal::Snapshot),

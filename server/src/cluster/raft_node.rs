@@ -59,17 +59,72 @@ pub struct RaftNode {
     sm: StateMachine,
     dialer: Arc<Dialer>,
     me: NodeInfo,
+    admission: Admission,
 }
 
+/// Whether this node takes part in replication and elections. A node with Raft state does; an
+/// empty one only once a leader admitted it (`raft-admitted` in the data directory), so a member
+/// whose data was lost neither votes nor answers replication (which would make the leader's
+/// openraft stop on a reverted log) until an operator rebuilds it.
+#[derive(Debug)]
+struct Admission {
+    admitted: std::sync::atomic::AtomicBool,
+    marker: std::path::PathBuf,
+}
+
+/// The admission marker's file name in the data directory.
+pub const ADMITTED_FILE: &str = "raft-admitted";
+
 impl RaftNode {
-    /// Wraps a started openraft instance.
-    pub fn new(raft: Raft, sm: StateMachine, dialer: Arc<Dialer>, me: NodeInfo) -> Self {
+    /// Wraps a started openraft instance; `data_dir` holds the admission marker.
+    pub async fn new(
+        raft: Raft,
+        sm: StateMachine,
+        dialer: Arc<Dialer>,
+        me: NodeInfo,
+        data_dir: &std::path::Path,
+    ) -> Self {
+        let marker = data_dir.join(ADMITTED_FILE);
+        let has_state = raft.is_initialized().await.unwrap_or(false);
+        let admitted = has_state || marker.exists();
+        if !admitted {
+            info!(
+                "this node holds no Raft state: it waits to be added (or rebuilt) by the cluster"
+            );
+        }
         Self {
             raft,
             sm,
             dialer,
             me,
+            admission: Admission {
+                admitted: std::sync::atomic::AtomicBool::new(admitted),
+                marker,
+            },
         }
+    }
+
+    /// Whether this node takes part in replication and elections.
+    pub fn is_admitted(&self) -> bool {
+        self.admission
+            .admitted
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Records that a leader admitted this node (durably, before answering).
+    pub fn admit(&self) -> std::io::Result<()> {
+        if !self.is_admitted() {
+            let file = std::fs::File::create(&self.admission.marker)?;
+            file.sync_all()?;
+            if let Some(dir) = self.admission.marker.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            info!("admitted by the cluster's leader");
+        }
+        self.admission
+            .admitted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// The openraft instance (metrics, RPC handling).
@@ -242,6 +297,7 @@ impl RaftNode {
             .initialize(std::collections::BTreeMap::from([(self.me.id, node)]))
             .await
             .map_err(|e| ClusterError::Membership(format!("initialisation failed: {e}")))?;
+        self.admit().map_err(|_| ClusterError::Unavailable)?;
         let incarnation = Incarnation::random();
         if let Err(r) = self.propose(Request::incarnation(incarnation)).await? {
             return Err(ClusterError::Membership(r.to_string()));
@@ -317,6 +373,7 @@ impl RaftNode {
         };
         let deadline = Instant::now() + CATCH_UP_TIMEOUT;
         self.compact_log(deadline).await?;
+        self.send_admit(raft_addr, info.id).await?;
         timeout_at(deadline, self.raft.add_learner(info.id, node, true))
             .await
             .map_err(|_| ClusterError::Membership("the new node did not catch up in time".into()))?
@@ -334,6 +391,76 @@ impl RaftNode {
             raft_addr: raft_addr.to_owned(),
             ..info
         })
+    }
+
+    async fn send_admit(&self, raft_addr: &str, id: NodeId) -> Result<(), ClusterError> {
+        match self
+            .dialer
+            .call(raft_addr, Some(id), Call::Admit, WRITE_TIMEOUT)
+            .await
+        {
+            Ok((_, Reply::Admitted)) => Ok(()),
+            Ok((_, other)) => Err(refused(other)),
+            Err(e) => Err(ClusterError::Membership(format!(
+                "cannot reach node {id}: {e}"
+            ))),
+        }
+    }
+
+    /// Rebuilds member `id` whose data was lost (it restarted empty): the leader lets its
+    /// replication to that node start over once, then admits it; the node gets a snapshot.
+    /// Refused unless the node answers with this node's Root of Trust and holds no state.
+    pub async fn rebuild_node(&self, id: NodeId) -> Result<(), ClusterError> {
+        if !self.raft.is_leader() {
+            return self
+                .to_leader(Call::RebuildNode { id })
+                .await
+                .and_then(|r| match r {
+                    Reply::Rebuilding => Ok(()),
+                    other => Err(refused(other)),
+                });
+        }
+        let m = self.metrics();
+        let Some(node) = m.membership_config.membership().get_node(&id).cloned() else {
+            return Err(ClusterError::Membership(format!(
+                "node {id} is not a member"
+            )));
+        };
+        if id == self.me.id {
+            return Err(ClusterError::Membership(
+                "the leader cannot rebuild itself".into(),
+            ));
+        }
+        let (found, reply) = self
+            .dialer
+            .call(&node.raft_addr, Some(id), Call::Hello, WRITE_TIMEOUT)
+            .await
+            .map_err(|e| ClusterError::Membership(format!("cannot reach node {id}: {e}")))?;
+        let Reply::Hello(info) = reply else {
+            return Err(refused(reply));
+        };
+        if found != id || info.kcv != self.me.kcv {
+            return Err(ClusterError::Membership(format!(
+                "node {id} answers with another identity or Root of Trust"
+            )));
+        }
+        if info.incarnation.is_some() {
+            return Err(ClusterError::Membership(format!(
+                "node {id} still holds its state: nothing to rebuild"
+            )));
+        }
+        self.raft
+            .trigger()
+            .allow_next_revert(&id, true)
+            .await
+            .map_err(|_| ClusterError::Unavailable)?
+            .map_err(membership_error)?;
+        self.send_admit(&node.raft_addr, id).await?;
+        info!(
+            node = id,
+            "rebuilding a node whose data was lost: it gets a snapshot"
+        );
+        Ok(())
     }
 
     /// Snapshots the applied state and purges the log up to it, so that a node being added

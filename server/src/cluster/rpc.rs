@@ -59,6 +59,13 @@ pub enum Call {
         /// The new node's Raft address.
         raft_addr: String,
     },
+    /// The leader admits this node into Raft traffic (before adding or rebuilding it).
+    Admit,
+    /// An operator's rebuild-node call taken by a follower.
+    RebuildNode {
+        /// The node whose data was lost.
+        id: NodeId,
+    },
     /// An operator's remove-node call taken by a follower.
     RemoveNode {
         /// The node to remove.
@@ -85,6 +92,10 @@ pub enum Reply {
     Added(NodeInfo),
     /// To [`Call::RemoveNode`].
     Removed,
+    /// To [`Call::Admit`].
+    Admitted,
+    /// To [`Call::RebuildNode`].
+    Rebuilding,
     /// The call was not carried out.
     Refused(Refusal),
 }
@@ -125,6 +136,10 @@ pub enum Refusal {
     /// The node is shutting down or failed.
     #[error("node unavailable")]
     Unavailable,
+    /// This node holds no Raft state and was not admitted: it takes no part in replication or
+    /// elections (a member whose data was lost must be rebuilt by an operator).
+    #[error("node not admitted")]
+    NotAdmitted,
     /// The snapshot could not be received or installed.
     #[error("snapshot refused")]
     Snapshot,

@@ -307,3 +307,54 @@ fn follower_catches_up_from_snapshot() {
         }
     });
 }
+
+#[test]
+fn a_follower_whose_data_is_lost_is_rebuilt_from_a_snapshot() {
+    cluster_test(
+        "a_follower_whose_data_is_lost_is_rebuilt_from_a_snapshot",
+        &ClusterOptions::default(),
+        async |c| {
+            c.bootstrap().await.expect("bootstrap");
+            let leader = c.leader().await.expect("leader");
+            c.add_tenant(leader).await.expect("tenant and client");
+            let mut conn = connect(c, leader).await;
+            let before = create_key(&mut conn).await.expect("create before the loss");
+            let follower = (1..=NODES).find(|&id| id != leader).expect("a follower");
+            c.stop(follower)
+                .await
+                .expect("SIGTERM stop of the follower");
+            // The disk is lost: store, Raft log, snapshots, admission marker and audit files.
+            let data = c.node_dir(follower).join("data");
+            std::fs::remove_dir_all(&data).expect("wipe the follower's data directory");
+            let after = create_key(&mut conn)
+                .await
+                .expect("create while it is gone");
+            c.start_node(follower)
+                .await
+                .expect("start the emptied follower");
+            // Empty, it takes no part until an operator rebuilds it; the cluster goes on
+            // (a wiped voter answering replication would stop the leader's Raft).
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            create_key(&mut conn)
+                .await
+                .expect("create while the emptied node waits");
+            c.admin(leader)
+                .expect("admin client")
+                .cluster_rebuild_node(follower)
+                .await
+                .expect("rebuild");
+            let digest = c
+                .wait_converged()
+                .await
+                .expect("the emptied follower is rebuilt");
+            println!("rebuilt at applied index {:?}", digest.applied);
+            let mut on_follower = connect(c, follower).await;
+            for uid in [&before, &after] {
+                let (got, _) = get_key(&mut on_follower, uid)
+                    .await
+                    .unwrap_or_else(|e| panic!("get {uid} on the rebuilt follower: {e}"));
+                assert_eq!(&got, uid);
+            }
+        },
+    );
+}

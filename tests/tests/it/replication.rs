@@ -241,3 +241,71 @@ kms_tests::softhsm_test! {
         });
     }
 }
+
+/// Sends one envelope to the Raft listener at `raft_port` over mutual TLS with node `cert`'s
+/// certificate, and returns the reply (`None`: the connection was closed without one).
+async fn raw_call(
+    layout: &DevLayout,
+    cert_node: u64,
+    raft_port: u16,
+    envelope: &server::cluster::rpc::Envelope,
+) -> Option<server::cluster::rpc::Reply> {
+    use std::time::Duration;
+    let dir = layout.dir.join(format!("node-{cert_node}"));
+    let paths = PemPaths::in_dir(&dir, "node");
+    let files = server::config::TlsFiles {
+        client_ca: layout.pki().join("ca.pem"),
+        ecdsa_cert: paths.cert,
+        ecdsa_key: paths.key,
+        rsa_cert: None,
+        rsa_key: None,
+        session_cache_entries: 1,
+    };
+    let tls = server::cluster::peer_tls::PeerTls::new(&files).expect("peer TLS");
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", raft_port))
+        .await
+        .expect("connect");
+    let mut stream = tokio_rustls::TlsConnector::from(tls.client.clone())
+        .connect(server::cluster::peer_tls::PeerTls::server_name(), tcp)
+        .await
+        .expect("handshake");
+    server::cluster::rpc::write_frame(&mut stream, envelope)
+        .await
+        .expect("send");
+    let t = Duration::from_secs(10);
+    server::cluster::rpc::read_frame(&mut stream, t, t)
+        .await
+        .ok()
+        .flatten()
+}
+
+kms_tests::softhsm_test! {
+    fn peers_must_be_the_node_their_certificate_names_and_share_the_root_of_trust(env) {
+        use server::cluster::rpc::{Call, Envelope, Refusal, Reply};
+        runtime().block_on(async {
+            let layout = DevLayout::new(env.dir()).expect("layout");
+            let config = dev::prepare(&layout, "127.0.0.1:0").expect("dev environment");
+            let (nodes, ports) = three_node_cluster(&layout, &config).await;
+            let kcv = nodes[0].kms().keys().hsm().root_kcv().to_string();
+
+            // Node 2's certificate, its own ID and KCV: answered.
+            let hello = Envelope { from: 2, kcv: kcv.clone(), call: Call::Hello };
+            let reply = raw_call(&layout, 2, ports[0], &hello).await;
+            assert!(matches!(&reply, Some(Reply::Hello(info)) if info.id == 1), "{reply:?}");
+
+            // Node 2's certificate claiming to be node 3: refused and cut off.
+            let impostor = Envelope { from: 3, kcv: kcv.clone(), call: Call::Hello };
+            let reply = raw_call(&layout, 2, ports[0], &impostor).await;
+            assert!(matches!(reply, Some(Reply::Refused(Refusal::WrongNode))), "{reply:?}");
+
+            // The right node with another Root of Trust: refused (it could neither join nor
+            // take part in elections or replication).
+            let other_root = Envelope { from: 2, kcv: "000000".into(), call: Call::ReadIndex };
+            let reply = raw_call(&layout, 2, ports[0], &other_root).await;
+            assert!(matches!(reply, Some(Reply::Refused(Refusal::KcvMismatch))), "{reply:?}");
+            for node in nodes {
+                node.shutdown().await;
+            }
+        });
+    }
+}
