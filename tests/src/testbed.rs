@@ -226,6 +226,18 @@ impl TestServer {
     }
 }
 
+/// Creates an AES-256 Encrypt/Decrypt key over `conn` and returns its UID.
+pub async fn create_aes_key(conn: &mut client::Connection) -> Result<String, client::ClientError> {
+    use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask};
+    conn.create_symmetric_key(
+        CryptographicAlgorithm::AES,
+        256,
+        CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
+        kmip_codec::model::Attributes::new(),
+    )
+    .await
+}
+
 /// The plain bytes of a symmetric key as a KMIP client reads them with Get.
 pub async fn key_bytes(conn: &mut client::Connection, uid: &str) -> Vec<u8> {
     use kmip_codec::model::{KeyMaterial, KeyValue, ManagedObject};

@@ -15,10 +15,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use client::Connection;
-use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask, RevocationReasonCode};
-use kmip_codec::model::{Attributes, KeyMaterial, KeyValue, ManagedObject};
+use kmip_codec::enums::RevocationReasonCode;
+use kmip_codec::model::{KeyMaterial, KeyValue, ManagedObject};
 use kms_tests::cluster::{Cluster, ClusterOptions, NODES};
-use kms_tests::testbed::runtime;
+use kms_tests::testbed::{create_aes_key as create_key, runtime};
 
 /// Longest a test body may run (the cluster's start is bounded on its own).
 const BODY_LIMIT: Duration = Duration::from_secs(120);
@@ -66,17 +66,6 @@ async fn connect(cluster: &Cluster, id: u64) -> Connection {
         Ok(c) => c,
         Err(e) => panic!("KMIP connection to node {id}: {e}"),
     }
-}
-
-/// Creates an AES-256 key and returns its UID.
-async fn create_key(conn: &mut Connection) -> Result<String, client::ClientError> {
-    conn.create_symmetric_key(
-        CryptographicAlgorithm::AES,
-        256,
-        CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
-        Attributes::new(),
-    )
-    .await
 }
 
 /// Get: the UID the server names and the key's plain bytes. The error text never holds key

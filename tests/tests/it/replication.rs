@@ -9,8 +9,7 @@ use std::path::Path;
 use certs::files::PemPaths;
 use certs::{KeyAlgorithm, NodeRequest};
 use client::{ClientConfig, Connector};
-use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask, RevocationReasonCode};
-use kmip_codec::model::Attributes;
+use kmip_codec::enums::RevocationReasonCode;
 use kms_tests::testbed::{CLIENT_NAME, key_bytes, runtime};
 use server::dev::{self, DevLayout};
 use server::node::Node;
@@ -119,13 +118,7 @@ async fn seed_stale_client(data_dir: &Path) {
 
 async fn create_key(c: &Connector) -> Result<String, client::ClientError> {
     let mut conn = c.connect().await?;
-    conn.create_symmetric_key(
-        CryptographicAlgorithm::AES,
-        256,
-        CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
-        Attributes::new(),
-    )
-    .await
+    kms_tests::testbed::create_aes_key(&mut conn).await
 }
 
 kms_tests::softhsm_test! {
