@@ -194,6 +194,24 @@ impl Cluster {
         )?)
     }
 
+    /// The load tool's TLS arguments for the tenant's client against node `id`: `--addr`,
+    /// `--server-name`, `--ca`, `--cert`, `--key`.
+    pub fn bench_args(&self, id: u64) -> Vec<String> {
+        let path = |p: &std::path::Path| p.display().to_string();
+        vec![
+            "--addr".into(),
+            self.kmip_addr(id).to_string(),
+            "--server-name".into(),
+            node_ip(id).to_string(),
+            "--ca".into(),
+            path(&self.ca),
+            "--cert".into(),
+            path(&self.tenant_client.cert),
+            "--key".into(),
+            path(&self.tenant_client.key),
+        ]
+    }
+
     /// A KMIP connector of the tenant's client to node `id` (10 s request timeout).
     pub fn connector(&self, id: u64) -> Result<Connector, Error> {
         self.connector_with_timeout(id, KMIP_REQUEST_TIMEOUT)

@@ -347,3 +347,40 @@ fn a_follower_whose_data_is_lost_is_rebuilt_from_a_snapshot() {
         },
     );
 }
+
+/// The load tool against three `kmsd` processes (issue 8's three-node numbers):
+/// `cargo build --release -p server --bin kmsd && cargo test --release -p kms-tests --test it
+/// three_process_throughput -- --ignored --nocapture` (BENCH_WORKLOAD create/get/mixed/vcenter,
+/// BENCH_CONNECTIONS, BENCH_SECS, BENCH_NODE: leader or follower).
+#[test]
+#[ignore = "benchmark: run on a quiet machine, in release"]
+fn three_process_throughput() {
+    cluster_test(
+        "three_process_throughput",
+        &ClusterOptions::default(),
+        async |c| {
+            c.bootstrap().await.expect("bootstrap");
+            let leader = c.leader().await.expect("leader");
+            c.add_tenant(leader).await.expect("tenant and client");
+            let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+            let node = match var("BENCH_NODE", "leader").as_str() {
+                "leader" => leader,
+                _ => (1..=NODES).find(|&id| id != leader).expect("a follower"),
+            };
+            let mut args: Vec<String> = vec!["bench".into()];
+            args.extend(c.bench_args(node));
+            for (flag, value) in [
+                ("--workload", var("BENCH_WORKLOAD", "create")),
+                ("--connections", var("BENCH_CONNECTIONS", "32")),
+                ("--warmup", "2s".to_owned()),
+                ("--duration", format!("{}s", var("BENCH_SECS", "10"))),
+            ] {
+                args.push(flag.into());
+                args.push(value);
+            }
+            let (exit, out, err) = kms_tests::kmsctl::run(args).await;
+            println!("node {node} (leader {leader}):\n{out}{err}");
+            assert_eq!(exit, client::cli::Exit::Success, "bench failed");
+        },
+    );
+}
