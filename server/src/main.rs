@@ -11,6 +11,11 @@ use server::config::Settings;
 use server::dev::{self, DevLayout};
 use server::node::Node;
 
+/// mimalloc instead of glibc's allocator: under replicated writes glibc's `malloc`/`free`
+/// (redb's page buffers) took about a fifth of the CPU samples (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// KMIP key-management server fronting a PKCS#11 HSM.
 #[derive(Debug, Parser)]
 #[command(name = "kmsd", version, about)]
