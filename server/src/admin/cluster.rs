@@ -155,7 +155,7 @@ pub(crate) async fn digest(
     let sm = cluster(&state)?.state_machine().clone();
     let (applied, digest) = tokio::task::spawn_blocking(move || sm.digest())
         .await
-        .map_err(|_| ApiError::NotClustered)?
+        .map_err(|e| ApiError::Internal(crate::kms::AdminError::Task(e)))?
         .map_err(crate::cluster::ClusterError::from)?;
     Ok(Json(
         json!({ "applied": applied, "digest": hex::encode(digest) }),

@@ -100,18 +100,11 @@ impl Dialer {
     ) -> Result<(NodeId, Reply), DialError> {
         let mut conn = self.checkout(addr, expect).await?;
         let envelope = self.envelope(call);
-        let wire = |source| DialError::Wire {
-            addr: addr.to_owned(),
-            source,
-        };
-        let reply = tokio::time::timeout(timeout, async {
+        let reply = reply_within(addr, timeout, async {
             write_frame(&mut conn.stream, &envelope).await?;
             read_frame::<_, Reply>(&mut conn.stream, timeout, timeout).await
         })
-        .await
-        .map_err(|_| wire(WireError::Timeout))?
-        .map_err(wire)?
-        .ok_or_else(|| wire(WireError::Io(std::io::ErrorKind::UnexpectedEof.into())))?;
+        .await?;
         let peer = conn.peer;
         self.checkin(addr, conn);
         Ok((peer, reply))
@@ -129,11 +122,7 @@ impl Dialer {
     ) -> Result<Reply, DialError> {
         let mut conn = self.connect(addr, Some(expect)).await?;
         let envelope = self.envelope(call);
-        let wire = |source| DialError::Wire {
-            addr: addr.to_owned(),
-            source,
-        };
-        let reply = tokio::time::timeout(timeout, async {
+        reply_within(addr, timeout, async {
             write_frame(&mut conn.stream, &envelope).await?;
             file.seek(SeekFrom::Start(0)).await?;
             tokio::io::copy(&mut file, &mut conn.stream).await?;
@@ -141,10 +130,6 @@ impl Dialer {
             read_frame::<_, Reply>(&mut conn.stream, timeout, timeout).await
         })
         .await
-        .map_err(|_| wire(WireError::Timeout))?
-        .map_err(wire)?
-        .ok_or_else(|| wire(WireError::Io(std::io::ErrorKind::UnexpectedEof.into())))?;
-        Ok(reply)
     }
 
     fn envelope(&self, call: Call) -> Envelope {
@@ -230,6 +215,24 @@ impl Dialer {
             (None, None) => Err(connect_err("peer certificate names no node".into())),
         }
     }
+}
+
+/// Runs one exchange with the peer at `addr` within `timeout`; a close before the reply is an
+/// error like any other wire failure.
+async fn reply_within(
+    addr: &str,
+    timeout: Duration,
+    exchange: impl std::future::Future<Output = Result<Option<Reply>, WireError>>,
+) -> Result<Reply, DialError> {
+    let wire = |source| DialError::Wire {
+        addr: addr.to_owned(),
+        source,
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| wire(WireError::Timeout))?
+        .map_err(wire)?
+        .ok_or_else(|| wire(WireError::Io(std::io::ErrorKind::UnexpectedEof.into())))
 }
 
 async fn resolve(addr: &str) -> std::io::Result<SocketAddr> {

@@ -25,6 +25,8 @@ pub enum LogRecord {
     Membership,
     /// State-machine metadata: cluster incarnation ID.
     Incarnation,
+    /// State-machine metadata: retired node IDs.
+    RetiredNodes,
 }
 
 impl fmt::Display for LogRecord {
@@ -37,6 +39,7 @@ impl fmt::Display for LogRecord {
             Self::LastApplied => f.write_str("last applied log id"),
             Self::Membership => f.write_str("last membership"),
             Self::Incarnation => f.write_str("cluster incarnation ID"),
+            Self::RetiredNodes => f.write_str("retired node IDs"),
         }
     }
 }

@@ -91,7 +91,10 @@ async fn serve_peer(
                 return;
             }
         };
-        let reply = if envelope.from != peer {
+        // A snapshot's bytes follow its envelope: a refused one leaves them unread, so the
+        // connection ends after the answer.
+        let streams_body = matches!(envelope.call, Call::Snapshot { .. });
+        let refusal = if envelope.from != peer {
             warn!(
                 peer,
                 claimed = envelope.from,
@@ -99,46 +102,65 @@ async fn serve_peer(
             );
             let _ = write_frame(&mut stream, &Reply::Refused(Refusal::WrongNode)).await;
             return;
-        } else if envelope.kcv != node.info().kcv {
+        } else if envelope.kcv != node.kcv() {
             warn!(peer, peer_kcv = %envelope.kcv, "peer serves another Root of Trust: refused");
-            Reply::Refused(Refusal::KcvMismatch)
+            Some(Refusal::KcvMismatch)
         } else if !node.is_admitted() && takes_part(&envelope.call) {
-            Reply::Refused(Refusal::NotAdmitted)
+            Some(Refusal::NotAdmitted)
         } else {
-            match envelope.call {
-                Call::Snapshot { vote, meta, len } => {
-                    match receive_snapshot(&mut stream, node, len).await {
-                        Ok((path, data)) => {
-                            let snapshot = SnapshotOf::<TypeConfig, SnapshotData> {
-                                meta,
-                                snapshot: data,
-                            };
-                            let installed = node.raft().install_full_snapshot(vote, snapshot).await;
-                            // Installing copies the file (verified) into place.
-                            let _ = std::fs::remove_file(&path);
-                            match installed {
-                                Ok(r) => Reply::Snapshot(r),
-                                Err(e) => {
-                                    warn!(peer, error = %e, "snapshot not installed");
-                                    Reply::Refused(Refusal::Snapshot)
-                                }
-                            }
-                        }
-                        Err(reason) => {
-                            warn!(peer, reason, "snapshot not received");
-                            let _ =
-                                write_frame(&mut stream, &Reply::Refused(Refusal::Snapshot)).await;
-                            return;
-                        }
+            None
+        };
+        let body_left_unread = streams_body && refusal.is_some();
+        let reply = match (refusal, envelope.call) {
+            (Some(r), _) => Reply::Refused(r),
+            (None, Call::Snapshot { vote, meta, len }) => {
+                match take_snapshot(&mut stream, node, peer, vote, meta, len).await {
+                    Some(reply) => reply,
+                    None => {
+                        let _ = write_frame(&mut stream, &Reply::Refused(Refusal::Snapshot)).await;
+                        return;
                     }
                 }
-                call => answer(node, call).await,
             }
+            (None, call) => answer(node, call).await,
         };
-        if write_frame(&mut stream, &reply).await.is_err() {
+        if write_frame(&mut stream, &reply).await.is_err() || body_left_unread {
             return;
         }
     }
+}
+
+/// Receives a snapshot's bytes and installs it; `None` when the bytes did not all arrive (the
+/// connection is then out of step and must end).
+async fn take_snapshot(
+    stream: &mut TlsStream<TcpStream>,
+    node: &RaftNode,
+    peer: u64,
+    vote: openraft::type_config::alias::VoteOf<TypeConfig>,
+    meta: openraft::type_config::alias::SnapshotMetaOf<TypeConfig>,
+    len: u64,
+) -> Option<Reply> {
+    let (path, data) = match receive_snapshot(stream, node, len).await {
+        Ok(received) => received,
+        Err(reason) => {
+            warn!(peer, reason, "snapshot not received");
+            return None;
+        }
+    };
+    let snapshot = SnapshotOf::<TypeConfig, SnapshotData> {
+        meta,
+        snapshot: data,
+    };
+    let installed = node.raft().install_full_snapshot(vote, snapshot).await;
+    // Installing copies the file (verified) into place.
+    let _ = std::fs::remove_file(&path);
+    Some(match installed {
+        Ok(r) => Reply::Snapshot(r),
+        Err(e) => {
+            warn!(peer, error = %e, "snapshot not installed");
+            Reply::Refused(Refusal::Snapshot)
+        }
+    })
 }
 
 /// Calls only an admitted node answers: replication, elections, snapshots.

@@ -8,6 +8,7 @@ pub mod error;
 mod listener;
 pub mod log_store;
 mod log_writer;
+mod membership;
 mod network;
 pub mod peer_tls;
 pub mod raft_node;

@@ -1,22 +1,21 @@
 //! This node's Raft member: the openraft instance over the node's log store and state machine,
 //! and what the rest of the server asks of it: replicated writes (forwarded to the leader from
-//! a follower), linearizable reads (read-index, asked of the leader from a follower), cluster
-//! bootstrap, adding and removing nodes, status.
+//! a follower), linearizable reads (read-index, asked of the leader from a follower), status.
+//! Bootstrap and membership changes are in `membership.rs`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::ServerState;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::error::{ClientWriteError, ForwardToLeader, LinearizableReadError, RaftError};
 use openraft::raft::linearizable_read::LinearizerOption;
-use openraft::{ChangeMembers, ServerState};
 use tokio::time::{Instant, sleep, timeout_at};
 use tracing::{info, warn};
 
 use super::dialer::{DialError, Dialer};
 use super::rpc::{Call, NodeInfo, Refusal, Reply};
-use super::types::{ClusterNode, Incarnation, NodeId, Request, Response, TypeConfig};
+use super::types::{NodeId, Request, Response, TypeConfig};
 use super::{ClusterStoreError, StateMachine};
 use crate::store::Command;
 
@@ -24,13 +23,11 @@ use crate::store::Command;
 pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
 
 /// How long a write may wait for the cluster (an election, a forward, the commit).
-const WRITE_TIMEOUT: Duration = Duration::from_secs(8);
+pub(super) const WRITE_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long a read may wait to be linearized.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause before asking again while no leader is known.
 const RETRY_PAUSE: Duration = Duration::from_millis(40);
-/// How long a new node may take to catch up as a learner before it becomes a voter.
-const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why the cluster did not carry out a request. Fixed texts: these reach clients.
 #[derive(Debug, thiserror::Error)]
@@ -55,10 +52,10 @@ pub enum ClusterError {
 /// A node's membership in the cluster.
 #[derive(Debug)]
 pub struct RaftNode {
-    raft: Raft,
-    sm: StateMachine,
-    dialer: Arc<Dialer>,
-    me: NodeInfo,
+    pub(super) raft: Raft,
+    pub(super) sm: StateMachine,
+    pub(super) dialer: Arc<Dialer>,
+    pub(super) me: NodeInfo,
     admission: Admission,
 }
 
@@ -142,6 +139,11 @@ impl RaftNode {
         self.me.id
     }
 
+    /// The Root of Trust KCV (hex) this node serves with.
+    pub fn kcv(&self) -> &str {
+        &self.me.kcv
+    }
+
     /// What this node says about itself (incarnation as of now).
     pub fn info(&self) -> NodeInfo {
         NodeInfo {
@@ -156,7 +158,7 @@ impl RaftNode {
         self.propose(Request::store(command)).await
     }
 
-    async fn propose(&self, request: Request) -> Result<Response, ClusterError> {
+    pub(super) async fn propose(&self, request: Request) -> Result<Response, ClusterError> {
         let deadline = Instant::now() + WRITE_TIMEOUT;
         loop {
             let local = timeout_at(deadline, self.raft.client_write(request.clone()))
@@ -185,7 +187,7 @@ impl RaftNode {
 
     /// Sends `call` to the leader named in `leader`. `Ok(None)`: nothing was sent (no leader
     /// known, or it could not be reached): the caller may try again.
-    async fn forward(
+    pub(super) async fn forward(
         &self,
         leader: &ForwardToLeader<TypeConfig>,
         call: Call,
@@ -276,305 +278,6 @@ impl RaftNode {
         }
     }
 
-    /// Bootstraps a one-voter cluster of this node with a fresh incarnation ID. Refused when
-    /// the node already belongs to a cluster.
-    pub async fn init(&self) -> Result<Incarnation, ClusterError> {
-        let initialized = self
-            .raft
-            .is_initialized()
-            .await
-            .map_err(|_| ClusterError::Unavailable)?;
-        if initialized || self.sm.incarnation()?.is_some() {
-            return Err(ClusterError::Membership(
-                "this node already belongs to a cluster".into(),
-            ));
-        }
-        let node = ClusterNode {
-            kmip_addr: self.me.kmip_addr.clone(),
-            raft_addr: self.me.raft_addr.clone(),
-        };
-        self.raft
-            .initialize(std::collections::BTreeMap::from([(self.me.id, node)]))
-            .await
-            .map_err(|e| ClusterError::Membership(format!("initialisation failed: {e}")))?;
-        self.admit().map_err(|_| ClusterError::Unavailable)?;
-        let incarnation = Incarnation::random();
-        if let Err(r) = self.propose(Request::incarnation(incarnation)).await? {
-            return Err(ClusterError::Membership(r.to_string()));
-        }
-        let stamped = self.sm.incarnation()?.unwrap_or(incarnation);
-        info!(node = self.me.id, incarnation = %stamped, "cluster initialised");
-        Ok(stamped)
-    }
-
-    /// Adds the node listening at `raft_addr`: checks who it is (certificate), that its Root of
-    /// Trust matches, that its ID was never used and that it belongs to no other cluster; adds
-    /// it as a learner, waits until it caught up, then makes it a voter. On a follower the call
-    /// goes to the leader.
-    pub async fn add_node(&self, raft_addr: &str) -> Result<NodeInfo, ClusterError> {
-        if !self.raft.is_leader() {
-            return self
-                .to_leader(Call::AddNode {
-                    raft_addr: raft_addr.to_owned(),
-                })
-                .await
-                .and_then(|r| match r {
-                    Reply::Added(info) => Ok(info),
-                    other => Err(refused(other)),
-                });
-        }
-        let (found, reply) = self
-            .dialer
-            .call(raft_addr, None, Call::Hello, WRITE_TIMEOUT)
-            .await
-            .map_err(|e| ClusterError::Membership(format!("cannot reach the new node: {e}")))?;
-        let Reply::Hello(info) = reply else {
-            return Err(refused(reply));
-        };
-        if info.id != found {
-            return Err(ClusterError::Membership(
-                "the new node claims another ID than its certificate".into(),
-            ));
-        }
-        if info.kcv != self.me.kcv {
-            return Err(ClusterError::Membership(format!(
-                "node {} has Root of Trust KCV {}, the cluster {}: it may not join",
-                info.id, info.kcv, self.me.kcv
-            )));
-        }
-        let ours = self.sm.incarnation()?;
-        if info.incarnation.is_some() && info.incarnation != ours {
-            return Err(ClusterError::Membership(format!(
-                "node {} belongs to another cluster; wipe its data directory first",
-                info.id
-            )));
-        }
-        if self.sm.retired_nodes()?.contains(&info.id) {
-            return Err(ClusterError::Membership(format!(
-                "node ID {} was removed from this cluster and is never reused",
-                info.id
-            )));
-        }
-        let metrics = self.metrics();
-        if metrics
-            .membership_config
-            .membership()
-            .get_node(&info.id)
-            .is_some()
-        {
-            return Err(ClusterError::Membership(format!(
-                "node {} is already a member",
-                info.id
-            )));
-        }
-        let node = ClusterNode {
-            kmip_addr: info.kmip_addr.clone(),
-            raft_addr: raft_addr.to_owned(),
-        };
-        let deadline = Instant::now() + CATCH_UP_TIMEOUT;
-        self.compact_log(deadline).await?;
-        self.send_admit(raft_addr, info.id).await?;
-        timeout_at(deadline, self.raft.add_learner(info.id, node, true))
-            .await
-            .map_err(|_| ClusterError::Membership("the new node did not catch up in time".into()))?
-            .map_err(membership_error)?;
-        timeout_at(
-            deadline,
-            self.raft
-                .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([info.id])), false),
-        )
-        .await
-        .map_err(|_| ClusterError::NoQuorum)?
-        .map_err(membership_error)?;
-        info!(node = info.id, raft_addr, "node added as a voter");
-        Ok(NodeInfo {
-            raft_addr: raft_addr.to_owned(),
-            ..info
-        })
-    }
-
-    async fn send_admit(&self, raft_addr: &str, id: NodeId) -> Result<(), ClusterError> {
-        match self
-            .dialer
-            .call(raft_addr, Some(id), Call::Admit, WRITE_TIMEOUT)
-            .await
-        {
-            Ok((_, Reply::Admitted)) => Ok(()),
-            Ok((_, other)) => Err(refused(other)),
-            Err(e) => Err(ClusterError::Membership(format!(
-                "cannot reach node {id}: {e}"
-            ))),
-        }
-    }
-
-    /// Rebuilds member `id` whose data was lost (it restarted empty): the leader lets its
-    /// replication to that node start over once, then admits it; the node gets a snapshot.
-    /// Refused unless the node answers with this node's Root of Trust and holds no state.
-    pub async fn rebuild_node(&self, id: NodeId) -> Result<(), ClusterError> {
-        if !self.raft.is_leader() {
-            return self
-                .to_leader(Call::RebuildNode { id })
-                .await
-                .and_then(|r| match r {
-                    Reply::Rebuilding => Ok(()),
-                    other => Err(refused(other)),
-                });
-        }
-        let m = self.metrics();
-        let Some(node) = m.membership_config.membership().get_node(&id).cloned() else {
-            return Err(ClusterError::Membership(format!(
-                "node {id} is not a member"
-            )));
-        };
-        if id == self.me.id {
-            return Err(ClusterError::Membership(
-                "the leader cannot rebuild itself".into(),
-            ));
-        }
-        let (found, reply) = self
-            .dialer
-            .call(&node.raft_addr, Some(id), Call::Hello, WRITE_TIMEOUT)
-            .await
-            .map_err(|e| ClusterError::Membership(format!("cannot reach node {id}: {e}")))?;
-        let Reply::Hello(info) = reply else {
-            return Err(refused(reply));
-        };
-        if found != id || info.kcv != self.me.kcv {
-            return Err(ClusterError::Membership(format!(
-                "node {id} answers with another identity or Root of Trust"
-            )));
-        }
-        if info.incarnation.is_some() {
-            return Err(ClusterError::Membership(format!(
-                "node {id} still holds its state: nothing to rebuild"
-            )));
-        }
-        self.raft
-            .trigger()
-            .allow_next_revert(&id, true)
-            .await
-            .map_err(|_| ClusterError::Unavailable)?
-            .map_err(membership_error)?;
-        self.send_admit(&node.raft_addr, id).await?;
-        info!(
-            node = id,
-            "rebuilding a node whose data was lost: it gets a snapshot"
-        );
-        Ok(())
-    }
-
-    /// Snapshots the applied state and purges the log up to it, so that a node being added
-    /// starts from the snapshot (which replaces its whole replicated state) rather than from
-    /// the log: the first node's state before `init` (its offline operator enrollment) is in
-    /// no log entry, and whatever a new node held before it joined must not survive.
-    async fn compact_log(&self, deadline: Instant) -> Result<(), ClusterError> {
-        let m = self.metrics();
-        let Some(applied) = m.last_applied else {
-            return Ok(());
-        };
-        if m.purged.as_ref().is_some_and(|p| p.index >= applied.index) {
-            return Ok(());
-        }
-        let left = || Some(deadline.saturating_duration_since(Instant::now()));
-        self.raft
-            .trigger()
-            .snapshot()
-            .await
-            .map_err(|_| ClusterError::Unavailable)?;
-        self.raft
-            .wait(left())
-            .metrics(
-                |m| {
-                    m.snapshot
-                        .as_ref()
-                        .is_some_and(|s| s.index >= applied.index)
-                },
-                "snapshot before adding a node",
-            )
-            .await
-            .map_err(|_| ClusterError::Membership("no snapshot could be built".into()))?;
-        self.raft
-            .trigger()
-            .purge_log(applied.index)
-            .await
-            .map_err(|_| ClusterError::Unavailable)?;
-        self.raft
-            .wait(left())
-            .metrics(
-                |m| m.purged.as_ref().is_some_and(|p| p.index >= applied.index),
-                "log purge before adding a node",
-            )
-            .await
-            .map_err(|_| ClusterError::Membership("the log could not be compacted".into()))?;
-        Ok(())
-    }
-
-    /// Removes node `id` (voter or learner) and retires its ID for good.
-    pub async fn remove_node(&self, id: NodeId) -> Result<(), ClusterError> {
-        if !self.raft.is_leader() {
-            return self
-                .to_leader(Call::RemoveNode { id })
-                .await
-                .and_then(|r| match r {
-                    Reply::Removed => Ok(()),
-                    other => Err(refused(other)),
-                });
-        }
-        let metrics = self.metrics();
-        let membership = metrics.membership_config.membership().clone();
-        let Some(node) = membership.get_node(&id).cloned() else {
-            return Err(ClusterError::Membership(format!(
-                "node {id} is not a member"
-            )));
-        };
-        if membership.voter_ids().count() == 1 && membership.voter_ids().any(|v| v == id) {
-            return Err(ClusterError::Membership(
-                "the last voter cannot be removed".into(),
-            ));
-        }
-        if let Err(r) = self.propose(Request::retire_node(id)).await? {
-            return Err(ClusterError::Membership(r.to_string()));
-        }
-        let deadline = Instant::now() + WRITE_TIMEOUT;
-        if membership.voter_ids().any(|v| v == id) {
-            timeout_at(
-                deadline,
-                self.raft
-                    .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false),
-            )
-            .await
-            .map_err(|_| ClusterError::NoQuorum)?
-            .map_err(membership_error)?;
-        }
-        timeout_at(
-            deadline,
-            self.raft
-                .change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])), false),
-        )
-        .await
-        .map_err(|_| ClusterError::NoQuorum)?
-        .map_err(membership_error)?;
-        self.dialer.forget(&node.raft_addr);
-        info!(node = id, "node removed; its ID is retired");
-        Ok(())
-    }
-
-    /// Sends an operator call to the leader.
-    async fn to_leader(&self, call: Call) -> Result<Reply, ClusterError> {
-        let deadline = Instant::now() + CATCH_UP_TIMEOUT;
-        let metrics = self.metrics();
-        let node = metrics
-            .current_leader
-            .and_then(|l| metrics.membership_config.membership().get_node(&l).cloned());
-        let leader = match (metrics.current_leader, node) {
-            (Some(l), Some(n)) => ForwardToLeader::<TypeConfig>::new(l, n),
-            _ => ForwardToLeader::empty(),
-        };
-        self.forward(&leader, call, deadline)
-            .await?
-            .ok_or(ClusterError::NoQuorum)
-    }
-
     /// Stops Raft (the log and state machine are durable as they are).
     pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
@@ -612,11 +315,6 @@ impl RaftNode {
                 .collect(),
         }
     }
-
-    /// Whether this node is the leader right now.
-    pub fn is_leader(&self) -> bool {
-        self.metrics().state == ServerState::Leader
-    }
 }
 
 /// How a leader confirms it still leads before a read: a quorum acknowledgement younger than
@@ -629,11 +327,7 @@ fn lease_read() -> LinearizerOption {
     LinearizerOption::new(None, true)
 }
 
-fn membership_error<E: std::fmt::Display>(e: E) -> ClusterError {
-    ClusterError::Membership(format!("membership change failed: {e}"))
-}
-
-fn refused(reply: Reply) -> ClusterError {
+pub(super) fn refused(reply: Reply) -> ClusterError {
     match reply {
         Reply::Refused(Refusal::Membership(m)) => ClusterError::Membership(m),
         Reply::Refused(Refusal::NoQuorum | Refusal::NotLeader(_)) => ClusterError::NoQuorum,

@@ -34,9 +34,6 @@ pub enum ClusterStartError {
     /// openraft refused the configuration or failed to start.
     #[error("raft: {0}")]
     Raft(String),
-    /// The admission marker could not be written.
-    #[error("writing the admission marker: {0}")]
-    Marker(#[source] std::io::Error),
     /// The Raft listener could not be bound.
     #[error("binding the Raft listener: {0}")]
     Bind(#[source] std::io::Error),
@@ -125,10 +122,6 @@ pub async fn start(
         incarnation: None,
     };
     let node = Arc::new(RaftNode::new(raft, sm, dialer, me, args.data_dir).await);
-    if node.is_admitted() {
-        // A node started with state keeps its marker too (a later wipe removes both).
-        node.admit().map_err(ClusterStartError::Marker)?;
-    }
     let task = tokio::spawn(listener::serve(listener, tls, node.clone(), stop));
     Ok(Started { node, task, addr })
 }

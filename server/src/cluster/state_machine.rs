@@ -48,8 +48,8 @@ type Snapshot = SnapshotOf<TypeConfig, SnapshotData>;
 pub struct StateMachine {
     store: Store,
     dir: Arc<SnapshotDir>,
-    /// This node's audit log: takes the records of applied changes before their responses go
-    /// out. `None` in storage tests.
+    /// This node's audit log: takes the records of applied changes, in change order. `None` in
+    /// storage tests.
     audit: Option<AuditLog>,
     /// When an applied batch was last committed durably (see [`DURABLE_EVERY`]).
     last_durable: Arc<Mutex<Instant>>,
@@ -108,7 +108,7 @@ impl StateMachine {
     /// Node IDs removed from the cluster, never accepted again.
     pub fn retired_nodes(&self) -> Result<BTreeSet<u64>, ClusterStoreError> {
         let view = self.store.replica_read()?;
-        Ok(meta(&view, RETIRED_NODES, LogRecord::Membership)?.unwrap_or_default())
+        Ok(meta(&view, RETIRED_NODES, LogRecord::RetiredNodes)?.unwrap_or_default())
     }
 
     /// SHA-256 over every replicated table (names, keys, values, in order) and the applied log
@@ -265,7 +265,7 @@ pub(super) fn apply_entries(
                 }
                 Op::RetireNode(id) => {
                     let mut retired: BTreeSet<u64> =
-                        write_meta(&w, RETIRED_NODES, LogRecord::Membership)?.unwrap_or_default();
+                        write_meta(&w, RETIRED_NODES, LogRecord::RetiredNodes)?.unwrap_or_default();
                     if retired.insert(*id) {
                         w.set_meta(RETIRED_NODES, &encode(&retired)?)?;
                     }
