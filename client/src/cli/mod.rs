@@ -63,7 +63,7 @@ enum Cmd {
     Tenant(admin::TenantArgs),
     /// The node (operators).
     Node(admin::NodeArgs),
-    /// The cluster (operators): status, init, add-node, remove-node, digest.
+    /// The cluster (operators): status, init, add-node, remove-node, rebuild-node, digest.
     Cluster(cluster::ClusterArgs),
     /// A tenant's enrolled clients, admins and auditors.
     Client(clients::ClientArgs),
