@@ -17,7 +17,9 @@ use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::{KeyError, Keys};
 use crate::metrics::Metrics;
 use crate::net::PeerAddr;
-use crate::store::records::{ClientIdentity, ClientRecord, DomainKeyVersion, Role, TenantRecord};
+use crate::store::records::{
+    ClientIdentity, ClientRecord, DomainKeyVersion, ObjectRecord, Role, TenantRecord,
+};
 use crate::store::{Command, Committer, Rejection, Store, StoreError};
 use crate::tls::{ClientVerifier, PinnedCertificates};
 
@@ -59,6 +61,8 @@ pub struct Kms {
     pub(crate) audit: AuditLog,
     /// This node's Raft member; `None` for a node running alone.
     pub(crate) cluster: Option<Arc<RaftNode>>,
+    /// Peer chains inspected within the last minute (new connections of the same client).
+    pub(crate) inspections: identity::RecentInspections,
 }
 
 impl Kms {
@@ -81,6 +85,7 @@ impl Kms {
             node_id,
             audit,
             cluster: None,
+            inspections: identity::RecentInspections::default(),
         }
     }
 
@@ -204,7 +209,8 @@ impl Kms {
         &self,
         chain: &[CertificateDer<'_>],
     ) -> Result<PeerCertificate, IdentityError> {
-        PeerCertificate::inspect(chain, &self.verifier)
+        self.inspections
+            .get_or_inspect(chain, || PeerCertificate::inspect(chain, &self.verifier))
     }
 
     /// Records a connection refused before any request (cap, handshake, framing): in the
@@ -266,7 +272,8 @@ impl Kms {
         })
         .await??;
         info!(tenant = id, suspended, "tenant suspension changed");
-        Ok(self.store.tenant(id)?.ok_or(Rejection::NoSuchTenant)?)
+        let record = self.store.tenant(id)?.ok_or(Rejection::NoSuchTenant)?;
+        Ok(TenantRecord::clone(&record))
     }
 
     /// Enrolls (or re-enrolls) a client.
@@ -351,7 +358,8 @@ impl Kms {
         change: impl Fn(&mut ClientRecord),
     ) -> Result<ClientRecord, AdminError> {
         let key = crate::store::records::client_key(tenant, name);
-        let mut client = self.store.client(&key)?.ok_or(AdminError::NoSuchClient)?;
+        let current = self.store.client(&key)?.ok_or(AdminError::NoSuchClient)?;
+        let mut client = ClientRecord::clone(&current);
         change(&mut client);
         self.apply(Command::PutClient(client.clone())).await??;
         info!(
@@ -409,7 +417,7 @@ impl Kms {
                 return Ok(false);
             }
             let sealed = self.keys.reseal(&record, uid, &material.sealed).await?;
-            let mut next = object.clone();
+            let mut next = ObjectRecord::clone(&object);
             next.revision = object.revision + 1;
             if let Some(m) = next.material.as_mut() {
                 m.sealed = sealed;

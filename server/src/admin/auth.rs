@@ -19,7 +19,7 @@ use tracing::warn;
 use super::error::{ApiError, FailureReason};
 use super::{AdminState, Peer};
 use crate::audit::admin_call;
-use crate::identity::{self, IdentityError, PeerCertificate, Principal};
+use crate::identity::{self, IdentityError, Principal};
 use crate::store::records::{Role, TenantRecord};
 
 /// What a call does to a tenant's state.
@@ -94,7 +94,7 @@ impl Caller {
         if access == Access::Change && p.role == Role::Auditor {
             return Err(ApiError::Forbidden);
         }
-        Ok(record)
+        Ok(TenantRecord::clone(&record))
     }
 }
 
@@ -117,9 +117,7 @@ pub(crate) async fn audit_admin_call(
     let action = format!("{} {route}", request.method());
     let target = request.uri().path().to_owned();
     let peer = request.extensions().get::<Peer>().cloned();
-    let inspected = peer
-        .as_ref()
-        .map(|p| PeerCertificate::inspect(&p.chain, &state.kms.verifier));
+    let inspected = peer.as_ref().map(|p| state.kms.inspect_peer(&p.chain));
     let admission = match &inspected {
         Some(Ok(c)) => identity::principal_of(c, state.kms.store()).map_err(Arc::new),
         Some(Err(_)) | None => Err(Arc::new(IdentityError::NoCertificate)),
@@ -161,7 +159,7 @@ pub(crate) async fn unknown_route(
     let peer = request.extensions().get::<Peer>().cloned();
     let principal = peer
         .as_ref()
-        .and_then(|p| PeerCertificate::inspect(&p.chain, &state.kms.verifier).ok())
+        .and_then(|p| state.kms.inspect_peer(&p.chain).ok())
         .map(|c| crate::audit::certificate(c.facts()));
     let call = Call {
         principal,

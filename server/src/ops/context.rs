@@ -2,7 +2,7 @@
 //! time, the ID Placeholder, and the one way to load an object (tenant check + authorization)
 //! and to write one (optimistic, retried on contention).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use kmip_codec::enums::Operation;
 use kmip_codec::model::{Credential, RequestHeader};
@@ -78,7 +78,7 @@ impl<'a> Ctx<'a> {
         let Some(client) = self.kms.store.client(&key)? else {
             return Err(OpError::AuthenticationFailed);
         };
-        let Some(hash) = client.password_hash else {
+        let Some(hash) = client.password_hash.clone() else {
             return Ok(());
         };
         let given = self
@@ -110,7 +110,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The principal's tenant record.
-    pub(crate) fn tenant(&self) -> Result<TenantRecord, OpError> {
+    pub(crate) fn tenant(&self) -> Result<Arc<TenantRecord>, OpError> {
         match self.kms.store.tenant(self.tenant_id()?)? {
             Some(t) if !t.suspended => Ok(t),
             _ => Err(OpError::PermissionDenied),
@@ -129,7 +129,7 @@ impl<'a> Ctx<'a> {
 
     /// Loads an object the principal may act on with `op`. Another tenant's object is
     /// answered exactly like a missing one.
-    pub(crate) fn object(&self, uid: &str, op: Operation) -> Result<ObjectRecord, OpError> {
+    pub(crate) fn object(&self, uid: &str, op: Operation) -> Result<Arc<ObjectRecord>, OpError> {
         let tenant = self.tenant_id()?;
         self.note_object(uid);
         let record = self
@@ -178,7 +178,7 @@ impl<'a> Ctx<'a> {
             let mut next = match &before {
                 Some(prev) => prev.clone(),
                 None => {
-                    let mut gone = current.clone();
+                    let mut gone = ObjectRecord::clone(&current);
                     gone.state = kmip_codec::enums::State::DESTROYED.0;
                     gone.material = None;
                     gone.attributes.destroy_date = Some(self.now);
@@ -221,7 +221,7 @@ impl<'a> Ctx<'a> {
     ) -> Result<(ObjectRecord, T), OpError> {
         for _ in 0..MAX_ATTEMPTS {
             let current = self.object(uid, op)?;
-            let mut next = current.clone();
+            let mut next = ObjectRecord::clone(&current);
             let out = change(&mut next)?;
             next.revision = current.revision + 1;
             super::attrs::index_names(&mut next);

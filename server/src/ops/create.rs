@@ -228,7 +228,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
         }
         state::settle(&mut new, ctx.now);
 
-        let mut updated = old.clone();
+        let mut updated = ObjectRecord::clone(&old);
         state::settle(&mut updated, ctx.now);
         let mut kept: Vec<Attribute> = attrs::others(&old)
             .into_iter()

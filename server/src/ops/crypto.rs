@@ -82,7 +82,7 @@ async fn key_for(
     uid: &str,
     op: Operation,
     usage: CryptographicUsageMask,
-) -> Result<(ObjectRecord, std::sync::Arc<KeyBytes>), OpError> {
+) -> Result<(std::sync::Arc<ObjectRecord>, std::sync::Arc<KeyBytes>), OpError> {
     let record = ctx.object(uid, op)?;
     require_usable(ctx, &record, usage)?;
     let tenant = ctx.tenant()?;

@@ -39,7 +39,7 @@ pub(super) fn locate(ctx: &mut Ctx<'_>, r: &LocateRequest) -> Result<LocateRespo
             && let Some(o) = ctx.kms.store.object(&uid)?
             && o.tenant == tenant
         {
-            consider(o);
+            consider(ObjectRecord::clone(&o));
         }
     } else {
         ctx.kms.store.for_each_object_of(tenant, |o| {

@@ -11,6 +11,7 @@ use audit_log::AuditEvent;
 use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::cache::RecordCache;
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ObjectRecord, TenantRecord};
 use super::{StoreError, decode, encode, tables};
@@ -39,11 +40,15 @@ pub struct Committer {
 }
 
 impl Committer {
-    pub(super) fn start(db: Arc<Database>, audit: Option<AuditLog>) -> Result<Self, StoreError> {
+    pub(super) fn start(
+        db: Arc<Database>,
+        cache: Arc<RecordCache>,
+        audit: Option<AuditLog>,
+    ) -> Result<Self, StoreError> {
         let (queue, rx) = mpsc::unbounded_channel();
         let thread = thread::Builder::new()
             .name("store-committer".into())
-            .spawn(move || run(&db, audit.as_ref(), rx))
+            .spawn(move || run(&db, &cache, audit.as_ref(), rx))
             .map_err(StoreError::Thread)?;
         Ok(Self {
             queue,
@@ -82,7 +87,12 @@ impl Committer {
     }
 }
 
-fn run(db: &Database, audit: Option<&AuditLog>, mut rx: mpsc::UnboundedReceiver<Job>) {
+fn run(
+    db: &Database,
+    cache: &RecordCache,
+    audit: Option<&AuditLog>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut stopping = false;
     while !stopping {
@@ -101,7 +111,9 @@ fn run(db: &Database, audit: Option<&AuditLog>, mut rx: mpsc::UnboundedReceiver<
             }
         }
         let written = audit.map_or(0, AuditLog::next_change);
-        match commit_group(db, &group, written) {
+        let committed = commit_group(db, &group, written);
+        cache.written();
+        match committed {
             Ok(outcomes) => {
                 for ((_, reply), (outcome, events)) in group.drain(..).zip(outcomes) {
                     let receipts = match audit {

@@ -5,6 +5,7 @@
 //! Why redb (and not sled): see `docs/ARCHITECTURE.md`. Keep this module narrow so the choice
 //! stays easy to see and to change.
 
+mod cache;
 pub mod command;
 mod commit;
 pub mod records;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
+use cache::RecordCache;
 pub use command::{Command, Rejection};
 pub use commit::Committer;
 use records::{ClientRecord, ObjectRecord, TenantRecord};
@@ -85,6 +87,9 @@ impl From<crate::cluster::ClusterError> for StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Arc<Database>,
+    /// Decoded tenants, clients and objects between writes (see `cache.rs`); every write
+    /// transaction on `db` calls [`RecordCache::written`] after its commit.
+    cache: Arc<RecordCache>,
 }
 
 impl Store {
@@ -95,7 +100,10 @@ impl Store {
         tables::create_all(&txn)?;
         txn.open_table(replica::META)?;
         txn.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            cache: Arc::new(RecordCache::new()),
+        })
     }
 
     /// Starts the group committer for this store (one per store). With an audit log, the
@@ -104,7 +112,7 @@ impl Store {
         &self,
         audit: Option<crate::audit::AuditLog>,
     ) -> Result<Committer, StoreError> {
-        Committer::start(self.db.clone(), audit)
+        Committer::start(self.db.clone(), self.cache.clone(), audit)
     }
 
     /// The audited state changes committed but not yet known durable in the audit log, from
@@ -149,10 +157,12 @@ impl Store {
     }
 
     /// A managed object by UID, whatever its tenant (callers authorize).
-    pub fn object(&self, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(tables::OBJECTS)?;
-        table.get(uid)?.map(|v| decode(v.value())).transpose()
+    pub fn object(&self, uid: &str) -> Result<Option<Arc<ObjectRecord>>, StoreError> {
+        self.cache.object(uid, || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(tables::OBJECTS)?;
+            table.get(uid)?.map(|v| decode(v.value())).transpose()
+        })
     }
 
     /// Every object of a tenant, in UID order, passed to `visit` until it returns `false`.
@@ -187,10 +197,12 @@ impl Store {
     }
 
     /// A tenant by ID.
-    pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(tables::TENANTS)?;
-        table.get(id)?.map(|v| decode(v.value())).transpose()
+    pub fn tenant(&self, id: &str) -> Result<Option<Arc<TenantRecord>>, StoreError> {
+        self.cache.tenant(id, || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(tables::TENANTS)?;
+            table.get(id)?.map(|v| decode(v.value())).transpose()
+        })
     }
 
     /// Every tenant, in ID order.
@@ -205,24 +217,28 @@ impl Store {
     }
 
     /// A client by its store key (`tenant/name`).
-    pub fn client(&self, key: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(tables::CLIENTS)?;
-        table.get(key)?.map(|v| decode(v.value())).transpose()
+    pub fn client(&self, key: &str) -> Result<Option<Arc<ClientRecord>>, StoreError> {
+        self.cache.client(key, || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(tables::CLIENTS)?;
+            table.get(key)?.map(|v| decode(v.value())).transpose()
+        })
     }
 
     /// The client enrolled with this certificate fingerprint (lowercase hex SHA-256).
-    pub fn client_by_fingerprint(&self, fp: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let index = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
-        let Some(key) = index.get(fp)? else {
-            return Ok(None);
-        };
-        let clients = txn.open_table(tables::CLIENTS)?;
-        clients
-            .get(key.value())?
-            .map(|v| decode(v.value()))
-            .transpose()
+    pub fn client_by_fingerprint(&self, fp: &str) -> Result<Option<Arc<ClientRecord>>, StoreError> {
+        self.cache.pinned(fp, || {
+            let txn = self.db.begin_read()?;
+            let index = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
+            let Some(key) = index.get(fp)? else {
+                return Ok(None);
+            };
+            let clients = txn.open_table(tables::CLIENTS)?;
+            clients
+                .get(key.value())?
+                .map(|v| decode(v.value()))
+                .transpose()
+        })
     }
 
     /// Every client of a tenant (`None`: operators).

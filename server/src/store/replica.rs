@@ -132,6 +132,7 @@ impl ReplicaRead {
 /// A write transaction over the replicated state, committed with fsync.
 pub(crate) struct ReplicaWrite {
     db: std::sync::Arc<redb::Database>,
+    cache: std::sync::Arc<super::cache::RecordCache>,
     txn: WriteTransaction,
     durable: bool,
     dirty: bool,
@@ -156,10 +157,13 @@ impl ReplicaWrite {
     /// Commits durably and continues in a fresh transaction (redb has one writer at a time,
     /// so the old one ends first).
     pub(crate) fn commit_and_continue(self) -> Result<Self, StoreError> {
-        self.txn.commit()?;
+        let committed = self.txn.commit();
+        self.cache.written();
+        committed?;
         Ok(Self {
             txn: begin(&self.db, self.durable)?,
             db: self.db,
+            cache: self.cache,
             durable: self.durable,
             dirty: false,
             audited: self.audited,
@@ -213,7 +217,9 @@ impl ReplicaWrite {
     /// Commits durably: when this returns, the state and its metadata are on disk together.
     /// Returns the records of the audited changes applied, numbered, for the node's audit log.
     pub(crate) fn commit(self) -> Result<Vec<audit_log::AuditEvent>, StoreError> {
-        self.txn.commit()?;
+        let committed = self.txn.commit();
+        self.cache.written();
+        committed?;
         Ok(self.audited)
     }
 }
@@ -252,6 +258,7 @@ impl Store {
     pub(crate) fn replica_write_with(&self, durable: bool) -> Result<ReplicaWrite, StoreError> {
         Ok(ReplicaWrite {
             db: self.db.clone(),
+            cache: self.cache.clone(),
             txn: begin(&self.db, durable)?,
             durable,
             dirty: false,

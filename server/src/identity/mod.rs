@@ -7,6 +7,8 @@
 //! The principal is re-derived for every request, so disabling a client or suspending a tenant
 //! takes effect at once, even on resumed TLS sessions and open connections.
 
+mod recent;
+
 use std::fmt;
 
 use certs::identity::{Identity, PrincipalUri, identity_from_cert_der};
@@ -16,6 +18,8 @@ use crate::store::records::{ClientIdentity, ClientRecord, Role};
 use crate::store::{Store, StoreError};
 use crate::tls::ClientVerifier;
 use crate::tls::verifier::fingerprint_hex;
+
+pub use recent::RecentInspections;
 
 /// An authenticated peer.
 #[derive(Clone, PartialEq, Eq)]
