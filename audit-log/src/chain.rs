@@ -22,6 +22,18 @@ pub struct TenantHead {
     pub head: Hash,
 }
 
+/// A tenant chain's head as a sequence number and a record hash.
+type Head = (u64, Hash);
+
+/// The heads of a log's chains as they were at [`ChainState::rewind_point`], and the tenant
+/// heads replaced since (`None`: the tenant had no chain yet).
+#[derive(Debug)]
+pub struct Rewind {
+    seq: u64,
+    head: Hash,
+    tenants: Vec<(Option<String>, Option<Head>)>,
+}
+
 /// The heads of a log's chains.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainState {
@@ -131,8 +143,53 @@ impl ChainState {
         let hash = record.hash();
         self.seq = record.seq;
         self.head = hash;
-        self.tenants
-            .insert(record.event.tenant.clone(), (record.tenant_seq, hash));
+        match self.tenants.get_mut(&record.event.tenant) {
+            Some(entry) => *entry = (record.tenant_seq, hash),
+            None => {
+                self.tenants
+                    .insert(record.event.tenant.clone(), (record.tenant_seq, hash));
+            }
+        }
         Ok(hash)
+    }
+
+    /// Where the chains stand now, to come back to with [`ChainState::rewind`] after
+    /// [`ChainState::advance_undoable`] calls whose records could not be written. Cheaper than
+    /// a clone of the state, which copies every tenant's head.
+    pub fn rewind_point(&self) -> Rewind {
+        Rewind {
+            seq: self.seq,
+            head: self.head,
+            tenants: Vec::new(),
+        }
+    }
+
+    /// [`ChainState::advance`], noting in `rewind` the tenant head it replaces.
+    pub fn advance_undoable(
+        &mut self,
+        record: &AuditRecord,
+        rewind: &mut Rewind,
+    ) -> Result<Hash, Error> {
+        let before = self.tenants.get(&record.event.tenant).copied();
+        let hash = self.advance(record)?;
+        rewind.tenants.push((record.event.tenant.clone(), before));
+        Ok(hash)
+    }
+
+    /// Takes back every advance noted in `rewind` since [`ChainState::rewind_point`].
+    pub fn rewind(&mut self, rewind: Rewind) {
+        self.seq = rewind.seq;
+        self.head = rewind.head;
+        // newest first, so a tenant advanced twice ends at its oldest saved head
+        for (tenant, before) in rewind.tenants.into_iter().rev() {
+            match before {
+                Some(entry) => {
+                    self.tenants.insert(tenant, entry);
+                }
+                None => {
+                    self.tenants.remove(&tenant);
+                }
+            }
+        }
     }
 }

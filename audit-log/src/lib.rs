@@ -47,7 +47,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
-pub use crate::chain::{ChainState, TenantHead};
+pub use crate::chain::{ChainState, Rewind, TenantHead};
 pub use crate::checkpoint::{
     Checkpoint, CheckpointDraft, PUBLIC_KEY_LEN, PublicKey, SIGNATURE_LEN, Signature, TenantProof,
 };

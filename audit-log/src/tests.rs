@@ -392,3 +392,30 @@ proptest! {
         prop_assert_eq!(!found.is_empty(), touched, "{:?}", found);
     }
 }
+
+#[test]
+fn a_rewind_restores_every_chain_head() {
+    let mut state = ChainState::genesis("node-a");
+    for i in 0..4 {
+        let record = state.next(event(i));
+        state.advance(&record).expect("advance");
+    }
+    let before = state.clone();
+    let mut rewind = state.rewind_point();
+    // every tenant advanced, one of them twice, and a tenant chain started
+    for i in 4..9 {
+        let record = state.next(event(i));
+        state
+            .advance_undoable(&record, &mut rewind)
+            .expect("advance");
+    }
+    let mut fresh = event(9);
+    fresh.tenant = Some("initech".into());
+    let record = state.next(fresh);
+    state
+        .advance_undoable(&record, &mut rewind)
+        .expect("advance");
+    assert_ne!(state, before);
+    state.rewind(rewind);
+    assert_eq!(state, before);
+}

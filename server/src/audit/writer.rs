@@ -153,7 +153,8 @@ impl Writer {
             let Some(cur) = self.current.as_mut() else {
                 return;
             };
-            let mut tentative = self.state.clone();
+            // the chains advance as records are encoded; a failed write takes them back
+            let mut rewind = self.state.rewind_point();
             let mut next_change = self.next_change;
             let mut buf = Vec::new();
             let mut done = Vec::new();
@@ -172,7 +173,7 @@ impl Writer {
                         continue;
                     }
                 }
-                let record = tentative.next(event);
+                let record = self.state.next(event);
                 let line = match record.to_json_line() {
                     Ok(line) => line,
                     Err(e) => {
@@ -185,7 +186,7 @@ impl Writer {
                     group.push_front((record.event, reply));
                     break;
                 }
-                if let Err(e) = tentative.advance(&record) {
+                if let Err(e) = self.state.advance_undoable(&record, &mut rewind) {
                     let _ = reply.send(Err(AuditError::Encode(e)));
                     continue;
                 }
@@ -198,6 +199,7 @@ impl Writer {
             }
             if !buf.is_empty() {
                 if let Err(e) = cur.file.write_all(&buf) {
+                    self.state.rewind(rewind);
                     let f = Failure {
                         what: "writing",
                         path: cur.path.clone(),
@@ -218,6 +220,7 @@ impl Writer {
                     return;
                 }
                 if let Err(e) = cur.file.sync_data() {
+                    self.state.rewind(rewind);
                     let f = Failure {
                         what: "syncing",
                         path: cur.path.clone(),
@@ -230,7 +233,6 @@ impl Writer {
                     return;
                 }
                 cur.len += buf.len() as u64;
-                self.state = tentative;
                 self.next_change = next_change;
                 self.shared.set_next_change(next_change);
                 self.shared.written(done.len() as u64, self.state.seq());
