@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -165,12 +165,13 @@ impl Metrics {
         (self.key_cache_hits.get(), self.key_cache_misses.get())
     }
 
-    /// The Prometheus text exposition of every metric; `cached_keys` and `raft` are sampled
-    /// now.
+    /// The Prometheus text exposition of every metric; `cached_keys`, `raft` and `audit` are
+    /// sampled now.
     pub fn render(
         &self,
         cached_keys: u64,
         raft: Option<&RaftSample>,
+        audit: Option<crate::audit::AuditStats>,
     ) -> Result<String, std::fmt::Error> {
         self.key_cache_entries
             .set(i64::try_from(cached_keys).unwrap_or(i64::MAX));
@@ -230,6 +231,18 @@ impl Metrics {
             "Admin API connections open now",
             self.admin_connections_open.clone(),
         );
+        if let Some(audit) = audit {
+            registry.register(
+                "audit_records",
+                "Audit records made durable since the node started",
+                ConstCounter::new(audit.records),
+            );
+            registry.register(
+                "audit_syncs",
+                "fsyncs of audit record groups since the node started (records / syncs: records per fsync)",
+                ConstCounter::new(audit.syncs),
+            );
+        }
         if let Some(raft) = raft {
             raft.register(&mut registry);
         }
@@ -269,7 +282,7 @@ mod tests {
         m.key_cache_lookup(false);
         m.key_cache_lookup(true);
         let open = m.kmip_connection();
-        let text = m.render(7, None).unwrap();
+        let text = m.render(7, None, None).unwrap();
         assert!(!text.contains("kms_raft_"), "{text}");
         assert!(
             text.contains(r#"kms_kmip_requests_total{operation="Get",result="Success"} 2"#),
@@ -281,10 +294,18 @@ mod tests {
         assert!(text.contains("kms_kmip_connections_open 1"), "{text}");
         drop(open);
         assert!(
-            m.render(0, None)
+            m.render(0, None, None)
                 .unwrap()
                 .contains("kms_kmip_connections_open 0")
         );
+        let audit = crate::audit::AuditStats {
+            records: 30,
+            syncs: 4,
+            seq: 30,
+        };
+        let text = m.render(0, None, Some(audit)).unwrap();
+        assert!(text.contains("kms_audit_records_total 30"), "{text}");
+        assert!(text.contains("kms_audit_syncs_total 4"), "{text}");
     }
 
     #[test]
@@ -299,7 +320,7 @@ mod tests {
             applied: 117,
             lag: vec![(2, 0), (3, 45)],
         };
-        let text = m.render(0, Some(&sample)).unwrap();
+        let text = m.render(0, Some(&sample), None).unwrap();
         for line in [
             "kms_raft_is_leader 1",
             "kms_raft_term 4",

@@ -76,6 +76,7 @@ pub(crate) async fn metrics(
         .render(
             state.kms.keys().cached(),
             state.kms.cluster().map(|c| c.sample()).as_ref(),
+            Some(state.kms.audit().stats()),
         )
         .map_err(ApiError::Render)?;
     Ok((
