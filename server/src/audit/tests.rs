@@ -393,3 +393,36 @@ fn kmip_outcomes_map_to_audit_statuses() {
         Status::Undone
     );
 }
+
+/// Records of state changes are written once each, in change order: a record sent again (a
+/// node replaying its outbox) is answered once the first copy is durable, without a second
+/// line; one that skips a change is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_records_are_written_once_and_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = AuditLog::open(dir.path(), config()).expect("open");
+    log.resume_changes(1).await.expect("resume");
+    let change = |c: u64| AuditEvent {
+        change: Some(c),
+        ..event(c)
+    };
+    let first = log.submit(change(1));
+    let again = log.submit(change(1));
+    let second = log.submit(change(2));
+    assert_eq!(first.await.expect("answer").expect("durable"), 1);
+    assert_eq!(again.await.expect("answer").expect("durable"), 0);
+    assert_eq!(second.await.expect("answer").expect("durable"), 2);
+    assert!(matches!(
+        log.append(change(4)).await,
+        Err(AuditError::ChangeGap {
+            expected: 3,
+            found: 4
+        })
+    ));
+    assert_eq!(log.next_change(), 3);
+    log.shutdown().await;
+    let (records, _, findings) = load(dir.path());
+    assert_eq!(findings, vec![]);
+    let changes: Vec<_> = records.iter().map(|r| r.event.change).collect();
+    assert_eq!(changes, [Some(1), Some(2)]);
+}

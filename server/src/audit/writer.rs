@@ -162,7 +162,9 @@ impl Writer {
                 // Records of state changes go in change order, each exactly once.
                 if let Some(change) = event.change {
                     if next_change > 0 && change < next_change {
-                        let _ = reply.send(Ok(0));
+                        // already written, maybe in this very group: answered with the
+                        // group, once it is durable
+                        done.push((0, reply));
                         continue;
                     }
                     if change != next_change {
@@ -197,7 +199,7 @@ impl Writer {
                 buf.push(b'\n');
                 done.push((record.seq, reply));
             }
-            if !buf.is_empty() {
+            if !done.is_empty() {
                 if let Err(e) = cur.file.write_all(&buf) {
                     self.state.rewind(rewind);
                     let f = Failure {
@@ -235,7 +237,8 @@ impl Writer {
                 cur.len += buf.len() as u64;
                 self.next_change = next_change;
                 self.shared.set_next_change(next_change);
-                self.shared.written(done.len() as u64, self.state.seq());
+                let records = done.iter().filter(|(seq, _)| *seq > 0).count() as u64;
+                self.shared.written(records, self.state.seq());
                 for (seq, r) in done {
                     let _ = r.send(Ok(seq));
                 }
