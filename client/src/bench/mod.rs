@@ -107,7 +107,7 @@ pub async fn run(plan: Plan, interrupt: impl Future<Output = ()>) -> Result<Repo
             facts.protocol
         );
     }
-    let connector = Connector::new(settings)?;
+    let connector = Connector::new(settings.clone())?;
     if plan.progress && plan.workload.needs_keys() {
         eprintln!("setup: creating and activating {} keys", plan.keys);
     }
@@ -140,7 +140,13 @@ pub async fn run(plan: Plan, interrupt: impl Future<Output = ()>) -> Result<Repo
     };
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..plan.connections {
-        let worker = Worker::new(plan.workload, connector.clone(), Arc::clone(&fixture));
+        // Each vCenter is a client of its own, with its own TLS session cache: sharing one
+        // would cap resumption at rustls's 8 TLS 1.3 tickets per server name.
+        let connector = match plan.workload {
+            Workload::Vcenter => Connector::new(settings.clone())?,
+            _ => connector.clone(),
+        };
+        let worker = Worker::new(plan.workload, connector, Arc::clone(&fixture));
         workers.spawn(work(worker, Arc::clone(&shared), measure_from, end));
     }
     let progress = plan
