@@ -62,22 +62,28 @@ fn all_records(server: &TestServer) -> Vec<AuditRecord> {
 /// checkpoints from the replicated state, and the HSM's audit public key.
 async fn settled(server: &TestServer) -> (Vec<AuditRecord>, Vec<Checkpoint>, PublicKey) {
     let audit = server.kms().audit();
+    let log = server.kms().log_name().to_owned();
+    let stored = || -> Vec<Checkpoint> {
+        server
+            .kms()
+            .store()
+            .audit_checkpoints()
+            .expect("checkpoints")
+            .into_iter()
+            .filter(|c| c.log == log)
+            .collect()
+    };
+    // A checkpoint reaches the log file first and the replicated state a commit later: wait
+    // for the stored one.
     for _ in 0..100 {
-        if audit.stats().seq > 0 && audit.checkpointed_seq() >= audit.stats().seq {
+        let seq = audit.stats().seq;
+        if seq > 0 && stored().iter().any(|c| c.seq >= seq) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let records = all_records(server);
-    let log = server.kms().log_name().to_owned();
-    let checkpoints: Vec<_> = server
-        .kms()
-        .store()
-        .audit_checkpoints()
-        .expect("checkpoints")
-        .into_iter()
-        .filter(|c| c.log == log)
-        .collect();
+    let checkpoints = stored();
     let key = server
         .kms()
         .keys()
