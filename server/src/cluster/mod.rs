@@ -12,6 +12,7 @@ mod membership;
 mod network;
 pub mod peer_tls;
 pub mod raft_node;
+mod read_rounds;
 pub mod rpc;
 pub mod snapshot;
 mod start;

@@ -14,6 +14,7 @@ use tokio::time::{Instant, sleep, timeout_at};
 use tracing::{info, warn};
 
 use super::dialer::{DialError, Dialer};
+use super::read_rounds::ReadRounds;
 use super::rpc::{Call, NodeInfo, Refusal, Reply};
 use super::types::{NodeId, Request, Response, TypeConfig};
 use super::{ClusterStoreError, StateMachine};
@@ -57,6 +58,8 @@ pub struct RaftNode {
     pub(super) dialer: Arc<Dialer>,
     pub(super) me: NodeInfo,
     admission: Admission,
+    /// Reads waiting for a shared read index.
+    reads: ReadRounds,
 }
 
 /// Whether this node takes part in replication and elections. A node with Raft state does; an
@@ -98,6 +101,7 @@ impl RaftNode {
                 admitted: std::sync::atomic::AtomicBool::new(admitted),
                 marker,
             },
+            reads: ReadRounds::default(),
         }
     }
 
@@ -225,18 +229,55 @@ impl RaftNode {
     }
 
     /// Waits until this node's store reflects every write acknowledged anywhere before the
-    /// call (read-index through the leader). A node cut off from the majority fails here.
-    pub async fn linearize(&self) -> Result<(), ClusterError> {
+    /// call (read-index through the leader, shared with the reads waiting at the same time:
+    /// `read_rounds.rs`). A node cut off from the majority fails here.
+    pub async fn linearize(self: &Arc<Self>) -> Result<(), ClusterError> {
         let deadline = Instant::now() + READ_TIMEOUT;
+        let (answer, start) = self.reads.join();
+        if start {
+            let node = Arc::clone(self);
+            tokio::spawn(async move { node.read_rounds().await });
+        }
+        let index = match timeout_at(deadline, answer).await {
+            Ok(Ok(index)) => index?,
+            Ok(Err(_)) => return Err(ClusterError::Unavailable),
+            Err(_) => return Err(ClusterError::NoQuorum),
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.raft
+            .wait(Some(left))
+            .applied_index_at_least(Some(index), "linearizable read")
+            .await
+            .map(|_| ())
+            .map_err(|_| ClusterError::NoQuorum)
+    }
+
+    /// Gets read indexes for the waiting reads, a round at a time, until none wait (see
+    /// `read_rounds.rs`).
+    async fn read_rounds(&self) {
+        while let Some(round) = self.reads.next_round() {
+            let index = self
+                .read_index_now(Instant::now() + READ_TIMEOUT)
+                .await
+                .map_err(|e| (&e).into());
+            for read in round {
+                let _ = read.send(index);
+            }
+        }
+    }
+
+    /// A read index confirmed now: by the leader lease or a quorum on the leader, asked of
+    /// the leader on a follower.
+    async fn read_index_now(&self, deadline: Instant) -> Result<u64, ClusterError> {
         loop {
             let local = timeout_at(deadline, self.raft.get_read_log_id(lease_read()))
                 .await
                 .map_err(|_| ClusterError::NoQuorum)?;
-            let index = match local {
-                Ok((read, _)) => read.index(),
+            return match local {
+                Ok((read, _)) => Ok(read.index()),
                 Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f))) => {
                     match self.forward(&f, Call::ReadIndex, deadline).await {
-                        Ok(Some(Reply::ReadIndex(i))) => i,
+                        Ok(Some(Reply::ReadIndex(i))) => Ok(i),
                         Ok(Some(Reply::Refused(Refusal::NotLeader(_))) | None)
                         | Err(ClusterError::Unknown) => {
                             if Instant::now() + RETRY_PAUSE >= deadline {
@@ -245,23 +286,15 @@ impl RaftNode {
                             sleep(RETRY_PAUSE).await;
                             continue;
                         }
-                        Ok(Some(_)) => return Err(ClusterError::NoQuorum),
-                        Err(e) => return Err(e),
+                        Ok(Some(_)) => Err(ClusterError::NoQuorum),
+                        Err(e) => Err(e),
                     }
                 }
                 Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(_))) => {
-                    return Err(ClusterError::NoQuorum);
+                    Err(ClusterError::NoQuorum)
                 }
-                Err(RaftError::Fatal(_)) => return Err(ClusterError::Unavailable),
+                Err(RaftError::Fatal(_)) => Err(ClusterError::Unavailable),
             };
-            let left = deadline.saturating_duration_since(Instant::now());
-            return self
-                .raft
-                .wait(Some(left))
-                .applied_index_at_least(Some(index), "linearizable read")
-                .await
-                .map(|_| ())
-                .map_err(|_| ClusterError::NoQuorum);
         }
     }
 
