@@ -127,7 +127,7 @@ pub(crate) async fn remove_node(
     path: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
-    let Path(id) = path.map_err(|_| ApiError::BadRequest("node ID must be a number"))?;
+    let id = node_id(path)?;
     let node = cluster(&state)?;
     node.remove_node(id).await?;
     Ok(Json(status_of(node)?))
@@ -140,10 +140,16 @@ pub(crate) async fn rebuild_node(
     path: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
-    let Path(id) = path.map_err(|_| ApiError::BadRequest("node ID must be a number"))?;
+    let id = node_id(path)?;
     let node = cluster(&state)?;
     node.rebuild_node(id).await?;
     Ok(Json(status_of(node)?))
+}
+
+/// The `{id}` of a `/v1/cluster/nodes/{id}` route.
+fn node_id(path: Result<Path<u64>, PathRejection>) -> Result<u64, ApiError> {
+    let Path(id) = path.map_err(|_| ApiError::BadRequest("node ID must be a number"))?;
+    Ok(id)
 }
 
 /// `GET /v1/cluster/digest`.

@@ -175,12 +175,7 @@ impl RaftNode {
                     other => Err(refused(other)),
                 });
         }
-        let m = self.metrics();
-        let Some(node) = m.membership_config.membership().get_node(&id).cloned() else {
-            return Err(ClusterError::Membership(format!(
-                "node {id} is not a member"
-            )));
-        };
+        let node = member(self.metrics().membership_config.membership(), id)?;
         if id == self.me.id {
             return Err(ClusterError::Membership(
                 "the leader cannot rebuild itself".into(),
@@ -265,11 +260,7 @@ impl RaftNode {
         }
         let metrics = self.metrics();
         let membership = metrics.membership_config.membership().clone();
-        let Some(node) = membership.get_node(&id).cloned() else {
-            return Err(ClusterError::Membership(format!(
-                "node {id} is not a member"
-            )));
-        };
+        let node = member(&membership, id)?;
         if membership.voter_ids().count() == 1 && membership.voter_ids().any(|v| v == id) {
             return Err(ClusterError::Membership(
                 "the last voter cannot be removed".into(),
@@ -317,6 +308,17 @@ impl RaftNode {
             .await?
             .ok_or(ClusterError::NoQuorum)
     }
+}
+
+/// Member `id`'s node record, or the operator's error when it is not a member.
+fn member(
+    membership: &openraft::Membership<NodeId, ClusterNode>,
+    id: NodeId,
+) -> Result<ClusterNode, ClusterError> {
+    membership
+        .get_node(&id)
+        .cloned()
+        .ok_or_else(|| ClusterError::Membership(format!("node {id} is not a member")))
 }
 
 fn membership_error<E: std::fmt::Display>(e: E) -> ClusterError {

@@ -14,6 +14,7 @@ use rustls_pki_types::CertificateDer;
 use sha2::{Digest as _, Sha256};
 
 use super::PeerCertificate;
+use crate::tls::verifier::validity;
 
 /// How long an inspection is reused: a client CA removed from the trust store, or a chain
 /// that stops verifying for another reason, is noticed within this time.
@@ -62,7 +63,10 @@ impl RecentInspections {
             return Ok(peer.clone());
         }
         let peer = inspect()?;
-        let not_after = chain.first().and_then(|c| not_after(c));
+        let not_after = chain
+            .first()
+            .and_then(|c| validity(c.as_ref()))
+            .map(|(_, not_after)| not_after);
         if let (Some(not_after), Ok(mut entries)) = (not_after, self.entries.lock()) {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
@@ -82,12 +86,6 @@ fn chain_key(chain: &[CertificateDer<'_>]) -> [u8; 32] {
         h.update(der.as_ref());
     }
     h.finalize().into()
-}
-
-fn not_after(der: &CertificateDer<'_>) -> Option<i64> {
-    use x509_parser::prelude::{FromDer, X509Certificate};
-    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
-    Some(cert.validity().not_after.timestamp())
 }
 
 fn unix_now() -> i64 {

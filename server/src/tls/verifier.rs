@@ -78,13 +78,19 @@ pub fn fingerprint_hex(der: &[u8]) -> String {
 }
 
 fn within_validity(der: &[u8], now: UnixTime) -> bool {
-    use x509_parser::prelude::{FromDer, X509Certificate};
-    let Ok((_, cert)) = X509Certificate::from_der(der) else {
-        return false;
-    };
     let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    validity(der).is_some_and(|(not_before, not_after)| not_before <= now && now <= not_after)
+}
+
+/// A DER certificate's notBefore and notAfter, in Unix seconds (`None`: it does not parse).
+pub(crate) fn validity(der: &[u8]) -> Option<(i64, i64)> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
     let validity = cert.validity();
-    validity.not_before.timestamp() <= now && now <= validity.not_after.timestamp()
+    Some((
+        validity.not_before.timestamp(),
+        validity.not_after.timestamp(),
+    ))
 }
 
 impl ClientCertVerifier for ClientVerifier {
