@@ -105,7 +105,8 @@ pub struct Args {
     /// Keys the setup creates for `get`, `locate` and `vcenter`.
     #[arg(long, default_value_t = 1000)]
     pub keys: usize,
-    /// TLS session resumption across the run's connections (matters for `vcenter`).
+    /// TLS session resumption (matters for `vcenter`, where each worker resumes its own
+    /// sessions, as one vCenter host would).
     #[arg(long, value_enum, default_value_t = Toggle::On)]
     pub resumption: Toggle,
     /// Limit on connect plus handshake, and on each request.
