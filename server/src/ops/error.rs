@@ -63,6 +63,10 @@ pub enum OpError {
     /// The object is not Extractable: its value never leaves (KMIP 1.4 section 3.50).
     #[error("object not extractable")]
     NotExtractable,
+    /// A change would turn Sensitive off or Extractable on (or delete either): protections only
+    /// tighten (see `ops::protection`).
+    #[error("protections only tighten")]
+    ProtectionLoosened,
     /// The key's usage mask does not allow the operation.
     #[error("incompatible cryptographic usage mask")]
     IncompatibleUsageMask,
@@ -157,6 +161,10 @@ impl OpError {
             ),
             OpError::Sensitive => (ResultReason::SENSITIVE, "sensitive object"),
             OpError::NotExtractable => (ResultReason::NOT_EXTRACTABLE, "object not extractable"),
+            OpError::ProtectionLoosened => (
+                ResultReason::ATTRIBUTE_READ_ONLY,
+                "Sensitive may only become true and Extractable only false",
+            ),
             OpError::IncompatibleUsageMask => (
                 ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
                 "incompatible cryptographic usage mask",

@@ -13,6 +13,7 @@ mod hostile;
 mod kmsctl;
 mod per_ip;
 mod pinned;
+mod protections;
 mod pykmip;
 mod replication;
 mod tenancy;
