@@ -67,6 +67,11 @@ pub enum OpError {
     /// tighten (see `ops::protection`).
     #[error("protections only tighten")]
     ProtectionLoosened,
+    /// An Encrypt input that would let Encrypt act as Decrypt (a client-chosen IV, ECB, a
+    /// multi-part stream), from a caller that may not Decrypt with the key (see
+    /// `crypto::refuse_decrypting_inputs`).
+    #[error("needs decrypt: {0}")]
+    NeedsDecrypt(&'static str),
     /// The key's usage mask does not allow the operation.
     #[error("incompatible cryptographic usage mask")]
     IncompatibleUsageMask,
@@ -165,6 +170,9 @@ impl OpError {
                 ResultReason::ATTRIBUTE_READ_ONLY,
                 "Sensitive may only become true and Extractable only false",
             ),
+            OpError::NeedsDecrypt(what) => {
+                (ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK, what)
+            }
             OpError::IncompatibleUsageMask => (
                 ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
                 "incompatible cryptographic usage mask",
