@@ -109,7 +109,7 @@ pub(super) async fn add_attribute(
                 _ => {
                     let mut list = attrs::others(o);
                     let exists = list.iter().any(|a| a.name == r.attribute.name);
-                    if kind == Kind::Single && exists {
+                    if matches!(kind, Kind::Single | Kind::Protection) && exists {
                         return Err(OpError::AttributeSingleValued);
                     }
                     // A Name the object already has is not unique either.

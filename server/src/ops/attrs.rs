@@ -16,6 +16,7 @@ use kmip_codec::version::ProtocolVersion;
 use sha2::{Digest as _, Sha256};
 
 use super::OpError;
+use super::protection::{self, Protections};
 use super::state;
 use crate::store::records::{ObjectRecord, OtherAttribute};
 
@@ -39,6 +40,9 @@ pub(crate) enum Kind {
     Typed,
     /// Client-settable, one instance.
     Single,
+    /// Sensitive and Extractable: client-settable, one instance, never deletable, and a change
+    /// may only tighten them (see `protection`).
+    Protection,
     /// Client-settable, several instances.
     Multi,
 }
@@ -46,11 +50,14 @@ pub(crate) enum Kind {
 impl Kind {
     /// May a client Add, Modify or Set the attribute of an existing object?
     pub(crate) fn client_modifiable(self) -> bool {
-        matches!(self, Kind::Typed | Kind::Single | Kind::Multi)
+        matches!(
+            self,
+            Kind::Typed | Kind::Single | Kind::Protection | Kind::Multi
+        )
     }
 
-    /// May a client Delete it? Not the lifecycle dates ("Deletable by client: No"); Usage
-    /// Limits further only while unused (see [`usage_consumed`]).
+    /// May a client Delete it? Not the lifecycle dates, Sensitive or Extractable ("Deletable by
+    /// client: No"); Usage Limits further only while unused (see [`usage_consumed`]).
     pub(crate) fn client_deletable(self) -> bool {
         matches!(self, Kind::Single | Kind::Multi)
     }
@@ -113,6 +120,7 @@ pub(crate) fn kind(name: &AttributeName) -> Kind {
         | Tag::APPLICATION_SPECIFIC_INFORMATION
         | Tag::ALTERNATIVE_NAME
         | Tag::CRYPTOGRAPHIC_PARAMETERS => Kind::Multi,
+        Tag::SENSITIVE | Tag::EXTRACTABLE => Kind::Protection,
         _ => Kind::Single,
     }
 }
@@ -322,16 +330,20 @@ pub(crate) fn all(record: &ObjectRecord, now: i64, version: ProtocolVersion) -> 
         AttributeValue::DateTime(a.initial_date),
     );
     if object_type != ObjectType::OPAQUE_OBJECT {
-        // Managed Cryptographic Objects (KMIP 1.4 sections 3.15, 3.48-3.51): the server hands
-        // key values out (Extractable) and never marked them Sensitive.
-        let (sensitive, extractable) = export_flags(record);
+        // Managed Cryptographic Objects (KMIP 1.4 sections 3.15, 3.48-3.51): Sensitive and
+        // Extractable take their defaults unless set; Always Sensitive and Never Extractable
+        // are the stored facts (`protection`), false for a record made before they were kept.
+        let p = Protections::of(record);
         derive(Tag::LEASE_TIME, AttributeValue::Interval(LEASE_TIME_SECS));
-        derive(Tag::SENSITIVE, AttributeValue::Boolean(sensitive));
-        derive(Tag::ALWAYS_SENSITIVE, AttributeValue::Boolean(sensitive));
-        derive(Tag::EXTRACTABLE, AttributeValue::Boolean(extractable));
+        derive(Tag::SENSITIVE, AttributeValue::Boolean(p.sensitive));
+        derive(
+            Tag::ALWAYS_SENSITIVE,
+            AttributeValue::Boolean(p.always_sensitive),
+        );
+        derive(Tag::EXTRACTABLE, AttributeValue::Boolean(p.extractable));
         derive(
             Tag::NEVER_EXTRACTABLE,
-            AttributeValue::Boolean(!extractable),
+            AttributeValue::Boolean(p.never_extractable),
         );
     }
     if let Some(f) = key_format {
@@ -408,7 +420,7 @@ fn server_rng() -> Attribute {
 
 /// Sets the attributes the server gives every new object unless the client did: Fresh (true)
 /// and, for key material the server generated, Random Number Generator (KMIP 1.4 sections
-/// 3.34, 3.44).
+/// 3.34, 3.44); and records its Always Sensitive and Never Extractable facts (`protection`).
 pub(crate) fn init_server_set(record: &mut ObjectRecord, generated: bool) -> Result<(), OpError> {
     let mut list = others(record);
     if !list.iter().any(|a| a.tag() == Some(Tag::FRESH)) {
@@ -421,7 +433,8 @@ pub(crate) fn init_server_set(record: &mut ObjectRecord, generated: bool) -> Res
     {
         list.push(server_rng());
     }
-    set_others(record, &list)
+    set_others(record, &list)?;
+    protection::record_initial(record)
 }
 
 /// The object's Usage Limits, if it has them (KMIP 1.4 section 3.21).
@@ -447,17 +460,6 @@ pub(crate) fn set_usage_limits(
     set_others(record, &list)
 }
 
-/// The object's Sensitive and Extractable flags (KMIP 1.4 sections 3.48, 3.50; defaults false
-/// and true).
-pub(crate) fn export_flags(record: &ObjectRecord) -> (bool, bool) {
-    let flag = |tag: Tag, default: bool| {
-        first_of(record, tag)
-            .and_then(|a| a.value.as_bool())
-            .unwrap_or(default)
-    };
-    (flag(Tag::SENSITIVE, false), flag(Tag::EXTRACTABLE, true))
-}
-
 /// True while the object has not been served to a client (Fresh, KMIP 1.4 section 3.34).
 pub(crate) fn is_fresh(record: &ObjectRecord) -> bool {
     first_of(record, Tag::FRESH).is_some_and(|a| a.value.as_bool() == Some(true))
@@ -467,7 +469,7 @@ pub(crate) fn is_fresh(record: &ObjectRecord) -> bool {
 /// of a 1.x Attribute structure whose Attribute Name is a text string, so an instance whose
 /// bytes do not contain the name is skipped undecoded (every Get asks for three flags; decoding
 /// every attribute each time was a tenth of the server's CPU).
-fn first_of(record: &ObjectRecord, tag: Tag) -> Option<Attribute> {
+pub(super) fn first_of(record: &ObjectRecord, tag: Tag) -> Option<Attribute> {
     let name = AttributeName::Standard(tag).to_1x()?;
     let name = name.as_bytes();
     record
@@ -511,7 +513,7 @@ pub(crate) fn apply_template(
                 return Err(OpError::AttributeReadOnly);
             }
             Kind::AtCreation | Kind::Typed if set_typed(record, a)? => {}
-            Kind::AtCreation | Kind::Typed | Kind::Single => {
+            Kind::AtCreation | Kind::Typed | Kind::Single | Kind::Protection => {
                 if list.iter().any(|x| x.name == a.name) {
                     return Err(OpError::AttributeSingleValued);
                 }
@@ -629,6 +631,10 @@ mod tests {
     #[test]
     fn export_flags_and_fresh_are_read_from_the_stored_instances() {
         let text = |s: &str| AttributeValue::TextString(s.to_owned());
+        let flags = |r: &ObjectRecord| {
+            let p = Protections::of(r);
+            (p.sensitive, p.extractable)
+        };
         let mut record = ObjectRecord {
             uid: "u".into(),
             tenant: "t".into(),
@@ -638,7 +644,7 @@ mod tests {
             material: None,
             attributes: Default::default(),
         };
-        assert_eq!(export_flags(&record), (false, true));
+        assert_eq!(flags(&record), (false, true));
         assert!(!is_fresh(&record));
         let list = vec![
             Attribute::custom("x-note", text("Fresh Sensitive Extractable")),
@@ -648,10 +654,10 @@ mod tests {
             Attribute::new(Tag::FRESH, AttributeValue::Boolean(true)),
         ];
         set_others(&mut record, &list).unwrap();
-        assert_eq!(export_flags(&record), (true, false));
+        assert_eq!(flags(&record), (true, false));
         assert!(is_fresh(&record));
         mark_served(&mut record).unwrap();
         assert!(!is_fresh(&record));
-        assert_eq!(export_flags(&record), (true, false));
+        assert_eq!(flags(&record), (true, false));
     }
 }

@@ -157,7 +157,8 @@ impl<'a> Ctx<'a> {
     /// Undoes the batch's writes (Batch Error Continuation Option Undo, KMIP 1.4 section
     /// 6.7): every object written goes back to its record before the batch, in reverse order;
     /// an object the batch made cannot be unmade in a replicated log, so it is destroyed (its
-    /// material erased, its Names released).
+    /// material erased, its Names released). An undo restores everything but looser
+    /// protections: Sensitive, Extractable and their facts stay as they are now.
     pub(crate) async fn undo(&self) -> Result<(), OpError> {
         let entries = match self.journal.as_ref().map(Mutex::lock) {
             Some(Ok(mut j)) => std::mem::take(&mut *j),
@@ -190,6 +191,8 @@ impl<'a> Ctx<'a> {
                     gone
                 }
             };
+            // Undo never loosens: the object keeps its current protections.
+            super::protection::keep_current(&current, &mut next)?;
             next.revision = current.revision + 1;
             super::attrs::index_names(&mut next);
             match self
@@ -212,7 +215,8 @@ impl<'a> Ctx<'a> {
 
     /// Read-modify-write of one object: `change` edits a copy of the current record (and
     /// returns a value); the write names the revision it read and is retried when another
-    /// writer got there first.
+    /// writer got there first. No change may loosen the object's protections
+    /// (`protection::check_change`).
     pub(crate) async fn update<T>(
         &self,
         uid: &str,
@@ -223,6 +227,7 @@ impl<'a> Ctx<'a> {
             let current = self.object(uid, op)?;
             let mut next = ObjectRecord::clone(&current);
             let out = change(&mut next)?;
+            super::protection::check_change(&current, &mut next)?;
             next.revision = current.revision + 1;
             super::attrs::index_names(&mut next);
             // The unsealed copy goes when the key stops being usable (revoked, destroyed) or

@@ -14,7 +14,7 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, OpError, attrs, pki, state};
+use super::{Ctx, OpError, attrs, pki, protection, state};
 use crate::policy;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes};
@@ -202,14 +202,22 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
         new.attributes.cryptographic_algorithm = old.attributes.cryptographic_algorithm;
         new.attributes.cryptographic_length = old.attributes.cryptographic_length;
         new.attributes.cryptographic_usage_mask = old.attributes.cryptographic_usage_mask;
-        // Client attributes move: Names go to the new key; links are made afresh; Fresh and
-        // Random Number Generator describe the new key (KMIP 1.4 section 3.44: not copied).
+        // Client attributes move: Names go to the new key; links are made afresh; Fresh, Random
+        // Number Generator, Always Sensitive and Never Extractable describe the new key (KMIP
+        // 1.4 section 3.44: not copied). Sensitive and Extractable move, and the template
+        // cannot loosen them (`protection::check_replacement`).
         let mut carried: Vec<Attribute> = attrs::others(&old)
             .into_iter()
             .filter(|a| {
                 !matches!(
                     a.tag(),
-                    Some(Tag::LINK | Tag::FRESH | Tag::RANDOM_NUMBER_GENERATOR)
+                    Some(
+                        Tag::LINK
+                            | Tag::FRESH
+                            | Tag::RANDOM_NUMBER_GENERATOR
+                            | Tag::ALWAYS_SENSITIVE
+                            | Tag::NEVER_EXTRACTABLE
+                    )
                 )
             })
             .collect();
@@ -218,6 +226,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
         if let Some(t) = &r.template_attribute {
             attrs::apply_template(&mut new, &t.attributes)?;
         }
+        protection::check_replacement(&old, &new)?;
         attrs::init_server_set(&mut new, true)?;
         match r.offset {
             Some(offset) => new.attributes.activation_date = Some(ctx.now + i64::from(offset)),
@@ -236,6 +245,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
             .collect();
         kept.push(link(LinkType::REPLACEMENT_OBJECT_LINK, &new_uid));
         attrs::set_others(&mut updated, &kept)?;
+        protection::check_change(&old, &mut updated)?;
         updated.attributes.last_change_date = ctx.now;
         updated.revision = old.revision + 1;
 

@@ -1,7 +1,7 @@
 //! Encrypt / Decrypt (KMIP 1.4 sections 4.29, 4.30) with AES in GCM, CBC and ECB modes (PKCS#5
 //! padding or none), and RNG Retrieve (4.35). The cipher work is done in software by RustCrypto
 //! crates on the key from the unsealed-key cache; the key must be Active and its usage mask
-//! must allow the operation.
+//! must allow the operation. Encrypt never acts as Decrypt: see [`refuse_decrypting_inputs`].
 
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyInit, KeyIvInit, block_padding};
 use aes_gcm::AesGcm;
@@ -109,6 +109,9 @@ pub(super) async fn encrypt(
     let mode = p
         .block_cipher_mode
         .ok_or(OpError::InvalidMessage("block cipher mode missing"))?;
+    if !may_decrypt(ctx, &record) {
+        refuse_decrypting_inputs(mode, r.iv_counter_nonce.is_some(), continues || starts)?;
+    }
     let random_iv = p.random_iv.unwrap_or(false);
     let (iv, generated) = match (&r.iv_counter_nonce, random_iv) {
         (Some(_), true) => return Err(OpError::InvalidField("IV given with Random IV")),
@@ -177,6 +180,51 @@ pub(super) async fn encrypt(
         correlation_value,
         authenticated_encryption_tag: tag,
     })
+}
+
+/// May the caller Decrypt with `record` now: its role allows Decrypt, and the key is Active,
+/// past its Process Start Date and has Decrypt in its usage mask.
+fn may_decrypt(ctx: &Ctx<'_>, record: &ObjectRecord) -> bool {
+    crate::policy::authorize(ctx.principal, Operation::DECRYPT, Some(record)).is_ok()
+        && require_usable(ctx, record, CryptographicUsageMask::DECRYPT).is_ok()
+}
+
+/// Refuses, for a caller that may not Decrypt with the key, every Encrypt input that would let
+/// Encrypt act as Decrypt. GCM decrypts with the forward cipher (its keystream is AES of counter
+/// blocks made from the IV), so any way to have the server compute AES of a block the caller
+/// picks decrypts the key's GCM ciphertexts:
+/// - a client-chosen GCM IV: Encrypt of a ciphertext under its own IV returns the plaintext
+///   (and a repeated IV is nonce reuse, which gives away GCM's authentication key);
+/// - a client-chosen CBC IV: the first block is AES of IV xor data, any block the caller likes;
+/// - ECB: AES of the data itself;
+/// - a multi-part stream: its later parts take the IV and the ciphertext so far from the
+///   client-held Correlation Value (`stream`), so a forged one is a client-chosen IV.
+///
+/// Such a caller gets an IV the server generates (HSM RNG) and returns. CTR, CFB and OFB invert
+/// in the same way but are not offered at all (Feature Not Supported). CBC with a server IV is
+/// safe: its input block is random to the caller, and CBC decryption (AES inverse) is never
+/// computed by Encrypt.
+fn refuse_decrypting_inputs(
+    mode: BlockCipherMode,
+    client_iv: bool,
+    multi_part: bool,
+) -> Result<(), OpError> {
+    if client_iv {
+        return Err(OpError::NeedsDecrypt(
+            "a client-chosen IV needs a key the caller may also Decrypt with",
+        ));
+    }
+    if multi_part {
+        return Err(OpError::NeedsDecrypt(
+            "multi-part Encrypt needs a key the caller may also Decrypt with",
+        ));
+    }
+    if mode == BlockCipherMode::ECB {
+        return Err(OpError::NeedsDecrypt(
+            "ECB needs a key the caller may also Decrypt with",
+        ));
+    }
+    Ok(())
 }
 
 pub(super) async fn decrypt(

@@ -63,6 +63,15 @@ pub enum OpError {
     /// The object is not Extractable: its value never leaves (KMIP 1.4 section 3.50).
     #[error("object not extractable")]
     NotExtractable,
+    /// A change would turn Sensitive off or Extractable on (or delete either): protections only
+    /// tighten (see `ops::protection`).
+    #[error("protections only tighten")]
+    ProtectionLoosened,
+    /// An Encrypt input that would let Encrypt act as Decrypt (a client-chosen IV, ECB, a
+    /// multi-part stream), from a caller that may not Decrypt with the key (see
+    /// `crypto::refuse_decrypting_inputs`).
+    #[error("needs decrypt: {0}")]
+    NeedsDecrypt(&'static str),
     /// The key's usage mask does not allow the operation.
     #[error("incompatible cryptographic usage mask")]
     IncompatibleUsageMask,
@@ -157,6 +166,13 @@ impl OpError {
             ),
             OpError::Sensitive => (ResultReason::SENSITIVE, "sensitive object"),
             OpError::NotExtractable => (ResultReason::NOT_EXTRACTABLE, "object not extractable"),
+            OpError::ProtectionLoosened => (
+                ResultReason::ATTRIBUTE_READ_ONLY,
+                "Sensitive may only become true and Extractable only false",
+            ),
+            OpError::NeedsDecrypt(what) => {
+                (ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK, what)
+            }
             OpError::IncompatibleUsageMask => (
                 ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
                 "incompatible cryptographic usage mask",

@@ -15,6 +15,7 @@ use kmip_codec::ttlv::Bytes;
 use kmip_codec::ttlv::encode::encode;
 use zeroize::Zeroizing;
 
+use super::protection::Protections;
 use super::{Ctx, OpError, attrs, pki, state};
 use crate::store::records::ObjectRecord;
 
@@ -24,11 +25,11 @@ pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse
     if r.key_compression_type.is_some() {
         return Err(OpError::FeatureNotSupported("key compression"));
     }
-    let (sensitive, extractable) = attrs::export_flags(&record);
-    if !extractable {
+    let protections = Protections::of(&record);
+    if !protections.extractable {
         return Err(OpError::NotExtractable);
     }
-    if sensitive && r.key_wrapping_specification.is_none() {
+    if protections.sensitive && r.key_wrapping_specification.is_none() {
         return Err(OpError::Sensitive);
     }
     let object = object_with_material(ctx, &record, r.key_format_type).await?;

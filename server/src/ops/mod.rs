@@ -16,6 +16,7 @@ mod lifecycle;
 mod locate;
 pub mod on_behalf;
 mod pki;
+pub(crate) mod protection;
 pub(crate) mod state;
 mod stream;
 

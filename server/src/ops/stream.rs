@@ -8,7 +8,8 @@
 //! again under the same key and IV gives the plaintext back), encrypts it with the new part in
 //! one pass and returns only the new ciphertext; the last part also returns the tag. Any node
 //! can continue a stream, and a forged Correlation Value yields nothing a client could not get
-//! from one-part Encrypt calls with the same key and IV.
+//! from one-part Encrypt calls with the same key and IV. That is a client-chosen IV, so streams
+//! are only for callers that may also Decrypt with the key (`crypto::refuse_decrypting_inputs`).
 
 use kmip_codec::limits::Limits;
 use kmip_codec::tags::Tag;
