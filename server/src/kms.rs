@@ -515,7 +515,7 @@ impl Kms {
 pub struct StorePins(pub Store);
 
 impl PinnedCertificates for StorePins {
-    fn is_pinned(&self, fingerprint_hex: &str) -> bool {
+    fn admits(&self, fingerprint_hex: &str) -> bool {
         matches!(
             self.0.client_by_fingerprint(fingerprint_hex),
             Ok(Some(c)) if c.enabled

@@ -1,7 +1,8 @@
 //! TLS for the KMIP listener: TLS 1.2 (ECDHE with AEAD suites only) and TLS 1.3, an ECDSA and
 //! an RSA server certificate chosen per client hello, session resumption (TLS 1.2 session IDs
 //! and TLS 1.3 tickets: vCenter opens a new connection for nearly every operation), and a
-//! mandatory client certificate that is either issued by the KMS CA or pinned by fingerprint.
+//! mandatory client certificate that is either issued by the KMS CA (with the clientAuth EKU) or
+//! pinned by fingerprint (see `verifier` for the one rule).
 
 mod resolver;
 pub mod verifier;
@@ -14,7 +15,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::ServerSessionMemoryCache;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-pub use verifier::{ClientVerifier, PinnedCertificates};
+pub use verifier::{ClientVerifier, Origin, PinnedCertificates};
 
 use crate::config::TlsFiles;
 

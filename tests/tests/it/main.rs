@@ -10,6 +10,7 @@ mod bench;
 mod cluster;
 mod conformance;
 mod hostile;
+mod identity;
 mod kmsctl;
 mod per_ip;
 mod pinned;
