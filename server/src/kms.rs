@@ -197,9 +197,15 @@ impl Kms {
             Ok(c) => identity::principal_of(c, &self.store),
             Err(_) => Err(IdentityError::NoCertificate),
         };
-        let facts = certificate.as_ref().ok().map(PeerCertificate::facts);
-        let response =
-            crate::ops::handle_message(self, principal, facts, peer, request, linearized).await;
+        let response = crate::ops::handle_message(
+            self,
+            principal,
+            certificate.as_ref().ok(),
+            peer,
+            request,
+            linearized,
+        )
+        .await;
         self.metrics().kmip_message(start.elapsed());
         response
     }
@@ -516,10 +522,7 @@ pub struct StorePins(pub Store);
 
 impl PinnedCertificates for StorePins {
     fn admits(&self, fingerprint_hex: &str) -> bool {
-        matches!(
-            self.0.client_by_fingerprint(fingerprint_hex),
-            Ok(Some(c)) if c.enabled
-        )
+        identity::admits_at_handshake(&self.0, fingerprint_hex)
     }
 }
 

@@ -7,12 +7,13 @@
 //!    role; it must chain to the CA now and carry the clientAuth EKU. It is never looked up
 //!    by fingerprint, so no pin can take it over;
 //! 2. any other certificate is identified only by a BOUND pin of its SHA-256 fingerprint. A
-//!    pin is bound by proof that the pinning tenant's client holds the certificate or by an
-//!    operator; a pending claim identifies nobody.
+//!    pin is bound by proof that the pinning tenant's client holds the certificate (see
+//!    [`claim`]) or by an operator; a pending claim identifies nobody.
 //!
 //! The principal is re-derived for every request, so disabling a client or suspending a tenant
 //! takes effect at once, even on resumed TLS sessions and open connections.
 
+pub mod claim;
 mod recent;
 
 use std::fmt;
@@ -79,7 +80,8 @@ pub enum IdentityError {
     /// (no clientAuth EKU, expired or not yet valid).
     #[error("KMS CA certificate not valid for client authentication")]
     UnusableCaCertificate,
-    /// The certificate is not issued by the KMS CA and no pin of it is bound.
+    /// The certificate is not issued by the KMS CA and no pin of it is bound (a pending claim
+    /// may exist: see [`claim`]).
     #[error("certificate is not pinned for any client")]
     NotPinned,
     /// The client is enrolled but disabled.
@@ -193,6 +195,14 @@ pub fn principal_of(peer: &PeerCertificate, store: &Store) -> Result<Principal, 
         role: client.role,
         certificate: peer.facts.clone(),
     })
+}
+
+/// Whether a certificate that is not issued by the KMS CA may complete a TLS handshake: its
+/// fingerprint is pinned for an enabled client, or claimed by a pending pin (which its first
+/// request may prove, see [`claim`]). Store failures refuse.
+pub fn admits_at_handshake(store: &Store, fingerprint: &str) -> bool {
+    matches!(store.client_by_fingerprint(fingerprint), Ok(Some(c)) if c.enabled)
+        || store.is_claimed(fingerprint).unwrap_or(false)
 }
 
 fn admit(client: &ClientRecord, store: &Store) -> Result<(), IdentityError> {
