@@ -336,7 +336,8 @@ fn client_table(clients: &[EnrolledClient]) -> Table {
     table
 }
 
-/// SHA-256 of the first certificate in a PEM file, lowercase hex.
+/// SHA-256 of the first certificate in a PEM file, lowercase hex: the fingerprint a pin claim
+/// names and `client bind --fingerprint` approves.
 pub fn fingerprint_of(path: &Path) -> Result<String> {
     let pem = read_small(path, MAX_CERT_FILE)?;
     let cert = rustls_pemfile::certs(&mut pem.as_bytes())

@@ -34,6 +34,7 @@ use zeroize::Zeroizing;
 
 use super::{IdentityError, PeerCertificate, PeerIdentity};
 use crate::kms::Kms;
+use crate::net::PeerAddr;
 use crate::store::Command;
 use crate::store::records::ClientIdentity;
 use crate::tls::ClientVerifier;
@@ -157,6 +158,7 @@ fn username_password(header: &RequestHeader) -> Option<(&str, &str)> {
 pub(crate) async fn redeem(
     kms: &Kms,
     peer: &PeerCertificate,
+    addr: PeerAddr,
     header: &RequestHeader,
     now: i64,
 ) -> Result<bool, IdentityError> {
@@ -191,7 +193,7 @@ pub(crate) async fn redeem(
                 client: Some(claim.name.clone()),
                 ..crate::audit::certificate(&peer.facts)
             }),
-            client_addr: None,
+            client_addr: Some(addr.to_string()),
             kind: audit_log::Kind::Kmip,
             operation: "ClaimPin".to_owned(),
             object: None,

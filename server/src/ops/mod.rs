@@ -73,15 +73,16 @@ pub(crate) async fn handle_message(
         }
     };
     let version = response_version(request.version());
-    // A pending pin claim of the certificate is proven by the request's Credential.
+    // A pending pin claim of the certificate is proven by the request's Credential (not on a
+    // node cut off from the majority: it could not commit the binding).
     let (admission, who) = match (admission, certificate) {
-        (Err(IdentityError::NotPinned), Some(c)) => {
-            let admission = match crate::identity::claim::redeem(kms, c, &request.header, now).await
-            {
-                Ok(true) => crate::identity::principal_of(c, &kms.store),
-                Ok(false) => Err(IdentityError::NotPinned),
-                Err(e) => Err(e),
-            };
+        (Err(IdentityError::NotPinned), Some(c)) if linearized => {
+            let admission =
+                match crate::identity::claim::redeem(kms, c, peer, &request.header, now).await {
+                    Ok(true) => crate::identity::principal_of(c, &kms.store),
+                    Ok(false) => Err(IdentityError::NotPinned),
+                    Err(e) => Err(e),
+                };
             let who = audit::Who::of(kms, &admission, facts, peer);
             (admission, who)
         }

@@ -323,6 +323,16 @@ kms_tests::server_test! {
         let bound = kmip_as(server, &vcenter, Some(("vc-self", token.as_str())));
         let uid = try_create(&bound).await.expect("the token did not bind the claim");
         assert_eq!(server.kms().store().object(&uid).unwrap().expect("stored").tenant, "acme");
+        // The binding is a change with its own audit record, in acme's trail.
+        let dir = server.kms().audit().dir().to_owned();
+        let page = server::audit::query::read_page(&dir, 0, 10_000, &Default::default())
+            .expect("audit trail");
+        let bindings: Vec<_> = page.records.iter().filter(|r| r.event.operation == "ClaimPin").collect();
+        assert_eq!(bindings.len(), 1, "{bindings:?}");
+        let event = &bindings[0].event;
+        assert_eq!(event.tenant.as_deref(), Some("acme"));
+        assert_eq!(event.principal.as_ref().and_then(|p| p.client.as_deref()), Some("vc-self"));
+        assert!(event.change.is_some() && event.client_addr.is_some(), "{event:?}");
         // Bound: the credential no longer matters, and globex's token changes nothing.
         let later = try_create(&kmip_as(server, &vcenter, None)).await.expect("bound pin admitted");
         let also = try_create(&kmip_as(server, &vcenter, Some(("vc-self", squat_token.as_str()))))
