@@ -115,6 +115,9 @@ pub enum Error {
     /// A CSR's public key is of a kind we do not issue for.
     #[error("CSR public key algorithm is not supported")]
     CsrPublicKey(#[source] rcgen::Error),
+    /// A CSR's key is not RSA 2048 to 4096 bits nor ECDSA on P-256 or P-384.
+    #[error("CSR key must be RSA of 2048 to 4096 bits or ECDSA on P-256 or P-384")]
+    CsrKeyRefused,
     /// PEM input holds no object of the expected kind, or is broken.
     #[error("no valid PEM {what} found")]
     Pem {

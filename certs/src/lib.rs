@@ -31,7 +31,7 @@ pub use authority::{
     MAX_DAYS, NodeRequest,
 };
 pub use certificate::{Certificate, CertifiedKey};
-pub use csr::MAX_CSR_DER_LEN;
+pub use csr::{MAX_CSR_DER_LEN, MAX_CSR_RSA_BITS, MIN_CSR_RSA_BITS};
 pub use error::{Error, LabelKind, Result, UriProblem};
 pub use identity::{
     CertIdentity, CertInfo, Fingerprint, Identity, NodeUri, PrincipalUri, Role, TenantId,

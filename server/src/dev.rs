@@ -172,6 +172,7 @@ data_dir = "data"
 
 [tls]
 client_ca = "{ca}"
+client_ca_key = "{cak}"
 ecdsa_cert = "{ecc}"
 ecdsa_key = "{eck}"
 rsa_cert = "{rsc}"
@@ -183,6 +184,7 @@ token_label = "{DEV_TOKEN}"
 pin_file = "{pin}"
 "#,
             ca = pki.ca.cert.display(),
+            cak = pki.ca.key.display(),
             ecc = pki.server_ecdsa.cert.display(),
             eck = pki.server_ecdsa.key.display(),
             rsc = pki.server_rsa.cert.display(),

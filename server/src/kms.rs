@@ -197,9 +197,15 @@ impl Kms {
             Ok(c) => identity::principal_of(c, &self.store),
             Err(_) => Err(IdentityError::NoCertificate),
         };
-        let facts = certificate.as_ref().ok().map(PeerCertificate::facts);
-        let response =
-            crate::ops::handle_message(self, principal, facts, peer, request, linearized).await;
+        let response = crate::ops::handle_message(
+            self,
+            principal,
+            certificate.as_ref().ok(),
+            peer,
+            request,
+            linearized,
+        )
+        .await;
         self.metrics().kmip_message(start.elapsed());
         response
     }
@@ -515,11 +521,8 @@ impl Kms {
 pub struct StorePins(pub Store);
 
 impl PinnedCertificates for StorePins {
-    fn is_pinned(&self, fingerprint_hex: &str) -> bool {
-        matches!(
-            self.0.client_by_fingerprint(fingerprint_hex),
-            Ok(Some(c)) if c.enabled
-        )
+    fn admits(&self, fingerprint_hex: &str) -> bool {
+        identity::admits_at_handshake(&self.0, fingerprint_hex)
     }
 }
 

@@ -172,10 +172,19 @@ impl Node {
                     what: "reading the admin listener address",
                     source,
                 })?;
+                let csr_signer = admin
+                    .csr_ca_key
+                    .as_deref()
+                    .map(|key| tls::client_ca_signer(&settings.tls.client_ca, key))
+                    .transpose()?;
+                let enrollment = crate::admin::Enrollment {
+                    pin_claim_ttl: admin.pin_claim_ttl,
+                    csr_signer,
+                };
                 let task = tokio::spawn(crate::admin::serve(
                     listener,
                     TlsAcceptor::from(admin_tls),
-                    crate::admin::AdminState::new(kms.clone()),
+                    crate::admin::AdminState::new(kms.clone(), enrollment),
                     admin.clone(),
                     stopped.clone(),
                     DRAIN,

@@ -242,7 +242,7 @@ impl Cluster {
                 &Enrollment {
                     name: CLIENT_NAME.to_owned(),
                     role: None,
-                    fingerprint: None,
+                    certificate: None,
                 },
             )
             .await?;

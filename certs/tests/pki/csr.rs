@@ -158,3 +158,26 @@ fn garbage_csr_input_is_a_typed_error() {
         Err(Error::CertificateTooLarge(_))
     ));
 }
+
+#[test]
+fn csr_with_a_key_other_than_rsa_or_p256_p384_is_refused() {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let csr = greedy_csr_params(Some("vc-ed25519"))
+        .serialize_request(&key)
+        .unwrap();
+    let err = ca()
+        .sign_csr(
+            &csr.pem().unwrap(),
+            &common::principal("acme", "vc-prod"),
+            365,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::CsrKeyRefused), "{err:?}");
+    // P-384 is accepted.
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    let csr = greedy_csr_params(Some("vc-p384"))
+        .serialize_request(&key)
+        .unwrap();
+    ca().sign_csr_der(csr.der(), &common::principal("acme", "vc-prod"), 365)
+        .expect("P-384 signed");
+}

@@ -27,8 +27,8 @@ use zeroize::Zeroizing;
 pub use audit::{AuditPage, AuditQuery, MAX_AUDIT_PAGE};
 pub use cluster::{ClusterMember, ClusterStatus, StateDigest};
 pub use model::{
-    EnrolledClient, Enrollment, Health, Job, Key, KeyAction, KeyCacheCounts, KeyFilter, KeyPage,
-    NodeCounts, NodeStatus, RotationStarted, Tenant, Vmware,
+    ClaimToken, EnrolledClient, Enrollment, Health, Job, Key, KeyAction, KeyCacheCounts, KeyFilter,
+    KeyPage, NodeCounts, NodeStatus, RotationStarted, SignedCertificate, Tenant, Vmware,
 };
 
 use crate::config::ClientConfig;
@@ -123,11 +123,55 @@ impl AdminClient {
         self.post(&path, json!({})).await
     }
 
-    /// `POST /v1/tenants/{t}/clients`: enrolls a CA-issued or pinned client.
+    /// `POST /v1/tenants/{t}/clients`: enrolls a CA-issued client, or a pin claim of a
+    /// certificate (the answer then carries the one-time `claim_token`).
     pub async fn enroll(&self, tenant: &str, enrollment: &Enrollment) -> Result<EnrolledClient> {
         let path = format!("/v1/tenants/{}/clients", encode(tenant));
         let body = serde_json::to_value(enrollment).map_err(ClientError::Json)?;
         self.post(&path, body).await
+    }
+
+    /// `POST .../clients/{name}/claim-token`: a new enrollment token for a pending pin claim.
+    pub async fn renew_claim_token(&self, tenant: &str, name: &str) -> Result<EnrolledClient> {
+        let path = format!(
+            "/v1/tenants/{}/clients/{}/claim-token",
+            encode(tenant),
+            encode(name)
+        );
+        self.post(&path, json!({})).await
+    }
+
+    /// `POST .../clients/{name}/bind` (operators): binds a pending pin claim of the
+    /// certificate with `fingerprint` (hex), checked out of band.
+    pub async fn bind_pin(
+        &self,
+        tenant: &str,
+        name: &str,
+        fingerprint: &str,
+    ) -> Result<EnrolledClient> {
+        let path = format!(
+            "/v1/tenants/{}/clients/{}/bind",
+            encode(tenant),
+            encode(name)
+        );
+        self.post(&path, json!({ "fingerprint": fingerprint }))
+            .await
+    }
+
+    /// `POST .../clients/{name}/csr`: the KMS CA signs `csr_pem` for the CA-issued
+    /// `kmip-client` `name`.
+    pub async fn sign_csr(
+        &self,
+        tenant: &str,
+        name: &str,
+        csr_pem: &str,
+    ) -> Result<SignedCertificate> {
+        let path = format!(
+            "/v1/tenants/{}/clients/{}/csr",
+            encode(tenant),
+            encode(name)
+        );
+        self.post(&path, json!({ "csr": csr_pem })).await
     }
 
     /// `GET /v1/tenants/{t}/clients`.

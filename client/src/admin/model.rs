@@ -40,9 +40,15 @@ pub struct EnrolledClient {
     pub role: String,
     /// `ca-issued` or `pinned`.
     pub identity: String,
+    /// For pinned clients: `pending` (claimed, identifies nobody yet) or `bound`.
+    #[serde(default)]
+    pub pin: Option<String>,
     /// SHA-256 of the pinned certificate, lowercase hex.
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// Until when a pending claim's enrollment token binds (RFC 3339).
+    #[serde(default)]
+    pub claim_expires_at: Option<String>,
     /// Disabled clients are refused at their next request.
     pub enabled: bool,
     /// Whether a KMIP Credential password is set (the password is never returned).
@@ -50,6 +56,44 @@ pub struct EnrolledClient {
     /// RFC 3339.
     #[serde(default)]
     pub created_at: Option<String>,
+    /// The one-time enrollment token of a pin claim: only in the answer that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_token: Option<ClaimToken>,
+}
+
+/// A pin claim's one-time enrollment token: the KMIP Credential Password that binds the claim
+/// (Username = the client name). `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    /// The token text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClaimToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClaimToken(<redacted>)")
+    }
+}
+
+/// A certificate the KMS CA signed for a CSR (`POST .../clients/{name}/csr`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedCertificate {
+    /// The certificate (PEM).
+    pub certificate: String,
+    /// The KMS client CA certificate (PEM).
+    pub ca: String,
+    /// SHA-256 of the certificate, lowercase hex.
+    pub fingerprint: String,
+    /// The principal URI it carries.
+    pub principal: String,
+    /// RFC 3339.
+    #[serde(default)]
+    pub not_after: Option<String>,
 }
 
 /// `GET /v1/tenants/{t}/clients`.
@@ -66,9 +110,10 @@ pub struct Enrollment {
     /// `kmip-client` (the server's default), `tenant-admin` or `auditor`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// SHA-256 of a pinned certificate, hex; `None` for a CA-issued client.
+    /// A certificate not issued by the KMS CA (PEM) to claim as a pin; `None` for a
+    /// CA-issued client.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
+    pub certificate: Option<String>,
 }
 
 /// The VMware attributes vCenter puts on its keys.

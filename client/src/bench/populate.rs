@@ -256,7 +256,7 @@ async fn one_tenant(
     let enrollment = Enrollment {
         name: args.client_name.clone(),
         role: None,
-        fingerprint: None,
+        certificate: None,
     };
     exists_is_fine(admin.enroll(&tenant, &enrollment).await)?;
     if args.keys == 0 {

@@ -1,7 +1,7 @@
 //! `kmsctl` without a server: argument parsing, the flag > environment > file precedence of
 //! settings, the configuration file, exit codes of usage errors, completions, and the
-//! fingerprint `client enroll --pin-cert` pins. (End-to-end runs against the real server are
-//! in the `kms-tests` crate, `tests/tests/it/kmsctl.rs`.)
+//! fingerprint of a certificate file (what `client bind --fingerprint` names). (End-to-end
+//! runs against the real server are in the `kms-tests` crate, `tests/tests/it/kmsctl.rs`.)
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! Tenant admin routes (operators too): enroll, list, disable / enable a tenant's clients, and
-//! set or clear a client's KMIP Credential password.
+//! set or clear a client's KMIP Credential password. Pin claims (token renewal, operator
+//! binding) are in `pins.rs`, CSR signing in `csr.rs`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,18 +9,20 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
 
 use super::auth::{Access, Caller};
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
+use crate::identity::claim::{self, EnrollmentToken};
 use crate::store::records::{ClientIdentity, ClientRecord, Role, client_key};
 
 /// Longest accepted KMIP Credential password, in bytes (checked before hashing).
 const MAX_PASSWORD_LEN: usize = 1024;
 
-/// A client as the API shows it (never the password hash).
+/// A client as the API shows it (never the password hash, never a token digest).
 #[derive(Debug, Serialize)]
 pub(crate) struct ClientView {
     tenant: Option<String>,
@@ -27,35 +30,76 @@ pub(crate) struct ClientView {
     role: &'static str,
     /// `ca-issued` or `pinned`.
     identity: &'static str,
+    /// For pinned clients: `pending` (claimed, identifies nobody yet) or `bound`.
+    pin: Option<&'static str>,
     /// SHA-256 of the pinned certificate (lowercase hex), for pinned clients.
     fingerprint: Option<String>,
+    /// Until when the pending claim's enrollment token binds.
+    claim_expires_at: Option<String>,
     enabled: bool,
     has_password: bool,
     created_at: Option<String>,
+    /// The one-time enrollment token, in the one answer that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claim_token: Option<ShownToken>,
 }
 
 impl From<&ClientRecord> for ClientView {
     fn from(c: &ClientRecord) -> Self {
-        let (identity, fingerprint) = match &c.identity {
-            ClientIdentity::CaIssued => ("ca-issued", None),
-            ClientIdentity::Pinned { fingerprint } => ("pinned", Some(fingerprint.clone())),
+        let (identity, pin, fingerprint, claim_expires_at) = match &c.identity {
+            ClientIdentity::CaIssued => ("ca-issued", None, None, None),
+            ClientIdentity::Pinned { fingerprint } => {
+                ("pinned", Some("bound"), Some(fingerprint.clone()), None)
+            }
+            ClientIdentity::PendingPin {
+                fingerprint,
+                expires_at,
+                ..
+            } => (
+                "pinned",
+                Some("pending"),
+                Some(fingerprint.clone()),
+                rfc3339(*expires_at),
+            ),
         };
         Self {
             tenant: c.tenant.clone(),
             name: c.name.clone(),
             role: c.role.as_str(),
             identity,
+            pin,
             fingerprint,
+            claim_expires_at,
             enabled: c.enabled,
             has_password: c.password_hash.is_some(),
             created_at: rfc3339(c.created_at),
+            claim_token: None,
         }
     }
 }
 
+impl ClientView {
+    /// The view with the enrollment token shown (the claim's answers only).
+    pub(crate) fn with_token(mut self, token: EnrollmentToken) -> Self {
+        self.claim_token = Some(ShownToken(token));
+        self
+    }
+}
+
+/// An enrollment token on its way out in JSON; `Debug` stays redacted.
+#[derive(Debug)]
+pub(crate) struct ShownToken(EnrollmentToken);
+
+impl Serialize for ShownToken {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.expose())
+    }
+}
+
 /// `POST /v1/tenants/{tenant}/clients` body: a CA-issued identity (`{name}`, the certificate
-/// carries `urn:kms:principal:<role>:<tenant>:<name>`) or a pinned certificate
-/// (`{name, fingerprint}`). `role` defaults to `kmip-client`.
+/// carries `urn:kms:principal:<role>:<tenant>:<name>`) or a pin claim of a certificate the KMS
+/// CA did not issue (`{name, certificate}`, PEM). `role` defaults to `kmip-client`, the only
+/// role a pin may have. A bare `fingerprint` is refused: the server must see the certificate.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewClient {
@@ -63,7 +107,9 @@ pub(crate) struct NewClient {
     #[serde(default)]
     role: Option<String>,
     #[serde(default)]
-    fingerprint: Option<String>,
+    certificate: Option<String>,
+    #[serde(default)]
+    fingerprint: Option<IgnoredAny>,
 }
 
 /// `PUT .../clients/{name}/password` body: `{"password": "..."}` sets, `{"password": null}`
@@ -78,6 +124,22 @@ impl fmt::Debug for NewPassword {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("NewPassword(<redacted>)")
     }
+}
+
+/// A new pending claim of the certificate with `fingerprint`, and its token.
+pub(crate) fn new_claim(
+    state: &AdminState,
+    fingerprint: String,
+    now: i64,
+) -> (ClientIdentity, EnrollmentToken) {
+    let token = EnrollmentToken::generate();
+    let ttl = i64::try_from(state.enrollment.pin_claim_ttl.as_secs()).unwrap_or(i64::MAX);
+    let identity = ClientIdentity::PendingPin {
+        token_digest: token.digest(&fingerprint),
+        fingerprint,
+        expires_at: now.saturating_add(ttl),
+    };
+    (identity, token)
 }
 
 /// `GET /v1/tenants/{tenant}/clients`.
@@ -122,12 +184,25 @@ pub(crate) async fn enroll(
     if certs::identity::validate_label(certs::LabelKind::Name, &body.name).is_err() {
         return Err(ApiError::BadRequest("invalid client name"));
     }
-    let identity = match body.fingerprint.as_deref() {
-        None => ClientIdentity::CaIssued,
-        Some(f) => ClientIdentity::Pinned {
-            fingerprint: normalize_fingerprint(f)
-                .ok_or(ApiError::BadRequest("fingerprint must be a SHA-256 in hex"))?,
-        },
+    if body.fingerprint.is_some() {
+        return Err(ApiError::BadRequest(
+            "pin the certificate itself (\"certificate\": PEM), not its fingerprint",
+        ));
+    }
+    let now = now();
+    let (identity, token) = match body.certificate.as_deref() {
+        None => (ClientIdentity::CaIssued, None),
+        Some(_) if role != Role::KmipClient => {
+            return Err(ApiError::BadRequest(
+                "a pinned certificate can only be a kmip-client",
+            ));
+        }
+        Some(pem) => {
+            let fingerprint = claim::check_certificate(pem, &state.kms.verifier, now)
+                .map_err(ApiError::InvalidCertificate)?;
+            let (identity, token) = new_claim(&state, fingerprint, now);
+            (identity, Some(token))
+        }
     };
     if state
         .kms
@@ -144,10 +219,15 @@ pub(crate) async fn enroll(
         identity,
         enabled: true,
         password_hash: None,
-        created_at: now(),
+        created_at: now,
     };
     state.kms.enroll_client(record.clone()).await?;
-    Ok((StatusCode::CREATED, Json(ClientView::from(&record))))
+    let view = ClientView::from(&record);
+    let view = match token {
+        Some(token) => view.with_token(token),
+        None => view,
+    };
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// `POST .../clients/{name}/disable`: refused from its next request on (and, when pinned, at
@@ -208,7 +288,7 @@ pub(crate) async fn set_password(
 }
 
 /// Lowercase hex SHA-256 from hex with optional `:` separators, any case.
-fn normalize_fingerprint(given: &str) -> Option<String> {
+pub(crate) fn normalize_fingerprint(given: &str) -> Option<String> {
     let hex: String = given
         .chars()
         .filter(|c| *c != ':')

@@ -45,9 +45,29 @@ pub enum ApiError {
     /// The client name is enrolled already.
     #[error("client already enrolled")]
     ClientExists,
-    /// The fingerprint is enrolled for another client.
-    #[error("fingerprint already enrolled")]
+    /// The certificate's pin is bound to another client (operators binding a claim only:
+    /// tenant admins never see another tenant's pins).
+    #[error("certificate already pinned for another client")]
     FingerprintTaken,
+    /// An uploaded certificate cannot be pinned: one answer for every reason (malformed,
+    /// expired, issued by the KMS CA, ...), so that it tells nothing about other tenants.
+    #[error("certificate refused: {0}")]
+    InvalidCertificate(#[source] crate::identity::claim::PinRefusal),
+    /// The client holds no pending pin claim (of that certificate).
+    #[error("no pending pin claim")]
+    NoPendingClaim,
+    /// CSR signing needs `[tls] client_ca_key`.
+    #[error("CSR signing is not configured")]
+    CsrSigningOff,
+    /// A CSR is signed only for a client enrolled as a CA-issued `kmip-client`.
+    #[error("client is not a CA-issued kmip-client")]
+    NotCaIssuedClient,
+    /// The CSR is refused (the request's fault).
+    #[error("CSR refused: {0:?}")]
+    InvalidCsr(CsrRefusal),
+    /// Signing a valid CSR failed (the node's fault).
+    #[error("signing failed: {0}")]
+    Signing(#[source] certs::Error),
     /// The key's lifecycle state forbids the action.
     #[error("wrong key lifecycle state")]
     WrongKeyState,
@@ -100,7 +120,35 @@ impl ApiError {
             ApiError::BadRequest(what) => (StatusCode::BAD_REQUEST, what),
             ApiError::TenantExists => (StatusCode::CONFLICT, "tenant already exists"),
             ApiError::ClientExists => (StatusCode::CONFLICT, "client already enrolled"),
-            ApiError::FingerprintTaken => (StatusCode::CONFLICT, "fingerprint already enrolled"),
+            ApiError::FingerprintTaken => (
+                StatusCode::CONFLICT,
+                "certificate already pinned for another client",
+            ),
+            ApiError::InvalidCertificate(_) => (
+                StatusCode::BAD_REQUEST,
+                "certificate refused: pin one current X.509 certificate (PEM) that the KMS CA did not issue",
+            ),
+            ApiError::NoPendingClaim => (StatusCode::CONFLICT, "no pending pin claim"),
+            ApiError::CsrSigningOff => (
+                StatusCode::NOT_IMPLEMENTED,
+                "CSR signing is not configured on this node",
+            ),
+            ApiError::NotCaIssuedClient => (
+                StatusCode::CONFLICT,
+                "client is not a CA-issued kmip-client",
+            ),
+            ApiError::InvalidCsr(CsrRefusal::Malformed) => (
+                StatusCode::BAD_REQUEST,
+                "csr must be one PEM certificate request",
+            ),
+            ApiError::InvalidCsr(CsrRefusal::Signature) => (
+                StatusCode::BAD_REQUEST,
+                "certificate request signature does not verify",
+            ),
+            ApiError::InvalidCsr(CsrRefusal::Key) => (
+                StatusCode::BAD_REQUEST,
+                "certificate request key must be RSA 2048-4096 or ECDSA P-256/P-384",
+            ),
             ApiError::WrongKeyState => (StatusCode::CONFLICT, "wrong key lifecycle state"),
             ApiError::NameTaken => (StatusCode::CONFLICT, "name already in use"),
             ApiError::RotationRunning => (StatusCode::CONFLICT, "rotation already running"),
@@ -124,9 +172,10 @@ impl ApiError {
             ),
             ApiError::Cluster(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
             ApiError::Operation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "key operation refused"),
-            ApiError::Store(_) | ApiError::Render(_) | ApiError::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-            }
+            ApiError::Store(_)
+            | ApiError::Render(_)
+            | ApiError::Internal(_)
+            | ApiError::Signing(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
         }
     }
 }
@@ -137,6 +186,7 @@ impl From<Rejection> for ApiError {
             Rejection::TenantExists => ApiError::TenantExists,
             Rejection::NoSuchTenant => ApiError::NoSuchTenant,
             Rejection::FingerprintTaken => ApiError::FingerprintTaken,
+            Rejection::ClaimChanged => ApiError::NoPendingClaim,
             Rejection::NameTaken => ApiError::NameTaken,
             Rejection::StaleRevision
             | Rejection::DomainKeyVersion
@@ -169,6 +219,35 @@ impl From<AdminError> for ApiError {
             AdminError::InvalidName(_) => ApiError::BadRequest("invalid name"),
             AdminError::NoSuchClient => ApiError::NoSuchClient,
             AdminError::Password(_) | AdminError::Task(_) => ApiError::Internal(e),
+        }
+    }
+}
+
+/// Why a CSR is not signed, as far as the caller may learn it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsrRefusal {
+    /// Not one PEM PKCS#10 request (or too large).
+    Malformed,
+    /// Its self-signature does not verify.
+    Signature,
+    /// Its key is of a refused type or size.
+    Key,
+}
+
+impl CsrRefusal {
+    /// Sorts a signing failure: the request's fault (400) or the node's (500).
+    pub(crate) fn of(e: certs::Error) -> ApiError {
+        match e {
+            certs::Error::Pem { .. }
+            | certs::Error::ParseCsr(_)
+            | certs::Error::TrailingBytes
+            | certs::Error::CertificateTooLarge(_) => ApiError::InvalidCsr(CsrRefusal::Malformed),
+            certs::Error::CsrSignature(_) => ApiError::InvalidCsr(CsrRefusal::Signature),
+            certs::Error::CsrKeyRefused | certs::Error::CsrPublicKey(_) => {
+                ApiError::InvalidCsr(CsrRefusal::Key)
+            }
+            // `certs::Error` is non-exhaustive: anything else is the node's failure.
+            other => ApiError::Signing(other),
         }
     }
 }

@@ -11,9 +11,11 @@ mod audit;
 mod auth;
 mod clients;
 mod cluster;
+mod csr;
 mod error;
 mod inventory;
 mod lifecycle;
+mod pins;
 mod rotation;
 mod tenants;
 
@@ -49,21 +51,34 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest accepted request body. Admin requests are small JSON documents.
 const MAX_BODY: usize = 64 * 1024;
 
-/// What the handlers share: the service, the Domain Key rotation jobs, the start time.
+/// What the handlers share: the service, the Domain Key rotation jobs, the start time, and
+/// what client enrollment needs.
 #[derive(Debug)]
 pub struct AdminState {
     kms: Arc<Kms>,
     rotations: rotation::Rotations,
     started: Instant,
+    enrollment: Enrollment,
+}
+
+/// What enrolling clients needs besides the store: how long a pin claim's token binds, and
+/// the client CA with its key when this node signs CSRs.
+#[derive(Debug)]
+pub struct Enrollment {
+    /// `[admin] pin_claim_ttl_secs`.
+    pub pin_claim_ttl: Duration,
+    /// The client CA and its key (`[tls] client_ca_key`); `None`: CSR signing answers 501.
+    pub csr_signer: Option<certs::CertificateAuthority>,
 }
 
 impl AdminState {
     /// State over the node's service.
-    pub fn new(kms: Arc<Kms>) -> Arc<Self> {
+    pub fn new(kms: Arc<Kms>, enrollment: Enrollment) -> Arc<Self> {
         Arc::new(Self {
             kms,
             rotations: rotation::Rotations::default(),
             started: Instant::now(),
+            enrollment,
         })
     }
 }
@@ -121,6 +136,12 @@ pub fn router(state: Arc<AdminState>) -> Router {
             "/v1/tenants/{tenant}/clients/{name}/password",
             put(clients::set_password),
         )
+        .route(
+            "/v1/tenants/{tenant}/clients/{name}/claim-token",
+            post(pins::renew_token),
+        )
+        .route("/v1/tenants/{tenant}/clients/{name}/bind", post(pins::bind))
+        .route("/v1/tenants/{tenant}/clients/{name}/csr", post(csr::sign))
         .route("/v1/tenants/{tenant}/keys", get(inventory::list))
         .route("/v1/tenants/{tenant}/keys/{uid}", get(inventory::one))
         .route(

@@ -91,6 +91,11 @@ pub struct AdminSettings {
     pub listen: SocketAddr,
     /// Most concurrent admin connections; further ones are closed at once.
     pub max_connections: usize,
+    /// How long a pin claim's enrollment token binds (`[admin] pin_claim_ttl_secs`).
+    pub pin_claim_ttl: Duration,
+    /// The client CA's private key for signing CSRs (`[tls] client_ca_key`); `None`: the CSR
+    /// route answers 501.
+    pub csr_ca_key: Option<PathBuf>,
 }
 
 /// Connection limits and timeouts.

@@ -79,6 +79,8 @@ pub struct RawAdmin {
     pub listen: String,
     /// Most concurrent admin connections.
     pub max_connections: usize,
+    /// Seconds a pin claim's enrollment token binds the claimed certificate.
+    pub pin_claim_ttl_secs: u64,
 }
 
 impl Default for RawAdmin {
@@ -87,6 +89,7 @@ impl Default for RawAdmin {
             enabled: true,
             listen: "127.0.0.1:5697".into(),
             max_connections: 64,
+            pin_claim_ttl_secs: 7 * 86_400,
         }
     }
 }
@@ -150,6 +153,10 @@ pub struct RawTls {
     /// TLS 1.2 session cache entries.
     #[serde(default = "default_session_cache")]
     pub session_cache_entries: usize,
+    /// Private key of the client CA (PEM, PKCS#8), for signing CSRs through the admin API;
+    /// optional (empty: none).
+    #[serde(default)]
+    pub client_ca_key: Option<PathBuf>,
 }
 
 fn default_session_cache() -> usize {
@@ -254,7 +261,13 @@ impl RawConfig {
                 reason: "rsa_cert and rsa_key go together",
             });
         }
-        let admin = self.admin.validate()?;
+        let csr_ca_key = self
+            .tls
+            .client_ca_key
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| base.join(p));
+        let admin = self.admin.validate(csr_ca_key)?;
         let cluster = self
             .cluster
             .as_ref()
@@ -325,7 +338,7 @@ impl RawConfig {
 }
 
 impl RawAdmin {
-    fn validate(&self) -> Result<Option<AdminSettings>, ConfigError> {
+    fn validate(&self, csr_ca_key: Option<PathBuf>) -> Result<Option<AdminSettings>, ConfigError> {
         if !self.enabled {
             return Ok(None);
         }
@@ -339,9 +352,17 @@ impl RawAdmin {
                 reason: "must be between 1 and 65536",
             });
         }
+        if !(300..=30 * 86_400).contains(&self.pin_claim_ttl_secs) {
+            return Err(ConfigError::Invalid {
+                option: "admin.pin_claim_ttl_secs",
+                reason: "must be between 300 seconds and 30 days",
+            });
+        }
         Ok(Some(AdminSettings {
             listen,
             max_connections: self.max_connections,
+            pin_claim_ttl: Duration::from_secs(self.pin_claim_ttl_secs),
+            csr_ca_key,
         }))
     }
 }
@@ -404,6 +425,26 @@ pin_file = "pin"
         assert!(bad.to_string().contains("admin.listen"), "{bad}");
         let bad = load(MINIMAL, &[("KMSD_ADMIN__MAX_CONNECTIONS", "0")]).unwrap_err();
         assert!(bad.to_string().contains("admin.max_connections"), "{bad}");
+    }
+
+    #[test]
+    fn pin_claims_last_a_week_and_csr_signing_needs_the_ca_key() {
+        let admin = load(MINIMAL, &[]).unwrap().admin.unwrap();
+        assert_eq!(admin.pin_claim_ttl.as_secs(), 7 * 86_400);
+        assert_eq!(admin.csr_ca_key, None);
+        let bad = load(MINIMAL, &[("KMSD_ADMIN__PIN_CLAIM_TTL_SECS", "10")]).unwrap_err();
+        assert!(
+            bad.to_string().contains("admin.pin_claim_ttl_secs"),
+            "{bad}"
+        );
+        let signing = load(MINIMAL, &[("KMSD_TLS__CLIENT_CA_KEY", "ca.key")]).unwrap();
+        assert_eq!(
+            signing.admin.unwrap().csr_ca_key,
+            Some(Path::new("/etc/kms/ca.key").to_owned())
+        );
+        // An empty path turns it off (an environment override cannot remove a key).
+        let off = load(MINIMAL, &[("KMSD_TLS__CLIENT_CA_KEY", "")]).unwrap();
+        assert_eq!(off.admin.unwrap().csr_ca_key, None);
     }
 
     #[test]

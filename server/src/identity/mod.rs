@@ -1,23 +1,30 @@
 //! Who the peer is. A [`Principal`] (tenant, client, role) comes from the VERIFIED client
-//! certificate and the current enrollments in the store, never from a CN:
-//! 1. a certificate whose SHA-256 fingerprint is pinned belongs to that pinned client;
-//! 2. otherwise its single `urn:kms:principal:` SAN URI names the client, which must be
-//!    enrolled as CA-issued, and the certificate must chain to the KMS client CA now.
+//! certificate and the current enrollments in the store, never from a CN, by ONE rule that
+//! depends on the certificate alone, never on the order of enrollments
+//! (`tls::verifier::Origin`):
+//! 1. a certificate issued by the KMS client CA is identified by its single
+//!    `urn:kms:principal:` SAN URI, which must name a client enrolled as CA-issued with that
+//!    role; it must chain to the CA now and carry the clientAuth EKU. It is never looked up
+//!    by fingerprint, so no pin can take it over;
+//! 2. any other certificate is identified only by a BOUND pin of its SHA-256 fingerprint. A
+//!    pin is bound by proof that the pinning tenant's client holds the certificate (see
+//!    [`claim`]) or by an operator; a pending claim identifies nobody.
 //!
 //! The principal is re-derived for every request, so disabling a client or suspending a tenant
 //! takes effect at once, even on resumed TLS sessions and open connections.
 
+pub mod claim;
 mod recent;
 
 use std::fmt;
 
 use certs::identity::{Identity, PrincipalUri, identity_from_cert_der};
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, UnixTime};
 
 use crate::store::records::{ClientIdentity, ClientRecord, Role};
 use crate::store::{Store, StoreError};
-use crate::tls::ClientVerifier;
 use crate::tls::verifier::fingerprint_hex;
+use crate::tls::{ClientVerifier, Origin};
 
 pub use recent::RecentInspections;
 
@@ -65,12 +72,18 @@ pub enum IdentityError {
     /// The TLS layer produced no client certificate.
     #[error("no client certificate")]
     NoCertificate,
-    /// The certificate is neither pinned nor carries a usable principal URI.
+    /// A KMS-CA certificate carries no usable principal URI, or names no client enrolled as
+    /// CA-issued with that role.
     #[error("certificate names no enrolled client")]
     NotEnrolled,
-    /// The principal URI is present but the certificate does not chain to the KMS CA.
-    #[error("certificate with an identity URI is not issued by the KMS CA")]
-    NotIssuedByCa,
+    /// The certificate is issued by the KMS CA but is not valid for client authentication now
+    /// (no clientAuth EKU, expired or not yet valid).
+    #[error("KMS CA certificate not valid for client authentication")]
+    UnusableCaCertificate,
+    /// The certificate is not issued by the KMS CA and no pin of it is bound (a pending claim
+    /// may exist: see [`claim`]).
+    #[error("certificate is not pinned for any client")]
+    NotPinned,
     /// The client is enrolled but disabled.
     #[error("client is disabled")]
     Disabled,
@@ -82,15 +95,26 @@ pub enum IdentityError {
     Store(#[from] StoreError),
 }
 
-/// What a connection's certificate says, worked out once per connection: its facts, and the
-/// principal URI it carries if (and only if) it chains to the KMS client CA. Checking the
-/// chain is the expensive part (a signature verification), so it is not repeated per request;
-/// the enrollment state, which can change at any time, is looked up per request by
-/// [`principal_of`].
+/// What a connection's certificate says, worked out once per connection: its facts, and how
+/// it is identified ([`PeerIdentity`]). Sorting it is the expensive part (a signature
+/// verification), so it is not repeated per request; the enrollment state, which can change at
+/// any time, is looked up per request by [`principal_of`].
 #[derive(Clone, Debug)]
 pub struct PeerCertificate {
     facts: CertificateFacts,
-    ca_issued: Option<PrincipalUri>,
+    identity: PeerIdentity,
+}
+
+/// How a peer certificate is identified, decided by the certificate alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerIdentity {
+    /// Issued by the KMS CA, valid for client authentication, naming this principal.
+    Principal(PrincipalUri),
+    /// Issued by the KMS CA but unusable (no clientAuth EKU, not valid now, or no single
+    /// principal URI): refused.
+    Refused,
+    /// Not issued by the KMS CA: identified by a bound pin of its fingerprint, if any.
+    Pinnable,
 }
 
 impl PeerCertificate {
@@ -103,14 +127,13 @@ impl PeerCertificate {
             chain.split_first().ok_or(IdentityError::NoCertificate)?;
         let info =
             certs::identity::cert_info(end_entity).map_err(|_| IdentityError::NotEnrolled)?;
-        let ca_issued = match identity_from_cert_der(end_entity) {
-            Ok(id) => match id.identity {
-                Identity::Principal(p) if verifier.chains_to_ca(end_entity, intermediates) => {
-                    Some(p)
-                }
-                _ => None,
+        let identity = match verifier.origin(end_entity, intermediates, UnixTime::now()) {
+            Origin::KmsCa => match identity_from_cert_der(end_entity).map(|c| c.identity) {
+                Ok(Identity::Principal(p)) => PeerIdentity::Principal(p),
+                Ok(Identity::Node(_)) | Err(_) => PeerIdentity::Refused,
             },
-            Err(_) => None,
+            Origin::KmsCaUnusable => PeerIdentity::Refused,
+            Origin::Foreign => PeerIdentity::Pinnable,
         };
         Ok(PeerCertificate {
             facts: CertificateFacts {
@@ -118,13 +141,18 @@ impl PeerCertificate {
                 subject: info.subject,
                 issuer: info.issuer,
             },
-            ca_issued,
+            identity,
         })
     }
 
     /// The certificate facts recorded in audit records.
     pub fn facts(&self) -> &CertificateFacts {
         &self.facts
+    }
+
+    /// How the certificate is identified.
+    pub fn identity(&self) -> &PeerIdentity {
+        &self.identity
     }
 }
 
@@ -138,16 +166,14 @@ pub fn principal(
     principal_of(&PeerCertificate::inspect(chain, verifier)?, store)
 }
 
-/// The principal of an inspected peer certificate under the current enrollments:
-/// 1. a pinned fingerprint names its client;
-/// 2. else a CA-issued principal URI names a client enrolled as CA-issued with that role.
+/// The principal of an inspected peer certificate under the current enrollments, by the rule
+/// of the module docs: a KMS-CA principal URI names a client enrolled as CA-issued with that
+/// role; any other certificate needs a bound pin of its fingerprint.
 ///
 /// The client must be enabled and its tenant active.
 pub fn principal_of(peer: &PeerCertificate, store: &Store) -> Result<Principal, IdentityError> {
-    let client = match store.client_by_fingerprint(&peer.facts.fingerprint)? {
-        Some(client) => client,
-        None => {
-            let p = peer.ca_issued.as_ref().ok_or(IdentityError::NotEnrolled)?;
+    let client = match &peer.identity {
+        PeerIdentity::Principal(p) => {
             let key =
                 crate::store::records::client_key(p.tenant.as_ref().map(|t| t.as_str()), &p.name);
             let client = store.client(&key)?.ok_or(IdentityError::NotEnrolled)?;
@@ -156,6 +182,11 @@ pub fn principal_of(peer: &PeerCertificate, store: &Store) -> Result<Principal, 
             }
             client
         }
+        PeerIdentity::Refused => return Err(IdentityError::UnusableCaCertificate),
+        PeerIdentity::Pinnable => store
+            .client_by_fingerprint(&peer.facts.fingerprint)?
+            .filter(|c| matches!(c.identity, ClientIdentity::Pinned { .. }))
+            .ok_or(IdentityError::NotPinned)?,
     };
     admit(&client, store)?;
     Ok(Principal {
@@ -164,6 +195,14 @@ pub fn principal_of(peer: &PeerCertificate, store: &Store) -> Result<Principal, 
         role: client.role,
         certificate: peer.facts.clone(),
     })
+}
+
+/// Whether a certificate that is not issued by the KMS CA may complete a TLS handshake: its
+/// fingerprint is pinned for an enabled client, or claimed by a pending pin (which its first
+/// request may prove, see [`claim`]). Store failures refuse.
+pub fn admits_at_handshake(store: &Store, fingerprint: &str) -> bool {
+    matches!(store.client_by_fingerprint(fingerprint), Ok(Some(c)) if c.enabled)
+        || store.is_claimed(fingerprint).unwrap_or(false)
 }
 
 fn admit(client: &ClientRecord, store: &Store) -> Result<(), IdentityError> {

@@ -106,7 +106,7 @@ mod tests {
                 subject: subject.into(),
                 issuer: "CN=CA".into(),
             },
-            ca_issued: None,
+            identity: crate::identity::PeerIdentity::Pinnable,
         }
     }
 

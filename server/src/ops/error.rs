@@ -114,7 +114,9 @@ impl From<Rejection> for OpError {
             | Rejection::DomainKeyInUse => OpError::Contention,
             // Tenant vanished or mismatched mid-request: treat as absent.
             Rejection::NoSuchTenant | Rejection::TenantMismatch => OpError::ObjectNotFound,
-            Rejection::TenantExists | Rejection::FingerprintTaken => OpError::PermissionDenied,
+            Rejection::TenantExists | Rejection::FingerprintTaken | Rejection::ClaimChanged => {
+                OpError::PermissionDenied
+            }
         }
     }
 }

@@ -32,7 +32,7 @@ use tracing::{debug, warn};
 pub(crate) use context::Ctx;
 pub use error::OpError;
 
-use crate::identity::CertificateFacts;
+use crate::identity::{IdentityError, PeerCertificate};
 use crate::kms::{Admission, Kms};
 use crate::net::PeerAddr;
 
@@ -46,13 +46,14 @@ const FALLBACK_VERSION: ProtocolVersion = ProtocolVersion::V1_0;
 pub(crate) async fn handle_message(
     kms: &Kms,
     admission: Admission,
-    certificate: Option<&CertificateFacts>,
+    certificate: Option<&PeerCertificate>,
     peer: PeerAddr,
     bytes: &[u8],
     linearized: bool,
 ) -> Vec<u8> {
     let now = now();
-    let who = audit::Who::of(kms, &admission, certificate, peer);
+    let facts = certificate.map(PeerCertificate::facts);
+    let who = audit::Who::of(kms, &admission, facts, peer);
     let tree = match decode(bytes, &kms.limits) {
         Ok(t) => t,
         Err(e) => {
@@ -73,6 +74,21 @@ pub(crate) async fn handle_message(
         }
     };
     let version = response_version(request.version());
+    // A pending pin claim of the certificate is proven by the request's Credential (not on a
+    // node cut off from the majority: it could not commit the binding).
+    let (admission, who) = match (admission, certificate) {
+        (Err(IdentityError::NotPinned), Some(c)) if linearized => {
+            let admission =
+                match crate::identity::claim::redeem(kms, c, peer, &request.header, now).await {
+                    Ok(true) => crate::identity::principal_of(c, &kms.store),
+                    Ok(false) => Err(IdentityError::NotPinned),
+                    Err(e) => Err(e),
+                };
+            let who = audit::Who::of(kms, &admission, facts, peer);
+            (admission, who)
+        }
+        (admission, _) => (admission, who),
+    };
     // An audit trail that failed refuses everything until a record is durable again; the
     // refusal's own record is the probe.
     let degraded = !kms.audit().is_healthy();

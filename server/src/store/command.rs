@@ -64,6 +64,17 @@ pub enum Command {
     /// Keeps a signed audit checkpoint in the replicated state, so that a node's rewritten or
     /// truncated audit files show against what every node holds.
     AuditCheckpoint(Box<Checkpoint>),
+    /// Turns a client's pending pin claim into a bound pin: refused unless the client still
+    /// holds a pending claim of `fingerprint` (with `token_digest`, when given: the claim the
+    /// token was checked against, not a renewed one) and no other client holds the bound pin.
+    BindPin {
+        /// Store key of the client (`tenant/name`).
+        client: String,
+        /// The claimed fingerprint.
+        fingerprint: String,
+        /// The claim's token digest as checked (`None`: an operator binds).
+        token_digest: Option<[u8; 32]>,
+    },
 }
 
 /// Why a command was not applied. Deterministic: every replica reaches the same outcome.
@@ -102,4 +113,7 @@ pub enum Rejection {
     /// A client's fingerprint is enrolled for another client already.
     #[error("certificate fingerprint already enrolled for another client")]
     FingerprintTaken,
+    /// The client holds no pending pin claim (of that fingerprint, with that token) anymore.
+    #[error("no such pending pin claim")]
+    ClaimChanged,
 }

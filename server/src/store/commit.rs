@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::cache::RecordCache;
 use super::command::{Command, Rejection};
-use super::records::{ClientIdentity, ObjectRecord, TenantRecord};
+use super::records::{ClientIdentity, ClientRecord, ObjectRecord, TenantRecord};
 use super::{StoreError, decode, encode, tables};
 use crate::audit::{AuditError, AuditLog};
 
@@ -296,14 +296,42 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
             }
             match &c.identity {
                 ClientIdentity::Pinned { fingerprint } => {
-                    let index = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
-                    match index.get(fingerprint.as_str())? {
-                        Some(owner) if owner.value() != c.key() => Err(Rejection::FingerprintTaken),
-                        _ => Ok(()),
-                    }
+                    bound_elsewhere(txn, fingerprint, &c.key())?
                 }
-                ClientIdentity::CaIssued => Ok(()),
+                // Claims may overlap: binding one is what is unique.
+                ClientIdentity::PendingPin { .. } | ClientIdentity::CaIssued => Ok(()),
             }
+        }
+        Command::BindPin {
+            client,
+            fingerprint,
+            token_digest,
+        } => {
+            let clients = txn.open_table(tables::CLIENTS)?;
+            let current: Option<ClientRecord> = clients
+                .get(client.as_str())?
+                .map(|v| decode(v.value()))
+                .transpose()?;
+            let Some(current) = current else {
+                return Ok(Err(Rejection::ClaimChanged));
+            };
+            let claimed = match &current.identity {
+                ClientIdentity::PendingPin {
+                    fingerprint: f,
+                    token_digest: d,
+                    ..
+                } => f == fingerprint && token_digest.as_ref().is_none_or(|t| t == d),
+                ClientIdentity::CaIssued | ClientIdentity::Pinned { .. } => false,
+            };
+            if !claimed {
+                return Ok(Err(Rejection::ClaimChanged));
+            }
+            if let Some(tenant) = &current.tenant
+                && tenant_record(txn, tenant)?.is_none()
+            {
+                return Ok(Err(Rejection::NoSuchTenant));
+            }
+            bound_elsewhere(txn, fingerprint, client)?
         }
         Command::PutObject {
             expected_revision,
@@ -313,6 +341,19 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
         Command::Batch(_) | Command::Audited { .. } => Ok(()),
         // Checkpoints are signed by their node; a replay of the same one is harmless.
         Command::AuditCheckpoint(_) => Ok(()),
+    })
+}
+
+/// Refuses a bound pin of `fingerprint` for the client `key` when another client holds it.
+fn bound_elsewhere(
+    txn: &WriteTransaction,
+    fingerprint: &str,
+    key: &str,
+) -> Result<Result<(), Rejection>, StoreError> {
+    let index = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
+    Ok(match index.get(fingerprint)? {
+        Some(owner) if owner.value() != key => Err(Rejection::FingerprintTaken),
+        _ => Ok(()),
     })
 }
 
@@ -372,6 +413,40 @@ fn put_tenant(txn: &WriteTransaction, t: &TenantRecord) -> Result<(), StoreError
     Ok(())
 }
 
+/// Writes a client record and keeps the pin indexes in step: the bound pin's fingerprint
+/// in `client_fingerprints`, a pending claim in `pin_claims`.
+fn put_client(txn: &WriteTransaction, c: &ClientRecord) -> Result<(), StoreError> {
+    let key = c.key();
+    let mut clients = txn.open_table(tables::CLIENTS)?;
+    let previous: Option<ClientRecord> = clients
+        .get(key.as_str())?
+        .map(|v| decode(v.value()))
+        .transpose()?;
+    clients.insert(key.as_str(), encode(c)?.as_slice())?;
+    let mut bound = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
+    let mut claims = txn.open_table(tables::PIN_CLAIMS)?;
+    let tenant = c.tenant.as_deref().unwrap_or("-");
+    match previous.map(|p| p.identity) {
+        Some(ClientIdentity::Pinned { fingerprint }) => {
+            bound.remove(fingerprint.as_str())?;
+        }
+        Some(ClientIdentity::PendingPin { fingerprint, .. }) => {
+            claims.remove((fingerprint.as_str(), c.name.as_str(), tenant))?;
+        }
+        Some(ClientIdentity::CaIssued) | None => {}
+    }
+    match &c.identity {
+        ClientIdentity::Pinned { fingerprint } => {
+            bound.insert(fingerprint.as_str(), key.as_str())?;
+        }
+        ClientIdentity::PendingPin { fingerprint, .. } => {
+            claims.insert((fingerprint.as_str(), c.name.as_str(), tenant), ())?;
+        }
+        ClientIdentity::CaIssued => {}
+    }
+    Ok(())
+}
+
 fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
     match command {
         Command::CreateTenant(t) => put_tenant(txn, t)?,
@@ -393,20 +468,23 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
                 put_tenant(txn, &t)?;
             }
         }
-        Command::PutClient(c) => {
-            let key = c.key();
-            let mut clients = txn.open_table(tables::CLIENTS)?;
-            let previous: Option<super::records::ClientRecord> = clients
-                .get(key.as_str())?
+        Command::PutClient(c) => put_client(txn, c)?,
+        Command::BindPin {
+            client,
+            fingerprint,
+            ..
+        } => {
+            let clients = txn.open_table(tables::CLIENTS)?;
+            let current: Option<ClientRecord> = clients
+                .get(client.as_str())?
                 .map(|v| decode(v.value()))
                 .transpose()?;
-            clients.insert(key.as_str(), encode(c)?.as_slice())?;
-            let mut index = txn.open_table(tables::CLIENT_FINGERPRINTS)?;
-            if let Some(ClientIdentity::Pinned { fingerprint }) = previous.map(|p| p.identity) {
-                index.remove(fingerprint.as_str())?;
-            }
-            if let ClientIdentity::Pinned { fingerprint } = &c.identity {
-                index.insert(fingerprint.as_str(), key.as_str())?;
+            drop(clients);
+            if let Some(mut c) = current {
+                c.identity = ClientIdentity::Pinned {
+                    fingerprint: fingerprint.clone(),
+                };
+                put_client(txn, &c)?;
             }
         }
         Command::PutObject { record, .. } => {

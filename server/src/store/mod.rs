@@ -83,6 +83,10 @@ impl From<crate::cluster::ClusterError> for StoreError {
     }
 }
 
+/// Most pending pin claims [`Store::pin_claims`] reads for one fingerprint and name (claims
+/// of one name are one per tenant).
+pub const MAX_PIN_CLAIMS_READ: usize = 64;
+
 /// The node's store. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -239,6 +243,34 @@ impl Store {
                 .map(|v| decode(v.value()))
                 .transpose()
         })
+    }
+
+    /// The pending pin claims of certificate fingerprint `fp` by clients named `name`, at most
+    /// one per tenant, at most [`MAX_PIN_CLAIMS_READ`] of them.
+    pub fn pin_claims(&self, fp: &str, name: &str) -> Result<Vec<ClientRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(tables::PIN_CLAIMS)?;
+        let clients = txn.open_table(tables::CLIENTS)?;
+        let mut out = Vec::new();
+        for entry in index.range((fp, name, "")..)?.take(MAX_PIN_CLAIMS_READ) {
+            let (key, _) = entry?;
+            let (f, n, tenant) = key.value();
+            if f != fp || n != name {
+                break;
+            }
+            if let Some(v) = clients.get(records::client_key(Some(tenant), n).as_str())? {
+                out.push(decode(v.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether any client holds a pending pin claim of certificate fingerprint `fp`.
+    pub fn is_claimed(&self, fp: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(tables::PIN_CLAIMS)?;
+        let first = index.range((fp, "", "")..)?.next().transpose()?;
+        Ok(first.is_some_and(|(key, _)| key.value().0 == fp))
     }
 
     /// Every client of a tenant (`None`: operators).

@@ -61,16 +61,42 @@ mod role_name {
     }
 }
 
-/// How a client's certificate is recognised.
+/// How a client's certificate is recognised. New variants go at the end: records and log
+/// entries are postcard-encoded by variant index.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientIdentity {
     /// Issued by the KMS CA with this principal name in its SAN URI.
     CaIssued,
-    /// Any certificate (e.g. vCenter's self-signed one) pinned by its SHA-256 fingerprint.
+    /// A certificate not issued by the KMS CA (e.g. vCenter's self-signed one) pinned by its
+    /// SHA-256 fingerprint: a BOUND pin, the only kind that identifies a client. At most one
+    /// client holds a bound pin of a fingerprint.
     Pinned {
         /// Lowercase hex SHA-256 of the DER certificate.
         fingerprint: String,
     },
+    /// A pin claimed by a tenant admin and not bound yet: it identifies nobody until the
+    /// holder of the certificate proves the claim with its enrollment token, or an operator
+    /// binds it (`identity::claim`). Any number of clients, in any tenants, may claim the same
+    /// fingerprint; claiming reveals nothing about the others.
+    PendingPin {
+        /// Lowercase hex SHA-256 of the DER certificate.
+        fingerprint: String,
+        /// HMAC-SHA256 of the one-time enrollment token (`identity::claim::token_digest`).
+        token_digest: [u8; 32],
+        /// The token binds until this time (Unix seconds); an operator may bind later.
+        expires_at: i64,
+    },
+}
+
+impl ClientIdentity {
+    /// The fingerprint of a bound or pending pin.
+    pub fn pinned_fingerprint(&self) -> Option<&str> {
+        match self {
+            ClientIdentity::CaIssued => None,
+            ClientIdentity::Pinned { fingerprint }
+            | ClientIdentity::PendingPin { fingerprint, .. } => Some(fingerprint),
+        }
+    }
 }
 
 /// An enrolled client of a tenant. Identity is decided from the verified certificate, never a CN.

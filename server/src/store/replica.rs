@@ -89,6 +89,7 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::TENANTS),
     &Table(tables::CLIENTS),
     &Table(tables::CLIENT_FINGERPRINTS),
+    &Table(tables::PIN_CLAIMS),
     &Table(tables::OBJECTS),
     &Table(tables::TENANT_OBJECTS),
     &Table(tables::TENANT_NAMES),

@@ -11,9 +11,14 @@ pub(super) const TENANT_OBJECTS: TableDefinition<(&str, &str), ()> =
 pub(super) const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
 /// `tenant/name` -> ClientRecord.
 pub(super) const CLIENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("clients");
-/// Certificate SHA-256 fingerprint (hex) -> `tenant/name` of a pinned client.
+/// Certificate SHA-256 fingerprint (hex) -> `tenant/name` of the client holding the BOUND pin.
 pub(super) const CLIENT_FINGERPRINTS: TableDefinition<&str, &str> =
     TableDefinition::new("client_fingerprints");
+/// (fingerprint, client name, tenant) -> (): pending pin claims. Several tenants may claim one
+/// fingerprint; the name comes second so that a claim is found by fingerprint and the
+/// Username its holder sends, at most one per tenant.
+pub(super) const PIN_CLAIMS: TableDefinition<(&str, &str, &str), ()> =
+    TableDefinition::new("pin_claims");
 
 /// (tenant, Name value) -> UID: Names are unique within a tenant (KMIP Non Unique Name).
 pub(super) const TENANT_NAMES: TableDefinition<(&str, &str), &str> =
@@ -37,6 +42,7 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(TENANTS)?;
     txn.open_table(CLIENTS)?;
     txn.open_table(CLIENT_FINGERPRINTS)?;
+    txn.open_table(PIN_CLAIMS)?;
     txn.open_table(TENANT_NAMES)?;
     txn.open_table(AUDIT_OUTBOX)?;
     txn.open_table(AUDIT_CHECKPOINTS)?;

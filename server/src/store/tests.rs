@@ -397,3 +397,72 @@ async fn audited_changes_are_numbered_in_order_and_kept_until_written() {
     let bytes = postcard::to_allocvec(&command).unwrap();
     assert_eq!(postcard::from_bytes::<Command>(&bytes).unwrap(), command);
 }
+
+#[tokio::test]
+async fn pin_claims_overlap_and_bind_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer(None).unwrap();
+    for t in ["a", "b"] {
+        c.apply(Command::CreateTenant(tenant(t)))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let claim = |t: &str, digest: u8| ClientRecord {
+        tenant: Some(t.into()),
+        name: "vc".into(),
+        role: Role::KmipClient,
+        identity: ClientIdentity::PendingPin {
+            fingerprint: "aa".into(),
+            token_digest: [digest; 32],
+            expires_at: 100,
+        },
+        enabled: true,
+        password_hash: None,
+        created_at: 1,
+    };
+    let bind = |t: &str, digest: Option<u8>| Command::BindPin {
+        client: client_key(Some(t), "vc"),
+        fingerprint: "aa".into(),
+        token_digest: digest.map(|d| [d; 32]),
+    };
+    // Two tenants claim the same certificate: neither claim is refused, neither identifies.
+    for (t, d) in [("a", 1), ("b", 2)] {
+        c.apply(Command::PutClient(claim(t, d)))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert!(store.is_claimed("aa").unwrap());
+    assert!(!store.is_claimed("ab").unwrap());
+    assert!(store.client_by_fingerprint("aa").unwrap().is_none());
+    let claims = store.pin_claims("aa", "vc").unwrap();
+    assert_eq!(claims.len(), 2);
+    assert!(store.pin_claims("aa", "other").unwrap().is_empty());
+
+    // A's claim binds only with its own token digest; then B's cannot bind.
+    assert_eq!(
+        c.apply(bind("a", Some(2))).await.unwrap(),
+        Err(Rejection::ClaimChanged)
+    );
+    assert_eq!(c.apply(bind("a", Some(1))).await.unwrap(), Ok(()));
+    let bound = store.client_by_fingerprint("aa").unwrap().unwrap();
+    assert_eq!(bound.tenant.as_deref(), Some("a"));
+    assert_eq!(
+        bound.identity,
+        ClientIdentity::Pinned {
+            fingerprint: "aa".into()
+        }
+    );
+    assert_eq!(store.pin_claims("aa", "vc").unwrap().len(), 1);
+    assert_eq!(
+        c.apply(bind("b", None)).await.unwrap(),
+        Err(Rejection::FingerprintTaken)
+    );
+    // A bound pin is not a claim any more.
+    assert_eq!(
+        c.apply(bind("a", None)).await.unwrap(),
+        Err(Rejection::ClaimChanged)
+    );
+}

@@ -1,7 +1,8 @@
 //! TLS for the KMIP listener: TLS 1.2 (ECDHE with AEAD suites only) and TLS 1.3, an ECDSA and
 //! an RSA server certificate chosen per client hello, session resumption (TLS 1.2 session IDs
 //! and TLS 1.3 tickets: vCenter opens a new connection for nearly every operation), and a
-//! mandatory client certificate that is either issued by the KMS CA or pinned by fingerprint.
+//! mandatory client certificate that is either issued by the KMS CA (with the clientAuth EKU) or
+//! pinned by fingerprint (see `verifier` for the one rule).
 
 mod resolver;
 pub mod verifier;
@@ -14,7 +15,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::ServerSessionMemoryCache;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-pub use verifier::{ClientVerifier, PinnedCertificates};
+pub use verifier::{ClientVerifier, Origin, PinnedCertificates};
 
 use crate::config::TlsFiles;
 
@@ -43,6 +44,14 @@ pub enum TlsError {
     /// The client CA bundle is unusable.
     #[error("client CA rejected: {0}")]
     Verifier(#[from] rustls::server::VerifierBuilderError),
+    /// `[tls] client_ca_key` is not the key of a certificate in `client_ca`.
+    #[error("{path} is not the key of a certificate in the client CA file: {source}")]
+    CaKey {
+        /// The key file.
+        path: String,
+        /// Why.
+        source: certs::Error,
+    },
 }
 
 /// The crypto provider: ring, restricted to ECDHE key exchange and AEAD suites (rustls offers
@@ -88,6 +97,32 @@ pub fn client_verifier(
 ) -> Result<Arc<ClientVerifier>, TlsError> {
     let ca = read_certs(&files.client_ca)?;
     Ok(Arc::new(ClientVerifier::new(&ca, pinned, provider())?))
+}
+
+/// The client CA with its private key, for signing CSRs through the admin API: the
+/// certificate of `client_ca` whose public key matches the key in `key_path`.
+pub fn client_ca_signer(
+    client_ca: &Path,
+    key_path: &Path,
+) -> Result<certs::CertificateAuthority, TlsError> {
+    let key = zeroize::Zeroizing::new(read(key_path)?);
+    let ca_key = |source| TlsError::CaKey {
+        path: key_path.display().to_string(),
+        source,
+    };
+    let key_pem = std::str::from_utf8(&key).map_err(|_| TlsError::Empty {
+        path: key_path.display().to_string(),
+        what: "private key",
+    })?;
+    let bundle = String::from_utf8_lossy(&read(client_ca)?).into_owned();
+    let mut last = certs::Error::CaKeyMismatch;
+    for cert in certs::Certificate::all_from_pem(&bundle).map_err(ca_key)? {
+        match certs::CertificateAuthority::from_pem(cert.pem(), key_pem) {
+            Ok(ca) => return Ok(ca),
+            Err(e) => last = e,
+        }
+    }
+    Err(ca_key(last))
 }
 
 /// Builds the server's TLS configuration around `verifier`.

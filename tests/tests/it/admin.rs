@@ -88,7 +88,7 @@ impl Api {
 
 /// The operator `kmsd dev` bootstraps: its certificate from `dev::operator_identity`,
 /// enrolled as the binary does.
-async fn operator(server: &TestServer) -> Api {
+pub(crate) async fn operator(server: &TestServer) -> Api {
     let (name, cert, key) =
         server::dev::operator_identity(server.layout()).expect("dev operator certificate");
     let key_name = server::store::records::client_key(None, &name);
@@ -102,7 +102,7 @@ async fn operator(server: &TestServer) -> Api {
     Api::new(server, &IdentityFiles { cert, key })
 }
 
-fn kmip(server: &TestServer, files: &IdentityFiles) -> Connector {
+pub(crate) fn kmip(server: &TestServer, files: &IdentityFiles) -> Connector {
     let settings = ClientConfig::new(server.addr().to_string(), "127.0.0.1")
         .with_ca_file(server.ca_path())
         .with_identity(files.cert.clone(), files.key.clone());

@@ -1,8 +1,9 @@
 //! `kmsctl` end to end against the real server (real TLS, real SoftHSM2), run in-process
 //! through `client::cli::execute` so the code under test is this build's, not a stale binary.
 //!
-//! An operator creates a tenant and its admin; the admin enrolls a CA-issued KMIP client and
-//! a pinned self-signed one; the KMIP client makes keys with `x-` attributes that the
+//! An operator creates a tenant and its admin; the admin enrolls a CA-issued KMIP client
+//! whose certificate the KMS CA signs from vCenter's CSR, and claims a pinned self-signed one
+//! that the operator binds; the KMIP client makes keys with `x-` attributes that the
 //! inventory shows; revoke, rekey and a Domain Key rotation go through; `key get --out` writes
 //! a 0600 file with the key's bytes; errors end with the documented exit codes.
 
@@ -86,6 +87,61 @@ fn self_signed(dir: &Path, name: &str) -> (IdentityFiles, String) {
     (IdentityFiles { cert, key }, fingerprint)
 }
 
+/// vCenter's "New CSR": a key and a CSR made here (asking for another identity), signed by
+/// the KMS CA through `kmsctl client sign-csr` for `name` of `initech`.
+async fn csr_signed(admin: &Kmsctl, dir: &Path, name: &str) -> IdentityFiles {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["vcenter.example".to_owned()]).expect("params");
+    params.subject_alt_names.push(rcgen::SanType::URI(
+        "urn:kms:principal:operator:-:root".try_into().expect("URI"),
+    ));
+    let csr = params
+        .serialize_request(&key)
+        .expect("CSR")
+        .pem()
+        .expect("PEM");
+    let files = IdentityFiles {
+        cert: dir.join(format!("{name}-signed.pem")),
+        key: dir.join(format!("{name}-csr.key")),
+    };
+    let csr_file = dir.join(format!("{name}.csr"));
+    let ca_file = dir.join(format!("{name}-ca.pem"));
+    std::fs::write(&csr_file, csr).expect("CSR file");
+    std::fs::write(&files.key, key.serialize_pem()).expect("key file");
+    let (csr_file, out, ca) = (
+        csr_file.display().to_string(),
+        files.cert.display().to_string(),
+        ca_file.display().to_string(),
+    );
+    let signed = admin
+        .run(&[
+            "client", "sign-csr", "--tenant", "initech", "--name", name, "--csr", &csr_file,
+            "--out", &out, "--ca-out", &ca,
+        ])
+        .await
+        .ok();
+    let principal = format!("urn:kms:principal:kmip-client:initech:{name}");
+    assert!(signed.out.contains(&principal), "{signed:?}");
+    assert!(
+        std::fs::read_to_string(&ca)
+            .expect("CA written")
+            .contains("BEGIN CERTIFICATE")
+    );
+    let again = admin
+        .run(&[
+            "client", "sign-csr", "--tenant", "initech", "--name", name, "--csr", &csr_file,
+            "--out", &out,
+        ])
+        .await;
+    assert_eq!(
+        again.exit,
+        Exit::Usage,
+        "an existing file was overwritten: {again:?}"
+    );
+    files
+}
+
 /// The key's bytes as a KMIP client reads them directly (not through kmsctl).
 async fn key_bytes(server: &TestServer, files: &IdentityFiles, uid: &str) -> Vec<u8> {
     let settings = client::ClientConfig::new(server.addr().to_string(), "127.0.0.1")
@@ -130,23 +186,36 @@ kms_tests::server_test! {
         let status = ops.run(&["node", "status"]).await.ok();
         assert!(status.out.contains(&server.kms().keys().hsm().root_kcv().to_string()), "{status:?}");
 
-        // Tenant admin: a CA-issued KMIP client and a pinned self-signed one.
+        // Tenant admin: a CA-issued KMIP client, its certificate signed from vCenter's CSR ...
         let alice = server.issue_identity(Role::TenantAdmin, Some("initech"), "alice").expect("alice");
         let alice = Kmsctl::new(server, &alice);
         let enrolled = alice.run(&["client", "enroll", "--tenant", "initech", "--name", "vcenter"]).await.ok();
         assert!(enrolled.out.contains("ca-issued"), "{enrolled:?}");
+        let vc_files = csr_signed(&alice, &out_dir(server), "vcenter").await;
+        // ... and a pinned self-signed one: claimed, a new token, then bound by the operator.
         let (esx, fingerprint) = self_signed(&out_dir(server), "esx");
         let esx_cert = esx.cert.display().to_string();
         let pinned = alice
-            .run(&["client", "enroll", "--tenant", "initech", "--name", "esx", "--pin-cert", &esx_cert, "--json"])
+            .run(&["client", "pin", "--tenant", "initech", "--name", "esx", "--pin-cert", &esx_cert, "--json"])
             .await
             .ok()
             .json();
         assert_eq!(pinned["clients"][0]["fingerprint"], fingerprint.as_str());
         assert_eq!(pinned["clients"][0]["identity"], "pinned");
+        assert_eq!(pinned["clients"][0]["pin"], "pending");
+        assert_eq!(pinned["clients"][0]["claim_token"].as_str().map(str::len), Some(32));
+        let renewed = alice.run(&["client", "claim-token", "--tenant", "initech", "--name", "esx"]).await.ok();
+        assert!(renewed.out.contains("enrollment token (shown once"), "{renewed:?}");
+        let refused = Kmsctl::new(server, &esx).run(&["key", "create"]).await;
+        assert_eq!(refused.exit, Exit::PermissionDenied, "a pending claim admitted: {refused:?}");
+        let bound = ops
+            .run(&["client", "bind", "--tenant", "initech", "--name", "esx", "--fingerprint", &fingerprint, "--json"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(bound["clients"][0]["pin"], "bound");
 
         // The KMIP client makes a key the way vCenter labels it; the pinned one is admitted.
-        let vc_files = server.issue_identity(Role::KmipClient, Some("initech"), "vcenter").expect("vcenter");
         let vc = Kmsctl::new(server, &vc_files);
         let uid = vc
             .run(&[

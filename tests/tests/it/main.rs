@@ -11,6 +11,7 @@ mod cluster;
 mod conformance;
 mod encrypt_only;
 mod hostile;
+mod identity;
 mod kmsctl;
 mod per_ip;
 mod pinned;

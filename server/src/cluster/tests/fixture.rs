@@ -109,6 +109,15 @@ pub(super) fn populate(t: &str) -> Vec<Command> {
     vec![
         Command::CreateTenant(tenant(t)),
         Command::PutClient(pinned_client(t, "vcenter", &format!("{t}-fp"))),
+        Command::PutClient(ClientRecord {
+            name: "vcenter-2".into(),
+            identity: ClientIdentity::PendingPin {
+                fingerprint: format!("{t}-claimed"),
+                token_digest: [9; 32],
+                expires_at: 2,
+            },
+            ..pinned_client(t, "vcenter-2", "")
+        }),
         Command::PutObject {
             expected_revision: None,
             record: Box::new(object(&format!("{t}-1"), t, "vm-1")),
