@@ -39,11 +39,14 @@ mod checkpoint;
 mod error;
 mod export;
 mod hash;
+mod manifest;
 pub mod merkle;
 mod reader;
 mod record;
 mod verify;
 
+#[cfg(test)]
+mod scope_tests;
 #[cfg(test)]
 mod tests;
 
@@ -54,6 +57,7 @@ pub use crate::checkpoint::{
 pub use crate::error::Error;
 pub use crate::export::{Filter, to_cef};
 pub use crate::hash::{HASH_LEN, Hash};
+pub use crate::manifest::{ChainPoint, MANIFEST_FORMAT, MAX_MANIFEST_LEN, Manifest};
 pub use crate::reader::{
     MAX_CHECKPOINT_LINE_LEN, MAX_LINE_LEN, Parsed, read_checkpoints, read_records,
 };

@@ -9,6 +9,13 @@
 //! the record it names; a checkpoint beyond the last record means records were cut off.
 //! Records after the last checkpoint are chained but not yet signed: the report says how far
 //! the signatures reach.
+//!
+//! The scope is the auditor's to give, never read from the files: in a tenant's scope every
+//! record of another tenant is a finding ([`Finding::OutOfScope`]), and every validly signed
+//! checkpoint must prove the tenant's head (or, with its full list of heads, that the tenant
+//! had no records yet); in the whole trail's scope every checkpoint must carry the full list.
+//! A checkpoint stripped of what the scope needs is a finding ([`Finding::MissingTenantHeads`]),
+//! not a checkpoint that vouches for nothing: otherwise records it covers could be cut.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -17,13 +24,15 @@ use crate::checkpoint::{Checkpoint, PublicKey};
 use crate::hash::Hash;
 use crate::record::AuditRecord;
 
-/// Which chains to verify.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which chains to verify. In an export's manifest it is written `"all"` or
+/// `{"tenant": "acme"}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Every record of every log: the global chains and every tenant chain.
     All,
-    /// One tenant's chain only (`None`: records without a tenant). Other tenants' records may
-    /// be absent from the input; if present they are ignored.
+    /// One tenant's chain only (`None`: records without a tenant). Another tenant's record in
+    /// the input is a finding.
     Tenant(Option<String>),
 }
 
@@ -111,6 +120,44 @@ pub enum Finding {
         /// The (tenant) sequence number it names.
         seq: u64,
     },
+    /// A validly signed checkpoint lacks the tenant heads the scope needs: the full list (the
+    /// whole trail's scope) or the tenant's head with its proof (a tenant's scope). Stripped,
+    /// or the checkpoints of another scope's export.
+    MissingTenantHeads {
+        /// The checkpoint's log.
+        log: String,
+        /// The checkpoint's sequence number.
+        seq: u64,
+        /// The tenant whose head is missing, or `None` when the full list is.
+        tenant: Option<Option<String>>,
+    },
+    /// Records of a tenant outside the scope verified (in a tenant's scope): not what the
+    /// export says it holds, and not checked.
+    OutOfScope {
+        /// The log.
+        log: String,
+        /// Their tenant.
+        tenant: Option<String>,
+        /// How many.
+        records: u64,
+        /// The first one's sequence number in the log.
+        first: u64,
+    },
+    /// The export's manifest states another scope than the one verified.
+    ScopeMismatch {
+        /// The scope the manifest states.
+        stated: Scope,
+    },
+    /// The export's manifest disagrees with the files (records cut or added, checkpoints
+    /// removed): `what` names the fact.
+    ManifestMismatch {
+        /// `records`, `checkpoints`, `start` or `end`.
+        what: &'static str,
+        /// What the manifest states.
+        stated: String,
+        /// What the files hold.
+        found: String,
+    },
     /// A validly signed checkpoint names a record past the last one: records were cut off.
     BeyondEnd {
         /// The log.
@@ -172,6 +219,46 @@ impl fmt::Display for Finding {
                 f,
                 "log {log}: checkpoint at {seq} has tenant heads that do not match its signed root"
             ),
+            Self::MissingTenantHeads {
+                log,
+                seq,
+                tenant: None,
+            } => write!(
+                f,
+                "log {log}: checkpoint at {seq} lacks the full list of tenant heads (stripped, or a tenant's view)"
+            ),
+            Self::MissingTenantHeads {
+                log,
+                seq,
+                tenant: Some(t),
+            } => write!(
+                f,
+                "log {log}: checkpoint at {seq} lacks the head of {} (stripped, or another tenant's view)",
+                tenant_name(t)
+            ),
+            Self::OutOfScope {
+                log,
+                tenant,
+                records,
+                first,
+            } => write!(
+                f,
+                "log {log}: {records} records of {} (the first at {first}) are outside the scope verified",
+                tenant_name(tenant)
+            ),
+            Self::ScopeMismatch { stated } => write!(
+                f,
+                "the export's manifest says it holds {}, not what is verified",
+                scope_name(stated)
+            ),
+            Self::ManifestMismatch {
+                what,
+                stated,
+                found,
+            } => write!(
+                f,
+                "the export's manifest states {what} {stated}, the files hold {found}"
+            ),
             Self::HeadMismatch {
                 log,
                 tenant,
@@ -194,6 +281,21 @@ impl fmt::Display for Finding {
                 chain(log, tenant)
             ),
         }
+    }
+}
+
+fn tenant_name(tenant: &Option<String>) -> String {
+    match tenant {
+        Some(t) => format!("tenant {t}"),
+        None => "records without tenant".to_owned(),
+    }
+}
+
+/// The scope in words: `the whole trail`, `tenant acme`.
+pub(crate) fn scope_name(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "the whole trail".to_owned(),
+        Scope::Tenant(t) => tenant_name(t),
     }
 }
 
@@ -278,17 +380,18 @@ pub fn verify(
                 log: cp.log.clone(),
                 seq: cp.seq,
             });
+        } else if let Some(tenant) = missing_heads(cp, &heads, scope) {
+            findings.push(Finding::MissingTenantHeads {
+                log: cp.log.clone(),
+                seq: cp.seq,
+                tenant,
+            });
         }
         proven.entry(&cp.log).or_default().push((cp.seq, heads));
     }
 
-    let in_scope: Vec<&AuditRecord> = records
-        .iter()
-        .filter(|r| match scope {
-            Scope::All => true,
-            Scope::Tenant(t) => r.event.tenant == *t,
-        })
-        .collect();
+    let in_scope: Vec<&AuditRecord> = records.iter().filter(|r| scope.holds(r)).collect();
+    findings.extend(out_of_scope(records, scope));
     let mut logs: BTreeSet<&str> = in_scope.iter().map(|r| r.log.as_str()).collect();
     match scope {
         Scope::All => logs.extend(valid.iter().map(|cp| cp.log.as_str())),
@@ -352,6 +455,67 @@ pub fn verify(
         chains,
         findings,
     }
+}
+
+impl Scope {
+    /// Whether `record` belongs to this scope.
+    pub fn holds(&self, record: &AuditRecord) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Tenant(t) => record.event.tenant == *t,
+        }
+    }
+
+    /// The position of `record` in this scope's chain: the log's sequence number for the
+    /// whole trail, the tenant sequence number for a tenant; and the hash it continues from.
+    pub fn position(&self, record: &AuditRecord) -> (u64, Hash) {
+        match self {
+            Scope::All => (record.seq, record.prev),
+            Scope::Tenant(_) => (record.tenant_seq, record.tenant_prev),
+        }
+    }
+}
+
+/// What `scope` needs of a validly signed checkpoint that `heads` (what it proves) lacks:
+/// `Some(None)` the full list (whole trail), `Some(Some(t))` tenant `t`'s head.
+fn missing_heads(
+    cp: &Checkpoint,
+    heads: &[crate::TenantHead],
+    scope: &Scope,
+) -> Option<Option<Option<String>>> {
+    // the full list, matching the signed root, also proves a tenant it leaves out had no
+    // records yet
+    if cp.has_full_tenants() {
+        return None;
+    }
+    match scope {
+        Scope::All => Some(None),
+        Scope::Tenant(t) if !heads.iter().any(|h| h.tenant == *t) => Some(Some(t.clone())),
+        Scope::Tenant(_) => None,
+    }
+}
+
+/// One finding per log and foreign tenant with records in the input, in a tenant's scope.
+fn out_of_scope(records: &[AuditRecord], scope: &Scope) -> Vec<Finding> {
+    if *scope == Scope::All {
+        return Vec::new();
+    }
+    let mut outside: BTreeMap<(&str, &Option<String>), (u64, u64)> = BTreeMap::new();
+    for r in records.iter().filter(|r| !scope.holds(r)) {
+        let entry = outside
+            .entry((r.log.as_str(), &r.event.tenant))
+            .or_insert((0, r.seq));
+        entry.0 += 1;
+    }
+    outside
+        .into_iter()
+        .map(|((log, tenant), (records, first))| Finding::OutOfScope {
+            log: log.to_owned(),
+            tenant: tenant.clone(),
+            records,
+            first,
+        })
+        .collect()
 }
 
 /// Walks one chain and checks the vouched heads against it.

@@ -2,7 +2,7 @@
 //! checkpoints. Records and checkpoints arrive in the `audit-log` crate's own JSON shapes, so
 //! what the server sends is exactly what `kmsctl audit verify` checks.
 
-use audit_log::{AuditRecord, Checkpoint, PublicKey};
+use audit_log::{AuditRecord, Checkpoint, PublicKey, Scope};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -20,7 +20,7 @@ pub const MAX_AUDIT_PAGE: u32 = 10_000;
 pub struct AuditQuery {
     /// Only this tenant.
     pub tenant: Option<String>,
-    /// Only this operation (`Create`, `POST /tenants`, `handshake`).
+    /// Only this operation (`Create`, `POST /v1/tenants`, `connect`).
     pub operation: Option<String>,
     /// Only this object UID.
     pub object: Option<String>,
@@ -48,9 +48,16 @@ struct KeyAnswer {
     public_key: String,
 }
 
-#[derive(Deserialize)]
-struct CheckpointList {
-    checkpoints: Vec<Checkpoint>,
+/// `GET /v1/audit/checkpoints`: the checkpoints the caller may see, and the scope the server
+/// served them for.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CheckpointView {
+    /// The checkpoints, each in the caller's view.
+    pub checkpoints: Vec<Checkpoint>,
+    /// `all` for an operator (full lists of tenant heads), a tenant for a tenant admin or
+    /// auditor (that tenant's head and proof only). `None` from a server that does not say.
+    #[serde(default)]
+    pub scope: Option<Scope>,
 }
 
 fn rfc3339(t: Option<OffsetDateTime>) -> Result<Option<String>> {
@@ -108,9 +115,8 @@ impl AdminClient {
     }
 
     /// `GET /v1/audit/checkpoints`: every checkpoint the caller may see (a tenant-scoped
-    /// caller gets each as its tenant's view, with an inclusion proof).
-    pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let list: CheckpointList = self.get("/v1/audit/checkpoints").await?;
-        Ok(list.checkpoints)
+    /// caller gets each as its tenant's view, with an inclusion proof), and for which scope.
+    pub async fn audit_checkpoints(&self) -> Result<CheckpointView> {
+        self.get("/v1/audit/checkpoints").await
     }
 }
