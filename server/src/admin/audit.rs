@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use audit_log::{AuditRecord, Checkpoint, Filter};
+use audit_log::{AuditRecord, Checkpoint, Filter, Scope};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -105,10 +105,13 @@ pub(crate) async fn records(
     }))
 }
 
-/// Checkpoints of this node's log, from the replicated state.
+/// Checkpoints of this node's log, from the replicated state, and the scope they are served
+/// for (`all`, or the tenant a tenant admin or auditor is confined to), so an export can say
+/// what it holds.
 #[derive(Debug, Serialize)]
 pub(crate) struct Checkpoints {
     checkpoints: Vec<Checkpoint>,
+    scope: Scope,
 }
 
 /// `GET /v1/audit/checkpoints`: for a tenant-confined caller each checkpoint carries only the
@@ -134,7 +137,11 @@ pub(crate) async fn checkpoints(
             }
         }
     }
-    Ok(Json(Checkpoints { checkpoints: out }))
+    let scope = confined.map_or(Scope::All, |t| Scope::Tenant(Some(t)));
+    Ok(Json(Checkpoints {
+        checkpoints: out,
+        scope,
+    }))
 }
 
 /// The audit public key.
