@@ -2,6 +2,8 @@
 //! checkpoints. Records and checkpoints arrive in the `audit-log` crate's own JSON shapes, so
 //! what the server sends is exactly what `kmsctl audit verify` checks.
 
+use std::time::Duration;
+
 use audit_log::{AuditRecord, Checkpoint, PublicKey, Scope};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -13,6 +15,11 @@ use crate::error::{ClientError, Result};
 
 /// Largest page the server serves (`limit` 1 to 10000).
 pub const MAX_AUDIT_PAGE: u32 = 10_000;
+
+/// How often a page refused because the node's audit queries are busy (503 "audit queries
+/// busy; try again") is asked for again, and how long to wait before each try.
+const BUSY_RETRIES: u32 = 30;
+const BUSY_PAUSE: Duration = Duration::from_secs(1);
 
 /// Which records to ask for; the server applies every set filter (a tenant-scoped caller
 /// only ever gets its own tenant's records, whatever `tenant` says).
@@ -79,8 +86,30 @@ impl AdminClient {
     }
 
     /// `GET /v1/audit/records`: records with `seq > after`, at most `limit` (server default
-    /// 1000, at most [`MAX_AUDIT_PAGE`]).
+    /// 1000, at most [`MAX_AUDIT_PAGE`]). A page refused because the node's audit queries are
+    /// busy is asked for again, up to 30 times a second apart.
     pub async fn audit_records(
+        &self,
+        filter: &AuditQuery,
+        after: u64,
+        limit: Option<u32>,
+    ) -> Result<AuditPage> {
+        let mut tries = 0;
+        loop {
+            match self.audit_page(filter, after, limit).await {
+                Err(ClientError::Admin {
+                    status: 503,
+                    message,
+                }) if message.starts_with("audit queries busy") && tries < BUSY_RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(BUSY_PAUSE).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn audit_page(
         &self,
         filter: &AuditQuery,
         after: u64,

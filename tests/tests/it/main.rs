@@ -6,6 +6,7 @@
 mod admin;
 mod attributes;
 mod audit;
+mod audit_fairness;
 mod audit_filing;
 mod bench;
 mod cluster;
