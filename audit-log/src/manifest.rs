@@ -13,9 +13,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::finding::Finding;
 use crate::hash::Hash;
 use crate::record::AuditRecord;
-use crate::verify::{Finding, Scope};
+use crate::verify::Scope;
 
 /// The `format` of the manifests this crate writes.
 pub const MANIFEST_FORMAT: &str = "kms-audit-export-v1";
