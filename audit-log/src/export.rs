@@ -43,7 +43,8 @@ impl Filter {
                 .is_none_or(|o| Some(o) == e.object.as_ref())
             && self.principal.as_ref().is_none_or(|p| {
                 e.principal.as_ref().is_some_and(|q| {
-                    q.fingerprint == *p || q.subject == *p || q.client.as_ref() == Some(p)
+                    (q.has_certificate() && (q.fingerprint == *p || q.subject == *p))
+                        || q.client.as_ref() == Some(p)
                 })
             })
     }
@@ -110,11 +111,18 @@ pub fn to_cef(record: &AuditRecord) -> String {
         }
     }
     if let Some(p) = &e.principal {
-        put("suser", &p.subject);
-        put("cs2Label", "certFingerprint");
-        put("cs2", &p.fingerprint);
-        put("cs3Label", "certIssuer");
-        put("cs3", &p.issuer);
+        // a principal named by role and name only has no certificate fields to give
+        if !p.subject.is_empty() {
+            put("suser", &p.subject);
+        }
+        if !p.fingerprint.is_empty() {
+            put("cs2Label", "certFingerprint");
+            put("cs2", &p.fingerprint);
+        }
+        if !p.issuer.is_empty() {
+            put("cs3Label", "certIssuer");
+            put("cs3", &p.issuer);
+        }
         if let Some(c) = &p.client {
             put("suid", c);
         }

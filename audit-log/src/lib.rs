@@ -38,12 +38,16 @@ mod chain;
 mod checkpoint;
 mod error;
 mod export;
+mod finding;
 mod hash;
+mod manifest;
 pub mod merkle;
 mod reader;
 mod record;
 mod verify;
 
+#[cfg(test)]
+mod scope_tests;
 #[cfg(test)]
 mod tests;
 
@@ -53,9 +57,11 @@ pub use crate::checkpoint::{
 };
 pub use crate::error::Error;
 pub use crate::export::{Filter, to_cef};
+pub use crate::finding::Finding;
 pub use crate::hash::{HASH_LEN, Hash};
+pub use crate::manifest::{ChainPoint, MANIFEST_FORMAT, MAX_MANIFEST_LEN, Manifest};
 pub use crate::reader::{
     MAX_CHECKPOINT_LINE_LEN, MAX_LINE_LEN, Parsed, read_checkpoints, read_records,
 };
 pub use crate::record::{AuditEvent, AuditRecord, Kind, MAX_FIELD_LEN, Principal, Status};
-pub use crate::verify::{ChainSummary, Finding, Report, Scope, verify};
+pub use crate::verify::{ChainSummary, Report, Scope, verify};

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 use crate::checkpoint::Checkpoint;
+use crate::finding::Finding;
 use crate::record::AuditRecord;
-use crate::verify::Finding;
 
 /// Longest line read, in bytes. A record's text fields are capped at
 /// [`crate::MAX_FIELD_LEN`] each, so real lines stay far below this.

@@ -71,17 +71,44 @@ impl Status {
 }
 
 /// Who acted, as far as the peer certificate tells.
+///
+/// A record filed in a tenant's chain names the certificate only of that tenant's own
+/// principals; anyone else acting on the tenant (an operator) is named by role and name alone
+/// ([`Principal::named`]): the certificate fields are then empty and left out of the JSON line
+/// (they still take part in the record's hash, as empty strings).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Principal {
-    /// Lowercase hex SHA-256 of the DER certificate.
+    /// Lowercase hex SHA-256 of the DER certificate (empty: not disclosed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
-    /// Subject DN.
+    /// Subject DN (empty: not disclosed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subject: String,
-    /// Issuer DN.
+    /// Issuer DN (empty: not disclosed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub issuer: String,
-    /// The enrolled client name, once the certificate is matched to an enrollment.
+    /// The enrolled client name, once the certificate is matched to an enrollment; in a
+    /// [`Principal::named`], `role/name` (`operator/alice`).
     pub client: Option<String>,
+}
+
+impl Principal {
+    /// A principal named by role and name only, with no certificate details: how a record
+    /// filed in a tenant's chain names a principal that does not belong to that tenant.
+    pub fn named(role: &str, name: &str) -> Self {
+        Self {
+            fingerprint: String::new(),
+            subject: String::new(),
+            issuer: String::new(),
+            client: Some(format!("{role}/{name}")),
+        }
+    }
+
+    /// Whether the certificate's details are given (not a [`Principal::named`]).
+    pub fn has_certificate(&self) -> bool {
+        !(self.fingerprint.is_empty() && self.subject.is_empty() && self.issuer.is_empty())
+    }
 }
 
 /// What happened: everything a record says except its place in the chains. This is what the
@@ -95,7 +122,8 @@ pub struct AuditEvent {
     pub time: OffsetDateTime,
     /// The node that served the request.
     pub node: String,
-    /// The tenant acted in (`None`: operator calls and refusals before the tenant is known).
+    /// The tenant whose chain the record is in: a tenant principal's own tenant, the tenant
+    /// an operator acted on, or `None` (operator calls on no tenant, refused callers).
     pub tenant: Option<String>,
     /// Who acted (`None`: no certificate was presented).
     pub principal: Option<Principal>,
@@ -103,8 +131,9 @@ pub struct AuditEvent {
     pub client_addr: Option<String>,
     /// Which channel.
     pub kind: Kind,
-    /// The KMIP operation name (`Create`), the admin route (`POST /tenants`) or the connection
-    /// stage (`handshake`, `identify`).
+    /// The KMIP operation name (`Create`), the admin method and route template
+    /// (`POST /v1/tenants`, `POST /v1/tenants/{tenant}/suspend`), or `connect` for a connection
+    /// refused before any request.
     pub operation: String,
     /// The object's Unique Identifier, if the action names or makes one.
     pub object: Option<String>,

@@ -12,13 +12,13 @@ use crate::{
 };
 
 /// A software audit key (tests only; the server signs with the HSM).
-struct TestKey {
+pub(crate) struct TestKey {
     pair: EcdsaKeyPair,
     rng: SystemRandom,
 }
 
 impl TestKey {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let rng = SystemRandom::new();
         let pkcs8 =
             EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("generate");
@@ -27,19 +27,19 @@ impl TestKey {
         Self { pair, rng }
     }
 
-    fn public(&self) -> PublicKey {
+    pub(crate) fn public(&self) -> PublicKey {
         PublicKey::from_sec1(self.pair.public_key().as_ref()).expect("sec1")
     }
 
-    fn sign(&self, draft: CheckpointDraft) -> Checkpoint {
+    pub(crate) fn sign(&self, draft: CheckpointDraft) -> Checkpoint {
         let sig = self.pair.sign(&self.rng, &draft.message()).expect("sign");
         draft.finish(sig.as_ref()).expect("64 bytes")
     }
 }
 
-const TENANTS: [Option<&str>; 3] = [Some("acme"), Some("globex"), None];
+pub(crate) const TENANTS: [Option<&str>; 3] = [Some("acme"), Some("globex"), None];
 
-fn event(i: u64) -> AuditEvent {
+pub(crate) fn event(i: u64) -> AuditEvent {
     let tenant = TENANTS[(i % 3) as usize].map(str::to_owned);
     AuditEvent {
         time: OffsetDateTime::UNIX_EPOCH + time::Duration::milliseconds(i as i64 * 1537),
@@ -71,7 +71,7 @@ fn event(i: u64) -> AuditEvent {
 }
 
 /// `n` records, checkpointed every `every` records and at the end.
-fn fixture(key: &TestKey, n: u64, every: u64) -> (Vec<AuditRecord>, Vec<Checkpoint>) {
+pub(crate) fn fixture(key: &TestKey, n: u64, every: u64) -> (Vec<AuditRecord>, Vec<Checkpoint>) {
     let mut state = ChainState::genesis("node-a");
     let mut records = Vec::new();
     let mut cps = Vec::new();
@@ -87,7 +87,7 @@ fn fixture(key: &TestKey, n: u64, every: u64) -> (Vec<AuditRecord>, Vec<Checkpoi
     (records, cps)
 }
 
-fn to_file(records: &[AuditRecord]) -> Vec<u8> {
+pub(crate) fn to_file(records: &[AuditRecord]) -> Vec<u8> {
     let mut out = Vec::new();
     for r in records {
         out.extend_from_slice(r.to_json_line().expect("json").as_bytes());
@@ -97,14 +97,19 @@ fn to_file(records: &[AuditRecord]) -> Vec<u8> {
 }
 
 /// Reads a file and verifies it; returns every finding.
-fn check(file: &[u8], cps: &[Checkpoint], key: &PublicKey, scope: &Scope) -> Vec<Finding> {
+pub(crate) fn check(
+    file: &[u8],
+    cps: &[Checkpoint],
+    key: &PublicKey,
+    scope: &Scope,
+) -> Vec<Finding> {
     let parsed = read_records(file).expect("in memory");
     let mut findings = parsed.findings;
     findings.extend(verify(&parsed.items, cps, key, scope).findings);
     findings
 }
 
-fn tenant_view(
+pub(crate) fn tenant_view(
     records: &[AuditRecord],
     cps: &[Checkpoint],
     tenant: Option<&str>,

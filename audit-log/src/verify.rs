@@ -9,192 +9,31 @@
 //! the record it names; a checkpoint beyond the last record means records were cut off.
 //! Records after the last checkpoint are chained but not yet signed: the report says how far
 //! the signatures reach.
+//!
+//! The scope is the auditor's to give, never read from the files: in a tenant's scope every
+//! record of another tenant is a finding ([`Finding::OutOfScope`]), and every validly signed
+//! checkpoint must prove the tenant's head (or, with its full list of heads, that the tenant
+//! had no records yet); in the whole trail's scope every checkpoint must carry the full list.
+//! A checkpoint stripped of what the scope needs is a finding ([`Finding::MissingTenantHeads`]),
+//! not a checkpoint that vouches for nothing: otherwise records it covers could be cut.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 
 use crate::checkpoint::{Checkpoint, PublicKey};
+use crate::finding::Finding;
 use crate::hash::Hash;
 use crate::record::AuditRecord;
 
-/// Which chains to verify.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which chains to verify. In an export's manifest it is written `"all"` or
+/// `{"tenant": "acme"}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Every record of every log: the global chains and every tenant chain.
     All,
-    /// One tenant's chain only (`None`: records without a tenant). Other tenants' records may
-    /// be absent from the input; if present they are ignored.
+    /// One tenant's chain only (`None`: records without a tenant). Another tenant's record in
+    /// the input is a finding.
     Tenant(Option<String>),
-}
-
-/// One problem found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Finding {
-    /// The file's last line has no newline: a torn write (`bytes` long).
-    TornTail {
-        /// 1-based line number.
-        line: u64,
-        /// Length of the torn bytes.
-        bytes: u64,
-    },
-    /// A line longer than [`crate::MAX_LINE_LEN`] (records) or
-    /// [`crate::MAX_CHECKPOINT_LINE_LEN`] (checkpoints).
-    LineTooLong {
-        /// 1-based line number.
-        line: u64,
-    },
-    /// A line that is not a record or checkpoint.
-    MalformedLine {
-        /// 1-based line number.
-        line: u64,
-    },
-    /// A record line not in its canonical spelling (edited, even if its values still hash).
-    NonCanonicalLine {
-        /// 1-based line number.
-        line: u64,
-    },
-    /// A record's sequence number is not the previous one plus one (deleted, inserted,
-    /// duplicated or reordered records).
-    UnexpectedSeq {
-        /// The log.
-        log: String,
-        /// The tenant chain, or `None` for the global chain.
-        tenant: Option<Option<String>>,
-        /// What should have come.
-        expected: u64,
-        /// What came.
-        found: u64,
-    },
-    /// A record's `prev` (or `tenant_prev`) is not the hash of the record before it: a
-    /// record before it was changed, removed or swapped.
-    BrokenLink {
-        /// The log.
-        log: String,
-        /// The tenant chain, or `None` for the global chain.
-        tenant: Option<Option<String>>,
-        /// The record's (tenant) sequence number.
-        seq: u64,
-    },
-    /// The first record neither starts the chain nor continues from a signed checkpoint:
-    /// records before it are missing.
-    UnanchoredStart {
-        /// The log.
-        log: String,
-        /// The tenant chain, or `None` for the global chain.
-        tenant: Option<Option<String>>,
-        /// The first record's (tenant) sequence number.
-        seq: u64,
-    },
-    /// A checkpoint whose signature is not the audit key's (forged or altered).
-    BadSignature {
-        /// The checkpoint's log.
-        log: String,
-        /// The checkpoint's sequence number.
-        seq: u64,
-    },
-    /// A validly signed checkpoint whose tenant list or proof does not match its root.
-    BadTenantHeads {
-        /// The checkpoint's log.
-        log: String,
-        /// The checkpoint's sequence number.
-        seq: u64,
-    },
-    /// A validly signed checkpoint names a head the records do not have at that position:
-    /// the records were rewritten.
-    HeadMismatch {
-        /// The log.
-        log: String,
-        /// The tenant chain, or `None` for the global chain.
-        tenant: Option<Option<String>>,
-        /// The checkpoint's sequence number.
-        checkpoint: u64,
-        /// The (tenant) sequence number it names.
-        seq: u64,
-    },
-    /// A validly signed checkpoint names a record past the last one: records were cut off.
-    BeyondEnd {
-        /// The log.
-        log: String,
-        /// The tenant chain, or `None` for the global chain.
-        tenant: Option<Option<String>>,
-        /// The checkpoint's sequence number.
-        checkpoint: u64,
-        /// The (tenant) sequence number it names.
-        seq: u64,
-        /// The last (tenant) sequence number present (0: none).
-        last: u64,
-    },
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn chain(log: &str, tenant: &Option<Option<String>>) -> String {
-            match tenant {
-                None => format!("log {log}"),
-                Some(None) => format!("log {log}, records without tenant"),
-                Some(Some(t)) => format!("log {log}, tenant {t}"),
-            }
-        }
-        match self {
-            Self::TornTail { line, bytes } => {
-                write!(f, "line {line}: torn last line ({bytes} bytes, no newline)")
-            }
-            Self::LineTooLong { line } => write!(f, "line {line}: too long"),
-            Self::MalformedLine { line } => write!(f, "line {line}: not a valid entry"),
-            Self::NonCanonicalLine { line } => {
-                write!(f, "line {line}: not in canonical form (edited)")
-            }
-            Self::UnexpectedSeq {
-                log,
-                tenant,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{}: expected sequence {expected}, found {found}",
-                chain(log, tenant)
-            ),
-            Self::BrokenLink { log, tenant, seq } => write!(
-                f,
-                "{}: record {seq} does not chain to the record before it",
-                chain(log, tenant)
-            ),
-            Self::UnanchoredStart { log, tenant, seq } => write!(
-                f,
-                "{}: starts at {seq} with no signed checkpoint before it (records missing)",
-                chain(log, tenant)
-            ),
-            Self::BadSignature { log, seq } => write!(
-                f,
-                "log {log}: checkpoint at {seq} is not signed by the audit key"
-            ),
-            Self::BadTenantHeads { log, seq } => write!(
-                f,
-                "log {log}: checkpoint at {seq} has tenant heads that do not match its signed root"
-            ),
-            Self::HeadMismatch {
-                log,
-                tenant,
-                checkpoint,
-                seq,
-            } => write!(
-                f,
-                "{}: record {seq} differs from what checkpoint {checkpoint} signed",
-                chain(log, tenant)
-            ),
-            Self::BeyondEnd {
-                log,
-                tenant,
-                checkpoint,
-                seq,
-                last,
-            } => write!(
-                f,
-                "{}: checkpoint {checkpoint} covers record {seq} but the records end at {last} (truncated)",
-                chain(log, tenant)
-            ),
-        }
-    }
 }
 
 /// How far one chain goes and how much of it signatures cover.
@@ -278,17 +117,18 @@ pub fn verify(
                 log: cp.log.clone(),
                 seq: cp.seq,
             });
+        } else if let Some(tenant) = missing_heads(cp, &heads, scope) {
+            findings.push(Finding::MissingTenantHeads {
+                log: cp.log.clone(),
+                seq: cp.seq,
+                tenant,
+            });
         }
         proven.entry(&cp.log).or_default().push((cp.seq, heads));
     }
 
-    let in_scope: Vec<&AuditRecord> = records
-        .iter()
-        .filter(|r| match scope {
-            Scope::All => true,
-            Scope::Tenant(t) => r.event.tenant == *t,
-        })
-        .collect();
+    let in_scope: Vec<&AuditRecord> = records.iter().filter(|r| scope.holds(r)).collect();
+    findings.extend(out_of_scope(records, scope));
     let mut logs: BTreeSet<&str> = in_scope.iter().map(|r| r.log.as_str()).collect();
     match scope {
         Scope::All => logs.extend(valid.iter().map(|cp| cp.log.as_str())),
@@ -352,6 +192,67 @@ pub fn verify(
         chains,
         findings,
     }
+}
+
+impl Scope {
+    /// Whether `record` belongs to this scope.
+    pub fn holds(&self, record: &AuditRecord) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Tenant(t) => record.event.tenant == *t,
+        }
+    }
+
+    /// The position of `record` in this scope's chain: the log's sequence number for the
+    /// whole trail, the tenant sequence number for a tenant; and the hash it continues from.
+    pub fn position(&self, record: &AuditRecord) -> (u64, Hash) {
+        match self {
+            Scope::All => (record.seq, record.prev),
+            Scope::Tenant(_) => (record.tenant_seq, record.tenant_prev),
+        }
+    }
+}
+
+/// What `scope` needs of a validly signed checkpoint that `heads` (what it proves) lacks:
+/// `Some(None)` the full list (whole trail), `Some(Some(t))` tenant `t`'s head.
+fn missing_heads(
+    cp: &Checkpoint,
+    heads: &[crate::TenantHead],
+    scope: &Scope,
+) -> Option<Option<Option<String>>> {
+    // the full list, matching the signed root, also proves a tenant it leaves out had no
+    // records yet
+    if cp.has_full_tenants() {
+        return None;
+    }
+    match scope {
+        Scope::All => Some(None),
+        Scope::Tenant(t) if !heads.iter().any(|h| h.tenant == *t) => Some(Some(t.clone())),
+        Scope::Tenant(_) => None,
+    }
+}
+
+/// One finding per log and foreign tenant with records in the input, in a tenant's scope.
+fn out_of_scope(records: &[AuditRecord], scope: &Scope) -> Vec<Finding> {
+    if *scope == Scope::All {
+        return Vec::new();
+    }
+    let mut outside: BTreeMap<(&str, &Option<String>), (u64, u64)> = BTreeMap::new();
+    for r in records.iter().filter(|r| !scope.holds(r)) {
+        let entry = outside
+            .entry((r.log.as_str(), &r.event.tenant))
+            .or_insert((0, r.seq));
+        entry.0 += 1;
+    }
+    outside
+        .into_iter()
+        .map(|((log, tenant), (records, first))| Finding::OutOfScope {
+            log: log.to_owned(),
+            tenant: tenant.clone(),
+            records,
+            first,
+        })
+        .collect()
 }
 
 /// Walks one chain and checks the vouched heads against it.

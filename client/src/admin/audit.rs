@@ -2,7 +2,9 @@
 //! checkpoints. Records and checkpoints arrive in the `audit-log` crate's own JSON shapes, so
 //! what the server sends is exactly what `kmsctl audit verify` checks.
 
-use audit_log::{AuditRecord, Checkpoint, PublicKey};
+use std::time::Duration;
+
+use audit_log::{AuditRecord, Checkpoint, PublicKey, Scope};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -14,13 +16,18 @@ use crate::error::{ClientError, Result};
 /// Largest page the server serves (`limit` 1 to 10000).
 pub const MAX_AUDIT_PAGE: u32 = 10_000;
 
+/// How often a page refused because the node's audit queries are busy (503 "audit queries
+/// busy; try again") is asked for again, and how long to wait before each try.
+const BUSY_RETRIES: u32 = 30;
+const BUSY_PAUSE: Duration = Duration::from_secs(1);
+
 /// Which records to ask for; the server applies every set filter (a tenant-scoped caller
 /// only ever gets its own tenant's records, whatever `tenant` says).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditQuery {
     /// Only this tenant.
     pub tenant: Option<String>,
-    /// Only this operation (`Create`, `POST /tenants`, `handshake`).
+    /// Only this operation (`Create`, `POST /v1/tenants`, `connect`).
     pub operation: Option<String>,
     /// Only this object UID.
     pub object: Option<String>,
@@ -48,9 +55,16 @@ struct KeyAnswer {
     public_key: String,
 }
 
-#[derive(Deserialize)]
-struct CheckpointList {
-    checkpoints: Vec<Checkpoint>,
+/// `GET /v1/audit/checkpoints`: the checkpoints the caller may see, and the scope the server
+/// served them for.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CheckpointView {
+    /// The checkpoints, each in the caller's view.
+    pub checkpoints: Vec<Checkpoint>,
+    /// `all` for an operator (full lists of tenant heads), a tenant for a tenant admin or
+    /// auditor (that tenant's head and proof only). `None` from a server that does not say.
+    #[serde(default)]
+    pub scope: Option<Scope>,
 }
 
 fn rfc3339(t: Option<OffsetDateTime>) -> Result<Option<String>> {
@@ -72,8 +86,30 @@ impl AdminClient {
     }
 
     /// `GET /v1/audit/records`: records with `seq > after`, at most `limit` (server default
-    /// 1000, at most [`MAX_AUDIT_PAGE`]).
+    /// 1000, at most [`MAX_AUDIT_PAGE`]). A page refused because the node's audit queries are
+    /// busy is asked for again, up to 30 times a second apart.
     pub async fn audit_records(
+        &self,
+        filter: &AuditQuery,
+        after: u64,
+        limit: Option<u32>,
+    ) -> Result<AuditPage> {
+        let mut tries = 0;
+        loop {
+            match self.audit_page(filter, after, limit).await {
+                Err(ClientError::Admin {
+                    status: 503,
+                    message,
+                }) if message.starts_with("audit queries busy") && tries < BUSY_RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(BUSY_PAUSE).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn audit_page(
         &self,
         filter: &AuditQuery,
         after: u64,
@@ -108,9 +144,8 @@ impl AdminClient {
     }
 
     /// `GET /v1/audit/checkpoints`: every checkpoint the caller may see (a tenant-scoped
-    /// caller gets each as its tenant's view, with an inclusion proof).
-    pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let list: CheckpointList = self.get("/v1/audit/checkpoints").await?;
-        Ok(list.checkpoints)
+    /// caller gets each as its tenant's view, with an inclusion proof), and for which scope.
+    pub async fn audit_checkpoints(&self) -> Result<CheckpointView> {
+        self.get("/v1/audit/checkpoints").await
     }
 }

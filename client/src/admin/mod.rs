@@ -24,7 +24,7 @@ mod model;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-pub use audit::{AuditPage, AuditQuery, MAX_AUDIT_PAGE};
+pub use audit::{AuditPage, AuditQuery, CheckpointView, MAX_AUDIT_PAGE};
 pub use cluster::{ClusterMember, ClusterStatus, StateDigest};
 pub use model::{
     ClaimToken, EnrolledClient, Enrollment, Health, Job, Key, KeyAction, KeyCacheCounts, KeyFilter,

@@ -4,11 +4,14 @@
 //! tenant's, with checkpoints that prove that tenant's chain without showing the others.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use audit_log::{AuditRecord, Checkpoint, Filter};
+use audit_log::{AuditRecord, Checkpoint, Filter, Scope};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -22,6 +25,9 @@ use crate::store::records::Role;
 const DEFAULT_LIMIT: usize = 1000;
 /// Largest page.
 const MAX_LIMIT: usize = 10_000;
+/// Longest a query waits for its turn (`audit::query::QueryGate`) before it is answered 503
+/// "audit queries busy; try again".
+const QUERY_WAIT: Duration = Duration::from_secs(10);
 
 /// Query of `GET /v1/audit/records`.
 #[derive(Debug, Default, Deserialize)]
@@ -63,11 +69,15 @@ fn time_param(value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
 }
 
 /// `GET /v1/audit/records?after=&limit=&tenant=&operation=&object=&principal=&from=&until=`
+///
+/// The scan and the encoding of the answer run on a blocking thread once the caller's tenant
+/// has its turn (`audit::query::QueryGate`), so large scans neither stall the async workers
+/// that serve KMIP nor run side by side for one tenant.
 pub(crate) async fn records(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
     query: Result<Query<RecordQuery>, QueryRejection>,
-) -> Result<Json<RecordPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let confined = scope(&caller)?;
     let Query(q) = query.map_err(|_| ApiError::BadRequest("invalid query"))?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
@@ -87,10 +97,24 @@ pub(crate) async fn records(
         object: q.object,
         principal: q.principal,
     };
-    let dir = state.kms.audit().dir().to_owned();
+    let audit = state.kms.audit();
+    let dir = audit.dir().to_owned();
     let after = q.after.unwrap_or(0);
-    let page = tokio::task::spawn_blocking(move || {
-        crate::audit::query::read_page(&dir, after, limit, &filter)
+    let turn = audit
+        .queries()
+        .turn(confined.as_deref(), QUERY_WAIT)
+        .await
+        .map_err(|_| ApiError::AuditQueriesBusy)?;
+    // The turn is held until the scan ends, even if the caller goes away meanwhile.
+    let body = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let page = crate::audit::query::read_page(&dir, after, limit, &filter)?;
+        serde_json::to_vec(&RecordPage {
+            records: page.records,
+            next: page.next,
+            more: page.more,
+        })
+        .map_err(|e| crate::audit::AuditError::Encode(audit_log::Error::Json(e)))
     })
     .await
     .map_err(|_| ApiError::AuditUnavailable)?
@@ -98,17 +122,16 @@ pub(crate) async fn records(
         tracing::warn!(error = %e, "reading the audit files failed");
         ApiError::AuditUnavailable
     })?;
-    Ok(Json(RecordPage {
-        records: page.records,
-        next: page.next,
-        more: page.more,
-    }))
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// Checkpoints of this node's log, from the replicated state.
+/// Checkpoints of this node's log, from the replicated state, and the scope they are served
+/// for (`all`, or the tenant a tenant admin or auditor is confined to), so an export can say
+/// what it holds.
 #[derive(Debug, Serialize)]
 pub(crate) struct Checkpoints {
     checkpoints: Vec<Checkpoint>,
+    scope: Scope,
 }
 
 /// `GET /v1/audit/checkpoints`: for a tenant-confined caller each checkpoint carries only the
@@ -134,7 +157,11 @@ pub(crate) async fn checkpoints(
             }
         }
     }
-    Ok(Json(Checkpoints { checkpoints: out }))
+    let scope = confined.map_or(Scope::All, |t| Scope::Tenant(Some(t)));
+    Ok(Json(Checkpoints {
+        checkpoints: out,
+        scope,
+    }))
 }
 
 /// The audit public key.

@@ -1,8 +1,8 @@
 //! Who is calling and what they may touch, and the one place every admin call is logged.
 //!
 //! - [`audit_admin_call`] derives the principal from the verified certificate chain (the same
-//!   `identity::principal` as KMIP), hands it to the handler, and logs principal, action,
-//!   target and result when the answer is ready.
+//!   `identity::principal` as KMIP), hands it to the handler, and records principal, action,
+//!   the decoded tenant and key the path names, and result when the answer is ready.
 //! - [`Caller`] is the handler's view of the principal, with the two access decisions:
 //!   [`Caller::operator`] and [`Caller::tenant`].
 
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use audit_log::{AuditEvent, Kind, Status};
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -100,12 +100,14 @@ impl Caller {
 
 /// Derives the principal, runs the call, then records it in the audit trail (and the
 /// metrics): the ONE place an admin call is recorded. The record names the route, the tenant
-/// and key the path names, the outcome and who called; bodies (passwords) never. If the record
-/// cannot be made durable the answer is replaced by 503 "audit trail unavailable"
-/// (fail-closed), except for the probes that must report that very state.
+/// and key the path names exactly as the handler decodes them (axum's path parameters, never
+/// the raw URI), the outcome and who called; bodies (passwords) never. Where it is filed and
+/// how it names the caller: [`admin_call`]'s rule. If the record cannot be made durable the
+/// answer is replaced by 503 "audit trail unavailable" (fail-closed), except for the probes
+/// that must report that very state.
 pub(crate) async fn audit_admin_call(
     State(state): State<Arc<AdminState>>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let start = Instant::now();
@@ -116,38 +118,44 @@ pub(crate) async fn audit_admin_call(
         .to_owned();
     let action = format!("{} {route}", request.method());
     let target = request.uri().path().to_owned();
+    let (mut parts, body) = request.into_parts();
+    // The same decoded parameters `Path` hands the handler (a parameter that is not UTF-8
+    // once decoded fails both, and names nothing).
+    let names = RawPathParams::from_request_parts(&mut parts, &state)
+        .await
+        .map_or_else(|_| Names::default(), |p| Names::of(&p));
+    let mut request = Request::from_parts(parts, body);
     let peer = request.extensions().get::<Peer>().cloned();
     let inspected = peer.as_ref().map(|p| state.kms.inspect_peer(&p.chain));
     let admission = match &inspected {
         Some(Ok(c)) => identity::principal_of(c, state.kms.store()).map_err(Arc::new),
         Some(Err(_)) | None => Err(Arc::new(IdentityError::NoCertificate)),
     };
-    let principal = match (&admission, &inspected) {
-        (Ok(p), _) => Some(crate::audit::principal(p)),
-        (Err(_), Some(Ok(c))) => Some(crate::audit::certificate(c.facts())),
-        _ => None,
-    };
-    let own_tenant = admission.as_ref().ok().and_then(|p| p.tenant.clone());
+    let caller = caller_of(&admission, inspected.as_ref().and_then(|i| i.as_ref().ok()));
     request.extensions_mut().insert(Admission(admission));
     // A failed audit trail refuses every call but the probes until a record is durable
     // again; the refusal's own record is the probe.
     let degraded = !state.kms.audit().is_healthy();
     let call = Call {
-        principal,
-        own_tenant,
+        caller,
+        names,
         peer: peer.map(|p| p.addr.to_string()),
         action,
         target: &target,
         start,
     };
     // The call's first committed state change carries its record (audit::admin_call).
-    let slot = admin_call::Slot::new(call_event(&state, &call, Status::Success, None));
+    let slot = admin_call::Slot::new(
+        call_event(&state, &call, None, Status::Success, None),
+        call.caller.clone(),
+    );
     let response = if degraded && !PROBES.contains(&target.as_str()) {
         ApiError::AuditUnavailable.into_response()
     } else {
         admin_call::scope(slot.clone(), next.run(request)).await
     };
-    record(&state, &call, response, slot.carried()).await
+    let created = slot.created_tenant();
+    record(&state, &call, created.as_deref(), response, slot.carried()).await
 }
 
 /// Requests that match no route: still recorded (as `unmatched`), then 404.
@@ -157,24 +165,73 @@ pub(crate) async fn unknown_route(
 ) -> Response {
     let start = Instant::now();
     let peer = request.extensions().get::<Peer>().cloned();
-    let principal = peer
+    let inspected = peer
         .as_ref()
-        .and_then(|p| state.kms.inspect_peer(&p.chain).ok())
-        .map(|c| crate::audit::certificate(c.facts()));
+        .and_then(|p| state.kms.inspect_peer(&p.chain).ok());
+    let admission = match &inspected {
+        Some(c) => identity::principal_of(c, state.kms.store()).map_err(Arc::new),
+        None => Err(Arc::new(IdentityError::NoCertificate)),
+    };
     let call = Call {
-        principal,
-        own_tenant: None,
+        caller: caller_of(&admission, inspected.as_ref()),
+        names: Names::default(),
         peer: peer.map(|p| p.addr.to_string()),
         action: format!("{} unmatched", request.method()),
         target: request.uri().path(),
         start,
     };
-    record(&state, &call, ApiError::NoSuchRoute.into_response(), false).await
+    record(
+        &state,
+        &call,
+        None,
+        ApiError::NoSuchRoute.into_response(),
+        false,
+    )
+    .await
+}
+
+/// Who called, for the record: the admitted principal, or the certificate of a refused one.
+fn caller_of(
+    admission: &Result<Principal, Arc<IdentityError>>,
+    certificate: Option<&identity::PeerCertificate>,
+) -> admin_call::Caller {
+    match admission {
+        Ok(p) => admin_call::Caller::Admitted {
+            role: p.role,
+            tenant: p.tenant.clone(),
+            name: p.client.clone(),
+            certificate: crate::audit::principal(p),
+        },
+        Err(_) => {
+            admin_call::Caller::Refused(certificate.map(|c| crate::audit::certificate(c.facts())))
+        }
+    }
+}
+
+/// The tenant and the key UID a call's path names (`{tenant}`, `{uid}`), decoded.
+#[derive(Debug, Default)]
+struct Names {
+    tenant: Option<String>,
+    object: Option<String>,
+}
+
+impl Names {
+    fn of(params: &RawPathParams) -> Self {
+        let mut names = Self::default();
+        for (key, value) in params {
+            match key {
+                "tenant" => names.tenant = Some(value.to_owned()),
+                "uid" => names.object = Some(value.to_owned()),
+                _ => {}
+            }
+        }
+        names
+    }
 }
 
 struct Call<'a> {
-    principal: Option<audit_log::Principal>,
-    own_tenant: Option<String>,
+    caller: admin_call::Caller,
+    names: Names,
     peer: Option<String>,
     action: String,
     target: &'a str,
@@ -184,28 +241,30 @@ struct Call<'a> {
 /// Routes answered even when the audit trail is down: they report that state.
 const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The audit record of a call with this outcome.
+/// The audit record of a call with this outcome; `created` is the tenant the call said it
+/// creates, if any.
 fn call_event(
     state: &AdminState,
     call: &Call<'_>,
+    created: Option<&str>,
     status: Status,
     reason: Option<String>,
 ) -> AuditEvent {
-    let (tenant, object) = path_names(call.target);
-    // A tenant the path names is the tenant acted in, if it exists (probing for names must not
-    // start chains); else the caller's own.
-    let tenant = tenant
-        .filter(|t| matches!(state.kms.store().tenant(t), Ok(Some(_))))
-        .or_else(|| call.own_tenant.clone());
+    // The tenant acted on, for an operator's record: one that exists (probing for names must
+    // not start chains). Nobody else's record depends on it, so nobody else's lookup is made.
+    let acted_on = created.or(call.names.tenant.as_deref()).filter(|t| {
+        call.caller.is_operator() && matches!(state.kms.store().tenant(t), Ok(Some(_)))
+    });
+    let tenant = call.caller.chain(acted_on);
     AuditEvent {
         time: time::OffsetDateTime::now_utc(),
         node: state.kms.log_name().to_owned(),
+        principal: call.caller.principal_in(tenant.as_deref()),
         tenant,
-        principal: call.principal.clone(),
         client_addr: call.peer.clone(),
         kind: Kind::Admin,
         operation: call.action.clone(),
-        object,
+        object: call.names.object.clone(),
         status,
         reason,
         request_id: None,
@@ -218,6 +277,7 @@ fn call_event(
 async fn record(
     state: &AdminState,
     call: &Call<'_>,
+    created: Option<&str>,
     response: Response,
     carried: bool,
 ) -> Response {
@@ -241,7 +301,7 @@ async fn record(
     } else {
         state
             .kms
-            .record(vec![call_event(state, call, outcome, reason)])
+            .record(vec![call_event(state, call, created, outcome, reason)])
             .await
     };
     state
@@ -259,18 +319,4 @@ async fn record(
             ApiError::AuditUnavailable.into_response()
         }
     }
-}
-
-/// The tenant and the key UID an admin path names (`/v1/tenants/{tenant}/keys/{uid}/...`).
-fn path_names(path: &str) -> (Option<String>, Option<String>) {
-    let mut parts = path.trim_start_matches('/').split('/');
-    if parts.next() != Some("v1") || parts.next() != Some("tenants") {
-        return (None, None);
-    }
-    let tenant = parts.next().filter(|t| !t.is_empty()).map(str::to_owned);
-    let object = match (parts.next(), parts.next()) {
-        (Some("keys"), Some(uid)) if !uid.is_empty() => Some(uid.to_owned()),
-        _ => None,
-    };
-    (tenant, object)
 }

@@ -95,6 +95,9 @@ pub enum ApiError {
     /// The audit trail cannot take the call's record (fail-closed).
     #[error("audit trail unavailable")]
     AuditUnavailable,
+    /// An audit record query did not get its turn in time (`audit::query::QueryGate`).
+    #[error("audit queries busy")]
+    AuditQueriesBusy,
     /// The node belongs to no cluster (no `[cluster]` section).
     #[error("not clustered")]
     NotClustered,
@@ -157,6 +160,10 @@ impl ApiError {
             ApiError::AuditUnavailable | ApiError::Store(StoreError::AuditPending(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "audit trail unavailable")
             }
+            ApiError::AuditQueriesBusy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit queries busy; try again",
+            ),
             ApiError::Store(StoreError::Cluster(reason)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, *reason)
             }

@@ -151,6 +151,8 @@ pub(crate) async fn create_tenant(
     if certs::identity::TenantId::new(body.id.as_str()).is_err() {
         return Err(ApiError::BadRequest("invalid tenant id"));
     }
+    // The record of the creation starts the new tenant's chain, so its auditors see it.
+    crate::audit::admin_call::creating_tenant(&body.id);
     let record = state.kms.create_tenant(&body.id, now()).await?;
     Ok((StatusCode::CREATED, Json(TenantView::from(&record))))
 }

@@ -48,6 +48,8 @@ use self::writer::{Job, Writer};
 const DEFAULT_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
 /// Smallest segment size accepted (one record must fit comfortably).
 const MIN_SEGMENT_BYTES: u64 = 4096;
+/// Most audit queries allowed to run at once (each holds a blocking thread).
+const MAX_CONCURRENT_QUERIES: usize = 64;
 
 /// Settings of the audit trail (the `[audit]` section of the server configuration).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -63,19 +65,28 @@ pub struct AuditConfig {
     /// ends a segment (0: keep everything).
     #[serde(default)]
     pub retain_segments: usize,
+    /// Audit record queries (admin API) that run at once, each on a blocking thread; more
+    /// wait their turn, one per tenant ([`query::QueryGate`]).
+    #[serde(default = "default_max_concurrent_queries")]
+    pub max_concurrent_queries: usize,
 }
 
 fn default_segment_bytes() -> u64 {
     DEFAULT_SEGMENT_BYTES
 }
 
+fn default_max_concurrent_queries() -> usize {
+    query::DEFAULT_MAX_CONCURRENT_QUERIES
+}
+
 impl AuditConfig {
-    /// Defaults for log `log`: 16 MiB segments, keep everything.
+    /// Defaults for log `log`: 16 MiB segments, keep everything, one query at a time.
     pub fn new(log: impl Into<String>) -> Self {
         Self {
             log: log.into(),
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             retain_segments: 0,
+            max_concurrent_queries: query::DEFAULT_MAX_CONCURRENT_QUERIES,
         }
     }
 
@@ -85,6 +96,11 @@ impl AuditConfig {
         }
         if self.segment_bytes < MIN_SEGMENT_BYTES {
             return Err(AuditError::Config("segment_bytes must be at least 4096"));
+        }
+        if !(1..=MAX_CONCURRENT_QUERIES).contains(&self.max_concurrent_queries) {
+            return Err(AuditError::Config(
+                "max_concurrent_queries must be between 1 and 64",
+            ));
         }
         Ok(())
     }
@@ -192,6 +208,7 @@ pub struct AuditLog {
     recovery: Arc<Recovery>,
     dir: PathBuf,
     log: Arc<str>,
+    queries: Arc<query::QueryGate>,
 }
 
 impl AuditLog {
@@ -203,6 +220,7 @@ impl AuditLog {
         config.validate()?;
         let dir = dir.as_ref().to_owned();
         let log: Arc<str> = config.log.as_str().into();
+        let queries = Arc::new(query::QueryGate::new(config.max_concurrent_queries));
         let recovered = segment::recover(&dir, &config.log)?;
         let recovery = Arc::new(recovered.recovery.clone());
         let shared = Arc::new(Shared::default());
@@ -222,7 +240,13 @@ impl AuditLog {
             recovery,
             dir,
             log,
+            queries,
         })
+    }
+
+    /// Whose record query runs when (the admin API's `GET /v1/audit/records`).
+    pub fn queries(&self) -> &query::QueryGate {
+        &self.queries
     }
 
     /// The log's name (the node's name in records).

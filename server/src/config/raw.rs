@@ -54,6 +54,8 @@ pub struct RawAudit {
     pub retain_segments: usize,
     /// Seconds between signed checkpoints (taken only when records were added).
     pub checkpoint_interval_secs: u64,
+    /// Audit record queries of the admin API that run at once (one per tenant at a time).
+    pub max_concurrent_queries: usize,
 }
 
 impl Default for RawAudit {
@@ -64,6 +66,7 @@ impl Default for RawAudit {
             segment_bytes: 16 << 20,
             retain_segments: 0,
             checkpoint_interval_secs: 60,
+            max_concurrent_queries: crate::audit::query::DEFAULT_MAX_CONCURRENT_QUERIES,
         }
     }
 }
@@ -288,6 +291,7 @@ impl RawConfig {
                 .unwrap_or_else(|| format!("node-{}", s.node_id)),
             segment_bytes: a.segment_bytes,
             retain_segments: a.retain_segments,
+            max_concurrent_queries: a.max_concurrent_queries,
         };
         audit_config.validate().map_err(|e| ConfigError::Invalid {
             option: "audit",

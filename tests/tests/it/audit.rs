@@ -43,7 +43,7 @@ fn op(o: Operation) -> String {
 }
 
 /// Every record of the server's log, in order.
-fn all_records(server: &TestServer) -> Vec<AuditRecord> {
+pub(crate) fn all_records(server: &TestServer) -> Vec<AuditRecord> {
     let dir = server.kms().audit().dir().to_owned();
     let mut out = Vec::new();
     let mut after = 0;
@@ -226,14 +226,15 @@ kms_tests::server_test! {
         ));
         expected.push((None, "kmip", op(Operation::RNG_RETRIEVE), None, "denied"));
 
-        // admin calls: an operator creates a tenant, an auditor may not suspend it
+        // admin calls: an operator creates a tenant (the record starts the tenant's chain), an
+        // auditor may not suspend it
         let operator = server.admin_identity(Role::Operator, None, "ops").await.unwrap();
         let (status, _) = Api::new(server, &operator)
             .post("/v1/tenants", serde_json::json!({ "id": "initech" }))
             .await;
         assert_eq!(status, 201);
         expected.push((
-            None,
+            Some("initech".to_owned()),
             "admin",
             "POST /v1/tenants".to_owned(),
             None,

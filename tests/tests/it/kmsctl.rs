@@ -421,6 +421,7 @@ kms_tests::server_test! {
         ops.run(&["audit", "export", "--out", &all_s]).await.ok();
         let report = ops.run(&["audit", "verify", "--dir", &all_s, "--json"]).await.ok().json();
         assert_eq!(report["clean"], true, "{report}");
+        assert_eq!(report["manifest"]["scope"], "all", "{report}");
         let records = std::fs::read_to_string(all.join("records.jsonl")).expect("records");
         assert!(records.contains("\"globex\"") && records.contains("\"acme\""));
 
@@ -436,8 +437,15 @@ kms_tests::server_test! {
         let records = std::fs::read_to_string(mine.join("records.jsonl")).expect("records");
         assert!(!records.contains("globex"), "another tenant's records leaked");
         assert!(records.lines().count() >= 6);
-        let report = eve.run(&["audit", "verify", "--dir", &mine_s, "--json"]).await.ok().json();
+        // the export says it is acme's (the server confined eve to acme), and eve verifies it
+        // as acme's: the scope is the auditor's to give
+        let report = eve
+            .run(&["audit", "verify", "--dir", &mine_s, "--tenant", "acme", "--json"])
+            .await
+            .ok()
+            .json();
         assert_eq!(report["clean"], true, "{report}");
+        assert_eq!(report["manifest"]["scope"]["tenant"], "acme", "{report}");
         // and asking for another tenant's records is answered like a missing tenant
         let theirs = out.join("globex");
         let denied = eve

@@ -6,6 +6,8 @@
 mod admin;
 mod attributes;
 mod audit;
+mod audit_fairness;
+mod audit_filing;
 mod bench;
 mod cluster;
 mod conformance;

@@ -5,11 +5,15 @@
 //! Checkpoints are read before records: every checkpoint then covers records the export
 //! holds, and records written meanwhile only add to the not-yet-signed tail. Read the other
 //! way round, a checkpoint made during the export would look like truncation.
+//!
+//! A jsonl export ends with its manifest (`audit_log::Manifest`): the scope it was made for
+//! (`--tenant`, or the tenant the server confines the caller to, else the whole trail), the
+//! log, the counts and where the scope's chain starts and ends in it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use audit_log::{AuditRecord, Checkpoint, Finding, PublicKey};
+use audit_log::{AuditRecord, Checkpoint, Finding, Manifest, PublicKey, Scope};
 
 use super::files::{self, Issue};
 use super::{Console, Exit, FilterArgs, key_fingerprint, public_key_arg};
@@ -58,6 +62,7 @@ struct Sink<'a> {
     path: PathBuf,
     format: Format,
     count: u64,
+    manifest: Manifest,
 }
 
 impl Sink<'_> {
@@ -68,7 +73,18 @@ impl Sink<'_> {
         };
         files::put_line(self.out, &self.path, &line)?;
         self.count += 1;
+        self.manifest.note(record);
         Ok(())
+    }
+}
+
+/// The scope an export holds: the tenant asked for, else the tenant the server confined the
+/// caller to, else the whole trail.
+fn export_scope(tenant: Option<&str>, served: Option<Scope>) -> Scope {
+    match (tenant, served) {
+        (Some(t), _) => Scope::Tenant(Some(t.to_owned())),
+        (None, Some(Scope::Tenant(t))) => Scope::Tenant(t),
+        (None, _) => Scope::All,
     }
 }
 
@@ -92,22 +108,25 @@ pub(super) async fn run(
         Some(_) => None,
         None => Some(super::super::admin::connect(global, console)?.0),
     };
-    let (key, mut checkpoints, mut issues) = match (&api, &args.from_dir) {
-        (Some(api), _) => (
-            Some(api.audit_public_key().await?),
-            api.audit_checkpoints().await?,
-            Vec::new(),
-        ),
+    let (key, mut checkpoints, served, mut issues) = match (&api, &args.from_dir) {
+        (Some(api), _) => {
+            let key = api.audit_public_key().await?;
+            let view = api.audit_checkpoints().await?;
+            (Some(key), view.checkpoints, view.scope, Vec::new())
+        }
         (None, Some(dir)) => {
             let key = args.public_key.as_deref().map(public_key_arg).transpose()?;
             let (cps, issues) = files::read_checkpoints(&dir.join(files::CHECKPOINTS))?;
-            (key, cps, issues)
+            (key, cps, None, issues)
         }
         (None, None) => return Err(ClientError::Usage("no source")),
     };
     if let Some(t) = &args.filter.tenant {
         checkpoints = files::tenant_view(checkpoints, t);
     }
+    let scope = export_scope(args.filter.tenant.as_deref(), served);
+    let mut manifest = Manifest::new(scope, args.filter.cuts_chains());
+    manifest.checkpoints = checkpoints.len() as u64;
 
     let mut file = None;
     let path = match (args.format, &args.out) {
@@ -131,6 +150,7 @@ pub(super) async fn run(
         path: path.clone(),
         format: args.format,
         count: 0,
+        manifest,
     };
     match (&api, &args.from_dir) {
         (Some(api), _) => from_api(api, &args.filter, &mut sink).await?,
@@ -150,10 +170,19 @@ pub(super) async fn run(
         (None, None) => {}
     }
     let count = sink.count;
+    let manifest = sink.manifest;
     if let Some(f) = file {
         files::finish(f, &path)?;
     } else {
         console.out.flush().map_err(output::stdout_error)?;
+    }
+    if let (Format::Jsonl, Some(dir)) = (args.format, &args.out) {
+        // last: an export cut short has no manifest
+        let path = dir.join(files::MANIFEST);
+        let mut f = files::create_new(&path)?;
+        let text = manifest.to_json().map_err(ClientError::Audit)?;
+        files::put_line(&mut f, &path, &text)?;
+        files::finish(f, &path)?;
     }
     report(
         console,

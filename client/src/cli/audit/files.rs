@@ -5,6 +5,7 @@
 //!   records.jsonl          one record per line         audit-<first seq, 20 digits>.jsonl ...
 //!   checkpoints.jsonl      one checkpoint per line     checkpoints.jsonl
 //!   audit-public-key.hex   the key, lowercase hex      (no key: the HSM holds it)
+//!   manifest.json          what the export holds       (no manifest)
 //! ```
 //!
 //! Lines that do not read as records or checkpoints are kept as [`Issue`]s with their file,
@@ -14,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use audit_log::{AuditRecord, Checkpoint, Finding, Parsed};
+use audit_log::{AuditRecord, Checkpoint, Finding, Manifest, Parsed};
 
 use crate::error::{ClientError, Result};
 
@@ -24,6 +25,8 @@ pub(super) const RECORDS: &str = "records.jsonl";
 pub(super) const CHECKPOINTS: &str = "checkpoints.jsonl";
 /// The audit public key of an export.
 pub(super) const PUBLIC_KEY: &str = "audit-public-key.hex";
+/// An export's statement of what it holds (`audit_log::Manifest`).
+pub(super) const MANIFEST: &str = "manifest.json";
 /// A node's segment files: `audit-` + first sequence number in 20 digits + `.jsonl` (the
 /// server's `server::audit::segment`).
 const SEGMENT_PREFIX: &str = "audit-";
@@ -120,6 +123,35 @@ pub(super) fn read_checkpoints(path: &Path) -> Result<(Vec<Checkpoint>, Vec<Issu
     let parsed = audit_log::read_checkpoints(open(path)?).map_err(|e| audit_error(path, e))?;
     collect(path, parsed, &mut cps, &mut issues);
     Ok((cps, issues))
+}
+
+/// The manifest of an export directory: `Ok(None)` if there is none, an issue if the file is
+/// not a manifest.
+pub(super) fn read_manifest(dir: &Path) -> Result<(Option<Manifest>, Option<Issue>)> {
+    let path = dir.join(MANIFEST);
+    if !path.is_file() {
+        return Ok((None, None));
+    }
+    let read_error = |source| ClientError::ReadFile {
+        path: path.clone(),
+        source,
+    };
+    let len = std::fs::metadata(&path).map_err(read_error)?.len();
+    let issue = |finding| Issue {
+        file: path.clone(),
+        finding,
+    };
+    if len > audit_log::MAX_MANIFEST_LEN as u64 {
+        return Ok((None, Some(issue(Finding::LineTooLong { line: 1 }))));
+    }
+    let bytes = std::fs::read(&path).map_err(read_error)?;
+    let manifest = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|t| Manifest::from_json(t.trim_end()));
+    Ok(match manifest {
+        Some(m) => (Some(m), None),
+        None => (None, Some(issue(Finding::MalformedLine { line: 1 }))),
+    })
 }
 
 /// The checkpoints as `tenant`'s auditor sees them: a checkpoint with the full list of

@@ -62,8 +62,9 @@ struct FilterArgs {
     /// Only records before this time (RFC 3339).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     until: Option<OffsetDateTime>,
-    /// Only this operation: a KMIP operation (Create), an admin route (POST /tenants) or a
-    /// connection stage (handshake).
+    /// Only this operation: a KMIP operation (Create), an admin method and route template
+    /// (POST /v1/tenants, "POST /v1/tenants/{tenant}/suspend"), or connect (a connection
+    /// refused before any request).
     #[arg(long)]
     operation: Option<String>,
     /// Only records naming this object UID.

@@ -121,6 +121,7 @@ async fn newest(
     let end = api
         .audit_checkpoints()
         .await?
+        .checkpoints
         .iter()
         .filter(|c| c.log == log)
         .map(|c| c.seq)

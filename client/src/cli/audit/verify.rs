@@ -1,9 +1,13 @@
 //! `kmsctl audit verify`: offline verification of exported (or a node's own) audit files with
 //! `audit_log::verify`, reported for people or, with `--json`, for scripts.
+//!
+//! The scope is the auditor's: `--tenant T` for a tenant's export, else the whole trail. It is
+//! never guessed from the files (which whoever holds them can rewrite); an export's manifest
+//! that states another scope is a finding.
 
 use std::path::{Path, PathBuf};
 
-use audit_log::{ChainSummary, Checkpoint, Finding, Report, Scope};
+use audit_log::{ChainSummary, Finding, Manifest, Report, Scope};
 use serde_json::{Value, json};
 
 use super::files::{self, Issue};
@@ -30,10 +34,15 @@ pub(super) struct VerifyArgs {
     /// its fingerprint (printed) against the one recorded at the key ceremony.
     #[arg(long, value_name = "FILE|HEX")]
     public_key: Option<String>,
-    /// Verify only this tenant's chain (for a tenant's export). Without it, a tenant's
-    /// export is recognised by its checkpoints; anything else is verified whole.
-    #[arg(long)]
+    /// Verify this tenant's chain: for a tenant's export (`audit export --tenant T`, or any
+    /// export made by a tenant admin or auditor). Every checkpoint must carry the tenant's
+    /// head; records of other tenants are findings.
+    #[arg(long, conflicts_with = "all")]
     tenant: Option<String>,
+    /// Verify the whole trail: every log's global chain and every tenant chain. The default
+    /// when --tenant is not given; the files never choose the scope.
+    #[arg(long)]
+    all: bool,
 }
 
 pub(super) fn run(args: VerifyArgs, global: &Global, console: &mut Console<'_>) -> Result<Exit> {
@@ -62,25 +71,29 @@ pub(super) fn run(args: VerifyArgs, global: &Global, console: &mut Console<'_>) 
     let (checkpoints, mut issues) = files::read_checkpoints(&checkpoint_file)?;
     let (records, record_issues) = files::read_records(&record_files)?;
     issues.extend(record_issues);
-    let view = tenant_of_view(&checkpoints);
-    let scope = match (args.tenant, view) {
-        (Some(t), Some(v)) if v.as_deref() != Some(t.as_str()) => {
-            return Err(ClientError::Usage(
-                "the checkpoints are another tenant's view: --tenant names the wrong tenant",
-            ));
-        }
-        (Some(t), _) => Scope::Tenant(Some(t)),
-        (None, view) => view.map_or(Scope::All, Scope::Tenant),
+    // an export directory's manifest describes its own records file
+    let (manifest, manifest_issue) = match (dir, &args.records) {
+        (Some(d), None) => files::read_manifest(d)?,
+        _ => (None, None),
     };
-    let report = audit_log::verify(&records, &checkpoints, &key, &scope);
+    issues.extend(manifest_issue);
+    let scope = args.tenant.map_or(Scope::All, |t| Scope::Tenant(Some(t)));
+    let mut report = audit_log::verify(&records, &checkpoints, &key, &scope);
+    if let Some(m) = &manifest {
+        report
+            .findings
+            .extend(m.check(&scope, &records, checkpoints.len()));
+    }
     let fingerprint = key_fingerprint(&key);
+    let seen = Seen {
+        checkpoints: checkpoints.len(),
+        manifest: manifest.as_ref(),
+        key: &fingerprint,
+    };
     if global.json {
-        output::json(
-            console.out,
-            &report_json(&report, &issues, checkpoints.len(), &fingerprint),
-        )?;
+        output::json(console.out, &report_json(&report, &issues, &seen))?;
     } else {
-        write_text(console, &report, &issues, checkpoints.len(), &fingerprint)?;
+        write_text(console, &report, &issues, &seen)?;
     }
     Ok(if report.is_clean() && issues.is_empty() {
         Exit::Success
@@ -89,18 +102,12 @@ pub(super) fn run(args: VerifyArgs, global: &Global, console: &mut Console<'_>) 
     })
 }
 
-/// The tenant whose view every checkpoint is (proof, no full list), if they agree.
-fn tenant_of_view(checkpoints: &[Checkpoint]) -> Option<Option<String>> {
-    let mut tenant = None;
-    for cp in checkpoints {
-        let proof = cp.proof.as_ref().filter(|_| cp.tenants.is_empty())?;
-        match &tenant {
-            None => tenant = Some(proof.head.tenant.clone()),
-            Some(t) if *t == proof.head.tenant => {}
-            Some(_) => return None,
-        }
-    }
-    tenant
+/// What was read besides the records: the checkpoint count, the export's manifest, the key's
+/// fingerprint.
+struct Seen<'a> {
+    checkpoints: usize,
+    manifest: Option<&'a Manifest>,
+    key: &'a str,
 }
 
 /// Records after the last signed one (all of them when none is signed).
@@ -173,6 +180,34 @@ fn finding_json(f: &Finding, file: Option<&Path>) -> Value {
             v["seq"] = json!(seq);
             v
         }
+        Finding::MissingTenantHeads { log, seq, tenant } => {
+            let mut v = match tenant {
+                None => json!({ "log": log, "chain": "global" }),
+                Some(t) => json!({ "log": log, "chain": "tenant", "tenant": t }),
+            };
+            v["kind"] = json!("missing_tenant_heads");
+            v["checkpoint"] = json!(seq);
+            v
+        }
+        Finding::OutOfScope {
+            log,
+            tenant,
+            records,
+            first,
+        } => json!({
+            "kind": "out_of_scope", "log": log, "chain": "tenant", "tenant": tenant,
+            "records": records, "seq": first,
+        }),
+        Finding::ScopeMismatch { stated } => {
+            let mut v = scope_json(stated);
+            v["kind"] = json!("scope_mismatch");
+            v
+        }
+        Finding::ManifestMismatch {
+            what,
+            stated,
+            found,
+        } => json!({ "kind": "manifest_mismatch", "what": what, "stated": stated, "found": found }),
         Finding::BeyondEnd {
             log,
             tenant,
@@ -209,7 +244,7 @@ fn scope_json(scope: &Scope) -> Value {
     }
 }
 
-fn report_json(report: &Report, issues: &[Issue], checkpoints: usize, key: &str) -> Value {
+fn report_json(report: &Report, issues: &[Issue], seen: &Seen<'_>) -> Value {
     let mut findings: Vec<Value> = issues
         .iter()
         .map(|i| finding_json(&i.finding, Some(&i.file)))
@@ -230,10 +265,11 @@ fn report_json(report: &Report, issues: &[Issue], checkpoints: usize, key: &str)
         .collect();
     let mut v = json!({
         "clean": findings.is_empty(),
-        "public_key_sha256": key,
+        "public_key_sha256": seen.key,
         "records": report.records,
-        "checkpoints": checkpoints,
+        "checkpoints": seen.checkpoints,
         "valid_checkpoints": report.valid_checkpoints,
+        "manifest": seen.manifest,
         "chains": chains,
         "findings": findings,
     });
@@ -244,25 +280,46 @@ fn report_json(report: &Report, issues: &[Issue], checkpoints: usize, key: &str)
     v
 }
 
+/// A scope in words.
+fn scope_text(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "every log and tenant".to_owned(),
+        Scope::Tenant(Some(t)) => format!("tenant {}", clean(t)),
+        Scope::Tenant(None) => "records without a tenant".to_owned(),
+    }
+}
+
 fn write_text(
     console: &mut Console<'_>,
     report: &Report,
     issues: &[Issue],
-    checkpoints: usize,
-    key: &str,
+    seen: &Seen<'_>,
 ) -> Result<()> {
     let out = &mut *console.out;
-    let scope = match &report.scope {
-        Scope::All => "every log and tenant".to_owned(),
-        Scope::Tenant(Some(t)) => format!("tenant {}", clean(t)),
-        Scope::Tenant(None) => "records without a tenant".to_owned(),
+    let manifest = match seen.manifest {
+        Some(m) => format!(
+            "export manifest: {}, {} records, {} checkpoints{}",
+            scope_text(&m.scope),
+            m.records,
+            m.checkpoints,
+            if m.filtered {
+                " (filtered: the chains have gaps)"
+            } else {
+                ""
+            }
+        ),
+        None => "export manifest: none".to_owned(),
     };
     let lines = [
-        format!("audit key sha256 {key} (compare with the key ceremony's record)"),
-        format!("scope: {scope}"),
         format!(
-            "{} records, {} of {checkpoints} checkpoints validly signed",
-            report.records, report.valid_checkpoints
+            "audit key sha256 {} (compare with the key ceremony's record)",
+            seen.key
+        ),
+        format!("scope: {}", scope_text(&report.scope)),
+        manifest,
+        format!(
+            "{} records, {} of {} checkpoints validly signed",
+            report.records, report.valid_checkpoints, seen.checkpoints
         ),
     ];
     for l in lines {

@@ -4,6 +4,7 @@
 //! tamper case asserts the finding `--json` names. (Export and tail over the admin API are
 //! to be tested end to end against the real server once it serves the audit routes.)
 
+mod scope;
 mod trail;
 
 use audit_log::{AuditRecord, Checkpoint, Status};
@@ -224,20 +225,41 @@ fn a_tenants_view_verifies_alone_and_its_tampering_is_found() {
         (&report["scope"], &report["tenant"]),
         (&"tenant".into(), &"acme".into())
     );
-    // without --tenant the view is recognised by its checkpoints
+    // the files never choose the scope: without --tenant the whole trail is verified, and a
+    // tenant's view cannot vouch for it
     let (code, report) = verify_json(&dir, &[]);
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(report["tenant"], "acme");
-    // another tenant's name with acme's view: a mistake, not a clean result
-    let d = dir.to_str().expect("utf-8");
-    let (code, _, err) = kmsctl(&["audit", "verify", "--dir", d, "--tenant", "globex"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 5, "{report}");
+    assert_eq!(report["scope"], "all");
+    assert!(
+        has_finding(
+            &report,
+            "missing_tenant_heads",
+            &[("chain", "global".into())]
+        ),
+        "{report}"
+    );
+    // another tenant's name with acme's view: nothing of globex's is vouched for, and acme's
+    // records are outside the scope
+    let (code, report) = verify_json(&dir, &["--tenant", "globex"]);
+    assert_eq!(code, 5, "{report}");
+    assert!(
+        has_finding(
+            &report,
+            "missing_tenant_heads",
+            &[("tenant", "globex".into())]
+        ),
+        "{report}"
+    );
+    assert!(
+        has_finding(&report, "out_of_scope", &[("tenant", "acme".into())]),
+        "{report}"
+    );
 
     let mut cut = acme.clone();
     cut.remove(1);
     let dir = t.root.join("acme-cut");
     write_export(&dir, &record_lines(&cut), &view, &t.key);
-    let (code, report) = verify_json(&dir, &[]);
+    let (code, report) = verify_json(&dir, &["--tenant", "acme"]);
     assert_eq!(code, 5);
     let expected = [("chain", Value::from("tenant")), ("tenant", "acme".into())];
     assert!(
@@ -275,6 +297,8 @@ fn export_from_a_node_directory_round_trips_through_verify() {
     let (code, report) = verify_json(&out, &[]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["records"], N);
+    assert_eq!(report["manifest"]["scope"], "all", "{report}");
+    assert_eq!(report["manifest"]["records"], N, "{report}");
     // an export is evidence: a second export into the same directory is refused
     let (code, _, err) = kmsctl(&export);
     assert_eq!(code, 1, "{err}");
@@ -308,9 +332,10 @@ fn export_from_a_node_directory_round_trips_through_verify() {
         let text = std::fs::read_to_string(acme.join(f)).expect(f);
         assert!(!text.contains("globex"), "{f} leaks another tenant");
     }
-    let (code, report) = verify_json(&acme, &[]);
+    let (code, report) = verify_json(&acme, &["--tenant", "acme"]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["tenant"], "acme");
+    assert_eq!(report["manifest"]["scope"]["tenant"], "acme", "{report}");
     assert_eq!(
         report["records"],
         t.records
