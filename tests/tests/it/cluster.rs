@@ -4,7 +4,9 @@
 //! other; a KMIP client of one tenant writes and reads through every node.
 //!
 //! The tests run one at a time (each runs three servers) and each is bounded: a body that
-//! does not finish within [`BODY_LIMIT`] fails the test and prints the nodes' logs.
+//! does not finish within [`BODY_LIMIT`] (longer for the failover runs) fails the test and
+//! prints the nodes' logs. `failover.rs`: failover time under load when the leader is lost or
+//! frozen.
 //!
 //! Needs the `kmsd` binary of the same build: `cargo build -p server --bin kmsd` (or
 //! `cargo test --workspace --all-targets`, which builds it).
@@ -34,6 +36,16 @@ static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Starts a cluster, runs `body` on it within [`BODY_LIMIT`], and reports how long it took.
 fn cluster_test(name: &str, options: &ClusterOptions, body: impl AsyncFnOnce(&mut Cluster)) {
+    cluster_test_within(name, options, BODY_LIMIT, body);
+}
+
+/// As [`cluster_test`], with the body bounded by `limit` (long runs).
+fn cluster_test_within(
+    name: &str,
+    options: &ClusterOptions,
+    limit: Duration,
+    body: impl AsyncFnOnce(&mut Cluster),
+) {
     let _one = ONE_CLUSTER_AT_A_TIME
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
@@ -44,12 +56,12 @@ fn cluster_test(name: &str, options: &ClusterOptions, body: impl AsyncFnOnce(&mu
             Err(e) => panic!("{name}: the cluster did not start: {e}"),
         };
         let setup = started.elapsed();
-        if tokio::time::timeout(BODY_LIMIT, body(&mut cluster))
+        if tokio::time::timeout(limit, body(&mut cluster))
             .await
             .is_err()
         {
             cluster.dump_logs();
-            panic!("{name}: the test did not finish within {BODY_LIMIT:?}");
+            panic!("{name}: the test did not finish within {limit:?}");
         }
         println!(
             "{name}: {:.1} s (cluster start {:.1} s)",
