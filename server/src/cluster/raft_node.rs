@@ -160,8 +160,9 @@ impl RaftNode {
         }
     }
 
-    /// Proposes a store command and waits until it is committed and applied here (or on the
-    /// leader, when forwarded). Retried only while it certainly was not appended anywhere.
+    /// Proposes a store command and waits until it is committed and applied here (forwarded to
+    /// the leader from a follower: applied by the leader, then here). Retried only while it
+    /// certainly was not appended anywhere.
     pub async fn write(&self, command: Command) -> Result<Response, ClusterError> {
         self.propose(Request::store(command)).await
     }
@@ -184,7 +185,10 @@ impl RaftNode {
                 .forward(&leader, Call::Forward(request.clone()), deadline)
                 .await?
             {
-                Some(Reply::Forwarded(r)) => return Ok(r),
+                Some(Reply::Forwarded { outcome, index }) => {
+                    self.await_applied(index, deadline).await;
+                    return Ok(outcome);
+                }
                 Some(Reply::Refused(Refusal::NotLeader(_))) | None => {}
                 Some(_) => return Err(ClusterError::Unknown),
             }
@@ -192,6 +196,27 @@ impl RaftNode {
                 return Err(ClusterError::NoQuorum);
             }
             sleep(RETRY_PAUSE).await;
+        }
+    }
+
+    /// Waits (until `deadline`) until this node applied the entry at `index`: a write this node
+    /// forwarded, committed and applied by the leader. What the caller reads next (the answer
+    /// of the same request) must show it. The write stands either way; if it is not applied
+    /// here in time (the node was cut off right after), the answer may show the state before
+    /// it, which is logged.
+    async fn await_applied(&self, index: u64, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if self
+            .raft
+            .wait(Some(left))
+            .applied_index_at_least(Some(index), "forwarded write")
+            .await
+            .is_err()
+        {
+            warn!(
+                index,
+                "a forwarded write is committed but not applied here in time; its answer may show the state before it"
+            );
         }
     }
 
@@ -223,7 +248,10 @@ impl RaftNode {
     pub async fn write_forwarded(&self, request: Request) -> Reply {
         let deadline = Instant::now() + WRITE_TIMEOUT;
         match timeout_at(deadline, self.raft.client_write(request)).await {
-            Ok(Ok(r)) => Reply::Forwarded(r.data),
+            Ok(Ok(r)) => Reply::Forwarded {
+                outcome: r.data,
+                index: r.log_id.index(),
+            },
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
                 Reply::Refused(Refusal::NotLeader(f.leader_id))
             }

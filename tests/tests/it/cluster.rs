@@ -396,3 +396,39 @@ fn three_process_throughput() {
         },
     );
 }
+
+/// A change made through a follower (forwarded to the leader) is answered with the state it
+/// made: the follower's answer is read after it applied the change too, not from its store as
+/// it was before.
+#[test]
+fn a_change_through_a_follower_is_answered_with_the_state_it_made() {
+    cluster_test(
+        "a_change_through_a_follower_is_answered_with_the_state_it_made",
+        &ClusterOptions::default(),
+        async |c| {
+            c.bootstrap().await.expect("bootstrap");
+            let leader = c.leader().await.expect("leader");
+            c.add_tenant(leader).await.expect("tenant and client");
+            let follower = (1..=NODES).find(|&id| id != leader).expect("a follower");
+            let admin = c.admin(follower).expect("admin client");
+            let mut stale = Vec::new();
+            for round in 0..10 {
+                let suspended = admin
+                    .suspend(kms_tests::cluster::TENANT)
+                    .await
+                    .expect("suspend through the follower");
+                let resumed = admin
+                    .resume(kms_tests::cluster::TENANT)
+                    .await
+                    .expect("resume through the follower");
+                if !suspended.suspended || resumed.suspended {
+                    stale.push(round);
+                }
+            }
+            assert!(
+                stale.is_empty(),
+                "the follower answered the state from before its own change in rounds {stale:?}"
+            );
+        },
+    );
+}
