@@ -1,8 +1,9 @@
 //! Who is calling and what they may touch, and the one place every admin call is logged.
 //!
-//! - [`audit_admin_call`] derives the principal from the verified certificate chain (the same
-//!   `identity::principal` as KMIP), hands it to the handler, and logs principal, action,
-//!   target and result when the answer is ready.
+//! - [`audit_admin_call`] first waits for the read index the route needs
+//!   (`consistency.rs`: every route but this node's own views), then derives the principal
+//!   from the verified certificate chain (the same `identity::principal` as KMIP), hands it to
+//!   the handler, and logs principal, action, target and result when the answer is ready.
 //! - [`Caller`] is the handler's view of the principal, with the two access decisions:
 //!   [`Caller::operator`] and [`Caller::tenant`].
 
@@ -16,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::warn;
 
+use super::consistency::Consistency;
 use super::error::{ApiError, FailureReason};
 use super::{AdminState, Peer};
 use crate::audit::admin_call;
@@ -98,8 +100,10 @@ impl Caller {
     }
 }
 
-/// Derives the principal, runs the call, then records it in the audit trail (and the
-/// metrics): the ONE place an admin call is recorded. The record names the route, the tenant
+/// Linearizes (unless the route is local: `consistency.rs`), derives the principal, runs the
+/// call, then records it in the audit trail (and the metrics): the ONE place an admin call is
+/// recorded and the ONE place it waits for the cluster. A call that cannot be linearized is
+/// answered 503 "cluster unavailable; try again" without running its handler. The record names the route, the tenant
 /// and key the path names, the outcome and who called; bodies (passwords) never. If the record
 /// cannot be made durable the answer is replaced by 503 "audit trail unavailable"
 /// (fail-closed), except for the probes that must report that very state.
@@ -116,6 +120,11 @@ pub(crate) async fn audit_admin_call(
         .to_owned();
     let action = format!("{} {route}", request.method());
     let target = request.uri().path().to_owned();
+    // First, so that the enrollment the principal is looked up in below is current too (as
+    // for KMIP, `Kms::handle`); a local route waits for nothing.
+    let linearized = Consistency::of(request.method(), &route)
+        .wait(&state.kms)
+        .await;
     let peer = request.extensions().get::<Peer>().cloned();
     let inspected = peer.as_ref().map(|p| state.kms.inspect_peer(&p.chain));
     let admission = match &inspected {
@@ -144,6 +153,8 @@ pub(crate) async fn audit_admin_call(
     let slot = admin_call::Slot::new(call_event(&state, &call, Status::Success, None));
     let response = if degraded && !PROBES.contains(&target.as_str()) {
         ApiError::AuditUnavailable.into_response()
+    } else if let Err(e) = linearized {
+        e.into_response()
     } else {
         admin_call::scope(slot.clone(), next.run(request)).await
     };
