@@ -92,6 +92,8 @@ struct ClusterNode {
     admin: SocketAddr,
     raft_proxy: FaultProxy,
     child: Option<Child>,
+    /// Frozen with SIGSTOP ([`Cluster::pause`]).
+    paused: bool,
     starts: u32,
 }
 
@@ -174,11 +176,11 @@ impl Cluster {
         self.node(id).child.is_some()
     }
 
-    /// The IDs of the nodes whose process runs.
+    /// The IDs of the nodes whose process runs (started, not stopped, not paused).
     pub fn running(&self) -> Vec<u64> {
         self.nodes
             .iter()
-            .filter(|n| n.child.is_some())
+            .filter(|n| n.child.is_some() && !n.paused)
             .map(|n| n.id)
             .collect()
     }
@@ -250,22 +252,65 @@ impl Cluster {
     }
 
     /// Starts node `id` (which must not be running) and waits until its admin API answers.
+    /// A black hole left by [`Cluster::lose_zone`] ends first: the node is reachable again.
     pub async fn start_node(&mut self, id: u64) -> Result<(), Error> {
+        self.node(id).raft_proxy.end_black_hole();
         self.spawn(id)?;
         self.wait_ready(id).await
     }
 
     /// SIGKILL to node `id`.
     pub async fn kill9(&mut self, id: u64) -> Result<(), Error> {
-        if let Some(mut child) = self.node_mut(id).child.take() {
+        let node = self.node_mut(id);
+        node.paused = false;
+        if let Some(mut child) = node.child.take() {
             process::kill9(&mut child).await?;
         }
         Ok(())
     }
 
+    /// Loses node `id` as a zone is lost: its peers' packets to it are dropped from now on (its
+    /// Raft proxy turns into a black hole: connections stay open, nothing answers, nothing is
+    /// refused), then the process is killed with SIGKILL. [`Cluster::start_node`] brings it
+    /// back.
+    pub async fn lose_zone(&mut self, id: u64) -> Result<(), Error> {
+        self.node(id).raft_proxy.black_hole();
+        self.kill9(id).await
+    }
+
+    /// Freezes node `id` with SIGSTOP (as `docker pause` does): its kernel still accepts
+    /// connections, nothing answers them. [`Cluster::resume`] lets it go on.
+    pub fn pause(&mut self, id: u64) -> Result<(), Error> {
+        let node = self.node_mut(id);
+        let child = node.child.as_ref().ok_or_else(|| Error::Node {
+            node: id,
+            detail: "paused while not running".to_owned(),
+        })?;
+        process::freeze(child, true)?;
+        node.paused = true;
+        Ok(())
+    }
+
+    /// SIGCONT to node `id` after [`Cluster::pause`].
+    pub fn resume(&mut self, id: u64) -> Result<(), Error> {
+        let node = self.node_mut(id);
+        if let Some(child) = node.child.as_ref() {
+            process::freeze(child, false)?;
+        }
+        node.paused = false;
+        Ok(())
+    }
+
+    /// Whether node `id` is frozen by [`Cluster::pause`].
+    pub fn is_paused(&self, id: u64) -> bool {
+        self.node(id).paused
+    }
+
     /// SIGTERM to node `id`; fails when it does not exit cleanly within
     /// [`process::STOP_TIMEOUT`] (it is then killed).
     pub async fn stop(&mut self, id: u64) -> Result<(), Error> {
+        // A frozen process would not handle SIGTERM.
+        self.resume(id)?;
         let Some(mut child) = self.node_mut(id).child.take() else {
             return Ok(());
         };
@@ -473,6 +518,7 @@ async fn prepare_node(
         admin,
         raft_proxy,
         child: None,
+        paused: false,
         starts: 0,
     })
 }

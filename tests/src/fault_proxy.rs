@@ -6,12 +6,17 @@
 //! closes the live connections from an IP at once and closes new ones right after `accept`;
 //! [`FaultProxy::unblock`] and [`FaultProxy::heal`] let them through again.
 //!
+//! [`FaultProxy::black_hole`] makes the target silent instead, as when a machine is gone but its
+//! address still routes and packets are dropped (a zone loss): connections stay open and
+//! nothing arrives through them, so peers learn of the loss only from their own timeouts.
+//!
 //! Dropping the proxy stops its listener and closes every connection it forwards.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,6 +32,7 @@ pub struct FaultProxy {
     addr: SocketAddr,
     target: SocketAddr,
     blocked: watch::Sender<HashSet<IpAddr>>,
+    silent: watch::Sender<bool>,
     accept: JoinHandle<()>,
 }
 
@@ -44,11 +50,18 @@ impl FaultProxy {
             source,
         })?;
         let (blocked, _) = watch::channel(HashSet::new());
-        let accept = tokio::spawn(accept_loop(listener, target, blocked.clone()));
+        let (silent, _) = watch::channel(false);
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            target,
+            blocked.clone(),
+            silent.clone(),
+        ));
         Ok(FaultProxy {
             addr,
             target,
             blocked,
+            silent,
             accept,
         })
     }
@@ -86,6 +99,20 @@ impl FaultProxy {
     pub fn is_blocked(&self, ip: IpAddr) -> bool {
         self.blocked.borrow().contains(&ip)
     }
+
+    /// Makes the target silent, as if packets to and from it were dropped: live connections
+    /// stay open but nothing is forwarded either way any more (what peers send is read and
+    /// discarded), and new connections are accepted and held the same way. Nobody sees a
+    /// close or a refusal.
+    pub fn black_hole(&self) {
+        self.silent.send_replace(true);
+    }
+
+    /// Ends [`FaultProxy::black_hole`]: the connections held silent are closed, new ones are
+    /// forwarded again.
+    pub fn end_black_hole(&self) {
+        self.silent.send_replace(false);
+    }
 }
 
 impl Drop for FaultProxy {
@@ -99,6 +126,7 @@ async fn accept_loop(
     listener: TcpListener,
     target: SocketAddr,
     blocked: watch::Sender<HashSet<IpAddr>>,
+    silent: watch::Sender<bool>,
 ) {
     loop {
         let Ok((inbound, peer)) = listener.accept().await else {
@@ -110,16 +138,28 @@ async fn accept_loop(
             drop(inbound);
             continue;
         }
-        tokio::spawn(forward(inbound, peer.ip(), target, blocked.subscribe()));
+        if *silent.borrow() {
+            tokio::spawn(hold_silent(inbound, silent.subscribe()));
+            continue;
+        }
+        tokio::spawn(forward(
+            inbound,
+            peer.ip(),
+            target,
+            blocked.subscribe(),
+            silent.subscribe(),
+        ));
     }
 }
 
-/// Forwards one connection until either side closes it or its source gets blocked.
+/// Forwards one connection until either side closes it or its source gets blocked; once the
+/// target turns silent, holds it open without forwarding.
 async fn forward(
     mut inbound: TcpStream,
     source: IpAddr,
     target: SocketAddr,
     mut blocked: watch::Receiver<HashSet<IpAddr>>,
+    mut silent: watch::Receiver<bool>,
 ) {
     let connect = tokio::time::timeout(TARGET_CONNECT_TIMEOUT, TcpStream::connect(target));
     let mut outbound = tokio::select! {
@@ -128,14 +168,41 @@ async fn forward(
             _ => return,
         },
         () = cut_off(&mut blocked, source) => return,
+        () = silenced(&mut silent) => return hold_silent(inbound, silent).await,
     };
     let _ = inbound.set_nodelay(true);
     let _ = outbound.set_nodelay(true);
-    tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-        () = cut_off(&mut blocked, source) => {}
+    let silence = tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => false,
+        () = cut_off(&mut blocked, source) => false,
+        () = silenced(&mut silent) => true,
+    };
+    drop(outbound);
+    if silence {
+        hold_silent(inbound, silent).await;
     }
-    // Both streams are dropped here: the peer and the target see the connection closed.
+    // The streams are dropped here: the peer and the target see the connection closed.
+}
+
+/// Returns once the target turned silent or the proxy is gone.
+async fn silenced(silent: &mut watch::Receiver<bool>) {
+    let _ = silent.wait_for(|s| *s).await;
+}
+
+/// Keeps `inbound` open, reading and discarding whatever arrives, until the peer closes it, the
+/// silence ends or the proxy is gone; then closes it.
+async fn hold_silent(mut inbound: TcpStream, mut silent: watch::Receiver<bool>) {
+    let mut sink = [0u8; 4096];
+    loop {
+        tokio::select! {
+            read = inbound.read(&mut sink) => {
+                if !matches!(read, Ok(n) if n > 0) {
+                    return;
+                }
+            }
+            _ = silent.wait_for(|s| !*s) => return,
+        }
+    }
 }
 
 /// Returns once `source` is blocked or the proxy is gone.
@@ -252,5 +319,50 @@ mod tests {
             closed_by_peer(&mut healed).await,
             "dropping the proxy closes what it forwards"
         );
+    }
+
+    /// Whether `stream` stays open and silent: a message sent gets neither an answer nor a
+    /// close within a short wait.
+    async fn silent(stream: &mut TcpStream) -> bool {
+        if stream.write_all(b"anyone?").await.is_err() {
+            return false;
+        }
+        let mut buf = [0u8; 16];
+        tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf))
+            .await
+            .is_err()
+    }
+
+    #[tokio::test]
+    async fn a_black_hole_holds_connections_open_and_silent_until_it_ends() {
+        let target = echo_server().await;
+        let proxy = FaultProxy::start("127.0.0.1:0".parse().unwrap(), target)
+            .await
+            .unwrap();
+        let mut live = connect_from(loopback(2), proxy.addr()).await;
+        assert!(echoes(&mut live, b"before").await, "forwarding");
+
+        proxy.black_hole();
+        assert!(
+            silent(&mut live).await,
+            "a live connection goes silent, not closed"
+        );
+        let mut new = connect_from(loopback(2), proxy.addr()).await;
+        assert!(
+            silent(&mut new).await,
+            "a new connection is accepted and held silent"
+        );
+
+        proxy.end_black_hole();
+        assert!(
+            closed_by_peer(&mut live).await,
+            "held connections are closed at the end"
+        );
+        assert!(
+            closed_by_peer(&mut new).await,
+            "held connections are closed at the end"
+        );
+        let mut after = connect_from(loopback(2), proxy.addr()).await;
+        assert!(echoes(&mut after, b"after").await, "forwarding again");
     }
 }

@@ -34,6 +34,9 @@ pub struct ClusterStatus {
     /// Voters and learners, by ID.
     #[serde(default)]
     pub members: Vec<ClusterMember>,
+    /// `local`: this node's own view, answered even when it is cut off from the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
 }
 
 /// One member of the cluster.
@@ -64,6 +67,9 @@ pub struct StateDigest {
     pub applied: Option<u64>,
     /// Lowercase hex SHA-256.
     pub digest: String,
+    /// `local`: this node's state as it is (at `applied`), not linearized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
 }
 
 impl AdminClient {

@@ -317,6 +317,10 @@ pub struct NodeStatus {
     /// Domain Key rotations running on this node.
     #[serde(default)]
     pub rotations_running: u64,
+    /// `local`: counted in this node's store as it is, not linearized (answered by a node cut
+    /// off from the cluster too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
 }
 
 /// `GET /readyz` and `GET /healthz`: `status` plus per-dependency checks.
@@ -331,4 +335,7 @@ pub struct Health {
     /// `ok` when the HSM answered (readyz).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hsm: Option<String>,
+    /// `local`: this node's own view (not whether it reaches its cluster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
 }

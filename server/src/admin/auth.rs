@@ -1,8 +1,10 @@
 //! Who is calling and what they may touch, and the one place every admin call is logged.
 //!
-//! - [`audit_admin_call`] derives the principal from the verified certificate chain (the same
-//!   `identity::principal` as KMIP), hands it to the handler, and records principal, action,
-//!   the decoded tenant and key the path names, and result when the answer is ready.
+//! - [`audit_admin_call`] first waits for the read index the route needs
+//!   (`consistency.rs`: every route but this node's own views), then derives the principal
+//!   from the verified certificate chain (the same `identity::principal` as KMIP), hands it to
+//!   the handler, and records principal, action, the decoded tenant and key the path names,
+//!   and result when the answer is ready.
 //! - [`Caller`] is the handler's view of the principal, with the two access decisions:
 //!   [`Caller::operator`] and [`Caller::tenant`].
 
@@ -16,6 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::warn;
 
+use super::consistency::Consistency;
 use super::error::{ApiError, FailureReason};
 use super::{AdminState, Peer};
 use crate::audit::admin_call;
@@ -98,13 +101,15 @@ impl Caller {
     }
 }
 
-/// Derives the principal, runs the call, then records it in the audit trail (and the
-/// metrics): the ONE place an admin call is recorded. The record names the route, the tenant
-/// and key the path names exactly as the handler decodes them (axum's path parameters, never
-/// the raw URI), the outcome and who called; bodies (passwords) never. Where it is filed and
-/// how it names the caller: [`admin_call`]'s rule. If the record cannot be made durable the
-/// answer is replaced by 503 "audit trail unavailable" (fail-closed), except for the probes
-/// that must report that very state.
+/// Linearizes (unless the route is local: `consistency.rs`), derives the principal, runs the
+/// call, then records it in the audit trail (and the metrics): the ONE place an admin call is
+/// recorded and the ONE place it waits for the cluster. A call that cannot be linearized is
+/// answered 503 "cluster unavailable; try again" without running its handler. The record names
+/// the route, the tenant and key the path names exactly as the handler decodes them (axum's
+/// path parameters, never the raw URI), the outcome and who called; bodies (passwords) never.
+/// Where it is filed and how it names the caller: [`admin_call`]'s rule. If the record cannot
+/// be made durable the answer is replaced by 503 "audit trail unavailable" (fail-closed),
+/// except for the probes that must report that very state.
 pub(crate) async fn audit_admin_call(
     State(state): State<Arc<AdminState>>,
     request: Request,
@@ -118,6 +123,11 @@ pub(crate) async fn audit_admin_call(
         .to_owned();
     let action = format!("{} {route}", request.method());
     let target = request.uri().path().to_owned();
+    // First, so that the enrollment the principal is looked up in below is current too (as
+    // for KMIP, `Kms::handle`); a local route waits for nothing.
+    let linearized = Consistency::of(request.method(), &route)
+        .wait(&state.kms)
+        .await;
     let (mut parts, body) = request.into_parts();
     // The same decoded parameters `Path` hands the handler (a parameter that is not UTF-8
     // once decoded fails both, and names nothing).
@@ -151,6 +161,8 @@ pub(crate) async fn audit_admin_call(
     );
     let response = if degraded && !PROBES.contains(&target.as_str()) {
         ApiError::AuditUnavailable.into_response()
+    } else if let Err(e) = linearized {
+        e.into_response()
     } else {
         admin_call::scope(slot.clone(), next.run(request)).await
     };

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::AdminState;
 use super::auth::Caller;
+use super::consistency::LOCAL_VIEW;
 use super::error::ApiError;
 use crate::cluster::RaftNode;
 
@@ -20,7 +21,8 @@ fn cluster(state: &AdminState) -> Result<&Arc<RaftNode>, ApiError> {
     state.kms.cluster().ok_or(ApiError::NotClustered)
 }
 
-/// `GET /v1/cluster`.
+/// `GET /v1/cluster`: what this node knows of the cluster, answered even when it is cut off
+/// (not linearized; `"view": "local"`).
 pub(crate) async fn status(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
@@ -67,6 +69,7 @@ pub(crate) fn status_of(node: &RaftNode) -> Result<Value, ApiError> {
         "applied": m.last_applied.as_ref().map(|l| l.index),
         "incarnation": incarnation.map(|i| i.to_string()),
         "members": members,
+        "view": LOCAL_VIEW,
     }))
 }
 
@@ -152,7 +155,8 @@ fn node_id(path: Result<Path<u64>, PathRejection>) -> Result<u64, ApiError> {
     Ok(id)
 }
 
-/// `GET /v1/cluster/digest`.
+/// `GET /v1/cluster/digest`: this node's state at the applied index it names, answered even when
+/// it is cut off (not linearized; `"view": "local"`), so diverged nodes can be compared.
 pub(crate) async fn digest(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
@@ -164,6 +168,6 @@ pub(crate) async fn digest(
         .map_err(|e| ApiError::Internal(crate::kms::AdminError::Task(e)))?
         .map_err(crate::cluster::ClusterError::from)?;
     Ok(Json(
-        json!({ "applied": applied, "digest": hex::encode(digest) }),
+        json!({ "applied": applied, "digest": hex::encode(digest), "view": LOCAL_VIEW }),
     ))
 }

@@ -98,6 +98,10 @@ pub enum ApiError {
     /// An audit record query did not get its turn in time (`audit::query::QueryGate`).
     #[error("audit queries busy")]
     AuditQueriesBusy,
+    /// This node could not get a read index (cut off from the majority, or no leader): it does
+    /// not answer from state that may be stale (`admin/consistency.rs`).
+    #[error("not linearized: {0}")]
+    NotLinearized(#[source] StoreError),
     /// The node belongs to no cluster (no `[cluster]` section).
     #[error("not clustered")]
     NotClustered,
@@ -167,6 +171,10 @@ impl ApiError {
             ApiError::Store(StoreError::Cluster(reason)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, *reason)
             }
+            ApiError::NotLinearized(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster unavailable; try again",
+            ),
             ApiError::NotClustered => (StatusCode::CONFLICT, "this node runs alone (no [cluster])"),
             ApiError::Cluster(crate::cluster::ClusterError::Membership(_)) => {
                 (StatusCode::CONFLICT, "cluster change refused")

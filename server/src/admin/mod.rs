@@ -3,7 +3,9 @@
 //! KMIP listener's (`crate::tls`); the principal is derived from the verified certificate by
 //! `crate::identity` for every request, so disabling an admin or suspending a tenant takes
 //! effect at once. Roles: operator (every tenant), tenant admin (own tenant), auditor (own
-//! tenant, read-only). Every call is logged in one place, [`auth::audit_admin_call`].
+//! tenant, read-only). Every call is logged in one place, [`auth::audit_admin_call`], which
+//! also makes every call but this node's own views wait for a read index first
+//! (`consistency.rs`), so a node cut off from the cluster answers 503 rather than stale state.
 //!
 //! The routes and their JSON are documented in `docs/ADMIN-API.md`.
 
@@ -12,6 +14,7 @@ mod auth;
 mod clients;
 mod cluster;
 mod csr;
+mod consistency;
 mod error;
 mod inventory;
 mod lifecycle;
@@ -91,7 +94,10 @@ pub(crate) struct Peer {
     addr: SocketAddr,
 }
 
-/// Every route of the admin API.
+/// Every route of the admin API. Each call waits for a read index before anything is read
+/// (`consistency.rs`), except on the routes declared local in
+/// [`consistency::LOCAL_ROUTES`]: the probes, `/metrics`, `/v1/node/status`, `/v1/cluster`,
+/// `/v1/cluster/digest` and `/v1/cluster/init`, this node's own view.
 pub fn router(state: Arc<AdminState>) -> Router {
     let api = Router::new()
         .route("/healthz", get(tenants::healthz))

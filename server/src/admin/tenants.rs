@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Access, Caller};
+use super::consistency::LOCAL_VIEW;
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
 use crate::store::records::TenantRecord;
@@ -46,12 +47,13 @@ pub(crate) struct NewTenant {
     id: String,
 }
 
-/// `GET /healthz`: the process answers (any verified client certificate).
+/// `GET /healthz`: the process answers (any verified client certificate). This node's own view.
 pub(crate) async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+    Json(serde_json::json!({ "status": "ok", "view": LOCAL_VIEW }))
 }
 
-/// `GET /readyz`: the store answers and the HSM draws a random byte.
+/// `GET /readyz`: the store answers and the HSM draws a random byte. This node's own view: it
+/// does not say whether the node can reach the cluster (`/v1/cluster` does).
 pub(crate) async fn readyz(State(state): State<Arc<AdminState>>) -> Result<Response, ApiError> {
     state.kms.store().tenants()?;
     state.kms.keys().probe().await.map_err(ApiError::Hsm)?;
@@ -59,7 +61,7 @@ pub(crate) async fn readyz(State(state): State<Arc<AdminState>>) -> Result<Respo
         return Err(ApiError::AuditUnavailable);
     }
     Ok(Json(serde_json::json!({
-        "status": "ready", "store": "ok", "hsm": "ok", "audit": "ok"
+        "status": "ready", "store": "ok", "hsm": "ok", "audit": "ok", "view": LOCAL_VIEW
     }))
     .into_response())
 }
@@ -89,7 +91,8 @@ pub(crate) async fn metrics(
         .into_response())
 }
 
-/// `GET /v1/node/status` (operators).
+/// `GET /v1/node/status` (operators): this node's own view, counted in its store as it is
+/// (not linearized: answered on a node cut off from the cluster too).
 pub(crate) async fn node_status(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
@@ -121,6 +124,7 @@ pub(crate) async fn node_status(
         },
         "key_cache": { "hits": hits, "misses": misses },
         "rotations_running": state.rotations.running(),
+        "view": LOCAL_VIEW,
     })))
 }
 

@@ -1,6 +1,7 @@
 //! Calls to peers: mutual-TLS connections kept per peer address and reused, one call at a
 //! time per connection. A connection is checked for a close by the peer before reuse; the
-//! node a connection reached is checked against the node the caller meant.
+//! node a connection reached is checked against the node the caller meant. Opening one takes
+//! at most [`PeerTimeouts::connect`] (sized from the election timeout, `timing.rs`).
 
 use std::collections::HashMap;
 use std::io::SeekFrom;
@@ -15,12 +16,11 @@ use tokio_rustls::client::TlsStream;
 
 use super::peer_tls::PeerTls;
 use super::rpc::{Call, Envelope, Reply, WireError, read_frame, write_frame};
+use super::timing::PeerTimeouts;
 use super::types::NodeId;
 
 /// Idle connections kept per peer address (forwarded writes use several at once).
 const MAX_IDLE_PER_PEER: usize = 64;
-/// Time allowed to open a connection (TCP and TLS).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why a call got no reply. The outcome of a call that was sent is unknown.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,8 @@ pub enum DialError {
     },
 }
 
-struct Conn {
+/// An open connection to a peer, ready for one call.
+pub(super) struct Conn {
     stream: TlsStream<TcpStream>,
     peer: NodeId,
 }
@@ -64,6 +65,7 @@ pub struct Dialer {
     me: NodeId,
     kcv: String,
     bind_ip: Option<IpAddr>,
+    timeouts: PeerTimeouts,
     idle: Mutex<HashMap<String, Vec<Conn>>>,
 }
 
@@ -79,14 +81,26 @@ impl Dialer {
     /// A dialer for node `me` serving with Root of Trust KCV `kcv`. Outgoing connections come
     /// from `bind_ip` when set (the Raft listener's address), so peers and firewalls see one
     /// address per node.
-    pub fn new(tls: &PeerTls, me: NodeId, kcv: String, bind_ip: Option<IpAddr>) -> Self {
+    pub fn new(
+        tls: &PeerTls,
+        me: NodeId,
+        kcv: String,
+        bind_ip: Option<IpAddr>,
+        timeouts: PeerTimeouts,
+    ) -> Self {
         Self {
             connector: TlsConnector::from(tls.client.clone()),
             me,
             kcv,
             bind_ip: bind_ip.filter(|ip| !ip.is_unspecified()),
+            timeouts,
             idle: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The bounds of calls to peers.
+    pub(super) fn timeouts(&self) -> PeerTimeouts {
+        self.timeouts
     }
 
     /// Sends `call` to the node at `addr` (which must be node `expect`, when given) and waits
@@ -98,7 +112,20 @@ impl Dialer {
         call: Call,
         timeout: Duration,
     ) -> Result<(NodeId, Reply), DialError> {
-        let mut conn = self.checkout(addr, expect).await?;
+        let conn = self.checkout(addr, expect).await?;
+        self.exchange(addr, conn, call, timeout).await
+    }
+
+    /// Sends `call` on `conn` (from [`Dialer::checkout`] for `addr`) and waits up to `timeout`
+    /// for the reply; the connection is kept for reuse after a reply. Returns who answered and
+    /// the reply. From its first byte on, the call may have reached the peer.
+    pub(super) async fn exchange(
+        &self,
+        addr: &str,
+        mut conn: Conn,
+        call: Call,
+        timeout: Duration,
+    ) -> Result<(NodeId, Reply), DialError> {
         let envelope = self.envelope(call);
         let reply = reply_within(addr, timeout, async {
             write_frame(&mut conn.stream, &envelope).await?;
@@ -140,7 +167,13 @@ impl Dialer {
         }
     }
 
-    async fn checkout(&self, addr: &str, expect: Option<NodeId>) -> Result<Conn, DialError> {
+    /// A connection to node `expect` (when given) at `addr`: an idle one still open, else a
+    /// new one (within [`PeerTimeouts::connect`]). Nothing of a call is sent yet.
+    pub(super) async fn checkout(
+        &self,
+        addr: &str,
+        expect: Option<NodeId>,
+    ) -> Result<Conn, DialError> {
         loop {
             let pooled = self
                 .idle
@@ -179,7 +212,7 @@ impl Dialer {
             addr: addr.to_owned(),
             reason,
         };
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        let stream = tokio::time::timeout(self.timeouts.connect, async {
             let target = resolve(addr).await?;
             let socket = match target {
                 SocketAddr::V4(_) => TcpSocket::new_v4()?,

@@ -5,6 +5,7 @@
 
 mod dialer;
 pub mod error;
+mod leader_call;
 mod listener;
 pub mod log_store;
 mod log_writer;
@@ -17,6 +18,7 @@ pub mod rpc;
 pub mod snapshot;
 mod start;
 pub mod state_machine;
+mod timing;
 pub mod types;
 
 use std::path::Path;

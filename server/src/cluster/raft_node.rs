@@ -13,7 +13,8 @@ use openraft::raft::linearizable_read::LinearizerOption;
 use tokio::time::{Instant, sleep, timeout_at};
 use tracing::{info, warn};
 
-use super::dialer::{DialError, Dialer};
+use super::dialer::Dialer;
+use super::leader_call::Unanswered;
 use super::read_rounds::ReadRounds;
 use super::rpc::{Call, NodeInfo, Refusal, Reply};
 use super::types::{NodeId, Request, Response, TypeConfig};
@@ -23,7 +24,8 @@ use crate::store::Command;
 /// The openraft instance of a node.
 pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
 
-/// How long a write may wait for the cluster (an election, a forward, the commit).
+/// How long a write may wait for the cluster (an election, a forward, the commit). A forward
+/// to a leader that is replaced meanwhile ends at once (`leader_call.rs`).
 pub(super) const WRITE_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long a read may wait to be linearized.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -33,10 +35,12 @@ const RETRY_PAUSE: Duration = Duration::from_millis(40);
 /// Why the cluster did not carry out a request. Fixed texts: these reach clients.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    /// No leader could be reached, or it could not commit in time: nothing is acknowledged.
+    /// No leader could be reached in time (a write was sent to none, a read got no read
+    /// index): nothing was done.
     #[error("the cluster has no quorum; try again")]
     NoQuorum,
-    /// The write was sent but its outcome is unknown (the leader failed meanwhile).
+    /// The write was sent but its outcome is unknown (the leader failed or was replaced
+    /// meanwhile, or this leader could not commit it in time): it may still be committed.
     #[error("the write's outcome is unknown; read before retrying")]
     Unknown,
     /// A membership change was refused.
@@ -156,8 +160,9 @@ impl RaftNode {
         }
     }
 
-    /// Proposes a store command and waits until it is committed and applied here (or on the
-    /// leader, when forwarded). Retried only while it certainly was not appended anywhere.
+    /// Proposes a store command and waits until it is committed and applied here (forwarded to
+    /// the leader from a follower: applied by the leader, then here). Retried only while it
+    /// certainly was not appended anywhere.
     pub async fn write(&self, command: Command) -> Result<Response, ClusterError> {
         self.propose(Request::store(command)).await
     }
@@ -165,9 +170,11 @@ impl RaftNode {
     pub(super) async fn propose(&self, request: Request) -> Result<Response, ClusterError> {
         let deadline = Instant::now() + WRITE_TIMEOUT;
         loop {
+            // Timing out here, this node leads and may have appended the entry: a later leader
+            // can still commit it.
             let local = timeout_at(deadline, self.raft.client_write(request.clone()))
                 .await
-                .map_err(|_| ClusterError::NoQuorum)?;
+                .map_err(|_| ClusterError::Unknown)?;
             let leader = match local {
                 Ok(r) => return Ok(r.data),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => f,
@@ -178,7 +185,10 @@ impl RaftNode {
                 .forward(&leader, Call::Forward(request.clone()), deadline)
                 .await?
             {
-                Some(Reply::Forwarded(r)) => return Ok(r),
+                Some(Reply::Forwarded { outcome, index }) => {
+                    self.await_applied(index, deadline).await;
+                    return Ok(outcome);
+                }
                 Some(Reply::Refused(Refusal::NotLeader(_))) | None => {}
                 Some(_) => return Err(ClusterError::Unknown),
             }
@@ -189,8 +199,31 @@ impl RaftNode {
         }
     }
 
-    /// Sends `call` to the leader named in `leader`. `Ok(None)`: nothing was sent (no leader
-    /// known, or it could not be reached): the caller may try again.
+    /// Waits (until `deadline`) until this node applied the entry at `index`: a write this node
+    /// forwarded, committed and applied by the leader. What the caller reads next (the answer
+    /// of the same request) must show it. The write stands either way; if it is not applied
+    /// here in time (the node was cut off right after), the answer may show the state before
+    /// it, which is logged.
+    async fn await_applied(&self, index: u64, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if self
+            .raft
+            .wait(Some(left))
+            .applied_index_at_least(Some(index), "forwarded write")
+            .await
+            .is_err()
+        {
+            warn!(
+                index,
+                "a forwarded write is committed but not applied here in time; its answer may show the state before it"
+            );
+        }
+    }
+
+    /// Sends `call` to the leader named in `leader`, abandoned as soon as this node names
+    /// another leader (`leader_call.rs`). `Ok(None)`: nothing was sent (no leader known, it
+    /// could not be reached, or it was replaced first): the caller may try again.
+    /// [`ClusterError::Unknown`]: it was sent and got no reply.
     pub(super) async fn forward(
         &self,
         leader: &ForwardToLeader<TypeConfig>,
@@ -204,14 +237,10 @@ impl RaftNode {
             return Ok(None);
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        match self
-            .dialer
-            .call(&node.raft_addr, Some(id), call, left)
-            .await
-        {
-            Ok((_, reply)) => Ok(Some(reply)),
-            Err(DialError::Connect { .. } | DialError::WrongPeer { .. }) => Ok(None),
-            Err(DialError::Wire { .. }) => Err(ClusterError::Unknown),
+        match self.call_leader(id, &node.raft_addr, call, left).await {
+            Ok(reply) => Ok(Some(reply)),
+            Err(Unanswered::NotSent) => Ok(None),
+            Err(Unanswered::Sent) => Err(ClusterError::Unknown),
         }
     }
 
@@ -219,7 +248,10 @@ impl RaftNode {
     pub async fn write_forwarded(&self, request: Request) -> Reply {
         let deadline = Instant::now() + WRITE_TIMEOUT;
         match timeout_at(deadline, self.raft.client_write(request)).await {
-            Ok(Ok(r)) => Reply::Forwarded(r.data),
+            Ok(Ok(r)) => Reply::Forwarded {
+                outcome: r.data,
+                index: r.log_id.index(),
+            },
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
                 Reply::Refused(Refusal::NotLeader(f.leader_id))
             }
@@ -267,34 +299,39 @@ impl RaftNode {
     }
 
     /// A read index confirmed now: by the leader lease or a quorum on the leader, asked of
-    /// the leader on a follower.
+    /// the leader on a follower. Each ask of the leader is bounded by
+    /// [`PeerTimeouts::read_index`](super::timing::PeerTimeouts) and abandoned when the leader
+    /// changes (`leader_call.rs`), then asked again (of the new leader) until `deadline`: the
+    /// reads of the node wait behind no call to a leader that died or froze.
     async fn read_index_now(&self, deadline: Instant) -> Result<u64, ClusterError> {
+        let attempt = self.dialer.timeouts().read_index;
         loop {
             let local = timeout_at(deadline, self.raft.get_read_log_id(lease_read()))
                 .await
                 .map_err(|_| ClusterError::NoQuorum)?;
-            return match local {
-                Ok((read, _)) => Ok(read.index()),
+            let asked = match local {
+                Ok((read, _)) => return Ok(read.index()),
                 Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f))) => {
-                    match self.forward(&f, Call::ReadIndex, deadline).await {
-                        Ok(Some(Reply::ReadIndex(i))) => Ok(i),
-                        Ok(Some(Reply::Refused(Refusal::NotLeader(_))) | None)
-                        | Err(ClusterError::Unknown) => {
-                            if Instant::now() + RETRY_PAUSE >= deadline {
-                                return Err(ClusterError::NoQuorum);
-                            }
-                            sleep(RETRY_PAUSE).await;
-                            continue;
-                        }
-                        Ok(Some(_)) => Err(ClusterError::NoQuorum),
-                        Err(e) => Err(e),
-                    }
+                    // A read index has no effect on the leader: unanswered asks are repeated.
+                    self.forward(&f, Call::ReadIndex, deadline.min(Instant::now() + attempt))
+                        .await
                 }
                 Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(_))) => {
-                    Err(ClusterError::NoQuorum)
+                    return Err(ClusterError::NoQuorum);
                 }
-                Err(RaftError::Fatal(_)) => Err(ClusterError::Unavailable),
+                Err(RaftError::Fatal(_)) => return Err(ClusterError::Unavailable),
             };
+            match asked {
+                Ok(Some(Reply::ReadIndex(i))) => return Ok(i),
+                Ok(Some(Reply::Refused(Refusal::NotLeader(_))) | None)
+                | Err(ClusterError::Unknown) => {}
+                Ok(Some(_)) => return Err(ClusterError::NoQuorum),
+                Err(e) => return Err(e),
+            }
+            if Instant::now() + RETRY_PAUSE >= deadline {
+                return Err(ClusterError::NoQuorum);
+            }
+            sleep(RETRY_PAUSE).await;
         }
     }
 

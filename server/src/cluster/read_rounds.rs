@@ -9,7 +9,10 @@
 //! read needs. Reads that arrive during a round are never answered by it.
 //!
 //! Rounds run in a task of their own, so a read whose caller goes away (a closed connection)
-//! never stalls the others.
+//! never stalls the others. A round's ask of the leader is bounded by one election timeout and
+//! abandoned as soon as the leader changes, then made again (`RaftNode::read_index_now`,
+//! `leader_call.rs`): the reads waiting for the next round never wait behind a call to a
+//! leader that died or froze.
 
 use std::sync::Mutex;
 

@@ -82,8 +82,14 @@ pub enum Reply {
     Vote(VoteResponse<TypeConfig>),
     /// To [`Call::Snapshot`].
     Snapshot(SnapshotResponse<TypeConfig>),
-    /// To [`Call::Forward`]: the deterministic outcome of the write.
-    Forwarded(Response),
+    /// To [`Call::Forward`]: the deterministic outcome of the write, and the log index it was
+    /// committed at (the follower waits until it applied it before it answers its client).
+    Forwarded {
+        /// The outcome.
+        outcome: Response,
+        /// The write's log index.
+        index: u64,
+    },
     /// To [`Call::ReadIndex`].
     ReadIndex(u64),
     /// To [`Call::Hello`].

@@ -14,6 +14,7 @@ use super::network::Network;
 use super::peer_tls::PeerTls;
 use super::raft_node::{Raft, RaftNode};
 use super::rpc::NodeInfo;
+use super::timing::PeerTimeouts;
 use super::types::NodeId;
 use crate::audit::AuditLog;
 use crate::config::{ClusterSettings, TlsFiles};
@@ -104,6 +105,7 @@ pub async fn start(
         args.node_id,
         args.kcv.clone(),
         Some(s.listen.ip()),
+        PeerTimeouts::new(s),
     ));
     let raft = Raft::new(
         args.node_id,

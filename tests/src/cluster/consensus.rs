@@ -231,6 +231,7 @@ mod tests {
             applied: None,
             incarnation: None,
             members: Vec::new(),
+            view: None,
         }
     }
 

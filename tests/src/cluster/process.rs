@@ -114,6 +114,28 @@ pub async fn kill9(child: &mut Child) -> Result<(), Error> {
     Ok(())
 }
 
+/// SIGSTOP (`pause`) or SIGCONT (`!pause`): the process freezes or goes on. A frozen node's
+/// kernel still accepts TCP connections on its listeners (as under `docker pause`); nothing
+/// answers on them.
+pub fn freeze(child: &Child, pause: bool) -> Result<(), Error> {
+    let signal = if pause {
+        Signal::SIGSTOP
+    } else {
+        Signal::SIGCONT
+    };
+    let pid = child
+        .id()
+        .and_then(|p| i32::try_from(p).ok())
+        .ok_or_else(|| Error::Command {
+            command: "kmsd".to_owned(),
+            detail: "the process has exited".to_owned(),
+        })?;
+    kill(Pid::from_raw(pid), signal).map_err(|e| Error::Io {
+        what: "signalling kmsd",
+        source: std::io::Error::from(e),
+    })
+}
+
 /// SIGTERM, then waits up to [`STOP_TIMEOUT`] for the exit. Returns whether the process exited
 /// on its own with success; when it did not exit in time it is killed and `Ok(false)` returned.
 pub async fn terminate(child: &mut Child) -> Result<bool, Error> {

@@ -4,11 +4,14 @@
 //! other; a KMIP client of one tenant writes and reads through every node.
 //!
 //! The tests run one at a time (each runs three servers) and each is bounded: a body that
-//! does not finish within [`BODY_LIMIT`] fails the test and prints the nodes' logs.
+//! does not finish within [`BODY_LIMIT`] (longer for the failover runs) fails the test and
+//! prints the nodes' logs. `cut_off.rs`: a node cut off from the majority serves no stale
+//! admin answer; `failover.rs`: failover time under load when the leader is lost or frozen.
 //!
 //! Needs the `kmsd` binary of the same build: `cargo build -p server --bin kmsd` (or
 //! `cargo test --workspace --all-targets`, which builds it).
 
+mod cut_off;
 mod failover;
 
 use std::sync::{Mutex, PoisonError};
@@ -34,6 +37,16 @@ static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Starts a cluster, runs `body` on it within [`BODY_LIMIT`], and reports how long it took.
 fn cluster_test(name: &str, options: &ClusterOptions, body: impl AsyncFnOnce(&mut Cluster)) {
+    cluster_test_within(name, options, BODY_LIMIT, body);
+}
+
+/// As [`cluster_test`], with the body bounded by `limit` (long runs).
+fn cluster_test_within(
+    name: &str,
+    options: &ClusterOptions,
+    limit: Duration,
+    body: impl AsyncFnOnce(&mut Cluster),
+) {
     let _one = ONE_CLUSTER_AT_A_TIME
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
@@ -44,12 +57,12 @@ fn cluster_test(name: &str, options: &ClusterOptions, body: impl AsyncFnOnce(&mu
             Err(e) => panic!("{name}: the cluster did not start: {e}"),
         };
         let setup = started.elapsed();
-        if tokio::time::timeout(BODY_LIMIT, body(&mut cluster))
+        if tokio::time::timeout(limit, body(&mut cluster))
             .await
             .is_err()
         {
             cluster.dump_logs();
-            panic!("{name}: the test did not finish within {BODY_LIMIT:?}");
+            panic!("{name}: the test did not finish within {limit:?}");
         }
         println!(
             "{name}: {:.1} s (cluster start {:.1} s)",
@@ -381,6 +394,42 @@ fn three_process_throughput() {
             let (exit, out, err) = kms_tests::kmsctl::run(args).await;
             println!("node {node} (leader {leader}):\n{out}{err}");
             assert_eq!(exit, client::cli::Exit::Success, "bench failed");
+        },
+    );
+}
+
+/// A change made through a follower (forwarded to the leader) is answered with the state it
+/// made: the follower's answer is read after it applied the change too, not from its store as
+/// it was before.
+#[test]
+fn a_change_through_a_follower_is_answered_with_the_state_it_made() {
+    cluster_test(
+        "a_change_through_a_follower_is_answered_with_the_state_it_made",
+        &ClusterOptions::default(),
+        async |c| {
+            c.bootstrap().await.expect("bootstrap");
+            let leader = c.leader().await.expect("leader");
+            c.add_tenant(leader).await.expect("tenant and client");
+            let follower = (1..=NODES).find(|&id| id != leader).expect("a follower");
+            let admin = c.admin(follower).expect("admin client");
+            let mut stale = Vec::new();
+            for round in 0..10 {
+                let suspended = admin
+                    .suspend(kms_tests::cluster::TENANT)
+                    .await
+                    .expect("suspend through the follower");
+                let resumed = admin
+                    .resume(kms_tests::cluster::TENANT)
+                    .await
+                    .expect("resume through the follower");
+                if !suspended.suspended || resumed.suspended {
+                    stale.push(round);
+                }
+            }
+            assert!(
+                stale.is_empty(),
+                "the follower answered the state from before its own change in rounds {stale:?}"
+            );
         },
     );
 }
