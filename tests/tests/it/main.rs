@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod admin_slots;
 mod attributes;
 mod audit;
 mod bench;
