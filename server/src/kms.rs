@@ -63,6 +63,22 @@ pub struct Kms {
     pub(crate) cluster: Option<Arc<RaftNode>>,
     /// Peer chains inspected within the last minute (new connections of the same client).
     pub(crate) inspections: identity::RecentInspections,
+    /// What one message, client and tenant may cost (`[limits]`).
+    pub(crate) quotas: crate::quota::Quotas,
+}
+
+/// What one KMIP connection keeps from one message to the next: the in-flight memory its
+/// current message holds (returned once the answer is written).
+#[derive(Debug)]
+pub struct ConnectionState {
+    pub(crate) memory: crate::quota::memory::MessageMemory,
+}
+
+impl ConnectionState {
+    /// Returns the in-flight memory of the message just answered.
+    pub fn release(&mut self) {
+        self.memory.release();
+    }
 }
 
 impl Kms {
@@ -86,6 +102,20 @@ impl Kms {
             audit,
             cluster: None,
             inspections: identity::RecentInspections::default(),
+            quotas: crate::quota::Quotas::default(),
+        }
+    }
+
+    /// Enforces these limits instead of the defaults.
+    pub fn with_limits(mut self, limits: crate::config::ServiceLimits) -> Self {
+        self.quotas = crate::quota::Quotas::new(limits);
+        self
+    }
+
+    /// The state a new KMIP connection starts with.
+    pub fn connection_state(&self) -> ConnectionState {
+        ConnectionState {
+            memory: self.quotas.memory().connection(),
         }
     }
 
@@ -183,12 +213,14 @@ impl Kms {
         self.keys.metrics()
     }
 
-    /// Answers one KMIP message from a peer with a verified certificate chain.
+    /// Answers one KMIP message from a peer with a verified certificate chain, on a
+    /// connection in `state`.
     pub async fn handle(
         &self,
         certificate: &Result<PeerCertificate, IdentityError>,
         peer: PeerAddr,
         request: &[u8],
+        state: &mut ConnectionState,
     ) -> Vec<u8> {
         let start = Instant::now();
         // First, so that the enrollment looked up below is current too.
@@ -199,7 +231,8 @@ impl Kms {
         };
         let facts = certificate.as_ref().ok().map(PeerCertificate::facts);
         let response =
-            crate::ops::handle_message(self, principal, facts, peer, request, linearized).await;
+            crate::ops::handle_message(self, principal, facts, peer, request, linearized, state)
+                .await;
         self.metrics().kmip_message(start.elapsed());
         response
     }

@@ -165,6 +165,8 @@ impl Ctx<'_> {
         &self,
         command: Command,
     ) -> Result<Result<(), Rejection>, StoreError> {
+        // Every KMIP write passes here: the one place a tenant's object quota is attached.
+        let command = self.kms.quotas.within_object_quota(command);
         let event = match self.audit.as_ref().map(Mutex::lock) {
             Some(Ok(a)) if !a.recorded => {
                 let mut event = a.template.clone();
@@ -220,7 +222,9 @@ fn visit_objects(command: &Command, f: &mut impl FnMut(Option<u64>, &str)) {
             record,
         } => f(*expected_revision, &record.uid),
         Command::Batch(commands) => commands.iter().for_each(|c| visit_objects(c, f)),
-        Command::Audited { command, .. } => visit_objects(command, f),
+        Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
+            visit_objects(command, f)
+        }
         _ => {}
     }
 }

@@ -37,6 +37,9 @@ pub(crate) struct Ctx<'a> {
     /// The audit state of the item being run (`None`: actions on behalf of an admin, whose
     /// admin call is the record).
     pub(crate) audit: Option<Mutex<super::audit::ItemAudit>>,
+    /// Bytes the payload of the item being run may take in the answer (see `budget.rs`);
+    /// unbounded for actions on behalf of an admin, which answer no KMIP message.
+    pub(crate) response_room: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -56,6 +59,7 @@ impl<'a> Ctx<'a> {
             placeholder: None,
             journal: None,
             audit: None,
+            response_room: usize::MAX,
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod admin;
 mod admin_slots;
+mod amplification;
 mod attributes;
 mod audit;
 mod bench;
@@ -15,6 +16,7 @@ mod kmsctl;
 mod per_ip;
 mod pinned;
 mod pykmip;
+mod quotas;
 mod replication;
 mod tenancy;
 mod transport;
