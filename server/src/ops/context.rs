@@ -98,8 +98,11 @@ impl<'a> Ctx<'a> {
                 })
             })
             .ok_or(OpError::AuthenticationFailed)?;
-        if given.0 != &self.principal.client || !crate::credential::verify(&hash, given.1.expose())
-        {
+        if given.0 != &self.principal.client {
+            return Err(OpError::AuthenticationFailed);
+        }
+        self.kms.metrics().password_verification();
+        if !crate::credential::verify(&hash, given.1.expose()) {
             return Err(OpError::AuthenticationFailed);
         }
         Ok(())
