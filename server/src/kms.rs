@@ -65,12 +65,16 @@ pub struct Kms {
     pub(crate) inspections: identity::RecentInspections,
     /// What one message, client and tenant may cost (`[limits]`).
     pub(crate) quotas: crate::quota::Quotas,
+    /// KMIP Credential password checks: bounded pool, lockouts.
+    pub(crate) passwords: crate::credential::PasswordChecks,
 }
 
-/// What one KMIP connection keeps from one message to the next: the in-flight memory its
-/// current message holds (returned once the answer is written).
+/// What one KMIP connection keeps from one message to the next: the password it proved (so
+/// Argon2 runs once per connection) and the in-flight memory its current message holds
+/// (returned once the answer is written).
 #[derive(Debug)]
 pub struct ConnectionState {
+    pub(crate) password: crate::credential::ProvenPassword,
     pub(crate) memory: crate::quota::memory::MessageMemory,
 }
 
@@ -103,11 +107,13 @@ impl Kms {
             cluster: None,
             inspections: identity::RecentInspections::default(),
             quotas: crate::quota::Quotas::default(),
+            passwords: crate::credential::PasswordChecks::default(),
         }
     }
 
     /// Enforces these limits instead of the defaults.
     pub fn with_limits(mut self, limits: crate::config::ServiceLimits) -> Self {
+        self.passwords = crate::credential::PasswordChecks::new(&limits);
         self.quotas = crate::quota::Quotas::new(limits);
         self
     }
@@ -115,6 +121,7 @@ impl Kms {
     /// The state a new KMIP connection starts with.
     pub fn connection_state(&self) -> ConnectionState {
         ConnectionState {
+            password: crate::credential::ProvenPassword::new(),
             memory: self.quotas.memory().connection(),
         }
     }

@@ -75,6 +75,32 @@ impl Who {
         .clamped()
     }
 
+    /// The record of a password lockout this sender's attempt started (on its own; the
+    /// refused items have theirs). Names the principal and address, never the password.
+    pub(crate) fn lockout_event(
+        &self,
+        scope: crate::credential::Scope,
+        limits: &crate::config::ServiceLimits,
+    ) -> AuditEvent {
+        let secs = limits.password_lockout.as_secs();
+        let reason = match scope {
+            crate::credential::Scope::Client => format!(
+                "client locked out for {secs} s after {} wrong passwords",
+                limits.password_failures_per_client
+            ),
+            crate::credential::Scope::Address => format!(
+                "source address locked out for {secs} s after {} wrong passwords",
+                limits.password_failures_per_address
+            ),
+        };
+        self.event(
+            "Credential Lockout".to_owned(),
+            None,
+            (Status::Denied, Some(reason)),
+            None,
+        )
+    }
+
     /// The record of one answered batch item.
     pub(crate) fn item_event(
         &self,

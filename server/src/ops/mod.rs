@@ -91,6 +91,7 @@ pub(crate) async fn handle_message(
     // An audit trail that failed refuses everything until a record is durable again; the
     // refusal's own record is the probe.
     let degraded = !kms.audit().is_healthy();
+    let mut lockouts = Vec::new();
     let (items, audits) = match &admission {
         Ok(_) if degraded => (fail_all(&request, &OpError::AuditUnavailable), Vec::new()),
         // A node that cannot confirm it sees every acknowledged change (cut off from the
@@ -98,7 +99,10 @@ pub(crate) async fn handle_message(
         Ok(_) if !linearized => (fail_all(&request, &OpError::ClusterUnavailable), Vec::new()),
         Ok(principal) => {
             let mut ctx = Ctx::new(kms, principal, &request.header, version, now);
-            match ctx.check_credential() {
+            match ctx
+                .check_credential(&mut conn.password, peer.ip(), &mut lockouts)
+                .await
+            {
                 Ok(()) => run_batch(&mut ctx, &who, &request, &mut budget).await,
                 Err(e) => (fail_all(&request, &e), Vec::new()),
             }
@@ -111,7 +115,7 @@ pub(crate) async fn handle_message(
             )
         }
     };
-    let events = items
+    let mut events: Vec<_> = items
         .iter()
         .enumerate()
         .filter_map(|(i, response)| {
@@ -123,6 +127,11 @@ pub(crate) async fn handle_message(
             Some(who.item_event(request.batch_items.get(i), response, object))
         })
         .collect();
+    events.extend(
+        lockouts
+            .iter()
+            .map(|scope| who.lockout_event(*scope, kms.quotas.limits())),
+    );
     if let Err(e) = kms.record(events).await {
         warn!(error = %e, "audit trail refused the records of a message; refusing it");
         return encode(

@@ -13,6 +13,7 @@ mod cluster;
 mod conformance;
 mod hostile;
 mod kmsctl;
+mod passwords;
 mod per_ip;
 mod pinned;
 mod pykmip;
