@@ -407,3 +407,22 @@ fn debug_output_holds_no_secrets() {
     };
     assert!(!format!("{other:?}").contains("device-pw"));
 }
+
+#[test]
+fn a_response_is_as_long_as_its_fields_and_items_measured_one_by_one() {
+    for v in [V11, V14, V21] {
+        let m = responses(v);
+        let empty = ResponseMessage::new(m.header.clone(), Vec::new()).encoded_len(v);
+        let items: usize = m.batch_items.iter().map(|i| i.encoded_len(v)).sum();
+        let whole = encode_response(&m).len();
+        assert_eq!(m.encoded_len(v), whole, "in {v}");
+        // Measured item by item before the version filter, never less than what is sent.
+        assert!(
+            empty + items >= whole,
+            "in {v}: {empty} + {items} < {whole}"
+        );
+        if v == V14 {
+            assert_eq!(empty + items, whole, "nothing filtered in 1.4");
+        }
+    }
+}

@@ -63,6 +63,26 @@ pub struct Kms {
     pub(crate) cluster: Option<Arc<RaftNode>>,
     /// Peer chains inspected within the last minute (new connections of the same client).
     pub(crate) inspections: identity::RecentInspections,
+    /// What one message, client and tenant may cost (`[limits]`).
+    pub(crate) quotas: crate::quota::Quotas,
+    /// KMIP Credential password checks: bounded pool, lockouts.
+    pub(crate) passwords: crate::credential::PasswordChecks,
+}
+
+/// What one KMIP connection keeps from one message to the next: the password it proved (so
+/// Argon2 runs once per connection) and the in-flight memory its current message holds
+/// (returned once the answer is written).
+#[derive(Debug)]
+pub struct ConnectionState {
+    pub(crate) password: crate::credential::ProvenPassword,
+    pub(crate) memory: crate::quota::memory::MessageMemory,
+}
+
+impl ConnectionState {
+    /// Returns the in-flight memory of the message just answered.
+    pub fn release(&mut self) {
+        self.memory.release();
+    }
 }
 
 impl Kms {
@@ -86,6 +106,23 @@ impl Kms {
             audit,
             cluster: None,
             inspections: identity::RecentInspections::default(),
+            quotas: crate::quota::Quotas::default(),
+            passwords: crate::credential::PasswordChecks::default(),
+        }
+    }
+
+    /// Enforces these limits instead of the defaults.
+    pub fn with_limits(mut self, limits: crate::config::ServiceLimits) -> Self {
+        self.passwords = crate::credential::PasswordChecks::new(&limits);
+        self.quotas = crate::quota::Quotas::new(limits);
+        self
+    }
+
+    /// The state a new KMIP connection starts with.
+    pub fn connection_state(&self) -> ConnectionState {
+        ConnectionState {
+            password: crate::credential::ProvenPassword::new(),
+            memory: self.quotas.memory().connection(),
         }
     }
 
@@ -183,12 +220,14 @@ impl Kms {
         self.keys.metrics()
     }
 
-    /// Answers one KMIP message from a peer with a verified certificate chain.
+    /// Answers one KMIP message from a peer with a verified certificate chain, on a
+    /// connection in `state`.
     pub async fn handle(
         &self,
         certificate: &Result<PeerCertificate, IdentityError>,
         peer: PeerAddr,
         request: &[u8],
+        state: &mut ConnectionState,
     ) -> Vec<u8> {
         let start = Instant::now();
         // First, so that the enrollment looked up below is current too.
@@ -204,6 +243,7 @@ impl Kms {
             peer,
             request,
             linearized,
+            state,
         )
         .await;
         self.metrics().kmip_message(start.elapsed());

@@ -18,5 +18,6 @@ pub mod net;
 pub mod node;
 pub mod ops;
 pub mod policy;
+pub mod quota;
 pub mod store;
 pub mod tls;

@@ -35,6 +35,14 @@ pub struct RefusalLabels {
     pub reason: &'static str,
 }
 
+/// A limit that refused something (`docs/SECURITY.md`, "Limits and their defaults").
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// `response_size`, `memory`, `object_quota`, `request_rate`, `password_lockout`,
+    /// `admin_connections`, `admin_per_ip`, `admin_reserved`, `admin_body_timeout`.
+    pub limit: &'static str,
+}
+
 /// One kind of HSM call made by the key hierarchy.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HsmCallLabels {
@@ -67,6 +75,8 @@ pub struct Metrics {
     admin_requests: Family<AdminLabels, Counter>,
     admin_request_seconds: Histogram,
     admin_connections_open: Gauge,
+    limit_refusals: Family<LimitLabels, Counter>,
+    password_verifications: Counter,
 }
 
 impl Default for Metrics {
@@ -90,7 +100,33 @@ impl Metrics {
             admin_requests: Family::default(),
             admin_request_seconds: latency_histogram(),
             admin_connections_open: Gauge::default(),
+            limit_refusals: Family::default(),
+            password_verifications: Counter::default(),
         }
+    }
+
+    /// Counts something refused by a limit.
+    pub fn limit_refused(&self, limit: &'static str) {
+        self.limit_refusals
+            .get_or_create(&LimitLabels { limit })
+            .inc();
+    }
+
+    /// Refusals by `limit` so far.
+    pub fn limit_refusals(&self, limit: &'static str) -> u64 {
+        self.limit_refusals
+            .get_or_create(&LimitLabels { limit })
+            .get()
+    }
+
+    /// Counts one Argon2 password verification.
+    pub fn password_verification(&self) {
+        self.password_verifications.inc();
+    }
+
+    /// Argon2 password verifications so far.
+    pub fn password_verifications(&self) -> u64 {
+        self.password_verifications.get()
     }
 
     /// Counts one KMIP batch item.
@@ -231,6 +267,16 @@ impl Metrics {
             "Admin API connections open now",
             self.admin_connections_open.clone(),
         );
+        registry.register(
+            "limit_refusals",
+            "Requests, items and connections refused by a limit, by limit",
+            self.limit_refusals.clone(),
+        );
+        registry.register(
+            "password_verifications",
+            "Argon2 verifications of KMIP Credential passwords",
+            self.password_verifications.clone(),
+        );
         if let Some(audit) = audit {
             registry.register(
                 "audit_records",
@@ -292,6 +338,17 @@ mod tests {
         assert!(text.contains("kms_key_cache_misses_total 1"), "{text}");
         assert!(text.contains("kms_key_cache_entries 7"), "{text}");
         assert!(text.contains("kms_kmip_connections_open 1"), "{text}");
+        m.limit_refused("object_quota");
+        m.password_verification();
+        let text = m.render(7, None, None).unwrap();
+        assert!(
+            text.contains(r#"kms_limit_refusals_total{limit="object_quota"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("kms_password_verifications_total 1"),
+            "{text}"
+        );
         drop(open);
         assert!(
             m.render(0, None, None)

@@ -12,7 +12,8 @@ use crate::model::header::{RequestHeader, ResponseHeader};
 use crate::model::payloads::{RequestPayload, ResponsePayload};
 use crate::model::version_filter::VersionFilter;
 use crate::tags::Tag;
-use crate::ttlv::{Ttlv, decode::decode, encode::encode};
+use crate::ttlv::encode::{encode, encoded_len};
+use crate::ttlv::{Ttlv, decode::decode};
 use crate::version::ProtocolVersion;
 
 /// Request Message (KMIP 1.4 section 7.1, KMIP 2.1 section 8.1).
@@ -154,6 +155,13 @@ impl ResponseBatchItem {
             payload: None,
             message_extensions: Vec::new(),
         }
+    }
+
+    /// The bytes this item adds to a response encoded in `version`: exact, or more when the
+    /// version filter drops some of it. Lets a server keep a response within a Maximum
+    /// Response Size while it builds it, item by item.
+    pub fn encoded_len(&self, version: ProtocolVersion) -> usize {
+        encoded_len(&self.encode(version))
     }
 
     fn decode(item: &Ttlv, v: ProtocolVersion) -> Result<Self> {
@@ -380,6 +388,12 @@ impl ResponseMessage {
                 batch_items,
             })
         })
+    }
+
+    /// The length of this response encoded in `version`, without encoding it (an empty batch
+    /// gives the length of the message's own fields, which each item adds to).
+    pub fn encoded_len(&self, version: ProtocolVersion) -> usize {
+        encoded_len(&self.to_ttlv(version))
     }
 
     /// The Response Message tree encoded in `version` (the request's): the header says

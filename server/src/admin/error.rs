@@ -210,6 +210,7 @@ impl From<Rejection> for ApiError {
             Rejection::ObjectExists | Rejection::BadRevision | Rejection::TenantMismatch => {
                 ApiError::Internal(AdminError::Rejected(r))
             }
+            Rejection::ObjectQuota => ApiError::Operation(crate::ops::OpError::ObjectQuota),
         }
     }
 }

@@ -20,6 +20,7 @@ mod inventory;
 mod lifecycle;
 mod pins;
 mod rotation;
+mod slots;
 mod tenants;
 
 use std::net::SocketAddr;
@@ -27,14 +28,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls_pki_types::CertificateDer;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
-use tokio::time::timeout;
+use tokio::sync::watch;
+use tokio::time::{timeout, timeout_at};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::{debug, info, warn};
@@ -43,6 +47,7 @@ pub use error::ApiError;
 
 use crate::config::AdminSettings;
 use crate::kms::Kms;
+use crate::store::records::Role;
 
 /// Time allowed for the TLS handshake of an admin connection.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -169,7 +174,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
 }
 
 /// Runs the admin accept loop until `shutdown` turns true, then lets open connections finish
-/// their current request (at most `drain`).
+/// their current request (at most `drain`). Who may hold a connection: see [`slots`].
 pub async fn serve(
     listener: TcpListener,
     acceptor: TlsAcceptor,
@@ -178,10 +183,20 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
-    let max = settings.max_connections;
-    let slots = Arc::new(Semaphore::new(max));
+    let slots = slots::AdminSlots::new(
+        settings.max_connections,
+        settings.max_connections_per_ip,
+        settings.operator_reserved_connections,
+    );
     let app = router(state.clone());
-    info!(addr = ?listener.local_addr().ok(), max_connections = max, "admin listener up");
+    let body_timeout = settings.body_timeout;
+    info!(
+        addr = ?listener.local_addr().ok(),
+        max_connections = settings.max_connections,
+        max_connections_per_ip = settings.max_connections_per_ip,
+        operator_reserved_connections = settings.operator_reserved_connections,
+        "admin listener up"
+    );
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -195,22 +210,32 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            debug!(%addr, "admin connection cap reached; closing");
+        let Some(mut slot) = slots.admit(addr.ip()) else {
+            debug!(%addr, "admin connection caps reached and no reserved slot to take; closing");
+            state.kms.metrics().limit_refused("admin_connections");
             continue;
         };
         let _ = tcp.set_nodelay(true);
         let open = state.kms.metrics().admin_connection();
         let (acceptor, app, mut shutdown) = (acceptor.clone(), app.clone(), shutdown.clone());
+        let kms = state.kms.clone();
         tokio::spawn(async move {
-            let tls = match timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    debug!(%addr, error = %e, "admin TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    debug!(%addr, "admin TLS handshake timed out");
+            let handshake = timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+            let tls = tokio::select! {
+                done = handshake => match done {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => {
+                        debug!(%addr, error = %e, "admin TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        debug!(%addr, "admin TLS handshake timed out");
+                        return;
+                    }
+                },
+                () = slot.evicted() => {
+                    debug!(%addr, "reserved admin slot taken by a newer connection during the handshake");
+                    kms.metrics().limit_refused("admin_reserved");
                     return;
                 }
             };
@@ -220,13 +245,32 @@ pub async fn serve(
                 .peer_certificates()
                 .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
                 .unwrap_or_default();
+            if slot.is_reserved() {
+                if !is_operator(&kms, &chain) {
+                    debug!(%addr, "reserved admin slot refused: not an operator");
+                    kms.metrics().limit_refused("admin_reserved");
+                    return;
+                }
+                slot.keep();
+            }
             let peer = Peer {
                 chain: Arc::new(chain),
                 addr,
             };
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(peer.clone());
-                app.clone().oneshot(req)
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let (app, peer, kms) = (app.clone(), peer.clone(), kms.clone());
+                async move {
+                    let mut req = match with_body(req, body_timeout).await {
+                        Ok(req) => req,
+                        Err(late) => {
+                            debug!(%addr, "admin request body not received in time");
+                            kms.metrics().limit_refused("admin_body_timeout");
+                            return Ok(late);
+                        }
+                    };
+                    req.extensions_mut().insert(peer);
+                    app.oneshot(req).await
+                }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -245,12 +289,57 @@ pub async fn serve(
                 }
             }
             drop(open);
-            drop(permit);
+            drop(slot);
         });
     }
     info!("admin listener stopping; draining connections");
-    let all = u32::try_from(max).unwrap_or(u32::MAX);
-    let _ = timeout(drain, slots.acquire_many(all)).await;
+    slots.drain(drain).await;
+}
+
+/// Whether a verified chain inspects as an enrolled, enabled operator's.
+fn is_operator(kms: &Kms, chain: &[CertificateDer<'static>]) -> bool {
+    kms.inspect_peer(chain)
+        .ok()
+        .and_then(|c| crate::identity::principal_of(&c, kms.store()).ok())
+        .is_some_and(|p| p.role == Role::Operator)
+}
+
+/// The request with its body read in full, which must arrive within `limit` of the headers
+/// (`admin.body_timeout_secs`): else `408 Request Timeout` and the connection is closed. At
+/// most [`MAX_BODY`] + 1 bytes are read; a longer body is passed on that long, for the
+/// router's own limit to refuse (413) as it does any body over [`MAX_BODY`].
+async fn with_body(
+    req: hyper::Request<Incoming>,
+    limit: Duration,
+) -> Result<hyper::Request<Body>, Response> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let (parts, mut body) = req.into_parts();
+    let mut bytes = Vec::new();
+    while bytes.len() <= MAX_BODY {
+        match timeout_at(deadline, body.frame()).await {
+            Err(_) => {
+                let mut late = (
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    axum::Json(serde_json::json!({ "error": "request body not received in time" })),
+                )
+                    .into_response();
+                late.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+                return Err(late);
+            }
+            Ok(None) => break,
+            // A broken body: pass what came; the handler's extractor refuses it.
+            Ok(Some(Err(_))) => break,
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+    Ok(hyper::Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// Unix seconds as RFC 3339 (UTC), for JSON.

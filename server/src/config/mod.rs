@@ -3,6 +3,7 @@
 //! ripgrep does with its flags). Every option is documented in `docs/CONFIGURATION.md`.
 
 mod cluster;
+mod limits;
 mod raw;
 
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use cluster::{ClusterSettings, RawCluster};
+pub use limits::{RawLimits, RequestRate, ServiceLimits};
 pub use raw::RawConfig;
 
 /// Prefix of environment overrides: `KMSD_SERVER__LISTEN=0.0.0.0:5696` sets `[server] listen`.
@@ -59,6 +61,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Network limits and timeouts.
     pub limits: NetLimits,
+    /// What one message, client and tenant may cost (`[limits]`).
+    pub service_limits: ServiceLimits,
     /// TLS material.
     pub tls: TlsFiles,
     /// HSM access.
@@ -89,13 +93,21 @@ pub struct AuditSettings {
 pub struct AdminSettings {
     /// Listener address (default `127.0.0.1:5697`: loopback only).
     pub listen: SocketAddr,
-    /// Most concurrent admin connections; further ones are closed at once.
+    /// Most concurrent admin connections; further ones may only take a reserved slot.
     pub max_connections: usize,
     /// How long a pin claim's enrollment token binds (`[admin] pin_claim_ttl_secs`).
     pub pin_claim_ttl: Duration,
     /// The client CA's private key for signing CSRs (`[tls] client_ca_key`); `None`: the CSR
     /// route answers 501.
     pub csr_ca_key: Option<PathBuf>,
+    /// Most concurrent admin connections from one source address (IPv6: one /64); further
+    /// ones may only take a reserved slot.
+    pub max_connections_per_ip: usize,
+    /// Slots kept for operators beyond the caps above: taken by a connection over a cap,
+    /// kept only if its certificate inspects as an enrolled operator's.
+    pub operator_reserved_connections: usize,
+    /// Time for a request body to arrive once its headers did.
+    pub body_timeout: Duration,
 }
 
 /// Connection limits and timeouts.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{
-    AdminSettings, AuditSettings, ConfigError, ENV_PREFIX, NOT_OVERRIDES, NetLimits, Settings,
-    TlsFiles,
+    AdminSettings, AuditSettings, ConfigError, ENV_PREFIX, NOT_OVERRIDES, NetLimits, RawLimits,
+    Settings, TlsFiles,
 };
 
 /// Upper bound for `server.max_message_size`: KMIP messages carrying keys are a few KiB; the
@@ -38,6 +38,9 @@ pub struct RawConfig {
     /// `[audit]`
     #[serde(default)]
     pub audit: RawAudit,
+    /// `[limits]`
+    #[serde(default)]
+    pub limits: RawLimits,
 }
 
 /// `[audit]`: the tamper-evident audit trail (see `docs/AUDIT.md`). Always on.
@@ -84,6 +87,12 @@ pub struct RawAdmin {
     pub max_connections: usize,
     /// Seconds a pin claim's enrollment token binds the claimed certificate.
     pub pin_claim_ttl_secs: u64,
+    /// Most concurrent admin connections from one source address.
+    pub max_connections_per_ip: usize,
+    /// Slots kept for operators beyond the caps.
+    pub operator_reserved_connections: usize,
+    /// Seconds for a request body to arrive once its headers did.
+    pub body_timeout_secs: u64,
 }
 
 impl Default for RawAdmin {
@@ -93,6 +102,9 @@ impl Default for RawAdmin {
             listen: "127.0.0.1:5697".into(),
             max_connections: 64,
             pin_claim_ttl_secs: 7 * 86_400,
+            max_connections_per_ip: 16,
+            operator_reserved_connections: 4,
+            body_timeout_secs: 10,
         }
     }
 }
@@ -271,6 +283,7 @@ impl RawConfig {
             .filter(|p| !p.as_os_str().is_empty())
             .map(|p| base.join(p));
         let admin = self.admin.validate(csr_ca_key)?;
+        let service_limits = self.limits.validate(s.max_message_size)?;
         let cluster = self
             .cluster
             .as_ref()
@@ -320,6 +333,7 @@ impl RawConfig {
                 idle_timeout: Duration::from_secs(s.idle_timeout_secs),
                 max_message_size: s.max_message_size,
             },
+            service_limits,
             tls: TlsFiles {
                 client_ca: at(&self.tls.client_ca),
                 ecdsa_cert: at(&self.tls.ecdsa_cert),
@@ -362,11 +376,32 @@ impl RawAdmin {
                 reason: "must be between 300 seconds and 30 days",
             });
         }
+        if self.max_connections_per_ip == 0 {
+            return Err(ConfigError::Invalid {
+                option: "admin.max_connections_per_ip",
+                reason: "must be at least 1",
+            });
+        }
+        if self.operator_reserved_connections > 1024 {
+            return Err(ConfigError::Invalid {
+                option: "admin.operator_reserved_connections",
+                reason: "must be at most 1024",
+            });
+        }
+        if !(1..=3600).contains(&self.body_timeout_secs) {
+            return Err(ConfigError::Invalid {
+                option: "admin.body_timeout_secs",
+                reason: "must be between 1 and 3600 seconds",
+            });
+        }
         Ok(Some(AdminSettings {
             listen,
             max_connections: self.max_connections,
             pin_claim_ttl: Duration::from_secs(self.pin_claim_ttl_secs),
             csr_ca_key,
+            max_connections_per_ip: self.max_connections_per_ip,
+            operator_reserved_connections: self.operator_reserved_connections,
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
         }))
     }
 }
@@ -411,6 +446,9 @@ pin_file = "pin"
             .expect("enabled by default");
         assert_eq!(admin.listen.to_string(), "127.0.0.1:5697");
         assert_eq!(admin.max_connections, 64);
+        assert_eq!(admin.max_connections_per_ip, 16);
+        assert_eq!(admin.operator_reserved_connections, 4);
+        assert_eq!(admin.body_timeout.as_secs(), 10);
         // The binary's own variables are not configuration overrides.
         load(
             MINIMAL,
@@ -429,6 +467,34 @@ pin_file = "pin"
         assert!(bad.to_string().contains("admin.listen"), "{bad}");
         let bad = load(MINIMAL, &[("KMSD_ADMIN__MAX_CONNECTIONS", "0")]).unwrap_err();
         assert!(bad.to_string().contains("admin.max_connections"), "{bad}");
+        let bad = load(MINIMAL, &[("KMSD_ADMIN__MAX_CONNECTIONS_PER_IP", "0")]).unwrap_err();
+        assert!(
+            bad.to_string().contains("admin.max_connections_per_ip"),
+            "{bad}"
+        );
+        let bad = load(MINIMAL, &[("KMSD_ADMIN__BODY_TIMEOUT_SECS", "0")]).unwrap_err();
+        assert!(bad.to_string().contains("admin.body_timeout_secs"), "{bad}");
+    }
+
+    #[test]
+    fn limits_section_is_optional_and_checked_against_the_message_size() {
+        let s = load(MINIMAL, &[]).unwrap();
+        assert_eq!(s.service_limits, crate::config::ServiceLimits::default());
+        let set = load(MINIMAL, &[("KMSD_LIMITS__MAX_OBJECTS_PER_TENANT", "7")]).unwrap();
+        assert_eq!(set.service_limits.max_objects_per_tenant, Some(7));
+        // The in-flight budget must hold one largest request and one largest answer.
+        let bad = load(
+            MINIMAL,
+            &[
+                ("KMSD_SERVER__MAX_MESSAGE_SIZE", "67108864"),
+                ("KMSD_LIMITS__MAX_INFLIGHT_BYTES", "67108864"),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            bad.to_string().contains("limits.max_inflight_bytes"),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Per-source-address connection slots: at most `server.max_connections_per_ip` connections
-//! from one address may be open at once, counted from `accept` to close.
+//! from one address may be open at once, counted from `accept` to close. The admin listener
+//! keeps its own slots the same way (`admin.max_connections_per_ip`, `crate::admin`).
 //!
 //! Without this, one peer could take every one of the `server.max_connections` slots by
 //! opening TCP connections and never finishing the TLS handshake, locking every other client
@@ -22,21 +23,21 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Open connections per source address, capped.
 #[derive(Debug)]
-pub(super) struct AddressSlots {
+pub(crate) struct AddressSlots {
     max: usize,
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
 /// One connection's hold on its source address's count; released on drop.
 #[derive(Debug)]
-pub(super) struct AddressSlot {
+pub(crate) struct AddressSlot {
     slots: Arc<AddressSlots>,
     key: IpAddr,
 }
 
 impl AddressSlots {
     /// Slots for at most `max` open connections per source address.
-    pub(super) fn new(max: usize) -> Arc<Self> {
+    pub(crate) fn new(max: usize) -> Arc<Self> {
         Arc::new(Self {
             max,
             open: Mutex::new(HashMap::new()),
@@ -45,7 +46,7 @@ impl AddressSlots {
 
     /// Takes a slot for a connection from `peer`, or `None` when its address already holds
     /// the maximum.
-    pub(super) fn try_acquire(self: &Arc<Self>, peer: IpAddr) -> Option<AddressSlot> {
+    pub(crate) fn try_acquire(self: &Arc<Self>, peer: IpAddr) -> Option<AddressSlot> {
         let key = source_key(peer);
         let mut open = self.lock();
         let count = open.get(&key).copied().unwrap_or(0);
@@ -91,8 +92,9 @@ impl Drop for AddressSlot {
 }
 
 /// The address a connection is counted against: IPv4 as is (also when mapped into IPv6),
-/// IPv6 by its /64 prefix.
-fn source_key(peer: IpAddr) -> IpAddr {
+/// IPv6 by its /64 prefix. Also what password lockouts count per address
+/// (`crate::credential::lockout`).
+pub(crate) fn source_key(peer: IpAddr) -> IpAddr {
     match peer.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {

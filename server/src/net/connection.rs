@@ -48,6 +48,7 @@ impl Connection {
                 .inspect_peer(tls.get_ref().1.peer_certificates().unwrap_or_default());
             let mut stream = tls;
             let codec_limits = Limits::DEFAULT.with_max_message_size(self.limits.max_message_size);
+            let mut state = self.kms.connection_state();
             loop {
                 let message = tokio::select! {
                     m = read_message(
@@ -55,6 +56,7 @@ impl Connection {
                         &codec_limits,
                         self.limits.idle_timeout,
                         self.limits.read_timeout,
+                        &mut state.memory,
                     ) => m,
                     _ = self.shutdown.changed() => break,
                 };
@@ -72,12 +74,19 @@ impl Connection {
                         break;
                     }
                 };
-                let response = self.kms.handle(&certificate, self.peer, &request).await;
+                let response = self
+                    .kms
+                    .handle(&certificate, self.peer, &request, &mut state)
+                    .await;
+                drop(request);
                 let write = async {
                     stream.write_all(&response).await?;
                     stream.flush().await
                 };
-                match timeout(self.limits.read_timeout, write).await {
+                let written = timeout(self.limits.read_timeout, write).await;
+                drop(response);
+                state.release();
+                match written {
                     Ok(Ok(())) => {}
                     _ => break,
                 }

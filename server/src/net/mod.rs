@@ -4,7 +4,7 @@
 //! answering each in order. Graceful shutdown stops accepting, lets in-flight requests finish
 //! and closes idle connections.
 
-mod address_slots;
+pub(crate) mod address_slots;
 mod connection;
 pub mod frame;
 

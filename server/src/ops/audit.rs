@@ -75,6 +75,32 @@ impl Who {
         .clamped()
     }
 
+    /// The record of a password lockout this sender's attempt started (on its own; the
+    /// refused items have theirs). Names the principal and address, never the password.
+    pub(crate) fn lockout_event(
+        &self,
+        scope: crate::credential::Scope,
+        limits: &crate::config::ServiceLimits,
+    ) -> AuditEvent {
+        let secs = limits.password_lockout.as_secs();
+        let reason = match scope {
+            crate::credential::Scope::Client => format!(
+                "client locked out for {secs} s after {} wrong passwords",
+                limits.password_failures_per_client
+            ),
+            crate::credential::Scope::Address => format!(
+                "source address locked out for {secs} s after {} wrong passwords",
+                limits.password_failures_per_address
+            ),
+        };
+        self.event(
+            "Credential Lockout".to_owned(),
+            None,
+            (Status::Denied, Some(reason)),
+            None,
+        )
+    }
+
     /// The record of one answered batch item.
     pub(crate) fn item_event(
         &self,
@@ -165,6 +191,8 @@ impl Ctx<'_> {
         &self,
         command: Command,
     ) -> Result<Result<(), Rejection>, StoreError> {
+        // Every KMIP write passes here: the one place a tenant's object quota is attached.
+        let command = self.kms.quotas.within_object_quota(command);
         let event = match self.audit.as_ref().map(Mutex::lock) {
             Some(Ok(a)) if !a.recorded => {
                 let mut event = a.template.clone();
@@ -220,7 +248,9 @@ fn visit_objects(command: &Command, f: &mut impl FnMut(Option<u64>, &str)) {
             record,
         } => f(*expected_revision, &record.uid),
         Command::Batch(commands) => commands.iter().for_each(|c| visit_objects(c, f)),
-        Command::Audited { command, .. } => visit_objects(command, f),
+        Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
+            visit_objects(command, f)
+        }
         _ => {}
     }
 }

@@ -2,6 +2,7 @@
 //! time, the ID Placeholder, and the one way to load an object (tenant check + authorization)
 //! and to write one (optimistic, retried on contention).
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use kmip_codec::enums::Operation;
@@ -9,6 +10,7 @@ use kmip_codec::model::{Credential, RequestHeader};
 use kmip_codec::version::ProtocolVersion;
 
 use super::OpError;
+use crate::credential::{Attempt, ProvenPassword, Scope};
 use crate::identity::Principal;
 use crate::kms::Kms;
 use crate::policy;
@@ -37,6 +39,9 @@ pub(crate) struct Ctx<'a> {
     /// The audit state of the item being run (`None`: actions on behalf of an admin, whose
     /// admin call is the record).
     pub(crate) audit: Option<Mutex<super::audit::ItemAudit>>,
+    /// Bytes the payload of the item being run may take in the answer (see `budget.rs`);
+    /// unbounded for actions on behalf of an admin, which answer no KMIP message.
+    pub(crate) response_room: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -56,6 +61,7 @@ impl<'a> Ctx<'a> {
             placeholder: None,
             journal: None,
             audit: None,
+            response_room: usize::MAX,
         }
     }
 
@@ -69,8 +75,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// Checks the optional second factor: a client with a password must send a matching
-    /// Username and Password credential (username = client name).
-    pub(crate) fn check_credential(&self) -> Result<(), OpError> {
+    /// Username and Password credential (username = client name). The check runs off the
+    /// async workers, once per connection (`proven`), and not at all while the client or
+    /// `address` is locked out (see `crate::credential`); lockouts this check starts are
+    /// added to `started`, for the audit trail.
+    pub(crate) async fn check_credential(
+        &self,
+        proven: &mut ProvenPassword,
+        address: IpAddr,
+        started: &mut Vec<Scope>,
+    ) -> Result<(), OpError> {
         let key = crate::store::records::client_key(
             self.principal.tenant.as_deref(),
             &self.principal.client,
@@ -78,10 +92,10 @@ impl<'a> Ctx<'a> {
         let Some(client) = self.kms.store.client(&key)? else {
             return Err(OpError::AuthenticationFailed);
         };
-        let Some(hash) = client.password_hash.clone() else {
+        let Some(stored) = client.password_hash.as_deref() else {
             return Ok(());
         };
-        let given = self
+        let (username, password) = self
             .header
             .authentication
             .as_ref()
@@ -94,11 +108,22 @@ impl<'a> Ctx<'a> {
                 })
             })
             .ok_or(OpError::AuthenticationFailed)?;
-        if given.0 != &self.principal.client || !crate::credential::verify(&hash, given.1.expose())
-        {
-            return Err(OpError::AuthenticationFailed);
-        }
-        Ok(())
+        let attempt = Attempt {
+            client: &key,
+            name: &self.principal.client,
+            stored,
+            username,
+            password: password.expose(),
+            address,
+        };
+        self.kms
+            .passwords
+            .check(&attempt, proven, self.kms.metrics())
+            .await
+            .map_err(|refused| {
+                started.extend(refused.started);
+                OpError::AuthenticationFailed
+            })
     }
 
     /// The principal's tenant ID (KMIP clients always have one).

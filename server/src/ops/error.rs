@@ -81,9 +81,20 @@ pub enum OpError {
     /// A GCM tag length outside 12..=16 bytes (the OASIS vectors expect General Failure).
     #[error("invalid tag length")]
     InvalidTagLength,
-    /// The response would exceed the client's Maximum Response Size.
+    /// The answer would exceed the Maximum Response Size (the client's, or the server's own
+    /// `limits.max_response_size` when smaller).
     #[error("response too large")]
     ResponseTooLarge,
+    /// The node's in-flight memory (`limits.max_inflight_bytes`) has no room for the answer
+    /// now.
+    #[error("in-flight memory exhausted")]
+    ServerBusy,
+    /// The tenant holds as many objects as `limits.max_objects_per_tenant` allows.
+    #[error("object quota reached")]
+    ObjectQuota,
+    /// The client sent more batch items than `limits.client_requests_per_second` allows.
+    #[error("request rate limit reached")]
+    RateLimited,
     /// The object kept changing under concurrent writers.
     #[error("concurrent modification")]
     Contention,
@@ -117,11 +128,23 @@ impl From<Rejection> for OpError {
             Rejection::TenantExists | Rejection::FingerprintTaken | Rejection::ClaimChanged => {
                 OpError::PermissionDenied
             }
+            Rejection::ObjectQuota => OpError::ObjectQuota,
         }
     }
 }
 
 impl OpError {
+    /// The limit (`kms_limit_refusals_total{limit}`) behind this refusal, if one is.
+    pub fn limit(&self) -> Option<&'static str> {
+        match self {
+            OpError::ResponseTooLarge => Some("response_size"),
+            OpError::ServerBusy => Some("memory"),
+            OpError::ObjectQuota => Some("object_quota"),
+            OpError::RateLimited => Some("request_rate"),
+            _ => None,
+        }
+    }
+
     /// The Result Reason and the fixed message the client receives.
     pub fn reason(&self) -> (ResultReason, &'static str) {
         match self {
@@ -184,6 +207,19 @@ impl OpError {
             }
             OpError::InvalidTagLength => (ResultReason::GENERAL_FAILURE, "invalid tag length"),
             OpError::ResponseTooLarge => (ResultReason::RESPONSE_TOO_LARGE, "response too large"),
+            // KMIP 2.x Server Limit Exceeded; a 1.x client receives General Failure.
+            OpError::ServerBusy => (
+                ResultReason::SERVER_LIMIT_EXCEEDED,
+                "server busy; try again",
+            ),
+            OpError::ObjectQuota => (
+                ResultReason::SERVER_LIMIT_EXCEEDED,
+                "object quota of the tenant reached",
+            ),
+            OpError::RateLimited => (
+                ResultReason::SERVER_LIMIT_EXCEEDED,
+                "request rate limit reached; slow down",
+            ),
             OpError::Contention => (ResultReason::GENERAL_FAILURE, "try again"),
             OpError::AuditUnavailable | OpError::Store(StoreError::AuditPending(_)) => {
                 (ResultReason::GENERAL_FAILURE, "audit trail unavailable")

@@ -1,6 +1,16 @@
 //! Locate (KMIP 1.4 section 4.9): the tenant's objects matching every given attribute, most
 //! recent first, with Offset Items / Maximum Items. Objects of other tenants are never seen: the
 //! scan runs over the tenant's own index.
+//!
+//! What one Locate may cost is bounded: it returns at most `limits.max_locate_items`
+//! identifiers whatever Maximum Items asks (or when it asks none: KMIP lets the server
+//! impose an internal maximum), keeps only the identifiers it may return while it scans
+//! (never every match), and answers Response Too Large, before building its answer, when
+//! those would not fit the room left in the message's byte budget. The scan itself reads every
+//! object of the tenant (as many as its object quota allows); it runs on the blocking pool.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use kmip_codec::enums::Operation;
 use kmip_codec::model::{Attribute, AttributeValue, Attributes, LocateRequest, LocateResponse};
@@ -10,57 +20,53 @@ use kmip_codec::version::ProtocolVersion;
 use super::{Ctx, OpError, attrs, state};
 use crate::policy;
 use crate::store::records::ObjectRecord;
+use crate::store::{Store, StoreError};
 
-/// Most UIDs one Locate returns when the client sets no Maximum Items.
-const DEFAULT_MAX_ITEMS: usize = 1000;
+/// The fewest bytes one identifier adds to an answer: a Text String header and 8 bytes.
+const MIN_UID_BYTES: usize = 16;
 
-pub(super) fn locate(ctx: &mut Ctx<'_>, r: &LocateRequest) -> Result<LocateResponse, OpError> {
+/// A Locate payload's own fields: its Structure header and Located Items.
+const PAYLOAD_BYTES: usize = 24;
+
+pub(super) async fn locate(
+    ctx: &mut Ctx<'_>,
+    r: &LocateRequest,
+) -> Result<LocateResponse, OpError> {
     policy::authorize(ctx.principal, Operation::LOCATE, None)?;
-    let tenant = ctx.tenant_id()?;
-    let filters = &r.attributes;
-    let mut found: Vec<(i64, String)> = Vec::new();
-    // A destroyed object keeps its metadata (for Get Attributes) but is not "located" unless
-    // the client asks for destroyed objects by State (the OASIS SKFF vectors: Locate after
-    // Destroy finds nothing).
-    let wants_state = filters.iter().any(|a| a.tag() == Some(Tag::STATE));
-    let mut consider = |o: ObjectRecord| {
-        let gone = state::is_destroyed(state::effective(&o, ctx.now));
-        if (!gone || wants_state) && matches(&o, filters, ctx.now, ctx.version) {
-            found.push((o.attributes.initial_date, o.uid));
-        }
-    };
-    // A Name is unique in a tenant: look it up instead of scanning.
-    let by_name = filters.iter().find_map(|a| match &a.value {
-        AttributeValue::Name(n) if a.tag() == Some(Tag::NAME) => Some(n.value.clone()),
-        _ => None,
-    });
-    if let Some(name) = by_name {
-        if let Some(uid) = ctx.kms.store.object_named(tenant, &name)?
-            && let Some(o) = ctx.kms.store.object(&uid)?
-            && o.tenant == tenant
-        {
-            consider(ObjectRecord::clone(&o));
-        }
-    } else {
-        ctx.kms.store.for_each_object_of(tenant, |o| {
-            consider(o);
-            true
-        })?;
-    }
-    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let total = found.len();
+    let tenant = ctx.tenant_id()?.to_owned();
     let offset = usize::try_from(r.offset_items.unwrap_or(0))
         .map_err(|_| OpError::InvalidField("offset items"))?;
+    let cap = ctx.kms.quotas.limits().max_locate_items;
     let max = match r.maximum_items {
-        Some(m) => usize::try_from(m).map_err(|_| OpError::InvalidField("maximum items"))?,
-        None => DEFAULT_MAX_ITEMS,
+        Some(m) => usize::try_from(m)
+            .map_err(|_| OpError::InvalidField("maximum items"))?
+            .min(cap),
+        None => cap,
     };
-    let uids: Vec<String> = found
-        .into_iter()
-        .skip(offset)
-        .take(max)
-        .map(|(_, u)| u)
-        .collect();
+    // Identifiers past what the room could hold are not kept: one more than fits is enough
+    // to know the answer is too large.
+    let fit = ctx.response_room.saturating_sub(PAYLOAD_BYTES) / MIN_UID_BYTES;
+    let search = Search {
+        tenant,
+        filters: r.attributes.clone(),
+        now: ctx.now,
+        version: ctx.version,
+        keep: offset.saturating_add(max.min(fit.saturating_add(1))),
+    };
+    // The scan reads every object of the tenant: it runs on the blocking pool, so the async
+    // workers keep answering other clients meanwhile.
+    let store = ctx.kms.store.clone();
+    let (found, total) = tokio::task::spawn_blocking(move || search.run(&store))
+        .await
+        .map_err(|_| OpError::Store(StoreError::ShutDown))??;
+    let uids: Vec<String> = found.into_sorted().skip(offset).take(max).collect();
+    let bytes = uids
+        .iter()
+        .map(|u| 8 + u.len().div_ceil(8) * 8)
+        .fold(PAYLOAD_BYTES, usize::saturating_add);
+    if bytes > ctx.response_room {
+        return Err(OpError::ResponseTooLarge);
+    }
     // ID Placeholder (KMIP 1.4 section 4.9): set when exactly one identifier is returned,
     // emptied when several are, so that batched operations proceed only on a single match.
     match uids.as_slice() {
@@ -76,6 +82,92 @@ pub(super) fn locate(ctx: &mut Ctx<'_>, r: &LocateRequest) -> Result<LocateRespo
         located_items: paged.then(|| i32::try_from(total).unwrap_or(i32::MAX)),
         unique_identifiers: uids,
     })
+}
+
+/// One Locate's search, owning what it needs to run off the async workers.
+struct Search {
+    tenant: String,
+    filters: Attributes,
+    now: i64,
+    version: ProtocolVersion,
+    /// Matches kept in answer order (the rest are only counted).
+    keep: usize,
+}
+
+impl Search {
+    /// The first `keep` matches, and how many there are.
+    fn run(self, store: &Store) -> Result<(Newest, usize), StoreError> {
+        let Self {
+            tenant,
+            filters,
+            now,
+            version,
+            keep,
+        } = self;
+        let mut found = Newest::new(keep);
+        let mut total = 0usize;
+        // A destroyed object keeps its metadata (for Get Attributes) but is not "located"
+        // unless the client asks for destroyed objects by State (the OASIS SKFF vectors:
+        // Locate after Destroy finds nothing).
+        let wants_state = filters.iter().any(|a| a.tag() == Some(Tag::STATE));
+        let mut consider = |o: ObjectRecord| {
+            let gone = state::is_destroyed(state::effective(&o, now));
+            if (!gone || wants_state) && matches(&o, &filters, now, version) {
+                total += 1;
+                found.offer(o.attributes.initial_date, o.uid);
+            }
+        };
+        // A Name is unique in a tenant: look it up instead of scanning.
+        let by_name = filters.iter().find_map(|a| match &a.value {
+            AttributeValue::Name(n) if a.tag() == Some(Tag::NAME) => Some(n.value.clone()),
+            _ => None,
+        });
+        if let Some(name) = by_name {
+            if let Some(uid) = store.object_named(&tenant, &name)?
+                && let Some(o) = store.object(&uid)?
+                && o.tenant == tenant
+            {
+                consider(ObjectRecord::clone(&o));
+            }
+        } else {
+            store.for_each_object_of(&tenant, |o| {
+                consider(o);
+                true
+            })?;
+        }
+        Ok((found, total))
+    }
+}
+
+/// The first `keep` matches in answer order (newest Initial Date first, then by UID), kept
+/// in a heap whose top is the one to drop next, so a scan holds at most `keep` of them.
+struct Newest {
+    keep: usize,
+    heap: BinaryHeap<(Reverse<i64>, String)>,
+}
+
+impl Newest {
+    fn new(keep: usize) -> Self {
+        Self {
+            keep,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn offer(&mut self, initial_date: i64, uid: String) {
+        if self.keep == 0 {
+            return;
+        }
+        self.heap.push((Reverse(initial_date), uid));
+        if self.heap.len() > self.keep {
+            self.heap.pop();
+        }
+    }
+
+    /// The kept identifiers in answer order.
+    fn into_sorted(self) -> impl Iterator<Item = String> {
+        self.heap.into_sorted_vec().into_iter().map(|(_, uid)| uid)
+    }
 }
 
 /// True when the object has, for every filter attribute, an instance with an equal value;

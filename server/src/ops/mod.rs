@@ -5,6 +5,7 @@
 mod attribute_ops;
 pub(crate) mod attrs;
 mod audit;
+mod budget;
 mod check;
 mod context;
 mod create;
@@ -33,16 +34,23 @@ pub(crate) use context::Ctx;
 pub use error::OpError;
 
 use crate::identity::{IdentityError, PeerCertificate};
-use crate::kms::{Admission, Kms};
+use crate::kms::{Admission, ConnectionState, Kms};
 use crate::net::PeerAddr;
+use budget::ResponseBudget;
 
 /// The version an answer uses when the request's own cannot be read at all.
 const FALLBACK_VERSION: ProtocolVersion = ProtocolVersion::V1_0;
+
+/// Room kept per later batch item beyond its Response Too Large answer, for a refusal with a
+/// longer fixed message (up to 66 bytes in all).
+const REFUSAL_SLACK: usize = 48;
 
 /// Answers one KMIP message. Never fails: every problem becomes a KMIP error response in the
 /// request's protocol version (or KMIP 1.0 when even that cannot be read). Every answered batch
 /// item has exactly one audit record, durable before the answer is returned; if the audit trail
 /// cannot take them, every item is answered "audit trail unavailable" instead (fail-closed).
+/// The answer is built within the smaller of the server's and the request's Maximum Response
+/// Size ([`budget`]).
 pub(crate) async fn handle_message(
     kms: &Kms,
     admission: Admission,
@@ -50,6 +58,7 @@ pub(crate) async fn handle_message(
     peer: PeerAddr,
     bytes: &[u8],
     linearized: bool,
+    conn: &mut ConnectionState,
 ) -> Vec<u8> {
     let now = now();
     let facts = certificate.map(PeerCertificate::facts);
@@ -89,9 +98,17 @@ pub(crate) async fn handle_message(
         }
         (admission, _) => (admission, who),
     };
+    let mut budget = ResponseBudget::new(
+        kms.quotas.limits().max_response_size,
+        &request.header,
+        version,
+        now,
+        &mut conn.memory,
+    );
     // An audit trail that failed refuses everything until a record is durable again; the
     // refusal's own record is the probe.
     let degraded = !kms.audit().is_healthy();
+    let mut lockouts = Vec::new();
     let (items, audits) = match &admission {
         Ok(_) if degraded => (fail_all(&request, &OpError::AuditUnavailable), Vec::new()),
         // A node that cannot confirm it sees every acknowledged change (cut off from the
@@ -99,8 +116,11 @@ pub(crate) async fn handle_message(
         Ok(_) if !linearized => (fail_all(&request, &OpError::ClusterUnavailable), Vec::new()),
         Ok(principal) => {
             let mut ctx = Ctx::new(kms, principal, &request.header, version, now);
-            match ctx.check_credential() {
-                Ok(()) => run_batch(&mut ctx, &who, &request).await,
+            match ctx
+                .check_credential(&mut conn.password, peer.ip(), &mut lockouts)
+                .await
+            {
+                Ok(()) => run_batch(&mut ctx, &who, &request, &mut budget).await,
                 Err(e) => (fail_all(&request, &e), Vec::new()),
             }
         }
@@ -112,7 +132,7 @@ pub(crate) async fn handle_message(
             )
         }
     };
-    let events = items
+    let mut events: Vec<_> = items
         .iter()
         .enumerate()
         .filter_map(|(i, response)| {
@@ -124,6 +144,11 @@ pub(crate) async fn handle_message(
             Some(who.item_event(request.batch_items.get(i), response, object))
         })
         .collect();
+    events.extend(
+        lockouts
+            .iter()
+            .map(|scope| who.lockout_event(*scope, kms.quotas.limits())),
+    );
     if let Err(e) = kms.record(events).await {
         warn!(error = %e, "audit trail refused the records of a message; refusing it");
         return encode(
@@ -141,18 +166,18 @@ pub(crate) async fn handle_message(
         ResponseHeader::new(version, now),
         items,
     ));
-    match request.header.maximum_response_size {
-        Some(max) if usize::try_from(max).is_ok_and(|m| encoded.len() > m) => encode(
+    // The budget keeps the answer within the limit as it is built; this is the backstop.
+    if encoded.len() > budget.limit() {
+        kms.metrics().limit_refused("response_size");
+        return encode(
             kms,
             version,
             now,
             fail_all(&request, &OpError::ResponseTooLarge),
-        ),
-        _ => {
-            count(kms, outcomes);
-            encoded
-        }
+        );
     }
+    count(kms, outcomes);
+    encoded
 }
 
 /// Answers a message that could not be parsed, after recording each of its answered items.
@@ -204,11 +229,19 @@ fn response_version(requested: ProtocolVersion) -> ProtocolVersion {
         .unwrap_or(FALLBACK_VERSION)
 }
 
-/// Runs the batch items; returns the answers and, per answered item, its audit state.
+/// Runs the batch items within `budget`; returns the answers and, per answered item, its
+/// audit state.
+///
+/// Before an item runs, its client must have a token left ([`crate::quota::rate`]) and the
+/// budget must have room for more than refusing it, while keeping room to answer every
+/// later item Response Too Large; after it ran, its answer must fit, else it is answered
+/// Response Too Large (a change it made stays, as with any failure after a write). The
+/// runtime gets a chance to serve others between items.
 async fn run_batch(
     ctx: &mut Ctx<'_>,
     who: &audit::Who,
     request: &RequestMessage,
+    budget: &mut ResponseBudget<'_>,
 ) -> (Vec<ResponseBatchItem>, Vec<audit::ItemAudit>) {
     let continuation = request
         .header
@@ -218,15 +251,50 @@ async fn run_batch(
     if undo {
         ctx.journal = Some(std::sync::Mutex::new(Vec::new()));
     }
+    let version = ctx.version;
+    let refusals: Vec<usize> = request
+        .batch_items
+        .iter()
+        .map(|i| refusal(i, &OpError::ResponseTooLarge).encoded_len(version) + REFUSAL_SLACK)
+        .collect();
+    let mut reserve: usize = refusals.iter().sum();
+    let client =
+        crate::store::records::client_key(ctx.principal.tenant.as_deref(), &ctx.principal.client);
     let mut out = Vec::with_capacity(request.batch_items.len());
     let mut audits = Vec::with_capacity(request.batch_items.len());
-    for item in &request.batch_items {
+    for (i, (item, refused)) in request.batch_items.iter().zip(&refusals).enumerate() {
+        if i > 0 {
+            tokio::task::yield_now().await;
+        }
+        // From here on `reserve` keeps room for the items after this one.
+        reserve = reserve.saturating_sub(*refused);
         ctx.audit = Some(std::sync::Mutex::new(audit::ItemAudit::new(who, item)));
-        let result = dispatch(ctx, item).await;
-        let failed = result.is_err();
-        out.push(match result {
-            Ok(payload) => ResponseBatchItem::success(item, payload),
-            Err(e) => failure(item, &e),
+        let result = match budget.room(reserve, *refused) {
+            Err(e) => Err(e),
+            Ok(_) if !ctx.kms.quotas.admit_item(&client) => Err(OpError::RateLimited),
+            Ok(room) => {
+                // What the payload may take: the item's own fields are no larger than its
+                // refusal's.
+                ctx.response_room = room - refused;
+                dispatch(ctx, item).await
+            }
+        };
+        let answer = result.and_then(|payload| {
+            let answer = ResponseBatchItem::success(item, payload);
+            budget.take(answer.encoded_len(version), reserve)?;
+            Ok(answer)
+        });
+        let failed = answer.is_err();
+        out.push(match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                if let Some(limit) = e.limit() {
+                    ctx.kms.metrics().limit_refused(limit);
+                }
+                let answer = failure(item, &e);
+                budget.take_failure(answer.encoded_len(version));
+                answer
+            }
         });
         if let Some(Ok(a)) = ctx.audit.take().map(std::sync::Mutex::into_inner) {
             audits.push(a);
@@ -277,7 +345,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
         P::ModifyAttribute(r) => attribute_ops::modify_attribute(ctx, r).await?.into(),
         P::DeleteAttribute(r) => attribute_ops::delete_attribute(ctx, r).await?.into(),
         P::SetAttribute(r) => attribute_ops::set_attribute(ctx, r).await?.into(),
-        P::Locate(r) => locate::locate(ctx, r)?.into(),
+        P::Locate(r) => locate::locate(ctx, r).await?.into(),
         P::Activate(r) => lifecycle::activate(ctx, r).await?.into(),
         P::Revoke(r) => lifecycle::revoke(ctx, r).await?.into(),
         P::Destroy(r) => lifecycle::destroy(ctx, r).await?.into(),
@@ -292,13 +360,18 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
 }
 
 fn failure(item: &RequestBatchItem, e: &OpError) -> ResponseBatchItem {
-    let (reason, message) = e.reason();
     match e {
         OpError::Store(_) | OpError::Keys(_) => {
             warn!(error = %e, op = ?item.operation, "operation failed")
         }
         _ => debug!(error = %e, op = ?item.operation, "operation refused"),
     }
+    refusal(item, e)
+}
+
+/// The answer to `item` failed with `e` (nothing logged).
+fn refusal(item: &RequestBatchItem, e: &OpError) -> ResponseBatchItem {
+    let (reason, message) = e.reason();
     ResponseBatchItem::failure(item, reason, Some(message.to_owned()))
 }
 

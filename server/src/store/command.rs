@@ -75,6 +75,57 @@ pub enum Command {
         /// The claim's token digest as checked (`None`: an operator binds).
         token_digest: Option<[u8; 32]>,
     },
+    /// `command`, refused ([`Rejection::ObjectQuota`]) if the objects it makes would take
+    /// their tenant past `max_objects` stored objects (destroyed ones included: their
+    /// records stay). The limit travels with the command, so every replica decides alike
+    /// whatever its own configuration.
+    ObjectQuota {
+        /// Most objects a tenant may hold after the change.
+        max_objects: u64,
+        /// The change.
+        command: Box<Command>,
+    },
+}
+
+impl Command {
+    /// Whether applying this makes at least one new object.
+    pub fn makes_objects(&self) -> bool {
+        match self {
+            Command::PutObject {
+                expected_revision, ..
+            } => expected_revision.is_none(),
+            Command::Batch(commands) => commands.iter().any(Command::makes_objects),
+            Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
+                command.makes_objects()
+            }
+            Command::CreateTenant(_)
+            | Command::SetTenantSuspended { .. }
+            | Command::AddDomainKey { .. }
+            | Command::RetireDomainKeys { .. }
+            | Command::PutClient(_)
+            | Command::AuditCheckpoint(_)
+            | Command::BindPin { .. } => false,
+        }
+    }
+
+    /// The tenant of every object this makes, once per object.
+    pub(crate) fn new_object_tenants<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Command::PutObject {
+                expected_revision: None,
+                record,
+            } => out.push(&record.tenant),
+            Command::Batch(commands) => {
+                for c in commands {
+                    c.new_object_tenants(out);
+                }
+            }
+            Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
+                command.new_object_tenants(out);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Why a command was not applied. Deterministic: every replica reaches the same outcome.
@@ -116,4 +167,7 @@ pub enum Rejection {
     /// The client holds no pending pin claim (of that fingerprint, with that token) anymore.
     #[error("no such pending pin claim")]
     ClaimChanged,
+    /// The tenant holds as many objects as its quota allows.
+    #[error("object quota of the tenant reached")]
+    ObjectQuota,
 }

@@ -179,7 +179,9 @@ fn commit_group(
 pub(crate) fn needs_savepoint(command: &Command) -> bool {
     match command {
         Command::Batch(_) => true,
-        Command::Audited { command, .. } => needs_savepoint(command),
+        Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
+            needs_savepoint(command)
+        }
         _ => false,
     }
 }
@@ -193,21 +195,31 @@ pub(crate) fn apply(
     command: &Command,
     audited: &mut Vec<AuditEvent>,
 ) -> Result<Result<(), Rejection>, StoreError> {
+    apply_in(txn, command, audited, false)
+}
+
+/// [`apply`]; `covered`: a savepoint taken before this command started will undo whatever it
+/// wrote if it is rejected (redb takes a savepoint only before a transaction touches a
+/// table, so a batch inside an object quota check relies on the quota's savepoint).
+fn apply_in(
+    txn: &mut WriteTransaction,
+    command: &Command,
+    audited: &mut Vec<AuditEvent>,
+    covered: bool,
+) -> Result<Result<(), Rejection>, StoreError> {
     match command {
         Command::Batch(commands) => {
-            let savepoint = txn.ephemeral_savepoint()?;
-            let mark = audited.len();
-            for c in commands {
-                if let Err(rejection) = apply(txn, c, audited)? {
-                    txn.restore_savepoint(&savepoint)?;
-                    audited.truncate(mark);
-                    return Ok(Err(rejection));
+            return all_or_nothing(txn, audited, covered, |txn, audited| {
+                for c in commands {
+                    if let Err(rejection) = apply_in(txn, c, audited, true)? {
+                        return Ok(Err(rejection));
+                    }
                 }
-            }
-            return Ok(Ok(()));
+                Ok(Ok(()))
+            });
         }
         Command::Audited { event, command } => {
-            if let Err(rejection) = apply(txn, command, audited)? {
+            if let Err(rejection) = apply_in(txn, command, audited, covered)? {
                 return Ok(Err(rejection));
             }
             let mut event = (**event).clone();
@@ -217,6 +229,26 @@ pub(crate) fn apply(
             audited.push(event);
             return Ok(Ok(()));
         }
+        Command::ObjectQuota {
+            max_objects,
+            command,
+        } => {
+            let max_objects = *max_objects;
+            let quota_then = |txn: &mut WriteTransaction, audited: &mut Vec<AuditEvent>| {
+                if let Err(rejection) = check_object_quota(txn, max_objects, command)? {
+                    return Ok(Err(rejection));
+                }
+                apply_in(txn, command, audited, true)
+            };
+            // The check reads tables: a savepoint the command needs is taken before it.
+            if needs_savepoint(command) {
+                return all_or_nothing(txn, audited, covered, quota_then);
+            }
+            if let Err(rejection) = check_object_quota(txn, max_objects, command)? {
+                return Ok(Err(rejection));
+            }
+            return apply_in(txn, command, audited, covered);
+        }
         _ => {}
     }
     if let Err(rejection) = check(txn, command)? {
@@ -224,6 +256,30 @@ pub(crate) fn apply(
     }
     write(txn, command)?;
     Ok(Ok(()))
+}
+
+/// Runs `steps`, undoing all they wrote (and the records they numbered) if they end in a
+/// rejection: through a savepoint taken now, unless `covered` by an outer one.
+fn all_or_nothing(
+    txn: &mut WriteTransaction,
+    audited: &mut Vec<AuditEvent>,
+    covered: bool,
+    steps: impl FnOnce(
+        &mut WriteTransaction,
+        &mut Vec<AuditEvent>,
+    ) -> Result<Result<(), Rejection>, StoreError>,
+) -> Result<Result<(), Rejection>, StoreError> {
+    if covered {
+        return steps(txn, audited);
+    }
+    let savepoint = txn.ephemeral_savepoint()?;
+    let mark = audited.len();
+    let outcome = steps(txn, audited)?;
+    if outcome.is_err() {
+        txn.restore_savepoint(&savepoint)?;
+        audited.truncate(mark);
+    }
+    Ok(outcome)
 }
 
 /// Gives out the next state-change sequence number.
@@ -338,7 +394,7 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
             record,
         } => check_object(txn, *expected_revision, record)?,
         // Checked step by step in `apply`, each against the writes of the ones before it.
-        Command::Batch(_) | Command::Audited { .. } => Ok(()),
+        Command::Batch(_) | Command::Audited { .. } | Command::ObjectQuota { .. } => Ok(()),
         // Checkpoints are signed by their node; a replay of the same one is harmless.
         Command::AuditCheckpoint(_) => Ok(()),
     })
@@ -355,6 +411,63 @@ fn bound_elsewhere(
         Some(owner) if owner.value() != key => Err(Rejection::FingerprintTaken),
         _ => Ok(()),
     })
+}
+
+/// Refuses `command` if the objects it makes would take a tenant past `max_objects`.
+fn check_object_quota(
+    txn: &WriteTransaction,
+    max_objects: u64,
+    command: &Command,
+) -> Result<Result<(), Rejection>, StoreError> {
+    let mut tenants = Vec::new();
+    command.new_object_tenants(&mut tenants);
+    tenants.sort_unstable();
+    for group in tenants.chunk_by(|a, b| a == b) {
+        let new = u64::try_from(group.len()).unwrap_or(u64::MAX);
+        if object_count(txn, group[0])?.saturating_add(new) > max_objects {
+            return Ok(Err(Rejection::ObjectQuota));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Objects stored for `tenant`: its counter, or (a store written before counters existed)
+/// its index entries counted once.
+fn object_count(txn: &WriteTransaction, tenant: &str) -> Result<u64, StoreError> {
+    let counters = txn.open_table(tables::COUNTERS)?;
+    if let Some(n) = counters.get(tables::object_counter(tenant).as_str())? {
+        return Ok(n.value());
+    }
+    count_index(txn, tenant)
+}
+
+fn count_index(txn: &WriteTransaction, tenant: &str) -> Result<u64, StoreError> {
+    let index = txn.open_table(tables::TENANT_OBJECTS)?;
+    let mut n = 0u64;
+    for entry in index.range((tenant, "")..)? {
+        if entry?.0.value().0 != tenant {
+            break;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Counts a new object of `tenant` (after its index entry is written): the counter goes up
+/// by one, or is set from the index the first time.
+fn count_new_object(txn: &WriteTransaction, tenant: &str) -> Result<(), StoreError> {
+    let key = tables::object_counter(tenant);
+    let current = {
+        let counters = txn.open_table(tables::COUNTERS)?;
+        counters.get(key.as_str())?.map(|v| v.value())
+    };
+    let next = match current {
+        Some(n) => n.saturating_add(1),
+        None => count_index(txn, tenant)?,
+    };
+    txn.open_table(tables::COUNTERS)?
+        .insert(key.as_str(), next)?;
+    Ok(())
 }
 
 fn tenant_record(txn: &WriteTransaction, id: &str) -> Result<Option<TenantRecord>, StoreError> {
@@ -504,7 +617,13 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
             }
             objects.insert(record.uid.as_str(), encode(record)?.as_slice())?;
             let mut index = txn.open_table(tables::TENANT_OBJECTS)?;
-            index.insert((record.tenant.as_str(), record.uid.as_str()), ())?;
+            let new = index
+                .insert((record.tenant.as_str(), record.uid.as_str()), ())?
+                .is_none();
+            drop(index);
+            if new {
+                count_new_object(txn, &record.tenant)?;
+            }
         }
         // `apply` walks batches and audited changes itself; kept total for clarity.
         Command::Batch(commands) => {
@@ -512,7 +631,9 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
                 write(txn, c)?;
             }
         }
-        Command::Audited { command, .. } => write(txn, command)?,
+        Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
+            write(txn, command)?
+        }
         Command::AuditCheckpoint(cp) => {
             let mut table = txn.open_table(tables::AUDIT_CHECKPOINTS)?;
             table.insert((cp.log.as_str(), cp.seq), encode(cp.as_ref())?.as_slice())?;

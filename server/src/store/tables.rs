@@ -30,10 +30,18 @@ pub(super) const AUDIT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::ne
 /// (log, seq) -> Checkpoint (postcard): every signed audit checkpoint of every node.
 pub(super) const AUDIT_CHECKPOINTS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("audit_checkpoints");
-/// Named counters: `change` is the last state-change sequence number given out.
+/// Named counters: `change` is the last state-change sequence number given out;
+/// `objects/<tenant>` the tenant's stored objects (see [`object_counter`]).
 pub(super) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// The counter of [`COUNTERS`] numbering audited state changes.
 pub(super) const CHANGE_COUNTER: &str = "change";
+
+/// The counter of [`COUNTERS`] holding `tenant`'s number of stored objects (its entries in
+/// [`TENANT_OBJECTS`]). Absent in a store written before it existed: it is then counted from
+/// the index when first needed, and set by the tenant's next new object.
+pub(super) fn object_counter(tenant: &str) -> String {
+    format!("objects/{tenant}")
+}
 
 /// Creates every table so that read transactions never meet a missing one.
 pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {

@@ -466,3 +466,145 @@ async fn pin_claims_overlap_and_bind_once() {
         Err(Rejection::ClaimChanged)
     );
 }
+
+#[tokio::test]
+async fn a_tenant_object_quota_is_exact_under_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer(None).unwrap();
+    c.apply(Command::CreateTenant(tenant("a")))
+        .await
+        .unwrap()
+        .unwrap();
+    c.apply(Command::CreateTenant(tenant("b")))
+        .await
+        .unwrap()
+        .unwrap();
+    let within = |max: u64, command: Command| Command::ObjectQuota {
+        max_objects: max,
+        command: Box::new(command),
+    };
+    // Twelve creates queued at once (folded into the same groups): exactly three applied.
+    let attempts: Vec<_> = (0..12)
+        .map(|i| {
+            let c = c.clone();
+            let command = within(3, put(None, object(&format!("a{i}"), "a", 1)));
+            tokio::spawn(async move { c.apply(command).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for a in attempts {
+        outcomes.push(a.await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 3);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(Rejection::ObjectQuota)))
+    );
+    // Another tenant counts its own.
+    c.apply(within(3, put(None, object("b0", "b", 1))))
+        .await
+        .unwrap()
+        .unwrap();
+    // Changing an object makes none: the quota does not stand in the way.
+    let mut applied = 0;
+    for i in 0..12 {
+        if store.object(&format!("a{i}")).unwrap().is_some() {
+            applied += 1;
+            let update = within(3, put(Some(1), object(&format!("a{i}"), "a", 2)));
+            assert_eq!(c.apply(update).await.unwrap(), Ok(()));
+            break;
+        }
+    }
+    assert_eq!(applied, 1);
+    // A batch making two objects with one left is refused whole.
+    let batch = Command::Batch(vec![
+        put(None, object("b1", "b", 1)),
+        put(None, object("b2", "b", 1)),
+    ]);
+    assert_eq!(
+        c.apply(within(2, batch)).await.unwrap(),
+        Err(Rejection::ObjectQuota)
+    );
+    assert!(
+        store.object("b1").unwrap().is_none(),
+        "nothing of it written"
+    );
+    // Within the quota, a batch (Re-key: the old key changed, a new one made) applies whole,
+    // carrying its audit record, and is rolled back whole when a step is rejected.
+    let rekey = |new: &str, old_revision: u64| Command::Audited {
+        event: Box::new(audit_event("ReKey")),
+        command: Box::new(within(
+            3,
+            Command::Batch(vec![
+                put(Some(old_revision), object("b0", "b", old_revision + 1)),
+                put(None, object(new, "b", 1)),
+            ]),
+        )),
+    };
+    assert_eq!(c.apply(rekey("b1", 1)).await.unwrap(), Ok(()));
+    assert!(store.object("b1").unwrap().is_some());
+    assert_eq!(
+        c.apply(rekey("b2", 1)).await.unwrap(),
+        Err(Rejection::StaleRevision)
+    );
+    assert!(
+        store.object("b2").unwrap().is_none(),
+        "the new key of a rejected batch"
+    );
+    assert_eq!(c.apply(rekey("b2", 2)).await.unwrap(), Ok(()));
+    assert_eq!(
+        c.apply(rekey("b3", 3)).await.unwrap(),
+        Err(Rejection::ObjectQuota),
+        "b0, b1, b2: the quota of 3 is reached"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_store_without_object_counters_counts_from_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let c = store.committer(None).unwrap();
+    c.apply(Command::CreateTenant(tenant("a")))
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..3 {
+        c.apply(put(None, object(&format!("u{i}"), "a", 1)))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    // As a store written before the counters existed (or a snapshot from such a node).
+    let txn = store.db.begin_write().unwrap();
+    txn.open_table(tables::COUNTERS)
+        .unwrap()
+        .remove(tables::object_counter("a").as_str())
+        .unwrap();
+    txn.commit().unwrap();
+    let quota = |max: u64, uid: &str| Command::ObjectQuota {
+        max_objects: max,
+        command: Box::new(put(None, object(uid, "a", 1))),
+    };
+    assert_eq!(
+        c.apply(quota(3, "u3")).await.unwrap(),
+        Err(Rejection::ObjectQuota)
+    );
+    assert_eq!(c.apply(quota(4, "u3")).await.unwrap(), Ok(()));
+    // The counter is back, and counts on.
+    assert_eq!(
+        c.apply(quota(4, "u4")).await.unwrap(),
+        Err(Rejection::ObjectQuota)
+    );
+    let txn = store.db.begin_read().unwrap();
+    let counters = txn.open_table(tables::COUNTERS).unwrap();
+    let count = counters
+        .get(tables::object_counter("a").as_str())
+        .unwrap()
+        .map(|v| v.value());
+    assert_eq!(count, Some(4));
+    drop((counters, txn));
+    c.shutdown().await;
+}

@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod admin_slots;
+mod amplification;
 mod attributes;
 mod audit;
 mod audit_fairness;
@@ -15,10 +17,12 @@ mod encrypt_only;
 mod hostile;
 mod identity;
 mod kmsctl;
+mod passwords;
 mod per_ip;
 mod pinned;
 mod protections;
 mod pykmip;
+mod quotas;
 mod replication;
 mod tenancy;
 mod transport;

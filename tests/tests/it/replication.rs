@@ -58,7 +58,7 @@ async fn start_node(layout: &DevLayout, config: &Path, id: u64, raft_port: u16) 
     Node::start(settings).await.expect("node starts")
 }
 
-fn connector(layout: &DevLayout, node: &Node, tenant: &str) -> Connector {
+pub(crate) fn connector(layout: &DevLayout, node: &Node, tenant: &str) -> Connector {
     let (_, cert, key) = dev::client_files(layout)
         .into_iter()
         .find(|(t, _, _)| t.starts_with(tenant))
@@ -71,7 +71,7 @@ fn connector(layout: &DevLayout, node: &Node, tenant: &str) -> Connector {
 
 /// Three started nodes, bootstrapped into one cluster (node 1 leads at first), with the dev
 /// tenant `acme` and its KMIP client enrolled through the cluster.
-async fn three_node_cluster(layout: &DevLayout, config: &Path) -> (Vec<Node>, [u16; 3]) {
+pub(crate) async fn three_node_cluster(layout: &DevLayout, config: &Path) -> (Vec<Node>, [u16; 3]) {
     let ports = [free_port(), free_port(), free_port()];
     seed_stale_client(&layout.dir.join("node-3").join("data")).await;
     let mut nodes = Vec::new();
