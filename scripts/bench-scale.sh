@@ -44,7 +44,7 @@ trap cleanup EXIT
 # Starts kmsd dev on $WORK/kms in the background; sets PID. SOFTHSM2_CONF is set up front so
 # that the process started is the server itself (`kmsd dev` re-executes itself otherwise).
 start_kmsd() {
-    SOFTHSM2_CONF=$WORK/kms/softhsm2.conf KMSD_ADMIN__LISTEN=127.0.0.1:$KMS_ADMIN_PORT \
+    KMSD_LIMITS__CLIENT_REQUESTS_PER_SECOND=0 KMSD_LIMITS__MAX_OBJECTS_PER_TENANT=0 SOFTHSM2_CONF=$WORK/kms/softhsm2.conf KMSD_ADMIN__LISTEN=127.0.0.1:$KMS_ADMIN_PORT \
         "$KMSD" dev --dir "$WORK/kms" --listen "127.0.0.1:$KMS_PORT" >>"$WORK/kmsd.log" 2>&1 &
     PID=$!
 }
