@@ -57,5 +57,7 @@ pub use crate::hash::{HASH_LEN, Hash};
 pub use crate::reader::{
     MAX_CHECKPOINT_LINE_LEN, MAX_LINE_LEN, Parsed, read_checkpoints, read_records,
 };
-pub use crate::record::{AuditEvent, AuditRecord, Kind, MAX_FIELD_LEN, Principal, Status};
+pub use crate::record::{
+    Aggregate, AuditEvent, AuditRecord, Kind, MAX_FIELD_LEN, Principal, Status,
+};
 pub use crate::verify::{ChainSummary, Finding, Report, Scope, verify};
