@@ -60,9 +60,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
@@ -71,6 +69,25 @@ fn main() -> ExitCode {
             eprintln!("kmsd: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `RUST_LOG`, default `info`. rustls logs some handshake failures a peer can provoke at will
+/// (a record of the wrong type before the handshake) as WARN, once per connection: those are
+/// kept to errors unless `RUST_LOG` names rustls, so that a peer without a certificate cannot
+/// grow the log faster than the aggregated refusal lines allow (`server::net::refusals`).
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let spec = std::env::var("RUST_LOG").unwrap_or_default();
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .ok()
+        .filter(|_| !spec.trim().is_empty())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    if spec.contains("rustls") {
+        return filter;
+    }
+    match "rustls=error".parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
     }
 }
 

@@ -132,7 +132,8 @@ impl Node {
             limits,
             settings.node_id,
             audit,
-        );
+        )
+        .with_refusal_settings(settings.audit.refusals);
         let (raft_addr, raft_task) = match cluster {
             Some(started) => {
                 tracing::info!(raft_addr = %started.addr, node = settings.node_id, "cluster member started");

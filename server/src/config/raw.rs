@@ -54,16 +54,31 @@ pub struct RawAudit {
     pub retain_segments: usize,
     /// Seconds between signed checkpoints (taken only when records were added).
     pub checkpoint_interval_secs: u64,
+    /// Alert (metric, `/readyz`) below this many free bytes under the audit directory.
+    pub min_free_bytes: u64,
+    /// Alert below this share of the audit directory's file system, in percent.
+    pub min_free_percent: u8,
+    /// Seconds over which refused connections are aggregated into one record per source
+    /// and reason.
+    pub refusal_interval_secs: u64,
+    /// Most (source, reason) keys of refused connections recorded apart at a time.
+    pub refusal_keys: usize,
 }
 
 impl Default for RawAudit {
     fn default() -> Self {
+        let refusals = crate::net::refusals::RefusalSettings::default();
+        let watermark = crate::audit::DiskWatermark::default();
         Self {
             dir: None,
             log: None,
             segment_bytes: 16 << 20,
             retain_segments: 0,
             checkpoint_interval_secs: 60,
+            min_free_bytes: watermark.min_free_bytes,
+            min_free_percent: watermark.min_free_percent,
+            refusal_interval_secs: refusals.interval.as_secs(),
+            refusal_keys: refusals.max_keys,
         }
     }
 }
@@ -268,6 +283,24 @@ impl RawConfig {
                 reason: "must be between 1 and 86400 seconds",
             });
         }
+        if !(1..=3_600).contains(&a.refusal_interval_secs) {
+            return Err(ConfigError::Invalid {
+                option: "audit.refusal_interval_secs",
+                reason: "must be between 1 and 3600 seconds",
+            });
+        }
+        if !(1..=65_536).contains(&a.refusal_keys) {
+            return Err(ConfigError::Invalid {
+                option: "audit.refusal_keys",
+                reason: "must be between 1 and 65536",
+            });
+        }
+        if a.min_free_percent > 100 {
+            return Err(ConfigError::Invalid {
+                option: "audit.min_free_percent",
+                reason: "must be between 0 and 100",
+            });
+        }
         let audit_config = crate::audit::AuditConfig {
             log: a
                 .log
@@ -275,6 +308,10 @@ impl RawConfig {
                 .unwrap_or_else(|| format!("node-{}", s.node_id)),
             segment_bytes: a.segment_bytes,
             retain_segments: a.retain_segments,
+            watermark: crate::audit::DiskWatermark {
+                min_free_bytes: a.min_free_bytes,
+                min_free_percent: a.min_free_percent,
+            },
         };
         audit_config.validate().map_err(|e| ConfigError::Invalid {
             option: "audit",
@@ -290,6 +327,10 @@ impl RawConfig {
                 .map_or_else(|| at(&s.data_dir).join("audit"), at),
             config: audit_config,
             checkpoint_interval: Duration::from_secs(a.checkpoint_interval_secs),
+            refusals: crate::net::refusals::RefusalSettings {
+                interval: Duration::from_secs(a.refusal_interval_secs),
+                max_keys: a.refusal_keys,
+            },
         };
         Ok(Settings {
             listen,

@@ -92,7 +92,7 @@ impl Drop for AddressSlot {
 
 /// The address a connection is counted against: IPv4 as is (also when mapped into IPv6),
 /// IPv6 by its /64 prefix.
-fn source_key(peer: IpAddr) -> IpAddr {
+pub(super) fn source_key(peer: IpAddr) -> IpAddr {
     match peer.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {
