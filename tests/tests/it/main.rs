@@ -9,6 +9,7 @@ mod audit;
 mod bench;
 mod cluster;
 mod conformance;
+mod disk_watermark;
 mod flood;
 mod hostile;
 mod kmsctl;
