@@ -6,6 +6,7 @@
 //! Instead of filling a disk, the threshold is set above any real free space
 //! (`min_free_bytes` = the largest TOML integer); a threshold of zero is the control.
 
+use client::IdentityFiles;
 use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask};
 use kmip_codec::model::Attributes;
 use kms_tests::testbed::TestServer;
@@ -23,12 +24,12 @@ fn metric(text: &str, name: &str) -> Option<i64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-async fn operator(server: &TestServer) -> Api {
+async fn operator(server: &TestServer) -> (Api, IdentityFiles) {
     let files = server
         .admin_identity(Role::Operator, None, "ops")
         .await
         .expect("operator enrolled");
-    Api::new(server, &files)
+    (Api::new(server, &files), files)
 }
 
 kms_tests::server_test! {
@@ -36,7 +37,7 @@ kms_tests::server_test! {
         server,
         &[("KMSD_AUDIT__MIN_FREE_BYTES", ABOVE_ANY_DISK)]
     ) {
-        let ops = operator(server).await;
+        let (ops, files) = operator(server).await;
         let (status, body) = ops.get("/readyz").await;
         assert_eq!(status, 200, "the node still serves: {body}");
         assert_eq!(body["status"], json!("degraded"), "{body}");
@@ -52,6 +53,24 @@ kms_tests::server_test! {
         let free = metric(text, "kms_audit_disk_free_bytes").expect("free bytes");
         let total = metric(text, "kms_audit_disk_total_bytes").expect("total bytes");
         assert!(0 < free && free <= total, "{free} of {total}");
+
+        // `kmsctl health` shows it (and still exits 0: the node is ready).
+        let arg = |p: &std::path::Path| p.display().to_string();
+        let (exit, out, err) = kms_tests::kmsctl::run([
+            "health".to_owned(),
+            "--admin-addr".to_owned(),
+            server.admin_addr().expect("admin API").to_string(),
+            "--ca".to_owned(),
+            arg(server.ca_path()),
+            "--cert".to_owned(),
+            arg(&files.cert),
+            "--key".to_owned(),
+            arg(&files.key),
+        ])
+        .await;
+        assert_eq!(exit, client::cli::Exit::Success, "{err}");
+        assert!(out.contains("degraded") && out.contains("audit disk") && out.contains("low"), "{out}");
+        assert!(out.contains("below the watermark"), "{out}");
 
         // An alert, not a refusal: KMIP requests are still served and audited.
         let mut acme = server.client("acme").unwrap().connect().await.unwrap();
@@ -71,7 +90,7 @@ kms_tests::server_test! {
         server,
         &[("KMSD_AUDIT__MIN_FREE_BYTES", "0"), ("KMSD_AUDIT__MIN_FREE_PERCENT", "0")]
     ) {
-        let ops = operator(server).await;
+        let (ops, _) = operator(server).await;
         let (status, body) = ops.get("/readyz").await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["status"], json!("ready"), "{body}");
