@@ -1,7 +1,8 @@
 //! `kmsd dev`: a single-node server on embedded defaults. The first run creates, in one
-//! directory: a SoftHSM2 configuration and token holding a Root of Trust, random PINs in 0600
-//! files, a development PKI (CA, ECDSA and RSA server certificates, one KMIP client
-//! certificate per demo tenant), the data directory and `kmsd.toml`. Later runs reuse them.
+//! directory (0700, as is the token directory in it): a SoftHSM2 configuration and token
+//! holding a Root of Trust, random PINs in 0600 files, a development PKI (CA, ECDSA and RSA
+//! server certificates, one KMIP client certificate per demo tenant), the data directory and
+//! `kmsd.toml`. Later runs reuse them.
 //! Development only: a production node gets its token from the key ceremony.
 
 use std::io::Write;
@@ -256,8 +257,9 @@ fn random_pin() -> String {
     hex::encode(bytes)
 }
 
+/// Creates a directory 0700 (the token directory holds the Root of Trust's files).
 fn mkdir(path: &Path) -> Result<(), DevError> {
-    std::fs::create_dir_all(path).map_err(|source| DevError::Io {
+    crate::permissions::create_private_dir(path).map_err(|source| DevError::Io {
         what: "creating",
         path: path.to_owned(),
         source,

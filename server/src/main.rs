@@ -157,7 +157,7 @@ fn reexec_with(var: &str, value: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> {
     certs::identity::validate_label(certs::LabelKind::Name, name)?;
-    std::fs::create_dir_all(&settings.data_dir)?;
+    server::permissions::create_private_dir(&settings.data_dir)?;
     let store = server::store::Store::open(&settings.data_dir.join(server::node::STORE_FILE))
         .context("opening the store (is the server still running?)")?;
     let committer = store.committer(None)?;

@@ -5,7 +5,7 @@
 //! checkpoints and applies retention.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -272,7 +272,7 @@ impl Writer {
                 kind: e.kind(),
             }
         };
-        let file = OpenOptions::new()
+        let file = crate::permissions::private_file()
             .append(true)
             .create_new(true)
             .open(&path)
@@ -303,7 +303,7 @@ impl Writer {
             ));
         }
         let existed = path.exists();
-        let mut file = OpenOptions::new()
+        let mut file = crate::permissions::private_file()
             .append(true)
             .create(true)
             .open(&path)

@@ -10,6 +10,7 @@ mod bench;
 mod cluster;
 mod conformance;
 mod disk_watermark;
+mod file_permissions;
 mod flood;
 mod hostile;
 mod kmsctl;
