@@ -9,6 +9,7 @@ mod audit;
 mod bench;
 mod cluster;
 mod conformance;
+mod dev_command;
 mod disk_watermark;
 mod file_permissions;
 mod flood;
