@@ -77,10 +77,11 @@ pub struct DiskStatus {
 /// Reads the space of the file system holding `dir`.
 pub fn space_of(dir: &Path) -> nix::Result<DiskSpace> {
     let st = nix::sys::statvfs::statvfs(dir)?;
-    let fragment = u64::from(st.fragment_size());
+    // u64 on the 64-bit Linux targets kmsd is built for
+    let fragment = st.fragment_size();
     Ok(DiskSpace {
-        free_bytes: u64::from(st.blocks_available()).saturating_mul(fragment),
-        total_bytes: u64::from(st.blocks()).saturating_mul(fragment),
+        free_bytes: st.blocks_available().saturating_mul(fragment),
+        total_bytes: st.blocks().saturating_mul(fragment),
     })
 }
 
