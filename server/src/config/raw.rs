@@ -448,6 +448,45 @@ pin_file = "pin"
     }
 
     #[test]
+    fn refusal_aggregation_and_the_audit_disk_watermark_have_defaults_and_bounds() {
+        let audit = load(MINIMAL, &[]).unwrap().audit;
+        assert_eq!(audit.refusals.interval.as_secs(), 10);
+        assert_eq!(audit.refusals.max_keys, 64);
+        assert_eq!(audit.config.watermark.min_free_bytes, 1 << 30);
+        assert_eq!(audit.config.watermark.min_free_percent, 5);
+        for (name, value, option) in [
+            (
+                "KMSD_AUDIT__REFUSAL_INTERVAL_SECS",
+                "0",
+                "audit.refusal_interval_secs",
+            ),
+            (
+                "KMSD_AUDIT__REFUSAL_INTERVAL_SECS",
+                "3601",
+                "audit.refusal_interval_secs",
+            ),
+            ("KMSD_AUDIT__REFUSAL_KEYS", "0", "audit.refusal_keys"),
+            (
+                "KMSD_AUDIT__MIN_FREE_PERCENT",
+                "101",
+                "audit.min_free_percent",
+            ),
+        ] {
+            let bad = load(MINIMAL, &[(name, value)]).unwrap_err();
+            assert!(bad.to_string().contains(option), "{name}={value}: {bad}");
+        }
+        let off = load(
+            MINIMAL,
+            &[
+                ("KMSD_AUDIT__MIN_FREE_BYTES", "0"),
+                ("KMSD_AUDIT__MIN_FREE_PERCENT", "0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(off.audit.config.watermark.min_free_bytes, 0);
+    }
+
+    #[test]
     fn per_address_cap_is_generous_by_default_and_at_least_one() {
         // vCenter opens many connections from one address: the default must leave room.
         assert_eq!(
