@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::checkpoint::Checkpoint;
 use crate::hash::Hash;
-use crate::record::{AuditEvent, AuditRecord};
+use crate::record::{Aggregate, AuditEvent, AuditRecord};
 
 /// The head of one tenant chain (`tenant: None` is the chain of records without a tenant).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +101,18 @@ impl ChainState {
     /// The record that `event` becomes if it is appended next. Does not change the state:
     /// call [`ChainState::advance`] once the record is durable.
     pub fn next(&self, event: AuditEvent) -> AuditRecord {
+        self.next_aggregate(event, None)
+    }
+
+    /// As [`ChainState::next`], for a record standing for `aggregate.count` events like
+    /// `event` (see [`AuditRecord::aggregate`]).
+    pub fn next_aggregate(&self, event: AuditEvent, aggregate: Option<Aggregate>) -> AuditRecord {
         let event = event.clamped();
+        let aggregate = aggregate.map(|a| Aggregate {
+            first: a.first.to_offset(time::UtcOffset::UTC),
+            last: a.last.to_offset(time::UtcOffset::UTC),
+            ..a
+        });
         let (tenant_seq, tenant_prev) = self
             .tenants
             .get(&event.tenant)
@@ -112,6 +123,7 @@ impl ChainState {
             seq: self.seq.saturating_add(1),
             tenant_seq: tenant_seq.saturating_add(1),
             event,
+            aggregate,
             prev: self.head,
             tenant_prev,
         }

@@ -99,14 +99,14 @@ pub fn to_cef(record: &AuditRecord) -> String {
         put("reason", r);
     }
     if let Some(addr) = &e.client_addr {
-        match addr.parse::<std::net::SocketAddr>() {
-            Ok(sa) => {
-                put("src", &sa.ip().to_string());
-                put("spt", &sa.port().to_string());
-            }
-            Err(_) => put("cs6", addr),
-        }
-        if addr.parse::<std::net::SocketAddr>().is_err() {
+        if let Ok(sa) = addr.parse::<std::net::SocketAddr>() {
+            put("src", &sa.ip().to_string());
+            put("spt", &sa.port().to_string());
+        } else if let Ok(ip) = addr.parse::<std::net::IpAddr>() {
+            // an aggregate's source: an address without a port
+            put("src", &ip.to_string());
+        } else {
+            put("cs6", addr);
             put("cs6Label", "clientAddress");
         }
     }
@@ -142,6 +142,18 @@ pub fn to_cef(record: &AuditRecord) -> String {
     if let Some(c) = e.change {
         put("cn2Label", "change");
         put("cn2", &c.to_string());
+    }
+    if let Some(a) = &record.aggregate {
+        // CEF's own keys: baseEventCount, startTime, endTime
+        put("cnt", &a.count.to_string());
+        put(
+            "start",
+            &(a.first.unix_timestamp_nanos() / 1_000_000).to_string(),
+        );
+        put(
+            "end",
+            &(a.last.unix_timestamp_nanos() / 1_000_000).to_string(),
+        );
     }
     format!(
         "CEF:0|{}|{}|{}|{}|{}|{}|{ext}",
@@ -194,6 +206,23 @@ mod tests {
         assert!(line.contains("cs1Label=tenant cs1=acme"), "{line}");
         assert!(line.contains("rt=90000 "), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn cef_gives_an_aggregate_its_count_and_span_and_its_source_without_a_port() {
+        let mut event = record(None, "connect", Some("TLS handshake failed")).event;
+        event.client_addr = Some("192.0.2.7".into());
+        let aggregate = crate::Aggregate {
+            count: 523,
+            first: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(80),
+            last: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(89),
+        };
+        let line = to_cef(&ChainState::genesis("node-a").next_aggregate(event, Some(aggregate)));
+        assert!(line.contains("src=192.0.2.7 "), "{line}");
+        assert!(!line.contains("spt="), "{line}");
+        assert!(line.contains("cnt=523 start=80000 end=89000"), "{line}");
+        let single = to_cef(&record(None, "connect", None));
+        assert!(!single.contains("cnt="), "{single}");
     }
 
     #[test]

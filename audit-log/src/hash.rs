@@ -4,7 +4,11 @@
 //! The encoding is defined byte by byte so that an auditor can re-implement it in any
 //! language: a domain string and a zero byte, then each field in a fixed order; integers are
 //! big-endian, strings are a `u64` byte length then UTF-8, an absent optional value is `0x00`
-//! and a present one `0x01` then the value, hashes are their 32 raw bytes.
+//! and a present one `0x01` then the value, hashes are their 32 raw bytes. A field added to a
+//! structure after its first encodings were signed (an *extension*: a record's `aggregate`) is
+//! written only when present, as `0x01` then the value, and not at all when absent, so the
+//! earlier encodings and their hashes stay valid; the encoding stays unambiguous because every
+//! field before it is self-delimiting and what follows it has a fixed length.
 
 use std::fmt;
 
@@ -128,6 +132,12 @@ impl Canon {
                 self.u64(v);
             }
         }
+        self
+    }
+
+    /// Marks a present extension (see the module docs); an absent one writes nothing.
+    pub(crate) fn extension(&mut self) -> &mut Self {
+        self.0.push(1);
         self
     }
 

@@ -63,5 +63,7 @@ pub use crate::manifest::{ChainPoint, MANIFEST_FORMAT, MAX_MANIFEST_LEN, Manifes
 pub use crate::reader::{
     MAX_CHECKPOINT_LINE_LEN, MAX_LINE_LEN, Parsed, read_checkpoints, read_records,
 };
-pub use crate::record::{AuditEvent, AuditRecord, Kind, MAX_FIELD_LEN, Principal, Status};
+pub use crate::record::{
+    Aggregate, AuditEvent, AuditRecord, Kind, MAX_FIELD_LEN, Principal, Status,
+};
 pub use crate::verify::{ChainSummary, Report, Scope, verify};

@@ -152,6 +152,23 @@ pub struct AuditEvent {
     pub change: Option<u64>,
 }
 
+/// Several like events in one record ([`AuditRecord::aggregate`]): only connections refused
+/// before authentication are recorded so (the server aggregates them per source address and
+/// reason per interval, so that unauthenticated traffic cannot grow the trail faster than a
+/// bound). The count is the evidence: an auditor adds it up instead of counting lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aggregate {
+    /// How many events the record stands for (at least 1).
+    pub count: u64,
+    /// When the first of them happened (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub first: OffsetDateTime,
+    /// When the last of them happened (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub last: OffsetDateTime,
+}
+
 impl AuditEvent {
     /// The event with its time in UTC and every text field cut to [`MAX_FIELD_LEN`] bytes.
     pub fn clamped(mut self) -> Self {
@@ -232,6 +249,15 @@ pub struct AuditRecord {
     pub tenant_seq: u64,
     /// What happened.
     pub event: AuditEvent,
+    /// For a record that stands for several events like `event` (connections from one source
+    /// refused for one reason within one interval): how many, and when the first and the last
+    /// of them happened; `event.time` is when they were recorded. `None`: the record stands
+    /// for exactly `event`. Left out of the JSON line and of the hashed encoding when `None`,
+    /// so that records written before the field existed keep their spelling and their hash.
+    /// (It is not a field of [`AuditEvent`], whose binary encoding in replicated commands and
+    /// the store's outbox must not change; aggregates are never replicated.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<Aggregate>,
     /// Hash of record `seq - 1` of this log ([`Hash::GENESIS`] for the first).
     pub prev: Hash,
     /// Hash of the previous record of the same tenant in this log ([`Hash::GENESIS`] first).
@@ -245,6 +271,13 @@ impl AuditRecord {
         let mut c = Canon::new(RECORD_DOMAIN);
         c.str(&self.log).u64(self.seq).u64(self.tenant_seq);
         self.event.encode(&mut c);
+        // Added after records were first written: nothing at all when absent.
+        if let Some(a) = &self.aggregate {
+            c.extension()
+                .u64(a.count)
+                .i128(a.first.unix_timestamp_nanos())
+                .i128(a.last.unix_timestamp_nanos());
+        }
         c.hash(&self.prev).hash(&self.tenant_prev);
         c.digest()
     }
@@ -253,5 +286,106 @@ impl AuditRecord {
     /// canonical one: a file line that differs from it is reported.
     pub fn to_json_line(&self) -> Result<String, crate::Error> {
         Ok(serde_json::to_string(self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::{Aggregate, AuditEvent, AuditRecord, Kind, Status};
+    use crate::{ChainState, read_records};
+
+    /// A refused connection's record as the server wrote it before records could aggregate,
+    /// and its hash then.
+    const OLD_LINE: &str = r#"{"log":"node-1","seq":1,"tenant_seq":1,"event":{"time":"2023-11-14T22:13:20Z","node":"node-1","tenant":null,"principal":null,"client_addr":"192.0.2.7:50000","kind":"connection","operation":"connect","object":null,"status":"denied","reason":"TLS handshake failed","request_id":null,"change":null},"prev":"0000000000000000000000000000000000000000000000000000000000000000","tenant_prev":"0000000000000000000000000000000000000000000000000000000000000000"}"#;
+    const OLD_HASH: &str = "872c1320711f3dc6235b83939373d5f37f054d499367a8a01cfe8ba96cd1e7e5";
+
+    fn refusal() -> AuditEvent {
+        AuditEvent {
+            time: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_700_000_000),
+            node: "node-1".into(),
+            tenant: None,
+            principal: None,
+            client_addr: Some("192.0.2.7".into()),
+            kind: Kind::Connection,
+            operation: "connect".into(),
+            object: None,
+            status: Status::Denied,
+            reason: Some("TLS handshake failed".into()),
+            request_id: None,
+            change: None,
+        }
+    }
+
+    fn aggregate(count: u64) -> Aggregate {
+        Aggregate {
+            count,
+            first: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_699_999_991),
+            last: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_699_999_999),
+        }
+    }
+
+    #[test]
+    fn a_record_written_before_aggregates_keeps_its_spelling_and_its_hash() {
+        let parsed = read_records(format!("{OLD_LINE}\n").as_bytes()).expect("in memory");
+        assert!(parsed.findings.is_empty(), "{:?}", parsed.findings);
+        let [record] = parsed.items.as_slice() else {
+            panic!("one record expected");
+        };
+        assert_eq!(record.aggregate, None);
+        assert_eq!(record.to_json_line().expect("json"), OLD_LINE);
+        assert_eq!(record.hash().to_string(), OLD_HASH);
+    }
+
+    #[test]
+    fn an_aggregate_is_spelled_in_the_line_and_covered_by_the_hash() {
+        let record = ChainState::genesis("node-1").next_aggregate(refusal(), Some(aggregate(523)));
+        let line = record.to_json_line().expect("json");
+        assert!(
+            line.contains(
+                r#""aggregate":{"count":523,"first":"2023-11-14T22:13:11Z","last":"2023-11-14T22:13:19Z"}"#
+            ),
+            "{line}"
+        );
+        let parsed = read_records(format!("{line}\n").as_bytes()).expect("in memory");
+        assert!(parsed.findings.is_empty(), "{:?}", parsed.findings);
+        assert_eq!(parsed.items, vec![record.clone()]);
+
+        // The count and the span are evidence: changing either changes the hash, and so
+        // breaks the link of the next record.
+        let single = ChainState::genesis("node-1").next(refusal());
+        let mut hashes = vec![single.hash(), record.hash()];
+        for changed in [
+            aggregate(522),
+            Aggregate {
+                first: aggregate(523).first + time::Duration::seconds(1),
+                ..aggregate(523)
+            },
+            Aggregate {
+                last: aggregate(523).last + time::Duration::seconds(1),
+                ..aggregate(523)
+            },
+        ] {
+            let mut edited: AuditRecord = record.clone();
+            edited.aggregate = Some(changed);
+            hashes.push(edited.hash());
+        }
+        let distinct: std::collections::BTreeSet<_> = hashes.iter().collect();
+        assert_eq!(distinct.len(), hashes.len(), "two encodings collide");
+
+        let mut chain = ChainState::genesis("node-1");
+        chain.advance(&record).expect("first");
+        let next = chain.next(refusal());
+        let mut forged = record.clone();
+        forged.aggregate = Some(aggregate(1));
+        let mut replay = ChainState::genesis("node-1");
+        replay
+            .advance(&forged)
+            .expect("the forged record alone chains");
+        assert!(
+            replay.advance(&next).is_err(),
+            "a lowered count went unnoticed by the next record's link"
+        );
     }
 }

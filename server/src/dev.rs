@@ -1,7 +1,8 @@
 //! `kmsd dev`: a single-node server on embedded defaults. The first run creates, in one
-//! directory: a SoftHSM2 configuration and token holding a Root of Trust, random PINs in 0600
-//! files, a development PKI (CA, ECDSA and RSA server certificates, one KMIP client
-//! certificate per demo tenant), the data directory and `kmsd.toml`. Later runs reuse them.
+//! directory (0700, as is the token directory in it): a SoftHSM2 configuration and token
+//! holding a Root of Trust, random PINs in 0600 files, a development PKI (CA, ECDSA and RSA
+//! server certificates, one KMIP client certificate per demo tenant), the data directory and
+//! `kmsd.toml`. Later runs reuse them.
 //! Development only: a production node gets its token from the key ceremony.
 
 use std::io::Write;
@@ -12,11 +13,19 @@ use std::process::Command;
 use certs::identity::TenantId;
 use rand::RngCore;
 
+mod kmsctl;
+
+pub use kmsctl::{KmsctlSettings, OPERATOR, banner, reachable, write_kmsctl_settings};
+
 /// The demo tenants and their KMIP client names.
 pub const DEMO_CLIENTS: [(&str, &str); 2] = [("acme", "vcenter"), ("globex", "vcenter")];
 
 /// Label of the dev token.
 pub const DEV_TOKEN: &str = "kms-dev";
+
+/// The KMIP listener `kmsd dev` writes into a new `kmsd.toml` unless told otherwise: the
+/// loopback interface only (a dev server holds a CA key and PINs in plain files).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5696";
 
 /// Environment variable SoftHSM2 reads its configuration path from.
 pub const SOFTHSM2_CONF: &str = "SOFTHSM2_CONF";
@@ -89,6 +98,10 @@ impl DevLayout {
     pub fn config(&self) -> PathBuf {
         self.dir.join("kmsd.toml")
     }
+    /// `kmsctl` settings files, one per demo identity.
+    pub fn kmsctl(&self) -> PathBuf {
+        self.dir.join("kmsctl")
+    }
 }
 
 /// The PKCS#11 module: `KMS_PKCS11_MODULE`, else the usual SoftHSM2 locations.
@@ -108,8 +121,9 @@ pub fn softhsm_module() -> Result<PathBuf, DevError> {
     .ok_or(DevError::NoModule)
 }
 
-/// Creates what is missing (first run) and returns the config path. Must run in a process
-/// whose `SOFTHSM2_CONF` points at `layout.softhsm_conf()` (the binary re-executes itself so).
+/// Creates what is missing (first run) and returns the config path. `listen` is written into
+/// a new `kmsd.toml` only: an existing file keeps its own. Must run in a process whose
+/// `SOFTHSM2_CONF` points at `layout.softhsm_conf()` (the binary re-executes itself so).
 pub fn prepare(layout: &DevLayout, listen: &str) -> Result<PathBuf, DevError> {
     mkdir(&layout.dir)?;
     mkdir(&layout.tokens())?;
@@ -258,8 +272,9 @@ fn random_pin() -> String {
     hex::encode(bytes)
 }
 
+/// Creates a directory 0700 (the token directory holds the Root of Trust's files).
 fn mkdir(path: &Path) -> Result<(), DevError> {
-    std::fs::create_dir_all(path).map_err(|source| DevError::Io {
+    crate::permissions::create_private_dir(path).map_err(|source| DevError::Io {
         what: "creating",
         path: path.to_owned(),
         source,
@@ -287,7 +302,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DevError> {
 /// operator's name and its certificate and key files. The binary enrolls the name with
 /// `Kms::enroll_operator` when the store lacks it.
 pub fn operator_identity(layout: &DevLayout) -> Result<(String, PathBuf, PathBuf), DevError> {
-    const NAME: &str = "admin";
+    const NAME: &str = OPERATOR;
     let dir = layout.pki().join("admins");
     let paths = certs::files::PemPaths::in_dir(&dir, &format!("operator-{NAME}"));
     if !paths.both_exist()? {

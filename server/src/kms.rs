@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use kmip_codec::limits::Limits;
 use rustls_pki_types::CertificateDer;
-use tracing::{info, warn};
+use tracing::info;
 
 use audit_log::AuditEvent;
 
@@ -17,6 +17,7 @@ use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::{KeyError, Keys};
 use crate::metrics::Metrics;
 use crate::net::PeerAddr;
+use crate::net::refusals::{RefusalSettings, Refusals};
 use crate::store::records::{
     ClientIdentity, ClientRecord, DomainKeyVersion, ObjectRecord, Role, TenantRecord,
 };
@@ -67,6 +68,8 @@ pub struct Kms {
     pub(crate) quotas: crate::quota::Quotas,
     /// KMIP Credential password checks: bounded pool, lockouts.
     pub(crate) passwords: crate::credential::PasswordChecks,
+    /// Connections refused before authentication, counted for their aggregate records.
+    pub(crate) refusals: Refusals,
 }
 
 /// What one KMIP connection keeps from one message to the next: the password it proved (so
@@ -106,6 +109,7 @@ impl Kms {
             audit,
             cluster: None,
             inspections: identity::RecentInspections::default(),
+            refusals: Refusals::new(RefusalSettings::default()),
             quotas: crate::quota::Quotas::default(),
             passwords: crate::credential::PasswordChecks::default(),
         }
@@ -124,6 +128,12 @@ impl Kms {
             password: crate::credential::ProvenPassword::new(),
             memory: self.quotas.memory().connection(),
         }
+    }
+
+    /// Aggregates refused connections per `settings` instead of the defaults.
+    pub fn with_refusal_settings(mut self, settings: RefusalSettings) -> Self {
+        self.refusals = Refusals::new(settings);
+        self
     }
 
     /// Makes every state change go through the cluster's log (and every request wait to be
@@ -260,30 +270,11 @@ impl Kms {
     }
 
     /// Records a connection refused before any request (cap, handshake, framing): in the
-    /// metrics at once, in the audit trail in the background (no answer waits for it).
+    /// metrics at once and exactly, in the audit trail and the log in aggregate (see
+    /// [`crate::net::refusals`]), in the background (no answer waits for it).
     pub fn connection_refused(&self, peer: PeerAddr, reason: &'static str) {
-        warn!(%peer, reason, "connection refused");
         self.metrics().kmip_refused(reason);
-        let event = AuditEvent {
-            time: time::OffsetDateTime::now_utc(),
-            node: self.log_name().to_owned(),
-            tenant: None,
-            principal: None,
-            client_addr: Some(peer.to_string()),
-            kind: audit_log::Kind::Connection,
-            operation: "connect".to_owned(),
-            object: None,
-            status: audit_log::Status::Denied,
-            reason: Some(reason.to_owned()),
-            request_id: None,
-            change: None,
-        };
-        let receipt = self.audit.submit(event);
-        tokio::spawn(async move {
-            if !matches!(receipt.await, Ok(Ok(_))) {
-                warn!("audit trail did not take the record of a refused connection");
-            }
-        });
+        crate::net::refusals::record(self, peer, reason);
     }
 
     /// Creates a tenant with a fresh Domain Key (version 1) made in the HSM.
@@ -544,9 +535,10 @@ impl Kms {
         Ok(0)
     }
 
-    /// Closes the write side: everything queued is committed first, then the audit log takes
-    /// a last checkpoint and stops.
+    /// Closes the write side: everything queued is committed first, then the pending counts
+    /// of refused connections are recorded, the audit log takes a last checkpoint and stops.
     pub async fn shutdown(&self) {
+        crate::net::refusals::flush(self).await;
         crate::audit::final_checkpoint(self).await;
         if let Some(cluster) = &self.cluster {
             cluster.shutdown().await;

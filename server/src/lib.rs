@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod ops;
+pub mod permissions;
 pub mod policy;
 pub mod quota;
 pub mod store;

@@ -44,14 +44,17 @@ enum Cmd {
         name: String,
     },
     /// Run a single-node development server on embedded defaults: the first run creates a
-    /// SoftHSM2 token with a Root of Trust, a dev PKI, two demo tenants and a data directory.
+    /// SoftHSM2 token with a Root of Trust, a dev PKI, two demo tenants, a data directory and
+    /// a kmsctl settings file per demo identity.
     Dev {
         /// Directory holding everything the dev server makes.
         #[arg(long, default_value = ".kms-dev")]
         dir: PathBuf,
-        /// KMIP listener address.
-        #[arg(long, default_value = "0.0.0.0:5696")]
-        listen: String,
+        /// KMIP listener address. The first run writes it into <DIR>/kmsd.toml (default
+        /// 127.0.0.1:5696: loopback only); later runs use the file's `listen` unless this is
+        /// given.
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Run one step of the HSM key ceremony (see docs/KEY-CEREMONY.md).
     Ceremony(server::ceremony::Args),
@@ -60,9 +63,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
@@ -71,6 +72,25 @@ fn main() -> ExitCode {
             eprintln!("kmsd: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `RUST_LOG`, default `info`. rustls logs some handshake failures a peer can provoke at will
+/// (a record of the wrong type before the handshake) as WARN, once per connection: those are
+/// kept to errors unless `RUST_LOG` names rustls, so that a peer without a certificate cannot
+/// grow the log faster than the aggregated refusal lines allow (`server::net::refusals`).
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let spec = std::env::var("RUST_LOG").unwrap_or_default();
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .ok()
+        .filter(|_| !spec.trim().is_empty())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    if spec.contains("rustls") {
+        return filter;
+    }
+    match "rustls=error".parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
     }
 }
 
@@ -89,10 +109,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if std::env::var_os(dev::SOFTHSM2_CONF).as_deref() != Some(conf.as_os_str()) {
                 return reexec_with(dev::SOFTHSM2_CONF, &conf);
             }
-            let config = dev::prepare(&layout, &listen)?;
-            // `--listen` wins over the file written on the first run.
-            let env = std::env::vars().chain([("KMSD_SERVER__LISTEN".to_owned(), listen)]);
-            let settings = Settings::load(&config, env)?;
+            let config = dev::prepare(&layout, listen.as_deref().unwrap_or(dev::DEFAULT_LISTEN))?;
+            // A `--listen` given wins over the file (and the environment); else the file's.
+            let listen = listen.map(|l| ("KMSD_SERVER__LISTEN".to_owned(), l));
+            let settings = Settings::load(&config, std::env::vars().chain(listen))?;
             runtime()?.block_on(serve(settings, Some(layout)))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -140,7 +160,7 @@ fn reexec_with(var: &str, value: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> {
     certs::identity::validate_label(certs::LabelKind::Name, name)?;
-    std::fs::create_dir_all(&settings.data_dir)?;
+    server::permissions::create_private_dir(&settings.data_dir)?;
     let store = server::store::Store::open(&settings.data_dir.join(server::node::STORE_FILE))
         .context("opening the store (is the server still running?)")?;
     let committer = store.committer(None)?;
@@ -182,7 +202,7 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
                     .await?;
             }
         }
-        let (operator, cert, key) = dev::operator_identity(&layout)?;
+        let (operator, _, _) = dev::operator_identity(&layout)?;
         if node
             .kms()
             .store()
@@ -191,45 +211,22 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
         {
             node.kms().enroll_operator(&operator, now).await?;
         }
-        print_dev_banner(&layout, &node);
-        if let Some(admin) = node.admin_addr() {
-            println!(
-                "  admin API: https://{admin} (operator cert {} key {})",
-                cert.display(),
-                key.display()
-            );
-        }
+        let settings = dev::write_kmsctl_settings(&layout, node.addr(), node.admin_addr())?;
+        // The kmsctl built beside this kmsd (scripts/dev-server.sh builds both), else on PATH.
+        let kmsctl = std::env::current_exe()
+            .map(|exe| exe.with_file_name("kmsctl"))
+            .ok()
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("kmsctl"));
+        print!(
+            "{}",
+            dev::banner(&layout, node.addr(), node.admin_addr(), &settings, &kmsctl)
+        );
     }
     wait_for_signal().await;
     eprintln!("kmsd: shutting down");
     node.shutdown().await;
     Ok(())
-}
-
-fn print_dev_banner(layout: &DevLayout, node: &Node) {
-    let pki = layout.pki();
-    println!(
-        "kmsd dev server listening on {} (KMIP over mutual TLS)",
-        node.addr()
-    );
-    println!("  CA certificate:      {}", pki.join("ca.pem").display());
-    for (who, cert, key) in dev::client_files(layout) {
-        println!(
-            "  client {who}: cert {} key {}",
-            cert.display(),
-            key.display()
-        );
-    }
-    println!("  data, token and PINs: {}", layout.dir.display());
-    println!(
-        "Point a KMIP client at {} with the CA and one client certificate/key above, e.g.\n  \
-         openssl s_client -connect 127.0.0.1:{} -CAfile {} -cert {} -key {}",
-        node.addr(),
-        node.addr().port(),
-        pki.join("ca.pem").display(),
-        pki.join("clients/acme/vcenter.pem").display(),
-        pki.join("clients/acme/vcenter.key").display(),
-    );
 }
 
 async fn wait_for_signal() {

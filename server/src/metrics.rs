@@ -288,6 +288,9 @@ impl Metrics {
                 "fsyncs of audit record groups since the node started (records / syncs: records per fsync)",
                 ConstCounter::new(audit.syncs),
             );
+            if let Some(disk) = audit.disk {
+                register_disk(&mut registry, disk);
+            }
         }
         if let Some(raft) = raft {
             raft.register(&mut registry);
@@ -296,6 +299,33 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &registry)?;
         Ok(out)
     }
+}
+
+/// The audit directory's disk: free and total bytes, and the 0/1 alert of the watermark.
+fn register_disk(registry: &mut Registry, disk: crate::audit::DiskStatus) {
+    let gauge = |v: u64| {
+        let g: Gauge = Gauge::default();
+        g.set(i64::try_from(v).unwrap_or(i64::MAX));
+        g
+    };
+    if let Some(space) = disk.space {
+        registry.register(
+            "audit_disk_free_bytes",
+            "Free bytes of the file system holding the audit directory",
+            gauge(space.free_bytes),
+        );
+        registry.register(
+            "audit_disk_total_bytes",
+            "Size of the file system holding the audit directory",
+            gauge(space.total_bytes),
+        );
+    }
+    registry.register(
+        "audit_disk_low",
+        "1 when free space under the audit directory is below the watermark \
+         (audit.min_free_bytes, audit.min_free_percent) or unknown: act before the trail refuses requests",
+        gauge(u64::from(disk.low)),
+    );
 }
 
 /// Keeps a connection counted as open; decrements the gauge when dropped.
@@ -359,10 +389,20 @@ mod tests {
             records: 30,
             syncs: 4,
             seq: 30,
+            disk: Some(crate::audit::DiskStatus {
+                space: Some(crate::audit::DiskSpace {
+                    free_bytes: 1000,
+                    total_bytes: 4000,
+                }),
+                watermark: crate::audit::DiskWatermark::default(),
+                low: true,
+            }),
         };
         let text = m.render(0, None, Some(audit)).unwrap();
         assert!(text.contains("kms_audit_records_total 30"), "{text}");
         assert!(text.contains("kms_audit_syncs_total 4"), "{text}");
+        assert!(text.contains("kms_audit_disk_free_bytes 1000"), "{text}");
+        assert!(text.contains("kms_audit_disk_low 1"), "{text}");
     }
 
     #[test]

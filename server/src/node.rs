@@ -40,6 +40,9 @@ pub enum StartError {
     /// The audit trail could not be opened or brought level with the store.
     #[error("audit: {0}")]
     Audit(#[from] crate::audit::OutboxError),
+    /// The data or audit directory, or a file in them, is open to the group or others.
+    #[error("{0}")]
+    Permissions(#[from] crate::permissions::PermissionError),
     /// TLS material is missing or unusable.
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
@@ -70,10 +73,15 @@ pub struct Node {
 impl Node {
     /// Opens everything named in `settings` and starts serving.
     pub async fn start(settings: Settings) -> Result<Node, StartError> {
-        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::Io {
-            what: "creating the data directory",
-            source,
-        })?;
+        // Before anything is opened: the node's files are its own (crate::permissions).
+        for (dir, what) in [
+            (&settings.data_dir, "creating the data directory"),
+            (&settings.audit.dir, "creating the audit directory"),
+        ] {
+            crate::permissions::create_private_dir(dir)
+                .map_err(|source| StartError::Io { what, source })?;
+            crate::permissions::check_private_tree(dir)?;
+        }
         let hsm_config = settings.hsm.clone();
         // The audit signing key lives in the HSM; made on first start.
         let hsm = tokio::task::spawn_blocking(move || {
@@ -133,7 +141,8 @@ impl Node {
             settings.node_id,
             audit,
         )
-        .with_limits(settings.service_limits.clone());
+        .with_limits(settings.service_limits.clone())
+        .with_refusal_settings(settings.audit.refusals);
         let (raft_addr, raft_task) = match cluster {
             Some(started) => {
                 tracing::info!(raft_addr = %started.addr, node = settings.node_id, "cluster member started");

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod dev_server;
 pub mod error;
 pub mod fault_proxy;
 pub mod kmsctl;

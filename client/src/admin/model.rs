@@ -338,4 +338,14 @@ pub struct Health {
     /// `local`: this node's own view (not whether it reaches its cluster).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
+    /// `ok` when the audit trail takes writes (readyz).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<String>,
+    /// `ok`, or `low` when free space under the audit directory is below the watermark
+    /// (readyz; `status` is then `degraded`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_disk: Option<String>,
+    /// What needs an operator's attention although the node serves.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }

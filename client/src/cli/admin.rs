@@ -433,6 +433,11 @@ pub(super) async fn health(args: HealthArgs, console: &mut Console<'_>) -> Resul
         if let Ok(r) = &ready {
             table.row(vec![Some("store".to_owned()), r.store.clone()]);
             table.row(vec![Some("hsm".to_owned()), r.hsm.clone()]);
+            table.row(vec![Some("audit".to_owned()), r.audit.clone()]);
+            table.row(vec![Some("audit disk".to_owned()), r.audit_disk.clone()]);
+            for warning in &r.warnings {
+                table.row(vec![Some("warning".to_owned()), Some(warning.clone())]);
+            }
         }
         table.write(console.out)?;
     }

@@ -52,18 +52,34 @@ pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "view": LOCAL_VIEW }))
 }
 
-/// `GET /readyz`: the store answers and the HSM draws a random byte. This node's own view: it
-/// does not say whether the node can reach the cluster (`/v1/cluster` does).
+/// `GET /readyz`: the store answers, the HSM draws a random byte and the audit trail takes
+/// writes; else an error (503 for the HSM and the audit trail). Free space under the audit
+/// directory below the watermark keeps the answer 200, since the node still serves correctly
+/// and a 503 would take it (or every node of a cluster on like disks) out of service before
+/// anything failed, but turns `status` to `degraded` with `audit_disk: "low"` and a warning:
+/// the alert comes while there is time to act. Amounts are only in `/metrics` (operators).
+/// This node's own view: it does not say whether the node can reach the cluster
+/// (`/v1/cluster` does).
 pub(crate) async fn readyz(State(state): State<Arc<AdminState>>) -> Result<Response, ApiError> {
     state.kms.store().tenants()?;
     state.kms.keys().probe().await.map_err(ApiError::Hsm)?;
     if !state.kms.audit().is_healthy() {
         return Err(ApiError::AuditUnavailable);
     }
-    Ok(Json(serde_json::json!({
-        "status": "ready", "store": "ok", "hsm": "ok", "audit": "ok", "view": LOCAL_VIEW
-    }))
-    .into_response())
+    let disk = state.kms.audit().check_disk();
+    let mut body = serde_json::json!({
+        "status": "ready", "store": "ok", "hsm": "ok", "audit": "ok", "audit_disk": "ok",
+        "view": LOCAL_VIEW
+    });
+    if disk.low {
+        body["status"] = "degraded".into();
+        body["audit_disk"] = "low".into();
+        body["warnings"] = serde_json::json!([
+            "free space under the audit directory is below the watermark: \
+             the audit trail refuses every request once the disk is full"
+        ]);
+    }
+    Ok(Json(body).into_response())
 }
 
 /// `GET /metrics`: Prometheus text exposition (operators).
@@ -72,6 +88,7 @@ pub(crate) async fn metrics(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     caller.operator()?;
+    state.kms.audit().check_disk();
     let text = state
         .kms
         .metrics()

@@ -1,7 +1,8 @@
 //! The node's audit housekeeping task: signs a checkpoint of the chain heads with the HSM's
 //! audit key at the configured interval (when records were added) and keeps it in the
-//! replicated state (`Command::AuditCheckpoint`), and writes outbox records the log fell
-//! behind on (after a failed audit write).
+//! replicated state (`Command::AuditCheckpoint`), writes outbox records the log fell
+//! behind on (after a failed audit write), records the aggregated refusals of each interval
+//! (`net::refusals`) and samples the free space under the audit directory (`audit::disk`).
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,8 @@ pub async fn run_checkpoints(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last = Instant::now();
+    let mut refusals_flushed = Instant::now();
+    let mut disk_checked = Instant::now();
     let mut lagging_at: Option<u64> = None;
     loop {
         tokio::select! {
@@ -38,6 +41,14 @@ pub async fn run_checkpoints(
             }
         }
         lagging_at = behind.then_some(next);
+        if refusals_flushed.elapsed() >= kms.refusals.settings().interval {
+            refusals_flushed = Instant::now();
+            crate::net::refusals::flush(&kms).await;
+        }
+        if disk_checked.elapsed() >= super::disk::CHECK_EVERY {
+            disk_checked = Instant::now();
+            kms.audit.check_disk();
+        }
         if last.elapsed() >= interval {
             last = Instant::now();
             if let Err(e) = checkpoint(&kms).await {

@@ -17,6 +17,7 @@
 
 pub mod admin_call;
 mod checkpoints;
+pub mod disk;
 mod error;
 mod event;
 mod outbox;
@@ -32,12 +33,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
-use audit_log::{AuditEvent, Checkpoint};
+use audit_log::{Aggregate, AuditEvent, Checkpoint};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 pub use self::checkpoints::{final_checkpoint, run_checkpoints};
+pub use self::disk::{DiskSpace, DiskStatus, DiskWatermark};
 pub use self::error::AuditError;
 pub use self::event::{certificate, kmip_status, principal};
 pub use self::outbox::{OutboxError, drain_outbox, open_with_store};
@@ -69,6 +71,9 @@ pub struct AuditConfig {
     /// wait their turn, one per tenant ([`query::QueryGate`]).
     #[serde(default = "default_max_concurrent_queries")]
     pub max_concurrent_queries: usize,
+    /// Free space under the directory below which an alert is raised.
+    #[serde(default)]
+    pub watermark: DiskWatermark,
 }
 
 fn default_segment_bytes() -> u64 {
@@ -80,13 +85,15 @@ fn default_max_concurrent_queries() -> usize {
 }
 
 impl AuditConfig {
-    /// Defaults for log `log`: 16 MiB segments, keep everything, one query at a time.
+    /// Defaults for log `log`: 16 MiB segments, keep everything, one query at a time, the
+    /// default watermark.
     pub fn new(log: impl Into<String>) -> Self {
         Self {
             log: log.into(),
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             retain_segments: 0,
             max_concurrent_queries: query::DEFAULT_MAX_CONCURRENT_QUERIES,
+            watermark: DiskWatermark::default(),
         }
     }
 
@@ -101,6 +108,9 @@ impl AuditConfig {
             return Err(AuditError::Config(
                 "max_concurrent_queries must be between 1 and 64",
             ));
+        }
+        if self.watermark.min_free_percent > 100 {
+            return Err(AuditError::Config("min_free_percent must be 0 to 100"));
         }
         Ok(())
     }
@@ -144,6 +154,8 @@ pub struct AuditStats {
     pub syncs: u64,
     /// Sequence number of the last durable record.
     pub seq: u64,
+    /// The newest sample of the audit directory's free disk space.
+    pub disk: Option<DiskStatus>,
 }
 
 /// State the writer thread and the handles share.
@@ -159,6 +171,7 @@ struct Shared {
     seq: AtomicU64,
     next_change: AtomicU64,
     checkpointed: AtomicU64,
+    disk: disk::DiskGauge,
 }
 
 impl Shared {
@@ -209,6 +222,7 @@ pub struct AuditLog {
     dir: PathBuf,
     log: Arc<str>,
     queries: Arc<query::QueryGate>,
+    watermark: DiskWatermark,
 }
 
 impl AuditLog {
@@ -227,6 +241,8 @@ impl AuditLog {
         shared
             .checkpointed
             .store(recovery.checkpoint.unwrap_or(0), Ordering::SeqCst);
+        let watermark = config.watermark;
+        shared.disk.sample(&dir, watermark);
         let writer = Writer::new(dir.clone(), config, recovered, shared.clone());
         let (queue, rx) = mpsc::unbounded_channel();
         let thread = thread::Builder::new()
@@ -241,6 +257,7 @@ impl AuditLog {
             dir,
             log,
             queries,
+            watermark,
         })
     }
 
@@ -258,15 +275,28 @@ impl AuditLog {
     /// Concurrent calls share fsyncs. An error means the record may not be durable: refuse the
     /// request.
     pub async fn append(&self, event: AuditEvent) -> Result<u64, AuditError> {
-        self.call(|tx| Job::Append(Box::new(event), tx)).await
+        self.call(|tx| Job::Append(Box::new((event, None)), tx))
+            .await
     }
 
     /// Queues one record without waiting; the receiver answers once it is durable. The store's
     /// committer uses this for the records of audited state changes, from its own thread.
     pub fn submit(&self, event: AuditEvent) -> oneshot::Receiver<Result<u64, AuditError>> {
+        self.submit_aggregate(event, None)
+    }
+
+    /// As [`AuditLog::submit`], for a record standing for `aggregate.count` events like
+    /// `event` (refused connections: `net::refusals`).
+    pub fn submit_aggregate(
+        &self,
+        event: AuditEvent,
+        aggregate: Option<Aggregate>,
+    ) -> oneshot::Receiver<Result<u64, AuditError>> {
         let (tx, rx) = oneshot::channel();
         // If the writer is gone the sender is dropped with the job and the receiver says so.
-        let _ = self.queue.send(Job::Append(Box::new(event), tx));
+        let _ = self
+            .queue
+            .send(Job::Append(Box::new((event, aggregate)), tx));
         rx
     }
 
@@ -340,7 +370,14 @@ impl AuditLog {
             records: self.shared.records.load(Ordering::SeqCst),
             syncs: self.shared.syncs.load(Ordering::SeqCst),
             seq: self.shared.seq.load(Ordering::SeqCst),
+            disk: self.shared.disk.last(),
         }
+    }
+
+    /// Samples the free space under the audit directory now against the watermark (see
+    /// [`disk`]); the sample is kept for [`AuditLog::stats`].
+    pub fn check_disk(&self) -> DiskStatus {
+        self.shared.disk.sample(&self.dir, self.watermark)
     }
 
     /// What open found and repaired.

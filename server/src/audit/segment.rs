@@ -99,9 +99,9 @@ pub(super) struct Recovered {
 
 /// Opens `dir` for log `log`: locks it, recovers the chain state, quarantines torn tails.
 pub(super) fn recover(dir: &Path, log: &str) -> Result<Recovered, AuditError> {
-    fs::create_dir_all(dir).map_err(AuditError::io("creating", dir))?;
+    crate::permissions::create_private_dir(dir).map_err(AuditError::io("creating", dir))?;
     let lock_path = dir.join(LOCK);
-    let lock = OpenOptions::new()
+    let lock = crate::permissions::private_file()
         .create(true)
         .truncate(false)
         .write(true)
@@ -280,7 +280,7 @@ fn quarantine(path: &Path, bytes: u64) -> Result<Quarantined, AuditError> {
     let mut saved_to = path.as_os_str().to_owned();
     saved_to.push(format!(".torn-{nanos}"));
     let saved_to = PathBuf::from(saved_to);
-    let mut out = OpenOptions::new()
+    let mut out = crate::permissions::private_file()
         .write(true)
         .create_new(true)
         .open(&saved_to)

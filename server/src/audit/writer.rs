@@ -5,12 +5,12 @@
 //! checkpoints and applies retention.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use audit_log::{AuditEvent, ChainState, Checkpoint, CheckpointDraft};
+use audit_log::{Aggregate, AuditEvent, ChainState, Checkpoint, CheckpointDraft};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,7 +23,8 @@ const MAX_GROUP: usize = 1024;
 type Reply<T> = oneshot::Sender<Result<T, AuditError>>;
 
 pub(super) enum Job {
-    Append(Box<AuditEvent>, Reply<u64>),
+    /// An event, with the count and span of the like events it stands for, if any.
+    Append(Box<(AuditEvent, Option<Aggregate>)>, Reply<u64>),
     /// Ends the current segment and captures the chain heads for signing.
     Draft(Reply<CheckpointDraft>),
     /// Stores a signed checkpoint, then applies retention.
@@ -105,7 +106,8 @@ impl Writer {
             while let Some(job) = next.take() {
                 match job {
                     Job::Append(e, r) => {
-                        group.push_back((*e, r));
+                        let (event, aggregate) = *e;
+                        group.push_back((event, aggregate, r));
                         if group.len() < MAX_GROUP {
                             next = rx.try_recv().ok();
                         }
@@ -135,19 +137,19 @@ impl Writer {
     }
 
     /// Chains, writes and fsyncs a group, a segment at a time.
-    fn commit_group(&mut self, group: &mut VecDeque<(AuditEvent, Reply<u64>)>) {
+    fn commit_group(&mut self, group: &mut VecDeque<(AuditEvent, Option<Aggregate>, Reply<u64>)>) {
         if group.is_empty() {
             return;
         }
         if self.shared.is_poisoned() {
-            for (_, r) in group.drain(..) {
+            for (_, _, r) in group.drain(..) {
                 let _ = r.send(Err(AuditError::Poisoned));
             }
             return;
         }
         while !group.is_empty() {
             if let Err(f) = self.ensure_segment() {
-                self.fail(group.drain(..).map(|(_, r)| r), &f);
+                self.fail(group.drain(..).map(|(_, _, r)| r), &f);
                 return;
             }
             let Some(cur) = self.current.as_mut() else {
@@ -158,7 +160,7 @@ impl Writer {
             let mut next_change = self.next_change;
             let mut buf = Vec::new();
             let mut done = Vec::new();
-            while let Some((event, reply)) = group.pop_front() {
+            while let Some((event, aggregate, reply)) = group.pop_front() {
                 // Records of state changes go in change order, each exactly once.
                 if let Some(change) = event.change {
                     if next_change > 0 && change < next_change {
@@ -175,7 +177,7 @@ impl Writer {
                         continue;
                     }
                 }
-                let record = self.state.next(event);
+                let record = self.state.next_aggregate(event, aggregate);
                 let line = match record.to_json_line() {
                     Ok(line) => line,
                     Err(e) => {
@@ -185,7 +187,7 @@ impl Writer {
                 };
                 let used = cur.len + buf.len() as u64;
                 if used > 0 && used + line.len() as u64 + 1 > self.config.segment_bytes {
-                    group.push_front((record.event, reply));
+                    group.push_front((record.event, record.aggregate, reply));
                     break;
                 }
                 if let Err(e) = self.state.advance_undoable(&record, &mut rewind) {
@@ -218,7 +220,7 @@ impl Writer {
                         self.shared.poison();
                     }
                     let pending = done.into_iter().map(|(_, r)| r);
-                    self.fail(pending.chain(group.drain(..).map(|(_, r)| r)), &f);
+                    self.fail(pending.chain(group.drain(..).map(|(_, _, r)| r)), &f);
                     return;
                 }
                 if let Err(e) = cur.file.sync_data() {
@@ -231,7 +233,7 @@ impl Writer {
                     tracing::error!(error = %e, file = %cur.path.display(), "audit fsync failed");
                     self.shared.poison();
                     let pending = done.into_iter().map(|(_, r)| r);
-                    self.fail(pending.chain(group.drain(..).map(|(_, r)| r)), &f);
+                    self.fail(pending.chain(group.drain(..).map(|(_, _, r)| r)), &f);
                     return;
                 }
                 cur.len += buf.len() as u64;
@@ -270,7 +272,7 @@ impl Writer {
                 kind: e.kind(),
             }
         };
-        let file = OpenOptions::new()
+        let file = crate::permissions::private_file()
             .append(true)
             .create_new(true)
             .open(&path)
@@ -279,6 +281,8 @@ impl Writer {
             .and_then(|d| d.sync_all())
             .map_err(|e| fail("syncing the directory of", e))?;
         self.current = Some(Current { file, len: 0, path });
+        // a segment rolled: the trail grew by one segment's worth since the last look
+        self.shared.disk.sample(&self.dir, self.config.watermark);
         Ok(())
     }
 
@@ -299,7 +303,7 @@ impl Writer {
             ));
         }
         let existed = path.exists();
-        let mut file = OpenOptions::new()
+        let mut file = crate::permissions::private_file()
             .append(true)
             .create(true)
             .open(&path)

@@ -70,8 +70,9 @@ impl Debug for LogReader {
 }
 
 impl LogStore {
-    /// Opens (or creates) the log database at `path`.
+    /// Opens (or creates, mode 0600) the log database at `path`.
     pub fn open(path: &Path) -> Result<Self, ClusterStoreError> {
+        crate::permissions::touch_private(path).map_err(redb::DatabaseError::from)?;
         let db = Database::builder().create(path)?;
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;

@@ -119,7 +119,11 @@ impl RaftNode {
     /// Records that a leader admitted this node (durably, before answering).
     pub fn admit(&self) -> std::io::Result<()> {
         if !self.is_admitted() {
-            let file = std::fs::File::create(&self.admission.marker)?;
+            let file = crate::permissions::private_file()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&self.admission.marker)?;
             file.sync_all()?;
             if let Some(dir) = self.admission.marker.parent() {
                 std::fs::File::open(dir)?.sync_all()?;

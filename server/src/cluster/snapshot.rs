@@ -103,7 +103,7 @@ pub(super) struct SnapshotWriter {
 impl SnapshotWriter {
     /// Creates the file at `path` and writes the header.
     pub(super) fn create(path: &Path, header: &SnapshotHeader) -> Result<Self, ClusterStoreError> {
-        let file = std::fs::OpenOptions::new()
+        let file = crate::permissions::private_file()
             .read(true)
             .write(true)
             .create_new(true)

@@ -5,7 +5,7 @@
 //! every replicated table in one transaction, after checking the cluster incarnation ID.
 
 use std::collections::BTreeSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -79,7 +79,8 @@ impl StateMachine {
     /// Opens the state machine over `store`, with snapshots kept in `snapshot_dir` (created if
     /// missing; unfinished `*.tmp` files from a crash are removed).
     pub fn open(store: Store, snapshot_dir: &Path) -> Result<Self, ClusterStoreError> {
-        fs::create_dir_all(snapshot_dir).map_err(ClusterStoreError::SnapshotIo)?;
+        crate::permissions::create_private_dir(snapshot_dir)
+            .map_err(ClusterStoreError::SnapshotIo)?;
         for entry in fs::read_dir(snapshot_dir).map_err(ClusterStoreError::SnapshotIo)? {
             let path = entry.map_err(ClusterStoreError::SnapshotIo)?.path();
             if path.extension().is_some_and(|e| e == "tmp") {
@@ -141,7 +142,7 @@ impl StateMachine {
     /// on the next start if never installed).
     pub fn incoming_snapshot(&self) -> Result<(PathBuf, File), ClusterStoreError> {
         let path = self.dir.temp_path();
-        let file = OpenOptions::new()
+        let file = crate::permissions::private_file()
             .read(true)
             .write(true)
             .create_new(true)
@@ -407,7 +408,7 @@ fn install(
     let tmp = dir.temp_path();
     let result = (|| {
         let mut src = data.into_file().map_err(ClusterStoreError::SnapshotIo)?;
-        let mut copy = OpenOptions::new()
+        let mut copy = crate::permissions::private_file()
             .read(true)
             .write(true)
             .create_new(true)

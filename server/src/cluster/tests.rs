@@ -2,6 +2,7 @@
 //! durability across reopen, corruption, snapshots (round trip, incarnation, damage).
 
 mod durability;
+mod files;
 mod fixture;
 mod snapshots;
 mod suite;

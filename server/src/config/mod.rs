@@ -86,6 +86,8 @@ pub struct AuditSettings {
     pub config: crate::audit::AuditConfig,
     /// Time between signed checkpoints.
     pub checkpoint_interval: Duration,
+    /// How refused connections are aggregated in the trail and the log.
+    pub refusals: crate::net::refusals::RefusalSettings,
 }
 
 /// The admin listener (`[admin]`, see `docs/ADMIN-API.md`).

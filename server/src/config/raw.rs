@@ -59,10 +59,21 @@ pub struct RawAudit {
     pub checkpoint_interval_secs: u64,
     /// Audit record queries of the admin API that run at once (one per tenant at a time).
     pub max_concurrent_queries: usize,
+    /// Alert (metric, `/readyz`) below this many free bytes under the audit directory.
+    pub min_free_bytes: u64,
+    /// Alert below this share of the audit directory's file system, in percent.
+    pub min_free_percent: u8,
+    /// Seconds over which refused connections are aggregated into one record per source
+    /// and reason.
+    pub refusal_interval_secs: u64,
+    /// Most (source, reason) keys of refused connections recorded apart at a time.
+    pub refusal_keys: usize,
 }
 
 impl Default for RawAudit {
     fn default() -> Self {
+        let refusals = crate::net::refusals::RefusalSettings::default();
+        let watermark = crate::audit::DiskWatermark::default();
         Self {
             dir: None,
             log: None,
@@ -70,6 +81,10 @@ impl Default for RawAudit {
             retain_segments: 0,
             checkpoint_interval_secs: 60,
             max_concurrent_queries: crate::audit::query::DEFAULT_MAX_CONCURRENT_QUERIES,
+            min_free_bytes: watermark.min_free_bytes,
+            min_free_percent: watermark.min_free_percent,
+            refusal_interval_secs: refusals.interval.as_secs(),
+            refusal_keys: refusals.max_keys,
         }
     }
 }
@@ -297,6 +312,24 @@ impl RawConfig {
                 reason: "must be between 1 and 86400 seconds",
             });
         }
+        if !(1..=3_600).contains(&a.refusal_interval_secs) {
+            return Err(ConfigError::Invalid {
+                option: "audit.refusal_interval_secs",
+                reason: "must be between 1 and 3600 seconds",
+            });
+        }
+        if !(1..=65_536).contains(&a.refusal_keys) {
+            return Err(ConfigError::Invalid {
+                option: "audit.refusal_keys",
+                reason: "must be between 1 and 65536",
+            });
+        }
+        if a.min_free_percent > 100 {
+            return Err(ConfigError::Invalid {
+                option: "audit.min_free_percent",
+                reason: "must be between 0 and 100",
+            });
+        }
         let audit_config = crate::audit::AuditConfig {
             log: a
                 .log
@@ -305,6 +338,10 @@ impl RawConfig {
             segment_bytes: a.segment_bytes,
             retain_segments: a.retain_segments,
             max_concurrent_queries: a.max_concurrent_queries,
+            watermark: crate::audit::DiskWatermark {
+                min_free_bytes: a.min_free_bytes,
+                min_free_percent: a.min_free_percent,
+            },
         };
         audit_config.validate().map_err(|e| ConfigError::Invalid {
             option: "audit",
@@ -320,6 +357,10 @@ impl RawConfig {
                 .map_or_else(|| at(&s.data_dir).join("audit"), at),
             config: audit_config,
             checkpoint_interval: Duration::from_secs(a.checkpoint_interval_secs),
+            refusals: crate::net::refusals::RefusalSettings {
+                interval: Duration::from_secs(a.refusal_interval_secs),
+                max_keys: a.refusal_keys,
+            },
         };
         Ok(Settings {
             listen,
@@ -515,6 +556,45 @@ pin_file = "pin"
         // An empty path turns it off (an environment override cannot remove a key).
         let off = load(MINIMAL, &[("KMSD_TLS__CLIENT_CA_KEY", "")]).unwrap();
         assert_eq!(off.admin.unwrap().csr_ca_key, None);
+    }
+
+    #[test]
+    fn refusal_aggregation_and_the_audit_disk_watermark_have_defaults_and_bounds() {
+        let audit = load(MINIMAL, &[]).unwrap().audit;
+        assert_eq!(audit.refusals.interval.as_secs(), 10);
+        assert_eq!(audit.refusals.max_keys, 64);
+        assert_eq!(audit.config.watermark.min_free_bytes, 1 << 30);
+        assert_eq!(audit.config.watermark.min_free_percent, 5);
+        for (name, value, option) in [
+            (
+                "KMSD_AUDIT__REFUSAL_INTERVAL_SECS",
+                "0",
+                "audit.refusal_interval_secs",
+            ),
+            (
+                "KMSD_AUDIT__REFUSAL_INTERVAL_SECS",
+                "3601",
+                "audit.refusal_interval_secs",
+            ),
+            ("KMSD_AUDIT__REFUSAL_KEYS", "0", "audit.refusal_keys"),
+            (
+                "KMSD_AUDIT__MIN_FREE_PERCENT",
+                "101",
+                "audit.min_free_percent",
+            ),
+        ] {
+            let bad = load(MINIMAL, &[(name, value)]).unwrap_err();
+            assert!(bad.to_string().contains(option), "{name}={value}: {bad}");
+        }
+        let off = load(
+            MINIMAL,
+            &[
+                ("KMSD_AUDIT__MIN_FREE_BYTES", "0"),
+                ("KMSD_AUDIT__MIN_FREE_PERCENT", "0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(off.audit.config.watermark.min_free_bytes, 0);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 use tracing::{Instrument, debug, info_span};
 
-use super::PeerAddr;
 use super::frame::{FrameError, read_message};
+use super::{PeerAddr, refusals};
 use crate::config::NetLimits;
 use crate::kms::Kms;
 
@@ -33,13 +33,13 @@ impl Connection {
                 Ok(Err(e)) => {
                     debug!(error = %e, "TLS handshake failed");
                     self.kms
-                        .connection_refused(self.peer, "TLS handshake failed");
+                        .connection_refused(self.peer, refusals::HANDSHAKE_FAILED);
                     return;
                 }
                 Err(_) => {
                     debug!("TLS handshake timed out");
                     self.kms
-                        .connection_refused(self.peer, "TLS handshake timed out");
+                        .connection_refused(self.peer, refusals::HANDSHAKE_TIMED_OUT);
                     return;
                 }
             };
@@ -66,7 +66,8 @@ impl Connection {
                     Err(FrameError::Bad(e)) => {
                         // A header we cannot trust: no response can be framed reliably.
                         debug!(error = %e, "malformed frame; closing");
-                        self.kms.connection_refused(self.peer, "malformed frame");
+                        self.kms
+                            .connection_refused(self.peer, refusals::MALFORMED_FRAME);
                         break;
                     }
                     Err(e) => {

@@ -7,6 +7,7 @@
 pub(crate) mod address_slots;
 mod connection;
 pub mod frame;
+pub mod refusals;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,7 +57,7 @@ pub async fn serve(
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             debug!(%peer, "connection cap reached; closing");
-            kms.connection_refused(peer, "connection cap reached");
+            kms.connection_refused(peer, refusals::CONNECTION_CAP);
             drop(tcp);
             continue;
         };
@@ -65,7 +66,7 @@ pub async fn serve(
         // completes one cannot hold more than its own share of the slots.
         let Some(address_slot) = per_address.try_acquire(peer.ip()) else {
             debug!(%peer, "per-address connection cap reached; closing");
-            kms.connection_refused(peer, "per-address cap reached");
+            kms.connection_refused(peer, refusals::ADDRESS_CAP);
             drop(tcp);
             continue;
         };

@@ -98,7 +98,9 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the database file and its tables.
+    /// A new file is created mode 0600 (see [`crate::permissions`]).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        crate::permissions::touch_private(path).map_err(redb::DatabaseError::from)?;
         let db = Database::builder().set_cache_size(64 << 20).create(path)?;
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;

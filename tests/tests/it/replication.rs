@@ -95,7 +95,8 @@ const STALE_CLIENT: &str = "before-joining";
 /// Writes an operator enrollment straight into the store in `data_dir`, as `kmsd
 /// enroll-operator` does before a node first starts: state no log entry holds.
 async fn seed_stale_client(data_dir: &Path) {
-    std::fs::create_dir_all(data_dir).expect("data dir");
+    // 0700, as the node and `kmsd enroll-operator` make it (a looser one is refused)
+    server::permissions::create_private_dir(data_dir).expect("data dir");
     let store =
         server::store::Store::open(&data_dir.join(server::node::STORE_FILE)).expect("store");
     let committer = store.committer(None).expect("committer");

@@ -164,7 +164,8 @@ fn print(out: &mut dyn Write, r: &AuditRecord, format: TailFormat) -> Result<()>
     output::line(out, &line)
 }
 
-/// `time log#seq tenant kind operation object status (reason) by who from address`.
+/// `time log#seq tenant kind operation object status (reason) by who from address`, then for
+/// an aggregate `, N times between FIRST and LAST`.
 fn text_line(r: &AuditRecord) -> String {
     let e = &r.event;
     let who = e
@@ -175,8 +176,16 @@ fn text_line(r: &AuditRecord) -> String {
         .reason
         .as_deref()
         .map_or_else(String::new, |r| format!(" ({r})"));
+    let times = r.aggregate.as_ref().map_or_else(String::new, |a| {
+        format!(
+            ", {} times between {} and {}",
+            a.count,
+            format_time(a.first),
+            format_time(a.last)
+        )
+    });
     format!(
-        "{} {}#{} {} {} {} {} {}{reason} by {who} from {}",
+        "{} {}#{} {} {} {} {} {}{reason} by {who} from {}{times}",
         format_time(e.time),
         r.log,
         r.seq,
@@ -223,6 +232,35 @@ mod tests {
             String::from_utf8(out).expect("utf-8"),
             "1970-01-01T00:00:00Z node-a#1 acme kmip Get uid?[2J denied (Permission Denied) \
              by CN=vc from 192.0.2.7:50000\n"
+        );
+    }
+
+    #[test]
+    fn a_text_line_gives_an_aggregate_its_count_and_span() {
+        let event = AuditEvent {
+            time: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(10),
+            node: "node-a".into(),
+            tenant: None,
+            principal: None,
+            client_addr: Some("192.0.2.7".into()),
+            kind: Kind::Connection,
+            operation: "connect".into(),
+            object: None,
+            status: Status::Denied,
+            reason: Some("TLS handshake failed".into()),
+            request_id: None,
+            change: None,
+        };
+        let aggregate = audit_log::Aggregate {
+            count: 523,
+            first: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1),
+            last: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(9),
+        };
+        let r = ChainState::genesis("node-a").next_aggregate(event, Some(aggregate));
+        assert_eq!(
+            text_line(&r),
+            "1970-01-01T00:00:10Z node-a#1 - connection connect - denied (TLS handshake failed) \
+             by - from 192.0.2.7, 523 times between 1970-01-01T00:00:01Z and 1970-01-01T00:00:09Z"
         );
     }
 }
