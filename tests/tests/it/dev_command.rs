@@ -3,8 +3,10 @@
 //! directory, token directory and private keys are the owner's only, and the banner's
 //! commands work as printed: the first key is one pasted `kmsctl` command.
 //!
-//! The first run binds the default port 5696 of 127.0.0.1 (the admin API is moved to a free
-//! port): nothing else on the machine may hold it while this test runs.
+//! No run binds the default port 5696, which a dev server on the same machine may hold: the
+//! first run is moved to a free port by `KMSD_SERVER__LISTEN` (which the file does not record),
+//! so the file it writes shows the default; the second run serves that file, edited to a free
+//! port of 127.0.0.1, and is checked to listen on 127.0.0.1 alone.
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -57,26 +59,15 @@ fn kmsd_dev_listens_on_loopback_and_its_file_wins_unless_listen_is_given() {
         let tmp = tempfile::tempdir().expect("temporary directory");
         let dir = tmp.path().join("kms");
 
-        // First run, no --listen: 127.0.0.1:5696, written into the file.
-        let server = DevServer::start(&dir, 1, &[], &[ADMIN])
+        // First run, no --listen: the default 127.0.0.1:5696 is written into the file (the
+        // environment moves this run to a free port, and is not written).
+        let first = free_port();
+        let moved = ("KMSD_SERVER__LISTEN", first.to_string());
+        let server = DevServer::start(&dir, 1, &[], &[ADMIN, (moved.0, moved.1.as_str())])
             .await
             .expect("kmsd dev starts");
-        assert_eq!(
-            server.addr().to_string(),
-            "127.0.0.1:5696",
-            "{}",
-            server.stdout()
-        );
+        assert_eq!(server.addr(), first, "{}", server.stdout());
         assert_eq!(listen_in_file(&dir), r#"listen = "127.0.0.1:5696""#);
-        // Bound to 127.0.0.1 itself: another loopback address is refused (a listener on
-        // 0.0.0.0 would take it).
-        TcpStream::connect("127.0.0.1:5696")
-            .await
-            .expect("served on 127.0.0.1");
-        assert!(
-            TcpStream::connect("127.0.0.2:5696").await.is_err(),
-            "the dev server listens beyond 127.0.0.1"
-        );
 
         // The banner's commands, pasted: acme's first key, then the operator's tenant list.
         let banner = server.stdout();
@@ -126,6 +117,16 @@ fn kmsd_dev_listens_on_loopback_and_its_file_wins_unless_listen_is_given() {
             .await
             .expect("kmsd dev starts again");
         assert_eq!(server.addr(), from_file, "the file's listen was ignored");
+        // Bound to 127.0.0.1 itself: another loopback address is refused (a listener on
+        // 0.0.0.0 would take it).
+        TcpStream::connect(from_file)
+            .await
+            .expect("served on 127.0.0.1");
+        let other = SocketAddr::new([127, 0, 0, 2].into(), from_file.port());
+        assert!(
+            TcpStream::connect(other).await.is_err(),
+            "the dev server listens beyond 127.0.0.1"
+        );
         assert!(server.stop().await.expect("stop").success);
 
         // Third run, --listen: the flag wins, and the file is left as it is.
