@@ -76,21 +76,47 @@ impl Status {
 /// principals; anyone else acting on the tenant (an operator) is named by role and name alone
 /// ([`Principal::named`]): the certificate fields are then empty and left out of the JSON line
 /// (they still take part in the record's hash, as empty strings).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialization: the empty certificate fields are left out only in human-readable formats
+/// (the JSON lines of the trail, exports). Binary formats (postcard, in replicated commands and
+/// the store's outbox) are not self-describing and always carry every field, in order: a
+/// skipped field there would shift every later byte.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Principal {
     /// Lowercase hex SHA-256 of the DER certificate (empty: not disclosed).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub fingerprint: String,
     /// Subject DN (empty: not disclosed).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub subject: String,
     /// Issuer DN (empty: not disclosed).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub issuer: String,
     /// The enrolled client name, once the certificate is matched to an enrollment; in a
     /// [`Principal::named`], `role/name` (`operator/alice`).
     pub client: Option<String>,
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let readable = serializer.is_human_readable();
+        let mut s = serializer.serialize_struct("Principal", 4)?;
+        for (name, value) in [
+            ("fingerprint", &self.fingerprint),
+            ("subject", &self.subject),
+            ("issuer", &self.issuer),
+        ] {
+            if readable && value.is_empty() {
+                s.skip_field(name)?;
+            } else {
+                s.serialize_field(name, value)?;
+            }
+        }
+        s.serialize_field("client", &self.client)?;
+        s.end()
+    }
 }
 
 impl Principal {

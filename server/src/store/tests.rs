@@ -398,6 +398,38 @@ async fn audited_changes_are_numbered_in_order_and_kept_until_written() {
     assert_eq!(postcard::from_bytes::<Command>(&bytes).unwrap(), command);
 }
 
+/// Every principal a record can name survives the binary encoding of replicated commands and
+/// the outbox, including one named without its certificate (an operator in a tenant's chain),
+/// whose empty certificate fields the JSON lines leave out.
+#[test]
+fn records_naming_principals_survive_the_replicated_encoding() {
+    let certified = audit_log::Principal {
+        fingerprint: "ab".repeat(32),
+        subject: "CN=vc".into(),
+        issuer: "CN=ca".into(),
+        client: Some("vcenter".into()),
+    };
+    for principal in [certified, audit_log::Principal::named("operator", "alice")] {
+        let mut event = audit_event("Destroy");
+        event.principal = Some(principal);
+        event.object = Some("uid".into());
+        let command = Command::Audited {
+            event: Box::new(event.clone()),
+            command: Box::new(Command::SetTenantSuspended {
+                tenant: "a".into(),
+                suspended: true,
+            }),
+        };
+        let bytes = postcard::to_allocvec(&command).unwrap();
+        assert_eq!(postcard::from_bytes::<Command>(&bytes).unwrap(), command);
+        let bytes = postcard::to_allocvec(&event).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<audit_log::AuditEvent>(&bytes).unwrap(),
+            event
+        );
+    }
+}
+
 #[tokio::test]
 async fn pin_claims_overlap_and_bind_once() {
     let dir = tempfile::tempdir().unwrap();
