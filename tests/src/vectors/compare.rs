@@ -12,9 +12,10 @@
 //!    equal that value. Two different `$UNIQUE_IDENTIFIER_n` may not capture the same identifier.
 //!    Captured values fill the same placeholders in later requests.
 //! 2. Implicit capture. A few vectors use `$DATA_n`, `$IV_COUNTER_NONCE`,
-//!    `$AUTHENTICATED_ENCRYPTION_TAG` or `$CORRELATION_VALUE` in a request without any response
-//!    naming it (the response shows the vendor's literal value). Such a request placeholder takes
-//!    the value of that item in the most recent response that carried one.
+//!    `$AUTHENTICATED_ENCRYPTION_TAG`, `$CORRELATION_VALUE` or `$MAC_DATA` (CS-AC-M-6: MAC
+//!    Verify of the MAC just computed) in a request without any response naming it (the
+//!    response shows the vendor's literal value). Such a request placeholder takes the value of
+//!    that item in the most recent response that carried one.
 //! 3. Time. `$NOW±s` in a response matches a Date-Time within [`TIME_SLACK`] of the window from
 //!    the file's start to now (shifted by `s`). A literal Date-Time in a response that no request
 //!    of the file sent (hence chosen by the server: Time Stamp, Initial Date, Last Change Date,
@@ -54,7 +55,7 @@ pub const TIME_SLACK: i64 = 120;
 
 /// Placeholders a request may use without a response having named them (rule 2), and the tag
 /// whose most recent value they take.
-const IMPLICIT: [(&str, Tag); 4] = [
+const IMPLICIT: [(&str, Tag); 5] = [
     ("$DATA", Tag::DATA),
     ("$IV_COUNTER_NONCE", Tag::IV_COUNTER_NONCE),
     (
@@ -62,6 +63,7 @@ const IMPLICIT: [(&str, Tag); 4] = [
         Tag::AUTHENTICATED_ENCRYPTION_TAG,
     ),
     ("$CORRELATION_VALUE", Tag::CORRELATION_VALUE),
+    ("$MAC_DATA", Tag::MAC_DATA),
 ];
 
 /// Operations whose new objects hold key material the server generated.

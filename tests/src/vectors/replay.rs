@@ -70,13 +70,13 @@ pub enum Outcome {
     Skipped(&'static str),
 }
 
-/// Replays a vector file if it is in scope ([`classify`]); `None` for other profiles.
+/// Replays a vector file unless it is skipped ([`classify`]): files in scope and files not yet
+/// in scope alike. `None` for a path without a file name.
 pub async fn replay_file(path: &Path, transport: &impl Transport) -> Option<Outcome> {
     let name = path.file_name()?.to_str()?;
     match classify(name) {
-        Scope::OtherProfile => None,
         Scope::Skipped(reason) => Some(Outcome::Skipped(reason)),
-        Scope::In => Some(match Vector::load(path) {
+        Scope::In | Scope::NotYetInScope => Some(match Vector::load(path) {
             Ok(vector) => replay(&vector, transport).await,
             Err(error) => Outcome::Failed(Failure::Broken { step: 0, error }),
         }),
