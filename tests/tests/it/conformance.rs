@@ -7,10 +7,15 @@
 //! counted per family as "not yet in scope": they may fail (their `TODO` lines are the server
 //! phase's to-do list), but one that passes must be moved into scope.
 //!
+//! A file that works on the objects an earlier file left behind (`scope::CONTINUES`: TL-M-3
+//! after TL-M-2, SASED-M-3 after SASED-M-2) is replayed under that file's tenant.
+//!
 //! `KMS_VECTORS=SKLC-M-1` replays only the files whose name contains that text.
 
-use kms_tests::vectors::replay::replay_file;
-use kms_tests::vectors::scope::{Scope, classify, test_case};
+use std::collections::{HashMap, HashSet};
+
+use kms_tests::vectors::replay::replay_file_continuing;
+use kms_tests::vectors::scope::{Scope, classify, continues, test_case};
 use kms_tests::vectors::{FamilySummary, FileReport, Outcome, Summary, discover, shared_dir};
 
 kms_tests::server_test! {
@@ -20,6 +25,10 @@ kms_tests::server_test! {
         let filter = std::env::var("KMS_VECTORS").unwrap_or_default();
         let files = discover(&shared).expect("vector directory");
         let mut reports = Vec::new();
+        // The tenant each replayed file ran under, and the objects whose key the server
+        // generated in it, by file name.
+        let mut tenants: HashMap<String, String> = HashMap::new();
+        let mut generated: HashMap<String, HashSet<String>> = HashMap::new();
         for (i, path) in files.iter().enumerate() {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if !name.contains(filter.as_str()) {
@@ -28,9 +37,28 @@ kms_tests::server_test! {
             let outcome = match classify(name) {
                 Scope::Skipped(reason) => Outcome::Skipped(reason),
                 Scope::In | Scope::NotYetInScope => {
-                    let tenant = format!("v{i}-{}", test_case(name).to_ascii_lowercase());
-                    let connector = server.add_tenant(&tenant).await.expect("fresh tenant");
-                    replay_file(path, &connector).await.expect("a file name")
+                    let earlier = continues(name).and_then(|e| tenants.get(&e).cloned());
+                    let connector = match &earlier {
+                        Some(tenant) => server.client(tenant).expect("earlier tenant"),
+                        None => {
+                            let tenant = format!("v{i}-{}", test_case(name).to_ascii_lowercase());
+                            let connector =
+                                server.add_tenant(&tenant).await.expect("fresh tenant");
+                            tenants.insert(name.to_owned(), tenant);
+                            connector
+                        }
+                    };
+                    if let Some(tenant) = earlier {
+                        tenants.insert(name.to_owned(), tenant);
+                    }
+                    let before = continues(name)
+                        .and_then(|e| generated.get(&e).cloned())
+                        .unwrap_or_default();
+                    let (outcome, after) = replay_file_continuing(path, &connector, before)
+                        .await
+                        .expect("a file name");
+                    generated.insert(name.to_owned(), after);
+                    outcome
                 }
             };
             let report = FileReport::new(&root, path, outcome);
