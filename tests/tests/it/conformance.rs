@@ -24,6 +24,9 @@ kms_tests::server_test! {
         let root = shared.join("kmip-vectors");
         let filter = std::env::var("KMS_VECTORS").unwrap_or_default();
         let files = discover(&shared).expect("vector directory");
+        // libtest prints the test's name on the line the first output lands on: give it this
+        // one, so that every report line starts at the beginning of its own.
+        println!("replaying {} OASIS vector files", files.len());
         let mut reports = Vec::new();
         // The tenant each replayed file ran under, and the objects whose key the server
         // generated in it, by file name.
