@@ -355,6 +355,15 @@ fn json_seeds(valid: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
             "bigint-plain",
             r#"{"tag":"Modulus","type":"BigInteger","value":"00ff"}"#.into(),
         ),
+        // Found by the fuzzer: a second "0x" was taken for hex digits.
+        (
+            "bigint-0x0x",
+            r#"{"tag":"CompromiseDate","type":"BigInteger","value":"0x0x"}"#.into(),
+        ),
+        (
+            "bytes-0x",
+            r#"{"tag":"KeyMaterial","type":"ByteString","value":"0xab"}"#.into(),
+        ),
         (
             "date-bad",
             r#"{"tag":"ActivationDate","type":"DateTime","value":"yesterday"}"#.into(),
@@ -380,6 +389,11 @@ fn json_seeds(valid: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
         bad.into_iter()
             .map(|(n, t)| (format!("bad-{n}"), t.into_bytes())),
     );
+    // An empty Big Integer is written "0x" and must read back.
+    out.push((
+        "ok-bigint-empty".into(),
+        br#"{"tag":"Modulus","type":"BigInteger","value":"0x"}"#.to_vec(),
+    ));
     // An invalid UTF-8 byte inside a string.
     out.push((
         "bad-utf8-raw".into(),

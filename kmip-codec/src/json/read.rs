@@ -418,6 +418,14 @@ fn is_hex(text: &str) -> bool {
     text.starts_with("0x") || text.starts_with("0X")
 }
 
+/// Bytes written as hex digits (an even number of them, nothing else).
+fn hex_digits(text: &str) -> Option<Vec<u8>> {
+    if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    hex_bytes(text)
+}
+
 /// Converts a primitive value of type `ty`.
 fn primitive(ty: ItemType, value: Pending, names: Names) -> Result<Value, Bad> {
     use Bad::{Syntax, UnknownName};
@@ -443,8 +451,8 @@ fn primitive(ty: ItemType, value: Pending, names: Names) -> Result<Value, Bad> {
             let n = i64::try_from(n).map_err(|_| Syntax)?;
             Value::BigInteger(Bytes::new(n.to_be_bytes().to_vec()))
         }
-        (ItemType::BigInteger, Pending::Text(t)) if is_hex(&t) && t.len() > 2 => {
-            Value::BigInteger(Bytes::new(hex_bytes(&t[2..]).ok_or(Syntax)?))
+        (ItemType::BigInteger, Pending::Text(t)) if is_hex(&t) => {
+            Value::BigInteger(Bytes::new(hex_digits(&t[2..]).ok_or(Syntax)?))
         }
         (ItemType::Enumeration, Pending::Integer(n)) => {
             Value::Enumeration(u32::try_from(n).map_err(|_| Syntax)?)
@@ -468,8 +476,8 @@ fn primitive(ty: ItemType, value: Pending, names: Names) -> Result<Value, Bad> {
             _ => return Err(Syntax),
         },
         (ItemType::TextString, Pending::Text(t)) => Value::TextString(t),
-        (ItemType::ByteString, Pending::Text(t)) if !is_hex(&t) => {
-            Value::ByteString(Bytes::new(hex_bytes(&t).ok_or(Syntax)?))
+        (ItemType::ByteString, Pending::Text(t)) => {
+            Value::ByteString(Bytes::new(hex_digits(&t).ok_or(Syntax)?))
         }
         (ItemType::DateTime, Pending::Text(t)) => Value::DateTime(if is_hex(&t) {
             hex_number(&t, 16).ok_or(Syntax)? as i64

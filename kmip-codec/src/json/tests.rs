@@ -9,6 +9,9 @@ fn read(json: &str) -> crate::error::Result<Ttlv> {
     from_json(json.as_bytes(), &Limits::default())
 }
 
+/// What an error's kind must match.
+type Expect = fn(&ErrorKind) -> bool;
+
 fn err(json: &str) -> crate::error::Error {
     read(json).expect_err("malformed")
 }
@@ -186,7 +189,7 @@ fn every_type_round_trips_with_names_and_numbers() {
 
 #[test]
 fn malformed_json_fails_with_a_located_error() {
-    let cases: [(&str, fn(&ErrorKind) -> bool); 17] = [
+    let cases: [(&str, Expect); 17] = [
         (r#"{"tag":"RequestMessage","value":[] "#, |k| {
             matches!(k, ErrorKind::JsonSyntax(_))
         }),

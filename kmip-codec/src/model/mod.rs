@@ -8,8 +8,10 @@
 //!   / Template-Attribute with names) and the 2.x form (Attributes tagged by attribute).
 //! - Encoding is version-aware: a response is encoded in the request's protocol version and
 //!   pruned by the one [`VersionFilter`] to what that version defines.
-//! - Operations without a typed payload, and object types without a typed form, are kept as
-//!   raw TTLV and re-encode losslessly.
+//! - Every object type has a typed form ([`Object`]); payloads carry a [`ManagedObject`], which
+//!   keeps Certificates, Public / Private / Split / PGP Keys, Templates and Certificate Requests
+//!   as their TTLV after checking it against that form. Operations without a typed payload (none
+//!   the OASIS vectors use) are kept as raw TTLV and re-encode losslessly.
 //!
 //! ```
 //! use kmip_codec::model::{decode_request, encode_response, RequestPayload};

@@ -179,7 +179,8 @@ fn key_block(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<KeyBlock> {
 impl Object {
     /// Decodes an object structure, by its tag.
     pub fn decode(item: &Ttlv, v: ProtocolVersion) -> Result<Self> {
-        let kind = type_of_tag(item.tag).ok_or(Error::new(ErrorKind::UnexpectedTag(item.tag)))?;
+        let kind =
+            type_of_tag(item.tag).ok_or_else(|| Error::new(ErrorKind::UnexpectedTag(item.tag)))?;
         decode_struct(item, |f| {
             Ok(match kind {
                 ObjectType::SYMMETRIC_KEY => Self::SymmetricKey(SymmetricKey {
