@@ -431,7 +431,8 @@ fn enumeration(item: &Ttlv) -> Result<u32> {
 }
 
 impl QueryInformation {
-    /// Decodes one item (one of [`QUERY_INFORMATION_TAGS`]) in version `v`.
+    /// Decodes one item (tagged Extension Information, Attestation Type, ..., Protection
+    /// Storage Masks) in version `v`.
     pub fn decode(item: &Ttlv, v: ProtocolVersion) -> Result<Self> {
         Ok(match item.tag {
             Tag::EXTENSION_INFORMATION => {

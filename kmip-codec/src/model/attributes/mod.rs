@@ -8,7 +8,7 @@
 //!   Value); single attributes inside New Attribute / Current Attribute, names as Attribute
 //!   Reference.
 //!
-//! The conversions live in [`forms`]; the table of well-known attributes in [`table`].
+//! The conversions live in `forms`; the table of well-known attributes in `table`.
 
 mod certificates;
 pub(crate) mod forms;
