@@ -444,3 +444,21 @@ fn malformed_payloads_name_their_field() {
         assert!(err.path().contains(&Tag::REQUEST_PAYLOAD), "{op:?}: {err}");
     }
 }
+
+/// KMIP 2.1 Query asks for Object Groups in an Object Groups structure (section 7.23), not as
+/// bare Object Group items.
+#[test]
+fn query_object_groups_travel_in_their_structure() {
+    let query = kmip_codec::model::QueryRequest {
+        query_functions: vec![kmip_codec::enums::QueryFunction::QUERY_OBJECTS],
+        object_groups: vec!["drives".into(), "tapes".into()],
+    };
+    let (_, tree) = request_round_trip(V21, query.into());
+    let payload = tree
+        .child(Tag::BATCH_ITEM)
+        .and_then(|b| b.child(Tag::REQUEST_PAYLOAD))
+        .expect("payload");
+    let groups = payload.child(Tag::OBJECT_GROUPS).expect("Object Groups");
+    assert_eq!(groups.children_with(Tag::OBJECT_GROUP).count(), 2);
+    assert!(payload.child(Tag::OBJECT_GROUP).is_none());
+}
