@@ -275,7 +275,8 @@ impl Fielded for TransparentEcPublicKey {
     }
 }
 
-/// A transparent Key Material structure, by the shape its Key Format Type names.
+/// A transparent Key Material structure, by the shape its Key Format Type names (KMIP 1.4
+/// section 2.1.7, KMIP 2.1 sections 3.4-3.12).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransparentKey {
     /// Transparent Symmetric Key.

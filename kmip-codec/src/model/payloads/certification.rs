@@ -23,7 +23,8 @@ fn request_value_tag(v: ProtocolVersion) -> Tag {
     }
 }
 
-/// The fields Certify and Re-certify requests share.
+/// The fields Certify and Re-certify requests share (KMIP 1.4 sections 4.7 and 4.8, KMIP 2.1
+/// sections 6.1.6 and 6.1.45).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertificationRequest {
     /// Unique Identifier of the Public Key, Certificate Request or Certificate (ID Placeholder
@@ -88,8 +89,9 @@ impl CertificationRequest {
     }
 }
 
-/// The answer to Certify and Re-certify: the new certificate's identifier and, in 1.x, the
-/// attributes the server set implicitly.
+/// The answer to Certify and Re-certify (KMIP 1.4 sections 4.7 and 4.8, KMIP 2.1 sections 6.1.6
+/// and 6.1.45): the new certificate's identifier and, in 1.x, the attributes the server set
+/// implicitly.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertificationResponse {
     /// Unique Identifier of the new certificate.

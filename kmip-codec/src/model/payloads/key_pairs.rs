@@ -14,7 +14,9 @@ use crate::model::fields::{Fields, Out};
 use crate::tags::Tag;
 use crate::version::ProtocolVersion;
 
-/// The three attribute groups of a key pair request, in both forms.
+/// The three attribute groups of a key pair request, in both forms: Common / Private Key /
+/// Public Key Template-Attribute (KMIP 1.4 section 2.1.8), Common / Private Key / Public Key
+/// Attributes and their Protection Storage Masks (KMIP 2.1 sections 5.2-5.4 and 7.33).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyPairAttributes {
     /// Common Template-Attribute (1.x) / Common Attributes (2.x): for both keys.

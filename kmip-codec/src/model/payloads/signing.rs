@@ -14,7 +14,9 @@ use crate::tags::Tag;
 use crate::ttlv::Bytes;
 use crate::version::ProtocolVersion;
 
-/// The multi-part fields every request of this file ends with (KMIP 1.4 sections 2.1.15-2.1.17).
+/// The multi-part fields every request of this file ends with: Correlation Value, Init
+/// Indicator, Final Indicator (KMIP 1.4 sections 2.1.15-2.1.17, KMIP 2.1 sections 7.8, 7.17,
+/// 7.14).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Streaming {
     /// Correlation Value of a multi-part operation.

@@ -8,8 +8,8 @@ use crate::model::fields::{Fields, Out};
 use crate::tags::Tag;
 use crate::version::ProtocolVersion;
 
-/// The fields of a Check request and of its response (the response repeats those the server
-/// refused).
+/// The fields of a Check request and of its response, which repeats those the server refused
+/// (KMIP 1.4 section 4.10, KMIP 2.1 section 6.1.7).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CheckFields {
     /// Unique Identifier (request: the ID Placeholder when absent; response: absent on
