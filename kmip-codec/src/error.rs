@@ -274,6 +274,21 @@ pub enum ErrorKind {
     /// text content, no or several elements...).
     #[error("not KMIP XML: {0}")]
     XmlShape(crate::xml::XmlShape),
+
+    // --- JSON encoding (KMIP Profiles, JSON Profile) ---
+    /// Malformed JSON, or a member of the wrong JSON type (serde_json's message: positions
+    /// and token kinds, never values).
+    #[error("JSON syntax error")]
+    JsonSyntax(#[source] serde_json::Error),
+    /// Well-formed JSON that is not the KMIP JSON encoding.
+    #[error("not KMIP JSON: {0}")]
+    JsonShape(crate::json::JsonShape),
+    /// A `value` that does not convert to its item type.
+    #[error("invalid JSON value for item type {item_type:?}")]
+    InvalidJsonValue {
+        /// The declared type.
+        item_type: ItemType,
+    },
 }
 
 #[cfg(test)]

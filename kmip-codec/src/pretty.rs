@@ -8,8 +8,9 @@
 //! and Split Keys; Key Material anywhere; Opaque Data Value; Password and a primitive Credential
 //! Value; Data, MAC Data and Signature Data (the plaintext or ciphertext of Encrypt, Decrypt,
 //! Sign, MAC..., KMIP 1.4 section 4.29 ff.); MAC/Signature; the streaming Correlation Value;
-//! PKCS#11 input/output parameters; and every byte string whose tag has no name (vendor
-//! extensions). IV/Counter/Nonce, names and identifiers are not secret and are shown. Big
+//! PKCS#11 input/output parameters; Derivation Data (a password for PBKDF2, KMIP 1.4 section
+//! 4.6); the Server Hashed Password and a Ticket Value (KMIP 2.1 sections 8.5 and 7.39); and
+//! every byte string whose tag has no name (vendor extensions). IV/Counter/Nonce, names and identifiers are not secret and are shown. Big
 //! Integers show only their size everywhere.
 
 use std::fmt;
@@ -35,7 +36,7 @@ impl fmt::Display for Redacted<'_> {
 }
 
 /// Tags whose value (and, for a structure, everything under it) is secret.
-const SECRET_TAGS: [Tag; 11] = [
+const SECRET_TAGS: [Tag; 14] = [
     Tag::KEY_VALUE,
     Tag::KEY_MATERIAL,
     Tag::OPAQUE_DATA_VALUE,
@@ -47,6 +48,9 @@ const SECRET_TAGS: [Tag; 11] = [
     Tag::CORRELATION_VALUE,
     Tag::PKCS11_INPUT_PARAMETERS,
     Tag::PKCS11_OUTPUT_PARAMETERS,
+    Tag::DERIVATION_DATA,
+    Tag::SERVER_HASHED_PASSWORD,
+    Tag::TICKET_VALUE,
 ];
 
 /// True when `item`'s value must not be shown. A primitive Credential Value (a bare secret in

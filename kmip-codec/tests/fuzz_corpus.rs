@@ -1,9 +1,11 @@
-//! Replays the cargo-fuzz seed corpus (`fuzz/corpus/decode/`) through the decoder on stable
-//! Rust, and (ignored by default) writes that corpus from the encoder.
+//! Replays the cargo-fuzz seed corpora (`fuzz/corpus/decode/` for binary TTLV,
+//! `fuzz/corpus/json/` for the JSON encoding) through the decoders on stable Rust, and (ignored
+//! by default) writes those corpora from the encoders.
 
 use std::fs;
 use std::path::PathBuf;
 
+use kmip_codec::json::{from_json, to_json};
 use kmip_codec::limits::Limits;
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::decode::decode;
@@ -15,6 +17,10 @@ const MIN_SEEDS: usize = 40;
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/decode")
+}
+
+fn json_corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/json")
 }
 
 #[test]
@@ -246,10 +252,10 @@ fn malformed_seeds(valid: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Writes the seed corpus. Run on purpose only:
+/// Writes the seed corpora. Run on purpose only:
 /// `cargo test -p kmip-codec --test fuzz_corpus -- --ignored write_seed_corpus`.
 #[test]
-#[ignore = "rewrites fuzz/corpus/decode"]
+#[ignore = "rewrites fuzz/corpus/decode and fuzz/corpus/json"]
 fn write_seed_corpus() {
     let valid = valid_seeds();
     let bad = malformed_seeds(&valid);
@@ -259,4 +265,169 @@ fn write_seed_corpus() {
         fs::write(dir.join(name), bytes).expect("write seed");
     }
     assert!(valid.len() + bad.len() >= MIN_SEEDS);
+    let json = json_seeds(&valid);
+    let dir = json_corpus_dir();
+    fs::create_dir_all(&dir).expect("create corpus directory");
+    for (name, bytes) in &json {
+        fs::write(dir.join(name), bytes).expect("write seed");
+    }
+    assert!(json.len() >= MIN_JSON_SEEDS);
+}
+
+/// The JSON corpus must not silently shrink either.
+const MIN_JSON_SEEDS: usize = 40;
+
+/// JSON seeds: every valid binary seed in the JSON encoding (`ok-*`), and malformed JSON
+/// (`bad-*`): syntax errors, shapes that are not KMIP JSON, values that do not convert, and
+/// limits exceeded.
+fn json_seeds(valid: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = valid
+        .iter()
+        .map(|(name, bytes)| {
+            let item = decode(bytes, &Limits::default()).expect("valid seed");
+            (name.clone(), to_json(&item).into_bytes())
+        })
+        .collect();
+    let int = r#"{"tag":"BatchCount","type":"Integer","value":1}"#;
+    let deep = (0..17).fold(String::from("[]"), |inner, _| {
+        format!(r#"[{{"tag":"BatchItem","value":{inner}}}]"#)
+    });
+    let bad: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("not-json", "KMIP".into()),
+        ("cut", r#"{"tag":"RequestMessage","value":["#.into()),
+        ("trailing", format!("{int} {int}")),
+        ("array", "[]".into()),
+        ("null", "null".into()),
+        ("no-tag", r#"{"value":[]}"#.into()),
+        ("no-value", r#"{"tag":"RequestMessage"}"#.into()),
+        ("tag-number", r#"{"tag":66,"value":[]}"#.into()),
+        ("tag-short-hex", r#"{"tag":"0x4200","value":[]}"#.into()),
+        (
+            "type-unknown",
+            r#"{"tag":"BatchCount","type":"Float","value":1}"#.into(),
+        ),
+        (
+            "member-extra",
+            r#"{"tag":"RequestMessage","value":[],"x":1}"#.into(),
+        ),
+        (
+            "member-twice",
+            r#"{"tag":"RequestMessage","tag":"BatchItem","value":[]}"#.into(),
+        ),
+        (
+            "value-object",
+            r#"{"tag":"BatchCount","type":"Integer","value":{}}"#.into(),
+        ),
+        (
+            "value-array-int",
+            r#"{"tag":"BatchCount","type":"Integer","value":[]}"#.into(),
+        ),
+        (
+            "struct-number",
+            r#"{"tag":"RequestMessage","value":1}"#.into(),
+        ),
+        (
+            "int-float",
+            r#"{"tag":"BatchCount","type":"Integer","value":0.5}"#.into(),
+        ),
+        (
+            "int-big",
+            r#"{"tag":"BatchCount","type":"Integer","value":2147483648}"#.into(),
+        ),
+        (
+            "int-hex-long",
+            r#"{"tag":"BatchCount","type":"Integer","value":"0x100000000"}"#.into(),
+        ),
+        (
+            "enum-name",
+            r#"{"tag":"ObjectType","type":"Enumeration","value":"Nope"}"#.into(),
+        ),
+        (
+            "bool-text",
+            r#"{"tag":"Sensitive","type":"Boolean","value":"true"}"#.into(),
+        ),
+        (
+            "bytes-odd",
+            r#"{"tag":"KeyMaterial","type":"ByteString","value":"abc"}"#.into(),
+        ),
+        (
+            "bigint-plain",
+            r#"{"tag":"Modulus","type":"BigInteger","value":"00ff"}"#.into(),
+        ),
+        // Found by the fuzzer: a second "0x" was taken for hex digits.
+        (
+            "bigint-0x0x",
+            r#"{"tag":"CompromiseDate","type":"BigInteger","value":"0x0x"}"#.into(),
+        ),
+        (
+            "bytes-0x",
+            r#"{"tag":"KeyMaterial","type":"ByteString","value":"0xab"}"#.into(),
+        ),
+        (
+            "date-bad",
+            r#"{"tag":"ActivationDate","type":"DateTime","value":"yesterday"}"#.into(),
+        ),
+        (
+            "mask-name",
+            r#"{"tag":"CryptographicUsageMask","type":"Integer","value":"Encrypt|Nope"}"#.into(),
+        ),
+        (
+            "deep-17",
+            format!(r#"{{"tag":"RequestMessage","value":{deep}}}"#),
+        ),
+        (
+            "arrays-deep",
+            format!(
+                r#"{{"tag":"RequestMessage","value":{}{}}}"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            ),
+        ),
+    ];
+    out.extend(
+        bad.into_iter()
+            .map(|(n, t)| (format!("bad-{n}"), t.into_bytes())),
+    );
+    // An empty Big Integer is written "0x" and must read back.
+    out.push((
+        "ok-bigint-empty".into(),
+        br#"{"tag":"Modulus","type":"BigInteger","value":"0x"}"#.to_vec(),
+    ));
+    // An invalid UTF-8 byte inside a string.
+    out.push((
+        "bad-utf8-raw".into(),
+        b"{\"tag\":\"NameValue\",\"type\":\"TextString\",\"value\":\"\xff\"}".to_vec(),
+    ));
+    out
+}
+
+#[test]
+fn replay_json_seed_corpus() {
+    let (mut ok, mut bad) = (0, 0);
+    for entry in fs::read_dir(json_corpus_dir()).expect("JSON corpus directory") {
+        let path = entry.expect("directory entry").path();
+        let bytes = fs::read(&path).expect("seed file");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        match from_json(&bytes, &Limits::default()) {
+            Ok(item) => {
+                assert!(!name.starts_with("bad-"), "{name} should be refused");
+                let again = from_json(to_json(&item).as_bytes(), &Limits::default())
+                    .expect("own output reads");
+                assert_eq!(again, item, "{name} must round-trip");
+                ok += 1;
+            }
+            Err(e) => {
+                assert!(!name.starts_with("ok-"), "{name} should decode: {e}");
+                bad += 1;
+            }
+        }
+    }
+    assert!(
+        ok + bad >= MIN_JSON_SEEDS && ok >= 10 && bad >= 10,
+        "{ok} valid and {bad} malformed JSON seeds"
+    );
 }

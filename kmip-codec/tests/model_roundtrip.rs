@@ -248,16 +248,16 @@ fn requests(v: ProtocolVersion) -> RequestMessage {
     for (i, item) in m.batch_items.iter_mut().enumerate() {
         item.unique_batch_item_id = Some(vec![u8::try_from(i).expect("few items")]);
     }
-    // An operation without a typed payload (Check) stays raw and lossless.
+    // An operation without a typed payload (Poll) stays raw and lossless.
     m.batch_items.push(RequestBatchItem {
-        operation: kmip_codec::enums::Operation::CHECK,
+        operation: kmip_codec::enums::Operation::POLL,
         ephemeral: None,
         unique_batch_item_id: Some(vec![0xFF]),
         payload: RequestPayload::Raw(Ttlv::structure(
             Tag::REQUEST_PAYLOAD,
             vec![Ttlv::new(
-                Tag::UNIQUE_IDENTIFIER,
-                Value::TextString("k".into()),
+                Tag::ASYNCHRONOUS_CORRELATION_VALUE,
+                Value::ByteString(vec![1, 2].into()),
             )],
         )),
         message_extensions: Vec::new(),

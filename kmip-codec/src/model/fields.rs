@@ -178,6 +178,7 @@ impl<'a> Fields<'a> {
         opt_bytes, req_bytes, all_bytes, ByteString, Bytes, |v: &Bytes| v.clone();
         opt_datetime, req_datetime, all_datetime, DateTime, i64, |v: &i64| *v;
         opt_interval, req_interval, all_interval, Interval, u32, |v: &u32| *v;
+        opt_big, req_big, all_big, BigInteger, Bytes, |v: &Bytes| v.clone();
     }
 
     /// A non-secret Byte String field (identifiers, digests, IVs) as a plain vector.
@@ -345,6 +346,39 @@ impl Out {
             self.bytes(tag, v);
         }
         self
+    }
+
+    /// Appends a Big Integer (copied into a zeroizing buffer).
+    pub(crate) fn big(&mut self, tag: Tag, v: &Bytes) -> &mut Self {
+        self.value(tag, Value::BigInteger(v.clone()))
+    }
+
+    /// Appends a Big Integer when present.
+    pub(crate) fn opt_big(&mut self, tag: Tag, v: Option<&Bytes>) -> &mut Self {
+        if let Some(v) = v {
+            self.big(tag, v);
+        }
+        self
+    }
+
+    /// Appends a Long Integer.
+    pub(crate) fn long(&mut self, tag: Tag, v: i64) -> &mut Self {
+        self.value(tag, Value::LongInteger(v))
+    }
+
+    /// Appends a Date-Time.
+    pub(crate) fn datetime(&mut self, tag: Tag, v: i64) -> &mut Self {
+        self.value(tag, Value::DateTime(v))
+    }
+
+    /// Appends an Interval.
+    pub(crate) fn interval(&mut self, tag: Tag, v: u32) -> &mut Self {
+        self.value(tag, Value::Interval(v))
+    }
+
+    /// Appends a non-secret Byte String.
+    pub(crate) fn plain_bytes(&mut self, tag: Tag, v: &[u8]) -> &mut Self {
+        self.value(tag, Value::ByteString(Bytes::from(v)))
     }
 
     /// Appends a non-secret Byte String when present.

@@ -8,8 +8,10 @@
 //!   / Template-Attribute with names) and the 2.x form (Attributes tagged by attribute).
 //! - Encoding is version-aware: a response is encoded in the request's protocol version and
 //!   pruned by the one [`VersionFilter`] to what that version defines.
-//! - Operations without a typed payload, and object types without a typed form, are kept as
-//!   raw TTLV and re-encode losslessly.
+//! - Every object type has a typed form ([`Object`]); payloads carry a [`ManagedObject`], which
+//!   keeps Certificates, Public / Private / Split / PGP Keys, Templates and Certificate Requests
+//!   as their TTLV after checking it against that form. Operations without a typed payload (none
+//!   the OASIS vectors use) are kept as raw TTLV and re-encode losslessly.
 //!
 //! ```
 //! use kmip_codec::model::{decode_request, encode_response, RequestPayload};
@@ -24,6 +26,7 @@
 //! ```
 
 pub mod attributes;
+pub mod capabilities;
 pub(crate) mod fields;
 pub mod header;
 pub mod message;
@@ -34,17 +37,30 @@ pub mod version_filter;
 
 pub use attributes::{
     AlternativeName, ApplicationSpecificInformation, Attribute, AttributeName, AttributeValue,
-    Attributes, Digest, KeyValueLocation, Link, Name, RevocationReason, TemplateAttribute,
-    UsageLimits,
+    Attributes, CertificateIdentifier, CertificateIssuer, CertificateSubject,
+    CryptographicDomainParameters, Digest, KeyValueLocation, Link, Name, RevocationReason,
+    RngParameters, TemplateAttribute, UsageLimits, X509CertificateIdentifier,
+    X509CertificateIssuer, X509CertificateSubject,
+};
+pub use capabilities::{
+    CapabilityInformation, DefaultsInformation, ExtensionInformation, ObjectDefaults,
+    ProfileInformation, ProfileVersion, ProtectionStorageMasks, QueryInformation,
+    ValidationInformation,
 };
 pub use header::{Authentication, Credential, Password, RequestHeader, ResponseHeader};
 pub use message::{
     RequestBatchItem, RequestMessage, ResponseBatchItem, ResponseMessage, decode_request,
     decode_response, encode_request, encode_response,
 };
+pub use objects::transparent::{
+    TransparentDhPrivateKey, TransparentDhPublicKey, TransparentDsaPrivateKey,
+    TransparentDsaPublicKey, TransparentEcPrivateKey, TransparentEcPublicKey,
+    TransparentRsaPrivateKey, TransparentRsaPublicKey, TransparentSymmetricKey,
+};
 pub use objects::{
-    KeyBlock, KeyInformation, KeyMaterial, KeyValue, KeyWrappingData, KeyWrappingSpecification,
-    ManagedObject, OpaqueObject, SecretData, SymmetricKey,
+    Certificate, CertificateRequest, KeyBlock, KeyInformation, KeyMaterial, KeyValue,
+    KeyWrappingData, KeyWrappingSpecification, ManagedObject, Object, OpaqueObject, PgpKey,
+    PrivateKey, PublicKey, SecretData, SplitKey, SymmetricKey, Template, TransparentKey,
 };
 pub use parameters::CryptographicParameters;
 pub use payloads::*;

@@ -227,7 +227,7 @@ impl VersionFilter {
     }
 
     /// The Result Reason to send in this version: `r` itself when defined, else its mapping in
-    /// [`REASON_FALLBACKS`], else General Failure.
+    /// `REASON_FALLBACKS` (the closest older reason), else General Failure.
     pub fn result_reason(&self, r: ResultReason) -> ResultReason {
         let defined = |r: ResultReason| self.allows_enum(Tag::RESULT_REASON, r.0);
         if defined(r) {

@@ -11,13 +11,15 @@
 //! Algorithm"/>` then `<AttributeValue type="Enumeration" value="AES"/>`), and from the item's
 //! own tag in 2.x; Attribute Reference values (2.x) are tag names.
 //!
-//! This is a test and tooling format: it is never read from the network.
+//! The OASIS vectors use it as a test format; the MSGENC-XML profile carries it over HTTPS. Read
+//! from the network, use [`from_xml_with`], which applies the same [`crate::limits::Limits`] as
+//! binary TTLV (message size, nesting, items per structure).
 
 mod read;
-mod value;
+pub(crate) mod value;
 mod write;
 
-pub use read::{from_xml, parse_document, parse_document_with};
+pub use read::{from_xml, from_xml_with, parse_document, parse_document_with};
 pub use write::to_xml;
 
 /// How well-formed XML can fail to be the KMIP XML encoding.

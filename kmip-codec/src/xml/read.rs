@@ -6,14 +6,29 @@ use quick_xml::events::{BytesStart, Event};
 use super::XmlShape;
 use super::value::{BadValue, item_type_from_name, names_for, parse_value};
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{MAX_DEPTH, MAX_ITEMS_PER_STRUCTURE};
+use crate::limits::Limits;
 use crate::tags::Tag;
 use crate::ttlv::{ItemType, Ttlv, Value};
 
 /// Parses one element (with its children) into an item. Comments and the XML declaration are
 /// ignored; anything else besides the one element is an error.
 pub fn from_xml(xml: &str) -> Result<Ttlv> {
-    let mut items = parse(xml, &mut |_, _| None, false)?;
+    from_xml_with(xml, &Limits::DEFAULT)
+}
+
+/// Like [`from_xml`], under `limits`: a text larger than [`Limits::max_message_size`] is
+/// refused before it is read, structures deeper than [`Limits::max_depth`] or with more than
+/// [`Limits::max_items_per_structure`] items when they are met. For XML bodies read from the
+/// network (the MSGENC-XML profile).
+pub fn from_xml_with(xml: &str, limits: &Limits) -> Result<Ttlv> {
+    if xml.len() > limits.max_message_size {
+        return Err(Error::new(ErrorKind::MessageTooLarge {
+            size: xml.len(),
+            limit: limits.max_message_size,
+        })
+        .at_offset(0));
+    }
+    let mut items = parse(xml, &mut |_, _| None, false, limits)?;
     match (items.pop(), items.is_empty()) {
         (Some(item), true) => Ok(item),
         (None, _) => Err(shape(XmlShape::NoElement)),
@@ -26,7 +41,7 @@ pub fn from_xml(xml: &str) -> Result<Ttlv> {
 /// starting with `$` (placeholders such as `$NOW`, `$UNIQUE_IDENTIFIER_0`) are errors here; use
 /// [`parse_document_with`] to substitute them.
 pub fn parse_document(xml: &str) -> Result<Vec<Ttlv>> {
-    parse(xml, &mut |_, _| None, true)
+    parse(xml, &mut |_, _| None, true, &Limits::DEFAULT)
 }
 
 /// Like [`parse_document`], but a `value` starting with `$` is first offered to `placeholder`
@@ -36,7 +51,7 @@ pub fn parse_document_with(
     xml: &str,
     placeholder: &mut impl FnMut(&str, ItemType) -> Option<Value>,
 ) -> Result<Vec<Ttlv>> {
-    parse(xml, placeholder, true)
+    parse(xml, placeholder, true, &Limits::DEFAULT)
 }
 
 fn shape(s: XmlShape) -> Error {
@@ -58,6 +73,7 @@ fn parse(
     xml: &str,
     placeholder: &mut dyn FnMut(&str, ItemType) -> Option<Value>,
     allow_wrapper: bool,
+    limits: &Limits,
 ) -> Result<Vec<Ttlv>> {
     let mut reader = Reader::from_str(xml);
     reader.config_mut().trim_text(true);
@@ -81,10 +97,11 @@ fn parse(
                 let siblings = stack.last().map_or(&roots[..], |o| &o.children[..]);
                 let (tag, primitive) =
                     open(&e, siblings, placeholder).map_err(|err| err.with_path(path()))?;
-                if stack.len() >= MAX_DEPTH {
-                    return Err(
-                        Error::new(ErrorKind::TooDeep { limit: MAX_DEPTH }).with_path(path())
-                    );
+                if stack.len() >= limits.max_depth {
+                    return Err(Error::new(ErrorKind::TooDeep {
+                        limit: limits.max_depth,
+                    })
+                    .with_path(path()));
                 }
                 if stack.last().is_some_and(|o| o.primitive.is_some()) {
                     return Err(shape(XmlShape::ChildOfPrimitive).with_path(path()));
@@ -102,8 +119,15 @@ fn parse(
                 let siblings = stack.last().map_or(&roots[..], |o| &o.children[..]);
                 let (tag, primitive) =
                     open(&e, siblings, placeholder).map_err(|err| err.with_path(path()))?;
+                // An empty structure is a level of nesting too.
+                if primitive.is_none() && stack.len() >= limits.max_depth {
+                    return Err(Error::new(ErrorKind::TooDeep {
+                        limit: limits.max_depth,
+                    })
+                    .with_path(path()));
+                }
                 let item = primitive.unwrap_or_else(|| Ttlv::structure(tag, Vec::new()));
-                push(&mut stack, &mut roots, item)?;
+                push(&mut stack, &mut roots, item, limits)?;
             }
             Event::End(_) => match stack.pop() {
                 Some(open) => {
@@ -111,7 +135,7 @@ fn parse(
                         Some(p) => p,
                         None => Ttlv::structure(open.tag, open.children),
                     };
-                    push(&mut stack, &mut roots, item)?;
+                    push(&mut stack, &mut roots, item, limits)?;
                 }
                 None if in_wrapper => in_wrapper = false,
                 // quick-xml reports a stray end tag itself; be defensive anyway.
@@ -136,14 +160,14 @@ fn parse(
 }
 
 /// Adds a finished item to its parent (or the top level).
-fn push(stack: &mut [Open], roots: &mut Vec<Ttlv>, item: Ttlv) -> Result<()> {
+fn push(stack: &mut [Open], roots: &mut Vec<Ttlv>, item: Ttlv, limits: &Limits) -> Result<()> {
     let list = match stack.last_mut() {
         Some(parent) => &mut parent.children,
         None => roots,
     };
-    if list.len() >= MAX_ITEMS_PER_STRUCTURE {
+    if list.len() >= limits.max_items_per_structure {
         return Err(Error::new(ErrorKind::TooManyItems {
-            limit: MAX_ITEMS_PER_STRUCTURE,
+            limit: limits.max_items_per_structure,
         }));
     }
     list.push(item);

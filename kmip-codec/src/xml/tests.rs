@@ -206,3 +206,33 @@ fn bad_input_is_a_typed_error() {
     assert!(from_xml("<BatchItem>").is_err());
     assert!(from_xml("<BatchItem></RequestMessage>").is_err());
 }
+
+#[test]
+fn from_xml_with_applies_the_limits() {
+    use crate::limits::Limits;
+    let xml = "<RequestMessage><BatchCount type=\"Integer\" value=\"1\"/>\
+               <BatchCount type=\"Integer\" value=\"1\"/></RequestMessage>";
+    let small = Limits::default().with_max_message_size(32);
+    assert!(matches!(
+        from_xml_with(xml, &small).unwrap_err().kind(),
+        ErrorKind::MessageTooLarge { .. }
+    ));
+    let one_item = Limits {
+        max_items_per_structure: 1,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        from_xml_with(xml, &one_item).unwrap_err().kind(),
+        ErrorKind::TooManyItems { limit: 1 }
+    ));
+    let shallow = Limits {
+        max_depth: 1,
+        ..Limits::default()
+    };
+    let nested = "<RequestMessage><RequestHeader/></RequestMessage>";
+    assert!(matches!(
+        from_xml_with(nested, &shallow).unwrap_err().kind(),
+        ErrorKind::TooDeep { limit: 1 }
+    ));
+    assert!(from_xml_with(xml, &Limits::default()).is_ok());
+}

@@ -10,20 +10,20 @@ use crate::ttlv::{Bytes, ItemType, Ttlv, Value};
 
 /// Where the names of an item's value come from.
 #[derive(Clone, Copy)]
-pub(super) struct Names {
+pub(crate) struct Names {
     /// Enumeration names.
-    pub enumeration: Option<&'static EnumTable>,
+    pub(crate) enumeration: Option<&'static EnumTable>,
     /// Mask flag names (Integer items).
-    pub mask: Option<&'static EnumTable>,
+    pub(crate) mask: Option<&'static EnumTable>,
     /// The Enumeration's values are tags (KMIP 2.x Attribute Reference).
-    pub tags: bool,
+    pub(crate) tags: bool,
     /// The tag whose table applies (for error messages).
-    pub tag: Tag,
+    pub(crate) tag: Tag,
 }
 
 /// The names for an item with `tag` whose earlier siblings are `siblings`: an Attribute Value
 /// takes the names of the attribute its sibling Attribute Name names (KMIP 1.x).
-pub(super) fn names_for(tag: Tag, siblings: &[Ttlv]) -> Names {
+pub(crate) fn names_for(tag: Tag, siblings: &[Ttlv]) -> Names {
     let mut target = tag;
     if tag == Tag::ATTRIBUTE_VALUE {
         let name = siblings
@@ -55,7 +55,7 @@ pub(super) fn names_for(tag: Tag, siblings: &[Ttlv]) -> Names {
 }
 
 /// The item type of a `type` attribute.
-pub(super) fn item_type_from_name(name: &str) -> Option<ItemType> {
+pub(crate) fn item_type_from_name(name: &str) -> Option<ItemType> {
     Some(match name {
         "Structure" => ItemType::Structure,
         "Integer" => ItemType::Integer,
@@ -80,7 +80,7 @@ pub(super) enum BadValue {
     UnknownName,
 }
 
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn hex_bytes(text: &str) -> Option<Vec<u8>> {
     let text = text.strip_prefix("0x").unwrap_or(text);
     if !text.len().is_multiple_of(2) {
         return None;
@@ -102,7 +102,7 @@ fn parse_i64(text: &str) -> Option<i64> {
     }
 }
 
-fn parse_datetime(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_datetime(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
@@ -161,7 +161,7 @@ pub(super) fn parse_value(ty: ItemType, text: &str, names: Names) -> Result<Valu
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -172,7 +172,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The `value` text of a primitive item (`None` for a Structure).
-pub(super) fn format_value(value: &Value, names: Names) -> Option<String> {
+pub(crate) fn format_value(value: &Value, names: Names) -> Option<String> {
     Some(match value {
         Value::Structure(_) => return None,
         Value::Integer(v) => match names.mask {

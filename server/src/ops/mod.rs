@@ -353,9 +353,33 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
         P::Decrypt(r) => crypto::decrypt(ctx, r).await?.into(),
         P::RngRetrieve(r) => crypto::rng_retrieve(ctx, r).await?.into(),
         P::RngSeed(_) => return Err(OpError::PermissionDenied),
-        P::Raw(raw) if item.operation == Operation::CHECK => check::check(ctx, raw)?,
-        P::Raw(raw) if item.operation == Operation::LOG => check::log(ctx, raw)?,
-        P::Raw(_) => return Err(OpError::OperationNotSupported),
+        // Check and Log read their payload as TTLV.
+        P::Check(_) => check::check(ctx, &item.payload.to_ttlv(ctx.version))?,
+        P::Log(_) => check::log(ctx, &item.payload.to_ttlv(ctx.version))?,
+        // Typed by the codec, not performed by the server: answered as unknown operations are.
+        P::CreateKeyPair(_)
+        | P::ReKeyKeyPair(_)
+        | P::DeriveKey(_)
+        | P::Certify(_)
+        | P::ReCertify(_)
+        | P::Validate(_)
+        | P::GetUsageAllocation(_)
+        | P::ObtainLease(_)
+        | P::Archive(_)
+        | P::Recover(_)
+        | P::AdjustAttribute(_)
+        | P::Sign(_)
+        | P::SignatureVerify(_)
+        | P::Mac(_)
+        | P::MacVerify(_)
+        | P::Hash(_)
+        | P::Export(_)
+        | P::Import(_)
+        | P::Interop(_)
+        | P::SetEndpointRole(_)
+        | P::Cancel(_)
+        | P::Pkcs11(_)
+        | P::Raw(_) => return Err(OpError::OperationNotSupported),
     })
 }
 

@@ -4,9 +4,10 @@
 //! - [`Vector::load`] reads a file into request/response template pairs ([`template`]).
 //! - [`replay`] sends each request in order over a [`Transport`], decodes the answer and
 //!   compares it with [`compare::Session`] (the tolerance rules are documented there).
-//! - [`scope`] says which files must pass and why the others are skipped; [`errata`] corrects
+//! - [`scope`] sorts the files by profile family and says which must pass, which are replayed
+//!   without being required yet, and why the few skipped ones are skipped; [`errata`] corrects
 //!   the known mistakes of the files.
-//! - [`report`] prints one line per file and the summary.
+//! - [`report`] prints one line per file, the counts per family and the summary.
 
 pub mod compare;
 pub mod errata;
@@ -22,7 +23,7 @@ use kmip_codec::tags::Tag;
 use crate::error::Error;
 pub use compare::{Difference, Session};
 pub use replay::{Failure, Outcome, Transport, replay};
-pub use report::{FileReport, Summary};
+pub use report::{FamilySummary, FileReport, Summary};
 pub use template::{Node, Placeholder};
 
 /// One request and the response the vector expects for it.

@@ -10,9 +10,13 @@ use crate::tags::Tag;
 use crate::ttlv::{ItemType, Ttlv, Value};
 use crate::version::ProtocolVersion;
 
+use super::certificates::{
+    CertificateIdentifier, CertificateIssuer, CertificateSubject, X509CertificateIdentifier,
+    X509CertificateIssuer, X509CertificateSubject,
+};
 use super::values::{
-    AlternativeName, ApplicationSpecificInformation, Digest, KeyValueLocation, Link,
-    RevocationReason, UsageLimits,
+    AlternativeName, ApplicationSpecificInformation, CryptographicDomainParameters, Digest,
+    KeyValueLocation, Link, RevocationReason, RngParameters, UsageLimits,
 };
 
 /// The item type a scalar shape requires.
@@ -63,7 +67,38 @@ fn decode_value(name: &AttributeName, item: &Ttlv) -> Result<AttributeValue> {
         Shape::KeyValueLocation => {
             AttributeValue::KeyValueLocation(KeyValueLocation::decode(item)?)
         }
-        _ => match &item.value {
+        Shape::RandomNumberGenerator => {
+            AttributeValue::RandomNumberGenerator(RngParameters::decode(item)?)
+        }
+        Shape::CryptographicDomainParameters => AttributeValue::CryptographicDomainParameters(
+            CryptographicDomainParameters::decode(item)?,
+        ),
+        Shape::X509CertificateIdentifier => {
+            AttributeValue::X509CertificateIdentifier(X509CertificateIdentifier::decode(item)?)
+        }
+        Shape::X509CertificateSubject => {
+            AttributeValue::X509CertificateSubject(X509CertificateSubject::decode(item)?)
+        }
+        Shape::X509CertificateIssuer => {
+            AttributeValue::X509CertificateIssuer(X509CertificateIssuer::decode(item)?)
+        }
+        Shape::CertificateIdentifier => {
+            AttributeValue::CertificateIdentifier(CertificateIdentifier::decode(item)?)
+        }
+        Shape::CertificateSubject => {
+            AttributeValue::CertificateSubject(CertificateSubject::decode(item)?)
+        }
+        Shape::CertificateIssuer => {
+            AttributeValue::CertificateIssuer(CertificateIssuer::decode(item)?)
+        }
+        Shape::Text
+        | Shape::Integer
+        | Shape::Enumeration
+        | Shape::Boolean
+        | Shape::DateTime
+        | Shape::Interval
+        | Shape::Bytes => match &item.value {
+            // The scalar shapes returned above; kept exhaustive so a new shape is decoded.
             Value::Structure(c) => AttributeValue::Structure(c.clone()),
             _ => return Err(wrong_type(item, ItemType::Structure)),
         },
@@ -195,15 +230,32 @@ pub(crate) fn read_template(
     f: &mut Fields<'_>,
     v: ProtocolVersion,
 ) -> Result<Option<TemplateAttribute>> {
+    read_template_as(f, v, Tag::TEMPLATE_ATTRIBUTE, Tag::ATTRIBUTES)
+}
+
+/// Writes a Template-Attribute (1.x) or Attributes (2.x).
+pub(crate) fn write_template(out: &mut Out, t: &TemplateAttribute, v: ProtocolVersion) {
+    write_template_as(out, t, v, Tag::TEMPLATE_ATTRIBUTE, Tag::ATTRIBUTES);
+}
+
+/// Reads a template whose 1.x form is the Template-Attribute structure `tag_1x` (Common /
+/// Private Key / Public Key Template-Attribute) and whose 2.x form is the Attributes structure
+/// `tag_2x` (Common / Private Key / Public Key Attributes); `None` when absent.
+pub(crate) fn read_template_as(
+    f: &mut Fields<'_>,
+    v: ProtocolVersion,
+    tag_1x: Tag,
+    tag_2x: Tag,
+) -> Result<Option<TemplateAttribute>> {
     if v.is_2x() {
-        return f.opt_with(Tag::ATTRIBUTES, decode_attributes_2x).map(|o| {
+        return f.opt_with(tag_2x, decode_attributes_2x).map(|o| {
             o.map(|attributes| TemplateAttribute {
                 names: Vec::new(),
                 attributes,
             })
         });
     }
-    f.opt_with(Tag::TEMPLATE_ATTRIBUTE, |item| {
+    f.opt_with(tag_1x, |item| {
         decode_struct(item, |f| {
             Ok(TemplateAttribute {
                 names: f.all_with(Tag::NAME, Name::decode)?,
@@ -213,10 +265,16 @@ pub(crate) fn read_template(
     })
 }
 
-/// Writes a Template-Attribute (1.x) or Attributes (2.x).
-pub(crate) fn write_template(out: &mut Out, t: &TemplateAttribute, v: ProtocolVersion) {
+/// Writes a template in the form of `v` (see [`read_template_as`]); 2.x drops template Names.
+pub(crate) fn write_template_as(
+    out: &mut Out,
+    t: &TemplateAttribute,
+    v: ProtocolVersion,
+    tag_1x: Tag,
+    tag_2x: Tag,
+) {
     if v.is_2x() {
-        out.push(encode_attributes_2x(&t.attributes, Tag::ATTRIBUTES));
+        out.push(encode_attributes_2x(&t.attributes, tag_2x));
         return;
     }
     let mut inner = Out::new();
@@ -226,7 +284,7 @@ pub(crate) fn write_template(out: &mut Out, t: &TemplateAttribute, v: ProtocolVe
     for a in &t.attributes {
         inner.push_opt(encode_1x(a));
     }
-    out.push(inner.into_struct(Tag::TEMPLATE_ATTRIBUTE));
+    out.push(inner.into_struct(tag_1x));
 }
 
 /// An attribute name: 1.x Attribute Name text, 2.x Attribute Reference (KMIP 2.1 section 5.5:

@@ -8,8 +8,9 @@
 //!   Value); single attributes inside New Attribute / Current Attribute, names as Attribute
 //!   Reference.
 //!
-//! The conversions live in [`forms`]; the table of well-known attributes in [`table`].
+//! The conversions live in `forms`; the table of well-known attributes in `table`.
 
+mod certificates;
 pub(crate) mod forms;
 pub(crate) mod table;
 mod values;
@@ -18,10 +19,14 @@ use crate::enums::{CryptographicAlgorithm, ObjectType, State};
 use crate::tags::Tag;
 use crate::ttlv::{Bytes, Ttlv, Value};
 
+pub use certificates::{
+    CertificateIdentifier, CertificateIssuer, CertificateSubject, X509CertificateIdentifier,
+    X509CertificateIssuer, X509CertificateSubject,
+};
 pub use forms::TemplateAttribute;
 pub use values::{
-    AlternativeName, ApplicationSpecificInformation, Digest, KeyValueLocation, Link, Name,
-    RevocationReason, UsageLimits,
+    AlternativeName, ApplicationSpecificInformation, CryptographicDomainParameters, Digest,
+    KeyValueLocation, Link, Name, RevocationReason, RngParameters, UsageLimits,
 };
 
 use crate::model::parameters::CryptographicParameters;
@@ -65,6 +70,17 @@ impl Attribute {
     /// Decodes a KMIP 1.x Attribute structure, typing well-known values.
     pub fn from_ttlv_1x(item: &Ttlv) -> crate::error::Result<Self> {
         forms::decode_1x(item)
+    }
+
+    /// Decodes one KMIP 2.x attribute item: a child of an Attributes structure (tagged by the
+    /// attribute) or a Vendor Attribute (KMIP 2.1 sections 4.60 and 5.1).
+    pub fn from_ttlv_2x(item: &Ttlv) -> crate::error::Result<Self> {
+        forms::decode_2x(item)
+    }
+
+    /// The KMIP 2.x item for this attribute, or `None` for a 1.x name 2.x cannot express.
+    pub fn to_ttlv_2x(&self) -> Option<Ttlv> {
+        forms::encode_2x(self)
     }
 
     /// The attribute's tag when it is a standard one.
@@ -172,7 +188,24 @@ pub enum AttributeValue {
     AlternativeName(AlternativeName),
     /// Key Value Location.
     KeyValueLocation(KeyValueLocation),
-    /// Any other structure, as its raw children.
+    /// Random Number Generator (RNG Parameters).
+    RandomNumberGenerator(RngParameters),
+    /// Cryptographic Domain Parameters.
+    CryptographicDomainParameters(CryptographicDomainParameters),
+    /// X.509 Certificate Identifier.
+    X509CertificateIdentifier(X509CertificateIdentifier),
+    /// X.509 Certificate Subject.
+    X509CertificateSubject(X509CertificateSubject),
+    /// X.509 Certificate Issuer.
+    X509CertificateIssuer(X509CertificateIssuer),
+    /// Certificate Identifier (1.0, deprecated).
+    CertificateIdentifier(CertificateIdentifier),
+    /// Certificate Subject (1.0, deprecated).
+    CertificateSubject(CertificateSubject),
+    /// Certificate Issuer (1.0, deprecated).
+    CertificateIssuer(CertificateIssuer),
+    /// The structure of a custom or vendor attribute, or of an attribute this crate does not
+    /// know, as its raw children.
     Structure(Vec<Ttlv>),
 }
 
@@ -217,6 +250,14 @@ impl AttributeValue {
             Self::UsageLimits(v) => Value::Structure(v.children()),
             Self::AlternativeName(v) => Value::Structure(v.children()),
             Self::KeyValueLocation(v) => Value::Structure(v.children()),
+            Self::RandomNumberGenerator(v) => Value::Structure(v.children()),
+            Self::CryptographicDomainParameters(v) => Value::Structure(v.children()),
+            Self::X509CertificateIdentifier(v) => Value::Structure(v.children()),
+            Self::X509CertificateSubject(v) => Value::Structure(v.children()),
+            Self::X509CertificateIssuer(v) => Value::Structure(v.children()),
+            Self::CertificateIdentifier(v) => Value::Structure(v.children()),
+            Self::CertificateSubject(v) => Value::Structure(v.children()),
+            Self::CertificateIssuer(v) => Value::Structure(v.children()),
             Self::Structure(c) => Value::Structure(c.clone()),
         }
     }

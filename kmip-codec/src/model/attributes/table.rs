@@ -24,8 +24,14 @@ pub(crate) enum Shape {
     UsageLimits,
     AlternativeName,
     KeyValueLocation,
-    /// A structure kept as raw children (X.509 identifiers, domain parameters, ...).
-    Structure,
+    RandomNumberGenerator,
+    CryptographicDomainParameters,
+    X509CertificateIdentifier,
+    X509CertificateSubject,
+    X509CertificateIssuer,
+    CertificateIdentifier,
+    CertificateSubject,
+    CertificateIssuer,
 }
 
 /// One well-known attribute.
@@ -58,8 +64,9 @@ const V14: ProtocolVersion = ProtocolVersion::V1_4;
 const V20: ProtocolVersion = ProtocolVersion::V2_0;
 const V21: ProtocolVersion = ProtocolVersion::V2_1;
 
-/// Every attribute the model knows by name. Attributes outside this table still decode and
-/// re-encode losslessly (as raw values) in the form they arrived in.
+/// Every attribute of KMIP 1.0 to 2.1 (KMIP 1.4 section 3, KMIP 2.1 section 4), each with a typed
+/// value. Attributes outside this table (custom and vendor attributes, names this crate does not
+/// know) still decode and re-encode losslessly, as raw values, in the form they arrived in.
 pub(crate) static ATTRIBUTES: &[AttributeDef] = &[
     def(
         Tag::UNIQUE_IDENTIFIER,
@@ -90,7 +97,7 @@ pub(crate) static ATTRIBUTES: &[AttributeDef] = &[
     def(
         Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS,
         "Cryptographic Domain Parameters",
-        Shape::Structure,
+        Shape::CryptographicDomainParameters,
         V10,
     ),
     def(
@@ -108,37 +115,37 @@ pub(crate) static ATTRIBUTES: &[AttributeDef] = &[
     def(
         Tag::X_509_CERTIFICATE_IDENTIFIER,
         "X.509 Certificate Identifier",
-        Shape::Structure,
+        Shape::X509CertificateIdentifier,
         V11,
     ),
     def(
         Tag::X_509_CERTIFICATE_SUBJECT,
         "X.509 Certificate Subject",
-        Shape::Structure,
+        Shape::X509CertificateSubject,
         V11,
     ),
     def(
         Tag::X_509_CERTIFICATE_ISSUER,
         "X.509 Certificate Issuer",
-        Shape::Structure,
+        Shape::X509CertificateIssuer,
         V11,
     ),
     def(
         Tag::CERTIFICATE_IDENTIFIER,
         "Certificate Identifier",
-        Shape::Structure,
+        Shape::CertificateIdentifier,
         V10,
     ),
     def(
         Tag::CERTIFICATE_SUBJECT,
         "Certificate Subject",
-        Shape::Structure,
+        Shape::CertificateSubject,
         V10,
     ),
     def(
         Tag::CERTIFICATE_ISSUER,
         "Certificate Issuer",
-        Shape::Structure,
+        Shape::CertificateIssuer,
         V10,
     ),
     def(
@@ -256,7 +263,7 @@ pub(crate) static ATTRIBUTES: &[AttributeDef] = &[
     def(
         Tag::RANDOM_NUMBER_GENERATOR,
         "Random Number Generator",
-        Shape::Structure,
+        Shape::RandomNumberGenerator,
         V13,
     ),
     def(
@@ -366,6 +373,102 @@ pub(crate) static ATTRIBUTES: &[AttributeDef] = &[
     def(
         Tag::CERTIFICATE_ISSUER_C,
         "Certificate Issuer C",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_EMAIL,
+        "Certificate Subject Email",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_ST,
+        "Certificate Subject ST",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_L,
+        "Certificate Subject L",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_UID,
+        "Certificate Subject UID",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_SERIAL_NUMBER,
+        "Certificate Subject Serial Number",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_TITLE,
+        "Certificate Subject Title",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_DC,
+        "Certificate Subject DC",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_SUBJECT_DN_QUALIFIER,
+        "Certificate Subject DN Qualifier",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_EMAIL,
+        "Certificate Issuer Email",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_ST,
+        "Certificate Issuer ST",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_L,
+        "Certificate Issuer L",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_UID,
+        "Certificate Issuer UID",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_SERIAL_NUMBER,
+        "Certificate Issuer Serial Number",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_TITLE,
+        "Certificate Issuer Title",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_DC,
+        "Certificate Issuer DC",
+        Shape::Text,
+        V20,
+    ),
+    def(
+        Tag::CERTIFICATE_ISSUER_DN_QUALIFIER,
+        "Certificate Issuer DN Qualifier",
         Shape::Text,
         V20,
     ),

@@ -2,8 +2,9 @@
 //! 2.x (inside the structure tagged by the attribute), so each is written once.
 
 use crate::enums::{
-    AlternativeNameType, HashingAlgorithm, KeyFormatType, KeyValueLocationType, LinkType, NameType,
-    RevocationReasonCode, UsageLimitsUnit,
+    AlternativeNameType, CryptographicAlgorithm, DrbgAlgorithm, Fips186Variation, HashingAlgorithm,
+    KeyFormatType, KeyValueLocationType, LinkType, NameType, RecommendedCurve,
+    RevocationReasonCode, RngAlgorithm, UsageLimitsUnit,
 };
 use crate::error::Result;
 use crate::model::fields::{Fielded, Fields, Out};
@@ -195,5 +196,96 @@ impl Fielded for KeyValueLocation {
     fn write(&self, out: &mut Out) {
         out.text(Tag::KEY_VALUE_LOCATION_VALUE, &self.value)
             .enumeration(Tag::KEY_VALUE_LOCATION_TYPE, self.location_type.0);
+    }
+}
+
+/// RNG Parameters (KMIP 1.4 section 2.1.18, KMIP 2.1 section 7.36): the value of the Random
+/// Number Generator attribute (KMIP 1.4 section 3.44, KMIP 2.1 section 4.46) and an item of a
+/// Query response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RngParameters {
+    /// RNG Algorithm.
+    pub rng_algorithm: RngAlgorithm,
+    /// Cryptographic Algorithm.
+    pub cryptographic_algorithm: Option<CryptographicAlgorithm>,
+    /// Cryptographic Length.
+    pub cryptographic_length: Option<i32>,
+    /// Hashing Algorithm.
+    pub hashing_algorithm: Option<HashingAlgorithm>,
+    /// DRBG Algorithm.
+    pub drbg_algorithm: Option<DrbgAlgorithm>,
+    /// Recommended Curve.
+    pub recommended_curve: Option<RecommendedCurve>,
+    /// FIPS186 Variation.
+    pub fips186_variation: Option<Fips186Variation>,
+    /// Prediction Resistance.
+    pub prediction_resistance: Option<bool>,
+}
+
+impl RngParameters {
+    /// Parameters naming only the algorithm.
+    pub fn new(rng_algorithm: RngAlgorithm) -> Self {
+        Self {
+            rng_algorithm,
+            cryptographic_algorithm: None,
+            cryptographic_length: None,
+            hashing_algorithm: None,
+            drbg_algorithm: None,
+            recommended_curve: None,
+            fips186_variation: None,
+            prediction_resistance: None,
+        }
+    }
+}
+
+impl Fielded for RngParameters {
+    fn read(f: &mut Fields<'_>) -> Result<Self> {
+        Ok(Self {
+            rng_algorithm: RngAlgorithm(f.req_enum(Tag::RNG_ALGORITHM)?),
+            cryptographic_algorithm: f
+                .opt_enum(Tag::CRYPTOGRAPHIC_ALGORITHM)?
+                .map(CryptographicAlgorithm),
+            cryptographic_length: f.opt_int(Tag::CRYPTOGRAPHIC_LENGTH)?,
+            hashing_algorithm: f.opt_enum(Tag::HASHING_ALGORITHM)?.map(HashingAlgorithm),
+            drbg_algorithm: f.opt_enum(Tag::DRBG_ALGORITHM)?.map(DrbgAlgorithm),
+            recommended_curve: f.opt_enum(Tag::RECOMMENDED_CURVE)?.map(RecommendedCurve),
+            fips186_variation: f.opt_enum(Tag::FIPS186_VARIATION)?.map(Fips186Variation),
+            prediction_resistance: f.opt_bool(Tag::PREDICTION_RESISTANCE)?,
+        })
+    }
+    fn write(&self, out: &mut Out) {
+        out.enumeration(Tag::RNG_ALGORITHM, self.rng_algorithm.0)
+            .opt_enum(
+                Tag::CRYPTOGRAPHIC_ALGORITHM,
+                self.cryptographic_algorithm.map(|e| e.0),
+            )
+            .opt_int(Tag::CRYPTOGRAPHIC_LENGTH, self.cryptographic_length)
+            .opt_enum(Tag::HASHING_ALGORITHM, self.hashing_algorithm.map(|e| e.0))
+            .opt_enum(Tag::DRBG_ALGORITHM, self.drbg_algorithm.map(|e| e.0))
+            .opt_enum(Tag::RECOMMENDED_CURVE, self.recommended_curve.map(|e| e.0))
+            .opt_enum(Tag::FIPS186_VARIATION, self.fips186_variation.map(|e| e.0))
+            .opt_bool(Tag::PREDICTION_RESISTANCE, self.prediction_resistance);
+    }
+}
+
+/// Cryptographic Domain Parameters attribute (KMIP 1.4 section 3.7, KMIP 2.1 section 4.14).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CryptographicDomainParameters {
+    /// Qlength: the length of Q in bits (DSA, DH).
+    pub qlength: Option<i32>,
+    /// Recommended Curve (EC).
+    pub recommended_curve: Option<RecommendedCurve>,
+}
+
+impl Fielded for CryptographicDomainParameters {
+    fn read(f: &mut Fields<'_>) -> Result<Self> {
+        Ok(Self {
+            qlength: f.opt_int(Tag::QLENGTH)?,
+            recommended_curve: f.opt_enum(Tag::RECOMMENDED_CURVE)?.map(RecommendedCurve),
+        })
+    }
+    fn write(&self, out: &mut Out) {
+        out.opt_int(Tag::QLENGTH, self.qlength)
+            .opt_enum(Tag::RECOMMENDED_CURVE, self.recommended_curve.map(|e| e.0));
     }
 }

@@ -1,15 +1,18 @@
 //! Attribute operations: Get Attributes (KMIP 1.4 section 4.12, KMIP 2.1 section 6.1.20), Get
 //! Attribute List (4.13 / 6.1.21), Add Attribute (4.14 / 6.1.2), Modify Attribute (4.15 /
-//! 6.1.34), Delete Attribute (4.16 / 6.1.13) and Set Attribute (2.x only, 6.1.51).
+//! 6.1.34), Delete Attribute (4.16 / 6.1.13), Set Attribute (2.x only, 6.1.51) and Adjust
+//! Attribute (2.x only, 6.1.3).
 //!
 //! 1.x carries Attribute structures and Attribute Names; 2.x carries New Attribute / Current
 //! Attribute wrappers, Attributes and Attribute References. The typed payloads are the same.
 
 use super::Payload;
+use crate::enums::AdjustmentType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::attributes::{Attribute, AttributeName, Attributes, forms};
 use crate::model::fields::{Fields, Out};
 use crate::tags::Tag;
+use crate::ttlv::Value;
 use crate::version::ProtocolVersion;
 
 /// Defines an Add / Modify / Delete Attribute response: the Unique Identifier and, in 1.x,
@@ -318,3 +321,51 @@ impl DeleteAttributeRequest {
             .ok_or_else(|| Error::new(ErrorKind::MissingField(Tag::ATTRIBUTE_REFERENCE)))
     }
 }
+
+/// Adjust Attribute request (KMIP 2.1 section 6.1.3): increments, decrements or negates a
+/// numeric or date attribute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdjustAttributeRequest {
+    /// Unique Identifier (ID Placeholder when absent).
+    pub unique_identifier: Option<String>,
+    /// Attribute Reference: the attribute to adjust.
+    pub attribute_reference: AttributeName,
+    /// Adjustment Type.
+    pub adjustment_type: AdjustmentType,
+    /// Adjustment Value, of the attribute's own item type (absent for Negate).
+    pub adjustment_value: Option<Value>,
+}
+
+impl Payload for AdjustAttributeRequest {
+    fn read(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<Self> {
+        Ok(Self {
+            unique_identifier: f.opt_text(Tag::UNIQUE_IDENTIFIER)?,
+            attribute_reference: f
+                .req_with(Tag::ATTRIBUTE_REFERENCE, |i| forms::decode_name(i, v))?,
+            adjustment_type: AdjustmentType(f.req_enum(Tag::ADJUSTMENT_TYPE)?),
+            adjustment_value: match f.take(Tag::ADJUSTMENT_VALUE) {
+                None => None,
+                Some(i) if matches!(i.value, Value::Structure(_)) => {
+                    return Err(Error::new(ErrorKind::InvalidValue {
+                        tag: Tag::ADJUSTMENT_VALUE,
+                        reason: "an adjustment is a single value",
+                    }));
+                }
+                Some(i) => Some(i.value.clone()),
+            },
+        })
+    }
+    fn write(&self, out: &mut Out, v: ProtocolVersion) {
+        out.opt_text(Tag::UNIQUE_IDENTIFIER, self.unique_identifier.as_deref())
+            .push_opt(forms::encode_name(&self.attribute_reference, v))
+            .enumeration(Tag::ADJUSTMENT_TYPE, self.adjustment_type.0);
+        if let Some(value) = &self.adjustment_value {
+            out.value(Tag::ADJUSTMENT_VALUE, value.clone());
+        }
+    }
+}
+
+uid_payload!(
+    /// Adjust Attribute response (KMIP 2.1 section 6.1.3).
+    AdjustAttributeResponse, required
+);

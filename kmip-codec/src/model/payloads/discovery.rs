@@ -4,7 +4,8 @@
 use super::Payload;
 use crate::enums::{ObjectType, Operation, QueryFunction};
 use crate::error::Result;
-use crate::model::fields::{Fields, Out};
+use crate::model::capabilities::{QUERY_INFORMATION_TAGS, QueryInformation};
+use crate::model::fields::{Fields, Out, decode_struct};
 use crate::model::header::{decode_version, encode_version};
 use crate::tags::Tag;
 use crate::ttlv::Ttlv;
@@ -57,12 +58,13 @@ impl Payload for DiscoverVersionsResponse {
     }
 }
 
-/// Query request.
+/// Query request (KMIP 1.4 section 4.25, KMIP 2.1 section 6.1.40).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueryRequest {
     /// Query Functions.
     pub query_functions: Vec<QueryFunction>,
-    /// Object Groups (2.1).
+    /// The Object Group names of the 2.1 Object Groups structure (KMIP 2.1 section 7.23); an
+    /// empty list is sent as no structure.
     pub object_groups: Vec<String>,
 }
 
@@ -74,34 +76,28 @@ impl Payload for QueryRequest {
                 .into_iter()
                 .map(QueryFunction)
                 .collect(),
-            object_groups: f.all_text(Tag::OBJECT_GROUP)?,
+            object_groups: f
+                .opt_with(Tag::OBJECT_GROUPS, |g| {
+                    decode_struct(g, |f| f.all_text(Tag::OBJECT_GROUP))
+                })?
+                .unwrap_or_default(),
         })
     }
     fn write(&self, out: &mut Out, _v: ProtocolVersion) {
         for q in &self.query_functions {
             out.enumeration(Tag::QUERY_FUNCTION, q.0);
         }
-        for g in &self.object_groups {
-            out.text(Tag::OBJECT_GROUP, g);
+        if !self.object_groups.is_empty() {
+            let mut groups = Out::new();
+            for g in &self.object_groups {
+                groups.text(Tag::OBJECT_GROUP, g);
+            }
+            out.push(groups.into_struct(Tag::OBJECT_GROUPS));
         }
     }
 }
 
-/// The Query response fields after Application Namespace, kept raw in the order received
-/// (they are advertised capabilities the server builds once).
-const QUERY_TRAILING: [Tag; 9] = [
-    Tag::EXTENSION_INFORMATION,
-    Tag::ATTESTATION_TYPE,
-    Tag::RNG_PARAMETERS,
-    Tag::PROFILE_INFORMATION,
-    Tag::VALIDATION_INFORMATION,
-    Tag::CAPABILITY_INFORMATION,
-    Tag::CLIENT_REGISTRATION_METHOD,
-    Tag::DEFAULTS_INFORMATION,
-    Tag::PROTECTION_STORAGE_MASKS,
-];
-
-/// Query response.
+/// Query response (KMIP 1.4 section 4.25, KMIP 2.1 section 6.1.40).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueryResponse {
     /// Operations supported.
@@ -110,18 +106,36 @@ pub struct QueryResponse {
     pub object_types: Vec<ObjectType>,
     /// Vendor Identification.
     pub vendor_identification: Option<String>,
-    /// Server Information (vendor-defined structure), raw.
+    /// Server Information: a structure whose contents the vendor defines (KMIP 2.1 section
+    /// 7.37), hence raw.
     pub server_information: Option<Ttlv>,
     /// Application Namespaces.
     pub application_namespaces: Vec<String>,
     /// Extension Information, Attestation Types, RNG Parameters, Profile / Validation /
     /// Capability Information, Client Registration Methods, Defaults Information, Protection
-    /// Storage Masks: raw, in order.
+    /// Storage Masks, in order, as their TTLV: decoding checked each against its typed form
+    /// ([`QueryInformation`]); use [`QueryResponse::information`] and
+    /// [`QueryResponse::push_information`] to read and write them typed.
     pub other: Vec<Ttlv>,
 }
 
+impl QueryResponse {
+    /// The items after the Application Namespaces, typed (decoded in version `v`).
+    pub fn information(&self, v: ProtocolVersion) -> Result<Vec<QueryInformation>> {
+        self.other
+            .iter()
+            .map(|i| QueryInformation::decode(i, v))
+            .collect()
+    }
+
+    /// Appends an item after the Application Namespaces, in the form of `v`.
+    pub fn push_information(&mut self, info: &QueryInformation, v: ProtocolVersion) {
+        self.other.push(info.encode(v));
+    }
+}
+
 impl Payload for QueryResponse {
-    fn read(f: &mut Fields<'_>, _v: ProtocolVersion) -> Result<Self> {
+    fn read(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<Self> {
         Ok(Self {
             operations: f
                 .all_enum(Tag::OPERATION)?
@@ -137,10 +151,10 @@ impl Payload for QueryResponse {
             server_information: f.take(Tag::SERVER_INFORMATION).cloned(),
             application_namespaces: f.all_text(Tag::APPLICATION_NAMESPACE)?,
             other: f
-                .take_where(|t| QUERY_TRAILING.contains(&t))
+                .take_where(|t| QUERY_INFORMATION_TAGS.contains(&t))
                 .into_iter()
-                .cloned()
-                .collect(),
+                .map(|i| QueryInformation::decode(i, v).map(|_| i.clone()))
+                .collect::<Result<_>>()?,
         })
     }
     fn write(&self, out: &mut Out, _v: ProtocolVersion) {

@@ -1,5 +1,6 @@
 //! Finding objects and moving them through their life: Locate (KMIP 1.4 section 4.9, KMIP 2.1
-//! section 6.1.28), Activate (4.19 / 6.1.1), Revoke (4.20 / 6.1.44), Destroy (4.21 / 6.1.15).
+//! section 6.1.28), Activate (4.19 / 6.1.1), Revoke (4.20 / 6.1.44), Destroy (4.21 / 6.1.15),
+//! Archive (4.22 / 6.1.4) and Recover (4.23 / 6.1.42).
 
 use super::Payload;
 use crate::enums::ObjectGroupMember;
@@ -119,3 +120,20 @@ impl Payload for RevokeRequest {
             );
     }
 }
+
+uid_payload!(
+    /// Archive request (KMIP 1.4 section 4.22, KMIP 2.1 section 6.1.4).
+    ArchiveRequest, optional
+);
+uid_payload!(
+    /// Archive response (KMIP 1.4 section 4.22, KMIP 2.1 section 6.1.4).
+    ArchiveResponse, required
+);
+uid_payload!(
+    /// Recover request (KMIP 1.4 section 4.23, KMIP 2.1 section 6.1.42).
+    RecoverRequest, optional
+);
+uid_payload!(
+    /// Recover response (KMIP 1.4 section 4.23, KMIP 2.1 section 6.1.42).
+    RecoverResponse, required
+);

@@ -1,6 +1,10 @@
 //! Request and response payloads (KMIP 1.4 section 4, KMIP 2.1 section 6), typed per
-//! Operation. An operation without a typed payload keeps its payload as raw TTLV, so it
-//! re-encodes losslessly and the server can still answer Operation Not Supported.
+//! Operation: every client-to-server operation of KMIP 1.0 to 2.1 that the OASIS profile
+//! vectors use, and those the server is to implement (see `docs/KMIP-SUPPORT.md`). An operation
+//! without a typed payload (Poll, Login, Logout, Delegated Login, Create / Join Split Key, Get /
+//! Set Constraints, Set Defaults, Re-Provision, Process, Query Asynchronous Requests, Ping, and
+//! any unknown operation) keeps its payload as raw TTLV, so it re-encodes losslessly and the
+//! server can still answer Operation Not Supported.
 
 /// Defines a payload holding only a Unique Identifier (optional in requests, where the ID
 /// Placeholder stands in, required in responses).
@@ -46,30 +50,63 @@ macro_rules! uid_payload {
 }
 
 mod attribute_ops;
+mod certification;
 mod crypto;
+mod derivation;
 mod discovery;
+mod key_pairs;
 mod lifecycle;
 mod objects;
+mod pkcs11;
+mod session;
+mod signing;
+mod transfer;
+mod usage;
 
 pub use attribute_ops::{
-    AddAttributeRequest, AddAttributeResponse, DeleteAttributeRequest, DeleteAttributeResponse,
-    GetAttributeListRequest, GetAttributeListResponse, GetAttributesRequest, GetAttributesResponse,
-    ModifyAttributeRequest, ModifyAttributeResponse, SetAttributeRequest, SetAttributeResponse,
+    AddAttributeRequest, AddAttributeResponse, AdjustAttributeRequest, AdjustAttributeResponse,
+    DeleteAttributeRequest, DeleteAttributeResponse, GetAttributeListRequest,
+    GetAttributeListResponse, GetAttributesRequest, GetAttributesResponse, ModifyAttributeRequest,
+    ModifyAttributeResponse, SetAttributeRequest, SetAttributeResponse,
+};
+pub use certification::{
+    CertificationRequest, CertificationResponse, CertifyRequest, CertifyResponse, ReCertifyRequest,
+    ReCertifyResponse, ValidateRequest, ValidateResponse,
 };
 pub use crypto::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, RngRetrieveRequest,
     RngRetrieveResponse, RngSeedRequest, RngSeedResponse,
 };
+pub use derivation::{DerivationParameters, DeriveKeyRequest, DeriveKeyResponse};
 pub use discovery::{
     DiscoverVersionsRequest, DiscoverVersionsResponse, QueryRequest, QueryResponse,
 };
+pub use key_pairs::{
+    CreateKeyPairRequest, CreateKeyPairResponse, KeyPairAttributes, ReKeyKeyPairRequest,
+    ReKeyKeyPairResponse,
+};
 pub use lifecycle::{
-    ActivateRequest, ActivateResponse, DestroyRequest, DestroyResponse, LocateRequest,
-    LocateResponse, RevokeRequest, RevokeResponse,
+    ActivateRequest, ActivateResponse, ArchiveRequest, ArchiveResponse, DestroyRequest,
+    DestroyResponse, LocateRequest, LocateResponse, RecoverRequest, RecoverResponse, RevokeRequest,
+    RevokeResponse,
 };
 pub use objects::{
     CreateRequest, CreateResponse, GetRequest, GetResponse, ReKeyRequest, ReKeyResponse,
     RegisterRequest, RegisterResponse,
+};
+pub use pkcs11::{Pkcs11FunctionId, Pkcs11Request, Pkcs11Response};
+pub use session::{
+    CancelRequest, CancelResponse, EndpointRolePayload, InteropRequest, InteropResponse,
+    LogRequest, LogResponse, SetEndpointRoleRequest, SetEndpointRoleResponse,
+};
+pub use signing::{
+    HashRequest, HashResponse, MacRequest, MacResponse, MacVerifyRequest, MacVerifyResponse,
+    SignRequest, SignResponse, SignatureVerifyRequest, SignatureVerifyResponse, Streaming,
+};
+pub use transfer::{ExportRequest, ExportResponse, ImportRequest, ImportResponse};
+pub use usage::{
+    CheckFields, CheckRequest, CheckResponse, GetUsageAllocationRequest,
+    GetUsageAllocationResponse, ObtainLeaseRequest, ObtainLeaseResponse,
 };
 
 use crate::enums::Operation;
@@ -140,6 +177,12 @@ macro_rules! payloads {
                 }
             }
 
+            /// The Request Payload item in the form of `v`, as it goes on the wire (before the
+            /// message's [`crate::model::VersionFilter`]).
+            pub fn to_ttlv(&self, v: ProtocolVersion) -> Ttlv {
+                self.encode(v)
+            }
+
             /// The operation of a typed payload (`None` for raw ones).
             pub fn operation(&self) -> Option<Operation> {
                 match self {
@@ -171,6 +214,12 @@ macro_rules! payloads {
                     $( Self::$variant(p) => encode_payload(p, Tag::RESPONSE_PAYLOAD, v), )*
                     Self::Raw(t) => t.clone(),
                 }
+            }
+
+            /// The Response Payload item in the form of `v`, as it goes on the wire (before the
+            /// message's [`crate::model::VersionFilter`]).
+            pub fn to_ttlv(&self, v: ProtocolVersion) -> Ttlv {
+                self.encode(v)
             }
 
             /// The operation of a typed payload (`None` for raw ones).
@@ -223,4 +272,28 @@ payloads! {
     Decrypt => DECRYPT, DecryptRequest, DecryptResponse;
     RngRetrieve => RNG_RETRIEVE, RngRetrieveRequest, RngRetrieveResponse;
     RngSeed => RNG_SEED, RngSeedRequest, RngSeedResponse;
+    CreateKeyPair => CREATE_KEY_PAIR, CreateKeyPairRequest, CreateKeyPairResponse;
+    ReKeyKeyPair => RE_KEY_KEY_PAIR, ReKeyKeyPairRequest, ReKeyKeyPairResponse;
+    DeriveKey => DERIVE_KEY, DeriveKeyRequest, DeriveKeyResponse;
+    Certify => CERTIFY, CertifyRequest, CertifyResponse;
+    ReCertify => RE_CERTIFY, ReCertifyRequest, ReCertifyResponse;
+    Validate => VALIDATE, ValidateRequest, ValidateResponse;
+    Check => CHECK, CheckRequest, CheckResponse;
+    GetUsageAllocation => GET_USAGE_ALLOCATION, GetUsageAllocationRequest, GetUsageAllocationResponse;
+    ObtainLease => OBTAIN_LEASE, ObtainLeaseRequest, ObtainLeaseResponse;
+    Archive => ARCHIVE, ArchiveRequest, ArchiveResponse;
+    Recover => RECOVER, RecoverRequest, RecoverResponse;
+    AdjustAttribute => ADJUST_ATTRIBUTE, AdjustAttributeRequest, AdjustAttributeResponse;
+    Sign => SIGN, SignRequest, SignResponse;
+    SignatureVerify => SIGNATURE_VERIFY, SignatureVerifyRequest, SignatureVerifyResponse;
+    Mac => MAC, MacRequest, MacResponse;
+    MacVerify => MAC_VERIFY, MacVerifyRequest, MacVerifyResponse;
+    Hash => HASH, HashRequest, HashResponse;
+    Export => EXPORT, ExportRequest, ExportResponse;
+    Import => IMPORT, ImportRequest, ImportResponse;
+    Interop => INTEROP, InteropRequest, InteropResponse;
+    Log => LOG, LogRequest, LogResponse;
+    SetEndpointRole => SET_ENDPOINT_ROLE, SetEndpointRoleRequest, SetEndpointRoleResponse;
+    Cancel => CANCEL, CancelRequest, CancelResponse;
+    Pkcs11 => PKCS11, Pkcs11Request, Pkcs11Response;
 }

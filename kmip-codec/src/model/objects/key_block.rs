@@ -1,15 +1,12 @@
-//! Managed objects (KMIP 1.4 section 2.2, KMIP 2.1 section 2) and the object data structures
-//! they are made of (KMIP 1.4 section 2.1.3-2.1.7, KMIP 2.1 section 3).
-//!
-//! Symmetric Key, Secret Data and Opaque Object are typed; the other object types
-//! (Certificate, Public / Private Key, Split Key, Template, PGP Key) are kept as raw TTLV,
-//! which re-encodes losslessly.
+//! The Key Block and what it is made of (KMIP 1.4 sections 2.1.3-2.1.7, KMIP 2.1 sections 3.1-3.12
+//! and 7.18): Key Value, Key Material (byte strings and the transparent key structures of
+//! [`super::transparent`]), Key Wrapping Data and Key Wrapping Specification.
 
 use std::fmt;
 
+use super::transparent::TransparentKey;
 use crate::enums::{
-    CryptographicAlgorithm, EncodingOption, KeyCompressionType, KeyFormatType, ObjectType,
-    OpaqueDataType, SecretDataType, WrappingMethod,
+    CryptographicAlgorithm, EncodingOption, KeyCompressionType, KeyFormatType, WrappingMethod,
 };
 use crate::error::Result;
 use crate::model::attributes::{Attributes, forms};
@@ -18,137 +15,6 @@ use crate::model::parameters::CryptographicParameters;
 use crate::tags::Tag;
 use crate::ttlv::{Bytes, ItemType, Ttlv, Value};
 use crate::version::ProtocolVersion;
-
-/// A managed object as carried by Register and Get.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ManagedObject {
-    /// Symmetric Key.
-    SymmetricKey(SymmetricKey),
-    /// Secret Data.
-    SecretData(SecretData),
-    /// Opaque Object.
-    OpaqueObject(OpaqueObject),
-    /// Any other object type, raw (its tag says which).
-    Other(Ttlv),
-}
-
-/// The tags of every managed object structure.
-pub(crate) const OBJECT_TAGS: [Tag; 9] = [
-    Tag::SYMMETRIC_KEY,
-    Tag::SECRET_DATA,
-    Tag::OPAQUE_OBJECT,
-    Tag::CERTIFICATE,
-    Tag::PUBLIC_KEY,
-    Tag::PRIVATE_KEY,
-    Tag::SPLIT_KEY,
-    Tag::TEMPLATE,
-    Tag::PGP_KEY,
-];
-
-impl ManagedObject {
-    /// The Object Type that goes with this object.
-    pub fn object_type(&self) -> ObjectType {
-        let tag = match self {
-            Self::SymmetricKey(_) => Tag::SYMMETRIC_KEY,
-            Self::SecretData(_) => Tag::SECRET_DATA,
-            Self::OpaqueObject(_) => Tag::OPAQUE_OBJECT,
-            Self::Other(t) => t.tag,
-        };
-        match tag {
-            Tag::SYMMETRIC_KEY => ObjectType::SYMMETRIC_KEY,
-            Tag::SECRET_DATA => ObjectType::SECRET_DATA,
-            Tag::OPAQUE_OBJECT => ObjectType::OPAQUE_OBJECT,
-            Tag::CERTIFICATE => ObjectType::CERTIFICATE,
-            Tag::PUBLIC_KEY => ObjectType::PUBLIC_KEY,
-            Tag::PRIVATE_KEY => ObjectType::PRIVATE_KEY,
-            Tag::SPLIT_KEY => ObjectType::SPLIT_KEY,
-            Tag::TEMPLATE => ObjectType::TEMPLATE,
-            _ => ObjectType::PGP_KEY,
-        }
-    }
-
-    /// Decodes the object item `item` (one of [`OBJECT_TAGS`]).
-    pub(crate) fn decode(item: &Ttlv, v: ProtocolVersion) -> Result<Self> {
-        Ok(match item.tag {
-            Tag::SYMMETRIC_KEY => Self::SymmetricKey(decode_struct(item, |f| {
-                Ok(SymmetricKey {
-                    key_block: f.req_with(Tag::KEY_BLOCK, |i| KeyBlock::decode(i, v))?,
-                })
-            })?),
-            Tag::SECRET_DATA => Self::SecretData(decode_struct(item, |f| {
-                Ok(SecretData {
-                    secret_data_type: SecretDataType(f.req_enum(Tag::SECRET_DATA_TYPE)?),
-                    key_block: f.req_with(Tag::KEY_BLOCK, |i| KeyBlock::decode(i, v))?,
-                })
-            })?),
-            Tag::OPAQUE_OBJECT => Self::OpaqueObject(decode_struct(item, |f| {
-                Ok(OpaqueObject {
-                    opaque_data_type: OpaqueDataType(f.req_enum(Tag::OPAQUE_DATA_TYPE)?),
-                    opaque_data_value: f.req_bytes(Tag::OPAQUE_DATA_VALUE)?,
-                })
-            })?),
-            _ => Self::Other(item.clone()),
-        })
-    }
-
-    /// The object's item.
-    pub(crate) fn encode(&self, v: ProtocolVersion) -> Ttlv {
-        match self {
-            Self::SymmetricKey(k) => {
-                Ttlv::structure(Tag::SYMMETRIC_KEY, vec![k.key_block.encode(v)])
-            }
-            Self::SecretData(s) => {
-                let mut out = Out::new();
-                out.enumeration(Tag::SECRET_DATA_TYPE, s.secret_data_type.0)
-                    .push(s.key_block.encode(v));
-                out.into_struct(Tag::SECRET_DATA)
-            }
-            Self::OpaqueObject(o) => {
-                let mut out = Out::new();
-                out.enumeration(Tag::OPAQUE_DATA_TYPE, o.opaque_data_type.0)
-                    .bytes(Tag::OPAQUE_DATA_VALUE, &o.opaque_data_value);
-                out.into_struct(Tag::OPAQUE_OBJECT)
-            }
-            Self::Other(t) => t.clone(),
-        }
-    }
-
-    /// Reads the one managed object field of a payload, if any.
-    pub(crate) fn read_opt(f: &mut Fields<'_>, v: ProtocolVersion) -> Result<Option<Self>> {
-        let mut found = f.take_where(|t| OBJECT_TAGS.contains(&t));
-        if found.len() > 1 {
-            return Err(crate::error::Error::new(
-                crate::error::ErrorKind::UnexpectedTag(found[1].tag),
-            ));
-        }
-        found.pop().map(|i| Self::decode(i, v)).transpose()
-    }
-}
-
-/// Symmetric Key (KMIP 1.4 section 2.2.2, KMIP 2.1 section 2.9).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SymmetricKey {
-    /// Key Block.
-    pub key_block: KeyBlock,
-}
-
-/// Secret Data (KMIP 1.4 section 2.2.7, KMIP 2.1 section 2.8).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SecretData {
-    /// Secret Data Type.
-    pub secret_data_type: SecretDataType,
-    /// Key Block.
-    pub key_block: KeyBlock,
-}
-
-/// Opaque Object (KMIP 1.4 section 2.2.8, KMIP 2.1 section 2.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpaqueObject {
-    /// Opaque Data Type.
-    pub opaque_data_type: OpaqueDataType,
-    /// Opaque Data Value (zeroizing: it may be secret).
-    pub opaque_data_value: Bytes,
-}
 
 /// Key Block (KMIP 1.4 section 2.1.3, KMIP 2.1 section 3.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -295,13 +161,20 @@ impl KeyValue {
 }
 
 /// Key Material (KMIP 1.4 section 2.1.4, KMIP 2.1 section 3.2).
+///
+/// A transparent key structure other than the symmetric one is carried as its children
+/// ([`KeyMaterial::Structure`]); decoding checks it against the structure its Key Format Type
+/// names (KMIP 1.4 section 2.1.7, KMIP 2.1 sections 3.4-3.12), and [`KeyMaterial::transparent`]
+/// gives its typed form.
 #[derive(Clone, PartialEq, Eq)]
 pub enum KeyMaterial {
     /// A Byte String (Raw, Opaque, PKCS#1, PKCS#8, ... key formats).
     Bytes(Bytes),
-    /// Transparent Symmetric Key: its Key (KMIP 1.4 section 2.1.7.2).
+    /// Transparent Symmetric Key: its Key (KMIP 1.4 section 2.1.7.1).
     TransparentSymmetricKey(Bytes),
-    /// Any other transparent structure, raw (its Byte Strings are zeroizing).
+    /// Any other transparent structure, as its children (its Byte Strings and Big Integers are
+    /// zeroizing). For a Key Format Type this crate knows, the children were checked to be that
+    /// structure; a vendor format's are kept as they came.
     Structure(Vec<Ttlv>),
 }
 
@@ -321,13 +194,11 @@ impl KeyMaterial {
     fn decode(item: &Ttlv, format: KeyFormatType) -> Result<Self> {
         match &item.value {
             Value::ByteString(b) => Ok(Self::Bytes(b.clone())),
-            Value::Structure(c) if format == KeyFormatType::TRANSPARENT_SYMMETRIC_KEY => {
-                decode_struct(item, |f| {
-                    Ok(Self::TransparentSymmetricKey(f.req_bytes(Tag::KEY)?))
-                })
-                .or_else(|_| Ok(Self::Structure(c.clone())))
-            }
-            Value::Structure(c) => Ok(Self::Structure(c.clone())),
+            Value::Structure(c) => match TransparentKey::decode(item, format)? {
+                Some(TransparentKey::Symmetric(k)) => Ok(Self::TransparentSymmetricKey(k.key)),
+                // Checked; kept as children so the type of this enum does not change.
+                Some(_) | None => Ok(Self::Structure(c.clone())),
+            },
             _ => Err(wrong_type(item, ItemType::ByteString)),
         }
     }
@@ -348,6 +219,21 @@ impl KeyMaterial {
         match self {
             Self::Bytes(b) | Self::TransparentSymmetricKey(b) => Some(b),
             Self::Structure(_) => None,
+        }
+    }
+
+    /// The typed transparent key, when `format` (the Key Block's Key Format Type) is one of the
+    /// transparent formats; `None` for byte-string material and for formats without a
+    /// transparent structure. Fails when the structure is not the one `format` names.
+    pub fn transparent(&self, format: KeyFormatType) -> Result<Option<TransparentKey>> {
+        TransparentKey::decode(&self.encode(), format)
+    }
+
+    /// The Key Material of a transparent key.
+    pub fn from_transparent(key: &TransparentKey) -> Self {
+        match key {
+            TransparentKey::Symmetric(k) => Self::TransparentSymmetricKey(k.key.clone()),
+            other => Self::Structure(other.children()),
         }
     }
 }
