@@ -2,6 +2,8 @@
 
 use hsm::{Error, KeyBytes, SealContext};
 
+use softhsm_support::softhsm_test;
+
 use crate::seal::open_with_root;
 
 softhsm_test! {
