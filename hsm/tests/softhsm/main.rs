@@ -4,7 +4,7 @@
 
 mod ceremony;
 mod errors;
+mod kek_sealing;
 mod pool;
 mod root;
-mod seal;
 mod token_setup;

@@ -4,7 +4,7 @@ use hsm::{Error, KeyBytes, SealContext};
 
 use softhsm_support::softhsm_test;
 
-use crate::seal::open_with_root;
+use crate::kek_sealing::open_with_root;
 
 softhsm_test! {
     fn dozens_of_tasks_seal_and_unseal_concurrently(env) {

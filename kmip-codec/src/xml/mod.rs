@@ -50,4 +50,4 @@ pub enum XmlShape {
 }
 
 #[cfg(test)]
-mod tests;
+mod encoding_tests;

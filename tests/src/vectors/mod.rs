@@ -133,4 +133,4 @@ pub fn unix_now() -> i64 {
 }
 
 #[cfg(test)]
-mod tests;
+mod runner_tests;

@@ -4,13 +4,13 @@
 //! tamper case asserts the finding `--json` names. (Export and tail over the admin API are
 //! to be tested end to end against the real server once it serves the audit routes.)
 
-mod scope;
-mod trail;
+mod signed_trail;
+mod verify_scope;
 
 use audit_log::{AuditRecord, Checkpoint, Status};
 use serde_json::Value;
 
-use trail::*;
+use signed_trail::*;
 
 #[test]
 fn a_clean_trail_verifies_and_says_how_far_signatures_reach() {
