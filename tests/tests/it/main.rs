@@ -15,6 +15,7 @@ mod cluster;
 mod conformance;
 mod dev_command;
 mod disk_watermark;
+mod docs;
 mod encrypt_only;
 mod file_permissions;
 mod flood;
