@@ -234,10 +234,10 @@ fn check_command(root: &Path, command: &str) -> Result<(), String> {
     if lib || (tests.is_empty() && benches.is_empty()) {
         modules.extend(target_modules(&crate_dir.join("src")));
     }
-    if let Some(filter) = filter {
-        if !test_paths(&modules).iter().any(|p| p.contains(filter)) {
-            return Err(format!("the filter {filter} names no test of {package}"));
-        }
+    if let Some(filter) = filter
+        && !test_paths(&modules).iter().any(|p| p.contains(filter))
+    {
+        return Err(format!("the filter {filter} names no test of {package}"));
     }
     Ok(())
 }
