@@ -10,6 +10,8 @@
 # (default http://deb.debian.org/debian). Needs root (debootstrap) and a usable Docker engine;
 # installs debootstrap with apt-get when it is missing.
 set -euo pipefail
+# softhsm_module: the workspace's one SoftHSM2 module lookup, here into the new root.
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/softhsm-module.sh"
 
 image=${KMS_BASE_IMAGE:-kms-base:bookworm}
 mirror=${KMS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -74,7 +76,7 @@ if ! debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mi
 fi
 rm -f "$rootfs.log"
 
-[[ -e $rootfs/usr/lib/softhsm/libsofthsm2.so ]] || die "the SoftHSM2 module is missing from the new root file system"
+softhsm_module "$rootfs" >/dev/null || die "the SoftHSM2 module is missing from the new root file system"
 # Package caches and lists are not needed at run time (the image never runs apt).
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the kmsd node image (default tag kms:local) from compose/Dockerfile:
 #   1. the binaries on the host: cargo build --profile release --locked -p server -p client -p certs
-#   2. a staging directory with kmsd, kmsctl, kms-certs, init.sh and bootstrap.sh as the build context
+#   2. a staging directory with kmsd, kmsctl, kms-certs, init.sh, bootstrap.sh and
+#      scripts/softhsm-module.sh (init.sh's module lookup) as the build context
 #   3. docker build, then `kmsd --version` inside the image (proves the host binary runs there)
 #
 #   bash compose/build-image.sh
@@ -47,7 +48,7 @@ for bin in kmsd kmsctl kms-certs; do
     # need it. Symbols stay, so a backtrace still names functions.
     if command -v strip >/dev/null 2>&1; then strip --strip-debug "$stage/$bin"; fi
 done
-cp "$here/Dockerfile" "$here/init.sh" "$here/bootstrap.sh" "$stage/"
+cp "$here/Dockerfile" "$here/init.sh" "$here/bootstrap.sh" "$repo/scripts/softhsm-module.sh" "$stage/"
 
 echo "build-image.sh: docker build -t $image"
 # The Dockerfile names the base by its default tag; a different one is passed through sed.

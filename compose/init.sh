@@ -30,7 +30,13 @@ export_dir=${KMS_INIT_EXPORT:-/export}
 operator=${KMS_OPERATOR:-admin}
 tenant_clients=${KMS_TENANT_CLIENTS:-acme/vcenter globex/vcenter}
 extra_hosts=${KMS_EXTRA_HOSTS:-}
-module=/usr/lib/softhsm/libsofthsm2.so
+# The SoftHSM2 module, by the workspace's one lookup (scripts/softhsm-module.sh, copied into
+# the image beside this script).
+source "$(dirname "${BASH_SOURCE[0]}")/softhsm-module.sh"
+module=$(softhsm_module) || {
+    echo "init: no SoftHSM2 module in this image" >&2
+    exit 1
+}
 marker=$ceremony/initialised
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

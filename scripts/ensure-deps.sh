@@ -23,13 +23,10 @@ if ! command -v cargo >/dev/null 2>&1; then
     export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
-# Where the SoftHSM2 PKCS#11 module lives (Debian puts it under the multiarch lib dir).
-if [ -z "${KMS_PKCS11_MODULE:-}" ]; then
-    for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
-             /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so /usr/local/lib/softhsm/libsofthsm2.so; do
-        if [ -f "$m" ]; then export KMS_PKCS11_MODULE="$m"; break; fi
-    done
-fi
+# Where the SoftHSM2 PKCS#11 module lives (Debian puts it under the multiarch lib dir): the
+# workspace's one lookup (scripts/softhsm-module.sh), exported for the tests and `kmsd dev`.
+source "$(dirname "${BASH_SOURCE[0]}")/softhsm-module.sh"
+if KMS_PKCS11_MODULE=$(softhsm_module); then export KMS_PKCS11_MODULE; else unset KMS_PKCS11_MODULE; fi
 
 # PyKMIP, for the interoperability test: in a virtualenv under target/ so that Debian's
 # externally-managed Python stays untouched. KMS_PYTHON names the interpreter to use.

@@ -49,7 +49,7 @@ mod verify;
 #[cfg(test)]
 mod scope_tests;
 #[cfg(test)]
-mod tests;
+mod tamper_tests;
 
 pub use crate::chain::{ChainState, Rewind, TenantHead};
 pub use crate::checkpoint::{

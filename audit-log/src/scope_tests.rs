@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use crate::tests::{TestKey, check, event, fixture, tenant_view, to_file};
+use crate::tamper_tests::{TestKey, check, event, fixture, tenant_view, to_file};
 use crate::{
     AuditRecord, ChainState, Checkpoint, CheckpointDraft, Finding, Manifest, Scope, verify,
 };

@@ -1,11 +1,11 @@
 //! Seal/unseal latency and throughput through the pool, and SoftHSM's raw unwrap cost.
 //!
-//! `cargo bench -p hsm --bench seal` — needs SoftHSM2 (`KMS_PKCS11_MODULE`, default
-//! /usr/lib/softhsm/libsofthsm2.so). Like the tests, the benchmark re-runs itself with a
-//! private `SOFTHSM2_CONF` (setting it in-process would need `unsafe`).
+//! `cargo bench -p hsm --bench seal` — needs SoftHSM2 (`KMS_PKCS11_MODULE`, else the usual
+//! places: `softhsm_support::module`). Like the tests, the benchmark re-runs itself with a
+//! private `SOFTHSM2_CONF` (setting it in-process would need `unsafe`):
+//! `softhsm_support::harness::rerun_binary`.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -15,63 +15,28 @@ use cryptoki::object::{Attribute, KeyType, ObjectClass};
 use hsm::ceremony::{self, CeremonyToken};
 use hsm::{Hsm, HsmConfig, PinSource, RootExport, SealContext};
 use secrecy::SecretString;
+use softhsm_support::harness::{self, TokenDir};
 
-const DIR_VAR: &str = "KMS_HSM_BENCH_DIR";
 const LABEL: &str = "bench";
 const USER_PIN: &str = "bench-user-pin";
 const POOL: usize = 8;
 
 fn module() -> PathBuf {
-    std::env::var_os("KMS_PKCS11_MODULE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"))
+    softhsm_support::module().expect("a SoftHSM2 module")
 }
 
 /// Parent: make a SoftHSM directory with one token, re-run this binary inside it.
-fn reexec() -> ! {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).expect("token dir");
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .expect("conf");
-    std::fs::write(dir.path().join("user.pin"), USER_PIN).expect("pin");
-    let init = Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            LABEL,
-            "--pin",
-            USER_PIN,
-            "--so-pin",
-            "bench-so-pin",
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .expect("softhsm2-util");
-    assert!(
-        init.status.success(),
-        "init token: {}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-    let status = Command::new(std::env::current_exe().expect("exe"))
-        .args(std::env::args_os().skip(1))
-        .env("SOFTHSM2_CONF", &conf)
-        .env(DIR_VAR, dir.path())
-        .status()
-        .expect("re-run bench");
+fn rerun_in_token_dir() -> ! {
+    let dir = TokenDir::new("kms-bench-").expect("token directory");
+    std::fs::write(dir.env().dir().join("user.pin"), USER_PIN).expect("pin");
+    softhsm_support::init_token(&dir.env().softhsm_conf(), LABEL, USER_PIN, "bench-so-pin")
+        .expect("init token");
+    let status = harness::rerun_binary(&dir).expect("re-run bench");
     drop(dir);
     std::process::exit(status.code().unwrap_or(1));
 }
 
-fn open(dir: &std::path::Path) -> Hsm {
+fn open(dir: &Path) -> Hsm {
     let mut config = HsmConfig::new(module(), LABEL, PinSource::File(dir.join("user.pin")));
     config.pool_size = POOL;
     let token = CeremonyToken::open(&config).expect("token");
@@ -193,10 +158,10 @@ fn raw_unwrap(c: &mut Criterion, hsm: &Hsm) {
 }
 
 fn main() {
-    let Some(dir) = std::env::var_os(DIR_VAR).map(PathBuf::from) else {
-        reexec()
+    let Some(env) = harness::child_env() else {
+        rerun_in_token_dir()
     };
-    let hsm = open(&dir);
+    let hsm = open(env.dir());
     let mut c = Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))

@@ -104,21 +104,10 @@ impl DevLayout {
     }
 }
 
-/// The PKCS#11 module: `KMS_PKCS11_MODULE`, else the usual SoftHSM2 locations.
+/// The PKCS#11 module: `KMS_PKCS11_MODULE`, else the usual SoftHSM2 locations (the one
+/// lookup of the workspace and its scripts: `softhsm_support::module`).
 pub fn softhsm_module() -> Result<PathBuf, DevError> {
-    if let Some(m) = std::env::var_os("KMS_PKCS11_MODULE") {
-        return Ok(PathBuf::from(m));
-    }
-    [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/local/lib/softhsm/libsofthsm2.so",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-    .ok_or(DevError::NoModule)
+    softhsm_support::module().map_err(|softhsm_support::NoModule| DevError::NoModule)
 }
 
 /// Creates what is missing (first run) and returns the config path. `listen` is written into

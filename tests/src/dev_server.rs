@@ -63,7 +63,7 @@ impl DevServer {
             // Set up front, as `kmsd dev` would set it before re-executing itself: the process
             // started is then the server itself, which `kill_on_drop` reaches if a test fails.
             .env(
-                crate::softhsm::SOFTHSM2_CONF,
+                softhsm_support::SOFTHSM2_CONF,
                 server::dev::DevLayout::new(dir)?.softhsm_conf(),
             )
             .env("NO_COLOR", "1")

@@ -71,6 +71,9 @@ pub enum Error {
     /// The dev environment (token, Root of Trust, PKI, config) could not be prepared.
     #[error("dev environment: {0}")]
     Dev(#[from] server::dev::DevError),
+    /// No SoftHSM2 module was found.
+    #[error(transparent)]
+    NoModule(#[from] softhsm_support::NoModule),
     /// The server configuration did not load.
     #[error("server configuration: {0}")]
     Config(#[from] server::config::ConfigError),

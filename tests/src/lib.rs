@@ -1,5 +1,5 @@
-//! Shared harness for the integration tests (`tests/it/`): a private SoftHSM2 token per test
-//! ([`softhsm`]), a real server started in-process on `127.0.0.1:0` with the dev PKI
+//! Shared harness for the integration tests (`tests/it/`): a private SoftHSM2 token directory
+//! per test ([`softhsm`], which is `softhsm_support::harness`), a real server started in-process on `127.0.0.1:0` with the dev PKI
 //! ([`testbed`]), the OASIS KMIP test-vector replay runner ([`vectors`]), and a three-node
 //! cluster of real `kmsd serve` processes ([`cluster`]) partitioned through TCP proxies
 //! ([`fault_proxy`]).
@@ -20,9 +20,13 @@ pub mod dev_server;
 pub mod error;
 pub mod fault_proxy;
 pub mod kmsctl;
-pub mod softhsm;
 pub mod testbed;
 pub mod transport;
 pub mod vectors;
 
 pub use error::Error;
+/// The per-test process re-run with a private SoftHSM2 token directory (one implementation for
+/// the workspace: the `softhsm-support` crate). [`server_test!`] runs on it.
+pub use softhsm_support::harness as softhsm;
+/// A test in its own process with its own SoftHSM2 token directory (see [`softhsm`]).
+pub use softhsm_support::softhsm_test;

@@ -3,7 +3,7 @@
 mod cli;
 mod common;
 mod csr;
-mod files;
-mod identity;
 mod issue;
+mod key_files;
+mod principal_uris;
 mod tls;

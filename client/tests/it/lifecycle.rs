@@ -17,7 +17,7 @@ use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
 
-use crate::support::{Reply, answer, connector, settings, start};
+use crate::scripted_server::{Reply, answer, connector, settings, start};
 
 const KEY: [u8; 16] = [0xA5; 16];
 

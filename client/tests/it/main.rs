@@ -1,10 +1,10 @@
 //! Client integration tests against an in-test KMIP-over-TLS server (one binary, modules).
 
-mod audit;
-mod bench;
-mod kmsctl;
+mod bench_accounting;
+mod kmsctl_audit;
+mod kmsctl_offline;
 mod lifecycle;
 mod operations;
-mod support;
+mod scripted_server;
 mod timing;
-mod transport;
+mod tls_and_framing;

@@ -14,7 +14,7 @@ use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
 
-use crate::support::{Reply, answer, connector, settings, start};
+use crate::scripted_server::{Reply, answer, connector, settings, start};
 
 /// Answers Create with "key-<n>" where n is the batch position, and everything else with
 /// Item Not Found.

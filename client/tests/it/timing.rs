@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use client::{HandshakeKind, SessionResumption, TlsVersions};
 use kmip_codec::model::{DiscoverVersionsResponse, ResponseBatchItem};
 
-use crate::support::{answer, connector, settings, start};
+use crate::scripted_server::{answer, connector, settings, start};
 
 const CONNECTIONS: u32 = 200;
 

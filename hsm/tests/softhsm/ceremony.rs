@@ -3,7 +3,10 @@
 use hsm::ceremony::{self, CeremonyToken, CustodianShare};
 use hsm::{Error, Hsm, RootExport, SealContext};
 
-use crate::support::{Env, so_pin, user_pin};
+use softhsm_support::harness::Env;
+use softhsm_support::softhsm_test;
+
+use crate::token_setup::{TestTokens, so_pin, user_pin};
 
 /// Initialises all tokens first: SoftHSM reads its token directory once, at `C_Initialize`.
 fn tokens<const N: usize>(env: &Env, labels: [&str; N]) -> [CeremonyToken; N] {

@@ -2,7 +2,9 @@
 
 use hsm::{Error, Hsm, HsmConfig, PinError, PinSource};
 
-use crate::support::{USER_PIN, module};
+use softhsm_support::softhsm_test;
+
+use crate::token_setup::{TestTokens, USER_PIN, module};
 
 #[test]
 fn missing_module_is_a_module_load_error() {

@@ -2,7 +2,9 @@
 
 use hsm::{Error, KeyBytes, SealContext};
 
-use crate::seal::open_with_root;
+use softhsm_support::softhsm_test;
+
+use crate::kek_sealing::open_with_root;
 
 softhsm_test! {
     fn dozens_of_tasks_seal_and_unseal_concurrently(env) {

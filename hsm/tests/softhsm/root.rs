@@ -9,7 +9,9 @@ use cryptoki::session::{Session, UserType};
 use hsm::ceremony::{self, CeremonyToken};
 use hsm::{Hsm, KcvSource, RootExport};
 
-use crate::support::{USER_PIN, module, so_pin, user_pin};
+use softhsm_support::softhsm_test;
+
+use crate::token_setup::{TestTokens, USER_PIN, module, so_pin, user_pin};
 
 /// A raw session on `label`, beside the crate (same process, same module instance).
 fn raw_session(label: &str) -> Session {

@@ -52,4 +52,4 @@ pub enum XmlShape {
 }
 
 #[cfg(test)]
-mod tests;
+mod encoding_tests;

@@ -82,7 +82,7 @@ pub fn spawn(
     cmd.arg("serve")
         .arg("--config")
         .arg(config)
-        .env(server::dev::SOFTHSM2_CONF, softhsm_conf)
+        .env(softhsm_support::SOFTHSM2_CONF, softhsm_conf)
         .env("RUST_LOG", "info")
         // Plain text in the log file (tracing-subscriber colours by default).
         .env("NO_COLOR", "1")

@@ -123,23 +123,25 @@ pub(super) async fn make_root_token(kmsd: &Path, dir: &Path) -> Result<RootToken
     mkdir(&tokens)?;
     let conf = dir.join("softhsm2.conf");
     write_softhsm_conf(&conf, &tokens)?;
-    let module = server::dev::softhsm_module()?;
+    let module = softhsm_support::module()?;
     let pin_file = dir.join("hsm-user.pin");
     let pin = random_hex()?;
     write_private(&pin_file, pin.as_bytes())?;
     let so_pin = random_hex()?;
     // softhsm2-util takes the PINs only as arguments; they are test PINs of a throw-away token.
-    let mut init = tokio::process::Command::new("softhsm2-util");
-    init.args(["--init-token", "--free", "--label", TOKEN_LABEL])
-        .args(["--pin", &pin, "--so-pin", &so_pin])
-        .env(server::dev::SOFTHSM2_CONF, &conf);
+    let mut init = tokio::process::Command::from(softhsm_support::init_token_command(
+        &conf,
+        TOKEN_LABEL,
+        &pin,
+        &so_pin,
+    ));
     run("softhsm2-util --init-token", &mut init).await?;
     let hsm_toml = dir.join("hsm.toml");
     write_private(&hsm_toml, hsm_table(&module, &pin_file).as_bytes())?;
     let mut root = tokio::process::Command::new(kmsd);
     root.args(["ceremony", "init-root", "-c"])
         .arg(&hsm_toml)
-        .env(server::dev::SOFTHSM2_CONF, &conf)
+        .env(softhsm_support::SOFTHSM2_CONF, &conf)
         .env("RUST_LOG", "warn");
     let out = run("kmsd ceremony init-root", &mut root).await?;
     let kcv = out
@@ -170,7 +172,7 @@ pub(super) async fn enroll_operator(
     cmd.args(["enroll-operator", "--config"])
         .arg(config)
         .args(["--name", name])
-        .env(server::dev::SOFTHSM2_CONF, softhsm_conf)
+        .env(softhsm_support::SOFTHSM2_CONF, softhsm_conf)
         .env("RUST_LOG", "warn");
     remove_kmsd_overrides(&mut cmd);
     run("kmsd enroll-operator", &mut cmd).await.map(drop)
@@ -259,13 +261,9 @@ fn hsm_table(module: &Path, pin_file: &Path) -> String {
     )
 }
 
-/// A SoftHSM2 configuration whose token directory is `tokens`.
+/// A SoftHSM2 configuration whose token directory is `tokens`, readable by the owner only.
 pub(super) fn write_softhsm_conf(path: &Path, tokens: &Path) -> Result<(), Error> {
-    let text = format!(
-        "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
-        tokens.display()
-    );
-    write_private(path, text.as_bytes())
+    write_private(path, softhsm_support::conf_text(tokens).as_bytes())
 }
 
 /// Copies a directory tree (a SoftHSM2 token directory: directories and regular files).

@@ -134,4 +134,4 @@ pub fn unix_now() -> i64 {
 }
 
 #[cfg(test)]
-mod tests;
+mod runner_tests;

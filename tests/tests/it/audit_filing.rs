@@ -16,7 +16,7 @@ use serde_json::json;
 use server::store::records::Role;
 
 use crate::admin::Api;
-use crate::audit::all_records;
+use crate::audit_trail::all_records;
 
 /// Every character of `s` percent-encoded (`acme` -> `%61%63%6D%65`).
 fn encode_all(s: &str) -> String {

@@ -13,7 +13,7 @@ use kmip_codec::model::{
 };
 use kmip_codec::version::ProtocolVersion;
 
-use crate::support::{self, Reply, answer, connector, settings, start, start_with};
+use crate::scripted_server::{self, Reply, answer, connector, settings, start, start_with};
 
 /// Answers Discover Versions with 1.4 only.
 fn versions_server(request: &RequestMessage) -> Reply {
@@ -111,7 +111,7 @@ async fn tls_version_restrictions_are_what_gets_negotiated() {
 #[tokio::test]
 async fn tls13_only_client_fails_against_a_tls12_only_server() {
     let server = start_with(
-        support::server_tls(TlsVersions::Tls12Only, true),
+        scripted_server::server_tls(TlsVersions::Tls12Only, true),
         versions_server,
     )
     .await;
@@ -131,7 +131,7 @@ async fn tls13_only_client_fails_against_a_tls12_only_server() {
 #[tokio::test]
 async fn server_certificate_from_another_ca_is_refused() {
     let server = start(versions_server).await;
-    let other = support::other_pki();
+    let other = scripted_server::other_pki();
     let settings = ClientConfig {
         ca_files: vec![other.ca.cert.clone()],
         ..settings(&server)
@@ -226,7 +226,7 @@ async fn server_that_never_handshakes_hits_the_connect_timeout() {
         let _open = listener.accept().await;
         std::future::pending::<()>().await;
     });
-    let pki = support::pki();
+    let pki = scripted_server::pki();
     let limit = Duration::from_millis(300);
     let settings = ClientConfig::new(addr.to_string(), "localhost")
         .with_ca_file(&pki.ca.cert)

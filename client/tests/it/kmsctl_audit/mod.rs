@@ -1,16 +1,16 @@
 //! `kmsctl audit export --from-dir`, `audit verify`: a real audit trail built with the
 //! `audit-log` crate and checkpoints signed with a software P-256 key (the server signs with
 //! the HSM), written as a node writes it, then checked by the real `kmsctl` binary. Every
-//! tamper case asserts the finding `--json` names. (Export and tail over the admin API are
-//! to be tested end to end against the real server once it serves the audit routes.)
+//! tamper case asserts the finding `--json` names. Export and tail over the admin API, against
+//! the real server: `tests/tests/it/kmsctl.rs`, `kmsctl_audit_exports_over_the_api_and_verifies_offline`.
 
-mod scope;
-mod trail;
+mod signed_trail;
+mod verify_scope;
 
 use audit_log::{AuditRecord, Checkpoint, Status};
 use serde_json::Value;
 
-use trail::*;
+use signed_trail::*;
 
 #[test]
 fn a_clean_trail_verifies_and_says_how_far_signatures_reach() {

@@ -3,7 +3,10 @@
 use hsm::ceremony::{self, CeremonyToken};
 use hsm::{Error, Hsm, RootExport, SealContext, SealedBlob};
 
-use crate::support::{Env, user_pin};
+use softhsm_support::harness::Env;
+use softhsm_support::softhsm_test;
+
+use crate::token_setup::{TestTokens, user_pin};
 
 /// A token with a root, opened.
 pub fn open_with_root(env: &Env, label: &str) -> Hsm {

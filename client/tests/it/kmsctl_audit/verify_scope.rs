@@ -13,7 +13,7 @@ use std::path::Path;
 use audit_log::{AuditRecord, ChainState, Checkpoint};
 use serde_json::Value;
 
-use super::trail::*;
+use super::signed_trail::*;
 
 /// `kmsctl audit export --from-dir node --out out --public-key K [extra]`, which must succeed.
 fn export(t: &Trail, node: &Path, out: &Path, extra: &[&str]) {

@@ -19,7 +19,7 @@ use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
 
-use crate::support::{Reply, TestServer, answer, settings, start};
+use crate::scripted_server::{Reply, TestServer, answer, settings, start};
 
 /// The keys the server made: uid -> Object Group.
 type Keys = Arc<Mutex<BTreeMap<String, String>>>;

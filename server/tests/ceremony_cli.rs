@@ -8,60 +8,38 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
+use softhsm_support::SOFTHSM2_CONF;
+use softhsm_support::harness::{TokenDir, skip};
 
 const USER_PIN: &str = "user-pin-8642";
 const SO_PIN: &str = "so-pin-7531";
 
-fn module() -> PathBuf {
-    std::env::var_os("KMS_PKCS11_MODULE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"))
-}
-
 /// A private SoftHSM2 directory with its configuration, PIN files and per-token configs.
 struct Lab {
-    dir: tempfile::TempDir,
+    dir: TokenDir,
 }
 
 impl Lab {
     fn new() -> Lab {
-        let dir = tempfile::Builder::new()
-            .prefix("kms-ceremony-")
-            .tempdir()
-            .expect("tempdir");
-        let tokens = dir.path().join("tokens");
-        std::fs::create_dir(&tokens).expect("token dir");
-        std::fs::write(
-            dir.path().join("softhsm2.conf"),
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                tokens.display()
-            ),
-        )
-        .expect("softhsm2.conf");
-        std::fs::write(dir.path().join("user.pin"), format!("{USER_PIN}\n")).expect("pin");
-        std::fs::write(dir.path().join("so.pin"), format!("{SO_PIN}\n")).expect("so pin");
-        Lab { dir }
+        let dir = TokenDir::new("kms-ceremony-").expect("token directory");
+        let lab = Lab { dir };
+        std::fs::write(lab.path("user.pin"), format!("{USER_PIN}\n")).expect("pin");
+        std::fs::write(lab.path("so.pin"), format!("{SO_PIN}\n")).expect("so pin");
+        lab
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.dir.env().dir().join(name)
     }
 
     fn conf(&self) -> PathBuf {
-        self.path("softhsm2.conf")
+        self.dir.env().softhsm_conf()
     }
 
     /// Initialises token `label` and writes `<label>.toml`: a full kmsd.toml for the source
     /// (the ceremony reads only its [hsm] table), a bare [hsm] file for the others.
     fn token(&self, label: &str, full_server_config: bool) -> PathBuf {
-        let output = Command::new("softhsm2-util")
-            .args(["--init-token", "--free", "--label", label])
-            .args(["--pin", USER_PIN, "--so-pin", SO_PIN])
-            .env("SOFTHSM2_CONF", self.conf())
-            .output()
-            .expect("run softhsm2-util");
-        assert!(output.status.success(), "softhsm2-util: {output:?}");
+        softhsm_support::init_token(&self.conf(), label, USER_PIN, SO_PIN).expect("init token");
         let server = if full_server_config {
             "[server]\nnode_id = 1\n\n[tls]\nclient_ca = \"ca.pem\"\necdsa_cert = \"c.pem\"\n\
              ecdsa_key = \"k.pem\"\n\n"
@@ -74,7 +52,7 @@ impl Lab {
             format!(
                 "{server}[hsm]\nmodule = {:?}\ntoken_label = {label:?}\npin_file = {:?}\n\
                  transport_oaep_hash = \"sha1\"\n",
-                module(),
+                softhsm_support::module().expect("SoftHSM2 module"),
                 self.path("user.pin")
             ),
         )
@@ -94,7 +72,7 @@ impl Lab {
             .args(args)
             .arg("--config")
             .arg(config)
-            .env("SOFTHSM2_CONF", self.conf())
+            .env(SOFTHSM2_CONF, self.conf())
             .env("RUST_LOG", "warn")
             .env_remove("KMSD_CONFIG")
             .env_remove("KMSD_SO_PIN");
@@ -345,7 +323,7 @@ fn transport_fingerprint_matches_an_independent_computation() {
         .arg(&transport)
         .output()
     else {
-        eprintln!("openssl not installed; fingerprint not cross-checked");
+        skip("openssl is not installed: the fingerprint is not cross-checked");
         return;
     };
     assert!(der.status.success(), "openssl: {der:?}");

@@ -12,7 +12,7 @@ use client::cli::{Console, Exit, FileConfig, Global, Settings, execute, fingerpr
 use client::error::ClientError;
 use kmip_codec::version::ProtocolVersion;
 
-use crate::support::pki;
+use crate::scripted_server::pki;
 
 /// Runs kmsctl in-process with `env` as the environment; exit, stdout, stderr.
 fn kmsctl(args: &[&str], env: &[(&str, &str)]) -> (Exit, String, String) {
