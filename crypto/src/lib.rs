@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod hash;
+pub mod kdf;
 pub mod limits;
 pub mod mac;
 mod secret;

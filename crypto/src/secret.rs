@@ -31,6 +31,23 @@ impl SecretBytes {
         self.0.is_empty()
     }
 
+    /// The bytes, to fill in place.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    /// Appends `bytes`. Callers reserve the final capacity first, so the vector does not
+    /// reallocate and leave a copy of its old contents in freed memory.
+    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// Shortens to `len` bytes (the tail is zeroized on drop with the rest: `Zeroizing`
+    /// clears the whole capacity).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
+    }
+
     /// The codec's zeroizing byte type, to put into a KMIP Key Material or Data field.
     pub fn into_kmip(mut self) -> kmip_codec::ttlv::Bytes {
         // Moves the vector out (the emptied one is dropped): no copy of the bytes is made.
