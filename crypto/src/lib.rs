@@ -7,6 +7,7 @@ pub mod kdf;
 pub mod limits;
 pub mod mac;
 mod secret;
+pub mod symmetric_more;
 
 pub use crate::error::{Error, Input, KeyError, Parameter};
 pub use crate::secret::SecretBytes;
