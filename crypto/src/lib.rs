@@ -1,11 +1,14 @@
 //! placeholder
 #![forbid(unsafe_code)]
 
+pub mod asymmetric;
 pub mod error;
 pub mod hash;
 pub mod kdf;
 pub mod limits;
 pub mod mac;
+#[cfg(test)]
+mod oasis;
 mod secret;
 pub mod symmetric_more;
 
