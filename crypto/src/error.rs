@@ -79,6 +79,8 @@ pub enum Parameter {
     CounterLength,
     /// Cryptographic Length (key size in bits).
     CryptographicLength,
+    /// P Source (the OAEP label): `rsa` 0.9 takes labels that are UTF-8 text only.
+    PSource,
 }
 
 /// Everything that can go wrong in this crate.
@@ -156,9 +158,6 @@ pub enum Error {
     /// Suggested: Cryptographic Failure.
     #[error("signing failed")]
     SigningFailed,
-    /// The caller-supplied random number generator failed. Suggested: General Failure.
-    #[error("the random number generator failed")]
-    Rng,
     /// A stream cipher's counter would wrap around (ChaCha20 with a counter near its end).
     /// Suggested: Invalid Field.
     #[error("the keystream counter would overflow")]

@@ -9,7 +9,9 @@ pub mod limits;
 pub mod mac;
 #[cfg(test)]
 mod oasis;
+pub mod rsa_oaep;
 mod secret;
+pub mod signature;
 pub mod symmetric_more;
 
 pub use crate::error::{Error, Input, KeyError, Parameter};

@@ -72,6 +72,10 @@ pub const AEAD_MAX_TAG_LEN: usize = 16;
 /// Longest additional authenticated data: 64 KiB.
 pub const MAX_AAD_LEN: usize = 64 * 1024;
 
+/// Longest signature accepted for verification: 1024 bytes (an 8192-bit RSA signature; DER
+/// ECDSA signatures are far shorter).
+pub const MAX_SIGNATURE_LEN: usize = RSA_MAX_BITS / 8;
+
 /// Longest OAEP label (KMIP P Source): 1 KiB.
 pub const MAX_OAEP_LABEL_LEN: usize = 1024;
 
