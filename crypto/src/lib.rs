@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod asymmetric;
+pub mod certificate;
 pub mod error;
 pub mod hash;
 pub mod kdf;
@@ -13,6 +14,7 @@ pub mod rsa_oaep;
 mod secret;
 pub mod signature;
 pub mod symmetric_more;
+pub mod wrap;
 
 pub use crate::error::{Error, Input, KeyError, Parameter};
 pub use crate::secret::SecretBytes;
