@@ -1,6 +1,6 @@
 //! The crate's one error type. Each module's failures are a typed enum of their own, folded in
 //! here; no variant holds a `String`, key material or input bytes, so an error can be logged
-//! whole. The server maps [`Error`] to KMIP Result Reasons in its one exhaustive mapping; the
+//! whole. The server maps [`enum@Error`] to KMIP Result Reasons in its one exhaustive mapping; the
 //! reason each variant suggests is in its documentation.
 
 use thiserror::Error;

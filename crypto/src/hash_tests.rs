@@ -105,3 +105,19 @@ fn oversize_input_is_refused_before_hashing() {
     h.update(&big[..MAX_DATA_LEN]).expect("up to the limit");
     assert!(h.update(&[0]).is_err(), "one byte past the limit");
 }
+
+#[test]
+fn oasis_cs_ac_m_7_hash() {
+    use kmip_codec::tags::Tag;
+    let data = crate::oasis::byte_strings("v1.4/XML/mandatory/CS-AC-M-7-14.xml", Tag::DATA);
+    // Request data, SHA-256 answer, request data, SHA-512 answer.
+    assert_eq!(data.len(), 4);
+    assert_eq!(
+        digest(HashAlgorithm::Sha256, &data[0]).expect("sha256"),
+        data[1]
+    );
+    assert_eq!(
+        digest(HashAlgorithm::Sha512, &data[2]).expect("sha512"),
+        data[3]
+    );
+}

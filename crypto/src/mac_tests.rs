@@ -8,7 +8,10 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 /// RFC 4231 section 4: (case, key, data, [SHA-224, SHA-256, SHA-384, SHA-512]).
-fn rfc4231() -> Vec<(u8, Vec<u8>, Vec<u8>, [&'static str; 4])> {
+/// One RFC 4231 test case: number, key, data, and the MACs for SHA-224/256/384/512.
+type Rfc4231Case = (u8, Vec<u8>, Vec<u8>, [&'static str; 4]);
+
+fn rfc4231() -> Vec<Rfc4231Case> {
     vec![
         (1, vec![0x0b; 20], b"Hi There".to_vec(), [
             "896fb1128abbdf196832107cd49df33f47b4b1169912ba4f53684b22",
@@ -201,4 +204,27 @@ fn kmip_names() {
     }
     assert!(MacAlgorithm::from_kmip(CryptographicAlgorithm::AES).is_err());
     assert!(MacAlgorithm::from_kmip(CryptographicAlgorithm::HMAC_MD5).is_err());
+}
+
+#[test]
+fn oasis_cs_ac_m_4_5_6_hmac_sha256() {
+    use kmip_codec::tags::Tag;
+    for file in ["CS-AC-M-4-14.xml", "CS-AC-M-5-14.xml", "CS-AC-M-6-14.xml"] {
+        let path = format!("v1.4/XML/mandatory/{file}");
+        let block = crate::oasis::key_block(&path, 0);
+        let key = crate::oasis::material(&block)
+            .bytes()
+            .expect("raw key")
+            .to_vec();
+        let data = crate::oasis::byte_strings(&path, Tag::DATA).remove(0);
+        let want = crate::oasis::byte_strings(&path, Tag::MAC_DATA).remove(0);
+        // The key's Cryptographic Parameters name HMAC_SHA256.
+        let alg = MacAlgorithm::from_kmip(CryptographicAlgorithm::HMAC_SHA256).expect("hmac");
+        assert_eq!(mac(alg, &key, &data).expect("mac"), want, "{file}");
+        assert_eq!(
+            verify(alg, &key, &data, &want).expect("verify"),
+            Validity::Valid,
+            "{file}"
+        );
+    }
 }

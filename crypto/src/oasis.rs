@@ -39,10 +39,8 @@ pub(crate) fn messages(path: &str) -> Vec<Ttlv> {
 /// Every Byte String with `tag` in the file, in document order.
 pub(crate) fn byte_strings(path: &str, tag: Tag) -> Vec<Vec<u8>> {
     fn walk(item: &Ttlv, tag: Tag, out: &mut Vec<Vec<u8>>) {
-        if item.tag == tag {
-            if let Value::ByteString(b) = &item.value {
-                out.push(b.to_vec());
-            }
+        if let (true, Value::ByteString(b)) = (item.tag == tag, &item.value) {
+            out.push(b.to_vec());
         }
         for c in item.children() {
             walk(c, tag, out);

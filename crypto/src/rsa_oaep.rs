@@ -56,13 +56,13 @@ impl OaepParams {
             }
             None => return Err(Error::Missing(Parameter::PaddingMethod)),
         }
-        if let Some(m) = p.mask_generator {
-            if m != MaskGenerator::MGF1 {
-                return Err(Error::Unsupported {
-                    parameter: Parameter::MaskGenerator,
-                    value: m.0,
-                });
-            }
+        if let Some(m) = p.mask_generator
+            && m != MaskGenerator::MGF1
+        {
+            return Err(Error::Unsupported {
+                parameter: Parameter::MaskGenerator,
+                value: m.0,
+            });
         }
         let hash = HashAlgorithm::from_kmip(
             p.hashing_algorithm

@@ -156,7 +156,7 @@ macro_rules! with_kek {
 pub fn aes_key_wrap(kek: &[u8], data: &[u8]) -> Result<Vec<u8>> {
     check_kek(kek)?;
     limits::check(Input::WrapInput, data.len(), MAX_WRAP_INPUT_LEN)?;
-    if data.len() < 16 || data.len() % 8 != 0 {
+    if data.len() < 16 || !data.len().is_multiple_of(8) {
         return Err(Error::BadLength {
             what: Input::WrapInput,
             len: data.len(),
@@ -172,7 +172,7 @@ pub fn aes_key_wrap(kek: &[u8], data: &[u8]) -> Result<Vec<u8>> {
 pub fn aes_key_unwrap(kek: &[u8], wrapped: &[u8]) -> Result<SecretBytes> {
     check_kek(kek)?;
     limits::check(Input::Wrapped, wrapped.len(), MAX_WRAP_INPUT_LEN + 8)?;
-    if wrapped.len() < 24 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
         return Err(Error::BadLength {
             what: Input::Wrapped,
             len: wrapped.len(),
@@ -205,7 +205,7 @@ pub fn aes_key_wrap_padded(kek: &[u8], data: &[u8]) -> Result<Vec<u8>> {
 pub fn aes_key_unwrap_padded(kek: &[u8], wrapped: &[u8]) -> Result<SecretBytes> {
     check_kek(kek)?;
     limits::check(Input::Wrapped, wrapped.len(), MAX_WRAP_INPUT_LEN + 16)?;
-    if wrapped.len() < 16 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) {
         return Err(Error::BadLength {
             what: Input::Wrapped,
             len: wrapped.len(),

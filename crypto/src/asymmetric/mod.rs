@@ -198,7 +198,7 @@ impl fmt::Debug for PublicKey {
 fn rsa_facts(n: &BigUint) -> KeyFacts {
     KeyFacts {
         algorithm: KeyAlgorithm::Rsa,
-        bits: usize::try_from(n.bits()).unwrap_or(usize::MAX),
+        bits: n.bits(),
         curve: None,
     }
 }

@@ -109,7 +109,10 @@ fn chacha20_counter_and_nonce_checks() {
     assert!(chacha20(&key, &[0; 8], 0, &vec![0; MAX_DATA_LEN + 1]).is_err());
 }
 
-fn rfc_8439_2_8_2() -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+/// Key, nonce, AAD, ciphertext, tag.
+type AeadCase = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+
+fn rfc_8439_2_8_2() -> AeadCase {
     (
         (0x80..=0x9f).collect(),
         hex("070000004041424344454647"),

@@ -57,7 +57,7 @@ fn check(key: &[u8], data: &[u8]) -> Result<()> {
 }
 
 fn whole_blocks(data: &[u8]) -> Result<()> {
-    if data.len() % 8 != 0 {
+    if !data.len().is_multiple_of(8) {
         return Err(Error::BadLength {
             what: Input::Data,
             len: data.len(),
