@@ -16,17 +16,36 @@ const OTHER_DOCUMENTS: [&str; 3] = [
     "kmip-codec/fuzz/README.md",
 ];
 
-/// Where files with tests are looked for: the workspace members.
-const MEMBERS: [(&str, &str); 8] = [
-    ("kmip-codec", "kmip-codec"),
-    ("hsm", "hsm"),
-    ("server", "server"),
-    ("client", "client"),
-    ("certs", "certs"),
-    ("kms-tests", "tests"),
-    ("audit-log", "audit-log"),
-    ("softhsm-support", "softhsm-support"),
-];
+/// Where files with tests are looked for: every workspace member, as the workspace
+/// `Cargo.toml` lists them (a new crate cannot be left out of the index), with its package name.
+fn members(root: &Path) -> Vec<(String, String)> {
+    let manifest = read(&root.join("Cargo.toml"));
+    let line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("members = ["))
+        .expect("a one-line `members` list in the workspace Cargo.toml");
+    let quoted = |text: &str| -> Vec<String> {
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let members: Vec<(String, String)> = quoted(line)
+        .into_iter()
+        .map(|dir| {
+            let package = read(&root.join(&dir).join("Cargo.toml"));
+            let name = package
+                .lines()
+                .find(|l| l.trim_start().starts_with("name = "))
+                .map(|l| quoted(l).remove(0))
+                .unwrap_or_else(|| panic!("{dir}/Cargo.toml names no package"));
+            (name, dir)
+        })
+        .collect();
+    assert!(members.len() >= 8, "found only {} members", members.len());
+    members
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -205,9 +224,9 @@ fn check_command(root: &Path, command: &str) -> Result<(), String> {
         }
     }
     let package = package.ok_or("no -p PACKAGE")?;
-    let (_, dir) = MEMBERS
-        .iter()
-        .find(|(name, _)| *name == package)
+    let (_, dir) = members(root)
+        .into_iter()
+        .find(|(name, _)| name == package)
         .ok_or_else(|| format!("no package {package}"))?;
     let crate_dir = root.join(dir);
     let mut modules = Vec::new();
@@ -290,7 +309,7 @@ fn every_file_with_tests_is_in_the_test_index() {
         .collect();
     let mut with_tests = 0;
     let mut missing = Vec::new();
-    for (_, dir) in MEMBERS {
+    for (_, dir) in members(&root) {
         for file in rust_files(&root.join(dir)) {
             if !has_tests(&read(&file)) {
                 continue;
