@@ -61,7 +61,7 @@ wait_port() {
 # kmsd dev: SOFTHSM2_CONF set up front so that the process started is the server itself
 # (otherwise `kmsd dev` re-executes itself with it).
 echo "starting kmsd dev in $WORK/kms" >&2
-KMSD_LIMITS__CLIENT_REQUESTS_PER_SECOND=0 SOFTHSM2_CONF=$WORK/kms/softhsm2.conf KMSD_ADMIN__LISTEN=127.0.0.1:$KMS_ADMIN_PORT \
+KMSD_LIMITS__CLIENT_REQUESTS_PER_SECOND=0 KMSD_LIMITS__MAX_OBJECTS_PER_TENANT=0 SOFTHSM2_CONF=$WORK/kms/softhsm2.conf KMSD_ADMIN__LISTEN=127.0.0.1:$KMS_ADMIN_PORT \
     "$KMSD" dev --dir "$WORK/kms" --listen "127.0.0.1:$KMS_PORT" >"$WORK/kmsd.log" 2>&1 &
 PIDS+=($!)
 wait_port "$KMS_PORT"

@@ -43,7 +43,7 @@ impl Default for RawLimits {
             max_response_size: 4 << 20,
             max_locate_items: 1000,
             max_inflight_bytes: 256 << 20,
-            max_objects_per_tenant: 100_000,
+            max_objects_per_tenant: 1_000_000,
             client_requests_per_second: 10_000,
             client_request_burst: 20_000,
             password_checks: 2,
@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(RawLimits::default().validate(MIB).unwrap(), d);
         assert_eq!(d.max_response_size, 4 * MIB);
         assert_eq!(d.max_locate_items, 1000);
-        assert_eq!(d.max_objects_per_tenant, Some(100_000));
+        assert_eq!(d.max_objects_per_tenant, Some(1_000_000));
         assert!(d.client_rate.is_some());
         assert!(d.max_inflight_bytes >= MIB + d.max_response_size);
     }
