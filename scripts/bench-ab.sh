@@ -4,7 +4,8 @@
 #   bash scripts/bench-ab.sh get 3 /tmp/kmsd-old target/release/kmsd
 # Workloads: those of `kmsctl bench` (vcenter runs with resumption on). BENCH_TLS (1.3),
 # BENCH_CONNECTIONS (32), BENCH_DURATION (10s) change the run; KMSCTL the load tool
-# (target/release/kmsctl). Prints one line per run: binary, ops/s, p50 and p99 in µs, errors.
+# (target/release/kmsctl). Prints one line per run: binary, ops/s, p50 and p99 in µs, errors,
+# server CPU per operation in µs and the machine's idle share (from the load tool's report).
 set -euo pipefail
 WORKLOAD=$1 ROUNDS=$2
 shift 2
@@ -49,7 +50,12 @@ bin, path = sys.argv[1], sys.argv[2]
 try:
     d = json.load(open(path))
     l = d["latency_us"]
-    print(bin, round(d["ops_per_sec"]), l["p50"], l["p99"], d["errors"])
+    cpu = d.get("cpu") or {}
+    server = cpu.get("server_us_per_op")
+    idle = cpu.get("machine_idle_share")
+    print(bin, round(d["ops_per_sec"]), l["p50"], l["p99"], d["errors"],
+          "-" if server is None else round(server, 1),
+          "-" if idle is None else f"{idle:.0%}")
 except Exception as e:
     print(bin, "no report:", e)
 PY

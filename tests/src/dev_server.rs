@@ -122,6 +122,11 @@ impl DevServer {
         self.addr
     }
 
+    /// The server's process ID.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The directory given with `--dir`.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -118,6 +118,10 @@ pub struct Args {
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// The server's process, for its CPU time per operation in the report [default: the
+    /// process listening on the port of --addr, when --addr names this machine].
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }
 
 /// `on` / `off`.
@@ -208,6 +212,10 @@ impl Args {
             warmup: self.warmup,
             keys: self.keys,
             progress: !self.quiet,
+            server_pid: self.server_pid.or_else(|| {
+                let port = self.addr.rsplit_once(':')?.1.parse().ok()?;
+                super::cpu::local_server_pid(host_of(&self.addr)?, port)
+            }),
         })
     }
 }

@@ -13,8 +13,10 @@
 //! - [`populate`]: `bench populate` and `bench ready`, the scale test's client steps.
 //! - [`workload`]: what each workload sends (standard KMIP only).
 //! - [`report`]: counting, percentiles, the report's text and JSON forms.
+//! - [`cpu`]: where the CPU went during the measurement (server, load tool, idle).
 
 mod args;
+pub mod cpu;
 pub mod populate;
 pub mod probe;
 pub mod report;
@@ -68,6 +70,8 @@ pub struct Plan {
     pub keys: usize,
     /// Print a progress line on stderr every second.
     pub progress: bool,
+    /// The server's process, when known: its CPU time is reported per operation.
+    pub server_pid: Option<u32>,
 }
 
 /// Carries out `plan`: setup, warm-up, measurement. `interrupt` ends the run early (the
@@ -152,6 +156,11 @@ pub async fn run(plan: Plan, interrupt: impl Future<Output = ()>) -> Result<Repo
     let progress = plan
         .progress
         .then(|| tokio::spawn(report_progress(Arc::clone(&shared), started, measure_from)));
+    let server_pid = plan.server_pid;
+    let cpu_at_start = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from).await;
+        cpu::sample(server_pid)
+    });
     let collect = async {
         let mut total = Recorder::default();
         let mut last_done = Instant::now();
@@ -175,7 +184,22 @@ pub async fn run(plan: Plan, interrupt: impl Future<Output = ()>) -> Result<Repo
         task.abort();
     }
     facts.measured = last_done.saturating_duration_since(measure_from);
-    Ok(Report::new(facts, total))
+    let cpu_at_end = cpu::sample(server_pid);
+    let cpu_at_start = if cpu_at_start.is_finished() {
+        cpu_at_start.await.ok().flatten()
+    } else {
+        // Interrupted during the warm-up: nothing was measured.
+        cpu_at_start.abort();
+        None
+    };
+    let mut report = Report::new(facts, total);
+    report.cpu = match (cpu_at_start, cpu_at_end) {
+        (Some(start), Some(end)) => {
+            cpu::report(&start, &end, server_pid, report.ok, report.measured_secs)
+        }
+        _ => None,
+    };
+    Ok(report)
 }
 
 /// What the workers share.

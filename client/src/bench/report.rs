@@ -327,6 +327,8 @@ pub struct Report {
     /// every measured operation (`kmip: Locate: OperationNotSupported`), or a protocol
     /// version it does not speak. The counts are then zero or errors only.
     pub unsupported: Option<String>,
+    /// Where the CPU went while measuring (`None` where `/proc` cannot be read).
+    pub cpu: Option<super::cpu::CpuReport>,
 }
 
 /// What the report says about the run besides the counts.
@@ -409,6 +411,7 @@ impl Report {
                 .map(ToString::to_string)
                 .collect(),
             unsupported,
+            cpu: None,
         }
     }
 
@@ -473,6 +476,22 @@ impl fmt::Display for Report {
         }
         if let Some(h) = self.handshakes {
             writeln!(f, "  handshakes: {} full, {} resumed", h.full, h.resumed)?;
+        }
+        if let Some(cpu) = &self.cpu {
+            let server = match (cpu.server_us_per_op, cpu.server_cores, cpu.server_pid) {
+                (Some(us), Some(cores), Some(pid)) => {
+                    format!("server (pid {pid}) {us:.1} us/op on {cores:.2} cores, ")
+                }
+                _ => "server not measured (not on this machine, or this process), ".to_owned(),
+            };
+            writeln!(
+                f,
+                "  cpu: {server}load tool {:.1} us/op on {:.2} cores, machine {:.0} % idle of {} cores",
+                cpu.tool_us_per_op,
+                cpu.tool_cores,
+                cpu.machine_idle_share * 100.0,
+                cpu.cores
+            )?;
         }
         for (kind, n) in &self.error_kinds {
             writeln!(f, "  error {kind}: {n}")?;

@@ -150,6 +150,7 @@ fn plan(settings: ClientConfig, workload: Workload, stop: Stop) -> Plan {
         warmup: Duration::from_millis(100),
         keys: 20,
         progress: false,
+        server_pid: None,
     }
 }
 
@@ -189,6 +190,14 @@ async fn every_workload_counts_successes_and_no_errors() {
         );
         assert!(report.latency_us.p50 <= report.latency_us.p99);
         assert!(report.latency_us.p99 <= report.latency_us.max);
+        // Where the CPU went: the load tool's own share is always measured (the scripted
+        // server runs in this process, so it is not reported apart).
+        let cpu = report.cpu.as_ref().expect("CPU figures on Linux");
+        assert!(cpu.cores >= 1, "{report}");
+        assert!((0.0..=1.0).contains(&cpu.machine_idle_share), "{report}");
+        assert!(cpu.tool_us_per_op > 0.0, "{report}");
+        assert_eq!(cpu.server_us_per_op, None, "{report}");
+        assert!(report.to_string().contains("cpu: "), "{report}");
         let expected_keys = if workload.needs_keys() { 20 } else { 0 };
         assert_eq!(report.setup_keys, expected_keys, "{workload:?}");
         match workload {

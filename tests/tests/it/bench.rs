@@ -147,3 +147,77 @@ kms_tests::server_test! {
         assert!(err.contains("ItemNotFound") || err.contains("Item Not Found"), "{err}");
     }
 }
+
+/// Against a server in a process of its own on this machine, the report says where the CPU
+/// went: the server found by the port it listens on, its CPU per operation, the load tool's,
+/// and the idle share of the machine.
+#[test]
+fn the_report_names_the_servers_cpu_per_operation() {
+    kms_tests::testbed::runtime().block_on(async {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let dir = tmp.path().join("kms");
+        let listen = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .to_string();
+        let server = kms_tests::dev_server::DevServer::start(
+            &dir,
+            1,
+            &["--listen", &listen],
+            &[("KMSD_ADMIN__LISTEN", "127.0.0.1:0")],
+        )
+        .await
+        .expect("kmsd dev starts");
+        let pki = dir.join("pki");
+        let path = |p: &str| pki.join(p).display().to_string();
+        let (ca, cert, key) = (
+            path("ca.pem"),
+            path("clients/acme/vcenter.pem"),
+            path("clients/acme/vcenter.key"),
+        );
+        let args = [
+            "bench",
+            "--addr",
+            &listen,
+            "--server-name",
+            "127.0.0.1",
+            "--ca",
+            &ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--workload",
+            "get",
+            "--connections",
+            "4",
+            "--keys",
+            "20",
+            "--warmup",
+            "200ms",
+            "--duration",
+            "1s",
+            "--json",
+            "--quiet",
+        ];
+        let (exit, out, err) = kmsctl(&args).await;
+        let stopped = server.pid();
+        assert_eq!(exit, Exit::Success, "{out}\n{err}");
+        let report = json(&out);
+        let cpu = &report["cpu"];
+        assert_eq!(
+            cpu["server_pid"].as_u64(),
+            stopped.map(u64::from),
+            "{report}"
+        );
+        let server_us = cpu["server_us_per_op"].as_f64().expect("server CPU per op");
+        assert!(server_us > 0.0, "{report}");
+        assert!(
+            cpu["tool_us_per_op"].as_f64().expect("tool CPU") > 0.0,
+            "{report}"
+        );
+        let idle = cpu["machine_idle_share"].as_f64().expect("idle share");
+        assert!((0.0..=1.0).contains(&idle), "{report}");
+        assert!(server.stop().await.expect("stop").success);
+    });
+}
