@@ -13,6 +13,7 @@ use audit_log::AuditEvent;
 
 use crate::audit::{AuditError, AuditLog};
 use crate::cluster::RaftNode;
+use crate::command_log::{CommandLog, CommitError};
 use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::{KeyError, Keys};
 use crate::metrics::Metrics;
@@ -21,7 +22,7 @@ use crate::net::refusals::{RefusalSettings, Refusals};
 use crate::store::records::{
     ClientIdentity, ClientRecord, DomainKeyVersion, ObjectRecord, Role, TenantRecord,
 };
-use crate::store::{Command, Committer, Rejection, Store, StoreError};
+use crate::store::{Command, Rejection, Store, StoreError};
 use crate::tls::{ClientVerifier, PinnedCertificates};
 
 /// Errors of administrative actions (tenant creation, enrollment).
@@ -30,6 +31,9 @@ pub enum AdminError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A change was not committed (or not yet audited).
+    #[error(transparent)]
+    Commit(#[from] CommitError),
     /// The HSM or key hierarchy failed.
     #[error(transparent)]
     Keys(#[from] KeyError),
@@ -54,14 +58,13 @@ pub enum AdminError {
 #[derive(Debug)]
 pub struct Kms {
     pub(crate) store: Store,
-    pub(crate) committer: Committer,
+    /// The one write path (local, or the cluster's Raft log).
+    pub(crate) log: CommandLog,
     pub(crate) keys: Keys,
     pub(crate) verifier: Arc<ClientVerifier>,
     pub(crate) limits: Limits,
     pub(crate) node_id: u64,
     pub(crate) audit: AuditLog,
-    /// This node's Raft member; `None` for a node running alone.
-    pub(crate) cluster: Option<Arc<RaftNode>>,
     /// Peer chains inspected within the last minute (new connections of the same client).
     pub(crate) inspections: identity::RecentInspections,
     /// What one message, client and tenant may cost (`[limits]`).
@@ -92,7 +95,7 @@ impl Kms {
     /// Assembles the service.
     pub fn new(
         store: Store,
-        committer: Committer,
+        log: CommandLog,
         keys: Keys,
         verifier: Arc<ClientVerifier>,
         limits: Limits,
@@ -101,13 +104,12 @@ impl Kms {
     ) -> Self {
         Self {
             store,
-            committer,
+            log,
             keys,
             verifier,
             limits,
             node_id,
             audit,
-            cluster: None,
             inspections: identity::RecentInspections::default(),
             refusals: Refusals::new(RefusalSettings::default()),
             quotas: crate::quota::Quotas::default(),
@@ -136,37 +138,23 @@ impl Kms {
         self
     }
 
-    /// Makes every state change go through the cluster's log (and every request wait to be
-    /// linearized) instead of straight to the store.
-    pub fn with_cluster(mut self, cluster: Arc<RaftNode>) -> Self {
-        self.cluster = Some(cluster);
-        self
-    }
-
     /// This node's Raft member, when it belongs to a cluster.
     pub fn cluster(&self) -> Option<&Arc<RaftNode>> {
-        self.cluster.as_ref()
+        self.log.cluster()
     }
 
-    /// Commits a state change: through the cluster's log when clustered (acknowledged once a
-    /// majority has it durably), else straight to the store.
+    /// Commits a state change through the command log.
     pub(crate) async fn commit(
         &self,
         command: Command,
-    ) -> Result<Result<(), Rejection>, StoreError> {
-        match &self.cluster {
-            None => self.committer.apply(command).await,
-            Some(cluster) => Ok(cluster.write(command).await?),
-        }
+    ) -> Result<Result<(), Rejection>, CommitError> {
+        self.log.commit(command).await
     }
 
     /// Waits until this node's store reflects every change acknowledged anywhere in the
     /// cluster before the call (a no-op on a node running alone).
-    pub(crate) async fn linearize(&self) -> Result<(), StoreError> {
-        match &self.cluster {
-            None => Ok(()),
-            Some(cluster) => Ok(cluster.linearize().await?),
-        }
+    pub(crate) async fn linearize(&self) -> Result<(), CommitError> {
+        self.log.linearize().await
     }
 
     /// The node's audit trail.
@@ -184,7 +172,7 @@ impl Kms {
     pub(crate) async fn apply(
         &self,
         command: Command,
-    ) -> Result<Result<(), Rejection>, StoreError> {
+    ) -> Result<Result<(), Rejection>, CommitError> {
         let Some(event) = crate::audit::admin_call::take_template() else {
             return self.commit(command).await;
         };
@@ -194,7 +182,7 @@ impl Kms {
                 command: Box::new(command),
             })
             .await;
-        if !matches!(&outcome, Ok(Ok(())) | Err(StoreError::AuditPending(_))) {
+        if !matches!(&outcome, Ok(Ok(()))) && !matches!(&outcome, Err(e) if e.applied()) {
             crate::audit::admin_call::put_back(event);
         }
         outcome
@@ -437,21 +425,20 @@ impl Kms {
     /// there was nothing to do (no material, already current, or the object is gone). A
     /// concurrent change of the object is retried.
     pub async fn reseal_object(&self, tenant: &str, uid: &str) -> Result<bool, AdminError> {
-        const ATTEMPTS: usize = 8;
-        for _ in 0..ATTEMPTS {
+        let resealed = crate::command_log::retry_stale(|| async move {
             let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
             let current = record
                 .current_domain_key()
                 .ok_or(KeyError::MissingDomainKey(0))?
                 .version;
             let Some(object) = self.store.object(uid)?.filter(|o| o.tenant == tenant) else {
-                return Ok(false);
+                return Ok(Ok(false));
             };
             let Some(material) = object.material.as_ref() else {
-                return Ok(false);
+                return Ok(Ok(false));
             };
             if material.sealed.dk_version() == current {
-                return Ok(false);
+                return Ok(Ok(false));
             }
             let sealed = self.keys.reseal(&record, uid, &material.sealed).await?;
             let mut next = ObjectRecord::clone(&object);
@@ -459,19 +446,16 @@ impl Kms {
             if let Some(m) = next.material.as_mut() {
                 m.sealed = sealed;
             }
-            match self
+            let outcome = self
                 .apply(Command::PutObject {
                     expected_revision: Some(object.revision),
                     record: Box::new(next),
                 })
-                .await?
-            {
-                Ok(()) => return Ok(true),
-                Err(Rejection::StaleRevision) => continue,
-                Err(r) => return Err(r.into()),
-            }
-        }
-        Err(Rejection::StaleRevision.into())
+                .await?;
+            Ok::<_, AdminError>(outcome.map(|()| true))
+        })
+        .await??;
+        Ok(resealed)
     }
 
     /// Counts the tenant's objects whose material is sealed under another Domain Key version
@@ -540,10 +524,7 @@ impl Kms {
     pub async fn shutdown(&self) {
         crate::net::refusals::flush(self).await;
         crate::audit::final_checkpoint(self).await;
-        if let Some(cluster) = &self.cluster {
-            cluster.shutdown().await;
-        }
-        self.committer.shutdown().await;
+        self.log.shutdown().await;
         self.audit.shutdown().await;
     }
 }

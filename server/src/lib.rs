@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod ceremony;
 pub mod cluster;
+pub mod command_log;
 pub mod config;
 pub mod credential;
 pub mod dev;

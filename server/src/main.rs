@@ -163,7 +163,7 @@ async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> 
     server::permissions::create_private_dir(&settings.data_dir)?;
     let store = server::store::Store::open(&settings.data_dir.join(server::node::STORE_FILE))
         .context("opening the store (is the server still running?)")?;
-    let committer = store.committer(None)?;
+    let committer = store.committer(())?;
     let record = server::store::records::ClientRecord {
         tenant: None,
         name: name.to_owned(),
@@ -177,7 +177,7 @@ async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> 
         .apply(server::store::Command::PutClient(record))
         .await;
     committer.shutdown().await;
-    applied??;
+    applied?.outcome?;
     Ok(())
 }
 

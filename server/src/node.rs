@@ -118,7 +118,8 @@ impl Node {
                         tls: &settings.tls,
                         data_dir: &settings.data_dir,
                         store: store.clone(),
-                        audit: audit.clone(),
+                        audit: crate::command_log::AuditHandOff::new(audit.clone())
+                            .for_state_machine(),
                         kcv: hsm.root_kcv().to_string(),
                     },
                     stopped.clone(),
@@ -127,14 +128,26 @@ impl Node {
             ),
             None => None,
         };
-        let committer = store.committer(Some(audit.clone()))?;
+        let (log, raft) = match cluster {
+            Some(started) => {
+                tracing::info!(raft_addr = %started.addr, node = settings.node_id, "cluster member started");
+                (
+                    crate::command_log::CommandLog::raft(started.node),
+                    Some((started.addr, started.task)),
+                )
+            }
+            None => (
+                crate::command_log::CommandLog::local(&store, audit.clone())?,
+                None,
+            ),
+        };
         let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
         let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
         let keys = Keys::new(hsm, settings.key_cache_entries, Arc::new(Metrics::new()));
         let limits = Limits::DEFAULT.with_max_message_size(settings.limits.max_message_size);
-        let mut kms = Kms::new(
+        let kms = Kms::new(
             store,
-            committer,
+            log,
             keys,
             verifier.clone(),
             limits,
@@ -143,14 +156,7 @@ impl Node {
         )
         .with_limits(settings.service_limits.clone())
         .with_refusal_settings(settings.audit.refusals);
-        let (raft_addr, raft_task) = match cluster {
-            Some(started) => {
-                tracing::info!(raft_addr = %started.addr, node = settings.node_id, "cluster member started");
-                kms = kms.with_cluster(started.node);
-                (Some(started.addr), Some(started.task))
-            }
-            None => (None, None),
-        };
+        let (raft_addr, raft_task) = raft.unzip();
         let kms = Arc::new(kms);
         let listener =
             TcpListener::bind(settings.listen)

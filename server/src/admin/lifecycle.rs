@@ -85,6 +85,7 @@ fn api_error(e: OpError) -> ApiError {
         OpError::WrongKeyLifecycleState | OpError::ObjectDestroyed => ApiError::WrongKeyState,
         OpError::Contention => ApiError::Contention,
         OpError::Store(e) => ApiError::Store(e),
+        OpError::Commit(e) => ApiError::Commit(e),
         OpError::Keys(e) => ApiError::from(e),
         other => ApiError::Operation(other),
     }

@@ -84,6 +84,8 @@ enum CheckpointError {
     Audit(#[from] AuditError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Commit(#[from] crate::command_log::CommitError),
     #[error("checkpoint rejected: {0}")]
     Rejected(crate::store::Rejection),
 }

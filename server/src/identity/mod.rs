@@ -93,6 +93,9 @@ pub enum IdentityError {
     /// The store could not answer.
     #[error("store unavailable")]
     Store(#[from] StoreError),
+    /// A change (binding a pin claim) was not committed.
+    #[error("commit failed")]
+    Commit(#[from] crate::command_log::CommitError),
 }
 
 /// What a connection's certificate says, worked out once per connection: its facts, and how

@@ -15,10 +15,11 @@ use kmip_codec::model::{RequestBatchItem, ResponseBatchItem};
 use time::OffsetDateTime;
 
 use super::Ctx;
+use crate::command_log::CommitError;
 use crate::identity::CertificateFacts;
 use crate::kms::{Admission, Kms};
 use crate::net::PeerAddr;
-use crate::store::{Command, Rejection, StoreError};
+use crate::store::{Command, Rejection};
 
 /// Who sent a message, as every record of it says.
 #[derive(Clone, Debug)]
@@ -190,7 +191,7 @@ impl Ctx<'_> {
     pub(crate) async fn commit(
         &self,
         command: Command,
-    ) -> Result<Result<(), Rejection>, StoreError> {
+    ) -> Result<Result<(), Rejection>, CommitError> {
         // Every KMIP write passes here: the one place a tenant's object quota is attached.
         let command = self.kms.quotas.within_object_quota(command);
         let event = match self.audit.as_ref().map(Mutex::lock) {
@@ -214,7 +215,7 @@ impl Ctx<'_> {
             .await;
         // Applied (even if its record is still on its way to the audit log): the change has its
         // record in the store, so the pipeline must not write a second one.
-        if matches!(&outcome, Ok(Ok(())) | Err(StoreError::AuditPending(_)))
+        if (matches!(&outcome, Ok(Ok(()))) || matches!(&outcome, Err(e) if e.applied()))
             && let Some(Ok(mut a)) = self.audit.as_ref().map(Mutex::lock)
         {
             a.recorded = !a.every_write;

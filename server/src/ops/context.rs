@@ -10,6 +10,7 @@ use kmip_codec::model::{Credential, RequestHeader};
 use kmip_codec::version::ProtocolVersion;
 
 use super::OpError;
+use crate::command_log::retry_stale;
 use crate::credential::{Attempt, ProvenPassword, Scope};
 use crate::identity::Principal;
 use crate::kms::Kms;
@@ -20,9 +21,6 @@ use crate::store::records::{ObjectRecord, TenantRecord};
 /// Objects a batch wrote, each with its record before the batch's first write to it (`None`:
 /// the batch made it).
 pub(crate) type Journal = Vec<(String, Option<ObjectRecord>)>;
-
-/// Attempts at a read-modify-write before giving up with [`OpError::Contention`].
-const MAX_ATTEMPTS: usize = 8;
 
 /// Per-message state.
 pub(crate) struct Ctx<'a> {
@@ -197,11 +195,12 @@ impl<'a> Ctx<'a> {
     }
 
     async fn restore(&self, uid: &str, before: Option<ObjectRecord>) -> Result<(), OpError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let before = &before;
+        Ok(retry_stale(|| async move {
             let Some(current) = self.kms.store.object(uid)? else {
-                return Ok(());
+                return Ok(Ok(()));
             };
-            let mut next = match &before {
+            let mut next = match before {
                 Some(prev) => prev.clone(),
                 None => {
                     let mut gone = ObjectRecord::clone(&current);
@@ -220,22 +219,18 @@ impl<'a> Ctx<'a> {
             super::protection::keep_current(&current, &mut next)?;
             next.revision = current.revision + 1;
             super::attrs::index_names(&mut next);
-            match self
+            let outcome = self
                 .commit(Command::PutObject {
                     expected_revision: Some(current.revision),
                     record: Box::new(next),
                 })
-                .await?
-            {
-                Ok(()) => {
-                    self.kms.keys.forget(uid);
-                    return Ok(());
-                }
-                Err(crate::store::Rejection::StaleRevision) => continue,
-                Err(r) => return Err(r.into()),
+                .await?;
+            if outcome.is_ok() {
+                self.kms.keys.forget(uid);
             }
-        }
-        Err(OpError::Contention)
+            Ok::<_, OpError>(outcome)
+        })
+        .await??)
     }
 
     /// Read-modify-write of one object: `change` edits a copy of the current record (and
@@ -246,12 +241,13 @@ impl<'a> Ctx<'a> {
         &self,
         uid: &str,
         op: Operation,
-        mut change: impl FnMut(&mut ObjectRecord) -> Result<T, OpError>,
+        change: impl FnMut(&mut ObjectRecord) -> Result<T, OpError> + Send,
     ) -> Result<(ObjectRecord, T), OpError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let change = &Mutex::new(change);
+        Ok(retry_stale(|| async move {
             let current = self.object(uid, op)?;
             let mut next = ObjectRecord::clone(&current);
-            let out = change(&mut next)?;
+            let out = (change.lock().map_err(|_| OpError::Contention)?)(&mut next)?;
             super::protection::check_change(&current, &mut next)?;
             next.revision = current.revision + 1;
             super::attrs::index_names(&mut next);
@@ -259,24 +255,20 @@ impl<'a> Ctx<'a> {
             // its blob changes; an attribute change (e.g. Fresh cleared by the first Get) keeps
             // it, instead of costing an HSM unseal on the next Get.
             let drop_unsealed = next.material != current.material || next.state != current.state;
-            match self
+            let outcome = self
                 .commit(Command::PutObject {
                     expected_revision: Some(current.revision),
                     record: Box::new(next.clone()),
                 })
-                .await?
-            {
-                Ok(()) => {
-                    self.journal(uid, Some(&current));
-                    if drop_unsealed {
-                        self.kms.keys.forget(uid);
-                    }
-                    return Ok((next, out));
+                .await?;
+            if outcome.is_ok() {
+                self.journal(uid, Some(&current));
+                if drop_unsealed {
+                    self.kms.keys.forget(uid);
                 }
-                Err(crate::store::Rejection::StaleRevision) => continue,
-                Err(r) => return Err(r.into()),
             }
-        }
-        Err(OpError::Contention)
+            Ok::<_, OpError>(outcome.map(|()| (next, out)))
+        })
+        .await??)
     }
 }

@@ -385,7 +385,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
 
 fn failure(item: &RequestBatchItem, e: &OpError) -> ResponseBatchItem {
     match e {
-        OpError::Store(_) | OpError::Keys(_) => {
+        OpError::Store(_) | OpError::Commit(_) | OpError::Keys(_) => {
             warn!(error = %e, op = ?item.operation, "operation failed")
         }
         _ => debug!(error = %e, op = ?item.operation, "operation refused"),

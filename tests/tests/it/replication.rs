@@ -99,7 +99,7 @@ async fn seed_stale_client(data_dir: &Path) {
     server::permissions::create_private_dir(data_dir).expect("data dir");
     let store =
         server::store::Store::open(&data_dir.join(server::node::STORE_FILE)).expect("store");
-    let committer = store.committer(None).expect("committer");
+    let committer = store.committer(()).expect("committer");
     let record = server::store::records::ClientRecord {
         tenant: None,
         name: STALE_CLIENT.to_owned(),
@@ -113,6 +113,7 @@ async fn seed_stale_client(data_dir: &Path) {
         .apply(server::store::Command::PutClient(record))
         .await
         .expect("store")
+        .outcome
         .expect("applied");
     committer.shutdown().await;
 }
