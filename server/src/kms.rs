@@ -13,7 +13,7 @@ use audit_log::AuditEvent;
 
 use crate::audit::{AuditError, AuditLog};
 use crate::cluster::RaftNode;
-use crate::command_log::{CommandLog, CommitError};
+use crate::command_log::{AuditScope, CommandLog, CommitError};
 use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::{KeyError, Keys};
 use crate::metrics::Metrics;
@@ -143,12 +143,14 @@ impl Kms {
         self.log.cluster()
     }
 
-    /// Commits a state change through the command log.
+    /// Commits a state change through the command log, in the audit scope of the call that
+    /// makes it.
     pub(crate) async fn commit(
         &self,
+        scope: &AuditScope,
         command: Command,
     ) -> Result<Result<(), Rejection>, CommitError> {
-        self.log.commit(command).await
+        self.log.commit(scope, command).await
     }
 
     /// Waits until this node's store reflects every change acknowledged anywhere in the
@@ -165,27 +167,6 @@ impl Kms {
     /// The name of this node's audit log, as its records name the node.
     pub fn log_name(&self) -> &str {
         self.audit.log_name()
-    }
-
-    /// Applies a state change. Inside an admin call ([`crate::audit::AdminCall`]) the call's
-    /// first committed change carries the call's audit record, like a KMIP item's.
-    pub(crate) async fn apply(
-        &self,
-        command: Command,
-    ) -> Result<Result<(), Rejection>, CommitError> {
-        let Some(event) = crate::audit::admin_call::take_template() else {
-            return self.commit(command).await;
-        };
-        let outcome = self
-            .commit(Command::Audited {
-                event: Box::new(event.clone()),
-                command: Box::new(command),
-            })
-            .await;
-        if !matches!(&outcome, Ok(Ok(()))) && !matches!(&outcome, Err(e) if e.applied()) {
-            crate::audit::admin_call::put_back(event);
-        }
-        outcome
     }
 
     /// Makes records durable (concurrently, sharing fsyncs). An error means some may not be:
@@ -266,7 +247,12 @@ impl Kms {
     }
 
     /// Creates a tenant with a fresh Domain Key (version 1) made in the HSM.
-    pub async fn create_tenant(&self, id: &str, now: i64) -> Result<TenantRecord, AdminError> {
+    pub async fn create_tenant(
+        &self,
+        scope: &AuditScope,
+        id: &str,
+        now: i64,
+    ) -> Result<TenantRecord, AdminError> {
         certs::identity::TenantId::new(id)?;
         let wrapped = self.keys.new_domain_key(1).await?;
         let record = TenantRecord {
@@ -279,7 +265,8 @@ impl Kms {
                 created_at: now,
             }],
         };
-        self.apply(Command::CreateTenant(record.clone())).await??;
+        self.commit(scope, Command::CreateTenant(record.clone()))
+            .await??;
         info!(tenant = id, "tenant created");
         Ok(record)
     }
@@ -288,13 +275,17 @@ impl Kms {
     /// request, so a suspension refuses the tenant's next request, on open connections too.
     pub async fn set_tenant_suspended(
         &self,
+        scope: &AuditScope,
         id: &str,
         suspended: bool,
     ) -> Result<TenantRecord, AdminError> {
-        self.apply(Command::SetTenantSuspended {
-            tenant: id.to_owned(),
-            suspended,
-        })
+        self.commit(
+            scope,
+            Command::SetTenantSuspended {
+                tenant: id.to_owned(),
+                suspended,
+            },
+        )
         .await??;
         info!(tenant = id, suspended, "tenant suspension changed");
         let record = self.store.tenant(id)?.ok_or(Rejection::NoSuchTenant)?;
@@ -302,44 +293,60 @@ impl Kms {
     }
 
     /// Enrolls (or re-enrolls) a client.
-    pub async fn enroll_client(&self, client: ClientRecord) -> Result<(), AdminError> {
+    pub async fn enroll_client(
+        &self,
+        scope: &AuditScope,
+        client: ClientRecord,
+    ) -> Result<(), AdminError> {
         certs::identity::validate_label(certs::LabelKind::Name, &client.name)?;
-        self.apply(Command::PutClient(client)).await??;
+        self.commit(scope, Command::PutClient(client)).await??;
         Ok(())
     }
 
     /// Enrolls a KMIP client of `tenant` recognised by its CA-issued principal URI.
     pub async fn enroll_ca_issued(
         &self,
+        scope: &AuditScope,
         tenant: &str,
         name: &str,
         role: Role,
         now: i64,
     ) -> Result<(), AdminError> {
-        self.enroll_client(ClientRecord {
-            tenant: Some(tenant.to_owned()),
-            name: name.to_owned(),
-            role,
-            identity: ClientIdentity::CaIssued,
-            enabled: true,
-            password_hash: None,
-            created_at: now,
-        })
+        self.enroll_client(
+            scope,
+            ClientRecord {
+                tenant: Some(tenant.to_owned()),
+                name: name.to_owned(),
+                role,
+                identity: ClientIdentity::CaIssued,
+                enabled: true,
+                password_hash: None,
+                created_at: now,
+            },
+        )
         .await
     }
 
     /// Enrolls an operator (no tenant) recognised by its CA-issued principal URI
     /// `urn:kms:principal:operator:-:<name>`.
-    pub async fn enroll_operator(&self, name: &str, now: i64) -> Result<(), AdminError> {
-        self.enroll_client(ClientRecord {
-            tenant: None,
-            name: name.to_owned(),
-            role: Role::Operator,
-            identity: ClientIdentity::CaIssued,
-            enabled: true,
-            password_hash: None,
-            created_at: now,
-        })
+    pub async fn enroll_operator(
+        &self,
+        scope: &AuditScope,
+        name: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        self.enroll_client(
+            scope,
+            ClientRecord {
+                tenant: None,
+                name: name.to_owned(),
+                role: Role::Operator,
+                identity: ClientIdentity::CaIssued,
+                enabled: true,
+                password_hash: None,
+                created_at: now,
+            },
+        )
         .await
     }
 
@@ -347,11 +354,12 @@ impl Kms {
     /// certificates are checked at every handshake), so a disabled client is refused at once.
     pub async fn set_client_enabled(
         &self,
+        scope: &AuditScope,
         tenant: Option<&str>,
         name: &str,
         enabled: bool,
     ) -> Result<ClientRecord, AdminError> {
-        self.change_client(tenant, name, |c| c.enabled = enabled)
+        self.change_client(scope, tenant, name, |c| c.enabled = enabled)
             .await
     }
 
@@ -359,6 +367,7 @@ impl Kms {
     /// Argon2id hash (computed on the blocking pool). The password is never logged.
     pub async fn set_client_password(
         &self,
+        scope: &AuditScope,
         tenant: Option<&str>,
         name: &str,
         password: Option<zeroize::Zeroizing<String>>,
@@ -372,12 +381,13 @@ impl Kms {
             ),
             None => None,
         };
-        self.change_client(tenant, name, move |c| c.password_hash = hash.clone())
+        self.change_client(scope, tenant, name, move |c| c.password_hash = hash.clone())
             .await
     }
 
     async fn change_client(
         &self,
+        scope: &AuditScope,
         tenant: Option<&str>,
         name: &str,
         change: impl Fn(&mut ClientRecord),
@@ -386,7 +396,8 @@ impl Kms {
         let current = self.store.client(&key)?.ok_or(AdminError::NoSuchClient)?;
         let mut client = ClientRecord::clone(&current);
         change(&mut client);
-        self.apply(Command::PutClient(client.clone())).await??;
+        self.commit(scope, Command::PutClient(client.clone()))
+            .await??;
         info!(
             tenant = tenant.unwrap_or("-"),
             client = name,
@@ -401,20 +412,28 @@ impl Kms {
     /// still unseals (`Get` keeps working) until [`Kms::reseal_object`] has moved every blob and
     /// [`Kms::retire_domain_keys`] drops them. Returns the new version. Of two concurrent
     /// rotations one is refused ([`Rejection::DomainKeyVersion`]).
-    pub async fn add_domain_key_version(&self, tenant: &str, now: i64) -> Result<u32, AdminError> {
+    pub async fn add_domain_key_version(
+        &self,
+        scope: &AuditScope,
+        tenant: &str,
+        now: i64,
+    ) -> Result<u32, AdminError> {
         let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
         let version = record
             .current_domain_key()
             .map_or(1, |d| d.version.saturating_add(1));
         let wrapped = self.keys.new_domain_key(version).await?;
-        self.apply(Command::AddDomainKey {
-            tenant: tenant.to_owned(),
-            key: DomainKeyVersion {
-                version,
-                wrapped,
-                created_at: now,
+        self.commit(
+            scope,
+            Command::AddDomainKey {
+                tenant: tenant.to_owned(),
+                key: DomainKeyVersion {
+                    version,
+                    wrapped,
+                    created_at: now,
+                },
             },
-        })
+        )
         .await??;
         info!(tenant, version, "domain key version added");
         Ok(version)
@@ -424,7 +443,12 @@ impl Kms {
     /// Domain Key (in the HSM; plaintext never leaves zeroizing memory). Returns `false` when
     /// there was nothing to do (no material, already current, or the object is gone). A
     /// concurrent change of the object is retried.
-    pub async fn reseal_object(&self, tenant: &str, uid: &str) -> Result<bool, AdminError> {
+    pub async fn reseal_object(
+        &self,
+        scope: &AuditScope,
+        tenant: &str,
+        uid: &str,
+    ) -> Result<bool, AdminError> {
         let resealed = crate::command_log::retry_stale(|| async move {
             let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
             let current = record
@@ -447,10 +471,13 @@ impl Kms {
                 m.sealed = sealed;
             }
             let outcome = self
-                .apply(Command::PutObject {
-                    expected_revision: Some(object.revision),
-                    record: Box::new(next),
-                })
+                .commit(
+                    scope,
+                    Command::PutObject {
+                        expected_revision: Some(object.revision),
+                        record: Box::new(next),
+                    },
+                )
                 .await?;
             Ok::<_, AdminError>(outcome.map(|()| true))
         })
@@ -484,7 +511,11 @@ impl Kms {
     /// still on old versions (nothing changed) unless every blob is resealed. The store checks
     /// this again atomically when it applies the retirement, and refuses material sealed under
     /// a retired version, so no object can end up unreadable.
-    pub async fn retire_domain_keys(&self, tenant: &str) -> Result<usize, AdminError> {
+    pub async fn retire_domain_keys(
+        &self,
+        scope: &AuditScope,
+        tenant: &str,
+    ) -> Result<usize, AdminError> {
         let left = self.objects_on_old_domain_keys(tenant)?.len();
         if left > 0 {
             return Ok(left);
@@ -495,10 +526,13 @@ impl Kms {
         };
         if record.domain_keys.len() > 1 {
             match self
-                .apply(Command::RetireDomainKeys {
-                    tenant: tenant.to_owned(),
-                    keep_from: current,
-                })
+                .commit(
+                    scope,
+                    Command::RetireDomainKeys {
+                        tenant: tenant.to_owned(),
+                        keep_from: current,
+                    },
+                )
                 .await?
             {
                 Ok(()) => {}

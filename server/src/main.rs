@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use server::command_log::AuditScope;
 use server::config::Settings;
 use server::dev::{self, DevLayout};
 use server::node::Node;
@@ -158,12 +159,22 @@ fn reexec_with(var: &str, value: &std::path::Path) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `kmsd enroll-operator`: writes the operator's enrollment through a local command log, so
+/// that it leaves its audit record in the node's audit trail like any other change.
 async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> {
     certs::identity::validate_label(certs::LabelKind::Name, name)?;
-    server::permissions::create_private_dir(&settings.data_dir)?;
+    for dir in [&settings.data_dir, &settings.audit.dir] {
+        server::permissions::create_private_dir(dir)?;
+        server::permissions::check_private_tree(dir)?;
+    }
     let store = server::store::Store::open(&settings.data_dir.join(server::node::STORE_FILE))
         .context("opening the store (is the server still running?)")?;
-    let committer = store.committer(())?;
+    let audit =
+        server::audit::open_with_store(&settings.audit.dir, settings.audit.config.clone(), &store)
+            .await
+            .context("opening the audit trail")?;
+    let log = server::command_log::CommandLog::local(&store, audit.clone())?;
+    let scope = server::command_log::AuditScope::offline(audit.log_name(), "kmsd enroll-operator");
     let record = server::store::records::ClientRecord {
         tenant: None,
         name: name.to_owned(),
@@ -173,11 +184,12 @@ async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> 
         password_hash: None,
         created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
     };
-    let applied = committer
-        .apply(server::store::Command::PutClient(record))
+    let applied = log
+        .commit(&scope, server::store::Command::PutClient(record))
         .await;
-    committer.shutdown().await;
-    applied?.outcome?;
+    log.shutdown().await;
+    audit.shutdown().await;
+    applied??;
     Ok(())
 }
 
@@ -191,14 +203,17 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
     let node = Node::start(settings).await?;
     if let Some(layout) = dev {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // Each seeding write is a command of its own, with its own record.
+        let seeding = || AuditScope::offline(node.kms().log_name(), "kmsd dev seeding");
         for (tenant, client) in dev::DEMO_CLIENTS {
             if node.kms().store().tenant(tenant)?.is_none() {
-                node.kms().create_tenant(tenant, now).await?;
+                node.kms().create_tenant(&seeding(), tenant, now).await?;
             }
             let key = server::store::records::client_key(Some(tenant), client);
             if node.kms().store().client(&key)?.is_none() {
+                let role = certs::identity::Role::KmipClient;
                 node.kms()
-                    .enroll_ca_issued(tenant, client, certs::identity::Role::KmipClient, now)
+                    .enroll_ca_issued(&seeding(), tenant, client, role, now)
                     .await?;
             }
         }
@@ -209,7 +224,9 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
             .client(&server::store::records::client_key(None, &operator))?
             .is_none()
         {
-            node.kms().enroll_operator(&operator, now).await?;
+            node.kms()
+                .enroll_operator(&seeding(), &operator, now)
+                .await?;
         }
         let settings = dev::write_kmsctl_settings(&layout, node.addr(), node.admin_addr())?;
         // The kmsctl built beside this kmsd (scripts/dev-server.sh builds both), else on PATH.

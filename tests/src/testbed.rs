@@ -13,6 +13,7 @@ use certs::files::PemPaths;
 use certs::identity::{PrincipalUri, Role, TenantId};
 use certs::{ClientRequest, KeyAlgorithm};
 use client::{ClientConfig, Connector, IdentityFiles};
+use server::command_log::AuditScope;
 use server::dev::{self, DevLayout};
 use server::kms::Kms;
 use server::node::Node;
@@ -91,12 +92,18 @@ impl TestServer {
         Ok(server)
     }
 
+    /// The audit scope of a write the test bed makes itself (tenants, enrollments), as
+    /// `kmsd dev` seeding makes them: each leaves one record.
+    pub fn setup(&self) -> AuditScope {
+        AuditScope::offline(self.kms().log_name(), "test setup")
+    }
+
     /// Creates `tenant` (a fresh Domain Key) and enrolls its CA-issued KMIP client.
     async fn enroll(&self, tenant: &str) -> Result<(), Error> {
         let now = unix_now();
-        self.kms().create_tenant(tenant, now).await?;
+        self.kms().create_tenant(&self.setup(), tenant, now).await?;
         self.kms()
-            .enroll_ca_issued(tenant, CLIENT_NAME, Role::KmipClient, now)
+            .enroll_ca_issued(&self.setup(), tenant, CLIENT_NAME, Role::KmipClient, now)
             .await?;
         Ok(())
     }
@@ -149,8 +156,12 @@ impl TestServer {
         let files = self.issue_identity(role, tenant, name)?;
         let now = unix_now();
         match tenant {
-            None => self.kms().enroll_operator(name, now).await?,
-            Some(t) => self.kms().enroll_ca_issued(t, name, role, now).await?,
+            None => self.kms().enroll_operator(&self.setup(), name, now).await?,
+            Some(t) => {
+                self.kms()
+                    .enroll_ca_issued(&self.setup(), t, name, role, now)
+                    .await?
+            }
         }
         Ok(files)
     }

@@ -22,6 +22,7 @@ use super::consistency::Consistency;
 use super::error::{ApiError, FailureReason};
 use super::{AdminState, Peer};
 use crate::audit::admin_call;
+use crate::command_log::AuditScope;
 use crate::identity::{self, IdentityError, Principal};
 use crate::store::records::{Role, TenantRecord};
 
@@ -154,20 +155,22 @@ pub(crate) async fn audit_admin_call(
         target: &target,
         start,
     };
-    // The call's first committed state change carries its record (audit::admin_call).
-    let slot = admin_call::Slot::new(
+    // The call's audit scope, handed to the handler: its first committed state change
+    // carries the call's record.
+    let scope = Arc::new(AuditScope::admin_route(
         call_event(&state, &call, None, Status::Success, None),
         call.caller.clone(),
-    );
+    ));
+    request.extensions_mut().insert(scope.clone());
     let response = if degraded && !PROBES.contains(&target.as_str()) {
         ApiError::AuditUnavailable.into_response()
     } else if let Err(e) = linearized {
         e.into_response()
     } else {
-        admin_call::scope(slot.clone(), next.run(request)).await
+        next.run(request).await
     };
-    let created = slot.created_tenant();
-    record(&state, &call, created.as_deref(), response, slot.carried()).await
+    let created = scope.created_tenant();
+    record(&state, &call, created.as_deref(), response, scope.carried()).await
 }
 
 /// Requests that match no route: still recorded (as `unmatched`), then 404.

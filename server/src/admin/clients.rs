@@ -5,10 +5,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use super::auth::{Access, Caller};
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
+use crate::command_log::AuditScope;
 use crate::identity::claim::{self, EnrollmentToken};
 use crate::store::records::{ClientIdentity, ClientRecord, Role, client_key};
 
@@ -164,6 +165,7 @@ pub(crate) async fn list(
 pub(crate) async fn enroll(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<NewClient>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
@@ -221,7 +223,7 @@ pub(crate) async fn enroll(
         password_hash: None,
         created_at: now,
     };
-    state.kms.enroll_client(record.clone()).await?;
+    state.kms.enroll_client(&scope, record.clone()).await?;
     let view = ClientView::from(&record);
     let view = match token {
         Some(token) => view.with_token(token),
@@ -235,23 +237,26 @@ pub(crate) async fn enroll(
 pub(crate) async fn disable(
     state: State<Arc<AdminState>>,
     caller: Caller,
+    scope: Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
-    set_enabled(state, caller, path, false).await
+    set_enabled(state, caller, scope, path, false).await
 }
 
 /// `POST .../clients/{name}/enable`.
 pub(crate) async fn enable(
     state: State<Arc<AdminState>>,
     caller: Caller,
+    scope: Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
-    set_enabled(state, caller, path, true).await
+    set_enabled(state, caller, scope, path, true).await
 }
 
 async fn set_enabled(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
     enabled: bool,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -259,7 +264,7 @@ async fn set_enabled(
     caller.tenant(&state, &tenant, Access::Change)?;
     let record = state
         .kms
-        .set_client_enabled(Some(&tenant), &name, enabled)
+        .set_client_enabled(&scope, Some(&tenant), &name, enabled)
         .await?;
     Ok(Json(ClientView::from(&record)))
 }
@@ -268,6 +273,7 @@ async fn set_enabled(
 pub(crate) async fn set_password(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Json<NewPassword>, JsonRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -282,7 +288,7 @@ pub(crate) async fn set_password(
     }
     let record = state
         .kms
-        .set_client_password(Some(&tenant), &name, password)
+        .set_client_password(&scope, Some(&tenant), &name, password)
         .await?;
     Ok(Json(ClientView::from(&record)))
 }

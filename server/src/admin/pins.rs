@@ -8,15 +8,16 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
+use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::auth::{Access, Caller};
 use super::clients::{ClientView, new_claim, normalize_fingerprint};
 use super::error::ApiError;
 use super::{AdminState, now};
+use crate::command_log::AuditScope;
 use crate::store::Command;
 use crate::store::records::{ClientIdentity, ClientRecord, client_key};
 
@@ -49,6 +50,7 @@ fn client_of(
 pub(crate) async fn renew_token(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
     let Path((tenant, name)) = path.map_err(|_| ApiError::NoSuchRoute)?;
@@ -58,7 +60,7 @@ pub(crate) async fn renew_token(
     };
     let (identity, token) = new_claim(&state, fingerprint.clone(), now());
     client.identity = identity;
-    state.kms.enroll_client(client.clone()).await?;
+    state.kms.enroll_client(&scope, client.clone()).await?;
     Ok(Json(ClientView::from(&client).with_token(token)))
 }
 
@@ -66,6 +68,7 @@ pub(crate) async fn renew_token(
 pub(crate) async fn bind(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Json<Approval>, JsonRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -84,11 +87,14 @@ pub(crate) async fn bind(
     }
     state
         .kms
-        .apply(Command::BindPin {
-            client: client.key(),
-            fingerprint: approved,
-            token_digest: None,
-        })
+        .commit(
+            &scope,
+            Command::BindPin {
+                client: client.key(),
+                fingerprint: approved,
+                token_digest: None,
+            },
+        )
         .await??;
     tracing::info!(
         tenant,

@@ -72,9 +72,12 @@ async fn checkpoint(kms: &Kms) -> Result<(), CheckpointError> {
     }
     let cp = kms.audit.checkpoint(kms.keys.hsm().clone()).await?;
     debug!(seq = cp.seq, "audit checkpoint signed");
-    kms.commit(Command::AuditCheckpoint(Box::new(cp)))
-        .await?
-        .map_err(CheckpointError::Rejected)?;
+    kms.commit(
+        &crate::command_log::AuditScope::checkpoint(),
+        Command::AuditCheckpoint(Box::new(cp)),
+    )
+    .await?
+    .map_err(CheckpointError::Rejected)?;
     Ok(())
 }
 

@@ -12,12 +12,14 @@
 mod error;
 mod hand_off;
 mod retry;
+mod scope;
 
 use std::sync::Arc;
 
 pub use self::error::CommitError;
 pub use self::hand_off::AuditHandOff;
 pub use self::retry::{MAX_ATTEMPTS, retry_stale};
+pub use self::scope::AuditScope;
 use crate::audit::AuditLog;
 use crate::cluster::RaftNode;
 use crate::store::{Command, Committer, Rejection, Store, StoreError};
@@ -63,10 +65,29 @@ impl CommandLog {
         }
     }
 
-    /// Commits `command`. `Ok(Err(_))`: deterministically rejected (nothing applied).
+    /// Commits `command` in `scope`: carrying the scope's record when it must (see
+    /// [`AuditScope`]). `Ok(Err(_))`: deterministically rejected (nothing applied).
     /// [`CommitError::AuditPending`]: applied, but its audit record is not yet durable (the
     /// node writes it from the outbox later): the change must not be acknowledged.
-    pub async fn commit(&self, command: Command) -> Result<Result<(), Rejection>, CommitError> {
+    pub async fn commit(
+        &self,
+        scope: &AuditScope,
+        command: Command,
+    ) -> Result<Result<(), Rejection>, CommitError> {
+        let (command, carries) = scope.wrap(command);
+        let outcome = self.commit_wrapped(command).await;
+        let applied = match &outcome {
+            Ok(o) => o.is_ok(),
+            // Applied, its record in the store: no second record for it.
+            Err(e) => e.applied(),
+        };
+        if applied && let Some(object) = carries {
+            scope.applied(object);
+        }
+        outcome
+    }
+
+    async fn commit_wrapped(&self, command: Command) -> Result<Result<(), Rejection>, CommitError> {
         match &self.replication {
             Replication::Local(committer) => {
                 let applied = committer.apply(command).await?;

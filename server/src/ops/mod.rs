@@ -33,10 +33,22 @@ use tracing::{debug, warn};
 pub(crate) use context::Ctx;
 pub use error::OpError;
 
+use std::sync::Arc;
+
+use crate::command_log::AuditScope;
 use crate::identity::{IdentityError, PeerCertificate};
 use crate::kms::{Admission, ConnectionState, Kms};
 use crate::net::PeerAddr;
 use budget::ResponseBudget;
+
+/// What every item of one message runs with: the service, the admitted principal, the
+/// answer's version and the message's time.
+struct Message<'a> {
+    kms: &'a Kms,
+    principal: &'a crate::identity::Principal,
+    version: ProtocolVersion,
+    now: i64,
+}
 
 /// The version an answer uses when the request's own cannot be read at all.
 const FALLBACK_VERSION: ProtocolVersion = ProtocolVersion::V1_0;
@@ -115,12 +127,25 @@ pub(crate) async fn handle_message(
         // majority) answers nothing from its store.
         Ok(_) if !linearized => (fail_all(&request, &OpError::ClusterUnavailable), Vec::new()),
         Ok(principal) => {
-            let mut ctx = Ctx::new(kms, principal, &request.header, version, now);
-            match ctx
-                .check_credential(&mut conn.password, peer.ip(), &mut lockouts)
-                .await
+            match context::check_credential(
+                kms,
+                principal,
+                &request.header,
+                &mut conn.password,
+                peer.ip(),
+                &mut lockouts,
+            )
+            .await
             {
-                Ok(()) => run_batch(&mut ctx, &who, &request, &mut budget).await,
+                Ok(()) => {
+                    let message = Message {
+                        kms,
+                        principal,
+                        version,
+                        now,
+                    };
+                    run_batch(message, &who, &request, &mut budget).await
+                }
                 Err(e) => (fail_all(&request, &e), Vec::new()),
             }
         }
@@ -136,11 +161,11 @@ pub(crate) async fn handle_message(
         .iter()
         .enumerate()
         .filter_map(|(i, response)| {
-            let audit = audits.get(i);
-            if audit.is_some_and(audit::ItemAudit::recorded) {
+            let scope = audits.get(i);
+            if scope.is_some_and(|s| s.carried()) {
                 return None;
             }
-            let object = audit.and_then(audit::ItemAudit::object);
+            let object = scope.and_then(|s| s.object());
             Some(who.item_event(request.batch_items.get(i), response, object))
         })
         .collect();
@@ -238,20 +263,37 @@ fn response_version(requested: ProtocolVersion) -> ProtocolVersion {
 /// Response Too Large (a change it made stays, as with any failure after a write). The
 /// runtime gets a chance to serve others between items.
 async fn run_batch(
-    ctx: &mut Ctx<'_>,
+    message: Message<'_>,
     who: &audit::Who,
     request: &RequestMessage,
     budget: &mut ResponseBudget<'_>,
-) -> (Vec<ResponseBatchItem>, Vec<audit::ItemAudit>) {
+) -> (Vec<ResponseBatchItem>, Vec<Arc<AuditScope>>) {
     let continuation = request
         .header
         .batch_error_continuation_option
         .unwrap_or(BatchErrorContinuationOption::STOP);
     let undo = continuation == BatchErrorContinuationOption::UNDO;
+    let Message {
+        kms,
+        principal,
+        version,
+        now,
+    } = message;
+    let Some(first) = request.batch_items.first() else {
+        return (Vec::new(), Vec::new());
+    };
+    // Every item runs in its own audit scope; the first one's is made with the context.
+    let mut ctx = Ctx::new(
+        kms,
+        principal,
+        version,
+        now,
+        Arc::new(who.item_scope(first)),
+    );
+    let ctx = &mut ctx;
     if undo {
         ctx.journal = Some(std::sync::Mutex::new(Vec::new()));
     }
-    let version = ctx.version;
     let refusals: Vec<usize> = request
         .batch_items
         .iter()
@@ -268,7 +310,9 @@ async fn run_batch(
         }
         // From here on `reserve` keeps room for the items after this one.
         reserve = reserve.saturating_sub(*refused);
-        ctx.audit = Some(std::sync::Mutex::new(audit::ItemAudit::new(who, item)));
+        if i > 0 {
+            ctx.scope = Arc::new(who.item_scope(item));
+        }
         let result = match budget.room(reserve, *refused) {
             Err(e) => Err(e),
             Ok(_) if !ctx.kms.quotas.admit_item(&client) => Err(OpError::RateLimited),
@@ -296,15 +340,13 @@ async fn run_batch(
                 answer
             }
         });
-        if let Some(Ok(a)) = ctx.audit.take().map(std::sync::Mutex::into_inner) {
-            audits.push(a);
-        }
+        audits.push(ctx.scope.clone());
         // Stop (the default) and Undo both end the batch at the first failure; Undo also
         // restores what the earlier items wrote and reports them Operation Undone (KMIP 1.4
         // section 6.7). Should the undo itself fail, they stay reported as done.
         if failed && continuation != BatchErrorContinuationOption::CONTINUE {
             if undo {
-                ctx.audit = Some(std::sync::Mutex::new(audit::ItemAudit::undo(who)));
+                ctx.scope = Arc::new(who.undo_scope());
                 match ctx.undo().await {
                     Ok(()) => {
                         let done = out.len().saturating_sub(1);
@@ -314,7 +356,6 @@ async fn run_batch(
                     }
                     Err(e) => warn!(error = %e, "batch undo failed"),
                 }
-                ctx.audit = None;
             }
             break;
         }
