@@ -165,7 +165,6 @@ async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> 
     certs::identity::validate_label(certs::LabelKind::Name, name)?;
     for dir in [&settings.data_dir, &settings.audit.dir] {
         server::permissions::create_private_dir(dir)?;
-        server::permissions::check_private_tree(dir)?;
     }
     let store = server::store::Store::open(&settings.data_dir.join(server::node::STORE_FILE))
         .context("opening the store (is the server still running?)")?;
@@ -174,22 +173,14 @@ async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> 
             .await
             .context("opening the audit trail")?;
     let log = server::command_log::CommandLog::local(&store, audit.clone())?;
-    let scope = server::command_log::AuditScope::offline(audit.log_name(), "kmsd enroll-operator");
-    let record = server::store::records::ClientRecord {
-        tenant: None,
-        name: name.to_owned(),
-        role: certs::identity::Role::Operator,
-        identity: server::store::records::ClientIdentity::CaIssued,
-        enabled: true,
-        password_hash: None,
-        created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
-    };
-    let applied = log
-        .commit(&scope, server::store::Command::PutClient(record))
+    let scope = AuditScope::offline(audit.log_name(), "kmsd enroll-operator");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let enrolled = server::tenancy::Tenancy::offline(&store, &log)
+        .enroll_operator(&scope, name, now)
         .await;
     log.shutdown().await;
     audit.shutdown().await;
-    applied??;
+    enrolled?;
     Ok(())
 }
 
@@ -207,12 +198,16 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
         let seeding = || AuditScope::offline(node.kms().log_name(), "kmsd dev seeding");
         for (tenant, client) in dev::DEMO_CLIENTS {
             if node.kms().store().tenant(tenant)?.is_none() {
-                node.kms().create_tenant(&seeding(), tenant, now).await?;
+                node.kms()
+                    .tenancy()
+                    .create_tenant(&seeding(), tenant, now)
+                    .await?;
             }
             let key = server::store::records::client_key(Some(tenant), client);
             if node.kms().store().client(&key)?.is_none() {
                 let role = certs::identity::Role::KmipClient;
                 node.kms()
+                    .tenancy()
                     .enroll_ca_issued(&seeding(), tenant, client, role, now)
                     .await?;
             }
@@ -225,6 +220,7 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
             .is_none()
         {
             node.kms()
+                .tenancy()
                 .enroll_operator(&seeding(), &operator, now)
                 .await?;
         }

@@ -143,17 +143,19 @@ impl Node {
         };
         let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
         let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
-        let keys = Keys::new(hsm, settings.key_cache_entries, Arc::new(Metrics::new()));
+        let metrics = Arc::new(Metrics::new());
+        let keys = Keys::new(hsm, settings.key_cache_entries, metrics.clone());
         let limits = Limits::DEFAULT.with_max_message_size(settings.limits.max_message_size);
-        let kms = Kms::new(
+        let kms = Kms::new(crate::kms::Parts {
             store,
             log,
             keys,
-            verifier.clone(),
+            metrics,
+            verifier: verifier.clone(),
             limits,
-            settings.node_id,
+            node_id: settings.node_id,
             audit,
-        )
+        })
         .with_limits(settings.service_limits.clone())
         .with_refusal_settings(settings.audit.refusals);
         let (raft_addr, raft_task) = raft.unzip();
@@ -169,7 +171,7 @@ impl Node {
             what: "reading the listener address",
             source,
         })?;
-        let audit_task = tokio::spawn(crate::audit::run_checkpoints(
+        let audit_task = tokio::spawn(crate::audit_housekeeping::run_checkpoints(
             kms.clone(),
             settings.audit.checkpoint_interval,
             stopped.clone(),
@@ -258,6 +260,10 @@ impl Node {
             let _ = admin.await;
         }
         let _ = self.audit_task.await;
+        // The pending counts of refused connections, then a last checkpoint, then the write
+        // side closes.
+        crate::net::refusals::flush(&self.kms).await;
+        crate::audit_housekeeping::final_checkpoint(&self.kms).await;
         self.kms.shutdown().await;
         if let Some(raft) = self.raft_task {
             let _ = raft.await;

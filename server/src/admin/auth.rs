@@ -215,11 +215,11 @@ fn caller_of(
             role: p.role,
             tenant: p.tenant.clone(),
             name: p.client.clone(),
-            certificate: crate::audit::principal(p),
+            certificate: crate::identity::audit_principal(p),
         },
-        Err(_) => {
-            admin_call::Caller::Refused(certificate.map(|c| crate::audit::certificate(c.facts())))
-        }
+        Err(_) => admin_call::Caller::Refused(
+            certificate.map(|c| crate::identity::audit_certificate(c.facts())),
+        ),
     }
 }
 

@@ -223,7 +223,11 @@ pub(crate) async fn enroll(
         password_hash: None,
         created_at: now,
     };
-    state.kms.enroll_client(&scope, record.clone()).await?;
+    state
+        .kms
+        .tenancy()
+        .enroll_client(&scope, record.clone())
+        .await?;
     let view = ClientView::from(&record);
     let view = match token {
         Some(token) => view.with_token(token),
@@ -264,6 +268,7 @@ async fn set_enabled(
     caller.tenant(&state, &tenant, Access::Change)?;
     let record = state
         .kms
+        .tenancy()
         .set_client_enabled(&scope, Some(&tenant), &name, enabled)
         .await?;
     Ok(Json(ClientView::from(&record)))
@@ -288,6 +293,7 @@ pub(crate) async fn set_password(
     }
     let record = state
         .kms
+        .tenancy()
         .set_client_password(&scope, Some(&tenant), &name, password)
         .await?;
     Ok(Json(ClientView::from(&record)))

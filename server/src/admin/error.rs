@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use crate::command_log::CommitError;
 use crate::identity::IdentityError;
 use crate::keys::KeyError;
-use crate::kms::AdminError;
 use crate::store::{Rejection, StoreError};
+use crate::tenancy::AdminError;
 
 /// Why an admin call failed.
 #[derive(Debug, thiserror::Error)]
@@ -240,7 +240,9 @@ impl From<AdminError> for ApiError {
             AdminError::Rejected(r) => r.into(),
             AdminError::InvalidName(_) => ApiError::BadRequest("invalid name"),
             AdminError::NoSuchClient => ApiError::NoSuchClient,
-            AdminError::Password(_) | AdminError::Task(_) => ApiError::Internal(e),
+            AdminError::Password(_) | AdminError::Task(_) | AdminError::NoHsm => {
+                ApiError::Internal(e)
+            }
         }
     }
 }

@@ -60,7 +60,11 @@ pub(crate) async fn renew_token(
     };
     let (identity, token) = new_claim(&state, fingerprint.clone(), now());
     client.identity = identity;
-    state.kms.enroll_client(&scope, client.clone()).await?;
+    state
+        .kms
+        .tenancy()
+        .enroll_client(&scope, client.clone())
+        .await?;
     Ok(Json(ClientView::from(&client).with_token(token)))
 }
 

@@ -26,7 +26,8 @@ use super::auth::{Access, Caller};
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
 use crate::command_log::AuditScope;
-use crate::kms::{AdminError, Kms};
+use crate::kms::Kms;
+use crate::tenancy::AdminError;
 
 /// Objects re-sealed concurrently by one rotation.
 const PARALLEL: usize = 8;
@@ -192,6 +193,7 @@ pub(crate) async fn start(
     state.rotations.register(job.clone())?;
     let version = match state
         .kms
+        .tenancy()
         .add_domain_key_version(&scope, &tenant, now())
         .await
     {
@@ -241,7 +243,7 @@ async fn reseal_all(
         while running.len() < PARALLEL {
             let Some(uid) = uids.next() else { break };
             let (kms, scope, tenant) = (kms.clone(), scope.clone(), job.tenant.clone());
-            running.spawn(async move { kms.reseal_object(&scope, &tenant, &uid).await });
+            running.spawn(async move { kms.tenancy().reseal_object(&scope, &tenant, &uid).await });
         }
         let Some(done) = running.join_next().await else {
             return Ok(());
@@ -256,7 +258,7 @@ async fn reseal_all(
 async fn run(kms: Arc<Kms>, scope: Arc<AuditScope>, job: Arc<Job>) {
     let tenant = job.tenant.as_str();
     for pass in 0..MAX_PASSES {
-        let pending = match kms.objects_on_old_domain_keys(tenant) {
+        let pending = match kms.tenancy().objects_on_old_domain_keys(tenant) {
             Ok(p) => p,
             Err(e) => {
                 warn!(tenant, error = %e, "domain key rotation: listing objects failed");
@@ -275,7 +277,7 @@ async fn run(kms: Arc<Kms>, scope: Arc<AuditScope>, job: Arc<Job>) {
             return job.finish(Phase::Failed, Some("re-sealing an object failed"));
         }
     }
-    match kms.retire_domain_keys(&scope, tenant).await {
+    match kms.tenancy().retire_domain_keys(&scope, tenant).await {
         Ok(0) => {
             info!(tenant, job = %job.id, "domain key rotation completed");
             job.finish(Phase::Completed, None);

@@ -176,7 +176,11 @@ pub(crate) async fn create_tenant(
     }
     // The record of the creation starts the new tenant's chain, so its auditors see it.
     scope.creating_tenant(&body.id);
-    let record = state.kms.create_tenant(&scope, &body.id, now()).await?;
+    let record = state
+        .kms
+        .tenancy()
+        .create_tenant(&scope, &body.id, now())
+        .await?;
     Ok((StatusCode::CREATED, Json(TenantView::from(&record))))
 }
 
@@ -227,6 +231,7 @@ async fn set_suspended(
     }
     let record = state
         .kms
+        .tenancy()
         .set_tenant_suspended(&scope, &tenant, suspended)
         .await?;
     Ok(Json(TenantView::from(&record)))

@@ -16,7 +16,6 @@
 //! caller commits the returned [`Checkpoint`] to the replicated log.
 
 pub mod admin_call;
-mod checkpoints;
 pub mod disk;
 mod error;
 mod event;
@@ -38,10 +37,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-pub use self::checkpoints::{final_checkpoint, run_checkpoints};
 pub use self::disk::{DiskSpace, DiskStatus, DiskWatermark};
 pub use self::error::AuditError;
-pub use self::event::{certificate, kmip_status, principal};
+pub use self::event::kmip_status;
 pub use self::outbox::{OutboxError, drain_outbox, open_with_store};
 pub use self::segment::{Quarantined, Recovery};
 use self::writer::{Job, Writer};

@@ -173,6 +173,10 @@ impl AuditScope {
             return (command, None);
         };
         let mut event = template.clone();
+        if self.entry == Entry::Job {
+            // A job's writes happen long after the call that started it: each at its time.
+            event.time = time::OffsetDateTime::now_utc();
+        }
         if matches!(self.entry, Entry::KmipItem | Entry::KmipUndo | Entry::Job) {
             event.object = written_uid(&command).or_else(|| pending.object.clone());
         }

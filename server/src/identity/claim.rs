@@ -191,7 +191,7 @@ pub(crate) async fn redeem(
             tenant: claim.tenant.clone(),
             principal: Some(audit_log::Principal {
                 client: Some(claim.name.clone()),
-                ..crate::audit::certificate(&peer.facts)
+                ..crate::identity::audit_certificate(&peer.facts)
             }),
             client_addr: Some(addr.to_string()),
             kind: audit_log::Kind::Kmip,

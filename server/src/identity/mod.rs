@@ -13,6 +13,7 @@
 //! The principal is re-derived for every request, so disabling a client or suspending a tenant
 //! takes effect at once, even on resumed TLS sessions and open connections.
 
+mod audit_names;
 pub mod claim;
 mod recent;
 
@@ -26,6 +27,7 @@ use crate::store::{Store, StoreError};
 use crate::tls::verifier::fingerprint_hex;
 use crate::tls::{ClientVerifier, Origin};
 
+pub use audit_names::{audit_certificate, audit_principal};
 pub use recent::RecentInspections;
 
 /// An authenticated peer.

@@ -17,8 +17,8 @@ use super::Ctx;
 use crate::command_log::{AuditScope, CommitError};
 use crate::identity::CertificateFacts;
 use crate::kms::{Admission, Kms};
-use crate::net::PeerAddr;
 use crate::store::{Command, Rejection};
+use std::net::SocketAddr as PeerAddr;
 
 /// Who sent a message, as every record of it says.
 #[derive(Clone, Debug)]
@@ -39,8 +39,8 @@ impl Who {
         peer: PeerAddr,
     ) -> Self {
         let (tenant, principal) = match admission {
-            Ok(p) => (p.tenant.clone(), Some(crate::audit::principal(p))),
-            Err(_) => (None, certificate.map(crate::audit::certificate)),
+            Ok(p) => (p.tenant.clone(), Some(crate::identity::audit_principal(p))),
+            Err(_) => (None, certificate.map(crate::identity::audit_certificate)),
         };
         Self {
             node: kms.log_name().to_owned(),

@@ -102,31 +102,19 @@ pub(super) async fn register(
     if bytes.is_empty() || bytes.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
     }
-    let tenant = ctx.tenant()?;
+    let length_bits = bytes.len().checked_mul(8);
     let material = Material::new(bytes, key_format.0, data_type);
-    let length_bits = material.bytes.len().checked_mul(8);
-    let new = NewObject::registered(r.object_type, material);
-    let uid = store_new(
-        ctx,
-        &tenant,
-        new,
-        |record| {
-            if let (Some(alg), Some(len)) = (block_alg, block_len) {
-                if usize::try_from(len).ok() != length_bits {
-                    return Err(OpError::InvalidField("cryptographic length"));
-                }
-                record.attributes.cryptographic_algorithm = Some(alg.0);
-                record.attributes.cryptographic_length = Some(len);
+    register_new(ctx, r, material, |record| {
+        if let (Some(alg), Some(len)) = (block_alg, block_len) {
+            if usize::try_from(len).ok() != length_bits {
+                return Err(OpError::InvalidField("cryptographic length"));
             }
-            Ok(())
-        },
-        &r.attributes,
-    )
-    .await?;
-    Ok(RegisterResponse {
-        unique_identifier: uid,
-        template_attribute: None,
+            record.attributes.cryptographic_algorithm = Some(alg.0);
+            record.attributes.cryptographic_length = Some(len);
+        }
+        Ok(())
     })
+    .await
 }
 
 /// Register of a Public Key, Private Key or Certificate: stored whole (see `pki`).
@@ -139,24 +127,29 @@ async fn register_pki(
     if prepared.sealed_input.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
     }
-    let tenant = ctx.tenant()?;
     let material = Material::new(prepared.sealed_input, prepared.key_format, None);
+    register_new(ctx, r, material, |record| {
+        record.attributes.digest = Some(prepared.digest);
+        record.attributes.cryptographic_algorithm = prepared.algorithm;
+        record.attributes.cryptographic_length = prepared.length;
+        attrs::set_others(record, &prepared.attributes)
+    })
+    .await
+}
+
+/// Register's end, whatever the object: the new object of the principal's tenant stored,
+/// its UID answered.
+async fn register_new(
+    ctx: &mut Ctx<'_>,
+    r: &RegisterRequest,
+    material: Material,
+    describe: impl FnOnce(&mut ObjectRecord) -> Result<(), OpError>,
+) -> Result<RegisterResponse, OpError> {
+    let tenant = ctx.tenant()?;
     let new = NewObject::registered(r.object_type, material);
-    let uid = store_new(
-        ctx,
-        &tenant,
-        new,
-        |record| {
-            record.attributes.digest = Some(prepared.digest);
-            record.attributes.cryptographic_algorithm = prepared.algorithm;
-            record.attributes.cryptographic_length = prepared.length;
-            attrs::set_others(record, &prepared.attributes)
-        },
-        &r.attributes,
-    )
-    .await?;
+    let unique_identifier = store_new(ctx, &tenant, new, describe, &r.attributes).await?;
     Ok(RegisterResponse {
-        unique_identifier: uid,
+        unique_identifier,
         template_attribute: None,
     })
 }

@@ -95,6 +95,7 @@ pub(crate) async fn operator(server: &TestServer) -> Api {
     if server.kms().store().client(&key_name).unwrap().is_none() {
         server
             .kms()
+            .tenancy()
             .enroll_operator(&server.setup(), &name, 0)
             .await
             .expect("operator enrolled");

@@ -66,6 +66,7 @@ fn fingerprint_of(files: &IdentityFiles) -> String {
 async fn pin_directly(server: &TestServer, tenant: &str, name: &str, fingerprint: &str) {
     server
         .kms()
+        .tenancy()
         .enroll_client(
             &server.setup(),
             ClientRecord {
@@ -167,7 +168,7 @@ kms_tests::server_test! {
         for name in ["no-eku", "with-eku"] {
             server
                 .kms()
-                .enroll_ca_issued(&server.setup(), "acme", name, Role::KmipClient, 0)
+                .tenancy().enroll_ca_issued(&server.setup(), "acme", name, Role::KmipClient, 0)
                 .await
                 .expect("enrolled");
         }
@@ -381,7 +382,7 @@ kms_tests::server_test! {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         server
             .kms()
-            .enroll_client(&server.setup(), ClientRecord {
+            .tenancy().enroll_client(&server.setup(), ClientRecord {
                 tenant: Some("acme".to_owned()),
                 name: "vc-late".to_owned(),
                 role: Role::KmipClient,

@@ -142,10 +142,10 @@ kms_tests::softhsm_test! {
 
             // Admin changes go through the log, from any node.
             let now = kms_tests::vectors::unix_now();
-            nodes[1].kms().create_tenant(&server::command_log::AuditScope::offline(nodes[1].kms().log_name(), "test setup"), "acme", now).await.expect("tenant via a follower");
+            nodes[1].kms().tenancy().create_tenant(&server::command_log::AuditScope::offline(nodes[1].kms().log_name(), "test setup"), "acme", now).await.expect("tenant via a follower");
             nodes[2]
                 .kms()
-                .enroll_ca_issued(&server::command_log::AuditScope::offline(nodes[2].kms().log_name(), "test setup"), "acme", CLIENT_NAME, Role::KmipClient, now)
+                .tenancy().enroll_ca_issued(&server::command_log::AuditScope::offline(nodes[2].kms().log_name(), "test setup"), "acme", CLIENT_NAME, Role::KmipClient, now)
                 .await
                 .expect("enroll via a follower");
 
@@ -206,10 +206,10 @@ kms_tests::softhsm_test! {
             let config = dev::prepare(&layout, "127.0.0.1:0").expect("dev environment");
             let (nodes, _) = three_node_cluster(&layout, &config).await;
             let now = kms_tests::vectors::unix_now();
-            nodes[0].kms().create_tenant(&server::command_log::AuditScope::offline(nodes[0].kms().log_name(), "test setup"), "acme", now).await.expect("tenant");
+            nodes[0].kms().tenancy().create_tenant(&server::command_log::AuditScope::offline(nodes[0].kms().log_name(), "test setup"), "acme", now).await.expect("tenant");
             nodes[0]
                 .kms()
-                .enroll_ca_issued(&server::command_log::AuditScope::offline(nodes[0].kms().log_name(), "test setup"), "acme", CLIENT_NAME, Role::KmipClient, now)
+                .tenancy().enroll_ca_issued(&server::command_log::AuditScope::offline(nodes[0].kms().log_name(), "test setup"), "acme", CLIENT_NAME, Role::KmipClient, now)
                 .await
                 .expect("enroll");
             let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
