@@ -75,12 +75,13 @@ async fn checkpoint(kms: &Kms) -> Result<(), CheckpointError> {
     }
     let cp = kms.audit.checkpoint(kms.keys.hsm().clone()).await?;
     debug!(seq = cp.seq, "audit checkpoint signed");
-    kms.commit(
-        &crate::command_log::AuditScope::checkpoint(),
-        Command::AuditCheckpoint(Box::new(cp)),
-    )
-    .await?
-    .map_err(CheckpointError::Rejected)?;
+    kms.log
+        .commit(
+            &crate::command_log::AuditScope::checkpoint(),
+            Command::AuditCheckpoint(Box::new(cp)),
+        )
+        .await?
+        .map_err(CheckpointError::Rejected)?;
     Ok(())
 }
 

@@ -2,24 +2,22 @@
 //! key hierarchy, the audit trail, identity, quotas and the metrics. No use case lives here:
 //! the KMIP request pipeline is `ops/pipeline.rs`, the admin use cases `tenancy.rs`.
 
+use std::net::SocketAddr as PeerAddr;
 use std::sync::Arc;
 
 use kmip_codec::limits::Limits;
 use rustls_pki_types::CertificateDer;
 
-use audit_log::AuditEvent;
-
-use crate::audit::{AuditError, AuditLog};
+use crate::audit::AuditLog;
 use crate::cluster::RaftNode;
-use crate::command_log::{AuditScope, CommandLog, CommitError};
+use crate::command_log::{CommandLog, CommitError};
 use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::net::refusals::{RefusalSettings, Refusals};
-use crate::store::{Command, Rejection, Store};
+use crate::store::Store;
 use crate::tenancy::Tenancy;
 use crate::tls::{ClientVerifier, PinnedCertificates};
-use std::net::SocketAddr as PeerAddr;
 
 /// The KMS service of one node.
 #[derive(Debug)]
@@ -126,16 +124,6 @@ impl Kms {
         self.log.cluster()
     }
 
-    /// Commits a state change through the command log, in the audit scope of the call that
-    /// makes it.
-    pub(crate) async fn commit(
-        &self,
-        scope: &AuditScope,
-        command: Command,
-    ) -> Result<Result<(), Rejection>, CommitError> {
-        self.log.commit(scope, command).await
-    }
-
     /// Waits until this node's store reflects every change acknowledged anywhere in the
     /// cluster before the call (a no-op on a node running alone).
     pub(crate) async fn linearize(&self) -> Result<(), CommitError> {
@@ -150,16 +138,6 @@ impl Kms {
     /// The name of this node's audit log, as its records name the node.
     pub fn log_name(&self) -> &str {
         self.audit.log_name()
-    }
-
-    /// Makes records durable (concurrently, sharing fsyncs). An error means some may not be:
-    /// refuse what they record.
-    pub async fn record(&self, events: Vec<AuditEvent>) -> Result<(), AuditError> {
-        let receipts: Vec<_> = events.into_iter().map(|e| self.audit.submit(e)).collect();
-        for receipt in receipts {
-            receipt.await.map_err(|_| AuditError::ShutDown)??;
-        }
-        Ok(())
     }
 
     /// This node's ID.

@@ -125,7 +125,7 @@ pub(crate) async fn audit_admin_call(
     let action = format!("{} {route}", request.method());
     let target = request.uri().path().to_owned();
     // First, so that the enrollment the principal is looked up in below is current too (as
-    // for KMIP, `Kms::handle`); a local route waits for nothing.
+    // for KMIP, `ops::pipeline::handle`); a local route waits for nothing.
     let linearized = Consistency::of(request.method(), &route)
         .wait(&state.kms)
         .await;
@@ -316,7 +316,8 @@ async fn record(
     } else {
         state
             .kms
-            .record(vec![call_event(state, call, created, outcome, reason)])
+            .audit()
+            .record_all(vec![call_event(state, call, created, outcome, reason)])
             .await
     };
     state

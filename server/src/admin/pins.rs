@@ -91,6 +91,7 @@ pub(crate) async fn bind(
     }
     state
         .kms
+        .log
         .commit(
             &scope,
             Command::BindPin {

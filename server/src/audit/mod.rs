@@ -315,6 +315,17 @@ impl AuditLog {
         self.call(|tx| Job::Resume(next, tx)).await
     }
 
+    /// Makes records of no state change durable (concurrently, sharing fsyncs): the records of
+    /// reads, refusals and calls no change carried. An error means some may not be: refuse
+    /// what they record.
+    pub async fn record_all(&self, events: Vec<AuditEvent>) -> Result<(), AuditError> {
+        let receipts: Vec<_> = events.into_iter().map(|e| self.submit(e)).collect();
+        for receipt in receipts {
+            receipt.await.map_err(|_| AuditError::ShutDown)??;
+        }
+        Ok(())
+    }
+
     /// The highest state change at or above `from` whose record is in the log. Reads the
     /// files: call it on start, before the log takes records of changes.
     pub async fn max_change_since(&self, from: u64) -> Result<Option<u64>, AuditError> {

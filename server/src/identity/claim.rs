@@ -210,7 +210,7 @@ pub(crate) async fn redeem(
         };
         // The claim is part of the KMIP request that presented the token: its own scope.
         let scope = crate::command_log::AuditScope::kmip_item(event);
-        let outcome = kms.commit(&scope, bind).await?;
+        let outcome = kms.log.commit(&scope, bind).await?;
         return match outcome {
             Ok(()) => {
                 info!(

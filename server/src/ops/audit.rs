@@ -9,6 +9,8 @@
 //!
 //! Records name the operation, the object, the outcome and who asked; never payloads.
 
+use std::net::SocketAddr as PeerAddr;
+
 use audit_log::{AuditEvent, Kind, Status};
 use kmip_codec::model::{RequestBatchItem, ResponseBatchItem};
 use time::OffsetDateTime;
@@ -18,7 +20,6 @@ use crate::command_log::{AuditScope, CommitError};
 use crate::identity::CertificateFacts;
 use crate::kms::{Admission, Kms};
 use crate::store::{Command, Rejection};
-use std::net::SocketAddr as PeerAddr;
 
 /// Who sent a message, as every record of it says.
 #[derive(Clone, Debug)]
@@ -159,6 +160,6 @@ impl Ctx<'_> {
     ) -> Result<Result<(), Rejection>, CommitError> {
         // Every KMIP write passes here: the one place a tenant's object quota is attached.
         let command = self.kms.quotas.within_object_quota(command);
-        self.kms.commit(&self.scope, command).await
+        self.kms.log.commit(&self.scope, command).await
     }
 }

@@ -3,6 +3,7 @@
 //! dispatch table in `ops/mod.rs`) -> records durable -> encode in the request's version.
 //! The network layer calls [`handle`]; `Kms` is only the parts it works with.
 
+use std::net::SocketAddr as PeerAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,7 +21,6 @@ use super::{Ctx, OpError, audit, dispatch, now};
 use crate::command_log::AuditScope;
 use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::kms::{Admission, ConnectionState, Kms};
-use std::net::SocketAddr as PeerAddr;
 
 /// Answers one KMIP message from a peer with a verified certificate chain, on a connection in
 /// `state`.
@@ -185,7 +185,7 @@ async fn handle_message(
             .iter()
             .map(|scope| who.lockout_event(*scope, kms.quotas.limits())),
     );
-    if let Err(e) = kms.record(events).await {
+    if let Err(e) = kms.audit().record_all(events).await {
         warn!(error = %e, "audit trail refused the records of a message; refusing it");
         return encode(
             kms,
@@ -228,7 +228,7 @@ async fn answer_unparsed(
         .iter()
         .map(|i| who.item_event(None, i, None))
         .collect();
-    if let Err(e) = kms.record(events).await {
+    if let Err(e) = kms.audit().record_all(events).await {
         warn!(error = %e, "audit trail refused the record of an invalid message");
     }
     encode(kms, version, now, items)

@@ -199,12 +199,7 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
             fingerprint,
             token_digest,
         } => {
-            let clients = txn.open_table(tables::CLIENTS)?;
-            let current: Option<ClientRecord> = clients
-                .get(client.as_str())?
-                .map(|v| decode(v.value()))
-                .transpose()?;
-            let Some(current) = current else {
+            let Some(current) = client_record(txn, client)? else {
                 return Ok(Err(Rejection::ClaimChanged));
             };
             let claimed = match &current.identity {
@@ -309,6 +304,11 @@ fn count_new_object(txn: &WriteTransaction, tenant: &str) -> Result<(), StoreErr
 fn tenant_record(txn: &WriteTransaction, id: &str) -> Result<Option<TenantRecord>, StoreError> {
     let tenants = txn.open_table(tables::TENANTS)?;
     tenants.get(id)?.map(|v| decode(v.value())).transpose()
+}
+
+fn client_record(txn: &WriteTransaction, key: &str) -> Result<Option<ClientRecord>, StoreError> {
+    let clients = txn.open_table(tables::CLIENTS)?;
+    clients.get(key)?.map(|v| decode(v.value())).transpose()
 }
 
 fn check_object(
@@ -423,13 +423,7 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
             fingerprint,
             ..
         } => {
-            let clients = txn.open_table(tables::CLIENTS)?;
-            let current: Option<ClientRecord> = clients
-                .get(client.as_str())?
-                .map(|v| decode(v.value()))
-                .transpose()?;
-            drop(clients);
-            if let Some(mut c) = current {
+            if let Some(mut c) = client_record(txn, client)? {
                 c.identity = ClientIdentity::Pinned {
                     fingerprint: fingerprint.clone(),
                 };
