@@ -20,6 +20,7 @@ mod checkpoints;
 pub mod disk;
 mod error;
 mod event;
+pub mod forward;
 mod outbox;
 pub mod query;
 mod segment;
@@ -156,6 +157,19 @@ pub struct AuditStats {
     pub seq: u64,
     /// The newest sample of the audit directory's free disk space.
     pub disk: Option<DiskStatus>,
+    /// Forwarding to a SIEM, when configured ([`forward`]).
+    pub forward: Option<ForwardStats>,
+}
+
+/// Where forwarding to a SIEM stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForwardStats {
+    /// Sequence number of the last record the SIEM's stream accepted (0: none yet).
+    pub forwarded_seq: u64,
+    /// Failed attempts (connect, write, read of the trail) since the node started.
+    pub failures: u64,
+    /// Whether the last attempt succeeded.
+    pub connected: bool,
 }
 
 /// State the writer thread and the handles share.
@@ -172,6 +186,13 @@ struct Shared {
     next_change: AtomicU64,
     checkpointed: AtomicU64,
     disk: disk::DiskGauge,
+    /// Forwarding: whether it runs, the first record retention must keep for it (0: no
+    /// hold), the last record sent, failures, and whether the last attempt succeeded.
+    forwarding: AtomicBool,
+    forward_hold: AtomicU64,
+    forwarded: AtomicU64,
+    forward_failures: AtomicU64,
+    forward_ok: AtomicBool,
 }
 
 impl Shared {
@@ -371,7 +392,42 @@ impl AuditLog {
             syncs: self.shared.syncs.load(Ordering::SeqCst),
             seq: self.shared.seq.load(Ordering::SeqCst),
             disk: self.shared.disk.last(),
+            forward: self
+                .shared
+                .forwarding
+                .load(Ordering::SeqCst)
+                .then(|| ForwardStats {
+                    forwarded_seq: self.shared.forwarded.load(Ordering::SeqCst),
+                    failures: self.shared.forward_failures.load(Ordering::SeqCst),
+                    connected: self.shared.forward_ok.load(Ordering::SeqCst),
+                }),
         }
+    }
+
+    /// Forwarding starts at record `seq`: retention keeps every segment from the one holding
+    /// it (see [`forward`]).
+    pub fn hold_from(&self, seq: u64) {
+        self.shared.forward_hold.store(seq.max(1), Ordering::SeqCst);
+        self.shared
+            .forwarded
+            .store(seq.saturating_sub(1), Ordering::SeqCst);
+        self.shared.forwarding.store(true, Ordering::SeqCst);
+    }
+
+    /// Records up to `seq` are delivered to the SIEM (the connection outlived the write).
+    pub(crate) fn forwarded(&self, seq: u64) {
+        self.shared.forwarded.store(seq, Ordering::SeqCst);
+        self.shared
+            .forward_hold
+            .store(seq.saturating_add(1), Ordering::SeqCst);
+        self.shared.forward_ok.store(true, Ordering::SeqCst);
+    }
+
+    /// An attempt to forward failed.
+    pub(crate) fn forward_failed(&self) {
+        self.shared.forwarding.store(true, Ordering::SeqCst);
+        self.shared.forward_failures.fetch_add(1, Ordering::SeqCst);
+        self.shared.forward_ok.store(false, Ordering::SeqCst);
     }
 
     /// Samples the free space under the audit directory now against the watermark (see

@@ -347,10 +347,15 @@ impl Writer {
         }
         let segments = segment::list_segments(&self.dir)?;
         let excess = segments.len().saturating_sub(keep);
+        // Records not yet forwarded to the SIEM stay (0: nothing forwarded, no hold).
+        let hold = self
+            .shared
+            .forward_hold
+            .load(std::sync::atomic::Ordering::SeqCst);
         let cut = (1..=excess).rev().find(|&k| {
-            segments
-                .get(k)
-                .is_some_and(|(first, _)| self.boundaries.contains(first))
+            segments.get(k).is_some_and(|(first, _)| {
+                self.boundaries.contains(first) && (hold == 0 || *first <= hold)
+            })
         });
         let Some(cut) = cut else {
             return Ok(());

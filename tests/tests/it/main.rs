@@ -9,6 +9,7 @@ mod amplification;
 mod attributes;
 mod audit_fairness;
 mod audit_filing;
+mod audit_forwarding;
 mod audit_trail;
 mod bench;
 mod cluster;
