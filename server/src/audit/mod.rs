@@ -23,6 +23,7 @@ mod event;
 pub mod forward;
 mod outbox;
 pub mod query;
+mod retention;
 mod segment;
 mod writer;
 
@@ -68,6 +69,17 @@ pub struct AuditConfig {
     /// ends a segment (0: keep everything).
     #[serde(default)]
     pub retain_segments: usize,
+    /// Remove segments last written more than this many days ago (0: no age limit), at
+    /// checkpoint boundaries like `retain_segments`.
+    #[serde(default)]
+    pub retain_days: u32,
+    /// Remove the oldest segments while all of them take more than this many bytes (0: no
+    /// size limit), at checkpoint boundaries.
+    #[serde(default)]
+    pub retain_bytes: u64,
+    /// Move removed segments here instead of deleting them.
+    #[serde(default)]
+    pub archive_dir: Option<PathBuf>,
     /// Audit record queries (admin API) that run at once, each on a blocking thread; more
     /// wait their turn, one per tenant ([`query::QueryGate`]).
     #[serde(default = "default_max_concurrent_queries")]
@@ -93,8 +105,20 @@ impl AuditConfig {
             log: log.into(),
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             retain_segments: 0,
+            retain_days: 0,
+            retain_bytes: 0,
+            archive_dir: None,
             max_concurrent_queries: query::DEFAULT_MAX_CONCURRENT_QUERIES,
             watermark: DiskWatermark::default(),
+        }
+    }
+
+    /// The retention rules.
+    pub(crate) fn retention(&self) -> retention::Rules {
+        retention::Rules {
+            segments: self.retain_segments,
+            days: self.retain_days,
+            bytes: self.retain_bytes,
         }
     }
 

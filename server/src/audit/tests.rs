@@ -486,3 +486,53 @@ async fn retention_keeps_what_the_siem_has_not_received_and_the_tail_reads_acros
     );
     log.shutdown().await;
 }
+
+#[tokio::test]
+async fn retention_by_size_moves_segments_to_the_archive_and_both_halves_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    let key = SoftKey::new();
+    let cfg = AuditConfig {
+        segment_bytes: 4096,
+        retain_bytes: 3 * 4096,
+        archive_dir: Some(archive.clone()),
+        ..config()
+    };
+    let log = AuditLog::open(dir.path(), cfg).expect("open");
+    for i in 0..80 {
+        log.append(event(i)).await.expect("append");
+    }
+    log.checkpoint(key.clone()).await.expect("checkpoint");
+    for i in 80..90 {
+        log.append(event(i)).await.expect("append");
+    }
+    log.checkpoint(key.clone()).await.expect("checkpoint");
+    log.shutdown().await;
+
+    let kept: u64 = segment::list_segments(dir.path())
+        .expect("list")
+        .iter()
+        .map(|(_, p)| fs::metadata(p).expect("meta").len())
+        .sum();
+    assert!(kept <= 3 * 4096, "{kept} bytes kept");
+    let archived = segment::list_segments(&archive).expect("archive");
+    assert!(!archived.is_empty(), "segments were archived, not deleted");
+
+    // What is left verifies on its own, continuing from a signed head ...
+    let (records, cps, findings) = load(dir.path());
+    assert_eq!(findings, vec![]);
+    let first_kept = records.first().map(|r| r.seq).expect("records");
+    assert!(first_kept > 1);
+    assert!(verify(&records, &cps, &key.public(), &Scope::All).is_clean());
+    // ... and the archive with it is the whole trail from record 1, unbroken.
+    let (old, _, findings) = load(&archive);
+    assert_eq!(findings, vec![]);
+    let mut all = old;
+    all.extend(records);
+    assert_eq!(
+        all.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=90).collect::<Vec<_>>()
+    );
+    let report = verify(&all, &cps, &key.public(), &Scope::All);
+    assert!(report.is_clean(), "{:?}", report.findings);
+}

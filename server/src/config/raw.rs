@@ -55,6 +55,12 @@ pub struct RawAudit {
     pub segment_bytes: u64,
     /// Segments kept (0: all); older ones are deleted only where a signed checkpoint ends one.
     pub retain_segments: usize,
+    /// Segments last written more than this many days ago are removed (0: no age limit).
+    pub retain_days: u32,
+    /// The oldest segments are removed while all take more than this many bytes (0: none).
+    pub retain_bytes: u64,
+    /// Removed segments are moved here instead of deleted.
+    pub archive_dir: Option<PathBuf>,
     /// Seconds between signed checkpoints (taken only when records were added).
     pub checkpoint_interval_secs: u64,
     /// Audit record queries of the admin API that run at once (one per tenant at a time).
@@ -121,6 +127,9 @@ impl Default for RawAudit {
             log: None,
             segment_bytes: 16 << 20,
             retain_segments: 0,
+            retain_days: 0,
+            retain_bytes: 0,
+            archive_dir: None,
             checkpoint_interval_secs: 60,
             max_concurrent_queries: crate::audit::query::DEFAULT_MAX_CONCURRENT_QUERIES,
             min_free_bytes: watermark.min_free_bytes,
@@ -387,6 +396,9 @@ impl RawConfig {
                 .unwrap_or_else(|| format!("node-{}", s.node_id)),
             segment_bytes: a.segment_bytes,
             retain_segments: a.retain_segments,
+            retain_days: a.retain_days,
+            retain_bytes: a.retain_bytes,
+            archive_dir: a.archive_dir.as_deref().map(at),
             max_concurrent_queries: a.max_concurrent_queries,
             watermark: crate::audit::DiskWatermark {
                 min_free_bytes: a.min_free_bytes,
@@ -404,6 +416,12 @@ impl RawConfig {
             .dir
             .as_deref()
             .map_or_else(|| at(&s.data_dir).join("audit"), at);
+        if a.archive_dir.as_deref().map(at).as_deref() == Some(audit_dir.as_path()) {
+            return Err(ConfigError::Invalid {
+                option: "audit.archive_dir",
+                reason: "must not be the audit directory itself",
+            });
+        }
         let forward = a
             .forward
             .as_ref()
