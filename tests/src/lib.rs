@@ -3,7 +3,7 @@
 //! ([`testbed`]), the OASIS KMIP test-vector replay runner ([`vectors`]), and a three-node
 //! cluster of real `kmsd serve` processes ([`cluster`]) partitioned through TCP proxies
 //! ([`fault_proxy`]), and a checker of recorded histories of keys for linearizability
-//! ([`linearizability`]).
+//! ([`linearizability`]) with the fault battery's clients that record them ([`battery`]).
 //!
 //! ```sh
 //! cargo test -p kms-tests                       # runner unit tests + integration tests
@@ -16,6 +16,7 @@
 //! checkout).
 #![forbid(unsafe_code)]
 
+pub mod battery;
 pub mod cluster;
 pub mod dev_server;
 pub mod error;

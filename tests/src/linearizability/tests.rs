@@ -79,7 +79,11 @@ fn of_two_concurrent_revokes_one_succeeds_and_one_finds_the_key_revoked() {
         Op::answered(Call::Revoke, 20, 50, Answer::WrongState),
         ok(Call::Revoke, 30, 60),
     ]);
-    rejected(&[ok(CREATE, 0, 10), ok(Call::Revoke, 20, 50), ok(Call::Revoke, 30, 60)]);
+    rejected(&[
+        ok(CREATE, 0, 10),
+        ok(Call::Revoke, 20, 50),
+        ok(Call::Revoke, 30, 60),
+    ]);
 }
 
 #[test]
