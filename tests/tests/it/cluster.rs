@@ -8,7 +8,8 @@
 //! prints the nodes' logs. `cut_off.rs`: a node cut off from the majority serves no stale
 //! admin answer; `failover.rs`: failover time under load when the leader is lost or frozen;
 //! `kill_battery.rs`: leader kills under concurrent load on every node, the history checked
-//! for lost writes, stale reads and linearizability.
+//! for lost writes, stale reads and linearizability; `partition.rs`: an isolated follower
+//! refuses and converges once healed.
 //!
 //! Needs the `kmsd` binary of the same build: `cargo build -p server --bin kmsd` (or
 //! `cargo test --workspace --all-targets`, which builds it).
@@ -16,6 +17,7 @@
 mod cut_off;
 mod failover;
 mod kill_battery;
+mod partition;
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
