@@ -9,7 +9,7 @@
 //! admin answer; `failover.rs`: failover time under load when the leader is lost or frozen;
 //! `kill_battery.rs`: leader kills under concurrent load on every node, the history checked
 //! for lost writes, stale reads and linearizability; `partition.rs`: an isolated follower
-//! refuses and converges once healed.
+//! refuses and converges once healed; `soak.rs`: the long soak run (ignored).
 //!
 //! Needs the `kmsd` binary of the same build: `cargo build -p server --bin kmsd` (or
 //! `cargo test --workspace --all-targets`, which builds it).
@@ -18,6 +18,7 @@ mod cut_off;
 mod failover;
 mod kill_battery;
 mod partition;
+mod soak;
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
