@@ -26,9 +26,6 @@ use client::Connector;
 
 use crate::linearizability::{Answer, Call, Op, Response};
 
-/// How many of the keys created last the clients work on (small: they collide).
-const HOT_KEYS: usize = 4;
-
 /// The mix of requests, in parts: Create, Revoke, Destroy, Get, Get Attributes (State).
 const MIX: [(Call, u32); 5] = [
     (Call::Create { active: false }, 10),
@@ -191,10 +188,10 @@ impl Recorder {
         self.lock().troubles.push(Trouble { at, node, what });
     }
 
-    /// One of the keys created last, picked with `roll`.
-    fn hot_key(&self, roll: u64) -> Option<String> {
+    /// One of the `hot` keys created last, picked with `roll`.
+    fn hot_key(&self, hot: usize, roll: u64) -> Option<String> {
         let record = self.lock();
-        let hot = &record.keys[record.keys.len().saturating_sub(HOT_KEYS)..];
+        let hot = &record.keys[record.keys.len().saturating_sub(hot)..];
         let n = u64::try_from(hot.len()).ok().filter(|&n| n > 0)?;
         hot.get(usize::try_from(roll % n).ok()?).cloned()
     }
@@ -225,15 +222,25 @@ impl Dice {
     }
 }
 
-/// One client: requests to node `node` through `connector`, one at a time with `pace` between
-/// them, until `stop`; everything goes to `recorder`.
+/// How the clients load the cluster.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    /// Pause of a client after an answered request.
+    pub pace: Duration,
+    /// How many of the keys created last the clients work on: few, and clients on different
+    /// nodes collide on the same keys; many, and they rarely do.
+    pub hot_keys: usize,
+}
+
+/// One client: requests to node `node` through `connector`, one at a time, until `stop`;
+/// everything goes to `recorder`.
 pub async fn client(
     connector: Connector,
     node: u64,
     recorder: Arc<Recorder>,
     stop: Arc<AtomicBool>,
     seed: u64,
-    pace: Duration,
+    load: Load,
 ) {
     let mut dice = Dice(seed);
     let mut conn = None;
@@ -252,7 +259,7 @@ pub async fn client(
         let call = dice.call();
         let uid = match call {
             Call::Create { .. } => None,
-            _ => match recorder.hot_key(dice.roll()) {
+            _ => match recorder.hot_key(load.hot_keys, dice.roll()) {
                 Some(uid) => Some(uid),
                 None => continue,
             },
@@ -261,8 +268,8 @@ pub async fn client(
         if !keep {
             conn = None;
             tokio::time::sleep(AFTER_TROUBLE).await;
-        } else if !pace.is_zero() {
-            tokio::time::sleep(pace).await;
+        } else if !load.pace.is_zero() {
+            tokio::time::sleep(load.pace).await;
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use kmip_codec::model::Attributes;
 use kmip_codec::version::ProtocolVersion;
 
-use super::{KeyOp, Recorder, requests};
+use super::{KeyOp, Load, Recorder, requests};
 use crate::cluster::{Cluster, NODES};
 use crate::error::Error;
 use crate::linearizability::{Answer, Call, Lifecycle, Op};
@@ -38,7 +38,7 @@ pub fn start_clients(
     clients: u64,
     recorder: &Arc<Recorder>,
     stop: &Arc<AtomicBool>,
-    pace: Duration,
+    load: Load,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, Error> {
     let mut tasks = Vec::new();
     for n in 0..clients {
@@ -50,7 +50,7 @@ pub fn start_clients(
             recorder.clone(),
             stop.clone(),
             n + 1,
-            pace,
+            load,
         )));
     }
     Ok(tasks)

@@ -12,14 +12,16 @@ use super::{KeyOp, Recorder};
 use crate::linearizability::{Answer, Call, Lifecycle, Op};
 use crate::testbed::create_aes_key;
 
-/// The answer of a cluster that did nothing: the client may try again.
-const NOTHING_DONE: &str = "cluster has no quorum; try again";
+/// Answers that say nothing was done, so the client may try again: no leader reached in time,
+/// and a read-modify-write that lost to other writers of the object 8 times in a row
+/// (docs/OPERATIONS.md, Limits and timeouts).
+const NOTHING_DONE: [&str; 2] = ["cluster has no quorum; try again", "try again"];
 
 /// What a request came to.
 enum Fate {
     /// Answered; with the new key's UID for a Create.
     Answered(Answer, Option<String>),
-    /// Refused with [`NOTHING_DONE`].
+    /// Refused with one of [`NOTHING_DONE`].
     Refused(String),
     /// Sent, and no answer the model knows.
     Unknown(String),
@@ -173,7 +175,10 @@ fn judge(e: &ClientError) -> Fate {
                 return Fate::Answered(Answer::WrongState, None);
             }
             Some(ResultReason::OBJECT_DESTROYED) => return Fate::Answered(Answer::Destroyed, None),
-            _ if message.as_deref() == Some(NOTHING_DONE) => {
+            _ if message
+                .as_deref()
+                .is_some_and(|m| NOTHING_DONE.contains(&m)) =>
+            {
                 return Fate::Refused(e.to_string());
             }
             _ => {}

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use kms_tests::battery::Recorder;
 use kms_tests::battery::cycles::{self, REQUEST_TIMEOUT};
 use kms_tests::battery::findings::Findings;
+use kms_tests::battery::{Load, Recorder};
 use kms_tests::cluster::{Cluster, ClusterOptions};
 
 use super::cluster_test_within;
@@ -30,8 +30,12 @@ const LONG_CYCLES: usize = 50;
 /// Clients, spread over the three nodes.
 const CLIENTS: u64 = 6;
 
-/// Pause of a client between two answered requests.
-const PACE: Duration = Duration::from_millis(20);
+/// Six clients on the four keys created last, each pausing 20 ms after an answer: requests of
+/// different nodes on the same key overlap all the time.
+const LOAD: Load = Load {
+    pace: Duration::from_millis(20),
+    hot_keys: 4,
+};
 
 /// Load before each kill, so every kill hits requests in flight on every node.
 const LOAD_BEFORE_KILL: Duration = Duration::from_secs(2);
@@ -49,7 +53,7 @@ async fn battery(c: &mut Cluster, cycles: usize) {
     let recorder = Arc::new(Recorder::default());
     let stop = Arc::new(AtomicBool::new(false));
     let clients =
-        cycles::start_clients(c, CLIENTS, &recorder, &stop, PACE).expect("battery clients");
+        cycles::start_clients(c, CLIENTS, &recorder, &stop, LOAD).expect("battery clients");
     let mut failovers = Vec::new();
     for n in 1..=cycles {
         tokio::time::sleep(LOAD_BEFORE_KILL).await;

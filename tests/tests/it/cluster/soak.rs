@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use kms_tests::battery::cycles::{self, Failover, REQUEST_TIMEOUT};
 use kms_tests::battery::findings::Findings;
-use kms_tests::battery::{Recorder, Trouble};
+use kms_tests::battery::{Load, Recorder, Trouble};
 use kms_tests::cluster::{Cluster, ClusterOptions, NODES};
 
 use super::cluster_test_within;
@@ -40,8 +40,13 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 /// Added to the end of a failover window: clients back off and reconnect after a failure.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// Pause of a client between two answered requests.
-const PACE: Duration = Duration::from_millis(20);
+/// Each client pauses 20 ms after an answer and works on the 64 keys created last: clients
+/// share keys, and seldom write the same key at the same moment (the kill battery's four keys
+/// make 32 clients exhaust the server's 8 attempts of a contended write: "try again").
+const LOAD: Load = Load {
+    pace: Duration::from_millis(20),
+    hot_keys: 64,
+};
 
 /// Troubles printed at most.
 const PRINTED: usize = 50;
@@ -188,7 +193,7 @@ async fn soak(c: &mut Cluster, length: Duration, kill_every: Duration, csv: Path
         csv.clone(),
         stop.clone(),
     ));
-    let clients = cycles::start_clients(c, CLIENTS, &recorder, &stop, PACE).expect("soak clients");
+    let clients = cycles::start_clients(c, CLIENTS, &recorder, &stop, LOAD).expect("soak clients");
 
     let start = Instant::now();
     let mut failovers: Vec<Failover> = Vec::new();
