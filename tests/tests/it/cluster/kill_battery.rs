@@ -116,7 +116,7 @@ fn leader_kills_lose_no_acknowledged_write_and_stay_linearizable() {
 }
 
 #[test]
-#[ignore = "50 leader kills, about 15 minutes: bash scripts/reliability.sh"]
+#[ignore = "50 leader kills, about 6 minutes: bash scripts/reliability.sh"]
 fn leader_kills_lose_no_acknowledged_write_and_stay_linearizable_over_50_cycles() {
     let cycles = std::env::var("BATTERY_CYCLES")
         .ok()
