@@ -20,6 +20,7 @@ mod docs;
 mod encrypt_only;
 mod file_permissions;
 mod flood;
+mod fresh_get;
 mod hostile;
 mod identity;
 mod kmsctl;
