@@ -15,7 +15,6 @@ use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
 use super::{Ctx, OpError, attrs, pki, protection, state};
-use crate::policy;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes};
 
@@ -27,7 +26,6 @@ pub(super) async fn create(
     ctx: &mut Ctx<'_>,
     r: &CreateRequest,
 ) -> Result<CreateResponse, OpError> {
-    policy::authorize(ctx.principal, Operation::CREATE, None)?;
     if r.object_type != ObjectType::SYMMETRIC_KEY {
         return Err(OpError::InvalidField("only symmetric keys can be created"));
     }
@@ -61,7 +59,6 @@ pub(super) async fn register(
     ctx: &mut Ctx<'_>,
     r: &RegisterRequest,
 ) -> Result<RegisterResponse, OpError> {
-    policy::authorize(ctx.principal, Operation::REGISTER, None)?;
     if !r.template_names.is_empty() {
         return Err(OpError::FeatureNotSupported("templates"));
     }

@@ -185,7 +185,7 @@ pub(super) async fn encrypt(
 /// May the caller Decrypt with `record` now: its role allows Decrypt, and the key is Active,
 /// past its Process Start Date and has Decrypt in its usage mask.
 fn may_decrypt(ctx: &Ctx<'_>, record: &ObjectRecord) -> bool {
-    crate::policy::authorize(ctx.principal, Operation::DECRYPT, Some(record)).is_ok()
+    crate::policy::kmip::authorize_object(ctx.principal, Operation::DECRYPT, record).is_ok()
         && require_usable(ctx, record, CryptographicUsageMask::DECRYPT).is_ok()
 }
 
@@ -283,7 +283,6 @@ pub(super) async fn rng_retrieve(
     ctx: &mut Ctx<'_>,
     r: &RngRetrieveRequest,
 ) -> Result<RngRetrieveResponse, OpError> {
-    crate::policy::authorize(ctx.principal, Operation::RNG_RETRIEVE, None)?;
     if !(1..=MAX_RNG_RETRIEVE).contains(&r.data_length) {
         return Err(OpError::InvalidField("data length"));
     }

@@ -1,6 +1,6 @@
 //! Discover Versions (KMIP 1.4 section 4.26) and Query (4.25).
 
-use kmip_codec::enums::{ObjectType, Operation, QueryFunction};
+use kmip_codec::enums::{ObjectType, QueryFunction};
 use kmip_codec::model::{
     DiscoverVersionsRequest, DiscoverVersionsResponse, QueryRequest, QueryResponse,
 };
@@ -10,31 +10,6 @@ use super::Ctx;
 
 /// Vendor Identification returned by Query.
 pub(crate) const VENDOR_IDENTIFICATION: &str = "kms";
-
-/// Operations this server implements, in the order Query lists them.
-pub(crate) const OPERATIONS: [Operation; 21] = [
-    Operation::CREATE,
-    Operation::REGISTER,
-    Operation::RE_KEY,
-    Operation::LOCATE,
-    Operation::CHECK,
-    Operation::GET,
-    Operation::GET_ATTRIBUTES,
-    Operation::GET_ATTRIBUTE_LIST,
-    Operation::ADD_ATTRIBUTE,
-    Operation::MODIFY_ATTRIBUTE,
-    Operation::DELETE_ATTRIBUTE,
-    Operation::SET_ATTRIBUTE,
-    Operation::ACTIVATE,
-    Operation::REVOKE,
-    Operation::DESTROY,
-    Operation::QUERY,
-    Operation::DISCOVER_VERSIONS,
-    Operation::ENCRYPT,
-    Operation::DECRYPT,
-    Operation::RNG_RETRIEVE,
-    Operation::LOG,
-];
 
 /// Object types this server manages (Public Keys, Private Keys and Certificates are stored and
 /// returned, not used).
@@ -65,9 +40,10 @@ pub(super) fn query(ctx: &Ctx<'_>, r: &QueryRequest) -> QueryResponse {
     let asks = |f: QueryFunction| r.query_functions.contains(&f);
     QueryResponse {
         operations: if asks(QueryFunction::QUERY_OPERATIONS) {
-            OPERATIONS
+            super::OPERATIONS
                 .into_iter()
                 .filter(|op| op.is_defined_in(ctx.version))
+                .filter(|op| !crate::policy::kmip::roles(*op).is_empty())
                 .collect()
         } else {
             Vec::new()

@@ -12,13 +12,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use kmip_codec::enums::Operation;
 use kmip_codec::model::{Attribute, AttributeValue, Attributes, LocateRequest, LocateResponse};
 use kmip_codec::tags::Tag;
 use kmip_codec::version::ProtocolVersion;
 
 use super::{Ctx, OpError, attrs, state};
-use crate::policy;
 use crate::store::records::ObjectRecord;
 use crate::store::{Store, StoreError};
 
@@ -32,7 +30,6 @@ pub(super) async fn locate(
     ctx: &mut Ctx<'_>,
     r: &LocateRequest,
 ) -> Result<LocateResponse, OpError> {
-    policy::authorize(ctx.principal, Operation::LOCATE, None)?;
     let tenant = ctx.tenant_id()?.to_owned();
     let offset = usize::try_from(r.offset_items.unwrap_or(0))
         .map_err(|_| OpError::InvalidField("offset items"))?;

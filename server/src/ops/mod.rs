@@ -322,6 +322,37 @@ async fn run_batch(
     (out, audits)
 }
 
+/// The dispatch table: every operation the server performs, in the order Query lists them
+/// (Query lists those the policy allows to some role: all but RNG Seed), each with a row in
+/// the policy's `policy::kmip::TABLE`. Every other operation is answered Operation Not
+/// Supported.
+pub const OPERATIONS: [Operation; 22] = [
+    Operation::CREATE,
+    Operation::REGISTER,
+    Operation::RE_KEY,
+    Operation::LOCATE,
+    Operation::CHECK,
+    Operation::GET,
+    Operation::GET_ATTRIBUTES,
+    Operation::GET_ATTRIBUTE_LIST,
+    Operation::ADD_ATTRIBUTE,
+    Operation::MODIFY_ATTRIBUTE,
+    Operation::DELETE_ATTRIBUTE,
+    Operation::SET_ATTRIBUTE,
+    Operation::ACTIVATE,
+    Operation::REVOKE,
+    Operation::DESTROY,
+    Operation::QUERY,
+    Operation::DISCOVER_VERSIONS,
+    Operation::ENCRYPT,
+    Operation::DECRYPT,
+    Operation::RNG_RETRIEVE,
+    Operation::LOG,
+    Operation::RNG_SEED,
+];
+
+/// Runs one batch item: the operation must be one the server performs ([`OPERATIONS`]) in
+/// the request's version, and the policy must allow it to the principal, before it runs.
 async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<ResponsePayload, OpError> {
     use RequestPayload as P;
     if item.payload.operation() != Some(item.operation) && !item.payload.is_raw() {
@@ -332,6 +363,10 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
     if !item.operation.is_defined_in(ctx.version) {
         return Err(OpError::OperationNotSupported);
     }
+    if !OPERATIONS.contains(&item.operation) || item.payload.is_raw() {
+        return Err(OpError::OperationNotSupported);
+    }
+    crate::policy::kmip::authorize(ctx.principal, item.operation)?;
     Ok(match &item.payload {
         P::DiscoverVersions(r) => discover::discover_versions(r).into(),
         P::Query(r) => discover::query(ctx, r).into(),
@@ -352,7 +387,8 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
         P::Encrypt(r) => crypto::encrypt(ctx, r).await?.into(),
         P::Decrypt(r) => crypto::decrypt(ctx, r).await?.into(),
         P::RngRetrieve(r) => crypto::rng_retrieve(ctx, r).await?.into(),
-        P::RngSeed(_) => return Err(OpError::PermissionDenied),
+        // The policy refuses Seed to every role (the HSM's RNG takes no seed): never reached.
+        P::RngSeed(_) => return Err(OpError::OperationNotSupported),
         // Check and Log read their payload as TTLV.
         P::Check(_) => check::check(ctx, &item.payload.to_ttlv(ctx.version))?,
         P::Log(_) => check::log(ctx, &item.payload.to_ttlv(ctx.version))?,
