@@ -10,14 +10,16 @@ mod check;
 mod context;
 mod create;
 mod crypto;
-mod discover;
+mod discover_versions;
 pub mod error;
 mod get;
 mod lifecycle;
 mod locate;
+mod log;
 pub mod on_behalf;
 mod pki;
 pub(crate) mod protection;
+mod query;
 pub(crate) mod state;
 mod stream;
 
@@ -368,8 +370,8 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
     }
     crate::policy::kmip::authorize(ctx.principal, item.operation)?;
     Ok(match &item.payload {
-        P::DiscoverVersions(r) => discover::discover_versions(r).into(),
-        P::Query(r) => discover::query(ctx, r).into(),
+        P::DiscoverVersions(r) => discover_versions::discover_versions(r).into(),
+        P::Query(r) => query::query(ctx, r).into(),
         P::Create(r) => create::create(ctx, r).await?.into(),
         P::Register(r) => create::register(ctx, r).await?.into(),
         P::ReKey(r) => create::rekey(ctx, r).await?.into(),
@@ -391,7 +393,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, item: &RequestBatchItem) -> Result<Response
         P::RngSeed(_) => return Err(OpError::OperationNotSupported),
         // Check and Log read their payload as TTLV.
         P::Check(_) => check::check(ctx, &item.payload.to_ttlv(ctx.version))?,
-        P::Log(_) => check::log(ctx, &item.payload.to_ttlv(ctx.version))?,
+        P::Log(_) => log::log(ctx, &item.payload.to_ttlv(ctx.version))?,
         // Typed by the codec, not performed by the server: answered as unknown operations are.
         P::CreateKeyPair(_)
         | P::ReKeyKeyPair(_)

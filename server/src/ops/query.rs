@@ -1,10 +1,7 @@
-//! Discover Versions (KMIP 1.4 section 4.26) and Query (4.25).
+//! Query (KMIP 1.4 section 4.25): what the server performs, manages and is.
 
 use kmip_codec::enums::{ObjectType, QueryFunction};
-use kmip_codec::model::{
-    DiscoverVersionsRequest, DiscoverVersionsResponse, QueryRequest, QueryResponse,
-};
-use kmip_codec::version::ProtocolVersion;
+use kmip_codec::model::{QueryRequest, QueryResponse};
 
 use super::Ctx;
 
@@ -21,17 +18,6 @@ pub(crate) const OBJECT_TYPES: [ObjectType; 6] = [
     ObjectType::PRIVATE_KEY,
     ObjectType::CERTIFICATE,
 ];
-
-/// The versions the server speaks that the client also listed (all when it listed none),
-/// newest first.
-pub(super) fn discover_versions(r: &DiscoverVersionsRequest) -> DiscoverVersionsResponse {
-    DiscoverVersionsResponse {
-        protocol_versions: ProtocolVersion::ALL_NEWEST_FIRST
-            .into_iter()
-            .filter(|v| r.protocol_versions.is_empty() || r.protocol_versions.contains(v))
-            .collect(),
-    }
-}
 
 /// Answers the query functions the server knows; unknown ones are ignored, as the spec
 /// allows. What a version does not define (e.g. Set Attribute for 1.x) is dropped by the
