@@ -7,6 +7,7 @@ pub(crate) mod attrs;
 mod audit;
 mod budget;
 mod check;
+mod cipher;
 mod context;
 mod create;
 mod crypto;
