@@ -87,7 +87,7 @@ fn enum_name(name: Option<&'static str>, value: u32) -> String {
 impl KeyView {
     pub(crate) fn of(record: &ObjectRecord, now: i64) -> Self {
         let a = &record.attributes;
-        let attrs = crate::ops::attrs::others(record);
+        let attrs = crate::ops::attribute_model::others(record);
         let date = |d: Option<i64>| d.and_then(rfc3339);
         Self {
             uid: record.uid.clone(),

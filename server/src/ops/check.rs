@@ -5,7 +5,7 @@ use kmip_codec::model::ResponsePayload;
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::{Ttlv, Value};
 
-use super::{Ctx, OpError, attrs};
+use super::{Ctx, OpError, attribute_model};
 
 /// Check: may the client use the object for the given Cryptographic Usage Mask, Usage Limits
 /// Count and Lease Time? On success the object's Unique Identifier; on refusal the ID
@@ -43,7 +43,7 @@ fn verdict(ctx: &Ctx<'_>, uid: &str, payload: &Ttlv) -> Result<(), OpError> {
         let Value::LongInteger(want) = item.value else {
             return Err(OpError::InvalidField("usage limits count"));
         };
-        if let Some(limits) = attrs::usage_limits(&record)
+        if let Some(limits) = attribute_model::usage_limits(&record)
             && limits.count.unwrap_or(limits.total) < want
         {
             return Err(OpError::PermissionDenied);
@@ -53,7 +53,7 @@ fn verdict(ctx: &Ctx<'_>, uid: &str, payload: &Ttlv) -> Result<(), OpError> {
         let Value::Interval(want) = item.value else {
             return Err(OpError::InvalidField("lease time"));
         };
-        if want > attrs::LEASE_TIME_SECS {
+        if want > attribute_model::LEASE_TIME_SECS {
             return Err(OpError::PermissionDenied);
         }
     }

@@ -198,18 +198,18 @@ impl<'a> Ctx<'a> {
                     gone.state = kmip_codec::enums::State::DESTROYED.0;
                     gone.material = None;
                     gone.attributes.destroy_date = Some(self.now);
-                    let kept: Vec<_> = super::attrs::others(&gone)
+                    let kept: Vec<_> = super::attribute_model::others(&gone)
                         .into_iter()
                         .filter(|a| a.tag() != Some(kmip_codec::tags::Tag::NAME))
                         .collect();
-                    super::attrs::set_others(&mut gone, &kept)?;
+                    super::attribute_model::set_others(&mut gone, &kept)?;
                     gone
                 }
             };
             // Undo never loosens: the object keeps its current protections.
             super::protection::keep_current(&current, &mut next)?;
             next.revision = current.revision + 1;
-            super::attrs::index_names(&mut next);
+            super::attribute_model::index_names(&mut next);
             match self
                 .commit(Command::PutObject {
                     expected_revision: Some(current.revision),
@@ -244,7 +244,7 @@ impl<'a> Ctx<'a> {
             let out = change(&mut next)?;
             super::protection::check_change(&current, &mut next)?;
             next.revision = current.revision + 1;
-            super::attrs::index_names(&mut next);
+            super::attribute_model::index_names(&mut next);
             // The unsealed copy goes when the key stops being usable (revoked, destroyed) or
             // its blob changes; an attribute change (e.g. Fresh cleared by the first Get) keeps
             // it, instead of costing an HSM unseal on the next Get.

@@ -16,7 +16,7 @@ use kmip_codec::ttlv::Bytes;
 
 use super::cipher::{BLOCK, Padding, cbc, ecb, gcm_open, gcm_seal};
 use super::stream::Stream;
-use super::{Ctx, OpError, attrs, state};
+use super::{Ctx, OpError, attribute_model, state};
 use crate::store::records::ObjectRecord;
 
 /// Largest RNG Retrieve answer, in bytes.
@@ -62,7 +62,7 @@ fn parameters(
     if let Some(p) = given {
         return Ok(p.clone());
     }
-    attrs::others(record)
+    attribute_model::others(record)
         .into_iter()
         .find_map(|a| match a.value {
             kmip_codec::model::AttributeValue::CryptographicParameters(p) => Some(*p),
@@ -164,7 +164,7 @@ pub(super) async fn encrypt(
         return Err(OpError::FeatureNotSupported("block cipher mode"));
     };
     // Charged once the data is protected, before the answer leaves.
-    if attrs::usage_limits(&record).is_some() {
+    if attribute_model::usage_limits(&record).is_some() {
         consume_usage(ctx, &uid, data.len()).await?;
     }
     Ok(EncryptResponse {
@@ -293,7 +293,7 @@ pub(super) async fn rng_retrieve(
 async fn consume_usage(ctx: &Ctx<'_>, uid: &str, bytes: usize) -> Result<(), OpError> {
     let bytes = i64::try_from(bytes).map_err(|_| OpError::PermissionDenied)?;
     ctx.update(uid, Operation::ENCRYPT, |o| {
-        let Some(mut limits) = attrs::usage_limits(o) else {
+        let Some(mut limits) = attribute_model::usage_limits(o) else {
             return Ok(());
         };
         let need = if limits.unit == UsageLimitsUnit::OBJECT {
@@ -306,7 +306,7 @@ async fn consume_usage(ctx: &Ctx<'_>, uid: &str, bytes: usize) -> Result<(), OpE
             return Err(OpError::PermissionDenied);
         }
         limits.count = Some(left - need);
-        attrs::set_usage_limits(o, limits)
+        attribute_model::set_usage_limits(o, limits)
     })
     .await?;
     Ok(())

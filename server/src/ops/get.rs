@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::cipher::aes_key_wrap;
 use super::protection::Protections;
-use super::{Ctx, OpError, attrs, pki, state};
+use super::{Ctx, OpError, attribute_model, pki, state};
 use crate::store::records::ObjectRecord;
 
 pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse, OpError> {
@@ -38,9 +38,10 @@ pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse
         Some(spec) => wrap_object(ctx, object, spec).await?,
         None => object,
     };
-    if attrs::is_fresh(&record) {
+    if attribute_model::is_fresh(&record) {
         // Served now: no longer Fresh (KMIP 1.4 section 3.34). Only the first Get writes.
-        ctx.update(&uid, Operation::GET, attrs::mark_served).await?;
+        ctx.update(&uid, Operation::GET, attribute_model::mark_served)
+            .await?;
     }
     Ok(GetResponse {
         object_type: ObjectType(record.object_type),

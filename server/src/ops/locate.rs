@@ -16,7 +16,7 @@ use kmip_codec::model::{Attribute, AttributeValue, Attributes, LocateRequest, Lo
 use kmip_codec::tags::Tag;
 use kmip_codec::version::ProtocolVersion;
 
-use super::{Ctx, OpError, attrs, state};
+use super::{Ctx, OpError, attribute_model, state};
 use crate::store::records::ObjectRecord;
 use crate::store::{Store, StoreError};
 
@@ -174,7 +174,7 @@ fn matches(o: &ObjectRecord, filters: &Attributes, now: i64, version: ProtocolVe
     if filters.is_empty() {
         return true;
     }
-    let all = attrs::all(o, now, version);
+    let all = attribute_model::all(o, now, version);
     let mut checked: Vec<&kmip_codec::model::AttributeName> = Vec::new();
     for f in filters.iter() {
         if checked.contains(&&f.name) {

@@ -2,8 +2,8 @@
 //! Batch Error Continuation, encode in the request's version), one file per group of
 //! operations, and one error mapping (`error.rs`).
 
+pub(crate) mod attribute_model;
 mod attribute_ops;
-pub(crate) mod attrs;
 mod audit;
 mod budget;
 mod check;
