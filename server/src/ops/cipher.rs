@@ -108,6 +108,18 @@ pub(super) fn gcm_open(
     })
 }
 
+/// Runs `$go!(<AES type>)` with the AES of `$key`'s length (128, 192 or 256 bits).
+macro_rules! by_key_length {
+    ($key:expr, $go:ident) => {
+        match $key.len() {
+            16 => $go!(aes::Aes128),
+            24 => $go!(aes::Aes192),
+            32 => $go!(aes::Aes256),
+            _ => Err(OpError::InvalidField("key length")),
+        }
+    };
+}
+
 /// AES-CBC encryption (`enc`) or decryption.
 pub(super) fn cbc(
     key: &[u8],
@@ -124,28 +136,15 @@ pub(super) fn cbc(
             if enc {
                 let c = cbc::Encryptor::<$aes>::new_from_slices(key, iv)
                     .map_err(|_| OpError::CryptographicFailure)?;
-                match pad {
-                    Padding::Pkcs5 => Ok(c.encrypt_padded_vec_mut::<block_padding::Pkcs7>(data)),
-                    Padding::None => whole_blocks(data)
-                        .map(|_| c.encrypt_padded_vec_mut::<block_padding::NoPadding>(data)),
-                }
+                encrypt_padded(c, data, pad)
             } else {
                 let c = cbc::Decryptor::<$aes>::new_from_slices(key, iv)
                     .map_err(|_| OpError::CryptographicFailure)?;
-                match pad {
-                    Padding::Pkcs5 => c.decrypt_padded_vec_mut::<block_padding::Pkcs7>(data),
-                    Padding::None => c.decrypt_padded_vec_mut::<block_padding::NoPadding>(data),
-                }
-                .map_err(|_| OpError::CryptographicFailure)
+                decrypt_padded(c, data, pad)
             }
         }};
     }
-    match key.len() {
-        16 => go!(aes::Aes128),
-        24 => go!(aes::Aes192),
-        32 => go!(aes::Aes256),
-        _ => Err(OpError::InvalidField("key length")),
-    }
+    by_key_length!(key, go)
 }
 
 /// AES-ECB encryption (`enc`) or decryption.
@@ -155,28 +154,34 @@ pub(super) fn ecb(key: &[u8], data: &[u8], pad: Padding, enc: bool) -> Result<Ve
             if enc {
                 let c = ecb::Encryptor::<$aes>::new_from_slice(key)
                     .map_err(|_| OpError::CryptographicFailure)?;
-                match pad {
-                    Padding::Pkcs5 => Ok(c.encrypt_padded_vec_mut::<block_padding::Pkcs7>(data)),
-                    Padding::None => whole_blocks(data)
-                        .map(|_| c.encrypt_padded_vec_mut::<block_padding::NoPadding>(data)),
-                }
+                encrypt_padded(c, data, pad)
             } else {
                 let c = ecb::Decryptor::<$aes>::new_from_slice(key)
                     .map_err(|_| OpError::CryptographicFailure)?;
-                match pad {
-                    Padding::Pkcs5 => c.decrypt_padded_vec_mut::<block_padding::Pkcs7>(data),
-                    Padding::None => c.decrypt_padded_vec_mut::<block_padding::NoPadding>(data),
-                }
-                .map_err(|_| OpError::CryptographicFailure)
+                decrypt_padded(c, data, pad)
             }
         }};
     }
-    match key.len() {
-        16 => go!(aes::Aes128),
-        24 => go!(aes::Aes192),
-        32 => go!(aes::Aes256),
-        _ => Err(OpError::InvalidField("key length")),
+    by_key_length!(key, go)
+}
+
+/// Encrypts `data` with a block mode (CBC, ECB), padded as `pad` says.
+fn encrypt_padded<C: BlockEncryptMut>(c: C, data: &[u8], pad: Padding) -> Result<Vec<u8>, OpError> {
+    match pad {
+        Padding::Pkcs5 => Ok(c.encrypt_padded_vec_mut::<block_padding::Pkcs7>(data)),
+        Padding::None => {
+            whole_blocks(data).map(|_| c.encrypt_padded_vec_mut::<block_padding::NoPadding>(data))
+        }
     }
+}
+
+/// Decrypts `data` with a block mode (CBC, ECB), unpadded as `pad` says.
+fn decrypt_padded<C: BlockDecryptMut>(c: C, data: &[u8], pad: Padding) -> Result<Vec<u8>, OpError> {
+    match pad {
+        Padding::Pkcs5 => c.decrypt_padded_vec_mut::<block_padding::Pkcs7>(data),
+        Padding::None => c.decrypt_padded_vec_mut::<block_padding::NoPadding>(data),
+    }
+    .map_err(|_| OpError::CryptographicFailure)
 }
 
 fn whole_blocks(data: &[u8]) -> Result<(), OpError> {

@@ -11,28 +11,28 @@
 use std::collections::BTreeSet;
 
 use client::{CipherOptions, ClientConfig, Connection, Connector, IdentityFiles};
-use kmip_codec::enums::OpaqueDataType;
 use kmip_codec::enums::{
-    BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, ObjectType, Operation,
-    PaddingMethod, QueryFunction, ResultReason, ResultStatus, RevocationReasonCode,
+    CryptographicAlgorithm, CryptographicUsageMask, ObjectType, OpaqueDataType, Operation,
+    QueryFunction, ResultReason, ResultStatus, RevocationReasonCode,
 };
 use kmip_codec::model::{
     ActivateRequest, AddAttributeRequest, Attribute, AttributeName, AttributeValue, Attributes,
-    CheckFields, CheckRequest, CreateRequest, CryptographicParameters, DecryptRequest,
-    DeleteAttributeRequest, DestroyRequest, DiscoverVersionsRequest, EncryptRequest,
-    GetAttributeListRequest, GetAttributesRequest, GetRequest, LocateRequest, LogRequest,
-    ManagedObject, ModifyAttributeRequest, OpaqueObject, QueryRequest, ReKeyRequest,
-    RegisterRequest, RequestBatchItem, RequestPayload, ResponseBatchItem, RevocationReason,
-    RevokeRequest, RngRetrieveRequest, RngSeedRequest, SetAttributeRequest,
+    CheckFields, CheckRequest, CreateRequest, DecryptRequest, DeleteAttributeRequest,
+    DestroyRequest, DiscoverVersionsRequest, EncryptRequest, GetAttributeListRequest,
+    GetAttributesRequest, GetRequest, LocateRequest, LogRequest, ManagedObject,
+    ModifyAttributeRequest, OpaqueObject, QueryRequest, ReKeyRequest, RegisterRequest,
+    RequestPayload, RevocationReason, RevokeRequest, RngRetrieveRequest, RngSeedRequest,
+    SetAttributeRequest,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
-use kms_tests::testbed::TestServer;
+use kms_tests::testbed::{TestServer, create_aes_key};
 use serde_json::{Value, json};
 use server::store::records::Role;
 
 use crate::admin::Api;
+use crate::tenancy::{IV, answer, cbc, note};
 
 /// The roles, in the order of the matrix columns.
 const ROLES: [Role; 4] = [
@@ -166,21 +166,6 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 4], bool)] = &[
 /// The client the admin routes' `{name}` names (enrolled by the test, never used).
 const SPARE_CLIENT: &str = "matrix-spare";
 
-const IV: [u8; 16] = [7; 16];
-
-fn cbc() -> CryptographicParameters {
-    CryptographicParameters {
-        block_cipher_mode: Some(BlockCipherMode::CBC),
-        padding_method: Some(PaddingMethod::PKCS5),
-        cryptographic_algorithm: Some(CryptographicAlgorithm::AES),
-        ..CryptographicParameters::default()
-    }
-}
-
-fn note(value: &str) -> Attribute {
-    Attribute::custom("x-Note", AttributeValue::TextString(value.to_owned()))
-}
-
 /// A KMIP 2.1 connection presenting `files` (2.1: Set Attribute and Log exist in it).
 async fn kmip_as(server: &TestServer, files: &IdentityFiles) -> Connection {
     let settings = ClientConfig::new(server.addr().to_string(), "127.0.0.1")
@@ -218,15 +203,7 @@ async fn identities(server: &TestServer) -> Vec<(Role, IdentityFiles)> {
 /// A fresh AES-256 key of acme with an `x-Note`, made by acme's KMIP client; active if
 /// `active`.
 async fn acme_key(acme: &mut Connection, active: bool) -> String {
-    let uid = acme
-        .create_symmetric_key(
-            CryptographicAlgorithm::AES,
-            256,
-            CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
-            Attributes::new(),
-        )
-        .await
-        .expect("acme creates a key");
+    let uid = create_aes_key(acme).await.expect("acme creates a key");
     acme.add_attribute(&uid, note("acme's"))
         .await
         .expect("acme adds a note");
@@ -384,14 +361,6 @@ async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
         .into(),
         other => panic!("no request for {other:?}: add a row and a request for it"),
     }
-}
-
-/// Sends one item and returns the reply item, whatever its status.
-async fn answer(conn: &mut Connection, payload: RequestPayload) -> ResponseBatchItem {
-    let request = conn.message(vec![RequestBatchItem::new(payload)]);
-    let response = conn.request(&request).await.expect("a reply");
-    let [item] = <[ResponseBatchItem; 1]>::try_from(response.batch_items).expect("one reply item");
-    item
 }
 
 kms_tests::server_test! {
