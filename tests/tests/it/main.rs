@@ -27,6 +27,7 @@ mod kmsctl;
 mod passwords;
 mod per_ip;
 mod pinned;
+mod policy_matrix;
 mod protections;
 mod pykmip;
 mod quotas;
