@@ -44,6 +44,7 @@ mod manifest;
 pub mod merkle;
 mod reader;
 mod record;
+pub mod syslog;
 mod verify;
 
 #[cfg(test)]

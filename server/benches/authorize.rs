@@ -1,6 +1,8 @@
 //! The per-request authorization path: `identity::principal_of` (enrollment, disabled and
 //! tenant lookups for a certificate already inspected once per connection) and
-//! `policy::authorize` (the role and tenant decision), alone and together; plus, for
+//! the policy's KMIP decision for a Get (`policy::kmip::authorize`, asked per batch item, and
+//! `policy::kmip::authorize_object`, asked when the object is loaded), alone and together
+//! (the bench IDs keep their first names, `policy::authorize/*`); plus, for
 //! comparison, `PeerCertificate::inspect` (the per-connection chain check).
 //!
 //! `cargo bench -p server --bench authorize` — no HSM needed: the store is a real redb file
@@ -16,7 +18,7 @@ use criterion::Criterion;
 use kmip_codec::enums::Operation;
 use server::identity::{PeerCertificate, principal_of};
 use server::kms::StorePins;
-use server::policy::authorize;
+use server::policy::{Denial, kmip};
 use server::store::Store;
 use server::store::command::Command;
 use server::store::records::{
@@ -133,11 +135,21 @@ fn fixture() -> Fixture {
     }
 }
 
+/// What the KMIP pipeline asks the policy for one Get: the operation, then the object.
+fn authorize(
+    p: &server::identity::Principal,
+    op: Operation,
+    object: &ObjectRecord,
+) -> Result<(), Denial> {
+    kmip::authorize(p, op)?;
+    kmip::authorize_object(p, op, object)
+}
+
 fn bench(c: &mut Criterion) {
     let f = fixture();
     // The fixture must authorize, or the benchmark measures an error path.
     let p = principal_of(&f.issued, &f.store).expect("CA-issued client admitted");
-    authorize(&p, Operation::GET, Some(&f.object)).expect("Get allowed");
+    authorize(&p, Operation::GET, &f.object).expect("Get allowed");
     principal_of(&f.pinned, &f.store).expect("pinned client admitted");
 
     let mut g = c.benchmark_group("authorize");
@@ -148,12 +160,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| principal_of(black_box(&f.pinned), &f.store))
     });
     g.bench_function("policy::authorize/get", |b| {
-        b.iter(|| authorize(black_box(&p), Operation::GET, Some(black_box(&f.object))))
+        b.iter(|| authorize(black_box(&p), Operation::GET, black_box(&f.object)))
     });
     g.bench_function("per_request/ca_issued_get", |b| {
         b.iter(|| {
             let p = principal_of(black_box(&f.issued), &f.store)?;
-            authorize(&p, Operation::GET, Some(black_box(&f.object)))
+            authorize(&p, Operation::GET, black_box(&f.object))
                 .map_err(|_| server::identity::IdentityError::NotEnrolled)
         })
     });

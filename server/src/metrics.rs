@@ -291,6 +291,9 @@ impl Metrics {
             if let Some(disk) = audit.disk {
                 register_disk(&mut registry, disk);
             }
+            if let Some(forward) = audit.forward {
+                register_forward(&mut registry, audit.seq, forward);
+            }
         }
         if let Some(raft) = raft {
             raft.register(&mut registry);
@@ -299,6 +302,36 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &registry)?;
         Ok(out)
     }
+}
+
+/// Forwarding to a SIEM: the last record sent, how many durable records wait, failures, and
+/// whether the last attempt succeeded.
+fn register_forward(registry: &mut Registry, seq: u64, f: crate::audit::ForwardStats) {
+    let gauge = |v: u64| {
+        let g = Gauge::<i64>::default();
+        g.set(i64::try_from(v).unwrap_or(i64::MAX));
+        g
+    };
+    registry.register(
+        "audit_forward_seq",
+        "Sequence number of the last audit record the SIEM's stream accepted",
+        gauge(f.forwarded_seq),
+    );
+    registry.register(
+        "audit_forward_lag_records",
+        "Durable audit records not yet forwarded to the SIEM (grows during an outage)",
+        gauge(seq.saturating_sub(f.forwarded_seq)),
+    );
+    registry.register(
+        "audit_forward_failures",
+        "Failed attempts to forward audit records (connect, write, read) since the node started",
+        ConstCounter::new(f.failures),
+    );
+    registry.register(
+        "audit_forward_up",
+        "1 when the last attempt to forward audit records succeeded",
+        gauge(u64::from(f.connected)),
+    );
 }
 
 /// The audit directory's disk: free and total bytes, and the 0/1 alert of the watermark.
@@ -397,8 +430,19 @@ mod tests {
                 watermark: crate::audit::DiskWatermark::default(),
                 low: true,
             }),
+            forward: Some(crate::audit::ForwardStats {
+                forwarded_seq: 25,
+                failures: 3,
+                connected: false,
+            }),
         };
         let text = m.render(0, None, Some(audit)).unwrap();
+        assert!(text.contains("kms_audit_forward_lag_records 5"), "{text}");
+        assert!(
+            text.contains("kms_audit_forward_failures_total 3"),
+            "{text}"
+        );
+        assert!(text.contains("kms_audit_forward_up 0"), "{text}");
         assert!(text.contains("kms_audit_records_total 30"), "{text}");
         assert!(text.contains("kms_audit_syncs_total 4"), "{text}");
         assert!(text.contains("kms_audit_disk_free_bytes 1000"), "{text}");

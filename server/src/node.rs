@@ -66,6 +66,7 @@ pub struct Node {
     task: JoinHandle<()>,
     admin_task: Option<JoinHandle<()>>,
     audit_task: JoinHandle<()>,
+    forward_task: Option<JoinHandle<()>>,
     raft_addr: Option<SocketAddr>,
     raft_task: Option<JoinHandle<()>>,
 }
@@ -171,6 +172,29 @@ impl Node {
             what: "reading the listener address",
             source,
         })?;
+        let forward_task = match &settings.audit.forward {
+            Some(f) => {
+                let client_auth = f
+                    .client_auth
+                    .as_ref()
+                    .map(|(c, k)| (c.as_path(), k.as_path()));
+                let forwarding = crate::audit::forward::Forwarding {
+                    address: f.address.clone(),
+                    server_name: f.server_name.clone(),
+                    tls: tls::forward_client_config(&f.ca_file, client_auth)?,
+                    payload: f.payload,
+                    cursor: f.cursor.clone(),
+                    batch_records: f.batch_records,
+                    max_backoff: f.max_backoff,
+                };
+                Some(tokio::spawn(crate::audit::forward::run_forwarder(
+                    kms.audit().clone(),
+                    forwarding,
+                    stopped.clone(),
+                )))
+            }
+            None => None,
+        };
         let audit_task = tokio::spawn(crate::audit_housekeeping::run_checkpoints(
             kms.clone(),
             settings.audit.checkpoint_interval,
@@ -227,6 +251,7 @@ impl Node {
             task,
             admin_task,
             audit_task,
+            forward_task,
             raft_addr,
             raft_task,
         })
@@ -260,6 +285,9 @@ impl Node {
             let _ = admin.await;
         }
         let _ = self.audit_task.await;
+        if let Some(forward) = self.forward_task {
+            let _ = forward.await;
+        }
         // The pending counts of refused connections, then a last checkpoint, then the write
         // side closes.
         crate::net::refusals::flush(&self.kms).await;

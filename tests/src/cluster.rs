@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use client::admin::{AdminClient, Enrollment};
 use client::{ClientConfig, Connector, IdentityFiles};
+use kmip_codec::version::ProtocolVersion;
 use tokio::process::Child;
 
 use crate::error::Error;
@@ -225,6 +226,26 @@ impl Cluster {
             .settings(id, self.kmip_addr(id), &self.tenant_client)
             .with_timeouts(CONNECT_TIMEOUT, request);
         Ok(Connector::new(settings)?)
+    }
+
+    /// As [`Cluster::connector_with_timeout`], speaking KMIP `version` (2.x answers Object
+    /// Destroyed and Wrong Key Lifecycle State, which 1.x folds into other reasons).
+    pub fn connector_in(
+        &self,
+        id: u64,
+        version: ProtocolVersion,
+        request: Duration,
+    ) -> Result<Connector, Error> {
+        let settings = self
+            .settings(id, self.kmip_addr(id), &self.tenant_client)
+            .with_timeouts(CONNECT_TIMEOUT, request)
+            .with_protocol_version(version);
+        Ok(Connector::new(settings)?)
+    }
+
+    /// The process ID of node `id`, while it runs.
+    pub fn pid(&self, id: u64) -> Option<u32> {
+        self.node(id).child.as_ref().and_then(Child::id)
     }
 
     fn settings(&self, id: u64, addr: SocketAddr, identity: &IdentityFiles) -> ClientConfig {

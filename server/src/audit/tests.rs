@@ -426,3 +426,113 @@ async fn change_records_are_written_once_and_in_order() {
     let changes: Vec<_> = records.iter().map(|r| r.event.change).collect();
     assert_eq!(changes, [Some(1), Some(2)]);
 }
+
+#[tokio::test]
+async fn retention_keeps_what_the_siem_has_not_received_and_the_tail_reads_across_segments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SoftKey::new();
+    let cfg = AuditConfig {
+        segment_bytes: 4096,
+        retain_segments: 2,
+        ..config()
+    };
+    let log = AuditLog::open(dir.path(), cfg).expect("open");
+    // forwarding has sent records 1..=10 only
+    log.hold_from(11);
+    for i in 0..70 {
+        log.append(event(i)).await.expect("append");
+    }
+    log.checkpoint(key.clone()).await.expect("checkpoint");
+    let segments = segment::list_segments(dir.path()).expect("list");
+    assert!(segments.len() > 3, "{} segments", segments.len());
+    let first = segments.first().map(|(f, _)| *f).expect("a segment");
+    assert!(
+        first <= 11,
+        "record 11 is kept: the oldest segment starts at {first}"
+    );
+
+    // the tail reads every record from 11 on, in order, across the segment files, in batches
+    let mut tail = forward::Tail::default();
+    let mut seqs = Vec::new();
+    loop {
+        let batch = tail
+            .read(dir.path(), 11 + seqs.len() as u64, 70, 16)
+            .expect("read");
+        if batch.is_empty() {
+            break;
+        }
+        seqs.extend(batch.iter().map(|r| r.seq));
+    }
+    assert_eq!(seqs, (11..=70).collect::<Vec<_>>());
+    // records past the durable point are not read
+    let mut tail = forward::Tail::default();
+    let batch = tail.read(dir.path(), 11, 15, 100).expect("read");
+    assert_eq!(
+        batch.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![11, 12, 13, 14, 15]
+    );
+
+    // once everything is forwarded, retention may cut at the next checkpoint
+    log.forwarded(70);
+    for i in 70..140 {
+        log.append(event(i)).await.expect("append");
+    }
+    log.checkpoint(key.clone()).await.expect("checkpoint");
+    let left = segment::list_segments(dir.path()).expect("list");
+    assert_eq!(
+        left.first().map(|(f, _)| *f),
+        Some(71),
+        "cut where forwarding stands"
+    );
+    log.shutdown().await;
+}
+
+#[tokio::test]
+async fn retention_by_size_moves_segments_to_the_archive_and_both_halves_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    let key = SoftKey::new();
+    let cfg = AuditConfig {
+        segment_bytes: 4096,
+        retain_bytes: 3 * 4096,
+        archive_dir: Some(archive.clone()),
+        ..config()
+    };
+    let log = AuditLog::open(dir.path(), cfg).expect("open");
+    for i in 0..80 {
+        log.append(event(i)).await.expect("append");
+    }
+    log.checkpoint(key.clone()).await.expect("checkpoint");
+    for i in 80..90 {
+        log.append(event(i)).await.expect("append");
+    }
+    log.checkpoint(key.clone()).await.expect("checkpoint");
+    log.shutdown().await;
+
+    let kept: u64 = segment::list_segments(dir.path())
+        .expect("list")
+        .iter()
+        .map(|(_, p)| fs::metadata(p).expect("meta").len())
+        .sum();
+    assert!(kept <= 3 * 4096, "{kept} bytes kept");
+    let archived = segment::list_segments(&archive).expect("archive");
+    assert!(!archived.is_empty(), "segments were archived, not deleted");
+
+    // What is left verifies on its own, continuing from a signed head ...
+    let (records, cps, findings) = load(dir.path());
+    assert_eq!(findings, vec![]);
+    let first_kept = records.first().map(|r| r.seq).expect("records");
+    assert!(first_kept > 1);
+    assert!(verify(&records, &cps, &key.public(), &Scope::All).is_clean());
+    // ... and the archive with it is the whole trail from record 1, unbroken.
+    let (old, _, findings) = load(&archive);
+    assert_eq!(findings, vec![]);
+    let mut all = old;
+    all.extend(records);
+    assert_eq!(
+        all.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=90).collect::<Vec<_>>()
+    );
+    let report = verify(&all, &cps, &key.public(), &Scope::All);
+    assert!(report.is_clean(), "{:?}", report.findings);
+}

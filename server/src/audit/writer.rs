@@ -337,32 +337,71 @@ impl Writer {
         Ok(())
     }
 
-    /// Deletes the oldest segments beyond `retain_segments`, cutting only where a stored
-    /// checkpoint ends a segment, so every deleted record is covered by a signature and the
-    /// first kept record continues from a signed head.
+    /// Removes the oldest segments that the retention rules let go ([`super::retention`]):
+    /// deleted, or moved to `archive_dir` when one is set.
     fn retain(&mut self) -> Result<(), AuditError> {
-        let keep = self.config.retain_segments;
-        if keep == 0 {
+        let rules = self.config.retention();
+        if !rules.any() {
             return Ok(());
         }
-        let segments = segment::list_segments(&self.dir)?;
-        let excess = segments.len().saturating_sub(keep);
-        let cut = (1..=excess).rev().find(|&k| {
-            segments
-                .get(k)
-                .is_some_and(|(first, _)| self.boundaries.contains(first))
-        });
-        let Some(cut) = cut else {
+        let listed = segment::list_segments(&self.dir)?;
+        let mut facts = Vec::with_capacity(listed.len());
+        for (first, path) in &listed {
+            let meta = std::fs::metadata(path).map_err(AuditError::io("reading", path))?;
+            facts.push(super::retention::Segment {
+                first: *first,
+                bytes: meta.len(),
+                modified: meta.modified().map_err(AuditError::io("reading", path))?,
+            });
+        }
+        let hold = self
+            .shared
+            .forward_hold
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let cut = super::retention::removable(
+            &facts,
+            rules,
+            &self.boundaries,
+            hold,
+            std::time::SystemTime::now(),
+        );
+        if cut == 0 {
             return Ok(());
-        };
-        for (_, path) in segments.iter().take(cut) {
-            std::fs::remove_file(path).map_err(AuditError::io("deleting", path))?;
+        }
+        for (_, path) in listed.iter().take(cut) {
+            match &self.config.archive_dir {
+                Some(archive) => archive_segment(path, archive)?,
+                None => std::fs::remove_file(path).map_err(AuditError::io("deleting", path))?,
+            }
         }
         segment::sync_dir(&self.dir)?;
         tracing::info!(
             segments = cut,
-            "audit retention deleted checkpointed segments"
+            archived = self.config.archive_dir.is_some(),
+            "audit retention removed checkpointed segments"
         );
         Ok(())
     }
+}
+
+/// Moves a segment into `archive` (made 0700 if missing): a rename on the same file system,
+/// else a copy made durable before the original is deleted.
+fn archive_segment(path: &std::path::Path, archive: &std::path::Path) -> Result<(), AuditError> {
+    crate::permissions::create_private_dir(archive).map_err(AuditError::io("creating", archive))?;
+    let Some(name) = path.file_name() else {
+        return Ok(());
+    };
+    let target = archive.join(name);
+    if std::fs::rename(path, &target).is_err() {
+        let mut from = File::open(path).map_err(AuditError::io("reading", path))?;
+        let mut to = crate::permissions::private_file()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(AuditError::io("archiving", &target))?;
+        io::copy(&mut from, &mut to).map_err(AuditError::io("archiving", &target))?;
+        to.sync_all().map_err(AuditError::io("syncing", &target))?;
+        std::fs::remove_file(path).map_err(AuditError::io("deleting", path))?;
+    }
+    segment::sync_dir(archive)
 }

@@ -88,6 +88,29 @@ pub struct AuditSettings {
     pub checkpoint_interval: Duration,
     /// How refused connections are aggregated in the trail and the log.
     pub refusals: crate::net::refusals::RefusalSettings,
+    /// Forwarding to a SIEM (`[audit.forward]`), when configured.
+    pub forward: Option<ForwardSettings>,
+}
+
+/// Forwarding the trail to a SIEM (`[audit.forward]`, see `docs/AUDIT.md`), checked.
+#[derive(Clone, Debug)]
+pub struct ForwardSettings {
+    /// `host:port` of the SIEM's syslog-over-TLS listener.
+    pub address: String,
+    /// The name the SIEM's certificate must carry.
+    pub server_name: rustls::pki_types::ServerName<'static>,
+    /// CA certificates of the SIEM (PEM).
+    pub ca_file: PathBuf,
+    /// Client certificate chain and key (PEM), for a SIEM that asks for one.
+    pub client_auth: Option<(PathBuf, PathBuf)>,
+    /// CEF or JSON in each message.
+    pub payload: audit_log::syslog::Payload,
+    /// The cursor file.
+    pub cursor: PathBuf,
+    /// Most records per write.
+    pub batch_records: usize,
+    /// Longest wait between attempts.
+    pub max_backoff: Duration,
 }
 
 /// The admin listener (`[admin]`, see `docs/ADMIN-API.md`).

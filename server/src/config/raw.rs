@@ -55,6 +55,12 @@ pub struct RawAudit {
     pub segment_bytes: u64,
     /// Segments kept (0: all); older ones are deleted only where a signed checkpoint ends one.
     pub retain_segments: usize,
+    /// Segments last written more than this many days ago are removed (0: no age limit).
+    pub retain_days: u32,
+    /// The oldest segments are removed while all take more than this many bytes (0: none).
+    pub retain_bytes: u64,
+    /// Removed segments are moved here instead of deleted.
+    pub archive_dir: Option<PathBuf>,
     /// Seconds between signed checkpoints (taken only when records were added).
     pub checkpoint_interval_secs: u64,
     /// Audit record queries of the admin API that run at once (one per tenant at a time).
@@ -68,6 +74,48 @@ pub struct RawAudit {
     pub refusal_interval_secs: u64,
     /// Most (source, reason) keys of refused connections recorded apart at a time.
     pub refusal_keys: usize,
+    /// `[audit.forward]`: forward the trail to a SIEM (off when absent).
+    pub forward: Option<RawForward>,
+}
+
+/// `[audit.forward]`: syslog (RFC 5424) over TLS to a SIEM, at least once (see
+/// `docs/AUDIT.md`, "Forwarding to a SIEM").
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawForward {
+    /// The SIEM's syslog-over-TLS listener, `host:port` (RFC 5425's port is 6514).
+    pub address: String,
+    /// The name the SIEM's certificate must carry (default: the host of `address`).
+    pub server_name: Option<String>,
+    /// PEM file of the CA certificates that issue the SIEM's certificate.
+    pub ca_file: PathBuf,
+    /// PEM client certificate chain, for a SIEM that asks for one (with `key_file`).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// `cef` (default) or `json` (the record's own line, verifiable offline).
+    #[serde(default = "default_forward_format")]
+    pub format: String,
+    /// File holding the last record sent (default `<audit dir>/forward.cursor`).
+    pub cursor_file: Option<PathBuf>,
+    /// Most records per write (1 to 10000, default 256).
+    #[serde(default = "default_forward_batch")]
+    pub batch_records: usize,
+    /// Longest wait between attempts while the SIEM is unreachable (1 to 3600 s, default 30).
+    #[serde(default = "default_forward_backoff")]
+    pub max_backoff_secs: u64,
+}
+
+fn default_forward_format() -> String {
+    "cef".to_owned()
+}
+
+fn default_forward_batch() -> usize {
+    256
+}
+
+fn default_forward_backoff() -> u64 {
+    30
 }
 
 impl Default for RawAudit {
@@ -79,12 +127,16 @@ impl Default for RawAudit {
             log: None,
             segment_bytes: 16 << 20,
             retain_segments: 0,
+            retain_days: 0,
+            retain_bytes: 0,
+            archive_dir: None,
             checkpoint_interval_secs: 60,
             max_concurrent_queries: crate::audit::query::DEFAULT_MAX_CONCURRENT_QUERIES,
             min_free_bytes: watermark.min_free_bytes,
             min_free_percent: watermark.min_free_percent,
             refusal_interval_secs: refusals.interval.as_secs(),
             refusal_keys: refusals.max_keys,
+            forward: None,
         }
     }
 }
@@ -225,18 +277,25 @@ impl RawConfig {
             if NOT_OVERRIDES.contains(&name.as_str()) {
                 continue;
             }
-            let Some((section, key)) = rest.split_once("__") else {
+            // KMSD_SECTION__KEY, or KMSD_SECTION__TABLE__KEY for a nested table
+            // (`[audit.forward]`).
+            let path: Vec<&str> = rest.split("__").collect();
+            let Some((key, tables)) = path.split_last() else {
                 return Err(ConfigError::BadOverride(name));
             };
-            if section.is_empty() || key.is_empty() {
+            if tables.is_empty() || path.iter().any(|p| p.is_empty()) {
                 return Err(ConfigError::BadOverride(name));
             }
-            let table = doc
-                .entry(section.to_ascii_lowercase())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let Some(table) = table.as_table_mut() else {
-                return Err(ConfigError::BadOverride(name));
-            };
+            let mut table = &mut doc;
+            for part in tables {
+                let entry = table
+                    .entry(part.to_ascii_lowercase())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                let Some(inner) = entry.as_table_mut() else {
+                    return Err(ConfigError::BadOverride(name));
+                };
+                table = inner;
+            }
             table.insert(key.to_ascii_lowercase(), override_value(&value));
         }
         Ok(doc.try_into()?)
@@ -337,6 +396,9 @@ impl RawConfig {
                 .unwrap_or_else(|| format!("node-{}", s.node_id)),
             segment_bytes: a.segment_bytes,
             retain_segments: a.retain_segments,
+            retain_days: a.retain_days,
+            retain_bytes: a.retain_bytes,
+            archive_dir: a.archive_dir.as_deref().map(at),
             max_concurrent_queries: a.max_concurrent_queries,
             watermark: crate::audit::DiskWatermark {
                 min_free_bytes: a.min_free_bytes,
@@ -350,11 +412,24 @@ impl RawConfig {
                 _ => "invalid",
             },
         })?;
+        let audit_dir = a
+            .dir
+            .as_deref()
+            .map_or_else(|| at(&s.data_dir).join("audit"), at);
+        if a.archive_dir.as_deref().map(at).as_deref() == Some(audit_dir.as_path()) {
+            return Err(ConfigError::Invalid {
+                option: "audit.archive_dir",
+                reason: "must not be the audit directory itself",
+            });
+        }
+        let forward = a
+            .forward
+            .as_ref()
+            .map(|f| f.validate(&audit_dir, at))
+            .transpose()?;
         let audit = AuditSettings {
-            dir: a
-                .dir
-                .as_deref()
-                .map_or_else(|| at(&s.data_dir).join("audit"), at),
+            forward,
+            dir: audit_dir,
             config: audit_config,
             checkpoint_interval: Duration::from_secs(a.checkpoint_interval_secs),
             refusals: crate::net::refusals::RefusalSettings {
@@ -455,6 +530,72 @@ fn override_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
 }
 
+impl RawForward {
+    fn validate(
+        &self,
+        audit_dir: &Path,
+        at: impl Fn(&Path) -> PathBuf,
+    ) -> Result<super::ForwardSettings, ConfigError> {
+        let invalid = |option, reason| ConfigError::Invalid { option, reason };
+        let host = self
+            .address
+            .rsplit_once(':')
+            .filter(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
+            .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'))
+            .ok_or(invalid(
+                "audit.forward.address",
+                "must be host:port with a port from 1 to 65535",
+            ))?;
+        let name = self.server_name.as_deref().unwrap_or(host).to_owned();
+        let server_name = rustls::pki_types::ServerName::try_from(name).map_err(|_| {
+            invalid(
+                "audit.forward.server_name",
+                "must be a DNS name or an IP address",
+            )
+        })?;
+        let payload = match self.format.as_str() {
+            "cef" => audit_log::syslog::Payload::Cef,
+            "json" => audit_log::syslog::Payload::Json,
+            _ => return Err(invalid("audit.forward.format", "must be cef or json")),
+        };
+        if !(1..=10_000).contains(&self.batch_records) {
+            return Err(invalid(
+                "audit.forward.batch_records",
+                "must be between 1 and 10000",
+            ));
+        }
+        if !(1..=3_600).contains(&self.max_backoff_secs) {
+            return Err(invalid(
+                "audit.forward.max_backoff_secs",
+                "must be between 1 and 3600 seconds",
+            ));
+        }
+        let client_auth = match (&self.cert_file, &self.key_file) {
+            (Some(cert), Some(key)) => Some((at(cert), at(key))),
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "audit.forward.cert_file",
+                    "cert_file and key_file go together",
+                ));
+            }
+        };
+        Ok(super::ForwardSettings {
+            address: self.address.clone(),
+            server_name,
+            ca_file: at(&self.ca_file),
+            client_auth,
+            payload,
+            cursor: self
+                .cursor_file
+                .as_deref()
+                .map_or_else(|| audit_dir.join("forward.cursor"), &at),
+            batch_records: self.batch_records,
+            max_backoff: Duration::from_secs(self.max_backoff_secs),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -477,6 +618,56 @@ pin_file = "pin"
     fn load(text: &str, env: &[(&str, &str)]) -> Result<crate::config::Settings, ConfigError> {
         let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
         RawConfig::parse(text, env)?.validate(Path::new("/etc/kms"))
+    }
+
+    #[test]
+    fn audit_forwarding_is_off_by_default_and_nested_overrides_configure_it() {
+        assert!(load(MINIMAL, &[]).unwrap().audit.forward.is_none());
+        let f = load(
+            MINIMAL,
+            &[
+                ("KMSD_AUDIT__FORWARD__ADDRESS", "siem.example:6514"),
+                ("KMSD_AUDIT__FORWARD__CA_FILE", "siem-ca.pem"),
+            ],
+        )
+        .unwrap()
+        .audit
+        .forward
+        .expect("configured");
+        assert_eq!(f.address, "siem.example:6514");
+        assert_eq!(f.server_name.to_str(), "siem.example");
+        assert_eq!(f.ca_file, Path::new("/etc/kms/siem-ca.pem"));
+        assert_eq!(f.payload, audit_log::syslog::Payload::Cef);
+        assert!(f.cursor.ends_with("audit/forward.cursor"));
+        for (key, value, option) in [
+            ("ADDRESS", "no-port", "audit.forward.address"),
+            ("ADDRESS", "host:0", "audit.forward.address"),
+            ("FORMAT", "xml", "audit.forward.format"),
+            ("BATCH_RECORDS", "0", "audit.forward.batch_records"),
+            ("MAX_BACKOFF_SECS", "0", "audit.forward.max_backoff_secs"),
+            ("CERT_FILE", "client.pem", "audit.forward.cert_file"),
+        ] {
+            let mut env = vec![
+                ("KMSD_AUDIT__FORWARD__ADDRESS", "siem.example:6514"),
+                ("KMSD_AUDIT__FORWARD__CA_FILE", "siem-ca.pem"),
+            ];
+            let name = format!("KMSD_AUDIT__FORWARD__{key}");
+            env.retain(|(k, _)| *k != name);
+            env.push((&name, value));
+            match load(MINIMAL, &env) {
+                Err(ConfigError::Invalid { option: o, .. }) => {
+                    assert_eq!(o, option, "{key}={value}")
+                }
+                other => panic!("{key}={value}: {other:?}"),
+            }
+        }
+        // A key under an option that is not a table is refused, not ignored.
+        let text = format!("{MINIMAL}\n[audit]\nlog = \"n\"\n");
+        assert!(matches!(
+            load(&text, &[("KMSD_AUDIT__LOG__X", "1")]),
+            Err(ConfigError::BadOverride(_))
+        ));
+        assert!(load(MINIMAL, &[("KMSD_AUDIT__FORWARD__", "1")]).is_err());
     }
 
     #[test]

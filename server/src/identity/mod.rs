@@ -22,6 +22,7 @@ use std::fmt;
 use certs::identity::{Identity, PrincipalUri, identity_from_cert_der};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
+use crate::policy::Denial;
 use crate::store::records::{ClientIdentity, ClientRecord, Role};
 use crate::store::{Store, StoreError};
 use crate::tls::verifier::fingerprint_hex;
@@ -175,7 +176,8 @@ pub fn principal(
 /// of the module docs: a KMS-CA principal URI names a client enrolled as CA-issued with that
 /// role; any other certificate needs a bound pin of its fingerprint.
 ///
-/// The client must be enabled and its tenant active.
+/// The client must be admitted by the policy ([`crate::policy::admit`]: enabled, its tenant
+/// active).
 pub fn principal_of(peer: &PeerCertificate, store: &Store) -> Result<Principal, IdentityError> {
     let client = match &peer.identity {
         PeerIdentity::Principal(p) => {
@@ -210,15 +212,18 @@ pub fn admits_at_handshake(store: &Store, fingerprint: &str) -> bool {
         || store.is_claimed(fingerprint).unwrap_or(false)
 }
 
+/// Whether the policy admits `client` now (enabled, its tenant in service).
 fn admit(client: &ClientRecord, store: &Store) -> Result<(), IdentityError> {
-    if !client.enabled {
-        return Err(IdentityError::Disabled);
-    }
-    if let Some(tenant) = &client.tenant {
-        match store.tenant(tenant)? {
-            Some(t) if !t.suspended => {}
-            _ => return Err(IdentityError::TenantUnavailable),
-        }
-    }
-    Ok(())
+    let tenant = match &client.tenant {
+        Some(t) if client.enabled => store.tenant(t)?,
+        _ => None,
+    };
+    crate::policy::admit(client, tenant.as_deref()).map_err(|denial| match denial {
+        Denial::ClientDisabled => IdentityError::Disabled,
+        Denial::TenantUnavailable
+        | Denial::Unauthenticated
+        | Denial::Forbidden
+        | Denial::NotFound
+        | Denial::UnnamedTenant => IdentityError::TenantUnavailable,
+    })
 }

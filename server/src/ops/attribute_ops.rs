@@ -10,7 +10,7 @@ use kmip_codec::model::{
 };
 use kmip_codec::tags::Tag;
 
-use super::attrs::{self, Kind};
+use super::attribute_model::{self, Kind};
 use super::{Ctx, OpError, state};
 use crate::store::records::ObjectRecord;
 
@@ -20,7 +20,7 @@ pub(super) fn get_attributes(
 ) -> Result<GetAttributesResponse, OpError> {
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
     let record = ctx.object(&uid, Operation::GET_ATTRIBUTES)?;
-    let all = attrs::all(&record, ctx.now, ctx.version);
+    let all = attribute_model::all(&record, ctx.now, ctx.version);
     let attributes = if r.attribute_names.is_empty() {
         all
     } else {
@@ -46,7 +46,7 @@ pub(super) fn get_attribute_list(
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
     let record = ctx.object(&uid, Operation::GET_ATTRIBUTE_LIST)?;
     let mut names: Vec<AttributeName> = Vec::new();
-    for a in attrs::all(&record, ctx.now, ctx.version).iter() {
+    for a in attribute_model::all(&record, ctx.now, ctx.version).iter() {
         if !names.contains(&a.name) {
             names.push(a.name.clone());
         }
@@ -74,7 +74,7 @@ fn typed_change_allowed(record: &ObjectRecord, tag: Option<Tag>, now: i64) -> Re
 
 /// The kind of an attribute a client may Add, Modify or Set, else Attribute Read Only.
 fn writable(name: &AttributeName) -> Result<Kind, OpError> {
-    let kind = attrs::kind(name);
+    let kind = attribute_model::kind(name);
     if kind.client_modifiable() {
         Ok(kind)
     } else {
@@ -96,18 +96,18 @@ pub(super) async fn add_attribute(
             let added = match kind {
                 Kind::Typed => {
                     typed_change_allowed(o, r.attribute.tag(), now)?;
-                    let present = attrs::all(o, now, version)
+                    let present = attribute_model::all(o, now, version)
                         .iter()
                         .any(|a| a.name == r.attribute.name);
                     if present {
                         return Err(OpError::AttributeSingleValued);
                     }
-                    attrs::set_typed(o, &r.attribute)?;
+                    attribute_model::set_typed(o, &r.attribute)?;
                     state::settle(o, now);
                     r.attribute.clone()
                 }
                 _ => {
-                    let mut list = attrs::others(o);
+                    let mut list = attribute_model::others(o);
                     let exists = list.iter().any(|a| a.name == r.attribute.name);
                     if matches!(kind, Kind::Single | Kind::Protection) && exists {
                         return Err(OpError::AttributeSingleValued);
@@ -120,14 +120,14 @@ pub(super) async fn add_attribute(
                     {
                         return Err(OpError::NonUniqueName);
                     }
-                    let index = attrs::next_index(&list, &r.attribute.name);
+                    let index = attribute_model::next_index(&list, &r.attribute.name);
                     let added = Attribute {
                         index: (index > 0).then_some(index),
                         name: r.attribute.name.clone(),
-                        value: attrs::client_value(&r.attribute.value, None),
+                        value: attribute_model::client_value(&r.attribute.value, None),
                     };
                     list.push(added.clone());
-                    attrs::set_others(o, &list)?;
+                    attribute_model::set_others(o, &list)?;
                     added
                 }
             };
@@ -153,18 +153,18 @@ pub(super) async fn modify_attribute(
         .update(&uid, Operation::MODIFY_ATTRIBUTE, |o| {
             state::settle(o, now);
             let modified = if kind == Kind::Typed {
-                let present = attrs::all(o, now, version)
+                let present = attribute_model::all(o, now, version)
                     .iter()
                     .any(|a| a.name == r.attribute.name);
                 if !present {
                     return Err(OpError::AttributeNotFound);
                 }
                 typed_change_allowed(o, r.attribute.tag(), now)?;
-                attrs::set_typed(o, &r.attribute)?;
+                attribute_model::set_typed(o, &r.attribute)?;
                 state::settle(o, now);
                 r.attribute.clone()
             } else {
-                let mut list = attrs::others(o);
+                let mut list = attribute_model::others(o);
                 let slot = list
                     .iter_mut()
                     .find(|a| {
@@ -177,9 +177,9 @@ pub(super) async fn modify_attribute(
                             }
                     })
                     .ok_or(OpError::AttributeNotFound)?;
-                slot.value = attrs::client_value(&r.attribute.value, Some(&slot.value));
+                slot.value = attribute_model::client_value(&r.attribute.value, Some(&slot.value));
                 let modified = slot.clone();
-                attrs::set_others(o, &list)?;
+                attribute_model::set_others(o, &list)?;
                 modified
             };
             o.attributes.last_change_date = now;
@@ -201,16 +201,18 @@ pub(super) async fn delete_attribute(
         .target()
         .map_err(|_| OpError::MissingData("attribute name"))?;
     // KMIP 1.4 section 11.17: deleting a read-only / REQUIRED attribute is refused.
-    if !attrs::kind(&name).client_deletable() {
+    if !attribute_model::kind(&name).client_deletable() {
         return Err(OpError::AttributeReadOnly);
     }
     let now = ctx.now;
     let (_, deleted) = ctx
         .update(&uid, Operation::DELETE_ATTRIBUTE, |o| {
-            if name == AttributeName::Standard(Tag::USAGE_LIMITS) && attrs::usage_consumed(o) {
+            if name == AttributeName::Standard(Tag::USAGE_LIMITS)
+                && attribute_model::usage_consumed(o)
+            {
                 return Err(OpError::AttributeReadOnly);
             }
-            let mut list = attrs::others(o);
+            let mut list = attribute_model::others(o);
             let pos = list
                 .iter()
                 .position(|a| {
@@ -222,7 +224,7 @@ pub(super) async fn delete_attribute(
                 })
                 .ok_or(OpError::AttributeNotFound)?;
             let deleted = list.remove(pos);
-            attrs::set_others(o, &list)?;
+            attribute_model::set_others(o, &list)?;
             o.attributes.last_change_date = now;
             Ok(deleted)
         })
@@ -245,12 +247,12 @@ pub(super) async fn set_attribute(
         match kind {
             Kind::Typed => {
                 typed_change_allowed(o, r.attribute.tag(), now)?;
-                attrs::set_typed(o, &r.attribute)?;
+                attribute_model::set_typed(o, &r.attribute)?;
                 state::settle(o, now);
             }
             Kind::Multi => return Err(OpError::MultiValuedAttribute),
             _ => {
-                let mut list = attrs::others(o);
+                let mut list = attribute_model::others(o);
                 let current = list
                     .iter()
                     .find(|a| a.name == r.attribute.name)
@@ -259,9 +261,9 @@ pub(super) async fn set_attribute(
                 list.push(Attribute {
                     index: None,
                     name: r.attribute.name.clone(),
-                    value: attrs::client_value(&r.attribute.value, current.as_ref()),
+                    value: attribute_model::client_value(&r.attribute.value, current.as_ref()),
                 });
-                attrs::set_others(o, &list)?;
+                attribute_model::set_others(o, &list)?;
             }
         }
         o.attributes.last_change_date = now;

@@ -1,16 +1,11 @@
-//! Check (KMIP 1.4 section 4.10, KMIP 2.1 section 6.1.6) and Log (KMIP 2.1 section 6.1.29), two
-//! operations the codec keeps as raw payloads.
+//! Check (KMIP 1.4 section 4.10, KMIP 2.1 section 6.1.6), read from its payload as TTLV.
 
 use kmip_codec::enums::Operation;
 use kmip_codec::model::ResponsePayload;
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::{Ttlv, Value};
-use tracing::info;
 
-use super::{Ctx, OpError, attrs};
-
-/// Longest Log Message kept in the server log, in characters.
-const MAX_LOG_MESSAGE: usize = 256;
+use super::{Ctx, OpError, attribute_model};
 
 /// Check: may the client use the object for the given Cryptographic Usage Mask, Usage Limits
 /// Count and Lease Time? On success the object's Unique Identifier; on refusal the ID
@@ -48,7 +43,7 @@ fn verdict(ctx: &Ctx<'_>, uid: &str, payload: &Ttlv) -> Result<(), OpError> {
         let Value::LongInteger(want) = item.value else {
             return Err(OpError::InvalidField("usage limits count"));
         };
-        if let Some(limits) = attrs::usage_limits(&record)
+        if let Some(limits) = attribute_model::usage_limits(&record)
             && limits.count.unwrap_or(limits.total) < want
         {
             return Err(OpError::PermissionDenied);
@@ -58,33 +53,9 @@ fn verdict(ctx: &Ctx<'_>, uid: &str, payload: &Ttlv) -> Result<(), OpError> {
         let Value::Interval(want) = item.value else {
             return Err(OpError::InvalidField("lease time"));
         };
-        if want > attrs::LEASE_TIME_SECS {
+        if want > attribute_model::LEASE_TIME_SECS {
             return Err(OpError::PermissionDenied);
         }
     }
     Ok(())
-}
-
-/// Log: writes the client's Log Message to the server log (printable characters only, cut to
-/// [`MAX_LOG_MESSAGE`]), attributed to the principal.
-pub(super) fn log(ctx: &Ctx<'_>, payload: &Ttlv) -> Result<ResponsePayload, OpError> {
-    crate::policy::authorize(ctx.principal, Operation::LOG, None)?;
-    let Some(Value::TextString(message)) = payload.child(Tag::LOG_MESSAGE).map(|c| &c.value) else {
-        return Err(OpError::MissingData("log message"));
-    };
-    let shown: String = message
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_LOG_MESSAGE)
-        .collect();
-    info!(
-        tenant = ctx.principal.tenant.as_deref().unwrap_or("-"),
-        client = %ctx.principal.client,
-        message = %shown,
-        "client log message"
-    );
-    Ok(ResponsePayload::Raw(Ttlv::structure(
-        Tag::RESPONSE_PAYLOAD,
-        Vec::new(),
-    )))
 }

@@ -1,5 +1,5 @@
 //! What every operation works with: the service, the principal, the request's version and
-//! time, the ID Placeholder, and the one way to load an object (tenant check + authorization)
+//! time, the ID Placeholder, and the one way to load an object (the policy's object check)
 //! and to write one (optimistic, retried on contention).
 
 use std::net::IpAddr;
@@ -70,20 +70,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The principal's tenant ID (KMIP clients always have one).
+    /// The principal's tenant ID (KMIP principals of a tenant role always have one).
     pub(crate) fn tenant_id(&self) -> Result<&'a str, OpError> {
-        self.principal
-            .tenant
-            .as_deref()
-            .ok_or(OpError::PermissionDenied)
+        Ok(policy::kmip::tenant_of(self.principal)?)
     }
 
-    /// The principal's tenant record.
+    /// The principal's tenant record, if the policy lets the principal act in it now.
     pub(crate) fn tenant(&self) -> Result<Arc<TenantRecord>, OpError> {
-        match self.kms.store.tenant(self.tenant_id()?)? {
-            Some(t) if !t.suspended => Ok(t),
-            _ => Err(OpError::PermissionDenied),
-        }
+        let record = self.kms.store.tenant(self.tenant_id()?)?;
+        Ok(policy::kmip::tenant_in_service(record)?)
     }
 
     /// The UID a request names, or the ID Placeholder.
@@ -96,18 +91,13 @@ impl<'a> Ctx<'a> {
         Ok(uid)
     }
 
-    /// Loads an object the principal may act on with `op`. Another tenant's object is
-    /// answered exactly like a missing one.
+    /// Loads an object the principal may act on with `op`: the one object loader, which asks
+    /// the policy about every object it hands out. Another tenant's object is answered
+    /// exactly like a missing one.
     pub(crate) fn object(&self, uid: &str, op: Operation) -> Result<Arc<ObjectRecord>, OpError> {
-        let tenant = self.tenant_id()?;
         self.note_object(uid);
-        let record = self
-            .kms
-            .store
-            .object(uid)?
-            .filter(|o| o.tenant == tenant)
-            .ok_or(OpError::ObjectNotFound)?;
-        policy::authorize(self.principal, op, Some(&record))?;
+        let record = self.kms.store.object(uid)?.ok_or(OpError::ObjectNotFound)?;
+        policy::kmip::authorize_object(self.principal, op, &record)?;
         Ok(record)
     }
 
@@ -153,18 +143,18 @@ impl<'a> Ctx<'a> {
                     gone.state = kmip_codec::enums::State::DESTROYED.0;
                     gone.material = None;
                     gone.attributes.destroy_date = Some(self.now);
-                    let kept: Vec<_> = super::attrs::others(&gone)
+                    let kept: Vec<_> = super::attribute_model::others(&gone)
                         .into_iter()
                         .filter(|a| a.tag() != Some(kmip_codec::tags::Tag::NAME))
                         .collect();
-                    super::attrs::set_others(&mut gone, &kept)?;
+                    super::attribute_model::set_others(&mut gone, &kept)?;
                     gone
                 }
             };
             // Undo never loosens: the object keeps its current protections.
             super::protection::keep_current(&current, &mut next)?;
             next.revision = current.revision + 1;
-            super::attrs::index_names(&mut next);
+            super::attribute_model::index_names(&mut next);
             let outcome = self
                 .commit(Command::PutObject {
                     expected_revision: Some(current.revision),
@@ -196,7 +186,7 @@ impl<'a> Ctx<'a> {
             let out = (change.lock().map_err(|_| OpError::Contention)?)(&mut next)?;
             super::protection::check_change(&current, &mut next)?;
             next.revision = current.revision + 1;
-            super::attrs::index_names(&mut next);
+            super::attribute_model::index_names(&mut next);
             // The unsealed copy goes when the key stops being usable (revoked, destroyed) or
             // its blob changes; an attribute change (e.g. Fresh cleared by the first Get) keeps
             // it, instead of costing an HSM unseal on the next Get.

@@ -14,9 +14,8 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, OpError, attrs, pki, protection, state};
+use super::{Ctx, OpError, attribute_model, pki, protection, state};
 use crate::command_log::retry_stale;
-use crate::policy;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes, TenantRecord};
 
@@ -28,7 +27,6 @@ pub(super) async fn create(
     ctx: &mut Ctx<'_>,
     r: &CreateRequest,
 ) -> Result<CreateResponse, OpError> {
-    policy::authorize(ctx.principal, Operation::CREATE, None)?;
     if r.object_type != ObjectType::SYMMETRIC_KEY {
         return Err(OpError::InvalidField("only symmetric keys can be created"));
     }
@@ -53,7 +51,6 @@ pub(super) async fn register(
     ctx: &mut Ctx<'_>,
     r: &RegisterRequest,
 ) -> Result<RegisterResponse, OpError> {
-    policy::authorize(ctx.principal, Operation::REGISTER, None)?;
     if !r.template_names.is_empty() {
         return Err(OpError::FeatureNotSupported("templates"));
     }
@@ -132,7 +129,7 @@ async fn register_pki(
         record.attributes.digest = Some(prepared.digest);
         record.attributes.cryptographic_algorithm = prepared.algorithm;
         record.attributes.cryptographic_length = prepared.length;
-        attrs::set_others(record, &prepared.attributes)
+        attribute_model::set_others(record, &prepared.attributes)
     })
     .await
 }
@@ -194,7 +191,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
                 // describe the new key (KMIP 1.4 section 3.44: not copied). Sensitive and
                 // Extractable move, and the template cannot loosen them
                 // (`protection::check_replacement`).
-                let mut carried: Vec<Attribute> = attrs::others(&old)
+                let mut carried: Vec<Attribute> = attribute_model::others(&old)
                     .into_iter()
                     .filter(|a| {
                         !matches!(
@@ -210,7 +207,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
                     })
                     .collect();
                 carried.push(link(LinkType::REPLACED_OBJECT_LINK, old_uid));
-                attrs::set_others(new, &carried)
+                attribute_model::set_others(new, &carried)
             },
             r.template_attribute.as_ref().map(|t| &t.attributes),
         )
@@ -227,12 +224,12 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
 
         let mut updated = ObjectRecord::clone(&old);
         state::settle(&mut updated, ctx.now);
-        let mut kept: Vec<Attribute> = attrs::others(&old)
+        let mut kept: Vec<Attribute> = attribute_model::others(&old)
             .into_iter()
             .filter(|a| a.tag() != Some(Tag::NAME))
             .collect();
         kept.push(link(LinkType::REPLACEMENT_OBJECT_LINK, new_uid));
-        attrs::set_others(&mut updated, &kept)?;
+        attribute_model::set_others(&mut updated, &kept)?;
         protection::check_change(&old, &mut updated)?;
         updated.attributes.last_change_date = ctx.now;
         updated.revision = old.revision + 1;
@@ -350,7 +347,7 @@ async fn new_object(
         data_type: material.data_type,
     });
     if let Some(template) = template {
-        attrs::apply_template(&mut record, template)?;
+        attribute_model::apply_template(&mut record, template)?;
     }
     Ok(record)
 }
@@ -358,7 +355,7 @@ async fn new_object(
 /// Ends the new-object sequence: the server-set attributes (`generated`: the material came
 /// from the HSM's RNG) and the object's state as of now.
 fn settle_new(ctx: &Ctx<'_>, record: &mut ObjectRecord, generated: bool) -> Result<(), OpError> {
-    attrs::init_server_set(record, generated)?;
+    attribute_model::init_server_set(record, generated)?;
     state::settle(record, ctx.now);
     Ok(())
 }

@@ -1,13 +1,8 @@
 //! Encrypt / Decrypt (KMIP 1.4 sections 4.29, 4.30) with AES in GCM, CBC and ECB modes (PKCS#5
-//! padding or none), and RNG Retrieve (4.35). The cipher work is done in software by RustCrypto
-//! crates on the key from the unsealed-key cache; the key must be Active and its usage mask
+//! padding or none), and RNG Retrieve (4.35). The cipher work is done in software ([`cipher`],
+//! RustCrypto) on the key from the unsealed-key cache; the key must be Active and its usage mask
 //! must allow the operation. Encrypt never acts as Decrypt: see [`refuse_decrypting_inputs`].
 
-use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyInit, KeyIvInit, block_padding};
-use aes_gcm::AesGcm;
-use aes_gcm::aead::AeadMutInPlace;
-use aes_gcm::aead::consts::{U8, U12, U13, U14, U15, U16, U60};
-use aes_gcm::aead::generic_array::GenericArray;
 use hsm::KeyBytes;
 use kmip_codec::enums::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, Operation, PaddingMethod,
@@ -19,16 +14,15 @@ use kmip_codec::model::{
 };
 use kmip_codec::ttlv::Bytes;
 
+use super::cipher::{BLOCK, Padding, cbc, ecb, gcm_open, gcm_seal};
 use super::stream::Stream;
-use super::{Ctx, OpError, attrs, state};
+use super::{Ctx, OpError, attribute_model, state};
 use crate::store::records::ObjectRecord;
 
 /// Largest RNG Retrieve answer, in bytes.
 const MAX_RNG_RETRIEVE: i32 = 4096;
 /// GCM IV length the server generates and accepts (the recommended 96 bits).
 const GCM_IV_LEN: usize = 12;
-/// AES block size: the IV length of CBC.
-const BLOCK: usize = 16;
 
 /// Checks that `record` is an Active AES key whose usage mask allows `usage`, and that its dates
 /// allow it now: no protection (encrypt, wrap) after the Protect Stop Date, no processing
@@ -68,7 +62,7 @@ fn parameters(
     if let Some(p) = given {
         return Ok(p.clone());
     }
-    attrs::others(record)
+    attribute_model::others(record)
         .into_iter()
         .find_map(|a| match a.value {
             kmip_codec::model::AttributeValue::CryptographicParameters(p) => Some(*p),
@@ -170,7 +164,7 @@ pub(super) async fn encrypt(
         return Err(OpError::FeatureNotSupported("block cipher mode"));
     };
     // Charged once the data is protected, before the answer leaves.
-    if attrs::usage_limits(&record).is_some() {
+    if attribute_model::usage_limits(&record).is_some() {
         consume_usage(ctx, &uid, data.len()).await?;
     }
     Ok(EncryptResponse {
@@ -185,7 +179,7 @@ pub(super) async fn encrypt(
 /// May the caller Decrypt with `record` now: its role allows Decrypt, and the key is Active,
 /// past its Process Start Date and has Decrypt in its usage mask.
 fn may_decrypt(ctx: &Ctx<'_>, record: &ObjectRecord) -> bool {
-    crate::policy::authorize(ctx.principal, Operation::DECRYPT, Some(record)).is_ok()
+    crate::policy::kmip::authorize_object(ctx.principal, Operation::DECRYPT, record).is_ok()
         && require_usable(ctx, record, CryptographicUsageMask::DECRYPT).is_ok()
 }
 
@@ -283,7 +277,6 @@ pub(super) async fn rng_retrieve(
     ctx: &mut Ctx<'_>,
     r: &RngRetrieveRequest,
 ) -> Result<RngRetrieveResponse, OpError> {
-    crate::policy::authorize(ctx.principal, Operation::RNG_RETRIEVE, None)?;
     if !(1..=MAX_RNG_RETRIEVE).contains(&r.data_length) {
         return Err(OpError::InvalidField("data length"));
     }
@@ -300,7 +293,7 @@ pub(super) async fn rng_retrieve(
 async fn consume_usage(ctx: &Ctx<'_>, uid: &str, bytes: usize) -> Result<(), OpError> {
     let bytes = i64::try_from(bytes).map_err(|_| OpError::PermissionDenied)?;
     ctx.update(uid, Operation::ENCRYPT, |o| {
-        let Some(mut limits) = attrs::usage_limits(o) else {
+        let Some(mut limits) = attribute_model::usage_limits(o) else {
             return Ok(());
         };
         let need = if limits.unit == UsageLimitsUnit::OBJECT {
@@ -313,7 +306,7 @@ async fn consume_usage(ctx: &Ctx<'_>, uid: &str, bytes: usize) -> Result<(), OpE
             return Err(OpError::PermissionDenied);
         }
         limits.count = Some(left - need);
-        attrs::set_usage_limits(o, limits)
+        attribute_model::set_usage_limits(o, limits)
     })
     .await?;
     Ok(())
@@ -321,12 +314,6 @@ async fn consume_usage(ctx: &Ctx<'_>, uid: &str, bytes: usize) -> Result<(), OpE
 
 async fn random_iv_bytes(ctx: &Ctx<'_>, n: usize) -> Result<Vec<u8>, OpError> {
     Ok(ctx.kms.keys.random(n).await?.expose().to_vec())
-}
-
-#[derive(Clone, Copy)]
-enum Padding {
-    None,
-    Pkcs5,
 }
 
 fn padding(p: &CryptographicParameters) -> Result<Padding, OpError> {
@@ -343,159 +330,5 @@ fn gcm_tag_len(p: &CryptographicParameters) -> Result<usize, OpError> {
         None => Ok(16),
         Some(n @ 12..=16) => usize::try_from(n).map_err(|_| OpError::InvalidTagLength),
         Some(_) => Err(OpError::InvalidTagLength),
-    }
-}
-
-/// Dispatches on the AES key size, the GCM IV size and the GCM tag size (all type parameters
-/// of `aes-gcm`). IVs of 12 bytes are the recommended size (NIST SP 800-38D section 8.2) and
-/// what the server generates; 8 and 60 bytes are the other sizes of the GCM specification's
-/// test vectors, which KMIP clients use (OASIS CS-BC-M-GCM-2).
-macro_rules! with_gcm {
-    ($key:expr, $iv_len:expr, $tag_len:expr, |$cipher:ident| $body:expr) => {{
-        macro_rules! go {
-            ($aes:ty, $n:ty, $t:ty) => {{
-                let mut $cipher = AesGcm::<$aes, $n, $t>::new_from_slice($key)
-                    .map_err(|_| OpError::CryptographicFailure)?;
-                $body
-            }};
-        }
-        macro_rules! by_tag {
-            ($aes:ty, $n:ty) => {
-                match $tag_len {
-                    12 => go!($aes, $n, U12),
-                    13 => go!($aes, $n, U13),
-                    14 => go!($aes, $n, U14),
-                    15 => go!($aes, $n, U15),
-                    16 => go!($aes, $n, U16),
-                    _ => Err(OpError::InvalidTagLength),
-                }
-            };
-        }
-        macro_rules! by_iv {
-            ($aes:ty) => {
-                match $iv_len {
-                    12 => by_tag!($aes, U12),
-                    8 => by_tag!($aes, U8),
-                    60 => by_tag!($aes, U60),
-                    _ => Err(OpError::InvalidField("GCM IV length")),
-                }
-            };
-        }
-        match $key.len() {
-            16 => by_iv!(aes::Aes128),
-            24 => by_iv!(aes::Aes192),
-            32 => by_iv!(aes::Aes256),
-            _ => Err(OpError::InvalidField("key length")),
-        }
-    }};
-}
-
-pub(super) fn gcm_seal(
-    key: &[u8],
-    iv: &[u8],
-    aad: &[u8],
-    data: &[u8],
-    tag_len: usize,
-) -> Result<(Vec<u8>, Vec<u8>), OpError> {
-    let mut buf = data.to_vec();
-    with_gcm!(key, iv.len(), tag_len, |cipher| {
-        let tag = cipher
-            .encrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf)
-            .map_err(|_| OpError::CryptographicFailure)?;
-        Ok((std::mem::take(&mut buf), tag.to_vec()))
-    })
-}
-
-fn gcm_open(
-    key: &[u8],
-    iv: &[u8],
-    aad: &[u8],
-    data: &[u8],
-    tag: &[u8],
-) -> Result<Vec<u8>, OpError> {
-    let mut buf = data.to_vec();
-    with_gcm!(key, iv.len(), tag.len(), |cipher| {
-        cipher
-            .decrypt_in_place_detached(
-                GenericArray::from_slice(iv),
-                aad,
-                &mut buf,
-                GenericArray::from_slice(tag),
-            )
-            .map_err(|_| OpError::CryptographicFailure)?;
-        Ok(std::mem::take(&mut buf))
-    })
-}
-
-fn cbc(key: &[u8], iv: &[u8], data: &[u8], pad: Padding, enc: bool) -> Result<Vec<u8>, OpError> {
-    if iv.len() != BLOCK {
-        return Err(OpError::InvalidField("CBC IV must be 16 bytes"));
-    }
-    macro_rules! go {
-        ($aes:ty) => {{
-            if enc {
-                let c = cbc::Encryptor::<$aes>::new_from_slices(key, iv)
-                    .map_err(|_| OpError::CryptographicFailure)?;
-                match pad {
-                    Padding::Pkcs5 => Ok(c.encrypt_padded_vec_mut::<block_padding::Pkcs7>(data)),
-                    Padding::None => whole_blocks(data)
-                        .map(|_| c.encrypt_padded_vec_mut::<block_padding::NoPadding>(data)),
-                }
-            } else {
-                let c = cbc::Decryptor::<$aes>::new_from_slices(key, iv)
-                    .map_err(|_| OpError::CryptographicFailure)?;
-                match pad {
-                    Padding::Pkcs5 => c.decrypt_padded_vec_mut::<block_padding::Pkcs7>(data),
-                    Padding::None => c.decrypt_padded_vec_mut::<block_padding::NoPadding>(data),
-                }
-                .map_err(|_| OpError::CryptographicFailure)
-            }
-        }};
-    }
-    match key.len() {
-        16 => go!(aes::Aes128),
-        24 => go!(aes::Aes192),
-        32 => go!(aes::Aes256),
-        _ => Err(OpError::InvalidField("key length")),
-    }
-}
-
-fn ecb(key: &[u8], data: &[u8], pad: Padding, enc: bool) -> Result<Vec<u8>, OpError> {
-    macro_rules! go {
-        ($aes:ty) => {{
-            if enc {
-                let c = ecb::Encryptor::<$aes>::new_from_slice(key)
-                    .map_err(|_| OpError::CryptographicFailure)?;
-                match pad {
-                    Padding::Pkcs5 => Ok(c.encrypt_padded_vec_mut::<block_padding::Pkcs7>(data)),
-                    Padding::None => whole_blocks(data)
-                        .map(|_| c.encrypt_padded_vec_mut::<block_padding::NoPadding>(data)),
-                }
-            } else {
-                let c = ecb::Decryptor::<$aes>::new_from_slice(key)
-                    .map_err(|_| OpError::CryptographicFailure)?;
-                match pad {
-                    Padding::Pkcs5 => c.decrypt_padded_vec_mut::<block_padding::Pkcs7>(data),
-                    Padding::None => c.decrypt_padded_vec_mut::<block_padding::NoPadding>(data),
-                }
-                .map_err(|_| OpError::CryptographicFailure)
-            }
-        }};
-    }
-    match key.len() {
-        16 => go!(aes::Aes128),
-        24 => go!(aes::Aes192),
-        32 => go!(aes::Aes256),
-        _ => Err(OpError::InvalidField("key length")),
-    }
-}
-
-fn whole_blocks(data: &[u8]) -> Result<(), OpError> {
-    if data.len().is_multiple_of(BLOCK) {
-        Ok(())
-    } else {
-        Err(OpError::InvalidField(
-            "data is not a whole number of blocks",
-        ))
     }
 }

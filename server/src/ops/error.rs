@@ -5,6 +5,7 @@ use kmip_codec::enums::ResultReason;
 
 use crate::command_log::CommitError;
 use crate::keys::KeyError;
+use crate::policy::Denial;
 use crate::store::{Rejection, StoreError};
 
 /// Why an operation failed.
@@ -133,6 +134,20 @@ impl From<Rejection> for OpError {
                 OpError::PermissionDenied
             }
             Rejection::ObjectQuota => OpError::ObjectQuota,
+        }
+    }
+}
+
+/// The policy's refusals as KMIP answers (the one mapping; the client learns the reason only).
+impl From<Denial> for OpError {
+    fn from(d: Denial) -> Self {
+        match d {
+            Denial::Forbidden | Denial::TenantUnavailable | Denial::UnnamedTenant => {
+                OpError::PermissionDenied
+            }
+            // Another tenant's object is answered exactly like a missing one.
+            Denial::NotFound => OpError::ObjectNotFound,
+            Denial::Unauthenticated | Denial::ClientDisabled => OpError::AuthenticationFailed,
         }
     }
 }

@@ -15,8 +15,9 @@ use kmip_codec::ttlv::Bytes;
 use kmip_codec::ttlv::encode::encode;
 use zeroize::Zeroizing;
 
+use super::cipher::aes_key_wrap;
 use super::protection::Protections;
-use super::{Ctx, OpError, attrs, pki, state};
+use super::{Ctx, OpError, attribute_model, pki, state};
 use crate::store::records::ObjectRecord;
 
 pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse, OpError> {
@@ -37,9 +38,10 @@ pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse
         Some(spec) => wrap_object(ctx, object, spec).await?,
         None => object,
     };
-    if attrs::is_fresh(&record) {
+    if attribute_model::is_fresh(&record) {
         // Served now: no longer Fresh (KMIP 1.4 section 3.34). Only the first Get writes.
-        ctx.update(&uid, Operation::GET, attrs::mark_served).await?;
+        ctx.update(&uid, Operation::GET, attribute_model::mark_served)
+            .await?;
     }
     Ok(GetResponse {
         object_type: ObjectType(record.object_type),
@@ -198,34 +200,4 @@ async fn wrap_object(
             key_block: block,
         }),
     })
-}
-
-/// AES key wrap (RFC 3394, `NISTKeyWrap`) or with padding (RFC 5649, `AESKeyWrapPadding`).
-fn aes_key_wrap(kek: &[u8], data: &[u8], mode: BlockCipherMode) -> Result<Vec<u8>, OpError> {
-    let padded = if mode == BlockCipherMode::NISTKEYWRAP {
-        false
-    } else if mode == BlockCipherMode::AESKEYWRAPPADDING {
-        true
-    } else {
-        return Err(OpError::FeatureNotSupported(
-            "block cipher mode for key wrapping",
-        ));
-    };
-    macro_rules! wrap {
-        ($kek:ty) => {{
-            let k = <$kek>::try_from(kek).map_err(|_| OpError::CryptographicFailure)?;
-            if padded {
-                k.wrap_with_padding_vec(data)
-            } else {
-                k.wrap_vec(data)
-            }
-            .map_err(|_| OpError::InvalidField("data cannot be wrapped with this mode"))
-        }};
-    }
-    match kek.len() {
-        16 => wrap!(aes_kw::KekAes128),
-        24 => wrap!(aes_kw::KekAes192),
-        32 => wrap!(aes_kw::KekAes256),
-        _ => Err(OpError::InvalidField("wrapping key is not an AES key")),
-    }
 }

@@ -12,13 +12,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use kmip_codec::enums::Operation;
 use kmip_codec::model::{Attribute, AttributeValue, Attributes, LocateRequest, LocateResponse};
 use kmip_codec::tags::Tag;
 use kmip_codec::version::ProtocolVersion;
 
-use super::{Ctx, OpError, attrs, state};
-use crate::policy;
+use super::{Ctx, OpError, attribute_model, state};
 use crate::store::records::ObjectRecord;
 use crate::store::{Store, StoreError};
 
@@ -32,7 +30,6 @@ pub(super) async fn locate(
     ctx: &mut Ctx<'_>,
     r: &LocateRequest,
 ) -> Result<LocateResponse, OpError> {
-    policy::authorize(ctx.principal, Operation::LOCATE, None)?;
     let tenant = ctx.tenant_id()?.to_owned();
     let offset = usize::try_from(r.offset_items.unwrap_or(0))
         .map_err(|_| OpError::InvalidField("offset items"))?;
@@ -177,7 +174,7 @@ fn matches(o: &ObjectRecord, filters: &Attributes, now: i64, version: ProtocolVe
     if filters.is_empty() {
         return true;
     }
-    let all = attrs::all(o, now, version);
+    let all = attribute_model::all(o, now, version);
     let mut checked: Vec<&kmip_codec::model::AttributeName> = Vec::new();
     for f in filters.iter() {
         if checked.contains(&&f.name) {

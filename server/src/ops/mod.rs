@@ -3,33 +3,67 @@
 //! (decode, identity, batch items with ID Placeholder and Batch Error Continuation, encode in
 //! the request's version) is `pipeline.rs`.
 
+pub(crate) mod attribute_model;
 mod attribute_ops;
-pub(crate) mod attrs;
 mod audit;
 mod budget;
 mod check;
+mod cipher;
 mod context;
 mod create;
 mod crypto;
-mod discover;
+mod discover_versions;
 pub mod error;
 mod get;
 mod lifecycle;
 mod locate;
+mod log;
 pub mod on_behalf;
 pub mod pipeline;
 mod pki;
 pub(crate) mod protection;
+mod query;
 pub(crate) mod state;
 mod stream;
 
+use kmip_codec::enums::Operation;
 use kmip_codec::model::{RequestBatchItem, RequestPayload, ResponsePayload};
 
 pub(crate) use context::Ctx;
 pub use error::OpError;
 
-/// The dispatch table: runs one batch item's operation (called by the pipeline, `pipeline.rs`,
-/// once per item, in the item's audit scope).
+/// The dispatch table: every operation the server performs, in the order Query lists them
+/// (Query lists those the policy allows to some role: all but RNG Seed), each with a row in
+/// the policy's `policy::kmip::TABLE`. Every other operation is answered Operation Not
+/// Supported.
+pub const OPERATIONS: [Operation; 22] = [
+    Operation::CREATE,
+    Operation::REGISTER,
+    Operation::RE_KEY,
+    Operation::LOCATE,
+    Operation::CHECK,
+    Operation::GET,
+    Operation::GET_ATTRIBUTES,
+    Operation::GET_ATTRIBUTE_LIST,
+    Operation::ADD_ATTRIBUTE,
+    Operation::MODIFY_ATTRIBUTE,
+    Operation::DELETE_ATTRIBUTE,
+    Operation::SET_ATTRIBUTE,
+    Operation::ACTIVATE,
+    Operation::REVOKE,
+    Operation::DESTROY,
+    Operation::QUERY,
+    Operation::DISCOVER_VERSIONS,
+    Operation::ENCRYPT,
+    Operation::DECRYPT,
+    Operation::RNG_RETRIEVE,
+    Operation::LOG,
+    Operation::RNG_SEED,
+];
+
+/// Runs one batch item (called by the pipeline, `pipeline.rs`, once per item, in the item's
+/// audit scope): the operation must be one the server performs ([`OPERATIONS`]) in the
+/// request's version, and the policy must allow it to the principal, before it runs.
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
     item: &RequestBatchItem,
@@ -43,9 +77,13 @@ pub(crate) async fn dispatch(
     if !item.operation.is_defined_in(ctx.version) {
         return Err(OpError::OperationNotSupported);
     }
+    if !OPERATIONS.contains(&item.operation) || item.payload.is_raw() {
+        return Err(OpError::OperationNotSupported);
+    }
+    crate::policy::kmip::authorize(ctx.principal, item.operation)?;
     Ok(match &item.payload {
-        P::DiscoverVersions(r) => discover::discover_versions(r).into(),
-        P::Query(r) => discover::query(ctx, r).into(),
+        P::DiscoverVersions(r) => discover_versions::discover_versions(r).into(),
+        P::Query(r) => query::query(ctx, r).into(),
         P::Create(r) => create::create(ctx, r).await?.into(),
         P::Register(r) => create::register(ctx, r).await?.into(),
         P::ReKey(r) => create::rekey(ctx, r).await?.into(),
@@ -63,10 +101,11 @@ pub(crate) async fn dispatch(
         P::Encrypt(r) => crypto::encrypt(ctx, r).await?.into(),
         P::Decrypt(r) => crypto::decrypt(ctx, r).await?.into(),
         P::RngRetrieve(r) => crypto::rng_retrieve(ctx, r).await?.into(),
-        P::RngSeed(_) => return Err(OpError::PermissionDenied),
+        // The policy refuses Seed to every role (the HSM's RNG takes no seed): never reached.
+        P::RngSeed(_) => return Err(OpError::OperationNotSupported),
         // Check and Log read their payload as TTLV.
         P::Check(_) => check::check(ctx, &item.payload.to_ttlv(ctx.version))?,
-        P::Log(_) => check::log(ctx, &item.payload.to_ttlv(ctx.version))?,
+        P::Log(_) => log::log(ctx, &item.payload.to_ttlv(ctx.version))?,
         // Typed by the codec, not performed by the server: answered as unknown operations are.
         P::CreateKeyPair(_)
         | P::ReKeyKeyPair(_)

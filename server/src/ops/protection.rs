@@ -9,13 +9,13 @@
 //! false or Extractable true, and reports what it stored.
 //!
 //! Every write of an object goes through one of the functions here: [`record_initial`] for a new
-//! object (Create, Register, Re-key's new key, via `attrs::init_server_set`), [`check_change`]
+//! object (Create, Register, Re-key's new key, via `attribute_model::init_server_set`), [`check_change`]
 //! for a changed one (`Ctx::update`: Add / Modify / Set / Delete Attribute and every other
 //! operation; Re-key's old key), [`check_replacement`] for a Re-key's new key against the old
 //! one, and [`keep_current`] for Batch Undo, which restores an old record but never its looser
 //! protections.
 //!
-//! The facts live as attribute instances among the client-settable ones (`attrs::others`), so
+//! The facts live as attribute instances among the client-settable ones (`attribute_model::others`), so
 //! the record format is unchanged; a record made before they were kept has none and reports
 //! both as false: the server cannot vouch for a history it did not record.
 
@@ -23,7 +23,7 @@ use kmip_codec::enums::ObjectType;
 use kmip_codec::model::{Attribute, AttributeValue};
 use kmip_codec::tags::Tag;
 
-use super::{OpError, attrs};
+use super::{OpError, attribute_model};
 use crate::store::records::ObjectRecord;
 
 /// The four attributes this module owns.
@@ -52,7 +52,7 @@ impl Protections {
     /// type for these standard attributes when it decodes a request.
     pub(crate) fn of(record: &ObjectRecord) -> Self {
         let flag = |tag: Tag, absent: bool| {
-            attrs::first_of(record, tag)
+            attribute_model::first_of(record, tag)
                 .and_then(|a| a.value.as_bool())
                 .unwrap_or(absent)
         };
@@ -116,16 +116,16 @@ pub(crate) fn keep_current(
     current: &ObjectRecord,
     restored: &mut ObjectRecord,
 ) -> Result<(), OpError> {
-    let keep: Vec<Attribute> = attrs::others(current)
+    let keep: Vec<Attribute> = attribute_model::others(current)
         .into_iter()
         .filter(|a| a.tag().is_some_and(|t| TAGS.contains(&t)))
         .collect();
-    let mut list: Vec<Attribute> = attrs::others(restored)
+    let mut list: Vec<Attribute> = attribute_model::others(restored)
         .into_iter()
         .filter(|a| !a.tag().is_some_and(|t| TAGS.contains(&t)))
         .collect();
     list.extend(keep);
-    attrs::set_others(restored, &list)?;
+    attribute_model::set_others(restored, &list)?;
     check_change(current, restored)
 }
 
@@ -135,7 +135,7 @@ fn write_facts(
     always_sensitive: bool,
     never_extractable: bool,
 ) -> Result<(), OpError> {
-    let mut list: Vec<Attribute> = attrs::others(record)
+    let mut list: Vec<Attribute> = attribute_model::others(record)
         .into_iter()
         .filter(|a| {
             !matches!(
@@ -152,7 +152,7 @@ fn write_facts(
         Tag::NEVER_EXTRACTABLE,
         AttributeValue::Boolean(never_extractable),
     ));
-    attrs::set_others(record, &list)
+    attribute_model::set_others(record, &list)
 }
 
 #[cfg(test)]
@@ -173,20 +173,20 @@ mod tests {
             .iter()
             .map(|(t, v)| Attribute::new(*t, AttributeValue::Boolean(*v)))
             .collect();
-        attrs::set_others(&mut record, &list).expect("set");
+        attribute_model::set_others(&mut record, &list).expect("set");
         record
     }
 
     fn with(record: &ObjectRecord, tag: Tag, value: Option<AttributeValue>) -> ObjectRecord {
         let mut next = record.clone();
-        let mut list: Vec<_> = attrs::others(&next)
+        let mut list: Vec<_> = attribute_model::others(&next)
             .into_iter()
             .filter(|a| a.tag() != Some(tag))
             .collect();
         if let Some(v) = value {
             list.push(Attribute::new(tag, v));
         }
-        attrs::set_others(&mut next, &list).expect("set");
+        attribute_model::set_others(&mut next, &list).expect("set");
         next
     }
 

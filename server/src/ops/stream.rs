@@ -17,7 +17,7 @@ use kmip_codec::ttlv::{Bytes, Ttlv, Value, decode::decode, encode::encode};
 use zeroize::Zeroizing;
 
 use super::OpError;
-use super::crypto::gcm_seal;
+use super::cipher::gcm_seal;
 
 /// Most bytes one stream may encrypt in all (the Correlation Value carries them).
 const MAX_STREAM_BYTES: usize = 1 << 20;

@@ -201,7 +201,7 @@ pub struct StoredAttributes {
     /// value) so that nothing is lost.
     pub other: Vec<OtherAttribute>,
     /// The values of the object's Name attributes, derived from `other` by the writer (see
-    /// `ops::attrs`); the store indexes them for uniqueness and Locate.
+    /// `ops::attribute_model`); the store indexes them for uniqueness and Locate.
     pub names: Vec<String>,
 }
 

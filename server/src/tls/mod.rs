@@ -159,6 +159,26 @@ fn load_certified_key(
     Ok(Arc::new(rustls::sign::CertifiedKey::new(chain, signing)))
 }
 
+/// TLS client settings for forwarding the audit trail: the SIEM is trusted through the CAs
+/// in `ca_file` only (not the system's roots), and presents `client_auth` when given.
+pub fn forward_client_config(
+    ca_file: &Path,
+    client_auth: Option<(&Path, &Path)>,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_certs(ca_file)? {
+        roots.add(cert)?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_root_certificates(roots);
+    let config = match client_auth {
+        Some((cert, key)) => builder.with_client_auth_cert(read_certs(cert)?, read_key(key)?)?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
 /// Every certificate in a PEM file.
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let pem = read(path)?;

@@ -30,9 +30,9 @@ const ACME_NAME: &str = "acme-payroll-key";
 /// The custom attribute acme sets (Modify / Delete Attribute target it).
 const NOTE: &str = "x-Note";
 
-const IV: [u8; 16] = [7; 16];
+pub(crate) const IV: [u8; 16] = [7; 16];
 
-fn cbc() -> CryptographicParameters {
+pub(crate) fn cbc() -> CryptographicParameters {
     CryptographicParameters {
         block_cipher_mode: Some(BlockCipherMode::CBC),
         padding_method: Some(PaddingMethod::PKCS5),
@@ -41,7 +41,7 @@ fn cbc() -> CryptographicParameters {
     }
 }
 
-fn note(value: &str) -> Attribute {
+pub(crate) fn note(value: &str) -> Attribute {
     Attribute::custom(NOTE, AttributeValue::TextString(value.to_owned()))
 }
 
@@ -171,7 +171,7 @@ fn not_found(version: ProtocolVersion) -> ResultReason {
 }
 
 /// Sends one item and returns the reply item, whatever its status.
-async fn answer(conn: &mut Connection, payload: RequestPayload) -> ResponseBatchItem {
+pub(crate) async fn answer(conn: &mut Connection, payload: RequestPayload) -> ResponseBatchItem {
     let request = conn.message(vec![RequestBatchItem::new(payload)]);
     let response = conn.request(&request).await.expect("a reply");
     let [item] = <[ResponseBatchItem; 1]>::try_from(response.batch_items).expect("one reply item");

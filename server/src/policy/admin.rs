@@ -1,0 +1,219 @@
+//! Admin API access: which role may call which route, for which tenant. [`TABLE`] holds one
+//! row per route of the admin router (`admin::routes`; a test checks both hold the same
+//! routes); a route without a row is granted to nobody.
+
+use super::Denial;
+use crate::identity::Principal;
+use crate::store::records::Role;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Anyone whose TLS handshake completed, admitted or not: the probes.
+    Open,
+    /// Operators only: cluster-wide routes.
+    Operator,
+    /// Reads of the tenant the path names: operators any tenant, tenant admins and auditors
+    /// their own.
+    TenantRead,
+    /// Changes to the tenant the path names: operators any tenant, tenant admins their own.
+    TenantChange,
+    /// Changes to the tenant the path names that only an operator may make (binding a pin by
+    /// hand): refused like [`Rule::TenantChange`] first, then to everyone but operators.
+    TenantChangeByOperator,
+    /// The audit trail: operators every record, tenant admins and auditors their own tenant's.
+    AuditTrail,
+}
+
+impl Rule {
+    /// Whether the route acts on the tenant its path names (`{tenant}`).
+    pub fn names_tenant(self) -> bool {
+        matches!(
+            self,
+            Rule::TenantRead | Rule::TenantChange | Rule::TenantChangeByOperator
+        )
+    }
+}
+
+/// The admin table: method, route (as the router declares it) and who may call it.
+pub const TABLE: &[(&str, &str, Rule)] = &[
+    ("GET", "/healthz", Rule::Open),
+    ("GET", "/readyz", Rule::Open),
+    ("GET", "/metrics", Rule::Operator),
+    ("GET", "/v1/node/status", Rule::Operator),
+    ("GET", "/v1/cluster", Rule::Operator),
+    ("POST", "/v1/cluster/init", Rule::Operator),
+    ("POST", "/v1/cluster/nodes", Rule::Operator),
+    ("DELETE", "/v1/cluster/nodes/{id}", Rule::Operator),
+    ("POST", "/v1/cluster/nodes/{id}/rebuild", Rule::Operator),
+    ("GET", "/v1/cluster/digest", Rule::Operator),
+    ("GET", "/v1/audit/records", Rule::AuditTrail),
+    ("GET", "/v1/audit/checkpoints", Rule::AuditTrail),
+    ("GET", "/v1/audit/public-key", Rule::AuditTrail),
+    ("GET", "/v1/tenants", Rule::Operator),
+    ("POST", "/v1/tenants", Rule::Operator),
+    ("GET", "/v1/tenants/{tenant}", Rule::TenantRead),
+    ("POST", "/v1/tenants/{tenant}/suspend", Rule::Operator),
+    ("POST", "/v1/tenants/{tenant}/resume", Rule::Operator),
+    ("GET", "/v1/tenants/{tenant}/clients", Rule::TenantRead),
+    ("POST", "/v1/tenants/{tenant}/clients", Rule::TenantChange),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/disable",
+        Rule::TenantChange,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/enable",
+        Rule::TenantChange,
+    ),
+    (
+        "PUT",
+        "/v1/tenants/{tenant}/clients/{name}/password",
+        Rule::TenantChange,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/claim-token",
+        Rule::TenantChange,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/bind",
+        Rule::TenantChangeByOperator,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/csr",
+        Rule::TenantChange,
+    ),
+    ("GET", "/v1/tenants/{tenant}/keys", Rule::TenantRead),
+    ("GET", "/v1/tenants/{tenant}/keys/{uid}", Rule::TenantRead),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/keys/{uid}/{action}",
+        Rule::TenantChange,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/rotate-domain-key",
+        Rule::TenantChange,
+    ),
+    ("GET", "/v1/tenants/{tenant}/jobs/{job}", Rule::TenantRead),
+];
+
+/// The rule of `method` on `route` (`None`: no row, granted to nobody).
+pub fn rule(method: &str, route: &str) -> Option<Rule> {
+    TABLE
+        .iter()
+        .find(|(m, r, _)| *m == method && *r == route)
+        .map(|(_, _, rule)| *rule)
+}
+
+/// The tenant a route's path names, as far as the policy needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathTenant<'a> {
+    /// The route names no tenant.
+    NotNamed,
+    /// The path's parameters could not be decoded (the handler could not read them either).
+    Unreadable,
+    /// The decoded `{tenant}` and whether such a tenant exists.
+    Named {
+        /// The tenant ID.
+        id: &'a str,
+        /// Whether the store holds it.
+        exists: bool,
+    },
+}
+
+/// What a call was granted: who calls, and the tenant its reads are confined to.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// The caller.
+    pub principal: Principal,
+    /// The tenant whose records the caller may read where a route spans tenants (the audit
+    /// trail); `None`: every tenant (operators).
+    pub confined: Option<String>,
+}
+
+/// May `principal` (`None`: the certificate identifies nobody) call a route of `rule` whose
+/// path names `tenant`. `Ok(None)`: an open route, nothing granted; `Ok(Some)`: the grant the
+/// handler works with.
+///
+/// The order of the checks is the answer's order: no principal (401), a KMIP client on any
+/// admin route (403), then the route: for a tenant route an unreadable path (404 "no such
+/// route"), another tenant or a missing one (404 "no such tenant", before the role is even
+/// considered), then an auditor's change (403).
+pub fn authorize(
+    principal: Option<&Principal>,
+    rule: Rule,
+    tenant: PathTenant<'_>,
+) -> Result<Option<Grant>, Denial> {
+    if rule == Rule::Open {
+        return Ok(None);
+    }
+    let p = principal.ok_or(Denial::Unauthenticated)?;
+    if p.role == Role::KmipClient {
+        return Err(Denial::Forbidden);
+    }
+    let confined = p.tenant.clone();
+    match rule {
+        Rule::Open => {}
+        Rule::Operator => operator(p)?,
+        Rule::AuditTrail => {
+            if p.role != Role::Operator && confined.is_none() {
+                return Err(Denial::Forbidden);
+            }
+        }
+        Rule::TenantRead => tenant_access(p, tenant, false)?,
+        Rule::TenantChange => tenant_access(p, tenant, true)?,
+        Rule::TenantChangeByOperator => {
+            tenant_access(p, tenant, true)?;
+            operator(p)?;
+        }
+    }
+    let confined = if p.role == Role::Operator {
+        None
+    } else {
+        confined
+    };
+    Ok(Some(Grant {
+        principal: p.clone(),
+        confined,
+    }))
+}
+
+/// May the holder of a verified certificate take one of the admin connection slots reserved
+/// for operators (`principal`: who the certificate identifies now, if anyone).
+pub fn may_take_reserved_slot(principal: Option<&Principal>) -> bool {
+    principal.is_some_and(|p| p.role == Role::Operator)
+}
+
+fn operator(p: &Principal) -> Result<(), Denial> {
+    match p.role {
+        Role::Operator => Ok(()),
+        Role::TenantAdmin | Role::Auditor | Role::KmipClient => Err(Denial::Forbidden),
+    }
+}
+
+/// Operators any tenant; tenant admins their own; auditors their own, reading only. Another
+/// tenant is answered exactly like a missing one, before the role is considered.
+fn tenant_access(p: &Principal, tenant: PathTenant<'_>, change: bool) -> Result<(), Denial> {
+    let (id, exists) = match tenant {
+        PathTenant::Named { id, exists } => (id, exists),
+        PathTenant::NotNamed | PathTenant::Unreadable => return Err(Denial::UnnamedTenant),
+    };
+    let own = p.tenant.as_deref() == Some(id);
+    match p.role {
+        Role::Operator => {}
+        Role::TenantAdmin | Role::Auditor if own => {}
+        Role::TenantAdmin | Role::Auditor | Role::KmipClient => return Err(Denial::NotFound),
+    }
+    if !exists {
+        return Err(Denial::NotFound);
+    }
+    if change && p.role == Role::Auditor {
+        return Err(Denial::Forbidden);
+    }
+    Ok(())
+}

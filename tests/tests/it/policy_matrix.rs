@@ -1,0 +1,522 @@
+//! The access policy as a matrix (issue 16): every role (kmip-client, tenant-admin, auditor,
+//! operator) against every KMIP operation the server dispatches, over real KMIP with mutual
+//! TLS, and against every admin route, over real HTTPS with client certificates, on a real
+//! server on SoftHSM2.
+//!
+//! The rows come from the server's own tables: `server::ops::OPERATIONS` (the dispatch table)
+//! and `server::admin::route_table()` (the admin router). The expected answers are written
+//! here, once per row; an operation or route the server gains without a row here fails the
+//! test, and so does one that answers a role otherwise than written.
+
+use std::collections::BTreeSet;
+
+use client::{CipherOptions, ClientConfig, Connection, Connector, IdentityFiles};
+use kmip_codec::enums::{
+    CryptographicAlgorithm, CryptographicUsageMask, ObjectType, OpaqueDataType, Operation,
+    QueryFunction, ResultReason, ResultStatus, RevocationReasonCode,
+};
+use kmip_codec::model::{
+    ActivateRequest, AddAttributeRequest, Attribute, AttributeName, AttributeValue, Attributes,
+    CheckFields, CheckRequest, CreateRequest, DecryptRequest, DeleteAttributeRequest,
+    DestroyRequest, DiscoverVersionsRequest, EncryptRequest, GetAttributeListRequest,
+    GetAttributesRequest, GetRequest, LocateRequest, LogRequest, ManagedObject,
+    ModifyAttributeRequest, OpaqueObject, QueryRequest, ReKeyRequest, RegisterRequest,
+    RequestPayload, RevocationReason, RevokeRequest, RngRetrieveRequest, RngSeedRequest,
+    SetAttributeRequest,
+};
+use kmip_codec::tags::Tag;
+use kmip_codec::ttlv::Bytes;
+use kmip_codec::version::ProtocolVersion;
+use kms_tests::testbed::{TestServer, create_aes_key};
+use serde_json::{Value, json};
+use server::store::records::Role;
+
+use crate::admin::Api;
+use crate::tenancy::{IV, answer, cbc, note};
+
+/// The roles, in the order of the matrix columns.
+const ROLES: [Role; 4] = [
+    Role::KmipClient,
+    Role::TenantAdmin,
+    Role::Auditor,
+    Role::Operator,
+];
+
+/// Allowed (`Y`) or refused (`N`), per role in [`ROLES`] order.
+const Y: bool = true;
+const N: bool = false;
+
+/// Every KMIP operation the server dispatches, and which roles may run it.
+const KMIP_MATRIX: &[(Operation, [bool; 4])] = &[
+    (Operation::DISCOVER_VERSIONS, [Y, Y, Y, Y]),
+    (Operation::QUERY, [Y, Y, Y, Y]),
+    (Operation::LOCATE, [Y, Y, Y, N]),
+    (Operation::GET_ATTRIBUTES, [Y, Y, Y, N]),
+    (Operation::GET_ATTRIBUTE_LIST, [Y, Y, Y, N]),
+    (Operation::CREATE, [Y, Y, N, N]),
+    (Operation::REGISTER, [Y, Y, N, N]),
+    (Operation::RE_KEY, [Y, Y, N, N]),
+    (Operation::GET, [Y, Y, N, N]),
+    (Operation::ADD_ATTRIBUTE, [Y, Y, N, N]),
+    (Operation::MODIFY_ATTRIBUTE, [Y, Y, N, N]),
+    (Operation::DELETE_ATTRIBUTE, [Y, Y, N, N]),
+    (Operation::SET_ATTRIBUTE, [Y, Y, N, N]),
+    (Operation::ACTIVATE, [Y, Y, N, N]),
+    (Operation::REVOKE, [Y, Y, N, N]),
+    (Operation::DESTROY, [Y, Y, N, N]),
+    (Operation::ENCRYPT, [Y, Y, N, N]),
+    (Operation::DECRYPT, [Y, Y, N, N]),
+    (Operation::RNG_RETRIEVE, [Y, Y, N, N]),
+    (Operation::CHECK, [Y, Y, N, N]),
+    (Operation::LOG, [Y, Y, N, N]),
+    (Operation::RNG_SEED, [N, N, N, N]),
+];
+
+/// How a route answers a role: `A` allowed (the handler ran), `F` 403 forbidden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    A,
+    F,
+}
+use Answer::{A, F};
+
+/// Every admin route, which roles may call it for their own tenant (`acme`), and whether the
+/// route is decided for the tenant its path names (`true`: a tenant admin or auditor of
+/// `acme` asking about `globex` is answered 404 "no such tenant", exactly like for a missing
+/// tenant).
+const ADMIN_MATRIX: &[(&str, &str, [Answer; 4], bool)] = &[
+    ("GET", "/healthz", [A, A, A, A], false),
+    ("GET", "/readyz", [A, A, A, A], false),
+    ("GET", "/metrics", [F, F, F, A], false),
+    ("GET", "/v1/node/status", [F, F, F, A], false),
+    ("GET", "/v1/cluster", [F, F, F, A], false),
+    ("POST", "/v1/cluster/init", [F, F, F, A], false),
+    ("POST", "/v1/cluster/nodes", [F, F, F, A], false),
+    ("DELETE", "/v1/cluster/nodes/{id}", [F, F, F, A], false),
+    (
+        "POST",
+        "/v1/cluster/nodes/{id}/rebuild",
+        [F, F, F, A],
+        false,
+    ),
+    ("GET", "/v1/cluster/digest", [F, F, F, A], false),
+    ("GET", "/v1/audit/records", [F, A, A, A], false),
+    ("GET", "/v1/audit/checkpoints", [F, A, A, A], false),
+    ("GET", "/v1/audit/public-key", [F, A, A, A], false),
+    ("GET", "/v1/tenants", [F, F, F, A], false),
+    ("POST", "/v1/tenants", [F, F, F, A], false),
+    ("GET", "/v1/tenants/{tenant}", [F, A, A, A], true),
+    ("POST", "/v1/tenants/{tenant}/suspend", [F, F, F, A], false),
+    ("POST", "/v1/tenants/{tenant}/resume", [F, F, F, A], false),
+    ("GET", "/v1/tenants/{tenant}/clients", [F, A, A, A], true),
+    ("POST", "/v1/tenants/{tenant}/clients", [F, A, F, A], true),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/disable",
+        [F, A, F, A],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/enable",
+        [F, A, F, A],
+        true,
+    ),
+    (
+        "PUT",
+        "/v1/tenants/{tenant}/clients/{name}/password",
+        [F, A, F, A],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/claim-token",
+        [F, A, F, A],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/bind",
+        [F, F, F, A],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients/{name}/csr",
+        [F, A, F, A],
+        true,
+    ),
+    ("GET", "/v1/tenants/{tenant}/keys", [F, A, A, A], true),
+    ("GET", "/v1/tenants/{tenant}/keys/{uid}", [F, A, A, A], true),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/keys/{uid}/{action}",
+        [F, A, F, A],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/rotate-domain-key",
+        [F, A, F, A],
+        true,
+    ),
+    ("GET", "/v1/tenants/{tenant}/jobs/{job}", [F, A, A, A], true),
+];
+
+/// The client the admin routes' `{name}` names (enrolled by the test, never used).
+const SPARE_CLIENT: &str = "matrix-spare";
+
+/// A KMIP 2.1 connection presenting `files` (2.1: Set Attribute and Log exist in it).
+async fn kmip_as(server: &TestServer, files: &IdentityFiles) -> Connection {
+    let settings = ClientConfig::new(server.addr().to_string(), "127.0.0.1")
+        .with_ca_file(server.ca_path())
+        .with_identity(files.cert.clone(), files.key.clone())
+        .with_protocol_version(ProtocolVersion::V2_1);
+    Connector::new(settings)
+        .expect("connector")
+        .connect()
+        .await
+        .expect("the handshake completes")
+}
+
+/// The certificate of each role's principal in `acme` (the operator in no tenant), each
+/// enrolled.
+async fn identities(server: &TestServer) -> Vec<(Role, IdentityFiles)> {
+    let mut out = Vec::new();
+    for role in ROLES {
+        let files = match role {
+            Role::KmipClient => server.client_files("acme").expect("acme's KMIP client"),
+            Role::Operator => server
+                .admin_identity(role, None, "matrix-operator")
+                .await
+                .expect("operator enrolled"),
+            _ => server
+                .admin_identity(role, Some("acme"), &format!("matrix-{role}"))
+                .await
+                .expect("admin enrolled"),
+        };
+        out.push((role, files));
+    }
+    out
+}
+
+/// A fresh AES-256 key of acme with an `x-Note`, made by acme's KMIP client; active if
+/// `active`.
+async fn acme_key(acme: &mut Connection, active: bool) -> String {
+    let uid = create_aes_key(acme).await.expect("acme creates a key");
+    acme.add_attribute(&uid, note("acme's"))
+        .await
+        .expect("acme adds a note");
+    if active {
+        acme.activate(&uid).await.expect("acme activates the key");
+    }
+    uid
+}
+
+/// A request for `op` that succeeds for a role allowed to run it, on fresh objects of acme
+/// made by acme's KMIP client.
+async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
+    let fresh = |uid: String| Some(uid);
+    match op {
+        Operation::DISCOVER_VERSIONS => DiscoverVersionsRequest::default().into(),
+        Operation::QUERY => QueryRequest {
+            query_functions: vec![QueryFunction::QUERY_OPERATIONS],
+            ..QueryRequest::default()
+        }
+        .into(),
+        Operation::LOCATE => LocateRequest::default().into(),
+        Operation::CREATE => CreateRequest {
+            object_type: ObjectType::SYMMETRIC_KEY,
+            attributes: Attributes::new()
+                .with(
+                    Tag::CRYPTOGRAPHIC_ALGORITHM,
+                    AttributeValue::Enumeration(CryptographicAlgorithm::AES.0),
+                )
+                .with(Tag::CRYPTOGRAPHIC_LENGTH, AttributeValue::Integer(256)),
+            template_names: Vec::new(),
+            protection_storage_masks: None,
+        }
+        .into(),
+        Operation::REGISTER => {
+            let object = ManagedObject::OpaqueObject(OpaqueObject {
+                opaque_data_type: OpaqueDataType(0x8000_0001),
+                opaque_data_value: Bytes::new(b"matrix opaque".to_vec()),
+            });
+            RegisterRequest {
+                object_type: object.object_type(),
+                attributes: Attributes::new(),
+                template_names: Vec::new(),
+                object,
+                protection_storage_masks: None,
+            }
+            .into()
+        }
+        Operation::RE_KEY => ReKeyRequest {
+            unique_identifier: fresh(acme_key(acme, true).await),
+            ..ReKeyRequest::default()
+        }
+        .into(),
+        Operation::GET => GetRequest {
+            unique_identifier: fresh(acme_key(acme, true).await),
+            ..GetRequest::default()
+        }
+        .into(),
+        Operation::GET_ATTRIBUTES => GetAttributesRequest {
+            unique_identifier: fresh(acme_key(acme, false).await),
+            ..GetAttributesRequest::default()
+        }
+        .into(),
+        Operation::GET_ATTRIBUTE_LIST => GetAttributeListRequest {
+            unique_identifier: fresh(acme_key(acme, false).await),
+        }
+        .into(),
+        Operation::ADD_ATTRIBUTE => AddAttributeRequest {
+            unique_identifier: fresh(acme_key(acme, false).await),
+            attribute: Attribute::custom("x-Other", AttributeValue::TextString("v".into())),
+        }
+        .into(),
+        Operation::MODIFY_ATTRIBUTE => ModifyAttributeRequest {
+            unique_identifier: fresh(acme_key(acme, false).await),
+            current_attribute: None,
+            attribute: note("changed"),
+        }
+        .into(),
+        Operation::DELETE_ATTRIBUTE => DeleteAttributeRequest {
+            unique_identifier: fresh(acme_key(acme, false).await),
+            current_attribute: None,
+            attribute_name: Some(AttributeName::from_1x("x-Note")),
+            attribute_index: None,
+        }
+        .into(),
+        Operation::SET_ATTRIBUTE => SetAttributeRequest {
+            unique_identifier: fresh(acme_key(acme, false).await),
+            // Set Attribute takes single-valued attributes only (custom ones may repeat).
+            attribute: Attribute::new(
+                Tag::CONTACT_INFORMATION,
+                AttributeValue::TextString("key custodians".into()),
+            ),
+        }
+        .into(),
+        Operation::ACTIVATE => ActivateRequest {
+            unique_identifier: fresh(acme_key(acme, false).await),
+        }
+        .into(),
+        Operation::REVOKE => RevokeRequest {
+            unique_identifier: fresh(acme_key(acme, true).await),
+            revocation_reason: RevocationReason {
+                code: RevocationReasonCode::CESSATION_OF_OPERATION,
+                message: None,
+            },
+            compromise_occurrence_date: None,
+        }
+        .into(),
+        Operation::DESTROY => DestroyRequest {
+            unique_identifier: fresh(acme_key(acme, false).await),
+        }
+        .into(),
+        Operation::ENCRYPT => EncryptRequest {
+            unique_identifier: fresh(acme_key(acme, true).await),
+            cryptographic_parameters: Some(cbc()),
+            data: Some(Bytes::new(b"sixteen byte msg".to_vec())),
+            iv_counter_nonce: Some(IV.to_vec()),
+            ..EncryptRequest::default()
+        }
+        .into(),
+        Operation::DECRYPT => {
+            let uid = acme_key(acme, true).await;
+            let options = CipherOptions {
+                parameters: Some(cbc()),
+                iv: Some(IV.to_vec()),
+                ..CipherOptions::default()
+            };
+            let sealed = acme
+                .encrypt(&uid, Bytes::new(b"sixteen byte msg".to_vec()), options)
+                .await
+                .expect("acme encrypts")
+                .data
+                .expect("ciphertext");
+            DecryptRequest {
+                unique_identifier: Some(uid),
+                cryptographic_parameters: Some(cbc()),
+                data: Some(sealed),
+                iv_counter_nonce: Some(IV.to_vec()),
+                ..DecryptRequest::default()
+            }
+            .into()
+        }
+        Operation::RNG_RETRIEVE => RngRetrieveRequest { data_length: 16 }.into(),
+        Operation::RNG_SEED => RngSeedRequest {
+            data: Bytes::new(vec![1; 16]),
+        }
+        .into(),
+        Operation::CHECK => CheckRequest(CheckFields {
+            unique_identifier: fresh(acme_key(acme, true).await),
+            cryptographic_usage_mask: Some(CryptographicUsageMask::ENCRYPT.0 as i32),
+            ..CheckFields::default()
+        })
+        .into(),
+        Operation::LOG => LogRequest {
+            log_message: "policy matrix".to_owned(),
+        }
+        .into(),
+        other => panic!("no request for {other:?}: add a row and a request for it"),
+    }
+}
+
+kms_tests::server_test! {
+    async fn every_role_against_every_kmip_operation(server) {
+        let rows: BTreeSet<u32> = KMIP_MATRIX.iter().map(|(op, _)| op.0).collect();
+        let dispatched: BTreeSet<u32> = server::ops::OPERATIONS.iter().map(|op| op.0).collect();
+        assert_eq!(rows.len(), KMIP_MATRIX.len(), "an operation has two rows");
+        assert_eq!(rows, dispatched, "the matrix must have one row per dispatched operation");
+
+        let acme_files = server.client_files("acme").expect("acme's KMIP client");
+        let mut acme = kmip_as(server, &acme_files).await;
+        let mut checked = 0;
+        for (role, files) in identities(server).await {
+            let column = ROLES.iter().position(|r| *r == role).expect("a column");
+            let mut conn = kmip_as(server, &files).await;
+            for (op, allowed) in KMIP_MATRIX {
+                let payload = request_for(*op, &mut acme).await;
+                let got = answer(&mut conn, payload).await;
+                let outcome = (got.result_status, got.result_reason);
+                if allowed[column] {
+                    assert_eq!(
+                        outcome,
+                        (ResultStatus::SUCCESS, None),
+                        "{role} may run {op:?}: {:?}",
+                        got.result_message
+                    );
+                } else {
+                    assert_eq!(
+                        outcome,
+                        (ResultStatus::OPERATION_FAILED, Some(ResultReason::PERMISSION_DENIED)),
+                        "{role} may not run {op:?}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, ROLES.len() * KMIP_MATRIX.len());
+    }
+}
+
+/// `route` with its parameters filled in: `tenant`, the spare client, `uid`.
+fn path_of(route: &str, tenant: &str, uid: &str) -> String {
+    route
+        .replace("{tenant}", tenant)
+        .replace("{name}", SPARE_CLIENT)
+        .replace("{uid}", uid)
+        .replace("{action}", "activate")
+        .replace("{job}", "no-such-job")
+        .replace("{id}", "7")
+}
+
+/// A body the route's handler can read (routes that read none ignore it).
+fn body_for(method: &str, route: &str, role: Role) -> Option<Value> {
+    if method == "GET" || method == "DELETE" {
+        return None;
+    }
+    Some(match route {
+        "/v1/tenants" => json!({ "id": format!("matrix-{}", role.as_str()) }),
+        "/v1/tenants/{tenant}/clients" => {
+            json!({ "name": format!("matrix-new-{}", role.as_str()) })
+        }
+        "/v1/tenants/{tenant}/clients/{name}/password" => json!({ "password": "matrix password" }),
+        _ => json!({}),
+    })
+}
+
+/// Puts acme back in service should a call have suspended it (the operator's may).
+async fn keep_acme_in_service(server: &TestServer) {
+    let suspended = server
+        .kms()
+        .store()
+        .tenant("acme")
+        .expect("store")
+        .is_some_and(|t| t.suspended);
+    if suspended {
+        server
+            .kms()
+            .set_tenant_suspended("acme", false)
+            .await
+            .expect("acme resumed");
+    }
+}
+
+kms_tests::server_test! {
+    async fn every_role_against_every_admin_route(server) {
+        let rows: BTreeSet<(&str, &str)> = ADMIN_MATRIX.iter().map(|(m, r, _, _)| (*m, *r)).collect();
+        let routed: BTreeSet<(&str, &str)> = server::admin::route_table().into_iter().collect();
+        assert_eq!(rows.len(), ADMIN_MATRIX.len(), "a route has two rows");
+        assert_eq!(rows, routed, "the matrix must have one row per admin route");
+
+        let acme_files = server.client_files("acme").expect("acme's KMIP client");
+        let mut acme = kmip_as(server, &acme_files).await;
+        server
+            .kms()
+            .enroll_ca_issued("acme", SPARE_CLIENT, Role::KmipClient, 0)
+            .await
+            .expect("spare client enrolled");
+        let mut checked = 0;
+        for (role, files) in identities(server).await {
+            let column = ROLES.iter().position(|r| *r == role).expect("a column");
+            let api = Api::new(server, &files);
+            for (method, route, answers, scoped) in ADMIN_MATRIX {
+                let uid = acme_key(&mut acme, false).await;
+                let body = body_for(method, route, role);
+                let (status, reply) = api
+                    .call(method, &path_of(route, "acme", &uid), body.clone())
+                    .await;
+                keep_acme_in_service(server).await;
+                let error = reply["error"].as_str().unwrap_or_default().to_owned();
+                match answers[column] {
+                    A => assert!(
+                        !matches!(status, 401 | 403) && error != "no such tenant",
+                        "{role} may call {method} {route}: {status} {reply}"
+                    ),
+                    F => assert_eq!(
+                        (status, error.as_str()),
+                        (403, "forbidden"),
+                        "{role} may not call {method} {route}"
+                    ),
+                }
+                // Another tenant, for a route decided for the tenant it names, is answered
+                // exactly like a missing one to a principal of acme.
+                if *scoped && role != Role::Operator && role != Role::KmipClient {
+                    let (status, reply) = api
+                        .call(method, &path_of(route, "globex", &uid), body)
+                        .await;
+                    assert_eq!(
+                        (status, reply["error"].as_str()),
+                        (404, Some("no such tenant")),
+                        "{role} on globex: {method} {route}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, ROLES.len() * ADMIN_MATRIX.len());
+
+        // A certificate that identifies nobody (issued, never enrolled) reaches the probes
+        // only.
+        let nobody = Api::new(
+            server,
+            &server
+                .issue_identity(Role::TenantAdmin, Some("acme"), "matrix-nobody")
+                .expect("certificate"),
+        );
+        for (method, route, answers, _) in ADMIN_MATRIX {
+            let uid = "no-such-key";
+            let (status, reply) = nobody
+                .call(method, &path_of(route, "acme", uid), body_for(method, route, Role::TenantAdmin))
+                .await;
+            let open = answers.iter().all(|a| *a == A);
+            if open {
+                assert!(!matches!(status, 401 | 403), "{route} is open: {status} {reply}");
+            } else {
+                assert_eq!(status, 401, "nobody on {method} {route}: {reply}");
+            }
+        }
+    }
+}
