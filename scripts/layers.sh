@@ -34,7 +34,6 @@ known=(
   "identity kms"       # binding a pin claim commits through Kms (identity/claim.rs)
   "identity net"       # PeerAddr, in identity/claim.rs
   "kms net"            # Kms holds the refused-connection aggregates (net/refusals.rs)
-  "policy ops"         # policy answers OpError (the policy module gets its own denial type)
 )
 
 declare -A level
