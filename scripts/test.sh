@@ -11,6 +11,9 @@ export KMS_SHARED_DIR="${KMS_SHARED_DIR:-$(cd .. && pwd)/shared}"
 
 ensure_pykmip
 
+# The server's layers import only those below them (docs/ARCHITECTURE.md, "Server layers").
+bash scripts/layers.sh
+
 cargo test --workspace --all-targets --locked
 # Doc tests are not covered by --all-targets.
 cargo test --workspace --doc --locked

@@ -94,12 +94,13 @@ fn fixture() -> Fixture {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let committer = store.committer(None).expect("committer");
+        let committer = store.committer(()).expect("committer");
         for command in commands {
             committer
                 .apply(command)
                 .await
                 .expect("store")
+                .outcome
                 .expect("accepted");
         }
         committer.shutdown().await;

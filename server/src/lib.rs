@@ -5,8 +5,10 @@
 
 pub mod admin;
 pub mod audit;
+pub mod audit_housekeeping;
 pub mod ceremony;
 pub mod cluster;
+pub mod command_log;
 pub mod config;
 pub mod credential;
 pub mod dev;
@@ -21,4 +23,5 @@ pub mod permissions;
 pub mod policy;
 pub mod quota;
 pub mod store;
+pub mod tenancy;
 pub mod tls;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use server::command_log::AuditScope;
 use server::config::Settings;
 use server::dev::{self, DevLayout};
 use server::node::Node;
@@ -158,26 +159,28 @@ fn reexec_with(var: &str, value: &std::path::Path) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `kmsd enroll-operator`: writes the operator's enrollment through a local command log, so
+/// that it leaves its audit record in the node's audit trail like any other change.
 async fn enroll_operator(settings: &Settings, name: &str) -> anyhow::Result<()> {
     certs::identity::validate_label(certs::LabelKind::Name, name)?;
-    server::permissions::create_private_dir(&settings.data_dir)?;
+    for dir in [&settings.data_dir, &settings.audit.dir] {
+        server::permissions::create_private_dir(dir)?;
+    }
     let store = server::store::Store::open(&settings.data_dir.join(server::node::STORE_FILE))
         .context("opening the store (is the server still running?)")?;
-    let committer = store.committer(None)?;
-    let record = server::store::records::ClientRecord {
-        tenant: None,
-        name: name.to_owned(),
-        role: certs::identity::Role::Operator,
-        identity: server::store::records::ClientIdentity::CaIssued,
-        enabled: true,
-        password_hash: None,
-        created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
-    };
-    let applied = committer
-        .apply(server::store::Command::PutClient(record))
+    let audit =
+        server::audit::open_with_store(&settings.audit.dir, settings.audit.config.clone(), &store)
+            .await
+            .context("opening the audit trail")?;
+    let log = server::command_log::CommandLog::local(&store, audit.clone())?;
+    let scope = AuditScope::offline(audit.log_name(), "kmsd enroll-operator");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let enrolled = server::tenancy::Tenancy::offline(&store, &log)
+        .enroll_operator(&scope, name, now)
         .await;
-    committer.shutdown().await;
-    applied??;
+    log.shutdown().await;
+    audit.shutdown().await;
+    enrolled?;
     Ok(())
 }
 
@@ -191,14 +194,21 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
     let node = Node::start(settings).await?;
     if let Some(layout) = dev {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // Each seeding write is a command of its own, with its own record.
+        let seeding = || AuditScope::offline(node.kms().log_name(), "kmsd dev seeding");
         for (tenant, client) in dev::DEMO_CLIENTS {
             if node.kms().store().tenant(tenant)?.is_none() {
-                node.kms().create_tenant(tenant, now).await?;
+                node.kms()
+                    .tenancy()
+                    .create_tenant(&seeding(), tenant, now)
+                    .await?;
             }
             let key = server::store::records::client_key(Some(tenant), client);
             if node.kms().store().client(&key)?.is_none() {
+                let role = certs::identity::Role::KmipClient;
                 node.kms()
-                    .enroll_ca_issued(tenant, client, certs::identity::Role::KmipClient, now)
+                    .tenancy()
+                    .enroll_ca_issued(&seeding(), tenant, client, role, now)
                     .await?;
             }
         }
@@ -209,7 +219,10 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
             .client(&server::store::records::client_key(None, &operator))?
             .is_none()
         {
-            node.kms().enroll_operator(&operator, now).await?;
+            node.kms()
+                .tenancy()
+                .enroll_operator(&seeding(), &operator, now)
+                .await?;
         }
         let settings = dev::write_kmsctl_settings(&layout, node.addr(), node.admin_addr())?;
         // The kmsctl built beside this kmsd (scripts/dev-server.sh builds both), else on PATH.

@@ -119,7 +119,8 @@ impl Node {
                         tls: &settings.tls,
                         data_dir: &settings.data_dir,
                         store: store.clone(),
-                        audit: audit.clone(),
+                        audit: crate::command_log::AuditHandOff::new(audit.clone())
+                            .for_state_machine(),
                         kcv: hsm.root_kcv().to_string(),
                     },
                     stopped.clone(),
@@ -128,30 +129,37 @@ impl Node {
             ),
             None => None,
         };
-        let committer = store.committer(Some(audit.clone()))?;
-        let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
-        let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
-        let keys = Keys::new(hsm, settings.key_cache_entries, Arc::new(Metrics::new()));
-        let limits = Limits::DEFAULT.with_max_message_size(settings.limits.max_message_size);
-        let mut kms = Kms::new(
-            store,
-            committer,
-            keys,
-            verifier.clone(),
-            limits,
-            settings.node_id,
-            audit,
-        )
-        .with_limits(settings.service_limits.clone())
-        .with_refusal_settings(settings.audit.refusals);
-        let (raft_addr, raft_task) = match cluster {
+        let (log, raft) = match cluster {
             Some(started) => {
                 tracing::info!(raft_addr = %started.addr, node = settings.node_id, "cluster member started");
-                kms = kms.with_cluster(started.node);
-                (Some(started.addr), Some(started.task))
+                (
+                    crate::command_log::CommandLog::raft(started.node),
+                    Some((started.addr, started.task)),
+                )
             }
-            None => (None, None),
+            None => (
+                crate::command_log::CommandLog::local(&store, audit.clone())?,
+                None,
+            ),
         };
+        let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
+        let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
+        let metrics = Arc::new(Metrics::new());
+        let keys = Keys::new(hsm, settings.key_cache_entries, metrics.clone());
+        let limits = Limits::DEFAULT.with_max_message_size(settings.limits.max_message_size);
+        let kms = Kms::new(crate::kms::Parts {
+            store,
+            log,
+            keys,
+            metrics,
+            verifier: verifier.clone(),
+            limits,
+            node_id: settings.node_id,
+            audit,
+        })
+        .with_limits(settings.service_limits.clone())
+        .with_refusal_settings(settings.audit.refusals);
+        let (raft_addr, raft_task) = raft.unzip();
         let kms = Arc::new(kms);
         let listener =
             TcpListener::bind(settings.listen)
@@ -187,7 +195,7 @@ impl Node {
             }
             None => None,
         };
-        let audit_task = tokio::spawn(crate::audit::run_checkpoints(
+        let audit_task = tokio::spawn(crate::audit_housekeeping::run_checkpoints(
             kms.clone(),
             settings.audit.checkpoint_interval,
             stopped.clone(),
@@ -280,6 +288,10 @@ impl Node {
         if let Some(forward) = self.forward_task {
             let _ = forward.await;
         }
+        // The pending counts of refused connections, then a last checkpoint, then the write
+        // side closes.
+        crate::net::refusals::flush(&self.kms).await;
+        crate::audit_housekeeping::final_checkpoint(&self.kms).await;
         self.kms.shutdown().await;
         if let Some(raft) = self.raft_task {
             let _ = raft.await;

@@ -82,7 +82,7 @@ pub enum Error {
     Start(#[from] server::node::StartError),
     /// An administrative action (tenant, enrollment) failed.
     #[error("admin action: {0}")]
-    Admin(#[from] server::kms::AdminError),
+    Admin(#[from] server::tenancy::AdminError),
     /// Certificates could not be made or read.
     #[error("certificates: {0}")]
     Certs(#[from] certs::Error),

@@ -23,6 +23,7 @@ use super::consistency::Consistency;
 use super::error::{ApiError, FailureReason};
 use super::{AdminState, Peer};
 use crate::audit::admin_call;
+use crate::command_log::AuditScope;
 use crate::identity::{self, IdentityError, Principal};
 use crate::policy::{self, admin::Grant, admin::PathTenant};
 
@@ -96,7 +97,7 @@ pub(crate) async fn audit_admin_call(
     let action = format!("{} {route}", request.method());
     let target = request.uri().path().to_owned();
     // First, so that the enrollment the principal is looked up in below is current too (as
-    // for KMIP, `Kms::handle`); a local route waits for nothing.
+    // for KMIP, `ops::pipeline::handle`); a local route waits for nothing.
     let linearized = Consistency::of(request.method(), &route)
         .wait(&state.kms)
         .await;
@@ -125,11 +126,13 @@ pub(crate) async fn audit_admin_call(
         target: &target,
         start,
     };
-    // The call's first committed state change carries its record (audit::admin_call).
-    let slot = admin_call::Slot::new(
+    // The call's audit scope, handed to the handler: its first committed state change
+    // carries the call's record.
+    let scope = Arc::new(AuditScope::admin_route(
         call_event(&state, &call, None, Status::Success, None),
         call.caller.clone(),
-    );
+    ));
+    request.extensions_mut().insert(scope.clone());
     let response = if degraded && !PROBES.contains(&target.as_str()) {
         ApiError::AuditUnavailable.into_response()
     } else if let Err(e) = linearized {
@@ -142,12 +145,12 @@ pub(crate) async fn audit_admin_call(
                 if let Some(grant) = grant {
                     request.extensions_mut().insert(Caller(grant));
                 }
-                admin_call::scope(slot.clone(), next.run(request)).await
+                next.run(request).await
             }
         }
     };
-    let created = slot.created_tenant();
-    record(&state, &call, created.as_deref(), response, slot.carried()).await
+    let created = scope.created_tenant();
+    record(&state, &call, created.as_deref(), response, scope.carried()).await
 }
 
 /// Requests that match no route: still recorded (as `unmatched`), then 404.
@@ -192,11 +195,11 @@ fn caller_of(
             role: p.role,
             tenant: p.tenant.clone(),
             name: p.client.clone(),
-            certificate: crate::audit::principal(p),
+            certificate: crate::identity::audit_principal(p),
         },
-        Err(_) => {
-            admin_call::Caller::Refused(certificate.map(|c| crate::audit::certificate(c.facts())))
-        }
+        Err(_) => admin_call::Caller::Refused(
+            certificate.map(|c| crate::identity::audit_certificate(c.facts())),
+        ),
     }
 }
 
@@ -293,7 +296,8 @@ async fn record(
     } else {
         state
             .kms
-            .record(vec![call_event(state, call, created, outcome, reason)])
+            .audit()
+            .record_all(vec![call_event(state, call, created, outcome, reason)])
             .await
     };
     state

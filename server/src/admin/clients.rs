@@ -5,10 +5,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
+use crate::command_log::AuditScope;
 use crate::identity::claim::{self, EnrollmentToken};
 use crate::store::records::{ClientIdentity, ClientRecord, Role, client_key};
 
@@ -163,6 +164,7 @@ pub(crate) async fn list(
 pub(crate) async fn enroll(
     State(state): State<Arc<AdminState>>,
     _granted: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<NewClient>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
@@ -219,7 +221,11 @@ pub(crate) async fn enroll(
         password_hash: None,
         created_at: now,
     };
-    state.kms.enroll_client(record.clone()).await?;
+    state
+        .kms
+        .tenancy()
+        .enroll_client(&scope, record.clone())
+        .await?;
     let view = ClientView::from(&record);
     let view = match token {
         Some(token) => view.with_token(token),
@@ -233,29 +239,33 @@ pub(crate) async fn enroll(
 pub(crate) async fn disable(
     state: State<Arc<AdminState>>,
     _granted: Caller,
+    scope: Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
-    set_enabled(state, path, false).await
+    set_enabled(state, scope, path, false).await
 }
 
 /// `POST .../clients/{name}/enable`.
 pub(crate) async fn enable(
     state: State<Arc<AdminState>>,
     _granted: Caller,
+    scope: Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
-    set_enabled(state, path, true).await
+    set_enabled(state, scope, path, true).await
 }
 
 async fn set_enabled(
     State(state): State<Arc<AdminState>>,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
     enabled: bool,
 ) -> Result<Json<ClientView>, ApiError> {
     let Path((tenant, name)) = path.map_err(|_| ApiError::NoSuchRoute)?;
     let record = state
         .kms
-        .set_client_enabled(Some(&tenant), &name, enabled)
+        .tenancy()
+        .set_client_enabled(&scope, Some(&tenant), &name, enabled)
         .await?;
     Ok(Json(ClientView::from(&record)))
 }
@@ -264,6 +274,7 @@ async fn set_enabled(
 pub(crate) async fn set_password(
     State(state): State<Arc<AdminState>>,
     _granted: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Json<NewPassword>, JsonRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -277,7 +288,8 @@ pub(crate) async fn set_password(
     }
     let record = state
         .kms
-        .set_client_password(Some(&tenant), &name, password)
+        .tenancy()
+        .set_client_password(&scope, Some(&tenant), &name, password)
         .await?;
     Ok(Json(ClientView::from(&record)))
 }

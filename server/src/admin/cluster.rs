@@ -159,7 +159,7 @@ pub(crate) async fn digest(
     let sm = cluster(&state)?.state_machine().clone();
     let (applied, digest) = tokio::task::spawn_blocking(move || sm.digest())
         .await
-        .map_err(|e| ApiError::Internal(crate::kms::AdminError::Task(e)))?
+        .map_err(|e| ApiError::Internal(crate::tenancy::AdminError::Task(e)))?
         .map_err(crate::cluster::ClusterError::from)?;
     Ok(Json(
         json!({ "applied": applied, "digest": hex::encode(digest), "view": LOCAL_VIEW }),

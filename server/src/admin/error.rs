@@ -7,11 +7,12 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::command_log::CommitError;
 use crate::identity::IdentityError;
 use crate::keys::KeyError;
-use crate::kms::AdminError;
 use crate::policy::Denial;
 use crate::store::{Rejection, StoreError};
+use crate::tenancy::AdminError;
 
 /// Why an admin call failed.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +103,10 @@ pub enum ApiError {
     /// This node could not get a read index (cut off from the majority, or no leader): it does
     /// not answer from state that may be stale (`admin/consistency.rs`).
     #[error("not linearized: {0}")]
-    NotLinearized(#[source] StoreError),
+    NotLinearized(#[source] CommitError),
+    /// A change was not committed (or its audit record is not yet durable).
+    #[error("commit: {0}")]
+    Commit(#[from] CommitError),
     /// The node belongs to no cluster (no `[cluster]` section).
     #[error("not clustered")]
     NotClustered,
@@ -180,14 +184,14 @@ impl ApiError {
             ApiError::RotationRunning => (StatusCode::CONFLICT, "rotation already running"),
             ApiError::Contention => (StatusCode::CONFLICT, "concurrent modification"),
             ApiError::Hsm(_) => (StatusCode::SERVICE_UNAVAILABLE, "HSM unavailable"),
-            ApiError::AuditUnavailable | ApiError::Store(StoreError::AuditPending(_)) => {
+            ApiError::AuditUnavailable | ApiError::Commit(CommitError::AuditPending(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "audit trail unavailable")
             }
             ApiError::AuditQueriesBusy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit queries busy; try again",
             ),
-            ApiError::Store(StoreError::Cluster(reason)) => {
+            ApiError::Commit(CommitError::Cluster(reason)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, *reason)
             }
             ApiError::NotLinearized(_) => (
@@ -207,6 +211,7 @@ impl ApiError {
             ApiError::Cluster(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
             ApiError::Operation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "key operation refused"),
             ApiError::Store(_)
+            | ApiError::Commit(CommitError::Store(_))
             | ApiError::Render(_)
             | ApiError::Internal(_)
             | ApiError::Signing(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
@@ -249,11 +254,14 @@ impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         match e {
             AdminError::Store(e) => ApiError::Store(e),
+            AdminError::Commit(e) => ApiError::Commit(e),
             AdminError::Keys(e) => e.into(),
             AdminError::Rejected(r) => r.into(),
             AdminError::InvalidName(_) => ApiError::BadRequest("invalid name"),
             AdminError::NoSuchClient => ApiError::NoSuchClient,
-            AdminError::Password(_) | AdminError::Task(_) => ApiError::Internal(e),
+            AdminError::Password(_) | AdminError::Task(_) | AdminError::NoHsm => {
+                ApiError::Internal(e)
+            }
         }
     }
 }

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::{Extension, Json};
 use kmip_codec::enums::RevocationReasonCode;
 use serde::Deserialize;
 
@@ -18,6 +18,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::inventory::KeyView;
 use super::now;
+use crate::command_log::AuditScope;
 use crate::ops::OpError;
 use crate::ops::on_behalf::{self, KeyAction};
 
@@ -35,6 +36,7 @@ struct RevokeBody {
 pub(crate) async fn act(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String, String)>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<KeyView>, ApiError> {
@@ -66,7 +68,7 @@ pub(crate) async fn act(
         "destroy" => KeyAction::Destroy,
         _ => KeyAction::ReKey,
     };
-    let uid = on_behalf::run(kms, &caller.0.principal, &tenant, &uid, action)
+    let uid = on_behalf::run(kms, scope, &caller.0.principal, &tenant, &uid, action)
         .await
         .map_err(api_error)?;
     let record = kms
@@ -84,6 +86,7 @@ fn api_error(e: OpError) -> ApiError {
         OpError::WrongKeyLifecycleState | OpError::ObjectDestroyed => ApiError::WrongKeyState,
         OpError::Contention => ApiError::Contention,
         OpError::Store(e) => ApiError::Store(e),
+        OpError::Commit(e) => ApiError::Commit(e),
         OpError::Keys(e) => ApiError::from(e),
         other => ApiError::Operation(other),
     }

@@ -8,15 +8,16 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
+use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::clients::{ClientView, new_claim, normalize_fingerprint};
 use super::error::ApiError;
 use super::{AdminState, now};
+use crate::command_log::AuditScope;
 use crate::store::Command;
 use crate::store::records::{ClientIdentity, ClientRecord, client_key};
 
@@ -42,6 +43,7 @@ fn client_of(state: &AdminState, tenant: &str, name: &str) -> Result<ClientRecor
 pub(crate) async fn renew_token(
     State(state): State<Arc<AdminState>>,
     _granted: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
     let Path((tenant, name)) = path.map_err(|_| ApiError::NoSuchRoute)?;
@@ -51,7 +53,11 @@ pub(crate) async fn renew_token(
     };
     let (identity, token) = new_claim(&state, fingerprint.clone(), now());
     client.identity = identity;
-    state.kms.enroll_client(client.clone()).await?;
+    state
+        .kms
+        .tenancy()
+        .enroll_client(&scope, client.clone())
+        .await?;
     Ok(Json(ClientView::from(&client).with_token(token)))
 }
 
@@ -59,6 +65,7 @@ pub(crate) async fn renew_token(
 pub(crate) async fn bind(
     State(state): State<Arc<AdminState>>,
     _granted: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Json<Approval>, JsonRejection>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -75,11 +82,15 @@ pub(crate) async fn bind(
     }
     state
         .kms
-        .apply(Command::BindPin {
-            client: client.key(),
-            fingerprint: approved,
-            token_digest: None,
-        })
+        .log
+        .commit(
+            &scope,
+            Command::BindPin {
+                client: client.key(),
+                fingerprint: approved,
+                token_digest: None,
+            },
+        )
         .await??;
     tracing::info!(
         tenant,

@@ -15,17 +15,19 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Serialize;
 use tracing::{info, warn};
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
-use crate::kms::{AdminError, Kms};
+use crate::command_log::AuditScope;
+use crate::kms::Kms;
+use crate::tenancy::AdminError;
 
 /// Objects re-sealed concurrently by one rotation.
 const PARALLEL: usize = 8;
@@ -36,6 +38,10 @@ const MAX_JOBS: usize = 64;
 /// Re-seal passes before giving up on objects that keep appearing on an old version (a
 /// Create that read the tenant record just before the new version was added).
 const MAX_PASSES: usize = 3;
+
+/// The operation the records of a rotation job's writes name (each re-seal names its object;
+/// the retirement of the old versions, none).
+pub const JOB_OPERATION: &str = "domain key rotation job";
 
 /// A job's phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -161,6 +167,7 @@ impl Rotations {
 pub(crate) async fn start(
     State(state): State<Arc<AdminState>>,
     _granted: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
@@ -183,7 +190,12 @@ pub(crate) async fn start(
         outcome: Mutex::new((Phase::Running, None, None)),
     });
     state.rotations.register(job.clone())?;
-    let version = match state.kms.add_domain_key_version(&tenant, now()).await {
+    let version = match state
+        .kms
+        .tenancy()
+        .add_domain_key_version(&scope, &tenant, now())
+        .await
+    {
         Ok(v) => v,
         Err(e) => {
             job.finish(Phase::Failed, Some("creating the domain key failed"));
@@ -191,7 +203,9 @@ pub(crate) async fn start(
         }
     };
     info!(tenant, version, job = %job.id, "domain key rotation started");
-    tokio::spawn(run(state.kms.clone(), job.clone()));
+    // The job's writes (re-seals, the retirement) each leave a record of their own.
+    let job_scope = Arc::new(scope.job(JOB_OPERATION));
+    tokio::spawn(run(state.kms.clone(), job_scope, job.clone()));
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "job": job.id, "domain_key_version": version })),
@@ -215,14 +229,19 @@ pub(crate) async fn progress(
 
 /// Re-seals `uids` with at most [`PARALLEL`] in flight, so that the HSM session pool and the
 /// store's group commit (one fsync for many writes) are used.
-async fn reseal_all(kms: &Arc<Kms>, job: &Arc<Job>, uids: Vec<String>) -> Result<(), AdminError> {
+async fn reseal_all(
+    kms: &Arc<Kms>,
+    scope: &Arc<AuditScope>,
+    job: &Arc<Job>,
+    uids: Vec<String>,
+) -> Result<(), AdminError> {
     let mut running = tokio::task::JoinSet::new();
     let mut uids = uids.into_iter();
     loop {
         while running.len() < PARALLEL {
             let Some(uid) = uids.next() else { break };
-            let (kms, tenant) = (kms.clone(), job.tenant.clone());
-            running.spawn(async move { kms.reseal_object(&tenant, &uid).await });
+            let (kms, scope, tenant) = (kms.clone(), scope.clone(), job.tenant.clone());
+            running.spawn(async move { kms.tenancy().reseal_object(&scope, &tenant, &uid).await });
         }
         let Some(done) = running.join_next().await else {
             return Ok(());
@@ -234,10 +253,10 @@ async fn reseal_all(kms: &Arc<Kms>, job: &Arc<Job>, uids: Vec<String>) -> Result
 }
 
 /// Re-seals everything still on an old version, pass after pass, then retires old versions.
-async fn run(kms: Arc<Kms>, job: Arc<Job>) {
+async fn run(kms: Arc<Kms>, scope: Arc<AuditScope>, job: Arc<Job>) {
     let tenant = job.tenant.as_str();
     for pass in 0..MAX_PASSES {
-        let pending = match kms.objects_on_old_domain_keys(tenant) {
+        let pending = match kms.tenancy().objects_on_old_domain_keys(tenant) {
             Ok(p) => p,
             Err(e) => {
                 warn!(tenant, error = %e, "domain key rotation: listing objects failed");
@@ -251,12 +270,12 @@ async fn run(kms: Arc<Kms>, job: Arc<Job>) {
         } else {
             job.total.fetch_add(pending.len() as u64, Ordering::Relaxed);
         }
-        if let Err(e) = reseal_all(&kms, &job, pending).await {
+        if let Err(e) = reseal_all(&kms, &scope, &job, pending).await {
             warn!(tenant, error = %e, "domain key rotation: re-seal failed");
             return job.finish(Phase::Failed, Some("re-sealing an object failed"));
         }
     }
-    match kms.retire_domain_keys(tenant).await {
+    match kms.tenancy().retire_domain_keys(&scope, tenant).await {
         Ok(0) => {
             info!(tenant, job = %job.id, "domain key rotation completed");
             job.finish(Phase::Completed, None);

@@ -3,17 +3,18 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::consistency::LOCAL_VIEW;
 use super::error::ApiError;
 use super::{AdminState, now, rfc3339};
+use crate::command_log::AuditScope;
 use crate::store::records::TenantRecord;
 
 /// A tenant as the API shows it (no key material: the Domain Key is only named by version).
@@ -162,6 +163,7 @@ pub(crate) async fn list_tenants(
 pub(crate) async fn create_tenant(
     State(state): State<Arc<AdminState>>,
     _granted: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
     body: Result<Json<NewTenant>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiError> {
     let Json(body) = body.map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
@@ -169,8 +171,12 @@ pub(crate) async fn create_tenant(
         return Err(ApiError::BadRequest("invalid tenant id"));
     }
     // The record of the creation starts the new tenant's chain, so its auditors see it.
-    crate::audit::admin_call::creating_tenant(&body.id);
-    let record = state.kms.create_tenant(&body.id, now()).await?;
+    scope.creating_tenant(&body.id);
+    let record = state
+        .kms
+        .tenancy()
+        .create_tenant(&scope, &body.id, now())
+        .await?;
     Ok((StatusCode::CREATED, Json(TenantView::from(&record))))
 }
 
@@ -194,22 +200,25 @@ pub(crate) async fn get_tenant(
 pub(crate) async fn suspend(
     state: State<Arc<AdminState>>,
     _granted: Caller,
+    scope: Extension<Arc<AuditScope>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TenantView>, ApiError> {
-    set_suspended(state, path, true).await
+    set_suspended(state, scope, path, true).await
 }
 
 /// `POST /v1/tenants/{tenant}/resume` (operators).
 pub(crate) async fn resume(
     state: State<Arc<AdminState>>,
     _granted: Caller,
+    scope: Extension<Arc<AuditScope>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TenantView>, ApiError> {
-    set_suspended(state, path, false).await
+    set_suspended(state, scope, path, false).await
 }
 
 async fn set_suspended(
     State(state): State<Arc<AdminState>>,
+    Extension(scope): Extension<Arc<AuditScope>>,
     path: Result<Path<String>, PathRejection>,
     suspended: bool,
 ) -> Result<Json<TenantView>, ApiError> {
@@ -218,6 +227,10 @@ async fn set_suspended(
         // Both rewrite the whole tenant record; let the rotation finish first.
         return Err(ApiError::RotationRunning);
     }
-    let record = state.kms.set_tenant_suspended(&tenant, suspended).await?;
+    let record = state
+        .kms
+        .tenancy()
+        .set_tenant_suspended(&scope, &tenant, suspended)
+        .await?;
     Ok(Json(TenantView::from(&record)))
 }

@@ -1,28 +1,8 @@
-//! Small conversions for wiring: the server's identity and KMIP outcomes into audit terms.
+//! Small conversions for wiring: KMIP outcomes into audit terms (identities:
+//! `identity::audit_names`).
 
 use audit_log::Status;
 use kmip_codec::enums::{ResultReason, ResultStatus};
-
-use crate::identity::{CertificateFacts, Principal};
-
-/// The audit principal of an identified peer.
-pub fn principal(p: &Principal) -> audit_log::Principal {
-    audit_log::Principal {
-        client: Some(p.client.clone()),
-        ..certificate(&p.certificate)
-    }
-}
-
-/// The audit principal of a certificate not (yet) matched to an enrollment: refused
-/// connections and failed identification.
-pub fn certificate(facts: &CertificateFacts) -> audit_log::Principal {
-    audit_log::Principal {
-        fingerprint: facts.fingerprint.clone(),
-        subject: facts.subject.clone(),
-        issuer: facts.issuer.clone(),
-        client: None,
-    }
-}
 
 /// A KMIP batch item's outcome (KMIP 1.4 sections 9.1.3.2.28-29) as an audit status and
 /// reason: Permission Denied and Authentication Not Successful are refusals, other failures

@@ -16,7 +16,6 @@
 //! caller commits the returned [`Checkpoint`] to the replicated log.
 
 pub mod admin_call;
-mod checkpoints;
 pub mod disk;
 mod error;
 mod event;
@@ -40,10 +39,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-pub use self::checkpoints::{final_checkpoint, run_checkpoints};
 pub use self::disk::{DiskSpace, DiskStatus, DiskWatermark};
 pub use self::error::AuditError;
-pub use self::event::{certificate, kmip_status, principal};
+pub use self::event::kmip_status;
 pub use self::outbox::{OutboxError, drain_outbox, open_with_store};
 pub use self::segment::{Quarantined, Recovery};
 use self::writer::{Job, Writer};
@@ -360,6 +358,17 @@ impl AuditLog {
     /// outbox on start ([`AuditLog::max_change_since`]); the log takes them from then on.
     pub async fn resume_changes(&self, next: u64) -> Result<(), AuditError> {
         self.call(|tx| Job::Resume(next, tx)).await
+    }
+
+    /// Makes records of no state change durable (concurrently, sharing fsyncs): the records of
+    /// reads, refusals and calls no change carried. An error means some may not be: refuse
+    /// what they record.
+    pub async fn record_all(&self, events: Vec<AuditEvent>) -> Result<(), AuditError> {
+        let receipts: Vec<_> = events.into_iter().map(|e| self.submit(e)).collect();
+        for receipt in receipts {
+            receipt.await.map_err(|_| AuditError::ShutDown)??;
+        }
+        Ok(())
     }
 
     /// The highest state change at or above `from` whose record is in the log. Reads the

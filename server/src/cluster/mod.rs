@@ -28,7 +28,7 @@ pub use log_store::{LogReader, LogStore};
 pub use raft_node::{ClusterError, RaftNode};
 pub use snapshot::SnapshotData;
 pub use start::{ClusterStartError, StartArgs, Started, start};
-pub use state_machine::{SnapshotBuilder, StateMachine};
+pub use state_machine::{AppliedRecords, SnapshotBuilder, StateMachine};
 pub use types::{ClusterNode, Incarnation, NodeId, Op, Request, Response, TypeConfig};
 
 use crate::store::Store;

@@ -16,7 +16,6 @@ use super::raft_node::{Raft, RaftNode};
 use super::rpc::NodeInfo;
 use super::timing::PeerTimeouts;
 use super::types::NodeId;
-use crate::audit::AuditLog;
 use crate::config::{ClusterSettings, TlsFiles};
 use crate::store::Store;
 
@@ -64,8 +63,9 @@ pub struct StartArgs<'a> {
     pub data_dir: &'a Path,
     /// The node's store.
     pub store: Store,
-    /// The node's audit log (takes the records of replicated changes).
-    pub audit: AuditLog,
+    /// Takes the records of replicated changes for the node's audit log (the command log's
+    /// hand-off).
+    pub audit: Arc<dyn super::AppliedRecords>,
     /// The Root of Trust KCV (hex) this node serves with.
     pub kcv: String,
 }

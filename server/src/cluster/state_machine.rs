@@ -26,7 +26,6 @@ use super::snapshot::{
     Item, SnapshotData, SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified,
 };
 use super::types::{Incarnation, Op, Response, TypeConfig};
-use crate::audit::AuditLog;
 use crate::store::Store;
 use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite, replicated_table};
 
@@ -48,9 +47,9 @@ type Snapshot = SnapshotOf<TypeConfig, SnapshotData>;
 pub struct StateMachine {
     store: Store,
     dir: Arc<SnapshotDir>,
-    /// This node's audit log: takes the records of applied changes, in change order. `None` in
-    /// storage tests.
-    audit: Option<AuditLog>,
+    /// Takes the records of applied changes, in change order (the command log's hand-off to
+    /// this node's audit log). `None` in storage tests.
+    audit: Option<Arc<dyn AppliedRecords>>,
     /// When an applied batch was last committed durably (see [`DURABLE_EVERY`]).
     last_durable: Arc<Mutex<Instant>>,
 }
@@ -60,6 +59,24 @@ pub struct StateMachine {
 /// from it) and durably at least this often, and always before a snapshot is built, so the log
 /// is never purged past what the store holds on disk.
 const DURABLE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Where the state machine hands the audit records of the changes it applies: the command
+/// log's hand-off to the node's audit log (`crate::command_log::AuditHandOff`), which this
+/// layer, below the command log, knows only by this interface.
+pub trait AppliedRecords: Send + Sync + std::fmt::Debug {
+    /// The first change number whose record is not yet durable in the node's audit log: audit
+    /// outbox entries below it are dropped as entries are applied.
+    fn written(&self) -> u64;
+    /// Takes the numbered records of the changes just applied, in change order, without making
+    /// the answers wait (each is durable inside its committed entry).
+    fn applied(&self, records: Vec<AuditEvent>);
+    /// State changes up to `next - 1` arrived by snapshot: their records are in the peers'
+    /// logs, and this node's log continues after them.
+    fn resume_changes(
+        &self,
+        next: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
+}
 
 /// Builds snapshots from a consistent read view, concurrently with apply.
 #[derive(Clone, Debug)]
@@ -100,8 +117,8 @@ impl StateMachine {
         })
     }
 
-    /// Hands the records of applied changes to `audit` (the node's audit log).
-    pub fn with_audit(mut self, audit: AuditLog) -> Self {
+    /// Hands the records of applied changes to `audit` (the command log's hand-off).
+    pub fn with_audit(mut self, audit: Arc<dyn AppliedRecords>) -> Self {
         self.audit = Some(audit);
         self
     }
@@ -491,7 +508,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             responders.push(responder);
         }
         let store = self.store.clone();
-        let written = self.audit.as_ref().map_or(0, AuditLog::next_change);
+        let written = self.audit.as_ref().map_or(0, |a| a.written());
         let durable = {
             let mut last = self.last_durable.lock().unwrap_or_else(|p| p.into_inner());
             let due = last.elapsed() >= DURABLE_EVERY;
@@ -502,25 +519,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         };
         let (responses, audited) =
             blocking(move || apply_entries(&store, &batch, written, durable)).await?;
-        // Every node writes the records of every change to its own log, in change order. The
-        // record is already durable on a majority inside the committed log entry, so the
-        // answer does not wait for this node's audit fsync; a record the log does not take
-        // stays in the outbox (written later; the node refuses requests while its audit log is
-        // unhealthy), and one lost with a deferred commit is made again when the entry is
-        // applied again.
+        // Every node writes the records of every change to its own log, in change order; the
+        // answer does not wait (the record is durable in the committed entry).
         if let Some(audit) = &self.audit {
-            let receipts: Vec<_> = audited.into_iter().map(|e| audit.submit(e)).collect();
-            if !receipts.is_empty() {
-                tokio::spawn(async move {
-                    for receipt in receipts {
-                        if !matches!(receipt.await, Ok(Ok(_))) {
-                            tracing::warn!(
-                                "audit log did not take the record of a replicated change"
-                            );
-                        }
-                    }
-                });
-            }
+            audit.applied(audited);
         }
         // Only after the commit (durable, or deferred behind the fsync'd Raft log entry).
         for (responder, response) in responders.into_iter().zip(responses) {
@@ -553,16 +555,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 .last_change()
                 .map_err(ClusterStoreError::from)?
                 .saturating_add(1);
-            if next > audit.next_change() {
-                tracing::warn!(
-                    from = audit.next_change(),
-                    to = next - 1,
-                    "state changes arrived by snapshot: their audit records are in the peers' logs"
-                );
-                if audit.resume_changes(next).await.is_err() {
-                    tracing::warn!("audit log did not take the new change position");
-                }
-            }
+            audit.resume_changes(next).await;
         }
         Ok(())
     }

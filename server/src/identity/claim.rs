@@ -191,7 +191,7 @@ pub(crate) async fn redeem(
             tenant: claim.tenant.clone(),
             principal: Some(audit_log::Principal {
                 client: Some(claim.name.clone()),
-                ..crate::audit::certificate(&peer.facts)
+                ..crate::identity::audit_certificate(&peer.facts)
             }),
             client_addr: Some(addr.to_string()),
             kind: audit_log::Kind::Kmip,
@@ -208,12 +208,9 @@ pub(crate) async fn redeem(
             fingerprint: fingerprint.clone(),
             token_digest: Some(*token_digest),
         };
-        let outcome = kms
-            .commit(Command::Audited {
-                event: Box::new(event),
-                command: Box::new(bind),
-            })
-            .await?;
+        // The claim is part of the KMIP request that presented the token: its own scope.
+        let scope = crate::command_log::AuditScope::kmip_item(event);
+        let outcome = kms.log.commit(&scope, bind).await?;
         return match outcome {
             Ok(()) => {
                 info!(

@@ -13,6 +13,7 @@
 //! The principal is re-derived for every request, so disabling a client or suspending a tenant
 //! takes effect at once, even on resumed TLS sessions and open connections.
 
+mod audit_names;
 pub mod claim;
 mod recent;
 
@@ -27,6 +28,7 @@ use crate::store::{Store, StoreError};
 use crate::tls::verifier::fingerprint_hex;
 use crate::tls::{ClientVerifier, Origin};
 
+pub use audit_names::{audit_certificate, audit_principal};
 pub use recent::RecentInspections;
 
 /// An authenticated peer.
@@ -94,6 +96,9 @@ pub enum IdentityError {
     /// The store could not answer.
     #[error("store unavailable")]
     Store(#[from] StoreError),
+    /// A change (binding a pin claim) was not committed.
+    #[error("commit failed")]
+    Commit(#[from] crate::command_log::CommitError),
 }
 
 /// What a connection's certificate says, worked out once per connection: its facts, and how

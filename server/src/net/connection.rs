@@ -75,10 +75,14 @@ impl Connection {
                         break;
                     }
                 };
-                let response = self
-                    .kms
-                    .handle(&certificate, self.peer, &request, &mut state)
-                    .await;
+                let response = crate::ops::pipeline::handle(
+                    &self.kms,
+                    &certificate,
+                    self.peer,
+                    &request,
+                    &mut state,
+                )
+                .await;
                 drop(request);
                 let write = async {
                     stream.write_all(&response).await?;

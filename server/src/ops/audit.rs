@@ -1,24 +1,25 @@
 //! The audit side of the KMIP pipeline: exactly one record per answered batch item.
 //!
-//! - An item that changes state carries its record in the store command of its first write
-//!   ([`Ctx::commit`]): the record is committed with the change, numbered by the store, and the
-//!   write returns only once the record is durable in the audit log too.
+//! - Each item runs in its own audit scope ([`Who::item_scope`]); an item that changes state
+//!   carries its record in the store command of its first write ([`Ctx::commit`], through the
+//!   command log): the record is committed with the change, numbered by the store, and the
+//!   write returns only once the record is durable.
 //! - Every other item (reads, refusals, failures, and changes whose write was rejected) gets
 //!   its record appended by the pipeline after the item ran, before the response leaves.
 //!
 //! Records name the operation, the object, the outcome and who asked; never payloads.
 
-use std::sync::Mutex;
+use std::net::SocketAddr as PeerAddr;
 
 use audit_log::{AuditEvent, Kind, Status};
 use kmip_codec::model::{RequestBatchItem, ResponseBatchItem};
 use time::OffsetDateTime;
 
 use super::Ctx;
+use crate::command_log::{AuditScope, CommitError};
 use crate::identity::CertificateFacts;
 use crate::kms::{Admission, Kms};
-use crate::net::PeerAddr;
-use crate::store::{Command, Rejection, StoreError};
+use crate::store::{Command, Rejection};
 
 /// Who sent a message, as every record of it says.
 #[derive(Clone, Debug)]
@@ -39,8 +40,8 @@ impl Who {
         peer: PeerAddr,
     ) -> Self {
         let (tenant, principal) = match admission {
-            Ok(p) => (p.tenant.clone(), Some(crate::audit::principal(p))),
-            Err(_) => (None, certificate.map(crate::audit::certificate)),
+            Ok(p) => (p.tenant.clone(), Some(crate::identity::audit_principal(p))),
+            Err(_) => (None, certificate.map(crate::identity::audit_certificate)),
         };
         Self {
             node: kms.log_name().to_owned(),
@@ -127,130 +128,38 @@ pub(crate) fn operation_name(op: kmip_codec::enums::Operation) -> String {
         .map_or_else(|| format!("0x{:08X}", op.0), str::to_owned)
 }
 
-/// The audit state of the batch item being run.
-#[derive(Debug)]
-pub(crate) struct ItemAudit {
-    /// The item's success record, to be carried by its first write.
-    template: AuditEvent,
-    /// The object the item named, found or made.
-    object: Option<String>,
-    /// A committed write carried the record.
-    recorded: bool,
-    /// Every write carries a record of its own (Batch Undo: each restored object).
-    every_write: bool,
-}
-
-impl ItemAudit {
-    pub(crate) fn new(who: &Who, item: &RequestBatchItem) -> Self {
-        Self {
-            template: who.event(
-                operation_name(item.operation),
-                None,
-                (Status::Success, None),
-                item.unique_batch_item_id.as_deref().map(hex::encode),
-            ),
-            object: None,
-            recorded: false,
-            every_write: false,
-        }
+impl Who {
+    /// The audit scope of one batch item: its success record, carried by its first write.
+    pub(crate) fn item_scope(&self, item: &RequestBatchItem) -> AuditScope {
+        AuditScope::kmip_item(self.event(
+            operation_name(item.operation),
+            None,
+            (Status::Success, None),
+            item.unique_batch_item_id.as_deref().map(hex::encode),
+        ))
     }
 
-    /// The records of a Batch Undo: each write that restores an object gets its own.
-    pub(crate) fn undo(who: &Who) -> Self {
-        Self {
-            template: who.event("Undo".to_owned(), None, (Status::Undone, None), None),
-            object: None,
-            recorded: false,
-            every_write: true,
-        }
-    }
-
-    /// Whether a committed write carried the record.
-    pub(crate) fn recorded(&self) -> bool {
-        self.recorded
-    }
-
-    /// The object the item named, found or made.
-    pub(crate) fn object(&self) -> Option<String> {
-        self.object.clone()
+    /// The audit scope of a Batch Undo: each write that restores an object has its record.
+    pub(crate) fn undo_scope(&self) -> AuditScope {
+        AuditScope::kmip_undo(self.event("Undo".to_owned(), None, (Status::Undone, None), None))
     }
 }
 
 impl Ctx<'_> {
     /// Notes the object the current item acts on (for its audit record).
     pub(crate) fn note_object(&self, uid: &str) {
-        if let Some(Ok(mut a)) = self.audit.as_ref().map(Mutex::lock) {
-            a.object = Some(uid.to_owned());
-        }
+        self.scope.note_object(uid);
     }
 
-    /// Applies a write of the current item. Its first committed write carries the item's
-    /// record (numbered and kept by the store with the change, durable in the audit log before
-    /// this returns); later writes of the same item carry none.
+    /// Applies a write of the current item, in its audit scope: its first committed write
+    /// carries the item's record (numbered and kept by the store with the change, durable in
+    /// the audit log before this returns); later writes of the same item carry none.
     pub(crate) async fn commit(
         &self,
         command: Command,
-    ) -> Result<Result<(), Rejection>, StoreError> {
+    ) -> Result<Result<(), Rejection>, CommitError> {
         // Every KMIP write passes here: the one place a tenant's object quota is attached.
         let command = self.kms.quotas.within_object_quota(command);
-        let event = match self.audit.as_ref().map(Mutex::lock) {
-            Some(Ok(a)) if !a.recorded => {
-                let mut event = a.template.clone();
-                event.object = written_uid(&command).or_else(|| a.object.clone());
-                Some(event)
-            }
-            _ => None,
-        };
-        let Some(event) = event else {
-            return self.kms.apply(command).await;
-        };
-        let uid = event.object.clone();
-        let outcome = self
-            .kms
-            .commit(Command::Audited {
-                event: Box::new(event),
-                command: Box::new(command),
-            })
-            .await;
-        // Applied (even if its record is still on its way to the audit log): the change has its
-        // record in the store, so the pipeline must not write a second one.
-        if matches!(&outcome, Ok(Ok(())) | Err(StoreError::AuditPending(_)))
-            && let Some(Ok(mut a)) = self.audit.as_ref().map(Mutex::lock)
-        {
-            a.recorded = !a.every_write;
-            if let Some(uid) = uid {
-                a.object = Some(uid);
-            }
-        }
-        outcome
-    }
-}
-
-/// The object a write creates or, failing that, the first it changes.
-fn written_uid(command: &Command) -> Option<String> {
-    let mut first = None;
-    let mut created = None;
-    visit_objects(command, &mut |expected, uid| {
-        if first.is_none() {
-            first = Some(uid.to_owned());
-        }
-        if expected.is_none() && created.is_none() {
-            created = Some(uid.to_owned());
-        }
-    });
-    created.or(first)
-}
-
-fn visit_objects(command: &Command, f: &mut impl FnMut(Option<u64>, &str)) {
-    match command {
-        Command::PutObject {
-            expected_revision,
-            record,
-        } => f(*expected_revision, &record.uid),
-        Command::Batch(commands) => commands.iter().for_each(|c| visit_objects(c, f)),
-        Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
-            visit_objects(command, f)
-        }
-        _ => {}
+        self.kms.log.commit(&self.scope, command).await
     }
 }

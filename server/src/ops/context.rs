@@ -10,6 +10,7 @@ use kmip_codec::model::{Credential, RequestHeader};
 use kmip_codec::version::ProtocolVersion;
 
 use super::OpError;
+use crate::command_log::{AuditScope, retry_stale};
 use crate::credential::{Attempt, ProvenPassword, Scope};
 use crate::identity::Principal;
 use crate::kms::Kms;
@@ -21,14 +22,10 @@ use crate::store::records::{ObjectRecord, TenantRecord};
 /// the batch made it).
 pub(crate) type Journal = Vec<(String, Option<ObjectRecord>)>;
 
-/// Attempts at a read-modify-write before giving up with [`OpError::Contention`].
-const MAX_ATTEMPTS: usize = 8;
-
 /// Per-message state.
 pub(crate) struct Ctx<'a> {
     pub(crate) kms: &'a Kms,
     pub(crate) principal: &'a Principal,
-    pub(crate) header: &'a RequestHeader,
     pub(crate) version: ProtocolVersion,
     pub(crate) now: i64,
     /// The ID Placeholder (KMIP 1.4 section 6.8): the UID made or found by an earlier item.
@@ -36,9 +33,9 @@ pub(crate) struct Ctx<'a> {
     /// With Batch Error Continuation Option Undo: every object written by the batch so far,
     /// with its record before the batch's first write to it (`None`: the batch made it).
     pub(crate) journal: Option<Mutex<Journal>>,
-    /// The audit state of the item being run (`None`: actions on behalf of an admin, whose
-    /// admin call is the record).
-    pub(crate) audit: Option<Mutex<super::audit::ItemAudit>>,
+    /// The audit scope of the item being run (for actions on behalf of an admin: the admin
+    /// call's), which every write of the item names.
+    pub(crate) scope: Arc<AuditScope>,
     /// Bytes the payload of the item being run may take in the answer (see `budget.rs`);
     /// unbounded for actions on behalf of an admin, which answer no KMIP message.
     pub(crate) response_room: usize,
@@ -48,19 +45,18 @@ impl<'a> Ctx<'a> {
     pub(crate) fn new(
         kms: &'a Kms,
         principal: &'a Principal,
-        header: &'a RequestHeader,
         version: ProtocolVersion,
         now: i64,
+        scope: Arc<AuditScope>,
     ) -> Self {
         Self {
             kms,
             principal,
-            header,
             version,
             now,
             placeholder: None,
             journal: None,
-            audit: None,
+            scope,
             response_room: usize::MAX,
         }
     }
@@ -72,58 +68,6 @@ impl<'a> Ctx<'a> {
         {
             j.push((uid.to_owned(), before.cloned()));
         }
-    }
-
-    /// Checks the optional second factor: a client with a password must send a matching
-    /// Username and Password credential (username = client name). The check runs off the
-    /// async workers, once per connection (`proven`), and not at all while the client or
-    /// `address` is locked out (see `crate::credential`); lockouts this check starts are
-    /// added to `started`, for the audit trail.
-    pub(crate) async fn check_credential(
-        &self,
-        proven: &mut ProvenPassword,
-        address: IpAddr,
-        started: &mut Vec<Scope>,
-    ) -> Result<(), OpError> {
-        let key = crate::store::records::client_key(
-            self.principal.tenant.as_deref(),
-            &self.principal.client,
-        );
-        let Some(client) = self.kms.store.client(&key)? else {
-            return Err(OpError::AuthenticationFailed);
-        };
-        let Some(stored) = client.password_hash.as_deref() else {
-            return Ok(());
-        };
-        let (username, password) = self
-            .header
-            .authentication
-            .as_ref()
-            .and_then(|a| {
-                a.credentials.iter().find_map(|c| match c {
-                    Credential::UsernameAndPassword { username, password } => {
-                        Some((username, password.as_ref()?))
-                    }
-                    _ => None,
-                })
-            })
-            .ok_or(OpError::AuthenticationFailed)?;
-        let attempt = Attempt {
-            client: &key,
-            name: &self.principal.client,
-            stored,
-            username,
-            password: password.expose(),
-            address,
-        };
-        self.kms
-            .passwords
-            .check(&attempt, proven, self.kms.metrics())
-            .await
-            .map_err(|refused| {
-                started.extend(refused.started);
-                OpError::AuthenticationFailed
-            })
     }
 
     /// The principal's tenant ID (KMIP principals of a tenant role always have one).
@@ -187,11 +131,12 @@ impl<'a> Ctx<'a> {
     }
 
     async fn restore(&self, uid: &str, before: Option<ObjectRecord>) -> Result<(), OpError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let before = &before;
+        Ok(retry_stale(|| async move {
             let Some(current) = self.kms.store.object(uid)? else {
-                return Ok(());
+                return Ok(Ok(()));
             };
-            let mut next = match &before {
+            let mut next = match before {
                 Some(prev) => prev.clone(),
                 None => {
                     let mut gone = ObjectRecord::clone(&current);
@@ -210,22 +155,18 @@ impl<'a> Ctx<'a> {
             super::protection::keep_current(&current, &mut next)?;
             next.revision = current.revision + 1;
             super::attribute_model::index_names(&mut next);
-            match self
+            let outcome = self
                 .commit(Command::PutObject {
                     expected_revision: Some(current.revision),
                     record: Box::new(next),
                 })
-                .await?
-            {
-                Ok(()) => {
-                    self.kms.keys.forget(uid);
-                    return Ok(());
-                }
-                Err(crate::store::Rejection::StaleRevision) => continue,
-                Err(r) => return Err(r.into()),
+                .await?;
+            if outcome.is_ok() {
+                self.kms.keys.forget(uid);
             }
-        }
-        Err(OpError::Contention)
+            Ok::<_, OpError>(outcome)
+        })
+        .await??)
     }
 
     /// Read-modify-write of one object: `change` edits a copy of the current record (and
@@ -236,12 +177,13 @@ impl<'a> Ctx<'a> {
         &self,
         uid: &str,
         op: Operation,
-        mut change: impl FnMut(&mut ObjectRecord) -> Result<T, OpError>,
+        change: impl FnMut(&mut ObjectRecord) -> Result<T, OpError> + Send,
     ) -> Result<(ObjectRecord, T), OpError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let change = &Mutex::new(change);
+        Ok(retry_stale(|| async move {
             let current = self.object(uid, op)?;
             let mut next = ObjectRecord::clone(&current);
-            let out = change(&mut next)?;
+            let out = (change.lock().map_err(|_| OpError::Contention)?)(&mut next)?;
             super::protection::check_change(&current, &mut next)?;
             next.revision = current.revision + 1;
             super::attribute_model::index_names(&mut next);
@@ -249,24 +191,69 @@ impl<'a> Ctx<'a> {
             // its blob changes; an attribute change (e.g. Fresh cleared by the first Get) keeps
             // it, instead of costing an HSM unseal on the next Get.
             let drop_unsealed = next.material != current.material || next.state != current.state;
-            match self
+            let outcome = self
                 .commit(Command::PutObject {
                     expected_revision: Some(current.revision),
                     record: Box::new(next.clone()),
                 })
-                .await?
-            {
-                Ok(()) => {
-                    self.journal(uid, Some(&current));
-                    if drop_unsealed {
-                        self.kms.keys.forget(uid);
-                    }
-                    return Ok((next, out));
+                .await?;
+            if outcome.is_ok() {
+                self.journal(uid, Some(&current));
+                if drop_unsealed {
+                    self.kms.keys.forget(uid);
                 }
-                Err(crate::store::Rejection::StaleRevision) => continue,
-                Err(r) => return Err(r.into()),
             }
-        }
-        Err(OpError::Contention)
+            Ok::<_, OpError>(outcome.map(|()| (next, out)))
+        })
+        .await??)
     }
+}
+
+/// Checks the optional second factor (before any item runs, so before any [`Ctx`]): a client with a password must send a matching
+/// Username and Password credential (username = client name). The check runs off the
+/// async workers, once per connection (`proven`), and not at all while the client or
+/// `address` is locked out (see `crate::credential`); lockouts this check starts are
+/// added to `started`, for the audit trail.
+pub(crate) async fn check_credential(
+    kms: &Kms,
+    principal: &Principal,
+    header: &RequestHeader,
+    proven: &mut ProvenPassword,
+    address: IpAddr,
+    started: &mut Vec<Scope>,
+) -> Result<(), OpError> {
+    let key = crate::store::records::client_key(principal.tenant.as_deref(), &principal.client);
+    let Some(client) = kms.store.client(&key)? else {
+        return Err(OpError::AuthenticationFailed);
+    };
+    let Some(stored) = client.password_hash.as_deref() else {
+        return Ok(());
+    };
+    let (username, password) = header
+        .authentication
+        .as_ref()
+        .and_then(|a| {
+            a.credentials.iter().find_map(|c| match c {
+                Credential::UsernameAndPassword { username, password } => {
+                    Some((username, password.as_ref()?))
+                }
+                _ => None,
+            })
+        })
+        .ok_or(OpError::AuthenticationFailed)?;
+    let attempt = Attempt {
+        client: &key,
+        name: &principal.client,
+        stored,
+        username,
+        password: password.expose(),
+        address,
+    };
+    kms.passwords
+        .check(&attempt, proven, kms.metrics())
+        .await
+        .map_err(|refused| {
+            started.extend(refused.started);
+            OpError::AuthenticationFailed
+        })
 }

@@ -15,8 +15,9 @@ use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
 use super::{Ctx, OpError, attribute_model, pki, protection, state};
+use crate::command_log::retry_stale;
 use crate::store::Command;
-use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes};
+use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes, TenantRecord};
 
 /// AES key lengths the server generates and accepts, in bits.
 const AES_LENGTHS: [i32; 3] = [128, 192, 256];
@@ -34,19 +35,10 @@ pub(super) async fn create(
     }
     let length = aes_length(&r.attributes)?;
     let tenant = ctx.tenant()?;
-    let uid = new_uid();
     let bytes = ctx.kms.keys.random(bits_to_bytes(length)?).await?;
-    let mut record = new_record(ctx, &uid, ObjectType::SYMMETRIC_KEY, &bytes);
-    record.material = Some(SealedMaterial {
-        sealed: ctx.kms.keys.seal(&tenant, &uid, bytes).await?,
-        key_format: KeyFormatType::RAW.0,
-        data_type: None,
-    });
-    attribute_model::apply_template(&mut record, &r.attributes)?;
-    attribute_model::init_server_set(&mut record, true)?;
-    state::settle(&mut record, ctx.now);
-    ctx.insert(record).await?;
-    ctx.placeholder = Some(uid.clone());
+    let material = Material::new(bytes, KeyFormatType::RAW.0, None);
+    let new = NewObject::generated(ObjectType::SYMMETRIC_KEY, material);
+    let uid = store_new(ctx, &tenant, new, |_| Ok(()), &r.attributes).await?;
     Ok(CreateResponse {
         object_type: ObjectType::SYMMETRIC_KEY,
         unique_identifier: uid,
@@ -107,30 +99,19 @@ pub(super) async fn register(
     if bytes.is_empty() || bytes.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
     }
-    let tenant = ctx.tenant()?;
-    let uid = new_uid();
-    let mut record = new_record(ctx, &uid, r.object_type, &bytes);
-    if let (Some(alg), Some(len)) = (block_alg, block_len) {
-        if usize::try_from(len).ok() != bytes.len().checked_mul(8) {
-            return Err(OpError::InvalidField("cryptographic length"));
+    let length_bits = bytes.len().checked_mul(8);
+    let material = Material::new(bytes, key_format.0, data_type);
+    register_new(ctx, r, material, |record| {
+        if let (Some(alg), Some(len)) = (block_alg, block_len) {
+            if usize::try_from(len).ok() != length_bits {
+                return Err(OpError::InvalidField("cryptographic length"));
+            }
+            record.attributes.cryptographic_algorithm = Some(alg.0);
+            record.attributes.cryptographic_length = Some(len);
         }
-        record.attributes.cryptographic_algorithm = Some(alg.0);
-        record.attributes.cryptographic_length = Some(len);
-    }
-    record.material = Some(SealedMaterial {
-        sealed: ctx.kms.keys.seal(&tenant, &uid, bytes).await?,
-        key_format: key_format.0,
-        data_type,
-    });
-    attribute_model::apply_template(&mut record, &r.attributes)?;
-    attribute_model::init_server_set(&mut record, false)?;
-    state::settle(&mut record, ctx.now);
-    ctx.insert(record).await?;
-    ctx.placeholder = Some(uid.clone());
-    Ok(RegisterResponse {
-        unique_identifier: uid,
-        template_attribute: None,
+        Ok(())
     })
+    .await
 }
 
 /// Register of a Public Key, Private Key or Certificate: stored whole (see `pki`).
@@ -143,29 +124,29 @@ async fn register_pki(
     if prepared.sealed_input.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
     }
+    let material = Material::new(prepared.sealed_input, prepared.key_format, None);
+    register_new(ctx, r, material, |record| {
+        record.attributes.digest = Some(prepared.digest);
+        record.attributes.cryptographic_algorithm = prepared.algorithm;
+        record.attributes.cryptographic_length = prepared.length;
+        attribute_model::set_others(record, &prepared.attributes)
+    })
+    .await
+}
+
+/// Register's end, whatever the object: the new object of the principal's tenant stored,
+/// its UID answered.
+async fn register_new(
+    ctx: &mut Ctx<'_>,
+    r: &RegisterRequest,
+    material: Material,
+    describe: impl FnOnce(&mut ObjectRecord) -> Result<(), OpError>,
+) -> Result<RegisterResponse, OpError> {
     let tenant = ctx.tenant()?;
-    let uid = new_uid();
-    let mut record = new_record(ctx, &uid, r.object_type, &prepared.sealed_input);
-    record.attributes.digest = Some(prepared.digest);
-    record.attributes.cryptographic_algorithm = prepared.algorithm;
-    record.attributes.cryptographic_length = prepared.length;
-    attribute_model::set_others(&mut record, &prepared.attributes)?;
-    record.material = Some(SealedMaterial {
-        sealed: ctx
-            .kms
-            .keys
-            .seal(&tenant, &uid, prepared.sealed_input)
-            .await?,
-        key_format: prepared.key_format,
-        data_type: None,
-    });
-    attribute_model::apply_template(&mut record, &r.attributes)?;
-    attribute_model::init_server_set(&mut record, false)?;
-    state::settle(&mut record, ctx.now);
-    ctx.insert(record).await?;
-    ctx.placeholder = Some(uid.clone());
+    let new = NewObject::registered(r.object_type, material);
+    let unique_identifier = store_new(ctx, &tenant, new, describe, &r.attributes).await?;
     Ok(RegisterResponse {
-        unique_identifier: uid,
+        unique_identifier,
         template_attribute: None,
     })
 }
@@ -176,8 +157,12 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
     let old_uid = ctx.uid(r.unique_identifier.as_ref())?;
     let tenant = ctx.tenant()?;
     let new_uid = new_uid();
-    for _ in 0..8 {
-        let old = ctx.object(&old_uid, Operation::RE_KEY)?;
+    let ctx_ref = &*ctx;
+    let (old_uid, new_uid) = (old_uid.as_str(), new_uid.as_str());
+    let tenant = &tenant;
+    retry_stale(|| async move {
+        let ctx = ctx_ref;
+        let old = ctx.object(old_uid, Operation::RE_KEY)?;
         if old.object_type != ObjectType::SYMMETRIC_KEY.0 {
             return Err(OpError::InvalidField("only symmetric keys can be re-keyed"));
         }
@@ -190,41 +175,44 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
             .cryptographic_length
             .ok_or(OpError::InvalidField("cryptographic length"))?;
         let bytes = ctx.kms.keys.random(bits_to_bytes(length)?).await?;
-        let mut new = new_record(ctx, &new_uid, ObjectType::SYMMETRIC_KEY, &bytes);
-        new.material = Some(SealedMaterial {
-            sealed: ctx.kms.keys.seal(&tenant, &new_uid, bytes).await?,
-            key_format: KeyFormatType::RAW.0,
-            data_type: None,
-        });
-        new.attributes.cryptographic_algorithm = old.attributes.cryptographic_algorithm;
-        new.attributes.cryptographic_length = old.attributes.cryptographic_length;
-        new.attributes.cryptographic_usage_mask = old.attributes.cryptographic_usage_mask;
-        // Client attributes move: Names go to the new key; links are made afresh; Fresh, Random
-        // Number Generator, Always Sensitive and Never Extractable describe the new key (KMIP
-        // 1.4 section 3.44: not copied). Sensitive and Extractable move, and the template
-        // cannot loosen them (`protection::check_replacement`).
-        let mut carried: Vec<Attribute> = attribute_model::others(&old)
-            .into_iter()
-            .filter(|a| {
-                !matches!(
-                    a.tag(),
-                    Some(
-                        Tag::LINK
-                            | Tag::FRESH
-                            | Tag::RANDOM_NUMBER_GENERATOR
-                            | Tag::ALWAYS_SENSITIVE
-                            | Tag::NEVER_EXTRACTABLE
-                    )
-                )
-            })
-            .collect();
-        carried.push(link(LinkType::REPLACED_OBJECT_LINK, &old_uid));
-        attribute_model::set_others(&mut new, &carried)?;
-        if let Some(t) = &r.template_attribute {
-            attribute_model::apply_template(&mut new, &t.attributes)?;
-        }
+        let material = Material::new(bytes, KeyFormatType::RAW.0, None);
+        let mut new = new_object(
+            ctx,
+            tenant,
+            new_uid,
+            ObjectType::SYMMETRIC_KEY,
+            material,
+            |new| {
+                new.attributes.cryptographic_algorithm = old.attributes.cryptographic_algorithm;
+                new.attributes.cryptographic_length = old.attributes.cryptographic_length;
+                new.attributes.cryptographic_usage_mask = old.attributes.cryptographic_usage_mask;
+                // Client attributes move: Names go to the new key; links are made afresh;
+                // Fresh, Random Number Generator, Always Sensitive and Never Extractable
+                // describe the new key (KMIP 1.4 section 3.44: not copied). Sensitive and
+                // Extractable move, and the template cannot loosen them
+                // (`protection::check_replacement`).
+                let mut carried: Vec<Attribute> = attribute_model::others(&old)
+                    .into_iter()
+                    .filter(|a| {
+                        !matches!(
+                            a.tag(),
+                            Some(
+                                Tag::LINK
+                                    | Tag::FRESH
+                                    | Tag::RANDOM_NUMBER_GENERATOR
+                                    | Tag::ALWAYS_SENSITIVE
+                                    | Tag::NEVER_EXTRACTABLE
+                            )
+                        )
+                    })
+                    .collect();
+                carried.push(link(LinkType::REPLACED_OBJECT_LINK, old_uid));
+                attribute_model::set_others(new, &carried)
+            },
+            r.template_attribute.as_ref().map(|t| &t.attributes),
+        )
+        .await?;
         protection::check_replacement(&old, &new)?;
-        attribute_model::init_server_set(&mut new, true)?;
         match r.offset {
             Some(offset) => new.attributes.activation_date = Some(ctx.now + i64::from(offset)),
             None if old.attributes.activation_date.is_some() => {
@@ -232,7 +220,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
             }
             None => {}
         }
-        state::settle(&mut new, ctx.now);
+        settle_new(ctx, &mut new, true)?;
 
         let mut updated = ObjectRecord::clone(&old);
         state::settle(&mut updated, ctx.now);
@@ -240,7 +228,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
             .into_iter()
             .filter(|a| a.tag() != Some(Tag::NAME))
             .collect();
-        kept.push(link(LinkType::REPLACEMENT_OBJECT_LINK, &new_uid));
+        kept.push(link(LinkType::REPLACEMENT_OBJECT_LINK, new_uid));
         attribute_model::set_others(&mut updated, &kept)?;
         protection::check_change(&old, &mut updated)?;
         updated.attributes.last_change_date = ctx.now;
@@ -256,21 +244,20 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
                 record: Box::new(new),
             },
         ]);
-        match ctx.commit(command).await? {
-            Ok(()) => {
-                ctx.journal(&old_uid, Some(&old));
-                ctx.journal(&new_uid, None);
-                ctx.placeholder = Some(new_uid.clone());
-                return Ok(ReKeyResponse {
-                    unique_identifier: new_uid,
-                    template_attribute: None,
-                });
-            }
-            Err(crate::store::Rejection::StaleRevision) => continue,
-            Err(r) => return Err(r.into()),
+        let outcome = ctx.commit(command).await?;
+        if outcome.is_ok() {
+            ctx.journal(old_uid, Some(&old));
+            ctx.journal(new_uid, None);
         }
-    }
-    Err(OpError::Contention)
+        Ok(outcome)
+    })
+    .await??;
+    let new_uid = new_uid.to_owned();
+    ctx.placeholder = Some(new_uid.clone());
+    Ok(ReKeyResponse {
+        unique_identifier: new_uid,
+        template_attribute: None,
+    })
 }
 
 fn link(link_type: LinkType, uid: &str) -> Attribute {
@@ -319,6 +306,110 @@ fn plain_bytes(v: Option<&KeyValue>) -> Result<KeyBytes, OpError> {
         Some(KeyValue::Wrapped(_)) => Err(OpError::FeatureNotSupported("registering wrapped keys")),
         None => Err(OpError::MissingData("key value")),
     }
+}
+
+/// A new object's material and how it is kept.
+struct Material {
+    bytes: KeyBytes,
+    key_format: u32,
+    data_type: Option<u32>,
+}
+
+impl Material {
+    fn new(bytes: KeyBytes, key_format: u32, data_type: Option<u32>) -> Self {
+        Self {
+            bytes,
+            key_format,
+            data_type,
+        }
+    }
+}
+
+/// The new-object sequence of Create, Register and Re-key, written once: a fresh record of
+/// the principal's tenant for `uid`, `describe`d by the operation (before the material is
+/// sealed, so a refusal costs no HSM call), its material sealed under the tenant's Domain
+/// Key with the tenant and UID bound in, the client's `template` applied. The caller checks
+/// what it must, then ends the sequence with [`settle_new`].
+async fn new_object(
+    ctx: &Ctx<'_>,
+    tenant: &TenantRecord,
+    uid: &str,
+    object_type: ObjectType,
+    material: Material,
+    describe: impl FnOnce(&mut ObjectRecord) -> Result<(), OpError>,
+    template: Option<&Attributes>,
+) -> Result<ObjectRecord, OpError> {
+    let mut record = new_record(ctx, uid, object_type, &material.bytes);
+    describe(&mut record)?;
+    record.material = Some(SealedMaterial {
+        sealed: ctx.kms.keys.seal(tenant, uid, material.bytes).await?,
+        key_format: material.key_format,
+        data_type: material.data_type,
+    });
+    if let Some(template) = template {
+        attribute_model::apply_template(&mut record, template)?;
+    }
+    Ok(record)
+}
+
+/// Ends the new-object sequence: the server-set attributes (`generated`: the material came
+/// from the HSM's RNG) and the object's state as of now.
+fn settle_new(ctx: &Ctx<'_>, record: &mut ObjectRecord, generated: bool) -> Result<(), OpError> {
+    attribute_model::init_server_set(record, generated)?;
+    state::settle(record, ctx.now);
+    Ok(())
+}
+
+/// What Create and Register make.
+struct NewObject {
+    object_type: ObjectType,
+    material: Material,
+    /// The material came from the HSM's RNG.
+    generated: bool,
+}
+
+impl NewObject {
+    fn generated(object_type: ObjectType, material: Material) -> Self {
+        Self {
+            object_type,
+            material,
+            generated: true,
+        }
+    }
+
+    fn registered(object_type: ObjectType, material: Material) -> Self {
+        Self {
+            object_type,
+            material,
+            generated: false,
+        }
+    }
+}
+
+/// Create and Register: the whole new-object sequence under a new UID, then the object
+/// stored and made the ID Placeholder. Returns its UID.
+async fn store_new(
+    ctx: &mut Ctx<'_>,
+    tenant: &TenantRecord,
+    new: NewObject,
+    describe: impl FnOnce(&mut ObjectRecord) -> Result<(), OpError>,
+    template: &Attributes,
+) -> Result<String, OpError> {
+    let uid = new_uid();
+    let mut record = new_object(
+        ctx,
+        tenant,
+        &uid,
+        new.object_type,
+        new.material,
+        describe,
+        Some(template),
+    )
+    .await?;
+    settle_new(ctx, &mut record, new.generated)?;
+    ctx.insert(record).await?;
+    ctx.placeholder = Some(uid.clone());
+    Ok(uid)
 }
 
 /// A fresh record: state Pre-Active, dates now, digest of the material.

@@ -3,6 +3,7 @@
 
 use kmip_codec::enums::ResultReason;
 
+use crate::command_log::CommitError;
 use crate::keys::KeyError;
 use crate::policy::Denial;
 use crate::store::{Rejection, StoreError};
@@ -108,6 +109,9 @@ pub enum OpError {
     /// Storage failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A change was not committed (or its audit record is not yet durable).
+    #[error("commit: {0}")]
+    Commit(#[from] CommitError),
     /// The HSM or key hierarchy failed.
     #[error("keys: {0}")]
     Keys(#[from] KeyError),
@@ -236,15 +240,19 @@ impl OpError {
                 "request rate limit reached; slow down",
             ),
             OpError::Contention => (ResultReason::GENERAL_FAILURE, "try again"),
-            OpError::AuditUnavailable | OpError::Store(StoreError::AuditPending(_)) => {
+            OpError::AuditUnavailable | OpError::Commit(CommitError::AuditPending(_)) => {
                 (ResultReason::GENERAL_FAILURE, "audit trail unavailable")
             }
             OpError::ClusterUnavailable => (
                 ResultReason::GENERAL_FAILURE,
                 "cluster unavailable; try again",
             ),
-            OpError::Store(StoreError::Cluster(reason)) => (ResultReason::GENERAL_FAILURE, *reason),
-            OpError::Store(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
+            OpError::Commit(CommitError::Cluster(reason)) => {
+                (ResultReason::GENERAL_FAILURE, *reason)
+            }
+            OpError::Store(_) | OpError::Commit(CommitError::Store(_)) => {
+                (ResultReason::GENERAL_FAILURE, "internal error")
+            }
             OpError::Keys(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
         }
     }

@@ -40,8 +40,15 @@ pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse
     };
     if attribute_model::is_fresh(&record) {
         // Served now: no longer Fresh (KMIP 1.4 section 3.34). Only the first Get writes.
-        ctx.update(&uid, Operation::GET, attribute_model::mark_served)
-            .await?;
+        // A Get is a read: when that bookkeeping write loses every attempt to other writers
+        // of the key, the key is still served and Fresh is cleared by a later Get.
+        match ctx
+            .update(&uid, Operation::GET, attribute_model::mark_served)
+            .await
+        {
+            Ok(_) | Err(OpError::Contention) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(GetResponse {
         object_type: ObjectType(record.object_type),

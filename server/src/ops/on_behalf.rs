@@ -4,11 +4,14 @@
 
 use kmip_codec::enums::RevocationReasonCode;
 use kmip_codec::model::{
-    ActivateRequest, DestroyRequest, ReKeyRequest, RequestHeader, RevocationReason, RevokeRequest,
+    ActivateRequest, DestroyRequest, ReKeyRequest, RevocationReason, RevokeRequest,
 };
 use kmip_codec::version::ProtocolVersion;
 
+use std::sync::Arc;
+
 use super::{Ctx, OpError, create, lifecycle, now};
+use crate::command_log::AuditScope;
 use crate::identity::Principal;
 use crate::kms::Kms;
 use crate::store::records::Role;
@@ -32,10 +35,11 @@ pub enum KeyAction {
 }
 
 /// Runs `action` on object `uid` of `tenant` for `admin` (an operator or a tenant admin, whose
-/// access to the tenant the caller has checked). Returns the UID of the resulting key (the new
-/// one for Re-key).
+/// access to the tenant the caller has checked), in the admin call's audit `scope`. Returns the
+/// UID of the resulting key (the new one for Re-key).
 pub async fn run(
     kms: &Kms,
+    scope: Arc<AuditScope>,
     admin: &Principal,
     tenant: &str,
     uid: &str,
@@ -48,8 +52,7 @@ pub async fn run(
         role: Role::TenantAdmin,
         certificate: admin.certificate.clone(),
     };
-    let header = RequestHeader::new(ProtocolVersion::V2_1);
-    let mut ctx = Ctx::new(kms, &principal, &header, ProtocolVersion::V2_1, now());
+    let mut ctx = Ctx::new(kms, &principal, ProtocolVersion::V2_1, now(), scope);
     let uid = Some(uid.to_owned());
     Ok(match action {
         KeyAction::Activate => {

@@ -1,13 +1,14 @@
 //! The durable state of one node, in `redb`: tenants, clients, managed objects. Reads use
 //! MVCC read transactions (no global lock); writes arrive as [`Command`]s and are applied in
-//! group-committed, fsync'd transactions by [`commit::Committer`].
+//! group-committed, fsync'd transactions by [`committer::Committer`].
 //!
 //! Why redb (and not sled): see `docs/ARCHITECTURE.md`. Keep this module narrow so the choice
 //! stays easy to see and to change.
 
+mod apply;
 mod cache;
 pub mod command;
-mod commit;
+mod committer;
 pub mod records;
 pub(crate) mod replica;
 mod tables;
@@ -19,7 +20,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 
 use cache::RecordCache;
 pub use command::{Command, Rejection};
-pub use commit::Committer;
+pub use committer::{Applied, AppliedSink, Committer};
 use records::{ClientRecord, ObjectRecord, TenantRecord};
 
 /// Errors of the storage layer. None of them carries record contents.
@@ -59,28 +60,9 @@ pub enum StoreError {
     /// The committer thread is gone (the node is shutting down).
     #[error("store is shut down")]
     ShutDown,
-    /// The change is committed with its audit record in the outbox, but the audit log did not
-    /// take the record: the request must not be acknowledged; the record is written later.
-    #[error("audit record not yet durable")]
-    AuditPending(#[source] crate::audit::AuditError),
     /// A deferred-durability transaction could not be set up.
     #[error("deferred durability refused")]
     DeferredDurability,
-    /// The cluster did not acknowledge the change (fixed text: no quorum, outcome unknown,
-    /// node unavailable); nothing is known applied.
-    #[error("{0}")]
-    Cluster(&'static str),
-}
-
-impl From<crate::cluster::ClusterError> for StoreError {
-    fn from(e: crate::cluster::ClusterError) -> Self {
-        use crate::cluster::ClusterError as C;
-        StoreError::Cluster(match e {
-            C::NoQuorum => "cluster has no quorum; try again",
-            C::Unknown => "outcome unknown; read before retrying",
-            C::Membership(_) | C::Unavailable | C::Store(_) => "cluster unavailable; try again",
-        })
-    }
 }
 
 /// Most pending pin claims [`Store::pin_claims`] reads for one fingerprint and name (claims
@@ -112,13 +94,10 @@ impl Store {
         })
     }
 
-    /// Starts the group committer for this store (one per store). With an audit log, the
-    /// records of audited changes go to it and callers wait until they are durable there.
-    pub fn committer(
-        &self,
-        audit: Option<crate::audit::AuditLog>,
-    ) -> Result<Committer, StoreError> {
-        Committer::start(self.db.clone(), self.cache.clone(), audit)
+    /// Starts the group committer for this store (one per store), handing the records of
+    /// applied changes to `sink` (`()`: back to the caller).
+    pub fn committer<S: AppliedSink>(&self, sink: S) -> Result<Committer<S>, StoreError> {
+        Committer::start(self.db.clone(), self.cache.clone(), sink)
     }
 
     /// The audited state changes committed but not yet known durable in the audit log, from

@@ -15,7 +15,7 @@ use redb::{
 };
 
 use super::command::{Command, Rejection};
-use super::{Store, StoreError, commit, tables};
+use super::{Store, StoreError, apply, tables};
 
 /// Replication metadata (name -> opaque bytes): last applied log id, last membership, cluster
 /// incarnation ID. Rewritten from a snapshot's header, never carried as snapshot records.
@@ -145,14 +145,14 @@ impl ReplicaWrite {
     /// records of audited changes are collected; [`ReplicaWrite::commit`] hands them out.
     pub(crate) fn apply(&mut self, command: &Command) -> Result<Result<(), Rejection>, StoreError> {
         self.dirty = true;
-        commit::apply(&mut self.txn, command, &mut self.audited)
+        apply::apply(&mut self.txn, command, &mut self.audited)
     }
 
     /// Whether `command` must start a transaction of its own (it takes a savepoint, which
     /// redb allows only before a transaction touches a table): commit what came before it,
     /// with its metadata, via [`ReplicaWrite::commit_and_continue`].
     pub(crate) fn must_split_before(&self, command: &Command) -> bool {
-        self.dirty && commit::needs_savepoint(command)
+        self.dirty && apply::needs_savepoint(command)
     }
 
     /// Commits durably and continues in a fresh transaction (redb has one writer at a time,

@@ -3,6 +3,20 @@
 use super::records::*;
 use super::*;
 
+/// The committer as these tests look at it: each command's outcome.
+#[derive(Clone)]
+struct Outcomes(Committer);
+
+impl Outcomes {
+    async fn apply(&self, command: Command) -> Result<Result<(), Rejection>, StoreError> {
+        self.0.apply(command).await.map(|a| a.outcome)
+    }
+
+    async fn shutdown(&self) {
+        self.0.shutdown().await;
+    }
+}
+
 fn tenant(id: &str) -> TenantRecord {
     TenantRecord {
         id: id.into(),
@@ -45,7 +59,7 @@ fn put(expected: Option<u64>, record: ObjectRecord) -> Command {
 async fn writes_are_checked_against_the_current_revision() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     assert_eq!(
         c.apply(Command::CreateTenant(tenant("a"))).await.unwrap(),
         Ok(())
@@ -88,7 +102,7 @@ async fn writes_are_checked_against_the_current_revision() {
 async fn an_object_cannot_move_to_another_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     for t in ["a", "b"] {
         c.apply(Command::CreateTenant(tenant(t)))
             .await
@@ -117,7 +131,7 @@ async fn an_object_cannot_move_to_another_tenant() {
 async fn a_rejected_batch_leaves_no_trace() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -145,7 +159,7 @@ async fn a_rejected_batch_leaves_no_trace() {
 async fn pinned_fingerprints_are_unique_and_follow_re_enrollment() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -189,7 +203,7 @@ async fn acknowledged_writes_survive_reopening() {
     let path = dir.path().join("db");
     {
         let store = Store::open(&path).unwrap();
-        let c = store.committer(None).unwrap();
+        let c = Outcomes(store.committer(()).unwrap());
         c.apply(Command::CreateTenant(tenant("a")))
             .await
             .unwrap()
@@ -248,7 +262,7 @@ fn dk(version: u32) -> DomainKeyVersion {
 async fn domain_key_rotation_can_never_strand_material() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -329,7 +343,7 @@ async fn batches_queued_behind_other_writes_apply_in_the_same_group() {
     // writes of its group must still apply (or be rejected) on its own terms.
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -371,7 +385,7 @@ async fn batches_queued_behind_other_writes_apply_in_the_same_group() {
 async fn audited_changes_are_numbered_in_order_and_kept_until_written() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -434,7 +448,7 @@ fn records_naming_principals_survive_the_replicated_encoding() {
 async fn pin_claims_overlap_and_bind_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     for t in ["a", "b"] {
         c.apply(Command::CreateTenant(tenant(t)))
             .await
@@ -503,7 +517,7 @@ async fn pin_claims_overlap_and_bind_once() {
 async fn a_tenant_object_quota_is_exact_under_concurrency() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()
@@ -598,7 +612,7 @@ async fn a_tenant_object_quota_is_exact_under_concurrency() {
 async fn a_store_without_object_counters_counts_from_its_index() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let c = store.committer(None).unwrap();
+    let c = Outcomes(store.committer(()).unwrap());
     c.apply(Command::CreateTenant(tenant("a")))
         .await
         .unwrap()

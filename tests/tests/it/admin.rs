@@ -95,7 +95,8 @@ pub(crate) async fn operator(server: &TestServer) -> Api {
     if server.kms().store().client(&key_name).unwrap().is_none() {
         server
             .kms()
-            .enroll_operator(&name, 0)
+            .tenancy()
+            .enroll_operator(&server.setup(), &name, 0)
             .await
             .expect("operator enrolled");
     }

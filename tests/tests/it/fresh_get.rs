@@ -1,12 +1,11 @@
 //! A Get is a read: writes other clients make to its key at the same time must not make it
 //! fail.
 //!
-//! Known server bug, found by the soak (docs/PERFORMANCE.md, the reliability entry of
-//! 2026-12-07): the first Get of a key clears its Fresh attribute with a read-modify-write
-//! (`server/src/ops/get.rs`, `attrs::mark_served`), which, like every write to an object, gives
-//! up after 8 attempts lost to other writers of the object; the Get then answers General
-//! Failure "try again" although it only had to read. The test is ignored until the server's
-//! Get no longer fails on its Fresh bookkeeping.
+//! Found by the soak (docs/PERFORMANCE.md, the reliability entry of 2026-12-07): the first Get
+//! of a key clears its Fresh attribute with a read-modify-write (`server/src/ops/get.rs`,
+//! `attribute_model::mark_served`), which, like every write to an object, gives up after 8
+//! attempts lost to other writers of the object; the Get then answered General Failure "try
+//! again" although it only had to read. Now the key is served and a later Get clears Fresh.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +24,6 @@ const WRITERS: usize = 16;
 const NOTE: &str = "x-note";
 
 kms_tests::server_test! {
-    #[ignore = "server bug: the first Get of a key answers \"try again\" when its Fresh write loses 8 times to concurrent writers (server/src/ops/get.rs)"]
     async fn a_get_of_a_fresh_key_is_not_refused_by_concurrent_writes(server) {
         let connector = server.client("acme").expect("connector");
         let mut refused = Vec::new();

@@ -66,17 +66,21 @@ fn fingerprint_of(files: &IdentityFiles) -> String {
 async fn pin_directly(server: &TestServer, tenant: &str, name: &str, fingerprint: &str) {
     server
         .kms()
-        .enroll_client(ClientRecord {
-            tenant: Some(tenant.to_owned()),
-            name: name.to_owned(),
-            role: Role::KmipClient,
-            identity: ClientIdentity::Pinned {
-                fingerprint: fingerprint.to_owned(),
+        .tenancy()
+        .enroll_client(
+            &server.setup(),
+            ClientRecord {
+                tenant: Some(tenant.to_owned()),
+                name: name.to_owned(),
+                role: Role::KmipClient,
+                identity: ClientIdentity::Pinned {
+                    fingerprint: fingerprint.to_owned(),
+                },
+                enabled: true,
+                password_hash: None,
+                created_at: 0,
             },
-            enabled: true,
-            password_hash: None,
-            created_at: 0,
-        })
+        )
         .await
         .expect("pin written");
 }
@@ -164,7 +168,7 @@ kms_tests::server_test! {
         for name in ["no-eku", "with-eku"] {
             server
                 .kms()
-                .enroll_ca_issued("acme", name, Role::KmipClient, 0)
+                .tenancy().enroll_ca_issued(&server.setup(), "acme", name, Role::KmipClient, 0)
                 .await
                 .expect("enrolled");
         }
@@ -378,7 +382,7 @@ kms_tests::server_test! {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         server
             .kms()
-            .enroll_client(ClientRecord {
+            .tenancy().enroll_client(&server.setup(), ClientRecord {
                 tenant: Some("acme".to_owned()),
                 name: "vc-late".to_owned(),
                 role: Role::KmipClient,

@@ -10,6 +10,7 @@ mod attributes;
 mod audit_fairness;
 mod audit_filing;
 mod audit_forwarding;
+mod audit_scopes;
 mod audit_trail;
 mod bench;
 mod cluster;

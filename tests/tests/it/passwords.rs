@@ -77,7 +77,9 @@ fn reason(e: &ClientError) -> Option<ResultReason> {
 async fn enroll_password(server: &TestServer) {
     server
         .kms()
+        .tenancy()
         .set_client_password(
+            &server.setup(),
             Some("acme"),
             "vcenter",
             Some(zeroize::Zeroizing::new(PASSWORD.to_owned())),
@@ -268,7 +270,7 @@ kms_tests::server_test! {
             server.add_tenant(t).await.expect("tenant");
             server
                 .kms()
-                .set_client_password(Some(t), "vcenter", Some(zeroize::Zeroizing::new(PASSWORD.to_owned())))
+                .tenancy().set_client_password(&server.setup(), Some(t), "vcenter", Some(zeroize::Zeroizing::new(PASSWORD.to_owned())))
                 .await
                 .expect("password");
         }

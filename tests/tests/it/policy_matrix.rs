@@ -438,7 +438,8 @@ async fn keep_acme_in_service(server: &TestServer) {
     if suspended {
         server
             .kms()
-            .set_tenant_suspended("acme", false)
+            .tenancy()
+            .set_tenant_suspended(&server.setup(), "acme", false)
             .await
             .expect("acme resumed");
     }
@@ -455,7 +456,8 @@ kms_tests::server_test! {
         let mut acme = kmip_as(server, &acme_files).await;
         server
             .kms()
-            .enroll_ca_issued("acme", SPARE_CLIENT, Role::KmipClient, 0)
+            .tenancy()
+            .enroll_ca_issued(&server.setup(), "acme", SPARE_CLIENT, Role::KmipClient, 0)
             .await
             .expect("spare client enrolled");
         let mut checked = 0;

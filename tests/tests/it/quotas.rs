@@ -153,10 +153,10 @@ kms_tests::softhsm_test! {
             std::fs::write(&config, text).expect("config");
             let (nodes, _) = three_node_cluster(&layout, &config).await;
             let now = kms_tests::vectors::unix_now();
-            nodes[0].kms().create_tenant("acme", now).await.expect("tenant");
+            nodes[0].kms().tenancy().create_tenant(&server::command_log::AuditScope::offline(nodes[0].kms().log_name(), "test setup"), "acme", now).await.expect("tenant");
             nodes[0]
                 .kms()
-                .enroll_ca_issued("acme", CLIENT_NAME, Role::KmipClient, now)
+                .tenancy().enroll_ca_issued(&server::command_log::AuditScope::offline(nodes[0].kms().log_name(), "test setup"), "acme", CLIENT_NAME, Role::KmipClient, now)
                 .await
                 .expect("enroll");
             // Four creates at once on each node (two of them forward to the leader): the

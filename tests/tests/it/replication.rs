@@ -99,7 +99,7 @@ async fn seed_stale_client(data_dir: &Path) {
     server::permissions::create_private_dir(data_dir).expect("data dir");
     let store =
         server::store::Store::open(&data_dir.join(server::node::STORE_FILE)).expect("store");
-    let committer = store.committer(None).expect("committer");
+    let committer = store.committer(()).expect("committer");
     let record = server::store::records::ClientRecord {
         tenant: None,
         name: STALE_CLIENT.to_owned(),
@@ -113,6 +113,7 @@ async fn seed_stale_client(data_dir: &Path) {
         .apply(server::store::Command::PutClient(record))
         .await
         .expect("store")
+        .outcome
         .expect("applied");
     committer.shutdown().await;
 }
@@ -141,10 +142,10 @@ kms_tests::softhsm_test! {
 
             // Admin changes go through the log, from any node.
             let now = kms_tests::vectors::unix_now();
-            nodes[1].kms().create_tenant("acme", now).await.expect("tenant via a follower");
+            nodes[1].kms().tenancy().create_tenant(&server::command_log::AuditScope::offline(nodes[1].kms().log_name(), "test setup"), "acme", now).await.expect("tenant via a follower");
             nodes[2]
                 .kms()
-                .enroll_ca_issued("acme", CLIENT_NAME, Role::KmipClient, now)
+                .tenancy().enroll_ca_issued(&server::command_log::AuditScope::offline(nodes[2].kms().log_name(), "test setup"), "acme", CLIENT_NAME, Role::KmipClient, now)
                 .await
                 .expect("enroll via a follower");
 
@@ -205,10 +206,10 @@ kms_tests::softhsm_test! {
             let config = dev::prepare(&layout, "127.0.0.1:0").expect("dev environment");
             let (nodes, _) = three_node_cluster(&layout, &config).await;
             let now = kms_tests::vectors::unix_now();
-            nodes[0].kms().create_tenant("acme", now).await.expect("tenant");
+            nodes[0].kms().tenancy().create_tenant(&server::command_log::AuditScope::offline(nodes[0].kms().log_name(), "test setup"), "acme", now).await.expect("tenant");
             nodes[0]
                 .kms()
-                .enroll_ca_issued("acme", CLIENT_NAME, Role::KmipClient, now)
+                .tenancy().enroll_ca_issued(&server::command_log::AuditScope::offline(nodes[0].kms().log_name(), "test setup"), "acme", CLIENT_NAME, Role::KmipClient, now)
                 .await
                 .expect("enroll");
             let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());

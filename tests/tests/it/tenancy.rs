@@ -401,7 +401,7 @@ kms_tests::server_test! {
         let mut globex = connect(server, "globex", ProtocolVersion::V1_4).await;
         create(&mut acme).await.expect("enabled client served");
 
-        server.kms().enroll_client(vcenter("acme", false)).await.expect("disable");
+        server.kms().tenancy().enroll_client(&server.setup(), vcenter("acme", false)).await.expect("disable");
         let result = create(&mut acme).await;
         assert!(refused(&result), "disabled client served on its open connection: {result:?}");
         // A fresh connection (possibly resuming the TLS session) is refused too.
@@ -412,7 +412,7 @@ kms_tests::server_test! {
         }
         create(&mut globex).await.expect("another tenant's client still served");
 
-        server.kms().enroll_client(vcenter("acme", true)).await.expect("enable");
+        server.kms().tenancy().enroll_client(&server.setup(), vcenter("acme", true)).await.expect("enable");
         let mut again = connect(server, "acme", ProtocolVersion::V1_4).await;
         create(&mut again).await.expect("re-enabled client served");
     }
@@ -424,7 +424,7 @@ kms_tests::server_test! {
         let mut globex = connect(server, "globex", ProtocolVersion::V1_4).await;
         let uid = create(&mut acme).await.expect("tenant served");
 
-        let record = server.kms().set_tenant_suspended("acme", true).await.expect("suspend");
+        let record = server.kms().tenancy().set_tenant_suspended(&server.setup(), "acme", true).await.expect("suspend");
         assert!(record.suspended);
         let result = create(&mut acme).await;
         assert!(refused(&result), "suspended tenant served on its open connection: {result:?}");
@@ -434,7 +434,7 @@ kms_tests::server_test! {
         }
         create(&mut globex).await.expect("another tenant still served");
 
-        server.kms().set_tenant_suspended("acme", false).await.expect("resume");
+        server.kms().tenancy().set_tenant_suspended(&server.setup(), "acme", false).await.expect("resume");
         let mut again = connect(server, "acme", ProtocolVersion::V1_4).await;
         again.get(&uid, None).await.expect("resumed tenant reads its key");
     }

@@ -3,13 +3,16 @@
 //! replicated state (`Command::AuditCheckpoint`), writes outbox records the log fell
 //! behind on (after a failed audit write), records the aggregated refusals of each interval
 //! (`net::refusals`) and samples the free space under the audit directory (`audit::disk`).
+//!
+//! A node task, not part of the audit writer: it works with the whole node (store, command log,
+//! HSM, refusals), so it sits above all of them (`docs/ARCHITECTURE.md`, server layers).
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::{AuditError, drain_outbox};
+use crate::audit::{AuditError, drain_outbox};
 use crate::kms::Kms;
 use crate::store::Command;
 
@@ -45,7 +48,7 @@ pub async fn run_checkpoints(
             refusals_flushed = Instant::now();
             crate::net::refusals::flush(&kms).await;
         }
-        if disk_checked.elapsed() >= super::disk::CHECK_EVERY {
+        if disk_checked.elapsed() >= crate::audit::disk::CHECK_EVERY {
             disk_checked = Instant::now();
             kms.audit.check_disk();
         }
@@ -72,7 +75,11 @@ async fn checkpoint(kms: &Kms) -> Result<(), CheckpointError> {
     }
     let cp = kms.audit.checkpoint(kms.keys.hsm().clone()).await?;
     debug!(seq = cp.seq, "audit checkpoint signed");
-    kms.commit(Command::AuditCheckpoint(Box::new(cp)))
+    kms.log
+        .commit(
+            &crate::command_log::AuditScope::checkpoint(),
+            Command::AuditCheckpoint(Box::new(cp)),
+        )
         .await?
         .map_err(CheckpointError::Rejected)?;
     Ok(())
@@ -84,6 +91,8 @@ enum CheckpointError {
     Audit(#[from] AuditError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Commit(#[from] crate::command_log::CommitError),
     #[error("checkpoint rejected: {0}")]
     Rejected(crate::store::Rejection),
 }

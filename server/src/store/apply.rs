@@ -1,179 +1,15 @@
-//! The group committer: one thread owns the write side of the database, takes every command
-//! queued since its last commit, applies them in one transaction and fsyncs once. Each command
-//! is applied all-or-nothing (a rejected command leaves no trace), and each caller learns its own
-//! outcome only after the commit is durable — and, for an audited change, only after its audit
-//! record is durable in the node's audit log too.
-
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+//! What a command does: checks it against the state and writes it, in a redb write
+//! transaction. Deterministic (depends only on the command and the state, never on the clock,
+//! the HSM or the node), so every replica of a command log reaches the same state. Returns what
+//! it applied, including the numbered audit records of [`Command::Audited`] changes; it hands
+//! them to nobody (the command log does, `crate::command_log`).
 
 use audit_log::AuditEvent;
-use redb::{Database, ReadableTable, WriteTransaction};
-use tokio::sync::{mpsc, oneshot};
+use redb::{ReadableTable, WriteTransaction};
 
-use super::cache::RecordCache;
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ClientRecord, ObjectRecord, TenantRecord};
 use super::{StoreError, decode, encode, tables};
-use crate::audit::{AuditError, AuditLog};
-
-/// Most commands folded into one transaction; bounds the latency of the last one in a burst.
-const MAX_GROUP: usize = 1024;
-
-/// The audit log's answers for the records of one applied command.
-type AuditReceipts = Vec<oneshot::Receiver<Result<u64, AuditError>>>;
-
-type Reply = oneshot::Sender<Result<(Result<(), Rejection>, AuditReceipts), StoreError>>;
-
-enum Job {
-    Apply(Box<Command>, Reply),
-    /// Commits what was queued before it, then ends the thread.
-    Stop,
-}
-
-/// Handle to the committer thread. Cheap to clone; the thread stops on [`Committer::shutdown`]
-/// or when every handle is gone.
-#[derive(Clone, Debug)]
-pub struct Committer {
-    queue: mpsc::UnboundedSender<Job>,
-    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
-}
-
-impl Committer {
-    pub(super) fn start(
-        db: Arc<Database>,
-        cache: Arc<RecordCache>,
-        audit: Option<AuditLog>,
-    ) -> Result<Self, StoreError> {
-        let (queue, rx) = mpsc::unbounded_channel();
-        let thread = thread::Builder::new()
-            .name("store-committer".into())
-            .spawn(move || run(&db, &cache, audit.as_ref(), rx))
-            .map_err(StoreError::Thread)?;
-        Ok(Self {
-            queue,
-            thread: Arc::new(Mutex::new(Some(thread))),
-        })
-    }
-
-    /// Commits everything queued so far, then stops the thread and waits for it, so that the
-    /// database can be reopened by this process.
-    pub async fn shutdown(&self) {
-        let _ = self.queue.send(Job::Stop);
-        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(handle) = handle {
-            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
-        }
-    }
-
-    /// Applies `command` durably. The outer error is a storage failure (nothing is known to be
-    /// applied) or [`StoreError::AuditPending`] (applied, but its audit record is not yet
-    /// durable in the audit log: the node writes it from the outbox later); the inner one a
-    /// deterministic rejection.
-    pub async fn apply(&self, command: Command) -> Result<Result<(), Rejection>, StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.queue
-            .send(Job::Apply(Box::new(command), tx))
-            .map_err(|_| StoreError::ShutDown)?;
-        let (outcome, receipts) = rx.await.map_err(|_| StoreError::ShutDown)??;
-        for receipt in receipts {
-            match receipt.await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(StoreError::AuditPending(e)),
-                Err(_) => return Err(StoreError::AuditPending(AuditError::ShutDown)),
-            }
-        }
-        Ok(outcome)
-    }
-}
-
-fn run(
-    db: &Database,
-    cache: &RecordCache,
-    audit: Option<&AuditLog>,
-    mut rx: mpsc::UnboundedReceiver<Job>,
-) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    let mut stopping = false;
-    while !stopping {
-        match rx.blocking_recv() {
-            Some(Job::Apply(c, r)) => group.push((c, r)),
-            Some(Job::Stop) | None => break,
-        }
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(Job::Apply(c, r)) => group.push((c, r)),
-                Ok(Job::Stop) => {
-                    stopping = true;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        let written = audit.map_or(0, AuditLog::next_change);
-        let committed = commit_group(db, &group, written);
-        cache.written();
-        match committed {
-            Ok(outcomes) => {
-                for ((_, reply), (outcome, events)) in group.drain(..).zip(outcomes) {
-                    let receipts = match audit {
-                        Some(log) => events.into_iter().map(|e| log.submit(e)).collect(),
-                        None => Vec::new(),
-                    };
-                    let _ = reply.send(Ok((outcome, receipts)));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, commands = group.len(), "store commit failed");
-                for (_, reply) in group.drain(..) {
-                    let _ = reply.send(Err(StoreError::CommitFailed));
-                }
-            }
-        }
-    }
-}
-
-type Outcome = (Result<(), Rejection>, Vec<AuditEvent>);
-
-/// Applies a group: each command is checked completely before it writes anything (batches
-/// roll back to a savepoint), so a rejection leaves no trace. Outbox entries below `written`
-/// (the audit log has them durably) are dropped on the way.
-///
-/// redb takes a savepoint only in a transaction that has not touched a table yet, so a batch
-/// that follows other writes starts a new transaction: the group is committed (with fsync) in
-/// runs, each starting at a batch. Nothing is visible to readers before it is durable.
-fn commit_group(
-    db: &Database,
-    group: &[(Box<Command>, Reply)],
-    written: u64,
-) -> Result<Vec<Outcome>, StoreError> {
-    let mut outcomes = Vec::with_capacity(group.len());
-    let mut rest = group;
-    while !rest.is_empty() {
-        let run = 1 + rest
-            .iter()
-            .skip(1)
-            .take_while(|(c, _)| !needs_savepoint(c))
-            .count();
-        let (now, later) = rest.split_at(run);
-        let mut txn = db.begin_write()?;
-        // Saves the allocator state with each commit, so that opening after a crash does not
-        // walk the whole file (minutes for millions of keys); costs a second fsync per commit.
-        txn.set_quick_repair(true);
-        for (command, _) in now {
-            let mut events = Vec::new();
-            let outcome = apply(&mut txn, command, &mut events)?;
-            outcomes.push((outcome, events));
-        }
-        if later.is_empty() && written > 1 {
-            let mut outbox = txn.open_table(tables::AUDIT_OUTBOX)?;
-            outbox.retain_in(..written, |_, _| false)?;
-        }
-        txn.commit()?;
-        rest = later;
-    }
-    Ok(outcomes)
-}
 
 /// Whether applying `command` takes a savepoint.
 pub(crate) fn needs_savepoint(command: &Command) -> bool {
@@ -363,12 +199,7 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
             fingerprint,
             token_digest,
         } => {
-            let clients = txn.open_table(tables::CLIENTS)?;
-            let current: Option<ClientRecord> = clients
-                .get(client.as_str())?
-                .map(|v| decode(v.value()))
-                .transpose()?;
-            let Some(current) = current else {
+            let Some(current) = client_record(txn, client)? else {
                 return Ok(Err(Rejection::ClaimChanged));
             };
             let claimed = match &current.identity {
@@ -473,6 +304,11 @@ fn count_new_object(txn: &WriteTransaction, tenant: &str) -> Result<(), StoreErr
 fn tenant_record(txn: &WriteTransaction, id: &str) -> Result<Option<TenantRecord>, StoreError> {
     let tenants = txn.open_table(tables::TENANTS)?;
     tenants.get(id)?.map(|v| decode(v.value())).transpose()
+}
+
+fn client_record(txn: &WriteTransaction, key: &str) -> Result<Option<ClientRecord>, StoreError> {
+    let clients = txn.open_table(tables::CLIENTS)?;
+    clients.get(key)?.map(|v| decode(v.value())).transpose()
 }
 
 fn check_object(
@@ -587,13 +423,7 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
             fingerprint,
             ..
         } => {
-            let clients = txn.open_table(tables::CLIENTS)?;
-            let current: Option<ClientRecord> = clients
-                .get(client.as_str())?
-                .map(|v| decode(v.value()))
-                .transpose()?;
-            drop(clients);
-            if let Some(mut c) = current {
+            if let Some(mut c) = client_record(txn, client)? {
                 c.identity = ClientIdentity::Pinned {
                     fingerprint: fingerprint.clone(),
                 };
