@@ -175,8 +175,10 @@ TOML
     # Every node knows the operator before the cluster forms, so that each one's admin API
     # answers (health, cluster status) from the start. When a node joins, the leader's log or
     # snapshot brings it the cluster's records, the operator among them (az1 has it).
-    KMSD_SERVER__DATA_DIR=$root/$n/data kmsd enroll-operator -c "$root/$n/etc/kmsd.toml" \
-        --name "$operator" >/dev/null
+    # The enrollment is audited: its record goes to the node's own audit volume (mounted here
+    # under $root/$n), where the node finds it when it starts.
+    KMSD_SERVER__DATA_DIR=$root/$n/data KMSD_AUDIT__DIR=$root/$n/audit \
+        kmsd enroll-operator -c "$root/$n/etc/kmsd.toml" --name "$operator" >/dev/null
 done
 say "kmsd.toml written and operator '$operator' enrolled on az1 az2 az3"
 
