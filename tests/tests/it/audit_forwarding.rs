@@ -13,8 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use audit_log::AuditRecord;
-use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask};
-use kmip_codec::model::Attributes;
 use kms_tests::testbed::TestServer;
 use rcgen::{CertificateParams, IsCa, Issuer, KeyPair, SanType};
 use server::store::records::Role;
@@ -139,14 +137,9 @@ async fn create_key(server: &TestServer) {
         .connect()
         .await
         .expect("connect");
-    acme.create_symmetric_key(
-        CryptographicAlgorithm::AES,
-        256,
-        CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
-        Attributes::new(),
-    )
-    .await
-    .expect("create answered while forwarding");
+    kms_tests::testbed::create_aes_key(&mut acme)
+        .await
+        .expect("create answered while forwarding");
 }
 
 /// Checks every received message from 1 to its highest: RFC 5424 header, the JSON payload is
