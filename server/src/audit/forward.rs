@@ -6,11 +6,12 @@
 //! only records that are durable, in sequence order. Syslog over TLS has no acknowledgement,
 //! and a write into a connection the SIEM already dropped still succeeds locally, so a batch
 //! counts as delivered only once the connection is seen still open a second after the write
-//! (checked before every write and every 200 ms); the cursor file then records it. When the
-//! connection is found closed or a write fails, everything after the cursor is sent again on
-//! a new connection: delivery is at least once (the SIEM drops repeats by log name and
-//! sequence number, which every message carries). While a record is not delivered, retention
-//! keeps its segment ([`super::AuditLog::hold_from`]). An outage is seen in the metrics
+//! (checked before every write and every 200 ms); the cursor file records it, rewritten at
+//! most once a second (and at shutdown). When the connection is found closed or a write
+//! fails, everything after the last delivered record is sent again on a new connection, and
+//! after a restart everything after the cursor: delivery is at least once (the SIEM drops
+//! repeats by log name and sequence number, which every message carries). Until a record's
+//! delivery is in the cursor file, retention keeps its segment ([`super::AuditLog::hold_from`]). An outage is seen in the metrics
 //! (`kms_audit_forward_*`) and the backlog is sent when the SIEM is back.
 
 use std::collections::VecDeque;
@@ -76,6 +77,10 @@ pub async fn run_forwarder(audit: AuditLog, f: Forwarding, mut stop: watch::Rece
         }
     };
     audit.hold_from(safe.saturating_add(1));
+    // What the cursor file says, and when it was last written: at most once per
+    // CONFIRM_AFTER under load (each write is an fsync beside the audit writer's).
+    let mut saved = safe;
+    let mut saved_at = Instant::now();
     let connector = TlsConnector::from(f.tls.clone());
     let mut next = safe.saturating_add(1);
     let mut tail = Tail::default();
@@ -91,11 +96,11 @@ pub async fn run_forwarder(audit: AuditLog, f: Forwarding, mut stop: watch::Rece
             None => None,
         };
         if failure.is_none() {
-            let confirmed = confirm(&mut unconfirmed);
-            if confirmed > safe {
-                safe = confirmed;
+            safe = safe.max(confirm(&mut unconfirmed));
+            if safe > saved && saved_at.elapsed() >= CONFIRM_AFTER {
                 save_cursor(&f.cursor, safe).await;
-                audit.forwarded(safe);
+                (saved, saved_at) = (safe, Instant::now());
+                audit.forwarded(saved);
             }
         }
         let durable = audit.stats().seq;
@@ -123,7 +128,7 @@ pub async fn run_forwarder(audit: AuditLog, f: Forwarding, mut stop: watch::Rece
                 unconfirmed.push_back((last, Instant::now()));
                 next = last.saturating_add(1);
                 backoff = FIRST_BACKOFF;
-                audit.forwarded(safe);
+                audit.forwarded(saved);
             }
             Ok(None) => wait(&mut stop, POLL).await,
             Err(reason) => {
@@ -138,6 +143,10 @@ pub async fn run_forwarder(audit: AuditLog, f: Forwarding, mut stop: watch::Rece
                 backoff = (backoff * 2).min(f.max_backoff);
             }
         }
+    }
+    if safe > saved {
+        save_cursor(&f.cursor, safe).await;
+        audit.forwarded(safe);
     }
     if let Some(mut s) = stream {
         let _ = tokio::time::timeout(IO_TIMEOUT, s.shutdown()).await;
