@@ -2,7 +2,7 @@
 //! audit key at the configured interval (when records were added) and keeps it in the
 //! replicated state (`Command::AuditCheckpoint`), writes outbox records the log fell
 //! behind on (after a failed audit write), records the aggregated refusals of each interval
-//! (`net::refusals`) and samples the free space under the audit directory (`audit::disk`).
+//! (`audit::refusals`) and samples the free space under the audit directory (`audit::disk`).
 //!
 //! A node task, not part of the audit writer: it works with the whole node (store, command log,
 //! HSM, refusals), so it sits above all of them (`docs/ARCHITECTURE.md`, server layers).
@@ -46,7 +46,7 @@ pub async fn run_checkpoints(
         lagging_at = behind.then_some(next);
         if refusals_flushed.elapsed() >= kms.refusals.settings().interval {
             refusals_flushed = Instant::now();
-            crate::net::refusals::flush(&kms).await;
+            crate::audit::refusals::flush(&kms.refusals, &kms.audit).await;
         }
         if disk_checked.elapsed() >= crate::audit::disk::CHECK_EVERY {
             disk_checked = Instant::now();

@@ -9,12 +9,12 @@ use kmip_codec::limits::Limits;
 use rustls_pki_types::CertificateDer;
 
 use crate::audit::AuditLog;
+use crate::audit::refusals::{self, RefusalSettings, Refusals};
 use crate::cluster::RaftNode;
 use crate::command_log::{CommandLog, CommitError};
 use crate::identity::{self, IdentityError, PeerCertificate};
 use crate::keys::Keys;
 use crate::metrics::Metrics;
-use crate::net::refusals::{RefusalSettings, Refusals};
 use crate::store::Store;
 use crate::tenancy::Tenancy;
 use crate::tls::{ClientVerifier, PinnedCertificates};
@@ -176,10 +176,10 @@ impl Kms {
 
     /// Records a connection refused before any request (cap, handshake, framing): in the
     /// metrics at once and exactly, in the audit trail and the log in aggregate (see
-    /// [`crate::net::refusals`]), in the background (no answer waits for it).
+    /// [`crate::audit::refusals`]), in the background (no answer waits for it).
     pub fn connection_refused(&self, peer: PeerAddr, reason: &'static str) {
         self.metrics().kmip_refused(reason);
-        crate::net::refusals::record(self, peer, reason);
+        refusals::record(&self.refusals, &self.audit, peer, reason);
     }
 
     /// Closes the write side: everything queued is committed, then the audit log stops. The

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod ops;
+pub mod peer;
 pub mod permissions;
 pub mod policy;
 pub mod quota;

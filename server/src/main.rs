@@ -79,7 +79,7 @@ fn main() -> ExitCode {
 /// `RUST_LOG`, default `info`. rustls logs some handshake failures a peer can provoke at will
 /// (a record of the wrong type before the handshake) as WARN, once per connection: those are
 /// kept to errors unless `RUST_LOG` names rustls, so that a peer without a certificate cannot
-/// grow the log faster than the aggregated refusal lines allow (`server::net::refusals`).
+/// grow the log faster than the aggregated refusal lines allow (`server::audit::refusals`).
 fn log_filter() -> tracing_subscriber::EnvFilter {
     let spec = std::env::var("RUST_LOG").unwrap_or_default();
     let filter = tracing_subscriber::EnvFilter::try_new(&spec)

@@ -290,7 +290,7 @@ impl Node {
         }
         // The pending counts of refused connections, then a last checkpoint, then the write
         // side closes.
-        crate::net::refusals::flush(&self.kms).await;
+        crate::audit::refusals::flush(&self.kms.refusals, &self.kms.audit).await;
         crate::audit_housekeeping::final_checkpoint(&self.kms).await;
         self.kms.shutdown().await;
         if let Some(raft) = self.raft_task {

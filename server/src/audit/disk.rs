@@ -12,46 +12,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::Deserialize;
+use crate::config::audit::DiskWatermark;
 
 /// How often the housekeeping task samples the free space.
 pub const CHECK_EVERY: Duration = Duration::from_secs(10);
-
-/// Default of `audit.min_free_bytes`: 1 GiB, room for some two million records at the ~450
-/// bytes a typical record takes.
-pub const DEFAULT_MIN_FREE_BYTES: u64 = 1 << 30;
-
-/// Default of `audit.min_free_percent`.
-pub const DEFAULT_MIN_FREE_PERCENT: u8 = 5;
-
-/// When free space counts as low: below `min_free_bytes`, or below `min_free_percent` of the
-/// file system's size, whichever is reached first. 0 turns a limit off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiskWatermark {
-    /// Alert below this many free bytes.
-    pub min_free_bytes: u64,
-    /// Alert below this share of the file system, in percent (0 to 100).
-    pub min_free_percent: u8,
-}
-
-impl Default for DiskWatermark {
-    fn default() -> Self {
-        Self {
-            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
-            min_free_percent: DEFAULT_MIN_FREE_PERCENT,
-        }
-    }
-}
-
-impl DiskWatermark {
-    /// Whether `space` is below the watermark.
-    pub fn is_low(&self, space: DiskSpace) -> bool {
-        let percent_floor =
-            u128::from(space.total_bytes) * u128::from(self.min_free_percent.min(100)) / 100;
-        space.free_bytes < self.min_free_bytes || u128::from(space.free_bytes) < percent_floor
-    }
-}
 
 /// The space of the file system holding a directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +36,15 @@ pub struct DiskStatus {
     pub watermark: DiskWatermark,
     /// Whether free space is below the watermark (or unknown).
     pub low: bool,
+}
+
+impl DiskSpace {
+    /// Whether this space is below `watermark`.
+    pub fn is_below(&self, watermark: DiskWatermark) -> bool {
+        let percent_floor =
+            u128::from(self.total_bytes) * u128::from(watermark.min_free_percent.min(100)) / 100;
+        self.free_bytes < watermark.min_free_bytes || u128::from(self.free_bytes) < percent_floor
+    }
 }
 
 /// Reads the space of the file system holding `dir`.
@@ -104,7 +77,7 @@ impl DiskGauge {
         let status = DiskStatus {
             space,
             watermark,
-            low: space.is_none_or(|s| watermark.is_low(s)),
+            low: space.is_none_or(|s| s.is_below(watermark)),
         };
         let was_low = {
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
@@ -154,20 +127,20 @@ mod tests {
             min_free_bytes: GIB,
             min_free_percent: 5,
         };
-        assert!(!w.is_low(space(10 * GIB, 100 * GIB)));
-        assert!(w.is_low(space(GIB - 1, 10 * GIB)), "below the bytes");
-        assert!(w.is_low(space(4 * GIB, 100 * GIB)), "below 5 %");
-        assert!(!w.is_low(space(5 * GIB, 100 * GIB)), "at 5 % exactly");
+        assert!(!space(10 * GIB, 100 * GIB).is_below(w));
+        assert!(space(GIB - 1, 10 * GIB).is_below(w), "below the bytes");
+        assert!(space(4 * GIB, 100 * GIB).is_below(w), "below 5 %");
+        assert!(!space(5 * GIB, 100 * GIB).is_below(w), "at 5 % exactly");
         let off = DiskWatermark {
             min_free_bytes: 0,
             min_free_percent: 0,
         };
-        assert!(!off.is_low(space(0, 100 * GIB)));
+        assert!(!space(0, 100 * GIB).is_below(off));
         let huge = DiskWatermark {
             min_free_bytes: u64::MAX,
             min_free_percent: 0,
         };
-        assert!(huge.is_low(space(u64::MAX - 1, u64::MAX)));
+        assert!(space(u64::MAX - 1, u64::MAX).is_below(huge));
     }
 
     #[test]

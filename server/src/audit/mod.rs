@@ -22,6 +22,7 @@ mod event;
 pub mod forward;
 mod outbox;
 pub mod query;
+pub mod refusals;
 mod retention;
 mod segment;
 mod writer;
@@ -35,107 +36,24 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use audit_log::{Aggregate, AuditEvent, Checkpoint};
-use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-pub use self::disk::{DiskSpace, DiskStatus, DiskWatermark};
+pub use self::disk::{DiskSpace, DiskStatus};
 pub use self::error::AuditError;
-pub use self::event::kmip_status;
+pub use self::event::{kmip_status, success};
 pub use self::outbox::{OutboxError, drain_outbox, open_with_store};
 pub use self::segment::{Quarantined, Recovery};
 use self::writer::{Job, Writer};
 
-/// Default segment size before rotation.
-const DEFAULT_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
-/// Smallest segment size accepted (one record must fit comfortably).
-const MIN_SEGMENT_BYTES: u64 = 4096;
-/// Most audit queries allowed to run at once (each holds a blocking thread).
-const MAX_CONCURRENT_QUERIES: usize = 64;
+pub use crate::config::audit::{AuditConfig, DiskWatermark};
 
-/// Settings of the audit trail (the `[audit]` section of the server configuration).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditConfig {
-    /// The name of this node's log (the node name); every record and checkpoint carries it.
-    pub log: String,
-    /// A segment is closed and a new one started past this many bytes (and at every
-    /// checkpoint).
-    #[serde(default = "default_segment_bytes")]
-    pub segment_bytes: u64,
-    /// Keep at least this many segments, deleting older ones only where a signed checkpoint
-    /// ends a segment (0: keep everything).
-    #[serde(default)]
-    pub retain_segments: usize,
-    /// Remove segments last written more than this many days ago (0: no age limit), at
-    /// checkpoint boundaries like `retain_segments`.
-    #[serde(default)]
-    pub retain_days: u32,
-    /// Remove the oldest segments while all of them take more than this many bytes (0: no
-    /// size limit), at checkpoint boundaries.
-    #[serde(default)]
-    pub retain_bytes: u64,
-    /// Move removed segments here instead of deleting them.
-    #[serde(default)]
-    pub archive_dir: Option<PathBuf>,
-    /// Audit record queries (admin API) that run at once, each on a blocking thread; more
-    /// wait their turn, one per tenant ([`query::QueryGate`]).
-    #[serde(default = "default_max_concurrent_queries")]
-    pub max_concurrent_queries: usize,
-    /// Free space under the directory below which an alert is raised.
-    #[serde(default)]
-    pub watermark: DiskWatermark,
-}
-
-fn default_segment_bytes() -> u64 {
-    DEFAULT_SEGMENT_BYTES
-}
-
-fn default_max_concurrent_queries() -> usize {
-    query::DEFAULT_MAX_CONCURRENT_QUERIES
-}
-
-impl AuditConfig {
-    /// Defaults for log `log`: 16 MiB segments, keep everything, one query at a time, the
-    /// default watermark.
-    pub fn new(log: impl Into<String>) -> Self {
-        Self {
-            log: log.into(),
-            segment_bytes: DEFAULT_SEGMENT_BYTES,
-            retain_segments: 0,
-            retain_days: 0,
-            retain_bytes: 0,
-            archive_dir: None,
-            max_concurrent_queries: query::DEFAULT_MAX_CONCURRENT_QUERIES,
-            watermark: DiskWatermark::default(),
-        }
-    }
-
-    /// The retention rules.
-    pub(crate) fn retention(&self) -> retention::Rules {
-        retention::Rules {
-            segments: self.retain_segments,
-            days: self.retain_days,
-            bytes: self.retain_bytes,
-        }
-    }
-
-    pub(crate) fn validate(&self) -> Result<(), AuditError> {
-        if self.log.is_empty() || self.log.len() > audit_log::MAX_FIELD_LEN {
-            return Err(AuditError::Config("the log name must be 1 to 1024 bytes"));
-        }
-        if self.segment_bytes < MIN_SEGMENT_BYTES {
-            return Err(AuditError::Config("segment_bytes must be at least 4096"));
-        }
-        if !(1..=MAX_CONCURRENT_QUERIES).contains(&self.max_concurrent_queries) {
-            return Err(AuditError::Config(
-                "max_concurrent_queries must be between 1 and 64",
-            ));
-        }
-        if self.watermark.min_free_percent > 100 {
-            return Err(AuditError::Config("min_free_percent must be 0 to 100"));
-        }
-        Ok(())
+/// The retention rules of `config`.
+fn retention_rules(config: &AuditConfig) -> retention::Rules {
+    retention::Rules {
+        segments: config.retain_segments,
+        days: config.retain_days,
+        bytes: config.retain_bytes,
     }
 }
 
@@ -274,7 +192,7 @@ impl AuditLog {
     /// [`AuditLog::recovery`]), and starts the writer thread. Blocking file I/O: call it at
     /// startup or from a blocking task.
     pub fn open(dir: impl AsRef<Path>, config: AuditConfig) -> Result<Self, AuditError> {
-        config.validate()?;
+        config.validate().map_err(AuditError::Config)?;
         let dir = dir.as_ref().to_owned();
         let log: Arc<str> = config.log.as_str().into();
         let queries = Arc::new(query::QueryGate::new(config.max_concurrent_queries));
@@ -329,7 +247,7 @@ impl AuditLog {
     }
 
     /// As [`AuditLog::submit`], for a record standing for `aggregate.count` events like
-    /// `event` (refused connections: `net::refusals`).
+    /// `event` (refused connections: `audit::refusals`).
     pub fn submit_aggregate(
         &self,
         event: AuditEvent,

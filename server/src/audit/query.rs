@@ -28,9 +28,6 @@ use super::segment::list_segments;
 /// Most lines read by one page, matching or not.
 pub const MAX_SCANNED: usize = 200_000;
 
-/// Default number of audit queries that run at once on a node.
-pub const DEFAULT_MAX_CONCURRENT_QUERIES: usize = 1;
-
 /// What is read of every line before deciding whether to decode the whole record.
 #[derive(Deserialize)]
 struct Peek<'a> {

@@ -340,7 +340,7 @@ impl Writer {
     /// Removes the oldest segments that the retention rules let go ([`super::retention`]):
     /// deleted, or moved to `archive_dir` when one is set.
     fn retain(&mut self) -> Result<(), AuditError> {
-        let rules = self.config.retention();
+        let rules = super::retention_rules(&self.config);
         if !rules.any() {
             return Ok(());
         }

@@ -88,21 +88,7 @@ impl AuditScope {
     /// `operation` (e.g. `kmsd enroll-operator`), and no principal (whoever runs the command
     /// holds the node's files).
     pub fn offline(node: &str, operation: &str) -> Self {
-        let template = AuditEvent {
-            time: time::OffsetDateTime::now_utc(),
-            node: node.to_owned(),
-            tenant: None,
-            principal: None,
-            client_addr: None,
-            kind: audit_log::Kind::Admin,
-            operation: operation.to_owned(),
-            object: None,
-            status: audit_log::Status::Success,
-            reason: None,
-            request_id: None,
-            change: None,
-        }
-        .clamped();
+        let template = crate::audit::success(node, audit_log::Kind::Admin, operation).clamped();
         Self::new(Entry::Offline, Some(template), None)
     }
 

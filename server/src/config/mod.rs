@@ -2,6 +2,7 @@
 //! one validation step into typed [`Settings`] (raw input first, typed settings after, as
 //! ripgrep does with its flags). Every option is documented in `docs/CONFIGURATION.md`.
 
+pub mod audit;
 mod cluster;
 mod limits;
 mod raw;
@@ -83,11 +84,11 @@ pub struct AuditSettings {
     /// Directory of the audit files.
     pub dir: PathBuf,
     /// Log name, segment size, retention.
-    pub config: crate::audit::AuditConfig,
+    pub config: audit::AuditConfig,
     /// Time between signed checkpoints.
     pub checkpoint_interval: Duration,
     /// How refused connections are aggregated in the trail and the log.
-    pub refusals: crate::net::refusals::RefusalSettings,
+    pub refusals: audit::RefusalSettings,
     /// Forwarding to a SIEM (`[audit.forward]`), when configured.
     pub forward: Option<ForwardSettings>,
 }

@@ -120,8 +120,8 @@ fn default_forward_backoff() -> u64 {
 
 impl Default for RawAudit {
     fn default() -> Self {
-        let refusals = crate::net::refusals::RefusalSettings::default();
-        let watermark = crate::audit::DiskWatermark::default();
+        let refusals = super::audit::RefusalSettings::default();
+        let watermark = super::audit::DiskWatermark::default();
         Self {
             dir: None,
             log: None,
@@ -131,7 +131,7 @@ impl Default for RawAudit {
             retain_bytes: 0,
             archive_dir: None,
             checkpoint_interval_secs: 60,
-            max_concurrent_queries: crate::audit::query::DEFAULT_MAX_CONCURRENT_QUERIES,
+            max_concurrent_queries: super::audit::DEFAULT_MAX_CONCURRENT_QUERIES,
             min_free_bytes: watermark.min_free_bytes,
             min_free_percent: watermark.min_free_percent,
             refusal_interval_secs: refusals.interval.as_secs(),
@@ -389,7 +389,7 @@ impl RawConfig {
                 reason: "must be between 0 and 100",
             });
         }
-        let audit_config = crate::audit::AuditConfig {
+        let audit_config = super::audit::AuditConfig {
             log: a
                 .log
                 .clone()
@@ -400,18 +400,17 @@ impl RawConfig {
             retain_bytes: a.retain_bytes,
             archive_dir: a.archive_dir.as_deref().map(at),
             max_concurrent_queries: a.max_concurrent_queries,
-            watermark: crate::audit::DiskWatermark {
+            watermark: super::audit::DiskWatermark {
                 min_free_bytes: a.min_free_bytes,
                 min_free_percent: a.min_free_percent,
             },
         };
-        audit_config.validate().map_err(|e| ConfigError::Invalid {
-            option: "audit",
-            reason: match e {
-                crate::audit::AuditError::Config(reason) => reason,
-                _ => "invalid",
-            },
-        })?;
+        audit_config
+            .validate()
+            .map_err(|reason| ConfigError::Invalid {
+                option: "audit",
+                reason,
+            })?;
         let audit_dir = a
             .dir
             .as_deref()
@@ -432,7 +431,7 @@ impl RawConfig {
             dir: audit_dir,
             config: audit_config,
             checkpoint_interval: Duration::from_secs(a.checkpoint_interval_secs),
-            refusals: crate::net::refusals::RefusalSettings {
+            refusals: super::audit::RefusalSettings {
                 interval: Duration::from_secs(a.refusal_interval_secs),
                 max_keys: a.refusal_keys,
             },

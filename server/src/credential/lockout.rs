@@ -66,7 +66,7 @@ impl Lockouts {
 
 /// The address an attempt is counted against (as the connection caps count them).
 fn key_of(address: IpAddr) -> IpAddr {
-    crate::net::address_slots::source_key(address)
+    crate::peer::source_key(address)
 }
 
 #[derive(Debug)]

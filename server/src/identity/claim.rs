@@ -33,10 +33,10 @@ use tracing::{info, warn};
 use zeroize::Zeroizing;
 
 use super::{IdentityError, PeerCertificate, PeerIdentity};
-use crate::kms::Kms;
-use crate::net::PeerAddr;
-use crate::store::Command;
+use crate::command_log::CommandLog;
+use crate::peer::PeerAddr;
 use crate::store::records::ClientIdentity;
+use crate::store::{Command, Store};
 use crate::tls::ClientVerifier;
 
 /// Random bytes in an enrollment token (shown as twice as many hex digits).
@@ -156,7 +156,9 @@ fn username_password(header: &RequestHeader) -> Option<(&str, &str)> {
 /// claiming client and carries its unexpired token. Returns whether a claim was bound (the
 /// caller then derives the principal again). The binding is a replicated, audited change.
 pub(crate) async fn redeem(
-    kms: &Kms,
+    store: &Store,
+    log: &CommandLog,
+    node: &str,
     peer: &PeerCertificate,
     addr: PeerAddr,
     header: &RequestHeader,
@@ -169,7 +171,7 @@ pub(crate) async fn redeem(
         return Ok(false);
     };
     let fingerprint = &peer.facts.fingerprint;
-    for claim in kms.store().pin_claims(fingerprint, username)? {
+    for claim in store.pin_claims(fingerprint, username)? {
         let ClientIdentity::PendingPin {
             fingerprint: claimed,
             token_digest,
@@ -186,21 +188,13 @@ pub(crate) async fn redeem(
             continue;
         }
         let event = audit_log::AuditEvent {
-            time: time::OffsetDateTime::now_utc(),
-            node: kms.log_name().to_owned(),
             tenant: claim.tenant.clone(),
             principal: Some(audit_log::Principal {
                 client: Some(claim.name.clone()),
                 ..crate::identity::audit_certificate(&peer.facts)
             }),
             client_addr: Some(addr.to_string()),
-            kind: audit_log::Kind::Kmip,
-            operation: "ClaimPin".to_owned(),
-            object: None,
-            status: audit_log::Status::Success,
-            reason: None,
-            request_id: None,
-            change: None,
+            ..crate::audit::success(node, audit_log::Kind::Kmip, "ClaimPin")
         }
         .clamped();
         let bind = Command::BindPin {
@@ -210,7 +204,7 @@ pub(crate) async fn redeem(
         };
         // The claim is part of the KMIP request that presented the token: its own scope.
         let scope = crate::command_log::AuditScope::kmip_item(event);
-        let outcome = kms.log.commit(&scope, bind).await?;
+        let outcome = log.commit(&scope, bind).await?;
         return match outcome {
             Ok(()) => {
                 info!(

@@ -18,8 +18,10 @@
 //! returns to zero, so the map never holds more entries than there are open connections.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::peer::source_key;
 
 /// Open connections per source address, capped.
 #[derive(Debug)]
@@ -87,19 +89,6 @@ impl Drop for AddressSlot {
             if *count == 0 {
                 open.remove(&self.key);
             }
-        }
-    }
-}
-
-/// The address a connection is counted against: IPv4 as is (also when mapped into IPv6),
-/// IPv6 by its /64 prefix. Also what password lockouts count per address
-/// (`crate::credential::lockout`).
-pub(crate) fn source_key(peer: IpAddr) -> IpAddr {
-    match peer.to_canonical() {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => {
-            let prefix = v6.to_bits() & !u128::from(u64::MAX);
-            IpAddr::V6(Ipv6Addr::from_bits(prefix))
         }
     }
 }

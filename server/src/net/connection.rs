@@ -10,8 +10,9 @@ use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 use tracing::{Instrument, debug, info_span};
 
+use super::PeerAddr;
 use super::frame::{FrameError, read_message};
-use super::{PeerAddr, refusals};
+use crate::audit::refusals;
 use crate::config::NetLimits;
 use crate::kms::Kms;
 

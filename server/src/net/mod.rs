@@ -7,9 +7,7 @@
 pub(crate) mod address_slots;
 mod connection;
 pub mod frame;
-pub mod refusals;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
+use crate::audit::refusals;
 use crate::config::NetLimits;
 use crate::kms::Kms;
 
@@ -91,5 +90,4 @@ pub async fn serve(
     let _ = tokio::time::timeout(drain, slots.acquire_many(all)).await;
 }
 
-/// Address the peer connected from, for audit records.
-pub type PeerAddr = SocketAddr;
+pub use crate::peer::PeerAddr;

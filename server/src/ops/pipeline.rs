@@ -110,12 +110,21 @@ async fn handle_message(
     // node cut off from the majority: it could not commit the binding).
     let (admission, who) = match (admission, certificate) {
         (Err(IdentityError::NotPinned), Some(c)) if linearized => {
-            let admission =
-                match crate::identity::claim::redeem(kms, c, peer, &request.header, now).await {
-                    Ok(true) => crate::identity::principal_of(c, &kms.store),
-                    Ok(false) => Err(IdentityError::NotPinned),
-                    Err(e) => Err(e),
-                };
+            let admission = match crate::identity::claim::redeem(
+                kms.store(),
+                &kms.log,
+                kms.log_name(),
+                c,
+                peer,
+                &request.header,
+                now,
+            )
+            .await
+            {
+                Ok(true) => crate::identity::principal_of(c, &kms.store),
+                Ok(false) => Err(IdentityError::NotPinned),
+                Err(e) => Err(e),
+            };
             let who = audit::Who::of(kms, &admission, facts, peer);
             (admission, who)
         }

@@ -23,14 +23,13 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use audit_log::{Aggregate, AuditEvent, Kind, Status};
 use time::OffsetDateTime;
 use tracing::warn;
 
-use super::address_slots::source_key;
-use crate::kms::Kms;
+use super::AuditLog;
+use crate::peer::source_key;
 
 /// Every reason a connection is refused before authentication. The map of "other sources" is
 /// keyed by these, so its size is bounded by their number.
@@ -52,29 +51,7 @@ pub const HANDSHAKE_TIMED_OUT: &str = "TLS handshake timed out";
 /// A message header that is not a TTLV structure header, or declares too large a message.
 pub const MALFORMED_FRAME: &str = "malformed frame";
 
-/// Default of `audit.refusal_interval_secs`.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
-/// Default of `audit.refusal_keys`.
-pub const DEFAULT_MAX_KEYS: usize = 64;
-
-/// How refusals are aggregated (`[audit]`, see `docs/SECURITY.md`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RefusalSettings {
-    /// Length of an aggregation interval.
-    pub interval: Duration,
-    /// Most (source, reason) keys known at a time; refusals of further ones are counted per
-    /// reason only.
-    pub max_keys: usize,
-}
-
-impl Default for RefusalSettings {
-    fn default() -> Self {
-        Self {
-            interval: DEFAULT_INTERVAL,
-            max_keys: DEFAULT_MAX_KEYS,
-        }
-    }
-}
+pub use crate::config::audit::RefusalSettings;
 
 /// What to do with one refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,15 +192,18 @@ impl Refusals {
 /// Records and logs a refused connection at once when it is the first of its key, else only
 /// counts it for the key's aggregate (the caller counts it in the metrics). No answer waits
 /// for the record.
-pub(crate) fn record(kms: &Kms, peer: SocketAddr, reason: &'static str) {
+pub(crate) fn record(
+    refusals: &Refusals,
+    audit: &AuditLog,
+    peer: SocketAddr,
+    reason: &'static str,
+) {
     let now = OffsetDateTime::now_utc();
-    if kms.refusals.refuse(peer, reason, now) == Verdict::Counted {
+    if refusals.refuse(peer, reason, now) == Verdict::Counted {
         return;
     }
     warn!(%peer, reason, "connection refused");
-    let receipt = kms
-        .audit
-        .submit(event(kms.log_name(), Some(peer.to_string()), reason, now));
+    let receipt = audit.submit(event(audit.log_name(), Some(peer.to_string()), reason, now));
     tokio::spawn(async move {
         if !matches!(receipt.await, Ok(Ok(_))) {
             warn!("audit trail did not take the record of a refused connection");
@@ -235,10 +215,9 @@ pub(crate) fn record(kms: &Kms, peer: SocketAddr, reason: &'static str) {
 /// last record. Returns once the records are durable (or refused by the audit trail). The
 /// housekeeping task calls it every interval, and the node once more at shutdown, after the
 /// listener stopped and before the last checkpoint.
-pub async fn flush(kms: &Kms) {
+pub async fn flush(refusals: &Refusals, audit: &AuditLog) {
     let now = OffsetDateTime::now_utc();
-    let receipts: Vec<_> = kms
-        .refusals
+    let receipts: Vec<_> = refusals
         .flush()
         .into_iter()
         .map(|s| {
@@ -256,8 +235,8 @@ pub async fn flush(kms: &Kms) {
                 first: s.first,
                 last: s.last,
             };
-            kms.audit.submit_aggregate(
-                event(kms.log_name(), source, s.reason, now),
+            audit.submit_aggregate(
+                event(audit.log_name(), source, s.reason, now),
                 Some(aggregate),
             )
         })
