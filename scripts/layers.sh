@@ -18,7 +18,7 @@ layers=(
   "cluster"
   "command_log"
   "keys identity credential policy quota"
-  "tenancy"
+  "tenancy platform"
   "kms"
   "ops"
   "net admin ceremony dev"

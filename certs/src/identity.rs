@@ -1,7 +1,7 @@
 //! Who a certificate names: the ONE definition of the `urn:kms:` SAN URI formats.
 //!
 //! - a principal: `urn:kms:principal:<role>:<tenant>:<name>`, with `<tenant>` = `-` for the
-//!   `operator` role and only for it;
+//!   roles of no tenant (`operator`, `platform-service`) and only for them;
 //! - a cluster node: `urn:kms:node:<node-id>`, `<node-id>` a canonical decimal `u64`.
 //!
 //! Tenants and names match `[a-z0-9][a-z0-9-_.]{0,62}`, so `:` never appears inside a field
@@ -97,15 +97,20 @@ pub enum Role {
     Auditor,
     /// An operator of the whole cluster; belongs to no tenant.
     Operator,
+    /// A platform service of the cloud (the console that encrypts VMs, backup, replication):
+    /// belongs to no tenant, acts on every tenant that subscribes, through the admin API only.
+    /// Its name says which service it is (`console`, `backup`, `replication`).
+    PlatformService,
 }
 
 impl Role {
     /// Every role, in a fixed order.
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::KmipClient,
         Role::TenantAdmin,
         Role::Auditor,
         Role::Operator,
+        Role::PlatformService,
     ];
 
     /// The role as it appears in the URI.
@@ -115,12 +120,13 @@ impl Role {
             Role::TenantAdmin => "tenant-admin",
             Role::Auditor => "auditor",
             Role::Operator => "operator",
+            Role::PlatformService => "platform-service",
         }
     }
 
     /// Whether principals of this role belong to a tenant.
     pub fn has_tenant(self) -> bool {
-        !matches!(self, Role::Operator)
+        !matches!(self, Role::Operator | Role::PlatformService)
     }
 }
 
@@ -148,7 +154,7 @@ impl FromStr for Role {
 pub struct PrincipalUri {
     /// The role.
     pub role: Role,
-    /// The tenant; `None` exactly for [`Role::Operator`].
+    /// The tenant; `None` exactly for the roles of no tenant (operator, platform service).
     pub tenant: Option<TenantId>,
     /// The principal's name inside its tenant (label rules apply).
     pub name: String,

@@ -79,11 +79,11 @@ impl CaFiles {
 /// Who a client certificate names.
 #[derive(Debug, Args)]
 struct PrincipalArgs {
-    /// Role: kmip-client, tenant-admin, auditor or operator.
+    /// Role: kmip-client, tenant-admin, auditor, operator or platform-service.
     #[arg(long, default_value = "kmip-client", value_parser = parse_role)]
     role: Role,
-    /// Tenant ([a-z0-9][a-z0-9-_.]{0,62}); required for every role except operator, which
-    /// must not have one.
+    /// Tenant ([a-z0-9][a-z0-9-_.]{0,62}); required for every role except operator and
+    /// platform-service, which must not have one.
     #[arg(long, value_parser = parse_tenant)]
     tenant: Option<TenantId>,
     /// Principal name ([a-z0-9][a-z0-9-_.]{0,62}); also the subject CN, for humans only.
@@ -105,7 +105,7 @@ impl PrincipalArgs {
         )?)
     }
 
-    /// File stem: `<role>-<tenant>-<name>` (or `operator-<name>`).
+    /// File stem: `<role>-<tenant>-<name>` (or `<role>-<name>` for a role of no tenant).
     fn stem(&self) -> String {
         match &self.tenant {
             Some(t) => format!("{}-{t}-{}", self.role, self.name),

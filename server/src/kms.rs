@@ -40,6 +40,8 @@ pub struct Kms {
     pub(crate) passwords: crate::credential::PasswordChecks,
     /// Connections refused before authentication, counted for their aggregate records.
     pub(crate) refusals: Refusals,
+    /// When each client last succeeded here (key providers' state).
+    pub(crate) activity: identity::ClientActivity,
 }
 
 /// The parts a node assembles its service from (`node.rs`).
@@ -84,6 +86,7 @@ impl Kms {
     pub fn new(parts: Parts) -> Self {
         Self {
             inspections: identity::RecentInspections::default(),
+            activity: identity::ClientActivity::default(),
             store: parts.store,
             log: parts.log,
             keys: parts.keys,
@@ -143,6 +146,16 @@ impl Kms {
     /// This node's ID.
     pub fn node_id(&self) -> u64 {
         self.node_id
+    }
+
+    /// The platform service (platform services' use cases) over this node's parts.
+    pub fn platform(&self) -> crate::platform::Platform<'_> {
+        crate::platform::Platform::new(&self.store, &self.log)
+    }
+
+    /// When each client last made a successful KMIP request on this node.
+    pub fn activity(&self) -> &identity::ClientActivity {
+        &self.activity
     }
 
     /// The tenancy service (admin use cases) over this node's parts.

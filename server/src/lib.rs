@@ -21,6 +21,7 @@ pub mod node;
 pub mod ops;
 pub mod peer;
 pub mod permissions;
+pub mod platform;
 pub mod policy;
 pub mod quota;
 pub mod store;

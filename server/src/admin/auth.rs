@@ -67,6 +67,8 @@ fn decide(
         Some(id) => PathTenant::Named {
             id,
             exists: state.kms.store().tenant(id)?.is_some(),
+            subscribed: matches!(rule, policy::admin::Rule::Platform(_))
+                && state.kms.store().platform_policy(id)?.advanced_protection,
         },
         None => PathTenant::Unreadable,
     };
@@ -119,6 +121,8 @@ pub(crate) async fn audit_admin_call(
     // again; the refusal's own record is the probe.
     let degraded = !state.kms.audit().is_healthy();
     let call = Call {
+        object: names.object.clone(),
+        verdict: None,
         caller,
         names,
         peer: peer.map(|p| p.addr.to_string()),
@@ -150,6 +154,11 @@ pub(crate) async fn audit_admin_call(
         }
     };
     let created = scope.created_tenant();
+    let call = Call {
+        object: call.names.object.clone().or_else(|| scope.object()),
+        verdict: scope.verdict(),
+        ..call
+    };
     record(&state, &call, created.as_deref(), response, scope.carried()).await
 }
 
@@ -170,6 +179,8 @@ pub(crate) async fn unknown_route(
     let call = Call {
         caller: caller_of(&admission, inspected.as_ref()),
         names: Names::default(),
+        object: None,
+        verdict: None,
         peer: peer.map(|p| p.addr.to_string()),
         action: format!("{} unmatched", request.method()),
         target: request.uri().path(),
@@ -227,6 +238,10 @@ impl Names {
 struct Call<'a> {
     caller: admin_call::Caller,
     names: Names,
+    /// The object the record names: the path's `{uid}`, else what the handler noted.
+    object: Option<String>,
+    /// A platform decision's verdict, the record's `reason` on success.
+    verdict: Option<String>,
     peer: Option<String>,
     action: String,
     target: &'a str,
@@ -259,9 +274,12 @@ fn call_event(
         client_addr: call.peer.clone(),
         kind: Kind::Admin,
         operation: call.action.clone(),
-        object: call.names.object.clone(),
+        object: call.object.clone(),
+        reason: match status {
+            Status::Success => call.verdict.clone(),
+            _ => reason,
+        },
         status,
-        reason,
         request_id: None,
         change: None,
     }

@@ -113,6 +113,24 @@ pub enum ApiError {
     /// A cluster call (bootstrap, membership) failed; the text says why (operators only).
     #[error("cluster: {0}")]
     Cluster(#[from] crate::cluster::ClusterError),
+    /// No key of the tenant is bound to that VM.
+    #[error("no such VM")]
+    NoSuchVm,
+    /// A backup hold keeps the key: its material may not be erased.
+    #[error("key held by a backup hold")]
+    KeyHeld,
+    /// The backup set holds keys already.
+    #[error("backup set already holds keys")]
+    HoldExists,
+    /// No such hold in the tenant.
+    #[error("no such hold")]
+    NoSuchHold,
+    /// A key named by a hold is destroyed.
+    #[error("key destroyed")]
+    KeyDestroyed,
+    /// A platform service acted on a tenant that has no advanced-protection subscription.
+    #[error("tenant not subscribed")]
+    NotSubscribed,
     /// A key action failed in the KMIP operation code for another reason.
     #[error("key operation failed: {0}")]
     Operation(#[source] crate::ops::OpError),
@@ -134,6 +152,7 @@ impl ApiError {
             // Another tenant is answered exactly like a missing one.
             Denial::NotFound => ApiError::NoSuchTenant,
             Denial::UnnamedTenant => ApiError::NoSuchRoute,
+            Denial::NotSubscribed => ApiError::NotSubscribed,
         }
     }
 
@@ -180,6 +199,18 @@ impl ApiError {
                 "certificate request key must be RSA 2048-4096 or ECDSA P-256/P-384",
             ),
             ApiError::WrongKeyState => (StatusCode::CONFLICT, "wrong key lifecycle state"),
+            ApiError::KeyHeld => (
+                StatusCode::CONFLICT,
+                "key held by a backup hold: release the hold first (revoke stays possible)",
+            ),
+            ApiError::HoldExists => (StatusCode::CONFLICT, "backup set already holds keys"),
+            ApiError::NoSuchHold => (StatusCode::NOT_FOUND, "no such hold"),
+            ApiError::NoSuchVm => (StatusCode::NOT_FOUND, "no such VM"),
+            ApiError::KeyDestroyed => (StatusCode::CONFLICT, "key destroyed"),
+            ApiError::NotSubscribed => (
+                StatusCode::FORBIDDEN,
+                "tenant has no advanced protection subscription",
+            ),
             ApiError::NameTaken => (StatusCode::CONFLICT, "name already in use"),
             ApiError::RotationRunning => (StatusCode::CONFLICT, "rotation already running"),
             ApiError::Contention => (StatusCode::CONFLICT, "concurrent modification"),
@@ -235,6 +266,11 @@ impl From<Rejection> for ApiError {
                 ApiError::Internal(AdminError::Rejected(r))
             }
             Rejection::ObjectQuota => ApiError::Operation(crate::ops::OpError::ObjectQuota),
+            Rejection::Held => ApiError::KeyHeld,
+            Rejection::HoldExists => ApiError::HoldExists,
+            Rejection::NoSuchHold => ApiError::NoSuchHold,
+            Rejection::NoSuchObject => ApiError::NoSuchKey,
+            Rejection::ObjectDestroyed => ApiError::KeyDestroyed,
         }
     }
 }

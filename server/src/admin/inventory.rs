@@ -73,7 +73,7 @@ pub(crate) struct KeyView {
     vmware: VmwareView,
 }
 
-fn custom_text(attrs: &[Attribute], name: &str) -> Option<String> {
+pub(crate) fn custom_text(attrs: &[Attribute], name: &str) -> Option<String> {
     attrs
         .iter()
         .find(|a| a.name.to_1x().as_deref() == Some(name))

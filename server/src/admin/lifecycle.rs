@@ -85,6 +85,7 @@ fn api_error(e: OpError) -> ApiError {
         OpError::ObjectNotFound => ApiError::NoSuchKey,
         OpError::WrongKeyLifecycleState | OpError::ObjectDestroyed => ApiError::WrongKeyState,
         OpError::Contention => ApiError::Contention,
+        OpError::Held => ApiError::KeyHeld,
         OpError::Store(e) => ApiError::Store(e),
         OpError::Commit(e) => ApiError::Commit(e),
         OpError::Keys(e) => ApiError::from(e),

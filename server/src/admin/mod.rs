@@ -16,12 +16,15 @@ mod cluster;
 mod consistency;
 mod csr;
 mod error;
+mod holds;
 mod inventory;
 mod lifecycle;
 mod pins;
+mod platform;
 mod rotation;
 mod slots;
 mod tenants;
+mod vms;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -141,6 +144,22 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> 
         POST "/v1/tenants/{tenant}/keys/{uid}/{action}" => lifecycle::act,
         POST "/v1/tenants/{tenant}/rotate-domain-key" => rotation::start,
         GET "/v1/tenants/{tenant}/jobs/{job}" => rotation::progress,
+        GET "/v1/platform/services" => platform::list_services,
+        POST "/v1/platform/services" => platform::enroll_service,
+        POST "/v1/platform/services/{name}/disable" => platform::disable_service,
+        POST "/v1/platform/services/{name}/enable" => platform::enable_service,
+        GET "/v1/tenants/{tenant}/platform" => platform::policy,
+        PUT "/v1/tenants/{tenant}/platform/subscription" => platform::set_subscription,
+        PUT "/v1/tenants/{tenant}/platform/rotation" => platform::set_rotation,
+        GET "/v1/tenants/{tenant}/key-providers" => platform::key_providers,
+        POST "/v1/tenants/{tenant}/vms/eligibility" => vms::eligibility,
+        GET "/v1/tenants/{tenant}/vms" => vms::list,
+        GET "/v1/tenants/{tenant}/vms/{vm}" => vms::one,
+        POST "/v1/tenants/{tenant}/replication/check" => vms::replication_check,
+        GET "/v1/tenants/{tenant}/holds" => holds::list,
+        POST "/v1/tenants/{tenant}/holds" => holds::place,
+        GET "/v1/tenants/{tenant}/holds/{set}" => holds::one,
+        DELETE "/v1/tenants/{tenant}/holds/{set}" => holds::release,
     ]
 }
 

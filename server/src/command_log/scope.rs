@@ -44,6 +44,9 @@ struct Pending {
     object: Option<String>,
     /// The tenant an admin call said it creates.
     created: Option<String>,
+    /// The verdict of a platform decision the call made (eligibility, replication), for its
+    /// record.
+    verdict: Option<String>,
 }
 
 /// The audit scope of one call (see the module docs).
@@ -64,6 +67,7 @@ impl AuditScope {
                 carried: false,
                 object: None,
                 created: None,
+                verdict: None,
             }),
         }
     }
@@ -114,6 +118,16 @@ impl AuditScope {
     /// The object the call acted on, found or made.
     pub fn object(&self) -> Option<String> {
         self.pending().object.clone()
+    }
+
+    /// Notes the verdict of a platform decision (its record's `reason`, on success).
+    pub fn note_verdict(&self, verdict: String) {
+        self.pending().verdict = Some(verdict);
+    }
+
+    /// The verdict noted by [`AuditScope::note_verdict`].
+    pub fn verdict(&self) -> Option<String> {
+        self.pending().verdict.clone()
     }
 
     /// Whether a committed change carried the call's record.

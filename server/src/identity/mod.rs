@@ -13,6 +13,7 @@
 //! The principal is re-derived for every request, so disabling a client or suspending a tenant
 //! takes effect at once, even on resumed TLS sessions and open connections.
 
+mod activity;
 mod audit_names;
 pub mod claim;
 mod recent;
@@ -28,6 +29,7 @@ use crate::store::{Store, StoreError};
 use crate::tls::verifier::fingerprint_hex;
 use crate::tls::{ClientVerifier, Origin};
 
+pub use activity::{ClientActivity, Seen};
 pub use audit_names::{audit_certificate, audit_principal};
 pub use recent::RecentInspections;
 
@@ -53,6 +55,8 @@ pub struct CertificateFacts {
     pub subject: String,
     /// Issuer DN.
     pub issuer: String,
+    /// notAfter, Unix seconds (`None`: not read).
+    pub not_after: Option<i64>,
 }
 
 impl fmt::Debug for Principal {
@@ -146,6 +150,7 @@ impl PeerCertificate {
                 fingerprint: fingerprint_hex(end_entity),
                 subject: info.subject,
                 issuer: info.issuer,
+                not_after: crate::tls::verifier::validity(end_entity).map(|(_, until)| until),
             },
             identity,
         })
@@ -224,6 +229,7 @@ fn admit(client: &ClientRecord, store: &Store) -> Result<(), IdentityError> {
         | Denial::Unauthenticated
         | Denial::Forbidden
         | Denial::NotFound
-        | Denial::UnnamedTenant => IdentityError::TenantUnavailable,
+        | Denial::UnnamedTenant
+        | Denial::NotSubscribed => IdentityError::TenantUnavailable,
     })
 }

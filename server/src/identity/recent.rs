@@ -105,6 +105,7 @@ mod tests {
                 fingerprint: "00".into(),
                 subject: subject.into(),
                 issuer: "CN=CA".into(),
+                not_after: None,
             },
             identity: crate::identity::PeerIdentity::Pinnable,
         }

@@ -97,6 +97,9 @@ pub enum OpError {
     /// The client sent more batch items than `limits.client_requests_per_second` allows.
     #[error("request rate limit reached")]
     RateLimited,
+    /// A backup hold keeps the object's material (Destroy refused; Revoke stays possible).
+    #[error("object held by a backup hold")]
+    Held,
     /// The object kept changing under concurrent writers.
     #[error("concurrent modification")]
     Contention,
@@ -134,6 +137,11 @@ impl From<Rejection> for OpError {
                 OpError::PermissionDenied
             }
             Rejection::ObjectQuota => OpError::ObjectQuota,
+            Rejection::Held => OpError::Held,
+            // Hold commands are the admin API's; a KMIP write never meets these.
+            Rejection::HoldExists | Rejection::NoSuchHold => OpError::PermissionDenied,
+            Rejection::NoSuchObject => OpError::ObjectNotFound,
+            Rejection::ObjectDestroyed => OpError::ObjectDestroyed,
         }
     }
 }
@@ -142,9 +150,10 @@ impl From<Rejection> for OpError {
 impl From<Denial> for OpError {
     fn from(d: Denial) -> Self {
         match d {
-            Denial::Forbidden | Denial::TenantUnavailable | Denial::UnnamedTenant => {
-                OpError::PermissionDenied
-            }
+            Denial::Forbidden
+            | Denial::TenantUnavailable
+            | Denial::UnnamedTenant
+            | Denial::NotSubscribed => OpError::PermissionDenied,
             // Another tenant's object is answered exactly like a missing one.
             Denial::NotFound => OpError::ObjectNotFound,
             Denial::Unauthenticated | Denial::ClientDisabled => OpError::AuthenticationFailed,
@@ -238,6 +247,10 @@ impl OpError {
             OpError::RateLimited => (
                 ResultReason::SERVER_LIMIT_EXCEEDED,
                 "request rate limit reached; slow down",
+            ),
+            OpError::Held => (
+                ResultReason::PERMISSION_DENIED,
+                "object held by a backup hold",
             ),
             OpError::Contention => (ResultReason::GENERAL_FAILURE, "try again"),
             OpError::AuditUnavailable | OpError::Commit(CommitError::AuditPending(_)) => {

@@ -164,7 +164,15 @@ async fn handle_message(
                         version,
                         now,
                     };
-                    run_batch(message, &who, &request, &mut budget).await
+                    let done = run_batch(message, &who, &request, &mut budget).await;
+                    if done
+                        .0
+                        .iter()
+                        .any(|i| i.result_status == ResultStatus::SUCCESS)
+                    {
+                        kms.activity.record(principal, now);
+                    }
+                    done
                 }
                 Err(e) => (fail_all(&request, &e), Vec::new()),
             }

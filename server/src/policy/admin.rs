@@ -3,6 +3,7 @@
 //! routes); a route without a row is granted to nobody.
 
 use super::Denial;
+use super::platform::{self, Call};
 use crate::identity::Principal;
 use crate::store::records::Role;
 
@@ -23,6 +24,8 @@ pub enum Rule {
     TenantChangeByOperator,
     /// The audit trail: operators every record, tenant admins and auditors their own tenant's.
     AuditTrail,
+    /// A platform call on the tenant the path names, decided by [`platform::authorize`].
+    Platform(Call),
 }
 
 impl Rule {
@@ -30,7 +33,10 @@ impl Rule {
     pub fn names_tenant(self) -> bool {
         matches!(
             self,
-            Rule::TenantRead | Rule::TenantChange | Rule::TenantChangeByOperator
+            Rule::TenantRead
+                | Rule::TenantChange
+                | Rule::TenantChangeByOperator
+                | Rule::Platform(_)
         )
     }
 }
@@ -100,6 +106,78 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         Rule::TenantChange,
     ),
     ("GET", "/v1/tenants/{tenant}/jobs/{job}", Rule::TenantRead),
+    ("GET", "/v1/platform/services", Rule::Operator),
+    ("POST", "/v1/platform/services", Rule::Operator),
+    (
+        "POST",
+        "/v1/platform/services/{name}/disable",
+        Rule::Operator,
+    ),
+    (
+        "POST",
+        "/v1/platform/services/{name}/enable",
+        Rule::Operator,
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/platform",
+        Rule::Platform(Call::Read),
+    ),
+    (
+        "PUT",
+        "/v1/tenants/{tenant}/platform/subscription",
+        Rule::Platform(Call::Subscription),
+    ),
+    (
+        "PUT",
+        "/v1/tenants/{tenant}/platform/rotation",
+        Rule::Platform(Call::RotationPolicy),
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/key-providers",
+        Rule::Platform(Call::Read),
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/vms/eligibility",
+        Rule::Platform(Call::Eligibility),
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/vms",
+        Rule::Platform(Call::Read),
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/vms/{vm}",
+        Rule::Platform(Call::Read),
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/replication/check",
+        Rule::Platform(Call::Replication),
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/holds",
+        Rule::Platform(Call::Read),
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/holds",
+        Rule::Platform(Call::Holds),
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/holds/{set}",
+        Rule::Platform(Call::Read),
+    ),
+    (
+        "DELETE",
+        "/v1/tenants/{tenant}/holds/{set}",
+        Rule::Platform(Call::Holds),
+    ),
 ];
 
 /// The rule of `method` on `route` (`None`: no row, granted to nobody).
@@ -117,12 +195,15 @@ pub enum PathTenant<'a> {
     NotNamed,
     /// The path's parameters could not be decoded (the handler could not read them either).
     Unreadable,
-    /// The decoded `{tenant}` and whether such a tenant exists.
+    /// The decoded `{tenant}`, whether such a tenant exists and whether it has the
+    /// advanced-protection subscription.
     Named {
         /// The tenant ID.
         id: &'a str,
         /// Whether the store holds it.
         exists: bool,
+        /// Whether it subscribes to advanced protection (looked up for platform rules only).
+        subscribed: bool,
     },
 }
 
@@ -153,12 +234,33 @@ pub fn authorize(
         return Ok(None);
     }
     let p = principal.ok_or(Denial::Unauthenticated)?;
-    if p.role == Role::KmipClient {
+    if let Rule::Platform(call) = rule {
+        let PathTenant::Named {
+            id,
+            exists,
+            subscribed,
+        } = tenant
+        else {
+            return Err(Denial::UnnamedTenant);
+        };
+        platform::authorize(
+            p,
+            call,
+            platform::Tenant {
+                id,
+                exists,
+                subscribed,
+            },
+        )?;
+        return Ok(Some(grant(p)));
+    }
+    // A KMIP client or a platform service has no other admin call.
+    if matches!(p.role, Role::KmipClient | Role::PlatformService) {
         return Err(Denial::Forbidden);
     }
     let confined = p.tenant.clone();
     match rule {
-        Rule::Open => {}
+        Rule::Open | Rule::Platform(_) => {}
         Rule::Operator => operator(p)?,
         Rule::AuditTrail => {
             if p.role != Role::Operator && confined.is_none() {
@@ -172,15 +274,20 @@ pub fn authorize(
             operator(p)?;
         }
     }
-    let confined = if p.role == Role::Operator {
-        None
-    } else {
-        confined
+    Ok(Some(grant(p)))
+}
+
+/// The grant of an allowed call: operators and platform services read every tenant's
+/// records where a route spans tenants, the others their own tenant's.
+fn grant(p: &Principal) -> Grant {
+    let confined = match p.role {
+        Role::Operator | Role::PlatformService => None,
+        Role::KmipClient | Role::TenantAdmin | Role::Auditor => p.tenant.clone(),
     };
-    Ok(Some(Grant {
+    Grant {
         principal: p.clone(),
         confined,
-    }))
+    }
 }
 
 /// May the holder of a verified certificate take one of the admin connection slots reserved
@@ -192,7 +299,9 @@ pub fn may_take_reserved_slot(principal: Option<&Principal>) -> bool {
 fn operator(p: &Principal) -> Result<(), Denial> {
     match p.role {
         Role::Operator => Ok(()),
-        Role::TenantAdmin | Role::Auditor | Role::KmipClient => Err(Denial::Forbidden),
+        Role::TenantAdmin | Role::Auditor | Role::KmipClient | Role::PlatformService => {
+            Err(Denial::Forbidden)
+        }
     }
 }
 
@@ -200,14 +309,16 @@ fn operator(p: &Principal) -> Result<(), Denial> {
 /// tenant is answered exactly like a missing one, before the role is considered.
 fn tenant_access(p: &Principal, tenant: PathTenant<'_>, change: bool) -> Result<(), Denial> {
     let (id, exists) = match tenant {
-        PathTenant::Named { id, exists } => (id, exists),
+        PathTenant::Named { id, exists, .. } => (id, exists),
         PathTenant::NotNamed | PathTenant::Unreadable => return Err(Denial::UnnamedTenant),
     };
     let own = p.tenant.as_deref() == Some(id);
     match p.role {
         Role::Operator => {}
         Role::TenantAdmin | Role::Auditor if own => {}
-        Role::TenantAdmin | Role::Auditor | Role::KmipClient => return Err(Denial::NotFound),
+        Role::TenantAdmin | Role::Auditor | Role::KmipClient | Role::PlatformService => {
+            return Err(Denial::NotFound);
+        }
     }
     if !exists {
         return Err(Denial::NotFound);

@@ -1,11 +1,13 @@
 //! KMIP access: which role may run which operation, and on which objects.
 //!
-//! | operations | kmip-client | tenant-admin | auditor | operator |
-//! |---|---|---|---|---|
-//! | Discover Versions, Query | yes | yes | yes | yes |
-//! | Locate, Get Attributes, Get Attribute List | yes | yes | yes | no |
-//! | every other operation the server performs | yes | yes | no | no |
-//! | RNG Seed (the HSM's RNG takes no seed) | no | no | no | no |
+//! | operations | kmip-client | tenant-admin | auditor | operator | platform-service |
+//! |---|---|---|---|---|---|
+//! | Discover Versions, Query | yes | yes | yes | yes | no |
+//! | Locate, Get Attributes, Get Attribute List | yes | yes | yes | no | no |
+//! | every other operation the server performs | yes | yes | no | no | no |
+//! | RNG Seed (the HSM's RNG takes no seed) | no | no | no | no | no |
+//!
+//! Platform services use the admin API only (`policy::platform`): no KMIP operation.
 //!
 //! An object is only ever acted on by a principal of its own tenant; another tenant's object
 //! is answered exactly like a missing one.
@@ -18,8 +20,13 @@ use super::Denial;
 use crate::identity::Principal;
 use crate::store::records::{ObjectRecord, Role, TenantRecord};
 
-/// Every role: answers about the server itself, no tenant state.
-const EVERY_ROLE: &[Role] = &Role::ALL;
+/// Every role that speaks KMIP: answers about the server itself, no tenant state.
+const EVERY_ROLE: &[Role] = &[
+    Role::KmipClient,
+    Role::TenantAdmin,
+    Role::Auditor,
+    Role::Operator,
+];
 /// Roles of a tenant that may read its metadata.
 const TENANT_READERS: &[Role] = &[Role::KmipClient, Role::TenantAdmin, Role::Auditor];
 /// Roles of a tenant that may use and change its objects.

@@ -16,6 +16,7 @@
 
 pub mod admin;
 pub mod kmip;
+pub mod platform;
 #[cfg(test)]
 mod tests;
 
@@ -45,6 +46,10 @@ pub enum Denial {
     /// The client is disabled (at admission: Authentication Not Successful / HTTP 401).
     #[error("client disabled")]
     ClientDisabled,
+    /// A platform service on a tenant without the advanced-protection subscription, for a call
+    /// that needs it (HTTP 403 "tenant has no advanced protection subscription").
+    #[error("tenant not subscribed")]
+    NotSubscribed,
 }
 
 /// Whether an enrolled `client` may act at all: it must be enabled and, when it belongs to a

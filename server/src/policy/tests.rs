@@ -7,6 +7,7 @@ use std::sync::Arc;
 use kmip_codec::enums::Operation;
 
 use super::admin::{self, PathTenant, Rule};
+use super::platform::Call;
 use super::{Denial, admit, kmip};
 use crate::identity::{CertificateFacts, Principal};
 use crate::store::records::{
@@ -22,6 +23,7 @@ fn principal(role: Role, tenant: Option<&str>) -> Principal {
             fingerprint: "00".repeat(32),
             subject: "CN=someone".to_owned(),
             issuer: "CN=ca".to_owned(),
+            not_after: None,
         },
     }
 }
@@ -180,7 +182,16 @@ fn admission_needs_an_enabled_client_and_a_tenant_in_service() {
 /// (`exists`: whether it is stored).
 fn decide(role: Option<Role>, rule: Rule, id: &str, exists: bool) -> Result<(), Denial> {
     let p = role.map(of);
-    admin::authorize(p.as_ref(), rule, PathTenant::Named { id, exists }).map(drop)
+    admin::authorize(
+        p.as_ref(),
+        rule,
+        PathTenant::Named {
+            id,
+            exists,
+            subscribed: false,
+        },
+    )
+    .map(drop)
 }
 
 #[test]
@@ -272,4 +283,157 @@ fn only_operators_take_reserved_admin_slots() {
         );
     }
     assert!(!admin::may_take_reserved_slot(None));
+}
+
+/// A platform service principal named `name`.
+fn service(name: &str) -> Principal {
+    Principal {
+        client: name.to_owned(),
+        ..principal(Role::PlatformService, None)
+    }
+}
+
+/// The platform decision for `p` on `call` for tenant `acme` (existing, `subscribed` or not).
+fn platform_decision(p: &Principal, call: Call, subscribed: bool) -> Result<(), Denial> {
+    admin::authorize(
+        Some(p),
+        Rule::Platform(call),
+        PathTenant::Named {
+            id: "acme",
+            exists: true,
+            subscribed,
+        },
+    )
+    .map(drop)
+}
+
+#[test]
+fn platform_calls_follow_the_matrix_of_policy_platform() {
+    use Call::*;
+    const CALLS: [Call; 6] = [
+        Read,
+        Eligibility,
+        Replication,
+        Holds,
+        Subscription,
+        RotationPolicy,
+    ];
+    // (principal, allowed calls) on a subscribed tenant of its own (tenant roles: acme).
+    let rows: [(Principal, &[Call]); 8] = [
+        (of(Role::Operator), &CALLS),
+        (
+            of(Role::TenantAdmin),
+            &[Read, Eligibility, Replication, RotationPolicy],
+        ),
+        (of(Role::Auditor), &[Read]),
+        (of(Role::KmipClient), &[]),
+        (service("console"), &[Read, Eligibility, Subscription]),
+        (service("backup"), &[Read, Holds]),
+        (service("replication"), &[Read, Replication]),
+        // A platform-service principal that names no service may do nothing.
+        (service("billing"), &[]),
+    ];
+    for (p, allowed) in &rows {
+        for call in CALLS {
+            let expected = if allowed.contains(&call) {
+                Ok(())
+            } else {
+                Err(Denial::Forbidden)
+            };
+            assert_eq!(platform_decision(p, call, true), expected, "{p:?} {call:?}");
+        }
+    }
+}
+
+#[test]
+fn platform_services_need_the_subscription_but_to_subscribe_and_check_eligibility() {
+    let console = service("console");
+    assert_eq!(
+        platform_decision(&console, Call::Eligibility, false),
+        Ok(())
+    );
+    assert_eq!(
+        platform_decision(&console, Call::Subscription, false),
+        Ok(())
+    );
+    assert_eq!(
+        platform_decision(&console, Call::Read, false),
+        Err(Denial::NotSubscribed)
+    );
+    assert_eq!(
+        platform_decision(&service("backup"), Call::Holds, false),
+        Err(Denial::NotSubscribed)
+    );
+    // Tenant roles and operators do not depend on the subscription.
+    assert_eq!(
+        platform_decision(&of(Role::TenantAdmin), Call::Read, false),
+        Ok(())
+    );
+    assert_eq!(
+        platform_decision(&of(Role::Operator), Call::Holds, false),
+        Ok(())
+    );
+}
+
+#[test]
+fn platform_calls_on_another_or_a_missing_tenant_are_answered_as_missing() {
+    let other = PathTenant::Named {
+        id: "globex",
+        exists: true,
+        subscribed: true,
+    };
+    for role in [Role::TenantAdmin, Role::Auditor] {
+        assert_eq!(
+            admin::authorize(Some(&of(role)), Rule::Platform(Call::Read), other).map(drop),
+            Err(Denial::NotFound),
+            "{role:?}"
+        );
+    }
+    let missing = PathTenant::Named {
+        id: "nobody",
+        exists: false,
+        subscribed: false,
+    };
+    for p in [
+        of(Role::Operator),
+        service("console"),
+        of(Role::TenantAdmin),
+    ] {
+        assert_eq!(
+            admin::authorize(Some(&p), Rule::Platform(Call::Read), missing).map(drop),
+            Err(Denial::NotFound),
+            "{p:?}"
+        );
+    }
+}
+
+#[test]
+fn platform_services_have_no_other_admin_route_and_no_kmip_operation() {
+    let console = service("console");
+    for (method, route, rule) in admin::TABLE {
+        if matches!(rule, Rule::Open | Rule::Platform(_)) {
+            continue;
+        }
+        let decided = admin::authorize(
+            Some(&console),
+            *rule,
+            PathTenant::Named {
+                id: "acme",
+                exists: true,
+                subscribed: true,
+            },
+        );
+        assert_eq!(
+            decided.map(drop),
+            Err(Denial::Forbidden),
+            "{method} {route}"
+        );
+    }
+    for (op, _) in kmip::TABLE {
+        assert_eq!(
+            kmip::authorize(&console, *op),
+            Err(Denial::Forbidden),
+            "{op:?}"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ClientRecord, ObjectRecord, TenantRecord};
-use super::{StoreError, decode, encode, tables};
+use super::{StoreError, decode, encode, platform, tables};
 
 /// Whether applying `command` takes a savepoint.
 pub(crate) fn needs_savepoint(command: &Command) -> bool {
@@ -84,6 +84,10 @@ fn apply_in(
                 return Ok(Err(rejection));
             }
             return apply_in(txn, command, audited, covered);
+        }
+        // The removal is the check: nothing is written when there is no such hold.
+        Command::ReleaseHold { tenant, backup_set } => {
+            return platform::release(txn, tenant, backup_set);
         }
         _ => {}
     }
@@ -224,6 +228,17 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
             expected_revision,
             record,
         } => check_object(txn, *expected_revision, record)?,
+        Command::SetPlatformPolicy { tenant, .. } => tenant_record(txn, tenant)?
+            .map(|_| ())
+            .ok_or(Rejection::NoSuchTenant),
+        Command::PlaceHold(hold) => {
+            if tenant_record(txn, &hold.tenant)?.is_none() {
+                return Ok(Err(Rejection::NoSuchTenant));
+            }
+            platform::check_place(txn, hold)?
+        }
+        // Checked by its removal, in `apply_in`.
+        Command::ReleaseHold { .. } => Ok(()),
         // Checked step by step in `apply`, each against the writes of the ones before it.
         Command::Batch(_) | Command::Audited { .. } | Command::ObjectQuota { .. } => Ok(()),
         // Checkpoints are signed by their node; a replay of the same one is harmless.
@@ -350,7 +365,7 @@ fn check_object(
             } else if record.revision != expected + 1 {
                 Err(Rejection::BadRevision)
             } else {
-                Ok(())
+                platform::check_erase(txn, &cur, record)?
             }
         }
     })
@@ -468,6 +483,11 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
             let mut table = txn.open_table(tables::AUDIT_CHECKPOINTS)?;
             table.insert((cp.log.as_str(), cp.seq), encode(cp.as_ref())?.as_slice())?;
         }
+        Command::SetPlatformPolicy { tenant, change, at } => {
+            platform::change_policy(txn, tenant, change, *at)?;
+        }
+        Command::PlaceHold(hold) => platform::put_hold(txn, hold)?,
+        Command::ReleaseHold { .. } => {}
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 use audit_log::{AuditEvent, Checkpoint};
 use serde::{Deserialize, Serialize};
 
+use super::platform::{HoldRecord, PolicyChange};
 use super::records::{ClientRecord, DomainKeyVersion, ObjectRecord, TenantRecord};
 
 /// One state change. Every write names what it expects to find, so a command computed from a
@@ -85,6 +86,26 @@ pub enum Command {
         /// The change.
         command: Box<Command>,
     },
+    /// Changes one field of a tenant's platform policy (so that two concurrent changes of
+    /// different fields both hold); the tenant must exist.
+    SetPlatformPolicy {
+        /// Tenant ID.
+        tenant: String,
+        /// The change.
+        change: PolicyChange,
+        /// When it was made (the policy's `changed_at`), Unix seconds.
+        at: i64,
+    },
+    /// Places a backup hold: refused if the backup set already holds keys, or if a key is not
+    /// an object of the tenant or is destroyed.
+    PlaceHold(Box<HoldRecord>),
+    /// Releases a backup hold ([`Rejection::NoSuchHold`] if there is none).
+    ReleaseHold {
+        /// Tenant ID.
+        tenant: String,
+        /// The backup set.
+        backup_set: String,
+    },
 }
 
 impl Command {
@@ -104,7 +125,10 @@ impl Command {
             | Command::RetireDomainKeys { .. }
             | Command::PutClient(_)
             | Command::AuditCheckpoint(_)
-            | Command::BindPin { .. } => false,
+            | Command::BindPin { .. }
+            | Command::SetPlatformPolicy { .. }
+            | Command::PlaceHold(_)
+            | Command::ReleaseHold { .. } => false,
         }
     }
 
@@ -170,4 +194,19 @@ pub enum Rejection {
     /// The tenant holds as many objects as its quota allows.
     #[error("object quota of the tenant reached")]
     ObjectQuota,
+    /// A write would erase the material of a key a backup hold keeps.
+    #[error("key held by a backup hold")]
+    Held,
+    /// The backup set holds keys already.
+    #[error("backup set already holds keys")]
+    HoldExists,
+    /// No hold of that backup set.
+    #[error("no such hold")]
+    NoSuchHold,
+    /// A key named by a hold is missing or another tenant's.
+    #[error("no such object")]
+    NoSuchObject,
+    /// A key named by a hold is destroyed.
+    #[error("object destroyed")]
+    ObjectDestroyed,
 }

@@ -9,6 +9,7 @@ mod apply;
 mod cache;
 pub mod command;
 mod committer;
+pub mod platform;
 pub mod records;
 pub(crate) mod replica;
 mod tables;
@@ -252,6 +253,57 @@ impl Store {
         let index = txn.open_table(tables::PIN_CLAIMS)?;
         let first = index.range((fp, "", "")..)?.next().transpose()?;
         Ok(first.is_some_and(|(key, _)| key.value().0 == fp))
+    }
+
+    /// A tenant's platform policy (the default when none was set).
+    pub fn platform_policy(&self, tenant: &str) -> Result<platform::PlatformPolicy, StoreError> {
+        let txn = self.db.begin_read()?;
+        platform::policy_of(&txn.open_table(tables::TENANT_PLATFORM)?, tenant)
+    }
+
+    /// The backup holds of a tenant, in backup-set order.
+    pub fn holds_of(&self, tenant: &str) -> Result<Vec<platform::HoldRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::HOLDS)?;
+        let mut out = Vec::new();
+        for entry in table.range((tenant, "")..)? {
+            let (k, v) = entry?;
+            if k.value().0 != tenant {
+                break;
+            }
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// One backup hold.
+    pub fn hold(
+        &self,
+        tenant: &str,
+        backup_set: &str,
+    ) -> Result<Option<platform::HoldRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::HOLDS)?;
+        table
+            .get((tenant, backup_set))?
+            .map(|v| decode(v.value()))
+            .transpose()
+    }
+
+    /// The backup sets holding key `uid` (of any retention), in order.
+    pub fn holds_on(&self, uid: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::HELD_KEYS)?;
+        let mut out = Vec::new();
+        for entry in table.range((uid, "", "")..)? {
+            let (k, until) = entry?;
+            let (u, _, set) = k.value();
+            if u != uid {
+                break;
+            }
+            out.push((set.to_owned(), until.value()));
+        }
+        Ok(out)
     }
 
     /// Every client of a tenant (`None`: operators).

@@ -95,6 +95,9 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::TENANT_NAMES),
     &Table(tables::COUNTERS),
     &Table(tables::AUDIT_CHECKPOINTS),
+    &Table(tables::TENANT_PLATFORM),
+    &Table(tables::HOLDS),
+    &Table(tables::HELD_KEYS),
 ];
 
 /// Tables that are the node's own and stay out of snapshots: the audit outbox holds the

@@ -24,6 +24,16 @@ pub(super) const PIN_CLAIMS: TableDefinition<(&str, &str, &str), ()> =
 pub(super) const TENANT_NAMES: TableDefinition<(&str, &str), &str> =
     TableDefinition::new("tenant_names");
 
+/// Tenant ID -> PlatformPolicy (see `platform.rs`); absent: the default policy.
+pub(super) const TENANT_PLATFORM: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("tenant_platform");
+/// (tenant, backup set) -> HoldRecord: the backup holds.
+pub(super) const HOLDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("holds");
+/// (key UID, tenant, backup set) -> retention end (Unix seconds): the holds on each key, for
+/// the check every write that erases material makes.
+pub(super) const HELD_KEYS: TableDefinition<(&str, &str, &str), i64> =
+    TableDefinition::new("held_keys");
+
 /// State-change sequence number -> AuditEvent (postcard): records committed with their
 /// change and not yet known durable in the node's audit log (see `Command::Audited`).
 pub(super) const AUDIT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_outbox");
@@ -55,5 +65,8 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(AUDIT_OUTBOX)?;
     txn.open_table(AUDIT_CHECKPOINTS)?;
     txn.open_table(COUNTERS)?;
+    txn.open_table(TENANT_PLATFORM)?;
+    txn.open_table(HOLDS)?;
+    txn.open_table(HELD_KEYS)?;
     Ok(())
 }

@@ -654,3 +654,119 @@ async fn a_store_without_object_counters_counts_from_its_index() {
     drop((counters, txn));
     c.shutdown().await;
 }
+
+/// Backup holds, decided in the apply step: a held key is not destroyed, a destroyed or
+/// another tenant's key is not held, and a hold past its retention no longer holds.
+mod holds {
+    use super::*;
+    use crate::store::platform::HoldRecord;
+
+    fn hold(tenant: &str, set: &str, keys: &[&str], until: i64) -> Command {
+        Command::PlaceHold(Box::new(HoldRecord {
+            tenant: tenant.into(),
+            backup_set: set.into(),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            retention_until: until,
+            placed_at: 1,
+            placed_by: "platform-service/backup".into(),
+        }))
+    }
+
+    /// `record` at revision `revision` destroyed at time `at` (Destroyed, no material).
+    fn destroyed(uid: &str, tenant: &str, revision: u64, at: i64) -> ObjectRecord {
+        let mut o = object(uid, tenant, revision);
+        o.state = kmip_codec::enums::State::DESTROYED.0;
+        o.attributes.last_change_date = at;
+        o
+    }
+
+    #[tokio::test]
+    async fn a_held_key_is_not_destroyed_until_the_hold_is_released_or_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let c = Outcomes(store.committer(()).unwrap());
+        for command in [
+            Command::CreateTenant(tenant("a")),
+            Command::CreateTenant(tenant("b")),
+            put(None, object("k1", "a", 1)),
+            put(None, object("k2", "a", 1)),
+            put(None, object("kb", "b", 1)),
+        ] {
+            assert_eq!(c.apply(command).await.unwrap(), Ok(()));
+        }
+        // Another tenant's key, a missing key: refused alike, nothing written.
+        assert_eq!(
+            c.apply(hold("a", "s0", &["k1", "kb"], 100)).await.unwrap(),
+            Err(Rejection::NoSuchObject)
+        );
+        assert_eq!(
+            c.apply(hold("a", "s0", &["nope"], 100)).await.unwrap(),
+            Err(Rejection::NoSuchObject)
+        );
+        assert!(store.holds_on("k1").unwrap().is_empty());
+        assert_eq!(
+            c.apply(hold("a", "s1", &["k1"], 100)).await.unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            c.apply(hold("a", "s1", &["k2"], 100)).await.unwrap(),
+            Err(Rejection::HoldExists)
+        );
+        assert_eq!(
+            c.apply(hold("a", "s2", &["k1", "k2"], 50)).await.unwrap(),
+            Ok(())
+        );
+        assert_eq!(store.holds_on("k1").unwrap().len(), 2);
+        assert_eq!(store.holds_of("a").unwrap().len(), 2);
+        assert!(store.holds_of("b").unwrap().is_empty());
+
+        // Held: the destroy is refused, the key unchanged.
+        assert_eq!(
+            c.apply(put(Some(1), destroyed("k1", "a", 2, 10)))
+                .await
+                .unwrap(),
+            Err(Rejection::Held)
+        );
+        assert_eq!(store.object("k1").unwrap().unwrap().revision, 1);
+        // Any other change (a revoke) goes through.
+        let mut revoked = object("k1", "a", 2);
+        revoked.state = kmip_codec::enums::State::COMPROMISED.0;
+        assert_eq!(c.apply(put(Some(1), revoked)).await.unwrap(), Ok(()));
+        // Released s1, still held by s2 until 50.
+        assert_eq!(
+            c.apply(Command::ReleaseHold {
+                tenant: "a".into(),
+                backup_set: "s1".into()
+            })
+            .await
+            .unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            c.apply(Command::ReleaseHold {
+                tenant: "a".into(),
+                backup_set: "s1".into()
+            })
+            .await
+            .unwrap(),
+            Err(Rejection::NoSuchHold)
+        );
+        assert_eq!(
+            c.apply(put(Some(2), destroyed("k1", "a", 3, 49)))
+                .await
+                .unwrap(),
+            Err(Rejection::Held)
+        );
+        // A destroy made once s2's retention ended goes through; a destroyed key cannot be held.
+        assert_eq!(
+            c.apply(put(Some(2), destroyed("k1", "a", 3, 50)))
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            c.apply(hold("a", "s3", &["k1"], 100)).await.unwrap(),
+            Err(Rejection::ObjectDestroyed)
+        );
+    }
+}

@@ -129,6 +129,19 @@ pub(super) fn populate(t: &str) -> Vec<Command> {
                 record: Box::new(object(&format!("{t}-2"), t, "vm-2")),
             }),
         },
+        Command::SetPlatformPolicy {
+            tenant: t.into(),
+            change: crate::store::platform::PolicyChange::Subscription(true),
+            at: 1,
+        },
+        Command::PlaceHold(Box::new(crate::store::platform::HoldRecord {
+            tenant: t.into(),
+            backup_set: "nightly".into(),
+            keys: vec![format!("{t}-1")],
+            retention_until: 2,
+            placed_at: 1,
+            placed_by: "platform-service/backup".into(),
+        })),
         Command::AuditCheckpoint(Box::new(
             audit_log::CheckpointDraft::new(
                 &audit_log::ChainState::genesis(format!("node-{t}")),
