@@ -150,8 +150,9 @@ impl TestServer {
     }
 
     /// Issues a certificate for an admin principal from the dev CA (`role` operator, tenant
-    /// admin or auditor; `tenant` `None` exactly for operators) and enrolls it, as the
-    /// bootstrap and the admin API would.
+    /// admin, auditor or platform service; `tenant` `None` exactly for operators and platform
+    /// services, whose `name` is the service's) and enrolls it, as the bootstrap and the
+    /// admin API would.
     pub async fn admin_identity(
         &self,
         role: Role,
@@ -161,9 +162,16 @@ impl TestServer {
         let files = self.issue_identity(role, tenant, name)?;
         let now = unix_now();
         let tenancy = self.kms().tenancy();
-        let enrolled = match tenant {
-            None => tenancy.enroll_operator(&self.setup(), name, now).await,
-            Some(t) => {
+        let service = server::policy::platform::Service::of_name(name);
+        let enrolled = match (tenant, service) {
+            (None, Some(s)) if role == Role::PlatformService => self
+                .kms()
+                .platform()
+                .enroll_service(&self.setup(), s, now)
+                .await
+                .map(drop),
+            (None, _) => tenancy.enroll_operator(&self.setup(), name, now).await,
+            (Some(t), _) => {
                 tenancy
                     .enroll_ca_issued(&self.setup(), t, name, role, now)
                     .await

@@ -112,7 +112,7 @@ pub(crate) fn kmip(server: &TestServer, files: &IdentityFiles) -> Connector {
 
 /// Creates an AES-256 key carrying the VMware attributes, as vCenter does (Create, then Add
 /// Attribute for each).
-async fn vm_key(conn: &mut Connection, vm: &str, component: &str) -> String {
+pub(crate) async fn vm_key(conn: &mut Connection, vm: &str, component: &str) -> String {
     let uid = conn
         .create_symmetric_key(
             CryptographicAlgorithm::AES,

@@ -28,6 +28,7 @@ mod kmsctl;
 mod passwords;
 mod per_ip;
 mod pinned;
+mod platform;
 mod policy_matrix;
 mod protections;
 mod pykmip;

@@ -1,5 +1,5 @@
 //! The access policy as a matrix (issue 16): every role (kmip-client, tenant-admin, auditor,
-//! operator) against every KMIP operation the server dispatches, over real KMIP with mutual
+//! operator, platform-service: the console) against every KMIP operation the server dispatches, over real KMIP with mutual
 //! TLS, and against every admin route, over real HTTPS with client certificates, on a real
 //! server on SoftHSM2.
 //!
@@ -29,17 +29,19 @@ use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
 use kms_tests::testbed::{TestServer, create_aes_key};
 use serde_json::{Value, json};
+use server::store::platform::PolicyChange;
 use server::store::records::Role;
 
 use crate::admin::Api;
 use crate::tenancy::{IV, answer, cbc, note};
 
 /// The roles, in the order of the matrix columns.
-const ROLES: [Role; 4] = [
+const ROLES: [Role; 5] = [
     Role::KmipClient,
     Role::TenantAdmin,
     Role::Auditor,
     Role::Operator,
+    Role::PlatformService,
 ];
 
 /// Allowed (`Y`) or refused (`N`), per role in [`ROLES`] order.
@@ -47,29 +49,29 @@ const Y: bool = true;
 const N: bool = false;
 
 /// Every KMIP operation the server dispatches, and which roles may run it.
-const KMIP_MATRIX: &[(Operation, [bool; 4])] = &[
-    (Operation::DISCOVER_VERSIONS, [Y, Y, Y, Y]),
-    (Operation::QUERY, [Y, Y, Y, Y]),
-    (Operation::LOCATE, [Y, Y, Y, N]),
-    (Operation::GET_ATTRIBUTES, [Y, Y, Y, N]),
-    (Operation::GET_ATTRIBUTE_LIST, [Y, Y, Y, N]),
-    (Operation::CREATE, [Y, Y, N, N]),
-    (Operation::REGISTER, [Y, Y, N, N]),
-    (Operation::RE_KEY, [Y, Y, N, N]),
-    (Operation::GET, [Y, Y, N, N]),
-    (Operation::ADD_ATTRIBUTE, [Y, Y, N, N]),
-    (Operation::MODIFY_ATTRIBUTE, [Y, Y, N, N]),
-    (Operation::DELETE_ATTRIBUTE, [Y, Y, N, N]),
-    (Operation::SET_ATTRIBUTE, [Y, Y, N, N]),
-    (Operation::ACTIVATE, [Y, Y, N, N]),
-    (Operation::REVOKE, [Y, Y, N, N]),
-    (Operation::DESTROY, [Y, Y, N, N]),
-    (Operation::ENCRYPT, [Y, Y, N, N]),
-    (Operation::DECRYPT, [Y, Y, N, N]),
-    (Operation::RNG_RETRIEVE, [Y, Y, N, N]),
-    (Operation::CHECK, [Y, Y, N, N]),
-    (Operation::LOG, [Y, Y, N, N]),
-    (Operation::RNG_SEED, [N, N, N, N]),
+const KMIP_MATRIX: &[(Operation, [bool; 5])] = &[
+    (Operation::DISCOVER_VERSIONS, [Y, Y, Y, Y, N]),
+    (Operation::QUERY, [Y, Y, Y, Y, N]),
+    (Operation::LOCATE, [Y, Y, Y, N, N]),
+    (Operation::GET_ATTRIBUTES, [Y, Y, Y, N, N]),
+    (Operation::GET_ATTRIBUTE_LIST, [Y, Y, Y, N, N]),
+    (Operation::CREATE, [Y, Y, N, N, N]),
+    (Operation::REGISTER, [Y, Y, N, N, N]),
+    (Operation::RE_KEY, [Y, Y, N, N, N]),
+    (Operation::GET, [Y, Y, N, N, N]),
+    (Operation::ADD_ATTRIBUTE, [Y, Y, N, N, N]),
+    (Operation::MODIFY_ATTRIBUTE, [Y, Y, N, N, N]),
+    (Operation::DELETE_ATTRIBUTE, [Y, Y, N, N, N]),
+    (Operation::SET_ATTRIBUTE, [Y, Y, N, N, N]),
+    (Operation::ACTIVATE, [Y, Y, N, N, N]),
+    (Operation::REVOKE, [Y, Y, N, N, N]),
+    (Operation::DESTROY, [Y, Y, N, N, N]),
+    (Operation::ENCRYPT, [Y, Y, N, N, N]),
+    (Operation::DECRYPT, [Y, Y, N, N, N]),
+    (Operation::RNG_RETRIEVE, [Y, Y, N, N, N]),
+    (Operation::CHECK, [Y, Y, N, N, N]),
+    (Operation::LOG, [Y, Y, N, N, N]),
+    (Operation::RNG_SEED, [N, N, N, N, N]),
 ];
 
 /// How a route answers a role: `A` allowed (the handler ran), `F` 403 forbidden.
@@ -84,83 +86,179 @@ use Answer::{A, F};
 /// route is decided for the tenant its path names (`true`: a tenant admin or auditor of
 /// `acme` asking about `globex` is answered 404 "no such tenant", exactly like for a missing
 /// tenant).
-const ADMIN_MATRIX: &[(&str, &str, [Answer; 4], bool)] = &[
-    ("GET", "/healthz", [A, A, A, A], false),
-    ("GET", "/readyz", [A, A, A, A], false),
-    ("GET", "/metrics", [F, F, F, A], false),
-    ("GET", "/v1/node/status", [F, F, F, A], false),
-    ("GET", "/v1/cluster", [F, F, F, A], false),
-    ("POST", "/v1/cluster/init", [F, F, F, A], false),
-    ("POST", "/v1/cluster/nodes", [F, F, F, A], false),
-    ("DELETE", "/v1/cluster/nodes/{id}", [F, F, F, A], false),
+const ADMIN_MATRIX: &[(&str, &str, [Answer; 5], bool)] = &[
+    ("GET", "/healthz", [A, A, A, A, A], false),
+    ("GET", "/readyz", [A, A, A, A, A], false),
+    ("GET", "/metrics", [F, F, F, A, F], false),
+    ("GET", "/v1/node/status", [F, F, F, A, F], false),
+    ("GET", "/v1/cluster", [F, F, F, A, F], false),
+    ("POST", "/v1/cluster/init", [F, F, F, A, F], false),
+    ("POST", "/v1/cluster/nodes", [F, F, F, A, F], false),
+    ("DELETE", "/v1/cluster/nodes/{id}", [F, F, F, A, F], false),
     (
         "POST",
         "/v1/cluster/nodes/{id}/rebuild",
-        [F, F, F, A],
+        [F, F, F, A, F],
         false,
     ),
-    ("GET", "/v1/cluster/digest", [F, F, F, A], false),
-    ("GET", "/v1/audit/records", [F, A, A, A], false),
-    ("GET", "/v1/audit/checkpoints", [F, A, A, A], false),
-    ("GET", "/v1/audit/public-key", [F, A, A, A], false),
-    ("GET", "/v1/tenants", [F, F, F, A], false),
-    ("POST", "/v1/tenants", [F, F, F, A], false),
-    ("GET", "/v1/tenants/{tenant}", [F, A, A, A], true),
-    ("POST", "/v1/tenants/{tenant}/suspend", [F, F, F, A], false),
-    ("POST", "/v1/tenants/{tenant}/resume", [F, F, F, A], false),
-    ("GET", "/v1/tenants/{tenant}/clients", [F, A, A, A], true),
-    ("POST", "/v1/tenants/{tenant}/clients", [F, A, F, A], true),
+    ("GET", "/v1/cluster/digest", [F, F, F, A, F], false),
+    ("GET", "/v1/audit/records", [F, A, A, A, F], false),
+    ("GET", "/v1/audit/checkpoints", [F, A, A, A, F], false),
+    ("GET", "/v1/audit/public-key", [F, A, A, A, F], false),
+    ("GET", "/v1/tenants", [F, F, F, A, F], false),
+    ("POST", "/v1/tenants", [F, F, F, A, F], false),
+    ("GET", "/v1/tenants/{tenant}", [F, A, A, A, F], true),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/suspend",
+        [F, F, F, A, F],
+        false,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/resume",
+        [F, F, F, A, F],
+        false,
+    ),
+    ("GET", "/v1/tenants/{tenant}/clients", [F, A, A, A, F], true),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/clients",
+        [F, A, F, A, F],
+        true,
+    ),
     (
         "POST",
         "/v1/tenants/{tenant}/clients/{name}/disable",
-        [F, A, F, A],
+        [F, A, F, A, F],
         true,
     ),
     (
         "POST",
         "/v1/tenants/{tenant}/clients/{name}/enable",
-        [F, A, F, A],
+        [F, A, F, A, F],
         true,
     ),
     (
         "PUT",
         "/v1/tenants/{tenant}/clients/{name}/password",
-        [F, A, F, A],
+        [F, A, F, A, F],
         true,
     ),
     (
         "POST",
         "/v1/tenants/{tenant}/clients/{name}/claim-token",
-        [F, A, F, A],
+        [F, A, F, A, F],
         true,
     ),
     (
         "POST",
         "/v1/tenants/{tenant}/clients/{name}/bind",
-        [F, F, F, A],
+        [F, F, F, A, F],
         true,
     ),
     (
         "POST",
         "/v1/tenants/{tenant}/clients/{name}/csr",
-        [F, A, F, A],
+        [F, A, F, A, F],
         true,
     ),
-    ("GET", "/v1/tenants/{tenant}/keys", [F, A, A, A], true),
-    ("GET", "/v1/tenants/{tenant}/keys/{uid}", [F, A, A, A], true),
+    ("GET", "/v1/tenants/{tenant}/keys", [F, A, A, A, F], true),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/keys/{uid}",
+        [F, A, A, A, F],
+        true,
+    ),
     (
         "POST",
         "/v1/tenants/{tenant}/keys/{uid}/{action}",
-        [F, A, F, A],
+        [F, A, F, A, F],
         true,
     ),
     (
         "POST",
         "/v1/tenants/{tenant}/rotate-domain-key",
-        [F, A, F, A],
+        [F, A, F, A, F],
         true,
     ),
-    ("GET", "/v1/tenants/{tenant}/jobs/{job}", [F, A, A, A], true),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/jobs/{job}",
+        [F, A, A, A, F],
+        true,
+    ),
+    ("GET", "/v1/platform/services", [F, F, F, A, F], false),
+    ("POST", "/v1/platform/services", [F, F, F, A, F], false),
+    (
+        "POST",
+        "/v1/platform/services/{name}/disable",
+        [F, F, F, A, F],
+        false,
+    ),
+    (
+        "POST",
+        "/v1/platform/services/{name}/enable",
+        [F, F, F, A, F],
+        false,
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/platform",
+        [F, A, A, A, A],
+        true,
+    ),
+    (
+        "PUT",
+        "/v1/tenants/{tenant}/platform/subscription",
+        [F, F, F, A, A],
+        true,
+    ),
+    (
+        "PUT",
+        "/v1/tenants/{tenant}/platform/rotation",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/key-providers",
+        [F, A, A, A, A],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/vms/eligibility",
+        [F, A, F, A, A],
+        true,
+    ),
+    ("GET", "/v1/tenants/{tenant}/vms", [F, A, A, A, A], true),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/vms/{vm}",
+        [F, A, A, A, A],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/replication/check",
+        [F, A, F, A, F],
+        true,
+    ),
+    ("GET", "/v1/tenants/{tenant}/holds", [F, A, A, A, A], true),
+    ("POST", "/v1/tenants/{tenant}/holds", [F, F, F, A, F], true),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/holds/{set}",
+        [F, A, A, A, A],
+        true,
+    ),
+    (
+        "DELETE",
+        "/v1/tenants/{tenant}/holds/{set}",
+        [F, F, F, A, F],
+        true,
+    ),
 ];
 
 /// The client the admin routes' `{name}` names (enrolled by the test, never used).
@@ -190,6 +288,12 @@ async fn identities(server: &TestServer) -> Vec<(Role, IdentityFiles)> {
                 .admin_identity(role, None, "matrix-operator")
                 .await
                 .expect("operator enrolled"),
+            // The console stands for the platform services (each service's calls: the
+            // policy's own tests and tests/it/platform.rs).
+            Role::PlatformService => server
+                .admin_identity(role, None, "console")
+                .await
+                .expect("console enrolled"),
             _ => server
                 .admin_identity(role, Some("acme"), &format!("matrix-{role}"))
                 .await
@@ -410,6 +514,8 @@ fn path_of(route: &str, tenant: &str, uid: &str) -> String {
         .replace("{action}", "activate")
         .replace("{job}", "no-such-job")
         .replace("{id}", "7")
+        .replace("{vm}", "no-such-vm")
+        .replace("{set}", "no-such-set")
 }
 
 /// A body the route's handler can read (routes that read none ignore it).
@@ -460,6 +566,13 @@ kms_tests::server_test! {
             .enroll_ca_issued(&server.setup(), "acme", SPARE_CLIENT, Role::KmipClient, 0)
             .await
             .expect("spare client enrolled");
+        // Subscribed, so that the platform services' calls are decided by their role alone.
+        server
+            .kms()
+            .platform()
+            .change_policy(&server.setup(), "acme", PolicyChange::Subscription(true), 0)
+            .await
+            .expect("acme subscribes");
         let mut checked = 0;
         for (role, files) in identities(server).await {
             let column = ROLES.iter().position(|r| *r == role).expect("a column");
@@ -485,7 +598,7 @@ kms_tests::server_test! {
                 }
                 // Another tenant, for a route decided for the tenant it names, is answered
                 // exactly like a missing one to a principal of acme.
-                if *scoped && role != Role::Operator && role != Role::KmipClient {
+                if *scoped && matches!(role, Role::TenantAdmin | Role::Auditor) {
                     let (status, reply) = api
                         .call(method, &path_of(route, "globex", &uid), body)
                         .await;
