@@ -20,6 +20,7 @@ mod audit;
 mod cluster;
 mod http;
 mod model;
+mod platform;
 
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -30,6 +31,7 @@ pub use model::{
     ClaimToken, EnrolledClient, Enrollment, Health, Job, Key, KeyAction, KeyCacheCounts, KeyFilter,
     KeyPage, NodeCounts, NodeStatus, RotationStarted, SignedCertificate, Tenant, Vmware,
 };
+pub use platform::ReplicationCheck;
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};

@@ -20,6 +20,7 @@ mod clients;
 mod cluster;
 mod keys;
 pub mod output;
+mod platform;
 pub mod settings;
 pub mod values;
 
@@ -74,6 +75,16 @@ enum Cmd {
     /// Rotates a tenant's Domain Key and waits for every key to be re-sealed under the new
     /// version (progress on stderr).
     RotateDomainKey(admin::RotateArgs),
+    /// Encrypted VMs (platform): eligibility check, registry.
+    Vm(platform::VmArgs),
+    /// Backup holds on keys (platform): place, release, list, show.
+    Hold(platform::HoldArgs),
+    /// A tenant's platform policy: advanced-protection subscription, maximum KEK age.
+    Policy(platform::PolicyArgs),
+    /// The replication check (platform): Global Mirror is refused for encrypted VMs.
+    Replication(platform::ReplicationArgs),
+    /// Platform services (operators) and a tenant's key providers.
+    Platform(platform::PlatformArgs),
     /// The tamper-evident audit trail: export it, verify it offline, follow it.
     Audit(audit::AuditArgs),
     /// Liveness and readiness of the admin API's node (/healthz, /readyz).
@@ -282,6 +293,11 @@ async fn dispatch(command: Cmd, console: &mut Console<'_>) -> Result<Exit> {
         Cmd::Cluster(args) => cluster::run(args, console).await,
         Cmd::Client(args) => clients::client(args, console).await,
         Cmd::Inventory(args) => admin::inventory(args, console).await,
+        Cmd::Vm(args) => platform::vm(args, console).await,
+        Cmd::Hold(args) => platform::hold(args, console).await,
+        Cmd::Policy(args) => platform::policy(args, console).await,
+        Cmd::Replication(args) => platform::replication(args, console).await,
+        Cmd::Platform(args) => platform::platform(args, console).await,
         Cmd::KeyAdmin(args) => admin::key_admin(args, console).await,
         Cmd::RotateDomainKey(args) => admin::rotate(args, console).await,
         Cmd::Audit(args) => audit::run(args, console).await,

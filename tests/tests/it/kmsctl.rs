@@ -467,3 +467,83 @@ kms_tests::server_test! {
         assert_eq!(tail.out.lines().count(), 3, "{tail:?}");
     }
 }
+
+kms_tests::server_test! {
+    async fn kmsctl_runs_the_platform_commands(server) {
+        let ops = server.admin_identity(Role::Operator, None, "ops").await.expect("operator");
+        let ops = Kmsctl::new(server, &ops);
+        for name in ["console", "backup", "replication"] {
+            ops.run(&["platform", "enroll", name]).await.ok();
+        }
+        let services = ops.run(&["platform", "services", "--json"]).await.ok().json();
+        assert_eq!(services["services"].as_array().map(Vec::len), Some(3), "{services}");
+        let as_service = |name: &str| {
+            let files = server
+                .issue_identity(Role::PlatformService, None, name)
+                .expect("a service certificate");
+            Kmsctl::new(server, &files)
+        };
+        let (console, backup, replication) =
+            (as_service("console"), as_service("backup"), as_service("replication"));
+
+        let vm = [
+            "vm", "check", "--tenant", "acme", "--vm-id", "uuid-web", "--vm-name", "vm-web-01",
+            "--vcenter", "vcenter",
+        ];
+        let check = [&vm[..], &["--power-state", "powered-off"]].concat();
+        let refused = console.run(&check).await;
+        assert_eq!(refused.exit, Exit::Failure, "{refused:?}");
+        assert!(refused.out.contains("subscription_missing"), "{refused:?}");
+        let set = console
+            .run(&["policy", "set", "--tenant", "acme", "--advanced-protection", "on"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(set["advanced_protection"], true, "{set}");
+        let eligible = console.run(&check).await.ok();
+        assert!(eligible.out.contains("eligible"), "{eligible:?}");
+        let on = console
+            .run(&[&vm[..], &["--power-state", "powered-on", "--snapshots", "2"]].concat())
+            .await;
+        assert_eq!(on.exit, Exit::Failure, "{on:?}");
+        assert!(on.out.contains("vm_powered_on") && on.out.contains("snapshots_present"), "{on:?}");
+        let usage = ops.run(&["policy", "set", "--tenant", "acme"]).await;
+        assert_eq!(usage.exit, Exit::Usage, "{usage:?}");
+
+        let vc = Kmsctl::new(server, &server.client_files("acme").expect("acme's vCenter"));
+        let uid = vc
+            .run(&[
+                "key", "create", "--attr", "x-Name=vm-web-01", "--attr",
+                "x-Component=Virtual Machine", "--attr", "x-Identifier=uuid-web", "--activate",
+            ])
+            .await
+            .ok()
+            .out
+            .trim()
+            .to_owned();
+        let vms = console.run(&["vm", "list", "--tenant", "acme"]).await.ok();
+        assert!(vms.out.contains("uuid-web") && vms.out.contains(&uid), "{vms:?}");
+        let shown = console.run(&["vm", "show", "--tenant", "acme", "uuid-web"]).await.ok().json();
+        assert_eq!(shown["kek_uid"], uid.as_str());
+        let gm = replication
+            .run(&["replication", "check", "--tenant", "acme", "--mode", "global-mirror", "uuid-web"])
+            .await;
+        assert_eq!(gm.exit, Exit::Failure, "{gm:?}");
+        assert!(gm.out.contains("encrypted_vm_global_mirror"), "{gm:?}");
+
+        backup
+            .run(&["hold", "place", "--tenant", "acme", "--backup-set", "bs-9", "--until", "2100-01-01T00:00:00Z", &uid])
+            .await
+            .ok();
+        let holds = backup.run(&["hold", "list", "--tenant", "acme"]).await.ok();
+        assert!(holds.out.contains("bs-9"), "{holds:?}");
+        ops.run(&["key-admin", "revoke", "--tenant", "acme", &uid]).await.ok();
+        let destroy = ops.run(&["key-admin", "destroy", "--tenant", "acme", &uid]).await;
+        assert_ne!(destroy.exit, Exit::Success, "a held key is not destroyed: {destroy:?}");
+        assert!(destroy.err.contains("backup hold"), "{destroy:?}");
+        backup.run(&["hold", "release", "--tenant", "acme", "bs-9"]).await.ok();
+        let gone = backup.run(&["hold", "show", "--tenant", "acme", "bs-9"]).await;
+        assert_eq!(gone.exit, Exit::NotFound, "{gone:?}");
+        ops.run(&["key-admin", "destroy", "--tenant", "acme", &uid]).await.ok();
+    }
+}
