@@ -263,7 +263,7 @@ fn call_event(
     // The tenant acted on, for an operator's record: one that exists (probing for names must
     // not start chains). Nobody else's record depends on it, so nobody else's lookup is made.
     let acted_on = created.or(call.names.tenant.as_deref()).filter(|t| {
-        call.caller.is_operator() && matches!(state.kms.store().tenant(t), Ok(Some(_)))
+        call.caller.acts_across_tenants() && matches!(state.kms.store().tenant(t), Ok(Some(_)))
     });
     let tenant = call.caller.chain(acted_on);
     AuditEvent {

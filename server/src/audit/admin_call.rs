@@ -41,12 +41,13 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// Whether the caller is an admitted operator: its records follow the tenant acted on.
-    pub fn is_operator(&self) -> bool {
+    /// Whether the caller is an admitted principal of no tenant (an operator or a platform
+    /// service): its records follow the tenant acted on.
+    pub fn acts_across_tenants(&self) -> bool {
         matches!(
             self,
             Self::Admitted {
-                role: Role::Operator,
+                role: Role::Operator | Role::PlatformService,
                 ..
             }
         )
@@ -57,7 +58,7 @@ impl Caller {
     pub fn chain(&self, acted_on: Option<&str>) -> Option<String> {
         match self {
             Self::Admitted {
-                role: Role::Operator,
+                role: Role::Operator | Role::PlatformService,
                 ..
             } => acted_on.map(str::to_owned),
             Self::Admitted { tenant, .. } => tenant.clone(),

@@ -200,6 +200,15 @@ kms_tests::server_test! {
             .filter(|r| r.event.operation == "POST /v1/tenants/{tenant}/vms/eligibility")
             .map(|r| (r.event.object.clone(), r.event.reason.clone()))
             .collect();
+        // Filed in acme's chain (an acme auditor sees them), naming the console by role and name.
+        for r in records
+            .iter()
+            .filter(|r| r.event.operation == "POST /v1/tenants/{tenant}/vms/eligibility")
+        {
+            assert_eq!(r.event.tenant.as_deref(), Some("acme"), "{r:?}");
+            let by = r.event.principal.as_ref().and_then(|p| p.client.clone());
+            assert_eq!(by.as_deref(), Some("platform-service/console"), "{r:?}");
+        }
         let vm_object = Some(format!("vm:uuid-{VM}"));
         assert!(verdicts.contains(&(vm_object.clone(), Some("eligible".to_owned()))), "{verdicts:?}");
         assert!(
