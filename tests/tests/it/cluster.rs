@@ -18,6 +18,7 @@ mod cut_off;
 mod failover;
 mod kill_battery;
 mod partition;
+mod platform;
 mod soak;
 
 use std::sync::{Mutex, PoisonError};
