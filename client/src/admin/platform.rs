@@ -144,4 +144,11 @@ impl AdminClient {
         let path = Self::tenant_path(tenant, &format!("/holds/{}", encode(backup_set)));
         self.send("DELETE", &path, None).await
     }
+
+    /// `GET /v1/tenants/{t}/events?after=&wait=`: the events past `after`, waiting up to
+    /// `wait_secs` (0 to 30) for one.
+    pub async fn events(&self, tenant: &str, after: u64, wait_secs: u64) -> Result<Value> {
+        let path = Self::tenant_path(tenant, &format!("/events?after={after}&wait={wait_secs}"));
+        self.send("GET", &path, None).await
+    }
 }

@@ -85,6 +85,9 @@ enum Cmd {
     Replication(platform::ReplicationArgs),
     /// Platform services (operators) and a tenant's key providers.
     Platform(platform::PlatformArgs),
+    /// A tenant's platform events (key revoked, destroyed, rekeyed; holds; policy), one JSON
+    /// object per line; --follow keeps waiting for new ones.
+    Events(platform::EventsArgs),
     /// The tamper-evident audit trail: export it, verify it offline, follow it.
     Audit(audit::AuditArgs),
     /// Liveness and readiness of the admin API's node (/healthz, /readyz).
@@ -298,6 +301,7 @@ async fn dispatch(command: Cmd, console: &mut Console<'_>) -> Result<Exit> {
         Cmd::Policy(args) => platform::policy(args, console).await,
         Cmd::Replication(args) => platform::replication(args, console).await,
         Cmd::Platform(args) => platform::platform(args, console).await,
+        Cmd::Events(args) => platform::events(args, console).await,
         Cmd::KeyAdmin(args) => admin::key_admin(args, console).await,
         Cmd::RotateDomainKey(args) => admin::rotate(args, console).await,
         Cmd::Audit(args) => audit::run(args, console).await,

@@ -455,3 +455,42 @@ fn list(v: &Value) -> Option<String> {
         .collect();
     (!items.is_empty()).then(|| items.join(","))
 }
+
+/// Seconds one `events --follow` call waits for an event (under the request timeout).
+const FOLLOW_WAIT_SECS: u64 = 20;
+
+/// `kmsctl events`.
+#[derive(Debug, clap::Args)]
+pub(super) struct EventsArgs {
+    #[command(flatten)]
+    global: Global,
+    /// Tenant ID.
+    #[arg(long)]
+    tenant: String,
+    /// Start after this cursor (a previous answer's `change`); 0: from the oldest kept.
+    #[arg(long, default_value_t = 0)]
+    after: u64,
+    /// Keep waiting for new events, printing each as it comes (until interrupted).
+    #[arg(long)]
+    follow: bool,
+}
+
+/// Prints the tenant's events, one JSON object per line.
+pub(super) async fn events(args: EventsArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let (api, _) = connect(&args.global, console)?;
+    let mut after = args.after;
+    loop {
+        let wait = if args.follow { FOLLOW_WAIT_SECS } else { 0 };
+        let page = api.events(&args.tenant, after, wait).await?;
+        for event in page["events"].as_array().into_iter().flatten() {
+            let line = serde_json::to_string(event).map_err(ClientError::Json)?;
+            output::line(console.out, &line)?;
+        }
+        let next = page["next"].as_u64().unwrap_or(after);
+        let drained = next == after;
+        after = next;
+        if drained && !args.follow {
+            return Ok(Exit::Success);
+        }
+    }
+}

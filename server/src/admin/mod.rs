@@ -16,6 +16,7 @@ mod cluster;
 mod consistency;
 mod csr;
 mod error;
+mod events;
 mod holds;
 mod inventory;
 mod lifecycle;
@@ -160,6 +161,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> 
         POST "/v1/tenants/{tenant}/holds" => holds::place,
         GET "/v1/tenants/{tenant}/holds/{set}" => holds::one,
         DELETE "/v1/tenants/{tenant}/holds/{set}" => holds::release,
+        GET "/v1/tenants/{tenant}/events" => events::feed,
     ]
 }
 

@@ -178,6 +178,11 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         "/v1/tenants/{tenant}/holds/{set}",
         Rule::Platform(Call::Holds),
     ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/events",
+        Rule::Platform(Call::Read),
+    ),
 ];
 
 /// The rule of `method` on `route` (`None`: no row, granted to nobody).

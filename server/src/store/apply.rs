@@ -9,7 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ClientRecord, ObjectRecord, TenantRecord};
-use super::{StoreError, decode, encode, platform, tables};
+use super::{StoreError, decode, encode, events, platform, tables};
 
 /// Whether applying `command` takes a savepoint.
 pub(crate) fn needs_savepoint(command: &Command) -> bool {
@@ -55,15 +55,13 @@ fn apply_in(
             });
         }
         Command::Audited { event, command } => {
-            if let Err(rejection) = apply_in(txn, command, audited, covered)? {
-                return Ok(Err(rejection));
+            // Finding the events reads tables: a savepoint the command needs is taken before.
+            if needs_savepoint(command) {
+                return all_or_nothing(txn, audited, covered, |txn, audited| {
+                    apply_audited(txn, event, command, audited)
+                });
             }
-            let mut event = (**event).clone();
-            event.change = Some(next_change(txn)?);
-            let mut outbox = txn.open_table(tables::AUDIT_OUTBOX)?;
-            outbox.insert(event.change.unwrap_or_default(), encode(&event)?.as_slice())?;
-            audited.push(event);
-            return Ok(Ok(()));
+            return apply_audited(txn, event, command, audited);
         }
         Command::ObjectQuota {
             max_objects,
@@ -95,6 +93,28 @@ fn apply_in(
         return Ok(Err(rejection));
     }
     write(txn, command)?;
+    Ok(Ok(()))
+}
+
+/// Applies an audited change (covered by a savepoint if it needs one) and numbers its record,
+/// which goes to the outbox and `audited`, with the events it makes (`events.rs`).
+fn apply_audited(
+    txn: &mut WriteTransaction,
+    event: &AuditEvent,
+    command: &Command,
+    audited: &mut Vec<AuditEvent>,
+) -> Result<Result<(), Rejection>, StoreError> {
+    let found = events::found_in(txn, command)?;
+    if let Err(rejection) = apply_in(txn, command, audited, true)? {
+        return Ok(Err(rejection));
+    }
+    let mut event = event.clone();
+    let change = next_change(txn)?;
+    event.change = Some(change);
+    events::keep(txn, change, event.time.unix_timestamp(), found)?;
+    let mut outbox = txn.open_table(tables::AUDIT_OUTBOX)?;
+    outbox.insert(change, encode(&event)?.as_slice())?;
+    audited.push(event);
     Ok(Ok(()))
 }
 

@@ -9,6 +9,7 @@ mod apply;
 mod cache;
 pub mod command;
 mod committer;
+pub mod events;
 pub mod platform;
 pub mod records;
 pub(crate) mod replica;
@@ -302,6 +303,27 @@ impl Store {
                 break;
             }
             out.push((set.to_owned(), until.value()));
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` events of `tenant` after change `after`, oldest first.
+    pub fn events_after(
+        &self,
+        tenant: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<events::EventRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::EVENTS)?;
+        let mut out = Vec::new();
+        let start = (tenant, after.saturating_add(1), 0u8);
+        for entry in table.range(start..)?.take(limit) {
+            let (k, v) = entry?;
+            if k.value().0 != tenant {
+                break;
+            }
+            out.push(decode(v.value())?);
         }
         Ok(out)
     }

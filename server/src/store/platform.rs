@@ -156,7 +156,7 @@ pub(super) fn release(
 }
 
 /// Whether the object is in a Destroyed state (KMIP 1.4 section 3.22).
-fn is_destroyed(o: &ObjectRecord) -> bool {
+pub(super) fn is_destroyed(o: &ObjectRecord) -> bool {
     o.state == State::DESTROYED.0 || o.state == State::DESTROYED_COMPROMISED.0
 }
 

@@ -98,6 +98,7 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::TENANT_PLATFORM),
     &Table(tables::HOLDS),
     &Table(tables::HELD_KEYS),
+    &Table(tables::EVENTS),
 ];
 
 /// Tables that are the node's own and stay out of snapshots: the audit outbox holds the

@@ -34,6 +34,9 @@ pub(super) const HOLDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::
 pub(super) const HELD_KEYS: TableDefinition<(&str, &str, &str), i64> =
     TableDefinition::new("held_keys");
 
+/// (tenant, change, kind) -> EventRecord: the platform event feed (see `events.rs`).
+pub(super) const EVENTS: TableDefinition<(&str, u64, u8), &[u8]> = TableDefinition::new("events");
+
 /// State-change sequence number -> AuditEvent (postcard): records committed with their
 /// change and not yet known durable in the node's audit log (see `Command::Audited`).
 pub(super) const AUDIT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_outbox");
@@ -53,6 +56,11 @@ pub(super) fn object_counter(tenant: &str) -> String {
     format!("objects/{tenant}")
 }
 
+/// The counter of [`COUNTERS`] holding how many events of `tenant` [`EVENTS`] keeps.
+pub(super) fn event_counter(tenant: &str) -> String {
+    format!("events/{tenant}")
+}
+
 /// Creates every table so that read transactions never meet a missing one.
 pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(OBJECTS)?;
@@ -68,5 +76,6 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(TENANT_PLATFORM)?;
     txn.open_table(HOLDS)?;
     txn.open_table(HELD_KEYS)?;
+    txn.open_table(EVENTS)?;
     Ok(())
 }

@@ -770,3 +770,93 @@ mod holds {
         );
     }
 }
+
+/// The event feed: revoked, destroyed and re-keyed keys and hold changes are kept per tenant
+/// under their change number; creates and other writes make none.
+mod events {
+    use super::*;
+    use crate::store::events::EventKind;
+
+    fn audited(command: Command) -> Command {
+        Command::Audited {
+            event: Box::new(audit_log::AuditEvent {
+                time: time::OffsetDateTime::UNIX_EPOCH,
+                node: "n".into(),
+                tenant: Some("a".into()),
+                principal: None,
+                client_addr: None,
+                kind: audit_log::Kind::Kmip,
+                operation: "op".into(),
+                object: None,
+                status: audit_log::Status::Success,
+                reason: None,
+                request_id: None,
+                change: None,
+            }),
+            command: Box::new(command),
+        }
+    }
+
+    #[tokio::test]
+    async fn changes_a_platform_service_cares_about_are_kept_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let c = Outcomes(store.committer(()).unwrap());
+        assert_eq!(
+            c.apply(Command::CreateTenant(tenant("a"))).await.unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            c.apply(audited(put(None, object("k1", "a", 1))))
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        assert!(
+            store.events_after("a", 0, 10).unwrap().is_empty(),
+            "a create is no event"
+        );
+        let mut revoked = object("k1", "a", 2);
+        revoked.attributes.revocation_reason = Some((5, None));
+        assert_eq!(
+            c.apply(audited(put(Some(1), revoked.clone())))
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        // A re-key: the old key changed and a new one made, in one command.
+        let mut old = revoked.clone();
+        old.revision = 3;
+        let rekey = Command::Batch(vec![put(Some(2), old), put(None, object("k2", "a", 1))]);
+        assert_eq!(c.apply(audited(rekey)).await.unwrap(), Ok(()));
+        let mut gone = object("k1", "a", 4);
+        gone.state = kmip_codec::enums::State::DESTROYED.0;
+        gone.attributes.revocation_reason = Some((5, None));
+        assert_eq!(c.apply(audited(put(Some(3), gone))).await.unwrap(), Ok(()));
+        // A rejected change makes no event.
+        assert_eq!(
+            c.apply(audited(put(Some(5), object("k2", "a", 6))))
+                .await
+                .unwrap(),
+            Err(Rejection::StaleRevision)
+        );
+        let events = store.events_after("a", 0, 10).unwrap();
+        let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::KeyRevoked,
+                EventKind::KeyRekeyed,
+                EventKind::KeyDestroyed
+            ]
+        );
+        assert_eq!(events[1].detail.as_deref(), Some("k2"));
+        assert!(events.windows(2).all(|w| w[0].change < w[1].change));
+        // The cursor: after the first, the other two.
+        assert_eq!(
+            store.events_after("a", events[0].change, 10).unwrap().len(),
+            2
+        );
+        assert!(store.events_after("b", 0, 10).unwrap().is_empty());
+    }
+}

@@ -545,5 +545,16 @@ kms_tests::server_test! {
         let gone = backup.run(&["hold", "show", "--tenant", "acme", "bs-9"]).await;
         assert_eq!(gone.exit, Exit::NotFound, "{gone:?}");
         ops.run(&["key-admin", "destroy", "--tenant", "acme", &uid]).await.ok();
+        let events = console.run(&["events", "--tenant", "acme"]).await.ok();
+        let kinds: Vec<String> = events
+            .out
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("one JSON object per line")["kind"].to_string())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["\"policy_changed\"", "\"hold_placed\"", "\"key_revoked\"", "\"hold_released\"", "\"key_destroyed\""],
+            "{events:?}"
+        );
     }
 }

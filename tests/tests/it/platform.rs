@@ -193,6 +193,28 @@ kms_tests::server_test! {
         assert_eq!(backup.call("DELETE", "/v1/tenants/acme/holds/bs-1", None).await.0, 404);
         vcenter.destroy(&kek).await.expect("destroyed once released");
 
+        // The event feed tells the platform what changed, in order, resumable by its cursor.
+        let (status, feed) = backup.get("/v1/tenants/acme/events").await;
+        assert_eq!(status, 200, "{feed}");
+        let events = feed["events"].as_array().expect("events").clone();
+        let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["policy_changed", "hold_placed", "key_revoked", "hold_released", "key_destroyed"],
+            "{feed}"
+        );
+        assert_eq!(events[2]["object"], kek.as_str());
+        let first = events[0]["change"].as_u64().expect("a cursor");
+        let (_, rest) = backup.get(&format!("/v1/tenants/acme/events?after={first}")).await;
+        assert_eq!(rest["events"].as_array().map(Vec::len), Some(4), "{rest}");
+        let last = feed["next"].as_u64().expect("next");
+        let started = std::time::Instant::now();
+        let (_, none) = backup.get(&format!("/v1/tenants/acme/events?after={last}&wait=1")).await;
+        assert_eq!(none["events"], json!([]), "{none}");
+        assert_eq!(none["next"].as_u64(), Some(last));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900), "the long poll waited");
+        assert_eq!(backup.get("/v1/tenants/acme/events?wait=31").await.0, 400);
+
         // The trail holds every verdict, with the VM it was about.
         let records = all_records(server);
         let verdicts: Vec<_> = records

@@ -259,6 +259,7 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 5], bool)] = &[
         [F, F, F, A, F],
         true,
     ),
+    ("GET", "/v1/tenants/{tenant}/events", [F, A, A, A, A], true),
 ];
 
 /// The client the admin routes' `{name}` names (enrolled by the test, never used).

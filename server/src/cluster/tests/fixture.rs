@@ -129,10 +129,13 @@ pub(super) fn populate(t: &str) -> Vec<Command> {
                 record: Box::new(object(&format!("{t}-2"), t, "vm-2")),
             }),
         },
-        Command::SetPlatformPolicy {
-            tenant: t.into(),
-            change: crate::store::platform::PolicyChange::Subscription(true),
-            at: 1,
+        Command::Audited {
+            event: Box::new(audit_event(t)),
+            command: Box::new(Command::SetPlatformPolicy {
+                tenant: t.into(),
+                change: crate::store::platform::PolicyChange::Subscription(true),
+                at: 1,
+            }),
         },
         Command::PlaceHold(Box::new(crate::store::platform::HoldRecord {
             tenant: t.into(),
