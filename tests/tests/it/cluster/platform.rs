@@ -80,7 +80,7 @@ fn a_destroy_racing_a_hold_is_decided_once_and_a_hold_outlives_its_leader() {
             let (_, bytes) = get_key(&mut n1, &uid).await.expect("get");
             c.admin(leader)
                 .expect("admin API of the leader")
-                .place_hold(TENANT, "bs-az", &[uid.clone()], UNTIL)
+                .place_hold(TENANT, "bs-az", std::slice::from_ref(&uid), UNTIL)
                 .await
                 .expect("hold placed through the leader");
             c.lose_zone(leader).await.expect("the leader's AZ is lost");
