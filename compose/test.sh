@@ -10,11 +10,16 @@
 #      flow over KMIP 1.1 (Create with the x-Product attributes, Get Attributes, Get, State,
 #      Activate); the same key (UID, bytes, attributes) from az2 and az3; globex sees nothing;
 #      the same Root of Trust KCV on all three;
-#   4. stop the leader's container; keep creating keys through the two others and reading them
-#      back through the other survivor (the election time is printed); restart it, wait until
-#      all three report the same state digest at the same applied index, and read from it every
-#      key made while it was down;
-#   5. remove a follower from the cluster and check its ID is refused when added again.
+#   4. the platform layer (docs/PLATFORM.md), as the operator (who may make every platform
+#      call): the three platform services enrolled, acme subscribed, a VM refused then found
+#      eligible, vCenter's KEK for it in the registry of another AZ, Global Mirror refused,
+#      the KEK held by a backup set, revoked, and its destroy refused on another AZ;
+#   5. stop the leader's container; the survivors answer that the backup set is restorable;
+#      keep creating keys through the two others and reading them back through the other
+#      survivor (the election time is printed); restart it, wait until all three report the
+#      same state digest at the same applied index, and read from it every key made while it
+#      was down; release the hold and destroy the KEK;
+#   6. remove a follower from the cluster and check its ID is refused when added again.
 # Everything is torn down on exit. Timings are printed at the end.
 #
 #   bash compose/test.sh
@@ -255,6 +260,38 @@ for i in 1 2 3; do
 done
 say "az1 az2 az3 report the Root of Trust KCV $kcv"
 
+# --- the platform layer ------------------------------------------------------------------------
+for service in console backup replication; do
+    quiet operator 1 platform enroll "$service" >/dev/null || fail "az1: platform enroll $service"
+done
+quiet operator 1 policy set --tenant acme --advanced-protection on >/dev/null || fail "az1: subscribe acme"
+vm_check=(vm check --tenant acme --vm-id uuid-compose-vm --vm-name compose-vm --vcenter vcenter)
+set +e
+verdict=$(operator 2 "${vm_check[@]}" --power-state powered-on --snapshots 1 2>&1)
+status=$?
+set -e
+[[ $status -eq 1 ]] || fail "az2: a powered-on VM with a snapshot was not refused (exit $status): $verdict"
+grep -q vm_powered_on <<<"$verdict" && grep -q snapshots_present <<<"$verdict" ||
+    fail "az2: the refusal does not name both prerequisites: $verdict"
+quiet operator 2 "${vm_check[@]}" --power-state powered-off >/dev/null || fail "az2: a ready VM is not eligible"
+kek=$(tenant_client 1 acme key create --alg aes --bits 256 --attr "x-Component=Virtual Machine"     --attr "x-Identifier=uuid-compose-vm" --attr "x-Name=compose-vm" --activate) || fail "az1: the VM's KEK"
+operator 3 vm list --tenant acme | grep -q "$kek" || fail "az3: the registry does not show the VM's KEK $kek"
+set +e
+gm=$(operator 3 replication check --tenant acme --mode global-mirror uuid-compose-vm 2>&1)
+status=$?
+set -e
+[[ $status -eq 1 ]] && grep -q encrypted_vm_global_mirror <<<"$gm" ||
+    fail "az3: Global Mirror was not refused for the encrypted VM (exit $status): $gm"
+quiet operator 1 hold place --tenant acme --backup-set compose-bs --until 2100-01-01T00:00:00Z "$kek" >/dev/null ||
+    fail "az1: hold on $kek"
+quiet tenant_client 2 acme key revoke "$kek" >/dev/null || fail "az2: revoke of the held KEK"
+set +e
+tenant_client 3 acme key destroy "$kek" >/dev/null 2>&1
+status=$?
+set -e
+[[ $status -eq 4 ]] || fail "az3: the held KEK was not refused its destroy (exit $status, expected 4: permission denied)"
+say "platform: services enrolled, acme subscribed, VM refused then eligible, KEK $kek in the registry, Global Mirror refused, held, revoked, its destroy refused"
+
 # --- the leader goes down -------------------------------------------------------------------
 leader=$(field leader "$(operator 1 cluster status --json)")
 [[ $leader =~ ^[123]$ ]] || fail "no leader known to az1 (leader '$leader')"
@@ -277,6 +314,12 @@ while :; do
 done
 election_ms=$((($(date +%s%N) - stopped_at) / 1000000))
 say "az$new_leader leads ${election_ms} ms after the stop returned"
+# The backup made while az$leader led is restorable from the other AZs.
+for i in "${survivors[@]}"; do
+    grep -q '"restorable": true' <<<"$(operator "$i" hold show --tenant acme compose-bs 2>&1)" ||
+        fail "az$i: backup set compose-bs is not restorable with az$leader down"
+done
+say "az${survivors[0]} az${survivors[1]}: backup set compose-bs restorable with az$leader down"
 
 # Keys created through one survivor and read back through the other, alternating.
 declare -a outage_uids=()
@@ -325,6 +368,9 @@ done
 quiet tenant_client "$leader" acme key get "$uid" --out "$work/key-again.bin" >/dev/null || fail "az$leader: Get of $uid after the restart"
 cmp -s "$work/key-1.bin" "$work/key-again.bin" || fail "az$leader: key $uid changed across the restart"
 say "az$leader serves the ${#outage_uids[@]} keys written while it was down, and $uid unchanged"
+quiet operator 1 hold release --tenant acme compose-bs >/dev/null || fail "az1: release of compose-bs"
+quiet tenant_client 2 acme key destroy "$kek" >/dev/null || fail "az2: destroy of $kek once released"
+say "platform: hold released, KEK $kek destroyed"
 
 # --- removing a node --------------------------------------------------------------------------
 # A follower (removing the leader works too, but then the next call waits for an election).
