@@ -4,5 +4,6 @@
 mod durability;
 mod files;
 mod fixture;
+mod schema;
 mod snapshots;
 mod suite;
