@@ -33,6 +33,7 @@ mod protections;
 mod pykmip;
 mod quotas;
 mod replication;
+mod schema_version;
 mod tenancy;
 mod transport;
 mod versions;
