@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::warn;
 
 use super::consistency::Consistency;
-use super::error::{ApiError, FailureReason};
+use super::error::{ApiError, AuditDetail, FailureReason};
 use super::{AdminState, Peer};
 use crate::audit::admin_call;
 use crate::command_log::AuditScope;
@@ -291,6 +291,11 @@ async fn record(
         };
         (outcome, Some(reason.to_owned()))
     };
+    let reason = response
+        .extensions()
+        .get::<AuditDetail>()
+        .map(|d| d.0.clone())
+        .or(reason);
     let recorded = if carried {
         Ok(())
     } else {
