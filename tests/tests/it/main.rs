@@ -13,6 +13,7 @@ mod audit_forwarding;
 mod audit_scopes;
 mod audit_trail;
 mod bench;
+mod certificate_reload;
 mod cluster;
 mod conformance;
 mod dev_command;

@@ -89,6 +89,7 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 4], bool)] = &[
     ("GET", "/readyz", [A, A, A, A], false),
     ("GET", "/metrics", [F, F, F, A], false),
     ("GET", "/v1/node/status", [F, F, F, A], false),
+    ("POST", "/v1/node/reload-certificates", [F, F, F, A], false),
     ("GET", "/v1/cluster", [F, F, F, A], false),
     ("POST", "/v1/cluster/init", [F, F, F, A], false),
     ("POST", "/v1/cluster/nodes", [F, F, F, A], false),
