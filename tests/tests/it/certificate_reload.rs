@@ -262,7 +262,7 @@ kms_tests::server_test! {
 }
 
 #[test]
-fn sighup_reloads_the_certificates_of_kmsd() {
+fn sighup_and_kmsctl_reload_the_certificates_of_kmsd() {
     kms_tests::testbed::runtime().block_on(async {
         use kms_tests::dev_server::DevServer;
         let tmp = tempfile::tempdir().expect("temporary directory");
