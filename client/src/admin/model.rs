@@ -332,6 +332,9 @@ pub struct CertificatesReloaded {
     pub files: Vec<String>,
     /// The certificates now in use.
     pub certificates: Vec<CertificateInUse>,
+    /// `local`: this node's own files (answered by a node cut off from the cluster too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
 }
 
 /// One certificate a node uses.

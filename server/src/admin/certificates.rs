@@ -26,6 +26,7 @@ pub(crate) async fn reload(
             "reloaded": true,
             "files": outcome.files,
             "certificates": certificates,
+            "view": super::consistency::LOCAL_VIEW,
         }))
         .into_response(),
         Err(e) => {
