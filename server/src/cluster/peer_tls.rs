@@ -62,12 +62,19 @@ impl PeerTls {
                 provider: provider.clone(),
             }))
             .with_cert_resolver(key.clone());
+        // No resumption between nodes: a resumed handshake checks no certificate, so a peer
+        // whose CA a reload dropped could come back on an old session. Peer connections are
+        // pooled (`dialer.rs`), so full handshakes stay rare.
+        let mut server = server;
+        server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        server.send_tls13_tickets = 0;
         let mut client = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NodeServerVerifier { trust, provider }))
             .with_client_cert_resolver(key);
         client.enable_sni = false;
+        client.resumption = rustls::client::Resumption::disabled();
         Ok(Self {
             server: Arc::new(server),
             client: Arc::new(client),

@@ -122,6 +122,12 @@ impl ClientVerifier {
         }
     }
 
+    /// Which trusted client CAs this verifier uses now: the count of reloads since start
+    /// (inspections made under an earlier generation are not reused).
+    pub fn trust_generation(&self) -> u64 {
+        self.trust.generation()
+    }
+
     /// Sorts a client certificate by the rule of the module docs, at time `now`.
     pub fn origin(
         &self,
