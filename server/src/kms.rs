@@ -184,7 +184,9 @@ impl Kms {
         chain: &[CertificateDer<'_>],
     ) -> Result<PeerCertificate, IdentityError> {
         self.inspections
-            .get_or_inspect(chain, || PeerCertificate::inspect(chain, &self.verifier))
+            .get_or_inspect(chain, self.verifier.trust_generation(), || {
+                PeerCertificate::inspect(chain, &self.verifier)
+            })
     }
 
     /// Records a connection refused before any request (cap, handshake, framing): in the

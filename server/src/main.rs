@@ -70,10 +70,27 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kmsd: {e:#}");
+            eprintln!("kmsd: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: errors that show their source in
+/// their own message (`StartError`'s `"store: {0}"`) would otherwise print it twice.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// `RUST_LOG`, default `info`. rustls logs some handshake failures a peer can provoke at will
@@ -131,7 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs this binary again with one more environment variable, forwarding SIGINT and SIGTERM
-/// to the child so that it shuts down gracefully whichever process is signalled.
+/// (and SIGHUP, which reloads the certificates) to the child so that it shuts down gracefully whichever process is signalled.
 fn reexec_with(var: &str, value: &std::path::Path) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let mut child = tokio::process::Command::new(std::env::current_exe()?)
@@ -143,12 +160,18 @@ fn reexec_with(var: &str, value: &std::path::Path) -> anyhow::Result<ExitCode> {
             .id()
             .and_then(|id| i32::try_from(id).ok())
             .map(nix::unistd::Pid::from_raw);
+        let mut hangups = hangups();
         let status = loop {
             tokio::select! {
                 status = child.wait() => break status?,
                 _ = wait_for_signal() => {
                     if let Some(pid) = pid {
                         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                    }
+                }
+                _ = next_hangup(&mut hangups) => {
+                    if let Some(pid) = pid {
+                        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP);
                     }
                 }
             }
@@ -236,10 +259,57 @@ async fn serve(settings: Settings, dev: Option<DevLayout>) -> anyhow::Result<()>
             dev::banner(&layout, node.addr(), node.admin_addr(), &settings, &kmsctl)
         );
     }
-    wait_for_signal().await;
+    serve_until_stopped(&node).await;
     eprintln!("kmsd: shutting down");
     node.shutdown().await;
     Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM; each SIGHUP meanwhile reloads the certificates
+/// (`Node::reload_certificates_on_signal`).
+async fn serve_until_stopped(node: &Node) {
+    let stop = wait_for_signal();
+    tokio::pin!(stop);
+    let mut hangups = hangups();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = next_hangup(&mut hangups) => {
+                node.reload_certificates_on_signal().await;
+            }
+        }
+    }
+}
+
+/// SIGHUP, when it can be listened for.
+#[cfg(unix)]
+fn hangups() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    signal(SignalKind::hangup()).ok()
+}
+
+#[cfg(not(unix))]
+fn hangups() -> Option<()> {
+    None
+}
+
+/// The next SIGHUP (never, when there is no listening for it).
+#[cfg(unix)]
+async fn next_hangup(hangups: &mut Option<tokio::signal::unix::Signal>) {
+    let received = match hangups {
+        Some(h) => h.recv().await.is_some(),
+        None => false,
+    };
+    if !received {
+        // No SIGHUP stream (or it ended): stop listening for it.
+        *hangups = None;
+        std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(not(unix))]
+async fn next_hangup(_: &mut Option<()>) {
+    std::future::pending().await
 }
 
 async fn wait_for_signal() {

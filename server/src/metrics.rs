@@ -61,6 +61,13 @@ pub struct AdminLabels {
     pub status: u16,
 }
 
+/// One of the node's certificates (`crate::tls::reload::CERTIFICATE_NAMES`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertificateLabels {
+    /// `kmip_server`, `admin`, `node` or `client_ca`.
+    pub certificate: &'static str,
+}
+
 /// Every metric of one node.
 #[derive(Debug)]
 pub struct Metrics {
@@ -77,6 +84,7 @@ pub struct Metrics {
     admin_connections_open: Gauge,
     limit_refusals: Family<LimitLabels, Counter>,
     password_verifications: Counter,
+    certificate_expiry_seconds: Family<CertificateLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -102,6 +110,16 @@ impl Metrics {
             admin_connections_open: Gauge::default(),
             limit_refusals: Family::default(),
             password_verifications: Counter::default(),
+            certificate_expiry_seconds: Family::default(),
+        }
+    }
+
+    /// Sets the seconds left before each certificate's notAfter (sampled before a render).
+    pub fn certificate_expiry(&self, left: &[(&'static str, i64)]) {
+        for (certificate, seconds) in left {
+            self.certificate_expiry_seconds
+                .get_or_create(&CertificateLabels { certificate })
+                .set(*seconds);
         }
     }
 
@@ -276,6 +294,11 @@ impl Metrics {
             "password_verifications",
             "Argon2 verifications of KMIP Credential passwords",
             self.password_verifications.clone(),
+        );
+        registry.register(
+            "certificate_expiry_seconds",
+            "Seconds left before the certificate's notAfter (negative: expired), by certificate",
+            self.certificate_expiry_seconds.clone(),
         );
         if let Some(audit) = audit {
             registry.register(

@@ -69,6 +69,7 @@ pub struct Node {
     forward_task: Option<JoinHandle<()>>,
     raft_addr: Option<SocketAddr>,
     raft_task: Option<JoinHandle<()>>,
+    certificates: Arc<tls::Certificates>,
 }
 
 impl Node {
@@ -110,13 +111,14 @@ impl Node {
             "store and audit trail open"
         );
         let (stop, stopped) = watch::channel(false);
+        let certificates = Arc::new(tls::Certificates::load(&settings.tls)?);
         let cluster = match &settings.cluster {
             Some(c) => Some(
                 crate::cluster::start(
                     crate::cluster::StartArgs {
                         node_id: settings.node_id,
                         settings: c,
-                        tls: &settings.tls,
+                        tls: &certificates,
                         data_dir: &settings.data_dir,
                         store: store.clone(),
                         audit: crate::command_log::AuditHandOff::new(audit.clone())
@@ -142,8 +144,12 @@ impl Node {
                 None,
             ),
         };
-        let verifier = tls::client_verifier(&settings.tls, Arc::new(StorePins(store.clone())))?;
-        let tls_config = tls::server_config(&settings.tls, verifier.clone())?;
+        let verifier = tls::client_verifier(&certificates, Arc::new(StorePins(store.clone())));
+        let tls_config = tls::server_config(
+            &certificates,
+            verifier.clone(),
+            settings.tls.session_cache_entries,
+        )?;
         let metrics = Arc::new(Metrics::new());
         let keys = Keys::new(hsm, settings.key_cache_entries, metrics.clone());
         let limits = Limits::DEFAULT.with_max_message_size(settings.limits.max_message_size);
@@ -202,7 +208,11 @@ impl Node {
         ));
         let (admin_addr, admin_task) = match &settings.admin {
             Some(admin) => {
-                let admin_tls = tls::server_config(&settings.tls, verifier.clone())?;
+                let admin_tls = tls::server_config(
+                    &certificates,
+                    verifier.clone(),
+                    settings.tls.session_cache_entries,
+                )?;
                 let listener =
                     TcpListener::bind(admin.listen)
                         .await
@@ -226,7 +236,7 @@ impl Node {
                 let task = tokio::spawn(crate::admin::serve(
                     listener,
                     TlsAcceptor::from(admin_tls),
-                    crate::admin::AdminState::new(kms.clone(), enrollment),
+                    crate::admin::AdminState::new(kms.clone(), enrollment, certificates.clone()),
                     admin.clone(),
                     stopped.clone(),
                     DRAIN,
@@ -254,6 +264,7 @@ impl Node {
             forward_task,
             raft_addr,
             raft_task,
+            certificates,
         })
     }
 
@@ -270,6 +281,41 @@ impl Node {
     /// The Raft listener's address, when the node belongs to a cluster.
     pub fn raft_addr(&self) -> Option<SocketAddr> {
         self.raft_addr
+    }
+
+    /// The node's certificates (reloadable).
+    pub fn certificates(&self) -> &Arc<tls::Certificates> {
+        &self.certificates
+    }
+
+    /// Re-reads the certificate files on a signal from the host (SIGHUP), like
+    /// `POST /v1/node/reload-certificates`: logged, and recorded in the audit trail with the
+    /// files and the outcome (the caller: `signal/SIGHUP`, whoever on the host may signal the
+    /// process). `true` when the new certificates are in use.
+    pub async fn reload_certificates_on_signal(&self) -> bool {
+        let outcome = self.certificates.reload_logged("SIGHUP");
+        let files = outcome.files.join(", ");
+        let mut event = crate::audit::success(
+            self.kms.log_name(),
+            audit_log::Kind::Admin,
+            "SIGHUP reload-certificates",
+        );
+        event.principal = Some(audit_log::Principal::named("signal", "SIGHUP"));
+        let reloaded = match &outcome.result {
+            Ok(_) => {
+                event.reason = Some(format!("reloaded, files: {files}"));
+                true
+            }
+            Err(e) => {
+                event.status = audit_log::Status::Failure;
+                event.reason = Some(format!("refused, files: {files}: {e}"));
+                false
+            }
+        };
+        if let Err(e) = self.kms.audit().record_all(vec![event.clamped()]).await {
+            tracing::warn!(error = %e, "audit trail did not take the record of a certificate reload");
+        }
+        reloaded
     }
 
     /// The service.

@@ -28,8 +28,9 @@ use zeroize::Zeroizing;
 pub use audit::{AuditPage, AuditQuery, CheckpointView, MAX_AUDIT_PAGE};
 pub use cluster::{ClusterMember, ClusterStatus, StateDigest};
 pub use model::{
-    ClaimToken, EnrolledClient, Enrollment, Health, Job, Key, KeyAction, KeyCacheCounts, KeyFilter,
-    KeyPage, NodeCounts, NodeStatus, RotationStarted, SignedCertificate, Tenant, Vmware,
+    CertificateInUse, CertificatesReloaded, ClaimToken, EnrolledClient, Enrollment, Health, Job,
+    Key, KeyAction, KeyCacheCounts, KeyFilter, KeyPage, NodeCounts, NodeStatus, RotationStarted,
+    SignedCertificate, Tenant, Vmware,
 };
 pub use platform::ReplicationCheck;
 
@@ -95,6 +96,12 @@ impl AdminClient {
     /// `GET /v1/node/status` (operators).
     pub async fn node_status(&self) -> Result<NodeStatus> {
         self.get("/v1/node/status").await
+    }
+
+    /// `POST /v1/node/reload-certificates` (operators): the node re-reads its certificate files;
+    /// a bad file is refused (HTTP 422 with the reason) and the old certificates stay.
+    pub async fn reload_certificates(&self) -> Result<CertificatesReloaded> {
+        self.post("/v1/node/reload-certificates", json!({})).await
     }
 
     /// `POST /v1/tenants` (operators): a new tenant with its first Domain Key.

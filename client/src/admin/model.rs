@@ -323,6 +323,33 @@ pub struct NodeStatus {
     pub view: Option<String>,
 }
 
+/// `POST /v1/node/reload-certificates`: the files read and the certificates now in use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificatesReloaded {
+    /// Always `true` (a refused reload is an error answer).
+    pub reloaded: bool,
+    /// The files read, in order.
+    pub files: Vec<String>,
+    /// The certificates now in use.
+    pub certificates: Vec<CertificateInUse>,
+    /// `local`: this node's own files (answered by a node cut off from the cluster too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
+}
+
+/// One certificate a node uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateInUse {
+    /// `ecdsa`, `rsa` or `client_ca`.
+    pub role: String,
+    /// The file it was read from.
+    pub file: String,
+    /// Lowercase hex SHA-256 of the DER certificate.
+    pub fingerprint_sha256: String,
+    /// notAfter, Unix seconds.
+    pub not_after: i64,
+}
+
 /// `GET /readyz` and `GET /healthz`: `status` plus per-dependency checks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -345,6 +372,10 @@ pub struct Health {
     /// (readyz; `status` is then `degraded`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_disk: Option<String>,
+    /// `ok`, or `expiring` when a certificate has less than 30 days left (readyz; `status` is
+    /// then `degraded`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificates: Option<String>,
     /// What needs an operator's attention although the node serves.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

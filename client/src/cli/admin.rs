@@ -107,6 +107,9 @@ enum NodeCmd {
     Status,
     /// The Prometheus metrics text (operators).
     Metrics,
+    /// Re-read the node's certificate files (server, admin, node, client CA) without a restart
+    /// (operators); a bad file is refused and the certificates in use stay.
+    ReloadCertificates,
 }
 
 pub(super) async fn node(args: NodeArgs, console: &mut Console<'_>) -> Result<Exit> {
@@ -136,6 +139,30 @@ pub(super) async fn node(args: NodeArgs, console: &mut Console<'_>) -> Result<Ex
                 ];
                 for (k, v) in rows {
                     table.row(vec![Some(k.to_owned()), Some(v)]);
+                }
+                table.write(console.out)?;
+            }
+        }
+        NodeCmd::ReloadCertificates => {
+            let r = api.reload_certificates().await?;
+            if settings.json {
+                output::json(console.out, &r)?;
+            } else {
+                let mut table = Table::new(&["ROLE", "FILE", "SHA-256", "NOT AFTER"]);
+                for c in &r.certificates {
+                    let not_after = time::OffsetDateTime::from_unix_timestamp(c.not_after)
+                        .ok()
+                        .and_then(|t| {
+                            t.format(&time::format_description::well_known::Rfc3339)
+                                .ok()
+                        })
+                        .unwrap_or_else(|| c.not_after.to_string());
+                    table.row(vec![
+                        Some(c.role.clone()),
+                        Some(c.file.clone()),
+                        Some(c.fingerprint_sha256.clone()),
+                        Some(not_after),
+                    ]);
                 }
                 table.write(console.out)?;
             }
@@ -435,6 +462,10 @@ pub(super) async fn health(args: HealthArgs, console: &mut Console<'_>) -> Resul
             table.row(vec![Some("hsm".to_owned()), r.hsm.clone()]);
             table.row(vec![Some("audit".to_owned()), r.audit.clone()]);
             table.row(vec![Some("audit disk".to_owned()), r.audit_disk.clone()]);
+            table.row(vec![
+                Some("certificates".to_owned()),
+                r.certificates.clone(),
+            ]);
             for warning in &r.warnings {
                 table.row(vec![Some("warning".to_owned()), Some(warning.clone())]);
             }

@@ -122,7 +122,7 @@ pub(crate) async fn audit_admin_call(
     let degraded = !state.kms.audit().is_healthy();
     let call = Call {
         object: names.object.clone(),
-        verdict: None,
+        detail: None,
         caller,
         names,
         peer: peer.map(|p| p.addr.to_string()),
@@ -156,7 +156,7 @@ pub(crate) async fn audit_admin_call(
     let created = scope.created_tenant();
     let call = Call {
         object: call.names.object.clone().or_else(|| scope.object()),
-        verdict: scope.verdict(),
+        detail: scope.detail(),
         ..call
     };
     record(&state, &call, created.as_deref(), response, scope.carried()).await
@@ -180,7 +180,7 @@ pub(crate) async fn unknown_route(
         caller: caller_of(&admission, inspected.as_ref()),
         names: Names::default(),
         object: None,
-        verdict: None,
+        detail: None,
         peer: peer.map(|p| p.addr.to_string()),
         action: format!("{} unmatched", request.method()),
         target: request.uri().path(),
@@ -240,8 +240,8 @@ struct Call<'a> {
     names: Names,
     /// The object the record names: the path's `{uid}`, else what the handler noted.
     object: Option<String>,
-    /// A platform decision's verdict, the record's `reason` on success.
-    verdict: Option<String>,
+    /// What the handler noted the call decided or did: the record's `reason`.
+    detail: Option<String>,
     peer: Option<String>,
     action: String,
     target: &'a str,
@@ -275,10 +275,7 @@ fn call_event(
         kind: Kind::Admin,
         operation: call.action.clone(),
         object: call.object.clone(),
-        reason: match status {
-            Status::Success => call.verdict.clone(),
-            _ => reason,
-        },
+        reason: call.detail.clone().or(reason),
         status,
         request_id: None,
         change: None,

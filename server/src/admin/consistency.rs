@@ -12,7 +12,9 @@
 //! The local routes are this node's own view, answered even when it is cut off, because that
 //! is when an operator needs them: the probes, `/metrics`, `/v1/node/status`, `/v1/cluster`
 //! and `/v1/cluster/digest` (each names the applied index or says `"view": "local"`), and
-//! `/v1/cluster/init` (a node that belongs to no cluster yet has no leader to ask). Their
+//! `/v1/cluster/init` (a node that belongs to no cluster yet has no leader to ask), and
+//! `/v1/node/reload-certificates` (this node's own files: a cut-off node may need new
+//! certificates to rejoin). Their
 //! caller is checked against the enrollments this node holds, which on a cut-off node may
 //! miss a recent disable: they show no tenant data.
 
@@ -26,7 +28,7 @@ pub(crate) const LOCAL_VIEW: &str = "local";
 
 /// The routes (method and route template) answered from this node's own state without
 /// waiting for the cluster.
-pub(crate) const LOCAL_ROUTES: [(Method, &str); 7] = [
+pub(crate) const LOCAL_ROUTES: [(Method, &str); 8] = [
     (Method::GET, "/healthz"),
     (Method::GET, "/readyz"),
     (Method::GET, "/metrics"),
@@ -34,6 +36,7 @@ pub(crate) const LOCAL_ROUTES: [(Method, &str); 7] = [
     (Method::GET, "/v1/cluster"),
     (Method::GET, "/v1/cluster/digest"),
     (Method::POST, "/v1/cluster/init"),
+    (Method::POST, "/v1/node/reload-certificates"),
 ];
 
 /// How a route's answer relates to the replicated state.
@@ -84,6 +87,10 @@ mod tests {
         assert_eq!(
             Consistency::of(&Method::POST, "/v1/cluster"),
             Consistency::Linearized
+        );
+        assert_eq!(
+            Consistency::of(&Method::POST, "/v1/node/reload-certificates"),
+            Consistency::Local
         );
         assert_eq!(
             Consistency::of(&Method::GET, "/v1/some/future/route"),

@@ -17,6 +17,9 @@ use crate::tenancy::AdminError;
 /// Why an admin call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A certificate reload found a file unusable: nothing was installed.
+    #[error("certificate reload refused: {0}")]
+    CertificateReload(#[source] crate::tls::TlsError),
     /// The certificate names no enabled principal (or its tenant is suspended).
     #[error("not authenticated: {0}")]
     Unauthenticated(#[source] Arc<IdentityError>),
@@ -161,6 +164,10 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "not authenticated"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::CertificateReload(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "certificate reload refused; the certificates in use are unchanged",
+            ),
             ApiError::NoSuchTenant => (StatusCode::NOT_FOUND, "no such tenant"),
             ApiError::NoSuchClient => (StatusCode::NOT_FOUND, "no such client"),
             ApiError::NoSuchKey => (StatusCode::NOT_FOUND, "no such key"),
@@ -347,6 +354,10 @@ impl IntoResponse for ApiError {
         let body = match &self {
             ApiError::Cluster(crate::cluster::ClusterError::Membership(why)) => {
                 serde_json::json!({ "error": message, "detail": why })
+            }
+            // Which file and what is wrong with it (paths and parser findings, no key bytes).
+            ApiError::CertificateReload(e) => {
+                serde_json::json!({ "error": message, "detail": e.to_string() })
             }
             _ => serde_json::json!({ "error": message }),
         };

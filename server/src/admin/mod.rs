@@ -11,6 +11,7 @@
 
 mod audit;
 mod auth;
+pub mod certificates;
 mod clients;
 mod cluster;
 mod consistency;
@@ -70,6 +71,7 @@ pub struct AdminState {
     rotations: rotation::Rotations,
     started: Instant,
     enrollment: Enrollment,
+    certificates: Arc<crate::tls::Certificates>,
 }
 
 /// What enrolling clients needs besides the store: how long a pin claim's token binds, and
@@ -84,12 +86,17 @@ pub struct Enrollment {
 
 impl AdminState {
     /// State over the node's service.
-    pub fn new(kms: Arc<Kms>, enrollment: Enrollment) -> Arc<Self> {
+    pub fn new(
+        kms: Arc<Kms>,
+        enrollment: Enrollment,
+        certificates: Arc<crate::tls::Certificates>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             kms,
             rotations: rotation::Rotations::default(),
             started: Instant::now(),
             enrollment,
+            certificates,
         })
     }
 }
@@ -118,6 +125,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> 
         GET "/readyz" => tenants::readyz,
         GET "/metrics" => tenants::metrics,
         GET "/v1/node/status" => tenants::node_status,
+        POST "/v1/node/reload-certificates" => certificates::reload,
         GET "/v1/cluster" => cluster::status,
         POST "/v1/cluster/init" => cluster::init,
         POST "/v1/cluster/nodes" => cluster::add_node,

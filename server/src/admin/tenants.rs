@@ -70,15 +70,25 @@ pub(crate) async fn readyz(State(state): State<Arc<AdminState>>) -> Result<Respo
     let disk = state.kms.audit().check_disk();
     let mut body = serde_json::json!({
         "status": "ready", "store": "ok", "hsm": "ok", "audit": "ok", "audit_disk": "ok",
-        "view": LOCAL_VIEW
+        "certificates": "ok", "view": LOCAL_VIEW
     });
+    let mut warnings = Vec::new();
     if disk.low {
-        body["status"] = "degraded".into();
         body["audit_disk"] = "low".into();
-        body["warnings"] = serde_json::json!([
+        warnings.push(
             "free space under the audit directory is below the watermark: \
              the audit trail refuses every request once the disk is full"
-        ]);
+                .to_owned(),
+        );
+    }
+    let expiring = super::certificates::expiring(&state.certificates);
+    if !expiring.is_empty() {
+        body["certificates"] = "expiring".into();
+        warnings.extend(expiring);
+    }
+    if !warnings.is_empty() {
+        body["status"] = "degraded".into();
+        body["warnings"] = warnings.into();
     }
     Ok(Json(body).into_response())
 }
@@ -89,6 +99,11 @@ pub(crate) async fn metrics(
     _granted: Caller,
 ) -> Result<Response, ApiError> {
     state.kms.audit().check_disk();
+    state.kms.metrics().certificate_expiry(
+        &state
+            .certificates
+            .expiry_seconds(super::certificates::now()),
+    );
     let text = state
         .kms
         .metrics()

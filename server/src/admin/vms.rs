@@ -54,7 +54,7 @@ pub(crate) async fn eligibility(
         key_provider: platform.is_key_provider(&tenant, &facts.vcenter)?,
     };
     let failed = eligibility::assess(&facts, known);
-    scope.note_verdict(eligibility::verdict_text(&failed));
+    scope.note_detail(eligibility::verdict_text(&failed));
     let failed: Vec<_> = failed
         .iter()
         .map(|p| serde_json::json!({ "code": p.code(), "message": p.message() }))
@@ -276,7 +276,7 @@ pub(crate) async fn replication_check(
             refused.len()
         ),
     };
-    scope.note_verdict(verdict);
+    scope.note_detail(verdict);
     Ok(Json(serde_json::json!({
         "tenant": tenant,
         "mode": check.mode,

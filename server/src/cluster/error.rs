@@ -7,6 +7,7 @@ use std::io;
 
 use super::types::Incarnation;
 use crate::store::StoreError;
+use crate::store::schema::SchemaTooNew;
 
 /// Which stored Raft record failed to decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub enum LogRecord {
     Incarnation,
     /// State-machine metadata: retired node IDs.
     RetiredNodes,
+    /// The log file's schema version.
+    Schema,
 }
 
 impl fmt::Display for LogRecord {
@@ -40,6 +43,7 @@ impl fmt::Display for LogRecord {
             Self::Membership => f.write_str("last membership"),
             Self::Incarnation => f.write_str("cluster incarnation ID"),
             Self::RetiredNodes => f.write_str("retired node IDs"),
+            Self::Schema => f.write_str("schema version"),
         }
     }
 }
@@ -151,6 +155,12 @@ pub enum ClusterStoreError {
         /// This node's incarnation.
         local: Incarnation,
     },
+    /// The Raft log file was written by a newer binary (nothing in it was read or changed).
+    #[error("the Raft log file {0}")]
+    SchemaTooNew(SchemaTooNew),
+    /// A snapshot was written by a newer binary (refused before any record is used).
+    #[error("the snapshot {0}")]
+    SnapshotSchemaTooNew(SchemaTooNew),
 }
 
 impl ClusterStoreError {
@@ -162,7 +172,9 @@ impl ClusterStoreError {
             | Self::SnapshotRecordMalformed
             | Self::SnapshotMetaMismatch
             | Self::IncarnationMismatch { .. }
-            | Self::IncarnationMissing { .. } => io::ErrorKind::InvalidData,
+            | Self::IncarnationMissing { .. }
+            | Self::SchemaTooNew(_)
+            | Self::SnapshotSchemaTooNew(_) => io::ErrorKind::InvalidData,
             Self::Open(_)
             | Self::Transaction(_)
             | Self::Table(_)

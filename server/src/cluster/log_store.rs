@@ -27,6 +27,7 @@ use serde::de::DeserializeOwned;
 use super::error::{ClusterStoreError, LogRecord};
 use super::log_writer::{LogWriter, Pending};
 use super::types::TypeConfig;
+use crate::store::schema;
 
 /// Log index -> postcard-encoded entry.
 pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
@@ -34,6 +35,8 @@ pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_l
 pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_log_meta");
 
 const VOTE: &str = "vote";
+/// The log file's schema version (postcard `u32`, see [`crate::store::schema`]).
+const SCHEMA: &str = "schema_version";
 pub(super) const COMMITTED: &str = "committed";
 pub(super) const PURGED: &str = "last_purged";
 
@@ -70,15 +73,18 @@ impl Debug for LogReader {
 }
 
 impl LogStore {
-    /// Opens (or creates, mode 0600) the log database at `path`.
+    /// Opens (or creates, mode 0600) the log database at `path`. A log written by a newer
+    /// binary is refused ([`ClusterStoreError::SchemaTooNew`]) before anything else is done
+    /// with it; an older one is migrated (see [`crate::store::schema`]).
     pub fn open(path: &Path) -> Result<Self, ClusterStoreError> {
         crate::permissions::touch_private(path).map_err(redb::DatabaseError::from)?;
         let db = Database::builder().create(path)?;
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
+        let opened = check_schema(&txn)?;
         txn.open_table(LOG)?;
-        txn.open_table(META)?;
         txn.commit()?;
+        schema::log_opened("Raft log", opened);
         let db = Arc::new(db);
         let pending = Arc::new(Pending::default());
         let writer = LogWriter::start(db.clone(), pending.clone())?;
@@ -114,6 +120,54 @@ impl LogStore {
             pending: self.pending.clone(),
         }
     }
+}
+
+/// Checks the log's schema version inside `txn` (before any other table is created) and
+/// records the current one; a refusal leaves the file as it was (`txn` is dropped unapplied).
+fn check_schema(txn: &WriteTransaction) -> Result<schema::Opened, ClusterStoreError> {
+    let fresh = txn.list_tables()?.next().is_none();
+    let mut meta = txn.open_table(META)?;
+    let recorded: Option<u32> = meta
+        .get(SCHEMA)?
+        .map(|v| decode(v.value(), LogRecord::Schema))
+        .transpose()?;
+    let opened = schema::plan(recorded, fresh).map_err(ClusterStoreError::SchemaTooNew)?;
+    if opened != schema::Opened::Current {
+        meta.insert(SCHEMA, encode(&schema::SCHEMA_VERSION)?.as_slice())?;
+    }
+    Ok(opened)
+}
+
+/// Overwrites a log file's recorded schema version, as a binary of that version would have
+/// left it (`None`: as before versions existed). For tests of the refusal and the migration.
+#[cfg(test)]
+pub(super) fn overwrite_schema(path: &Path, version: Option<u32>) -> Result<(), ClusterStoreError> {
+    let db = Database::open(path)?;
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        match version {
+            Some(v) => {
+                meta.insert(SCHEMA, encode(&v)?.as_slice())?;
+            }
+            None => {
+                meta.remove(SCHEMA)?;
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// A log file's recorded schema version. For tests.
+#[cfg(test)]
+pub(super) fn read_schema(path: &Path) -> Result<Option<u32>, ClusterStoreError> {
+    let db = Database::open(path)?;
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    meta.get(SCHEMA)?
+        .map(|v| decode(v.value(), LogRecord::Schema))
+        .transpose()
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ClusterStoreError> {

@@ -8,16 +8,21 @@ use std::fmt;
 use std::sync::Arc;
 
 use certs::identity::Identity;
+use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::server::WebPkiClientVerifier;
-use rustls::server::danger::ClientCertVerifier;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls::{
+    ClientConfig, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
+};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 use super::types::NodeId;
 use crate::config::TlsFiles;
-use crate::tls::{self, TlsError};
+use crate::tls::swap::Swap;
+use crate::tls::{Certificates, ServerKeys, TlsError, Trust};
 
 /// The server name sent in node-to-node handshakes. Not checked: the node URI is.
 pub const PEER_SERVER_NAME: &str = "kms-node";
@@ -38,28 +43,38 @@ impl fmt::Debug for PeerTls {
 }
 
 impl PeerTls {
-    /// Loads the node certificate and the CA named in `files`.
+    /// Loads the node certificate and the CA named in `files` (not reloadable: tools and tests).
     pub fn new(files: &TlsFiles) -> Result<Self, TlsError> {
-        let provider = tls::provider();
-        let mut roots = RootCertStore::empty();
-        for cert in tls::read_certs(&files.client_ca)? {
-            roots.add(cert)?;
-        }
-        let roots = Arc::new(roots);
-        let chain = tls::read_certs(&files.ecdsa_cert)?;
-        let key = tls::read_key(&files.ecdsa_key)?;
-        let verifier =
-            WebPkiClientVerifier::builder_with_provider(roots, provider.clone()).build()?;
+        Self::from_certificates(&Certificates::load(files)?)
+    }
+
+    /// Configurations that present the node certificate and trust the client CAs
+    /// `certificates` holds at each handshake (a certificate reload changes both for the
+    /// next connection, in either direction).
+    pub fn from_certificates(certificates: &Certificates) -> Result<Self, TlsError> {
+        let provider = certificates.provider();
+        let trust = certificates.trust();
+        let key = Arc::new(NodeKey(certificates.server_keys()));
         let server = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])?
-            .with_client_cert_verifier(verifier.clone())
-            .with_single_cert(chain.clone(), key.clone_key())?;
+            .with_client_cert_verifier(Arc::new(NodeClientVerifier {
+                trust: trust.clone(),
+                provider: provider.clone(),
+            }))
+            .with_cert_resolver(key.clone());
+        // No resumption between nodes: a resumed handshake checks no certificate, so a peer
+        // whose CA a reload dropped could come back on an old session. Peer connections are
+        // pooled (`dialer.rs`), so full handshakes stay rare.
+        let mut server = server;
+        server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        server.send_tls13_tickets = 0;
         let mut client = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NodeServerVerifier { verifier, provider }))
-            .with_client_auth_cert(chain, key)?;
+            .with_custom_certificate_verifier(Arc::new(NodeServerVerifier { trust, provider }))
+            .with_client_cert_resolver(key);
         client.enable_sni = false;
+        client.resumption = rustls::client::Resumption::disabled();
         Ok(Self {
             server: Arc::new(server),
             client: Arc::new(client),
@@ -86,7 +101,7 @@ impl PeerTls {
 /// same check as for client certificates: node certificates carry both EKUs) and a node URI.
 /// Host names are not checked; the node URI is what names a peer.
 struct NodeServerVerifier {
-    verifier: Arc<dyn ClientCertVerifier>,
+    trust: Arc<Swap<Trust>>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -105,7 +120,9 @@ impl ServerCertVerifier for NodeServerVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.verifier
+        self.trust
+            .load()
+            .webpki
             .verify_client_cert(end_entity, intermediates, now)?;
         if PeerTls::peer_node(Some(end_entity)).is_none() {
             return Err(rustls::Error::InvalidCertificate(
@@ -113,6 +130,94 @@ impl ServerCertVerifier for NodeServerVerifier {
             ));
         }
         Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        crate::tls::tls12_signature(&self.provider, message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        crate::tls::tls13_signature(&self.provider, message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The node certificate (`[tls] ecdsa_cert`) as installed now, presented in both directions.
+#[derive(Debug)]
+struct NodeKey(Arc<Swap<ServerKeys>>);
+
+impl ResolvesServerCert for NodeKey {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.load().ecdsa.clone())
+    }
+}
+
+impl ResolvesClientCert for NodeKey {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.load().ecdsa.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// Verifies a calling peer's certificate: a chain to the client CAs installed now (node
+/// certificates carry the clientAuth EKU). Which node it names is checked per call.
+struct NodeClientVerifier {
+    trust: Arc<Swap<Trust>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl fmt::Debug for NodeClientVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeClientVerifier").finish_non_exhaustive()
+    }
+}
+
+impl ClientCertVerifier for NodeClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        // A node presents its one certificate whatever the hints.
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.trust
+            .load()
+            .webpki
+            .verify_client_cert(end_entity, intermediates, now)
     }
 
     fn verify_tls12_signature(

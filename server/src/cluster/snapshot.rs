@@ -4,13 +4,18 @@
 //! Layout (integers little-endian):
 //!
 //! ```text
-//! magic "KMSSNAP\0", format version u32 (1)
+//! magic "KMSSNAP\0", format version u32 (2)
+//! schema version u32 (format 2 on; format 1, written before schema versions, is schema 1)
 //! header length u32, header (postcard: incarnation ID, last log id, last membership)
 //! then per table: tag 1, name length u8, name
 //!      per record: tag 2, key length u32, key, value length u32, value
 //! tag 0 (end)
 //! SHA-256 of everything above (32 bytes)
 //! ```
+//!
+//! A snapshot of a newer schema version than this binary's
+//! ([`crate::store::schema::SCHEMA_VERSION`]) is refused when opened, before its header is
+//! decoded. Format 1 files (no schema field) are still read.
 //!
 //! Every length is checked against its limit before anything is allocated; the digest is
 //! checked over the whole file before any record is used (it guards against corruption in
@@ -26,9 +31,13 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ClusterStoreError, SnapshotDefect};
 use super::types::{Incarnation, TypeConfig};
+use crate::store::schema;
 
 const MAGIC: &[u8; 8] = b"KMSSNAP\0";
-const FORMAT_VERSION: u32 = 1;
+/// The format written: 2 adds the schema version after the format version.
+const FORMAT_VERSION: u32 = 2;
+/// The format written before snapshots carried a schema version (read, never written).
+const FORMAT_UNVERSIONED: u32 = 1;
 const TAG_END: u8 = 0;
 const TAG_TABLE: u8 = 1;
 const TAG_RECORD: u8 = 2;
@@ -121,6 +130,7 @@ impl SnapshotWriter {
             .ok_or(defect(SnapshotDefect::TooLarge))?;
         w.put(MAGIC)?;
         w.put(&FORMAT_VERSION.to_le_bytes())?;
+        w.put(&schema::SCHEMA_VERSION.to_le_bytes())?;
         w.put(&header_len.to_le_bytes())?;
         w.put(&encoded)?;
         Ok(w)
@@ -253,9 +263,15 @@ impl SnapshotReader {
         };
         let mut magic = [0u8; 8];
         r.take(&mut magic)?;
-        if &magic != MAGIC || r.u32()? != FORMAT_VERSION {
+        if &magic != MAGIC {
             return Err(defect(SnapshotDefect::Magic));
         }
+        let found = match r.u32()? {
+            FORMAT_UNVERSIONED => schema::UNVERSIONED,
+            FORMAT_VERSION => r.u32()?,
+            _ => return Err(defect(SnapshotDefect::Magic)),
+        };
+        schema::plan(Some(found), false).map_err(ClusterStoreError::SnapshotSchemaTooNew)?;
         let header_len = r.u32()?;
         if header_len > MAX_HEADER_BYTES {
             return Err(defect(SnapshotDefect::TooLarge));

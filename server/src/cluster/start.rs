@@ -16,7 +16,7 @@ use super::raft_node::{Raft, RaftNode};
 use super::rpc::NodeInfo;
 use super::timing::PeerTimeouts;
 use super::types::NodeId;
-use crate::config::{ClusterSettings, TlsFiles};
+use crate::config::ClusterSettings;
 use crate::store::Store;
 
 /// Log entries kept behind a snapshot, so a briefly lagging follower catches up from the log.
@@ -57,8 +57,8 @@ pub struct StartArgs<'a> {
     pub node_id: NodeId,
     /// `[cluster]`.
     pub settings: &'a ClusterSettings,
-    /// The node certificate and CA.
-    pub tls: &'a TlsFiles,
+    /// The node certificate and CA, reloadable.
+    pub tls: &'a crate::tls::Certificates,
     /// The node's data directory (Raft log, snapshots).
     pub data_dir: &'a Path,
     /// The node's store.
@@ -76,7 +76,7 @@ pub async fn start(
     stop: watch::Receiver<bool>,
 ) -> Result<Started, ClusterStartError> {
     let s = args.settings;
-    let tls = PeerTls::new(args.tls)?;
+    let tls = PeerTls::from_certificates(args.tls)?;
     let (log, sm) = super::open_storage(args.data_dir, args.store)?;
     let sm = sm.with_audit(args.audit);
     let heartbeat = u64::try_from(s.heartbeat.as_millis()).unwrap_or(u64::MAX);

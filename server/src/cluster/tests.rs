@@ -4,5 +4,7 @@
 mod durability;
 mod files;
 mod fixture;
+mod peer_reload;
+mod schema;
 mod snapshots;
 mod suite;

@@ -44,9 +44,9 @@ struct Pending {
     object: Option<String>,
     /// The tenant an admin call said it creates.
     created: Option<String>,
-    /// The verdict of a platform decision the call made (eligibility, replication), for its
-    /// record.
-    verdict: Option<String>,
+    /// What the call decided or did, for its record's `reason` (a platform verdict, the files
+    /// a certificate reload read): never anything secret.
+    detail: Option<String>,
 }
 
 /// The audit scope of one call (see the module docs).
@@ -67,7 +67,7 @@ impl AuditScope {
                 carried: false,
                 object: None,
                 created: None,
-                verdict: None,
+                detail: None,
             }),
         }
     }
@@ -120,14 +120,15 @@ impl AuditScope {
         self.pending().object.clone()
     }
 
-    /// Notes the verdict of a platform decision (its record's `reason`, on success).
-    pub fn note_verdict(&self, verdict: String) {
-        self.pending().verdict = Some(verdict);
+    /// Notes what the call decided or did (its record's `reason`, whatever the outcome): a
+    /// platform verdict, the files a reload read. Nothing secret.
+    pub fn note_detail(&self, detail: String) {
+        self.pending().detail = Some(detail);
     }
 
-    /// The verdict noted by [`AuditScope::note_verdict`].
-    pub fn verdict(&self) -> Option<String> {
-        self.pending().verdict.clone()
+    /// The detail noted by [`AuditScope::note_detail`].
+    pub fn detail(&self) -> Option<String> {
+        self.pending().detail.clone()
     }
 
     /// Whether a committed change carried the call's record.

@@ -2,8 +2,10 @@
 //! connection per operation, mostly resumed sessions of the same few certificates; inspecting
 //! each chain again (a P-256 signature check, ~70 µs) was about a tenth of the server's CPU per
 //! such connection. An inspection is reused for the same chain (same DER bytes) for at most
-//! [`KEEP_SECS`] and never past the end-entity certificate's notAfter. Enrollment state is not
-//! cached here: it is looked up for every request (see `principal_of`).
+//! [`KEEP_SECS`], never past the end-entity certificate's notAfter, and never across a reload
+//! of the trusted client CAs (an inspection names the trust generation it was made under).
+//! Enrollment state is not cached here: it is looked up for every request (see
+//! `principal_of`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,8 +18,8 @@ use sha2::{Digest as _, Sha256};
 use super::PeerCertificate;
 use crate::tls::verifier::validity;
 
-/// How long an inspection is reused: a client CA removed from the trust store, or a chain
-/// that stops verifying for another reason, is noticed within this time.
+/// How long an inspection is reused: a chain that stops verifying for a reason other than a
+/// certificate reload (which ends every inspection at once) is noticed within this time.
 pub const KEEP_SECS: i64 = 60;
 
 /// Chains remembered at most; the map is emptied when full.
@@ -26,7 +28,7 @@ const MAX_ENTRIES: usize = 4096;
 /// Recent successful inspections, by SHA-256 over the chain.
 #[derive(Default)]
 pub struct RecentInspections {
-    entries: Mutex<HashMap<[u8; 32], (PeerCertificate, i64)>>,
+    entries: Mutex<HashMap<[u8; 32], (PeerCertificate, i64, u64)>>,
 }
 
 impl fmt::Debug for RecentInspections {
@@ -39,26 +41,30 @@ impl fmt::Debug for RecentInspections {
 }
 
 impl RecentInspections {
-    /// The inspection of `chain` made within [`KEEP_SECS`] seconds, or a new one by
-    /// `inspect`, which is remembered when it succeeds.
+    /// The inspection of `chain` made within [`KEEP_SECS`] seconds under the trusted client
+    /// CAs of `generation` (`ClientVerifier::trust_generation`), or a new one by `inspect`,
+    /// which is remembered when it succeeds.
     pub fn get_or_inspect<E>(
         &self,
         chain: &[CertificateDer<'_>],
+        generation: u64,
         inspect: impl FnOnce() -> Result<PeerCertificate, E>,
     ) -> Result<PeerCertificate, E> {
-        self.at(chain, unix_now(), inspect)
+        self.at(chain, unix_now(), generation, inspect)
     }
 
     fn at<E>(
         &self,
         chain: &[CertificateDer<'_>],
         now: i64,
+        generation: u64,
         inspect: impl FnOnce() -> Result<PeerCertificate, E>,
     ) -> Result<PeerCertificate, E> {
         let key = chain_key(chain);
         if let Ok(entries) = self.entries.lock()
-            && let Some((peer, until)) = entries.get(&key)
+            && let Some((peer, until, made_under)) = entries.get(&key)
             && now <= *until
+            && *made_under == generation
         {
             return Ok(peer.clone());
         }
@@ -72,7 +78,7 @@ impl RecentInspections {
                 entries.clear();
             }
             let until = now.saturating_add(KEEP_SECS).min(not_after);
-            entries.insert(key, (peer.clone(), until));
+            entries.insert(key, (peer.clone(), until, generation));
         }
         Ok(peer)
     }
@@ -128,14 +134,16 @@ mod tests {
         let recent = RecentInspections::default();
         let chain = [cert(false)];
         let now = 1_700_000_000;
-        let first = recent.at(&chain, now, || Ok::<_, ()>(peer("first")));
+        let first = recent.at(&chain, now, 0, || Ok::<_, ()>(peer("first")));
         assert_eq!(first.map(|p| p.facts.subject), Ok("first".into()));
-        let again = recent.at(&chain, now + KEEP_SECS, || Ok::<_, ()>(peer("second")));
+        let again = recent.at(&chain, now + KEEP_SECS, 0, || Ok::<_, ()>(peer("second")));
         assert_eq!(again.map(|p| p.facts.subject), Ok("first".into()));
-        let later = recent.at(&chain, now + KEEP_SECS + 1, || Ok::<_, ()>(peer("third")));
+        let later = recent.at(&chain, now + KEEP_SECS + 1, 0, || {
+            Ok::<_, ()>(peer("third"))
+        });
         assert_eq!(later.map(|p| p.facts.subject), Ok("third".into()));
         // another chain is inspected on its own
-        let other = recent.at(&[cert(false)], now, || Ok::<_, ()>(peer("other")));
+        let other = recent.at(&[cert(false)], now, 0, || Ok::<_, ()>(peer("other")));
         assert_eq!(other.map(|p| p.facts.subject), Ok("other".into()));
     }
 
@@ -146,15 +154,28 @@ mod tests {
         let now = 1_700_000_000;
         assert_eq!(
             recent
-                .at(&chain, now, || Err::<PeerCertificate, _>("no"))
+                .at(&chain, now, 0, || Err::<PeerCertificate, _>("no"))
                 .err(),
             Some("no")
         );
-        let next = recent.at(&chain, now, || Ok::<_, ()>(peer("ok")));
+        let next = recent.at(&chain, now, 0, || Ok::<_, ()>(peer("ok")));
         assert_eq!(next.map(|p| p.facts.subject), Ok("ok".into()));
         let expired = [cert(true)];
-        let _ = recent.at(&expired, now, || Ok::<_, ()>(peer("a")));
-        let again = recent.at(&expired, now, || Ok::<_, ()>(peer("b")));
+        let _ = recent.at(&expired, now, 0, || Ok::<_, ()>(peer("a")));
+        let again = recent.at(&expired, now, 0, || Ok::<_, ()>(peer("b")));
         assert_eq!(again.map(|p| p.facts.subject), Ok("b".into()));
+    }
+
+    #[test]
+    fn an_inspection_is_not_reused_after_the_client_cas_are_reloaded() {
+        let recent = RecentInspections::default();
+        let chain = [cert(false)];
+        let now = 1_700_000_000;
+        let first = recent.at(&chain, now, 0, || Ok::<_, ()>(peer("first")));
+        assert_eq!(first.map(|p| p.facts.subject), Ok("first".into()));
+        let reloaded = recent.at(&chain, now, 1, || Ok::<_, ()>(peer("second")));
+        assert_eq!(reloaded.map(|p| p.facts.subject), Ok("second".into()));
+        let again = recent.at(&chain, now, 1, || Ok::<_, ()>(peer("third")));
+        assert_eq!(again.map(|p| p.facts.subject), Ok("second".into()));
     }
 }

@@ -47,6 +47,7 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/readyz", Rule::Open),
     ("GET", "/metrics", Rule::Operator),
     ("GET", "/v1/node/status", Rule::Operator),
+    ("POST", "/v1/node/reload-certificates", Rule::Operator),
     ("GET", "/v1/cluster", Rule::Operator),
     ("POST", "/v1/cluster/init", Rule::Operator),
     ("POST", "/v1/cluster/nodes", Rule::Operator),

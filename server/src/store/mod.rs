@@ -13,6 +13,7 @@ pub mod events;
 pub mod platform;
 pub mod records;
 pub(crate) mod replica;
+pub mod schema;
 mod tables;
 
 use std::path::Path;
@@ -65,6 +66,9 @@ pub enum StoreError {
     /// A deferred-durability transaction could not be set up.
     #[error("deferred durability refused")]
     DeferredDurability,
+    /// The store file was written by a newer binary (nothing in it was read or changed).
+    #[error("the store file {0}")]
+    SchemaTooNew(schema::SchemaTooNew),
 }
 
 /// Most pending pin claims [`Store::pin_claims`] reads for one fingerprint and name (claims
@@ -82,14 +86,18 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the database file and its tables.
-    /// A new file is created mode 0600 (see [`crate::permissions`]).
+    /// A new file is created mode 0600 (see [`crate::permissions`]). A file written by a newer
+    /// binary is refused ([`StoreError::SchemaTooNew`]) before anything else is done with it;
+    /// an older one is migrated (see [`schema`]).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         crate::permissions::touch_private(path).map_err(redb::DatabaseError::from)?;
         let db = Database::builder().set_cache_size(64 << 20).create(path)?;
         let txn = db.begin_write()?;
+        let opened = schema::check_store(&txn)?;
         tables::create_all(&txn)?;
         txn.open_table(replica::META)?;
         txn.commit()?;
+        schema::log_opened("store", opened);
         Ok(Self {
             db: Arc::new(db),
             cache: Arc::new(RecordCache::new()),
@@ -353,5 +361,7 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_allocvec(value).map_err(StoreError::Encode)
 }
 
+#[cfg(test)]
+mod schema_tests;
 #[cfg(test)]
 mod tests;

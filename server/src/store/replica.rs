@@ -104,8 +104,10 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
 /// Tables that are the node's own and stay out of snapshots: the audit outbox holds the
 /// records this node has applied but not yet written to its own audit log, trimmed by that
 /// log's progress (not deterministic across nodes).
+/// The schema table holds this file's own version (a snapshot carries its version in its
+/// preamble).
 #[cfg(test)]
-pub(crate) const NODE_LOCAL: &[&str] = &["audit_outbox"];
+pub(crate) const NODE_LOCAL: &[&str] = &["audit_outbox", "schema"];
 
 /// The replicated table named `name`.
 pub(crate) fn replicated_table(name: &str) -> Option<&'static dyn ReplicatedTable> {

@@ -4,7 +4,9 @@
 //! mandatory client certificate that is either issued by the KMS CA (with the clientAuth EKU) or
 //! pinned by fingerprint (see `verifier` for the one rule).
 
+pub mod reload;
 mod resolver;
+pub mod swap;
 pub mod verifier;
 
 use std::path::Path;
@@ -15,9 +17,9 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::ServerSessionMemoryCache;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-pub use verifier::{ClientVerifier, Origin, PinnedCertificates};
-
-use crate::config::TlsFiles;
+pub use reload::{CertificateFacts, Certificates};
+pub use resolver::ServerKeys;
+pub use verifier::{ClientVerifier, Origin, PinnedCertificates, Trust};
 
 /// TLS set-up errors (at start-up; never sent to a peer).
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,22 @@ pub enum TlsError {
         path: String,
         /// "certificate" or "private key".
         what: &'static str,
+    },
+    /// A private key is not the key of the certificate it is configured with.
+    #[error("{key} is not the private key of the certificate in {cert}: {source}")]
+    KeyMismatch {
+        /// The certificate file.
+        cert: String,
+        /// The key file.
+        key: String,
+        /// rustls' finding.
+        source: rustls::Error,
+    },
+    /// A certificate does not parse as X.509.
+    #[error("{path} holds a certificate that does not parse")]
+    Unparsable {
+        /// The file.
+        path: String,
     },
     /// rustls refused the material or the configuration.
     #[error("TLS configuration rejected: {0}")]
@@ -90,13 +108,17 @@ pub(crate) fn tls13_signature(
     )
 }
 
-/// The client certificate verifier for the CA bundle in `files`.
+/// The client certificate verifier over the trusted client CAs of `certificates` (replaced by
+/// each reload).
 pub fn client_verifier(
-    files: &TlsFiles,
+    certificates: &Certificates,
     pinned: Arc<dyn PinnedCertificates>,
-) -> Result<Arc<ClientVerifier>, TlsError> {
-    let ca = read_certs(&files.client_ca)?;
-    Ok(Arc::new(ClientVerifier::new(&ca, pinned, provider())?))
+) -> Arc<ClientVerifier> {
+    Arc::new(ClientVerifier::sharing(
+        certificates.trust(),
+        pinned,
+        certificates.provider(),
+    ))
 }
 
 /// The client CA with its private key, for signing CSRs through the admin API: the
@@ -125,38 +147,23 @@ pub fn client_ca_signer(
     Err(ca_key(last))
 }
 
-/// Builds the server's TLS configuration around `verifier`.
+/// Builds the server's TLS configuration (KMIP and admin listeners) around `verifier`, serving
+/// the certificates `certificates` holds at each handshake.
 pub fn server_config(
-    files: &TlsFiles,
+    certificates: &Certificates,
     verifier: Arc<ClientVerifier>,
+    session_cache_entries: usize,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = provider();
-    let ecdsa = load_certified_key(&files.ecdsa_cert, &files.ecdsa_key, &provider)?;
-    let rsa = match (&files.rsa_cert, &files.rsa_key) {
-        (Some(c), Some(k)) => Some(load_certified_key(c, k, &provider)?),
-        _ => None,
-    };
-    let resolver = Arc::new(resolver::CertResolver::new(ecdsa, rsa));
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let resolver = Arc::new(resolver::CertResolver::new(certificates.server_keys()));
+    let mut config = ServerConfig::builder_with_provider(certificates.provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_client_cert_verifier(verifier)
         .with_cert_resolver(resolver);
-    config.session_storage = ServerSessionMemoryCache::new(files.session_cache_entries);
+    config.session_storage = ServerSessionMemoryCache::new(session_cache_entries);
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
     // KMIP has no ALPN; the server picks its own suite order.
     config.ignore_client_order = true;
     Ok(Arc::new(config))
-}
-
-fn load_certified_key(
-    cert: &Path,
-    key: &Path,
-    provider: &CryptoProvider,
-) -> Result<Arc<rustls::sign::CertifiedKey>, TlsError> {
-    let chain = read_certs(cert)?;
-    let key_der = read_key(key)?;
-    let signing = provider.key_provider.load_private_key(key_der)?;
-    Ok(Arc::new(rustls::sign::CertifiedKey::new(chain, signing)))
 }
 
 /// TLS client settings for forwarding the audit trail: the SIEM is trusted through the CAs

@@ -1,5 +1,6 @@
 //! Picks the ECDSA or the RSA server certificate per client hello: ECDSA when the client can
-//! verify it (cheaper handshakes), RSA for clients that offer no ECDSA signature scheme.
+//! verify it (cheaper handshakes), RSA for clients that offer no ECDSA signature scheme. The
+//! pair is read at each handshake from what the last certificate reload installed.
 
 use std::sync::Arc;
 
@@ -7,15 +8,26 @@ use rustls::SignatureScheme;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
+use super::swap::Swap;
+
+/// The server's certificates and keys: `[tls] ecdsa_cert` (also the node certificate and the
+/// admin API's) and the optional RSA pair.
+#[derive(Debug)]
+pub struct ServerKeys {
+    /// The ECDSA certificate chain and key.
+    pub ecdsa: Arc<CertifiedKey>,
+    /// The RSA certificate chain and key, if configured.
+    pub rsa: Option<Arc<CertifiedKey>>,
+}
+
 #[derive(Debug)]
 pub(super) struct CertResolver {
-    ecdsa: Arc<CertifiedKey>,
-    rsa: Option<Arc<CertifiedKey>>,
+    keys: Arc<Swap<ServerKeys>>,
 }
 
 impl CertResolver {
-    pub(super) fn new(ecdsa: Arc<CertifiedKey>, rsa: Option<Arc<CertifiedKey>>) -> Self {
-        Self { ecdsa, rsa }
+    pub(super) fn new(keys: Arc<Swap<ServerKeys>>) -> Self {
+        Self { keys }
     }
 }
 
@@ -30,10 +42,11 @@ fn is_ecdsa(s: &SignatureScheme) -> bool {
 
 impl ResolvesServerCert for CertResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let keys = self.keys.load();
         if hello.signature_schemes().iter().any(is_ecdsa) {
-            return Some(self.ecdsa.clone());
+            return Some(keys.ecdsa.clone());
         }
         // No ECDSA offered: RSA if we have it; otherwise let the handshake fail cleanly.
-        self.rsa.clone()
+        keys.rsa.clone()
     }
 }

@@ -22,6 +22,7 @@ use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureS
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 
 use super::TlsError;
+use super::swap::Swap;
 
 /// Answers whether a certificate fingerprint (lowercase hex SHA-256) may complete a TLS
 /// handshake. Implemented over the store.
@@ -44,11 +45,49 @@ pub enum Origin {
     Foreign,
 }
 
+/// The trusted client CAs (`[tls] client_ca`, one or more: two during a CA rollover), as the
+/// verifiers use them. Replaced whole by a certificate reload (`reload.rs`).
+pub struct Trust {
+    pub(crate) webpki: Arc<dyn ClientCertVerifier>,
+    /// The same CAs, for the "issued by it at all" check of [`ClientVerifier::origin`].
+    anchors: Vec<TrustAnchor<'static>>,
+}
+
+impl fmt::Debug for Trust {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trust")
+            .field("anchors", &self.anchors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Trust {
+    /// Trusting every CA certificate of `ca`.
+    pub fn new(
+        ca: &[CertificateDer<'static>],
+        provider: Arc<CryptoProvider>,
+    ) -> Result<Self, TlsError> {
+        let mut roots = RootCertStore::empty();
+        let mut anchors = Vec::with_capacity(ca.len());
+        for cert in ca {
+            roots.add(cert.clone())?;
+            anchors.push(
+                webpki::anchor_from_trusted_cert(cert)
+                    .map_err(|_| {
+                        rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
+                    })?
+                    .to_owned(),
+            );
+        }
+        let webpki =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
+        Ok(Self { webpki, anchors })
+    }
+}
+
 /// The verifier installed in the server's TLS configuration.
 pub struct ClientVerifier {
-    webpki: Arc<dyn ClientCertVerifier>,
-    /// The same client CA, for the "issued by it at all" check of [`ClientVerifier::origin`].
-    anchors: Vec<TrustAnchor<'static>>,
+    trust: Arc<Swap<Trust>>,
     pinned: Arc<dyn PinnedCertificates>,
     provider: Arc<CryptoProvider>,
 }
@@ -66,26 +105,27 @@ impl ClientVerifier {
         pinned: Arc<dyn PinnedCertificates>,
         provider: Arc<CryptoProvider>,
     ) -> Result<Self, TlsError> {
-        let mut roots = RootCertStore::empty();
-        let mut anchors = Vec::with_capacity(ca.len());
-        for cert in ca {
-            roots.add(cert.clone())?;
-            anchors.push(
-                webpki::anchor_from_trusted_cert(cert)
-                    .map_err(|_| {
-                        rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
-                    })?
-                    .to_owned(),
-            );
-        }
-        let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()?;
-        Ok(Self {
-            webpki,
-            anchors,
+        let trust = Arc::new(Swap::new(Trust::new(ca, provider.clone())?));
+        Ok(Self::sharing(trust, pinned, provider))
+    }
+
+    /// A verifier trusting whatever `trust` holds at each handshake (a reload replaces it).
+    pub fn sharing(
+        trust: Arc<Swap<Trust>>,
+        pinned: Arc<dyn PinnedCertificates>,
+        provider: Arc<CryptoProvider>,
+    ) -> Self {
+        Self {
+            trust,
             pinned,
             provider,
-        })
+        }
+    }
+
+    /// Which trusted client CAs this verifier uses now: the count of reloads since start
+    /// (inspections made under an earlier generation are not reused).
+    pub fn trust_generation(&self) -> u64 {
+        self.trust.generation()
     }
 
     /// Sorts a client certificate by the rule of the module docs, at time `now`.
@@ -96,6 +136,8 @@ impl ClientVerifier {
         now: UnixTime,
     ) -> Origin {
         match self
+            .trust
+            .load()
             .webpki
             .verify_client_cert(end_entity, intermediates, now)
         {
@@ -124,7 +166,7 @@ impl ClientVerifier {
             UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(not_before).unwrap_or(0)));
         cert.verify_for_usage(
             self.provider.signature_verification_algorithms.all,
-            &self.anchors,
+            &self.trust.load().anchors,
             intermediates,
             at,
             AnyPurpose,
@@ -198,7 +240,8 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        match self
+        let trust = self.trust.load();
+        match trust
             .webpki
             .verify_client_cert(end_entity, intermediates, now)
         {

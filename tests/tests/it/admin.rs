@@ -33,9 +33,19 @@ pub(crate) struct Api {
 
 impl Api {
     pub(crate) fn new(server: &TestServer, files: &IdentityFiles) -> Api {
+        Self::with_ca(server, server.ca_path(), files)
+    }
+
+    /// As [`Api::new`], trusting the server through `ca_file` (a test that changes the
+    /// server's CA file keeps a copy).
+    pub(crate) fn with_ca(
+        server: &TestServer,
+        ca_file: &std::path::Path,
+        files: &IdentityFiles,
+    ) -> Api {
         let addr = server.admin_addr().expect("the admin API is enabled");
         let settings = ClientConfig::new(addr.to_string(), "127.0.0.1")
-            .with_ca_file(server.ca_path())
+            .with_ca_file(ca_file)
             .with_identity(files.cert.clone(), files.key.clone());
         let tls = settings.tls_config().expect("admin TLS settings");
         Api {

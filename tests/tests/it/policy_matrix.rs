@@ -91,6 +91,12 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 5], bool)] = &[
     ("GET", "/readyz", [A, A, A, A, A], false),
     ("GET", "/metrics", [F, F, F, A, F], false),
     ("GET", "/v1/node/status", [F, F, F, A, F], false),
+    (
+        "POST",
+        "/v1/node/reload-certificates",
+        [F, F, F, A, F],
+        false,
+    ),
     ("GET", "/v1/cluster", [F, F, F, A, F], false),
     ("POST", "/v1/cluster/init", [F, F, F, A, F], false),
     ("POST", "/v1/cluster/nodes", [F, F, F, A, F], false),

@@ -180,3 +180,73 @@ async fn every_store_table_is_carried_by_snapshots() {
         Vec::<String>::new()
     );
 }
+
+/// `body` (a snapshot without its digest) with a fresh SHA-256 digest, as an open file: a
+/// snapshot another binary could have written.
+fn resealed(body: &[u8]) -> SnapshotData {
+    use sha2::{Digest, Sha256};
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(body).unwrap();
+    file.write_all(&Sha256::digest(body)).unwrap();
+    file.seek(SeekFrom::Start(0)).unwrap();
+    SnapshotData::new(file)
+}
+
+/// Offset of the schema version in a format 2 snapshot: after the magic and the format.
+const SCHEMA_AT: usize = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_a_newer_schema_is_refused_and_an_unversioned_one_installs() {
+    use crate::store::schema::SCHEMA_VERSION;
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = node(a_dir.path(), Some(Incarnation::random()), "acme").await;
+    let mut b = node(b_dir.path(), None, "other").await;
+    let before = fixture::digest(b.store()).0;
+    let snap = a
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    snap.snapshot
+        .into_file()
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let body = &bytes[..bytes.len() - 32];
+    assert_eq!(&body[8..12], &2u32.to_le_bytes(), "format 2 is written");
+    assert_eq!(
+        &body[SCHEMA_AT..SCHEMA_AT + 4],
+        &SCHEMA_VERSION.to_le_bytes(),
+        "the current schema is written"
+    );
+
+    // The same snapshot, as a newer binary would stamp it: refused, the state untouched.
+    let mut newer = body.to_vec();
+    newer[SCHEMA_AT..SCHEMA_AT + 4].copy_from_slice(&(SCHEMA_VERSION + 1).to_le_bytes());
+    let e = b
+        .install_snapshot(&snap.meta, resealed(&newer))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refusal(&e), ClusterStoreError::SnapshotSchemaTooNew(s)
+            if s.found == SCHEMA_VERSION + 1 && s.supported == SCHEMA_VERSION),
+        "{e}"
+    );
+    let text = refusal(&e).to_string();
+    assert!(
+        text.contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
+        "{text}"
+    );
+    assert_eq!(fixture::digest(b.store()).0, before);
+
+    // As a binary from before schema versions wrote it (format 1, no schema field): installs.
+    let mut old = body[..8].to_vec();
+    old.extend_from_slice(&1u32.to_le_bytes());
+    old.extend_from_slice(&body[SCHEMA_AT + 4..]);
+    b.install_snapshot(&snap.meta, resealed(&old))
+        .await
+        .unwrap();
+    assert_eq!(fixture::digest(b.store()).0, fixture::digest(a.store()).0);
+}

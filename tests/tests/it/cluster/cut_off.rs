@@ -202,8 +202,8 @@ fn cut_off_node_decides_no_write_on_stale_state() {
     );
 }
 
-/// The probes, the metrics, the node and cluster status and the digest are this node's own
-/// view: answered on the cut-off node, and saying so.
+/// The probes, the metrics, the node and cluster status, the digest and a certificate reload
+/// are this node's own view: answered on the cut-off node, and saying so.
 #[test]
 fn cut_off_node_still_answers_its_own_view_and_says_so() {
     let name = "cut_off_node_still_answers_its_own_view_and_says_so";
@@ -230,6 +230,17 @@ fn cut_off_node_still_answers_its_own_view_and_says_so() {
             digest.view.as_deref(),
             local,
             "/v1/cluster/digest {digest:?}"
+        );
+        // Its own certificate files: reloaded on the cut-off node too (the node certificate
+        // and CA of its Raft listener and calls included).
+        let reloaded = a
+            .reload_certificates()
+            .await
+            .expect("/v1/node/reload-certificates");
+        assert_eq!(
+            reloaded.view.as_deref(),
+            local,
+            "/v1/node/reload-certificates {reloaded:?}"
         );
     });
 }
