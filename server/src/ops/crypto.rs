@@ -32,12 +32,28 @@ pub(super) fn require_usable(
     record: &ObjectRecord,
     usage: CryptographicUsageMask,
 ) -> Result<(), OpError> {
+    require_usage(ctx, record, usage)?;
+    if record.attributes.cryptographic_algorithm != Some(CryptographicAlgorithm::AES.0) {
+        return Err(OpError::InvalidField("key is not an AES key"));
+    }
+    Ok(())
+}
+
+/// Checks that `record` is Active, that its usage mask allows `usage`, and that its dates allow
+/// it now, whatever the key's algorithm: no protection (encrypt, wrap, sign) after the Protect
+/// Stop Date, no processing (decrypt, unwrap, verify) before the Process Start Date.
+pub(super) fn require_usage(
+    ctx: &Ctx<'_>,
+    record: &ObjectRecord,
+    usage: CryptographicUsageMask,
+) -> Result<(), OpError> {
     if state::effective(record, ctx.now) != State::ACTIVE {
         return Err(OpError::WrongKeyLifecycleState);
     }
     let a = &record.attributes;
-    let protects =
-        usage == CryptographicUsageMask::ENCRYPT || usage == CryptographicUsageMask::WRAP_KEY;
+    let protects = usage == CryptographicUsageMask::ENCRYPT
+        || usage == CryptographicUsageMask::WRAP_KEY
+        || usage == CryptographicUsageMask::SIGN;
     if protects && a.protect_stop_date.is_some_and(|d| d <= ctx.now) {
         return Err(OpError::WrongKeyLifecycleState);
     }
@@ -48,14 +64,11 @@ pub(super) fn require_usable(
     if u32::try_from(mask).unwrap_or(0) & usage.0 == 0 {
         return Err(OpError::IncompatibleUsageMask);
     }
-    if record.attributes.cryptographic_algorithm != Some(CryptographicAlgorithm::AES.0) {
-        return Err(OpError::InvalidField("key is not an AES key"));
-    }
     Ok(())
 }
 
 /// The parameters to use: the request's, else the key's Cryptographic Parameters attribute.
-fn parameters(
+pub(super) fn parameters(
     given: Option<&CryptographicParameters>,
     record: &ObjectRecord,
 ) -> Result<CryptographicParameters, OpError> {
