@@ -1,8 +1,9 @@
 //! Public and private keys as the server keeps them, and as Get and the signing operations
 //! read them. Two stored forms, told apart by their first byte (both unsealed from the same
 //! sealed material):
-//! - DER (first byte 0x30, a SEQUENCE): made by Create Key Pair: PKCS#8 PrivateKeyInfo for a
-//!   private key, SubjectPublicKeyInfo for a public key (Key Format Types PKCS#8 and X.509).
+//! - DER (first byte 0x30, a SEQUENCE): made by Create Key Pair, in the Key Format Type the
+//!   sealed material names: PKCS#1 (RSA), PKCS#8 (EC private keys), X.509 = SubjectPublicKeyInfo
+//!   (EC public keys).
 //! - TTLV (first byte 0x42, every KMIP tag's): the whole object as Register stored it (`pki`);
 //!   Get in the registered format (or none named) returns it exactly as registered.
 //!
@@ -29,6 +30,11 @@ const DER_SEQUENCE: u8 = 0x30;
 /// True when the unsealed material is a DER key (the Create Key Pair form).
 pub(super) fn is_der(bytes: &[u8]) -> bool {
     bytes.first() == Some(&DER_SEQUENCE)
+}
+
+/// The Key Format Type the stored material is in.
+fn stored_format(record: &ObjectRecord) -> KeyFormatType {
+    KeyFormatType(record.material.as_ref().map_or(0, |m| m.key_format))
 }
 
 /// The key block of a registered (TTLV-stored) Public or Private Key.
@@ -65,7 +71,12 @@ pub(super) fn private_key(
         return Err(OpError::IncompatibleUsageMask);
     }
     if is_der(bytes) {
-        return Ok(PrivateKey::from_der(PrivateKeyFormat::Pkcs8, bytes)?);
+        let format = match stored_format(record) {
+            KeyFormatType::PKCS1 => PrivateKeyFormat::Pkcs1,
+            KeyFormatType::PKCS8 => PrivateKeyFormat::Pkcs8,
+            _ => return Err(OpError::KeyFormatTypeNotSupported),
+        };
+        return Ok(PrivateKey::from_der(format, bytes)?);
     }
     let block = registered_block(bytes, version)?;
     let (format, material) = registered_material(&block)?;
@@ -82,7 +93,12 @@ pub(super) fn public_key(
         return Err(OpError::IncompatibleUsageMask);
     }
     if is_der(bytes) {
-        return Ok(PublicKey::from_der(PublicKeyFormat::Spki, bytes)?);
+        let format = match stored_format(record) {
+            KeyFormatType::PKCS1 => PublicKeyFormat::Pkcs1,
+            KeyFormatType::X_509 => PublicKeyFormat::Spki,
+            _ => return Err(OpError::KeyFormatTypeNotSupported),
+        };
+        return Ok(PublicKey::from_der(format, bytes)?);
     }
     let block = registered_block(bytes, version)?;
     let (format, material) = registered_material(&block)?;

@@ -1,8 +1,9 @@
 //! Create Key Pair (KMIP 1.4 section 4.2, KMIP 2.1 section 6.1.9): an RSA 2048 / 3072 / 4096 or
 //! EC P-256 / P-384 key pair generated in software (`kms-crypto`, RustCrypto) from a DRBG seeded
 //! by the HSM's RNG, its private key sealed under the tenant's Domain Key like every key
-//! material, as PKCS#8 DER; the public key kept the same way, as SubjectPublicKeyInfo DER (public,
-//! but one storage path for every key). The two objects name each other (Link: Public Key Link
+//! material, as DER: PKCS#1 for RSA (the format the OASIS AKLC vectors report for a generated
+//! pair), PKCS#8 for EC; the public key kept the same way (public, but one storage path for
+//! every key), as PKCS#1 (RSA) or SubjectPublicKeyInfo (EC). The two objects name each other (Link: Public Key Link
 //! on the private key, Private Key Link on the public key) and are written by one command, so
 //! either both exist or neither does.
 
@@ -13,7 +14,9 @@ use kmip_codec::model::{
     CryptographicDomainParameters, TemplateAttribute,
 };
 use kmip_codec::tags::Tag;
-use kms_crypto::asymmetric::{KeyFacts, KeySpec, PrivateKey, PrivateKeyFormat, PublicKeyFormat};
+use kms_crypto::asymmetric::{
+    KeyAlgorithm, KeyFacts, KeySpec, PrivateKey, PrivateKeyFormat, PublicKeyFormat,
+};
 
 use super::create::{Material, link, new_object, new_uid, settle_new};
 use super::{Ctx, OpError, attribute_model, drbg};
@@ -45,8 +48,19 @@ pub(super) async fn create_key_pair(
         .await
         .map_err(|_| OpError::CryptographicFailure)??;
     let facts = key.facts();
-    let private_der = KeyBytes::copy_from(key.to_der(PrivateKeyFormat::Pkcs8)?.as_slice());
-    let public_der = KeyBytes::new(key.public_key().to_der(PublicKeyFormat::Spki)?);
+    // RSA keys are kept in PKCS#1, as the OASIS AKLC vectors expect of a generated pair (their
+    // Key Format Type and Digest attributes); EC keys in PKCS#8 and SubjectPublicKeyInfo.
+    let (private_format, public_format) = match facts.algorithm {
+        KeyAlgorithm::Rsa => (PrivateKeyFormat::Pkcs1, PublicKeyFormat::Pkcs1),
+        KeyAlgorithm::Ec => (PrivateKeyFormat::Pkcs8, PublicKeyFormat::Spki),
+    };
+    let algorithm = Some(facts.cryptographic_algorithm().0);
+    let private_kmip = generated_format(ObjectType::PRIVATE_KEY, algorithm)
+        .ok_or(OpError::CryptographicFailure)?;
+    let public_kmip =
+        generated_format(ObjectType::PUBLIC_KEY, algorithm).ok_or(OpError::CryptographicFailure)?;
+    let private_der = KeyBytes::copy_from(key.to_der(private_format)?.as_slice());
+    let public_der = KeyBytes::new(key.public_key().to_der(public_format)?);
     drop(key);
 
     let (private_uid, public_uid) = (new_uid(), new_uid());
@@ -56,7 +70,7 @@ pub(super) async fn create_key_pair(
         Half {
             uid: &private_uid,
             object_type: ObjectType::PRIVATE_KEY,
-            material: Material::new(private_der, KeyFormatType::PKCS8.0, None),
+            material: Material::new(private_der, private_kmip.0, None),
             other: link(LinkType::PUBLIC_KEY_LINK, &public_uid),
             templates: [&common.attributes, &private.attributes],
         },
@@ -69,7 +83,7 @@ pub(super) async fn create_key_pair(
         Half {
             uid: &public_uid,
             object_type: ObjectType::PUBLIC_KEY,
-            material: Material::new(public_der, KeyFormatType::X_509.0, None),
+            material: Material::new(public_der, public_kmip.0, None),
             other: link(LinkType::PRIVATE_KEY_LINK, &private_uid),
             templates: [&common.attributes, &public.attributes],
         },
@@ -199,4 +213,27 @@ fn key_spec(groups: &[&Attributes]) -> Result<KeySpec, OpError> {
     })?
     .map(kmip_codec::enums::RecommendedCurve);
     Ok(KeySpec::from_kmip(algorithm, length, curve)?)
+}
+
+/// The Key Format Type Create Key Pair keeps a key of `object_type` and `algorithm` in: PKCS#1
+/// for RSA, PKCS#8 (private) and X.509 (public) for EC. Also what Get Attributes reports for
+/// such a key once its material is destroyed.
+pub(super) fn generated_format(
+    object_type: ObjectType,
+    algorithm: Option<u32>,
+) -> Option<KeyFormatType> {
+    let private = object_type == ObjectType::PRIVATE_KEY;
+    if !private && object_type != ObjectType::PUBLIC_KEY {
+        return None;
+    }
+    match algorithm.map(CryptographicAlgorithm) {
+        Some(CryptographicAlgorithm::RSA) => Some(KeyFormatType::PKCS1),
+        Some(CryptographicAlgorithm::EC | CryptographicAlgorithm::ECDSA) if private => {
+            Some(KeyFormatType::PKCS8)
+        }
+        Some(CryptographicAlgorithm::EC | CryptographicAlgorithm::ECDSA) => {
+            Some(KeyFormatType::X_509)
+        }
+        _ => None,
+    }
 }
