@@ -2,6 +2,7 @@
 //! padding or none), and RNG Retrieve (4.35). The cipher work is done in software ([`cipher`],
 //! RustCrypto) on the key from the unsealed-key cache; the key must be Active and its usage mask
 //! must allow the operation. Encrypt never acts as Decrypt: see [`refuse_decrypting_inputs`].
+//! Encrypt / Decrypt with a Public / Private Key is RSA-OAEP (`oaep.rs`).
 
 use hsm::KeyBytes;
 use kmip_codec::enums::{
@@ -16,7 +17,7 @@ use kmip_codec::ttlv::Bytes;
 
 use super::cipher::{BLOCK, Padding, cbc, ecb, gcm_open, gcm_seal};
 use super::stream::Stream;
-use super::{Ctx, OpError, attribute_model, state};
+use super::{Ctx, OpError, attribute_model, oaep, state};
 use crate::store::records::ObjectRecord;
 
 /// Largest RNG Retrieve answer, in bytes.
@@ -102,6 +103,10 @@ pub(super) async fn encrypt(
     r: &EncryptRequest,
 ) -> Result<EncryptResponse, OpError> {
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
+    let record = ctx.object(&uid, Operation::ENCRYPT)?;
+    if oaep::applies(&record) {
+        return oaep::encrypt(ctx, uid, &record, r).await;
+    }
     let (record, key) = key_for(
         ctx,
         &uid,
@@ -239,6 +244,10 @@ pub(super) async fn decrypt(
     r: &DecryptRequest,
 ) -> Result<DecryptResponse, OpError> {
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
+    let record = ctx.object(&uid, Operation::DECRYPT)?;
+    if oaep::applies(&record) {
+        return oaep::decrypt(ctx, uid, &record, r).await;
+    }
     if r.correlation_value.is_some() || r.init_indicator.is_some() || r.final_indicator.is_some() {
         return Err(OpError::FeatureNotSupported("streaming decryption"));
     }

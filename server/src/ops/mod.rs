@@ -21,6 +21,7 @@ mod key_pair;
 mod lifecycle;
 mod locate;
 mod log;
+mod oaep;
 pub mod on_behalf;
 pub mod pipeline;
 mod pki;

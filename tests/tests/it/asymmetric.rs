@@ -456,3 +456,113 @@ kms_tests::server_test! {
         assert_eq!(found, vec![ok.private_key_unique_identifier.clone()]);
     }
 }
+
+/// RSA-OAEP parameters with `hash` for the message and MGF1.
+fn oaep(hash: HashingAlgorithm) -> CryptographicParameters {
+    CryptographicParameters {
+        cryptographic_algorithm: Some(CryptographicAlgorithm::RSA),
+        padding_method: Some(PaddingMethod::OAEP),
+        hashing_algorithm: Some(hash),
+        mask_generator: Some(kmip_codec::enums::MaskGenerator::MGF1),
+        mask_generator_hashing_algorithm: Some(hash),
+        ..CryptographicParameters::default()
+    }
+}
+
+/// Runs `openssl pkeyutl` with `args` on `input`; its output.
+fn openssl_pkeyutl(dir: &std::path::Path, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let (inp, out) = (dir.join("in.bin"), dir.join("out.bin"));
+    std::fs::write(&inp, input).expect("write input");
+    let status = std::process::Command::new("openssl")
+        .arg("pkeyutl")
+        .args(args)
+        .arg("-in")
+        .arg(&inp)
+        .arg("-out")
+        .arg(&out)
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl pkeyutl {args:?} failed");
+    std::fs::read(&out).expect("read output")
+}
+
+kms_tests::server_test! {
+    async fn rsa_oaep_round_trips_with_openssl_and_honours_usage_masks(server) {
+        if std::process::Command::new("openssl").arg("version").output().is_err() {
+            kms_tests::softhsm::skip("no openssl binary to check RSA-OAEP against");
+            return;
+        }
+        let mut conn = connect(server).await;
+        let pair = create_pair(
+            &mut conn,
+            request(
+                Spec::Rsa(2048),
+                CryptographicUsageMask::DECRYPT,
+                CryptographicUsageMask::ENCRYPT,
+                Attributes::new(),
+                Attributes::new(),
+            ),
+        )
+        .await
+        .expect("create");
+        let (private, public) = (pair.private_key_unique_identifier, pair.public_key_unique_identifier);
+        conn.activate(&private).await.expect("activate");
+        conn.activate(&public).await.expect("activate");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key_file = dir.path().join("private.der");
+        std::fs::write(&key_file, bytes(&material(&mut conn, &private, KeyFormatType::PKCS8).await)).expect("key file");
+        let pub_file = dir.path().join("public.der");
+        std::fs::write(&pub_file, bytes(&material(&mut conn, &public, KeyFormatType::X_509).await)).expect("pub file");
+        let key = key_file.to_str().expect("path");
+        let pubkey = pub_file.to_str().expect("path");
+
+        for (hash, md) in [(HashingAlgorithm::SHA_256, "sha256"), (HashingAlgorithm::SHA_1, "sha1")] {
+            let md_opt = format!("rsa_oaep_md:{md}");
+            let mgf_opt = format!("rsa_mgf1_md:{md}");
+            // The server encrypts, openssl decrypts with the exported private key.
+            let ct = conn
+                .encrypt(&public, Bytes::from(MESSAGE), client::CipherOptions { parameters: Some(oaep(hash)), ..client::CipherOptions::default() })
+                .await
+                .expect("server encrypts")
+                .data
+                .expect("ciphertext");
+            assert_eq!(ct.as_slice().len(), 256);
+            let plain = openssl_pkeyutl(
+                dir.path(),
+                &["-decrypt", "-inkey", key, "-keyform", "DER", "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", &md_opt, "-pkeyopt", &mgf_opt],
+                ct.as_slice(),
+            );
+            assert_eq!(plain, MESSAGE, "{md}: openssl decrypts the server's ciphertext");
+            // openssl encrypts with the exported public key, the server decrypts.
+            let ct = openssl_pkeyutl(
+                dir.path(),
+                &["-encrypt", "-pubin", "-inkey", pubkey, "-keyform", "DER", "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", &md_opt, "-pkeyopt", &mgf_opt],
+                MESSAGE,
+            );
+            let plain = conn
+                .decrypt(&private, Bytes::new(ct.clone()), client::CipherOptions { parameters: Some(oaep(hash)), ..client::CipherOptions::default() })
+                .await
+                .expect("server decrypts");
+            assert_eq!(plain.as_slice(), MESSAGE, "{md}: the server decrypts openssl's ciphertext");
+            // A damaged ciphertext is a Cryptographic Failure, nothing more.
+            let mut bad = ct;
+            bad[100] ^= 1;
+            let e = conn
+                .decrypt(&private, Bytes::new(bad), client::CipherOptions { parameters: Some(oaep(hash)), ..client::CipherOptions::default() })
+                .await
+                .expect_err("damaged ciphertext");
+            assert_eq!(reason(&e), Some(ResultReason::CRYPTOGRAPHIC_FAILURE), "{e}");
+        }
+        // Usage masks: the public key cannot decrypt, the private key lacks Encrypt.
+        let e = conn
+            .decrypt(&public, Bytes::new(vec![0; 256]), client::CipherOptions { parameters: Some(oaep(HashingAlgorithm::SHA_256)), ..client::CipherOptions::default() })
+            .await
+            .expect_err("decrypt with a public key");
+        assert_eq!(reason(&e), Some(ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK), "{e}");
+        let e = conn
+            .encrypt(&private, Bytes::from(MESSAGE), client::CipherOptions { parameters: Some(oaep(HashingAlgorithm::SHA_256)), ..client::CipherOptions::default() })
+            .await
+            .expect_err("encrypt with a private key without Encrypt");
+        assert_eq!(reason(&e), Some(ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK), "{e}");
+    }
+}
