@@ -19,7 +19,10 @@ use kmip_codec::model::{
 };
 use kmip_codec::ttlv::decode::decode;
 use kmip_codec::version::ProtocolVersion;
-use kms_crypto::asymmetric::{PrivateKey, PrivateKeyFormat, PublicKey, PublicKeyFormat};
+use kms_crypto::asymmetric::{
+    KeyAlgorithm, KeyFacts, PrivateKey, PrivateKeyFormat, PublicKey, PublicKeyFormat,
+};
+use kms_crypto::{Error as CryptoError, KeyError};
 
 use super::{OpError, pki};
 use crate::store::records::ObjectRecord;
@@ -144,4 +147,63 @@ pub(super) fn key_object(
         Object::PublicKey(KmipPublicKey { key_block })
     };
     Ok(ManagedObject::from_object(object, version))
+}
+
+/// Checks a Public or Private Key being registered (its TTLV): an RSA or EC key in a format
+/// `kms-crypto` reads (PKCS#1, PKCS#8, ECPrivateKey, X.509, Transparent RSA / EC) is parsed, and
+/// refused when malformed, inconsistent or of a size the server does not take (Invalid Field),
+/// or when the Key Block's Cryptographic Algorithm or Length disagrees with the key. Returns the
+/// key's facts. A key of another algorithm (DSA, DH, another curve), an RSA key outside
+/// 2048..=8192 bits, or a key in another format is stored as given (`None`): the server does no
+/// cryptography with it (Sign, Encrypt... refuse it).
+pub(super) fn check_registered(
+    object: &kmip_codec::ttlv::Ttlv,
+    version: ProtocolVersion,
+) -> Result<Option<KeyFacts>, OpError> {
+    let object = ManagedObject::Other(object.clone())
+        .to_object(version)
+        .map_err(|_| OpError::InvalidField("key block"))?;
+    let (block, private) = match &object {
+        Object::PrivateKey(k) => (&k.key_block, true),
+        Object::PublicKey(k) => (&k.key_block, false),
+        _ => return Ok(None),
+    };
+    let (format, material) = registered_material(block)?;
+    let parsed = if private {
+        PrivateKey::from_kmip(format, material).map(|k| k.facts())
+    } else {
+        PublicKey::from_kmip(format, material).map(|k| k.facts())
+    };
+    let facts = match parsed {
+        Ok(facts) => facts,
+        // Stored as before, used for nothing: the Baseline profile registers RSA-1024 keys.
+        Err(CryptoError::Key(
+            KeyError::Format(_)
+            | KeyError::UnsupportedAlgorithm
+            | KeyError::UnsupportedCurve
+            | KeyError::RsaSize { .. },
+        )) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if block
+        .cryptographic_length
+        .is_some_and(|n| n != facts.cryptographic_length())
+    {
+        return Err(OpError::InvalidField("cryptographic length"));
+    }
+    let algorithm_fits = match (facts.algorithm, block.cryptographic_algorithm) {
+        (_, None) => true,
+        (KeyAlgorithm::Rsa, Some(a)) => a == CryptographicAlgorithm::RSA,
+        (KeyAlgorithm::Ec, Some(a)) => [
+            CryptographicAlgorithm::EC,
+            CryptographicAlgorithm::ECDSA,
+            CryptographicAlgorithm::ECDH,
+            CryptographicAlgorithm::ECMQV,
+        ]
+        .contains(&a),
+    };
+    if !algorithm_fits {
+        return Err(OpError::InvalidField("cryptographic algorithm"));
+    }
+    Ok(Some(facts))
 }

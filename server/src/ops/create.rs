@@ -14,7 +14,7 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, OpError, attribute_model, pki, protection, state};
+use super::{Ctx, OpError, asymmetric_keys, attribute_model, pki, protection, state};
 use crate::command_log::retry_stale;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes, TenantRecord};
@@ -124,11 +124,16 @@ async fn register_pki(
     if prepared.sealed_input.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
     }
+    // An RSA or EC key is parsed and checked before anything is stored.
+    let facts = asymmetric_keys::check_registered(object, ctx.version)?;
     let material = Material::new(prepared.sealed_input, prepared.key_format, None);
     register_new(ctx, r, material, |record| {
         record.attributes.digest = Some(prepared.digest);
-        record.attributes.cryptographic_algorithm = prepared.algorithm;
-        record.attributes.cryptographic_length = prepared.length;
+        record.attributes.cryptographic_algorithm = prepared
+            .algorithm
+            .or(facts.map(|f| f.cryptographic_algorithm().0));
+        record.attributes.cryptographic_length =
+            prepared.length.or(facts.map(|f| f.cryptographic_length()));
         attribute_model::set_others(record, &prepared.attributes)
     })
     .await

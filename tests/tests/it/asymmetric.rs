@@ -566,3 +566,121 @@ kms_tests::server_test! {
         assert_eq!(reason(&e), Some(ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK), "{e}");
     }
 }
+
+/// Runs `openssl` with `args`; its standard output (panics when it fails).
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A Public or Private Key object with byte-string material in `format`, and optionally the
+/// Key Block's algorithm and length.
+fn key_object(
+    private: bool,
+    format: KeyFormatType,
+    der: &[u8],
+    declared: Option<(CryptographicAlgorithm, i32)>,
+) -> ManagedObject {
+    let key_block = kmip_codec::model::KeyBlock {
+        key_format_type: format,
+        key_compression_type: None,
+        key_value: Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(Bytes::from(der)),
+            attributes: Attributes::new(),
+        }),
+        cryptographic_algorithm: declared.map(|d| d.0),
+        cryptographic_length: declared.map(|d| d.1),
+        key_wrapping_data: None,
+    };
+    let object = if private {
+        Object::PrivateKey(kmip_codec::model::PrivateKey { key_block })
+    } else {
+        Object::PublicKey(kmip_codec::model::PublicKey { key_block })
+    };
+    ManagedObject::from_object(object, ProtocolVersion::V2_1)
+}
+
+kms_tests::server_test! {
+    async fn registered_keys_are_parsed_checked_converted_and_used(server) {
+        if std::process::Command::new("openssl").arg("version").output().is_err() {
+            kms_tests::softhsm::skip("no openssl binary to make the registered keys");
+            return;
+        }
+        let mut conn = connect(server).await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = |name: &str| dir.path().join(name).to_str().expect("path").to_owned();
+        let (priv_der, msg, sig) = (path("priv.der"), path("msg.bin"), path("sig.bin"));
+        openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-outform", "DER", "-out", &priv_der]);
+        // (genpkey's DER is PKCS#1 in some OpenSSL versions: PKCS#8 explicitly.)
+        let pkcs8 = openssl(&["pkcs8", "-topk8", "-nocrypt", "-inform", "DER", "-in", &priv_der, "-outform", "DER"]);
+        let spki = openssl(&["pkey", "-in", &priv_der, "-inform", "DER", "-pubout", "-outform", "DER"]);
+        let pkcs1 = openssl(&["rsa", "-in", &priv_der, "-inform", "DER", "-traditional", "-outform", "DER"]);
+
+        // Registered without algorithm or length: both come from the parsed key.
+        let sign_mask = Attributes::new().with(Tag::CRYPTOGRAPHIC_USAGE_MASK, mask(SIGN));
+        let private = conn
+            .register(key_object(true, KeyFormatType::PKCS8, &pkcs8, None), sign_mask)
+            .await
+            .expect("register the private key");
+        let verify_mask = Attributes::new().with(Tag::CRYPTOGRAPHIC_USAGE_MASK, mask(VERIFY));
+        let public = conn
+            .register(key_object(false, KeyFormatType::X_509, &spki, None), verify_mask)
+            .await
+            .expect("register the public key");
+        let attrs = conn.get_attributes(&private, Vec::new()).await.expect("attributes");
+        assert_eq!(attrs.cryptographic_algorithm(), Some(CryptographicAlgorithm::RSA));
+        assert_eq!(attrs.cryptographic_length(), Some(2048));
+
+        // Get: as registered, and converted (PKCS#8 -> PKCS#1 equals openssl's).
+        assert_eq!(bytes(&material(&mut conn, &private, KeyFormatType::PKCS8).await), pkcs8);
+        assert_eq!(bytes(&material(&mut conn, &private, KeyFormatType::PKCS1).await), pkcs1);
+
+        // The server signs with the registered key; openssl verifies with the public key.
+        conn.activate(&private).await.expect("activate");
+        conn.activate(&public).await.expect("activate");
+        let v15 = CryptographicParameters {
+            digital_signature_algorithm: Some(DigitalSignatureAlgorithm::SHA_256_WITH_RSA_ENCRYPTION),
+            ..CryptographicParameters::default()
+        };
+        let signature = sign(&mut conn, &private, &v15, MESSAGE).await.expect("sign");
+        std::fs::write(&msg, MESSAGE).expect("message file");
+        std::fs::write(&sig, &signature).expect("signature file");
+        let pub_der = path("pub.der");
+        std::fs::write(&pub_der, &spki).expect("public key file");
+        let said = openssl(&["dgst", "-sha256", "-keyform", "DER", "-verify", &pub_der, "-signature", &sig, &msg]);
+        assert!(String::from_utf8_lossy(&said).contains("Verified OK"), "openssl: {}", String::from_utf8_lossy(&said));
+        assert_eq!(verify(&mut conn, &public, &v15, MESSAGE, &signature).await.expect("verify"), ValidityIndicator::VALID);
+
+        // Refused at Register: malformed, a length or algorithm the key contradicts.
+        for (object, what) in [
+            (key_object(true, KeyFormatType::PKCS8, &pkcs8[..pkcs8.len() - 7], None), "truncated PKCS#8"),
+            (key_object(true, KeyFormatType::PKCS1, &pkcs8, None), "PKCS#8 bytes named PKCS#1"),
+            (key_object(true, KeyFormatType::PKCS8, &pkcs8, Some((CryptographicAlgorithm::RSA, 4096))), "wrong length"),
+            (key_object(false, KeyFormatType::X_509, &spki, Some((CryptographicAlgorithm::EC, 2048))), "wrong algorithm"),
+        ] {
+            let e = conn.register(object, Attributes::new()).await.expect_err(what);
+            assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{what}: {e}");
+        }
+
+        // An RSA-1024 key is stored as given (the Baseline profile registers such keys) but
+        // the server does no cryptography with it.
+        let small = path("small.der");
+        openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-outform", "DER", "-out", &small]);
+        let small_der = openssl(&["pkcs8", "-topk8", "-nocrypt", "-inform", "DER", "-in", &small, "-outform", "DER"]);
+        let weak = conn
+            .register(key_object(true, KeyFormatType::PKCS8, &small_der, None), Attributes::new().with(Tag::CRYPTOGRAPHIC_USAGE_MASK, mask(SIGN)))
+            .await
+            .expect("register RSA-1024");
+        conn.activate(&weak).await.expect("activate");
+        let e = sign(&mut conn, &weak, &v15, MESSAGE).await.expect_err("sign with RSA-1024");
+        assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{e}");
+    }
+}
