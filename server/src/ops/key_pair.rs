@@ -237,3 +237,105 @@ pub(super) fn generated_format(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use kmip_codec::enums::RecommendedCurve;
+    use kms_crypto::asymmetric::Curve;
+
+    use super::*;
+
+    fn attrs(list: &[(Tag, AttributeValue)]) -> Attributes {
+        list.iter()
+            .fold(Attributes::new(), |a, (t, v)| a.with(*t, v.clone()))
+    }
+
+    fn alg(a: CryptographicAlgorithm) -> (Tag, AttributeValue) {
+        (
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            AttributeValue::Enumeration(a.0),
+        )
+    }
+
+    fn len(n: i32) -> (Tag, AttributeValue) {
+        (Tag::CRYPTOGRAPHIC_LENGTH, AttributeValue::Integer(n))
+    }
+
+    #[test]
+    fn the_groups_name_the_key_together_and_must_agree() {
+        let common = attrs(&[alg(CryptographicAlgorithm::RSA)]);
+        let private = attrs(&[len(3072)]);
+        let public = attrs(&[len(3072)]);
+        assert_eq!(
+            key_spec(&[&common, &private, &public]).ok(),
+            Some(KeySpec::Rsa(3072))
+        );
+        let public = attrs(&[len(2048)]);
+        assert!(matches!(
+            key_spec(&[&common, &private, &public]),
+            Err(OpError::InvalidField(_))
+        ));
+        assert!(matches!(
+            key_spec(&[&Attributes::new(), &private, &public]),
+            Err(OpError::MissingData(_))
+        ));
+    }
+
+    #[test]
+    fn an_ec_curve_comes_from_either_attribute_form() {
+        let by_curve = attrs(&[
+            alg(CryptographicAlgorithm::EC),
+            (
+                Tag::RECOMMENDED_CURVE,
+                AttributeValue::Enumeration(RecommendedCurve::P_384.0),
+            ),
+        ]);
+        assert_eq!(key_spec(&[&by_curve]).ok(), Some(KeySpec::Ec(Curve::P384)));
+        let by_domain = attrs(&[
+            alg(CryptographicAlgorithm::ECDSA),
+            (
+                Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS,
+                AttributeValue::CryptographicDomainParameters(CryptographicDomainParameters {
+                    qlength: None,
+                    recommended_curve: Some(RecommendedCurve::P_256),
+                }),
+            ),
+        ]);
+        assert_eq!(key_spec(&[&by_domain]).ok(), Some(KeySpec::Ec(Curve::P256)));
+        let unsupported = attrs(&[
+            alg(CryptographicAlgorithm::EC),
+            (
+                Tag::RECOMMENDED_CURVE,
+                AttributeValue::Enumeration(RecommendedCurve::P_521.0),
+            ),
+        ]);
+        assert!(matches!(key_spec(&[&unsupported]), Err(OpError::Crypto(_))));
+    }
+
+    #[test]
+    fn generated_formats_are_pkcs1_for_rsa_and_pkcs8_spki_for_ec() {
+        let rsa = Some(CryptographicAlgorithm::RSA.0);
+        let ec = Some(CryptographicAlgorithm::EC.0);
+        assert_eq!(
+            generated_format(ObjectType::PRIVATE_KEY, rsa),
+            Some(KeyFormatType::PKCS1)
+        );
+        assert_eq!(
+            generated_format(ObjectType::PUBLIC_KEY, rsa),
+            Some(KeyFormatType::PKCS1)
+        );
+        assert_eq!(
+            generated_format(ObjectType::PRIVATE_KEY, ec),
+            Some(KeyFormatType::PKCS8)
+        );
+        assert_eq!(
+            generated_format(ObjectType::PUBLIC_KEY, ec),
+            Some(KeyFormatType::X_509)
+        );
+        assert_eq!(generated_format(ObjectType::SYMMETRIC_KEY, rsa), None);
+        assert_eq!(
+            generated_format(ObjectType::PUBLIC_KEY, Some(CryptographicAlgorithm::DSA.0)),
+            None
+        );
+    }
+}
