@@ -93,6 +93,9 @@ pub(crate) fn kind(name: &AttributeName) -> Kind {
         | Tag::CERTIFICATE_IDENTIFIER
         | Tag::CERTIFICATE_SUBJECT
         | Tag::CERTIFICATE_ISSUER
+        | Tag::X_509_CERTIFICATE_IDENTIFIER
+        | Tag::X_509_CERTIFICATE_SUBJECT
+        | Tag::X_509_CERTIFICATE_ISSUER
         | Tag::DIGITAL_SIGNATURE_ALGORITHM
         | Tag::SHORT_UNIQUE_IDENTIFIER
         | Tag::CERTIFICATE_SUBJECT_CN

@@ -684,3 +684,57 @@ kms_tests::server_test! {
         assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{e}");
     }
 }
+
+kms_tests::server_test! {
+    async fn certificates_are_checked_and_their_x509_identity_derived(server) {
+        if std::process::Command::new("openssl").arg("version").output().is_err() {
+            kms_tests::softhsm::skip("no openssl binary to read the certificate's serial");
+            return;
+        }
+        let mut conn = connect(server).await;
+        let made = rcgen::generate_simple_self_signed(vec!["kms.test".to_owned()]).expect("certificate");
+        let der = made.cert.der().to_vec();
+        let certificate = |value: Vec<u8>| {
+            ManagedObject::from_object(
+                Object::Certificate(kmip_codec::model::Certificate {
+                    certificate_type: kmip_codec::enums::CertificateType::X_509,
+                    certificate_value: value,
+                }),
+                ProtocolVersion::V2_1,
+            )
+        };
+        let uid = conn.register(certificate(der.clone()), Attributes::new()).await.expect("register");
+        let attrs = conn.get_attributes(&uid, Vec::new()).await.expect("attributes");
+        let (Some(AttributeValue::X509CertificateIdentifier(id)), Some(AttributeValue::X509CertificateSubject(subject)), Some(AttributeValue::X509CertificateIssuer(issuer))) = (
+            attrs.get(Tag::X_509_CERTIFICATE_IDENTIFIER),
+            attrs.get(Tag::X_509_CERTIFICATE_SUBJECT),
+            attrs.get(Tag::X_509_CERTIFICATE_ISSUER),
+        ) else {
+            panic!("X.509 identity attributes missing: {attrs:?}");
+        };
+        // Self-signed: issuer = subject; the serial is the one openssl reads.
+        assert_eq!(subject.subject_distinguished_name, issuer.issuer_distinguished_name);
+        assert_eq!(id.issuer_distinguished_name, issuer.issuer_distinguished_name);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("cert.der");
+        std::fs::write(&file, &der).expect("certificate file");
+        let said = openssl(&["x509", "-inform", "DER", "-in", file.to_str().expect("path"), "-noout", "-serial"]);
+        let said = String::from_utf8_lossy(&said);
+        let serial_hex = said.trim().trim_start_matches("serial=").to_ascii_lowercase();
+        let ours: String = id.certificate_serial_number.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(ours.trim_start_matches('0'), serial_hex.trim_start_matches('0'), "serial");
+        // Get returns exactly the registered certificate.
+        let got = conn.get(&uid, None).await.expect("get");
+        let Object::Certificate(c) = got.object.to_object(ProtocolVersion::V2_1).expect("typed") else {
+            panic!("not a certificate");
+        };
+        assert_eq!(c.certificate_value, der);
+        // A trailing byte, or not a certificate at all, is refused.
+        let mut trailing = der.clone();
+        trailing.push(0);
+        for (value, what) in [(trailing, "trailing byte"), (b"not a certificate".to_vec(), "garbage")] {
+            let e = conn.register(certificate(value), Attributes::new()).await.expect_err(what);
+            assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{what}: {e}");
+        }
+    }
+}
