@@ -2,7 +2,8 @@
 """Interoperability check of the KMS with the PyKMIP client (KMIP 1.2).
 
 Runs create, get, activate, get_attributes, locate by name, register, revoke, destroy and a
-get after destroy against the server named on the command line, prints one line per check, and
+get after destroy, then create_key_pair (RSA-2048), get of both keys, sign / signature_verify
+(RSA-PSS) and RSA-OAEP encrypt / decrypt, against the server named on the command line, prints one line per check, and
 exits non-zero when any check fails (or PyKMIP raises where it should not).
 
 Usage: interop.py --port PORT --cert CLIENT.pem --key CLIENT.key --ca CA.pem [--host 127.0.0.1]
@@ -128,6 +129,51 @@ def run(client):
         check(True, "get of the destroyed registered key fails")
 
 
+def run_asymmetric(client):
+    """Create Key Pair, Get, Sign / Signature Verify and RSA-OAEP with PyKMIP's client."""
+    public_uid, private_uid = client.create_key_pair(
+        enums.CryptographicAlgorithm.RSA,
+        2048,
+        public_usage_mask=[
+            enums.CryptographicUsageMask.VERIFY,
+            enums.CryptographicUsageMask.ENCRYPT,
+        ],
+        private_usage_mask=[
+            enums.CryptographicUsageMask.SIGN,
+            enums.CryptographicUsageMask.DECRYPT,
+        ],
+    )
+    check(public_uid and private_uid and public_uid != private_uid, "create_key_pair returns two UIDs")
+    public = client.get(public_uid)
+    check(isinstance(public, objects.PublicKey), "get returns a PublicKey")
+    check(public.cryptographic_length == 2048, "public key: length 2048")
+    private = client.get(private_uid)
+    check(isinstance(private, objects.PrivateKey), "get returns a PrivateKey")
+    client.activate(public_uid)
+    client.activate(private_uid)
+    pss = {
+        "cryptographic_algorithm": enums.CryptographicAlgorithm.RSA,
+        "padding_method": enums.PaddingMethod.PSS,
+        "hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+    }
+    message = b"pykmip interop: sign me"
+    signature = client.sign(message, uid=private_uid, cryptographic_parameters=pss)
+    check(len(signature) == 256, "sign returns a 2048-bit signature")
+    valid = client.signature_verify(message, signature, uid=public_uid, cryptographic_parameters=pss)
+    check(valid == enums.ValidityIndicator.VALID, "signature_verify: valid")
+    invalid = client.signature_verify(message + b"!", signature, uid=public_uid, cryptographic_parameters=pss)
+    check(invalid == enums.ValidityIndicator.INVALID, "signature_verify of another message: invalid")
+    oaep = {
+        "cryptographic_algorithm": enums.CryptographicAlgorithm.RSA,
+        "padding_method": enums.PaddingMethod.OAEP,
+        "hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+    }
+    ciphertext, _ = client.encrypt(message, uid=public_uid, cryptographic_parameters=oaep)
+    check(len(ciphertext) == 256, "RSA-OAEP encrypt returns 256 bytes")
+    plain = client.decrypt(ciphertext, uid=private_uid, cryptographic_parameters=oaep)
+    check(bytes(plain) == message, "RSA-OAEP decrypt returns the message")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -147,6 +193,7 @@ def main():
     try:
         with client:
             run(client)
+            run_asymmetric(client)
     except Exception as e:  # any PyKMIP failure is a failed interop check
         check(False, "PyKMIP raised %s: %s" % (type(e).__name__, e))
     print("%d failed" % len(FAILURES), flush=True)

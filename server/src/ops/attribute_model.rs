@@ -93,6 +93,9 @@ pub(crate) fn kind(name: &AttributeName) -> Kind {
         | Tag::CERTIFICATE_IDENTIFIER
         | Tag::CERTIFICATE_SUBJECT
         | Tag::CERTIFICATE_ISSUER
+        | Tag::X_509_CERTIFICATE_IDENTIFIER
+        | Tag::X_509_CERTIFICATE_SUBJECT
+        | Tag::X_509_CERTIFICATE_ISSUER
         | Tag::DIGITAL_SIGNATURE_ALGORITHM
         | Tag::SHORT_UNIQUE_IDENTIFIER
         | Tag::CERTIFICATE_SUBJECT_CN
@@ -361,7 +364,8 @@ pub(crate) fn all(record: &ObjectRecord, now: i64, version: ProtocolVersion) -> 
 }
 
 /// The Key Format Type of the object's key value: the one it was made or registered in (Raw
-/// for a symmetric key whose material is gone), none for Opaque Objects.
+/// for a symmetric key whose material is gone, and for a public or private key whose material
+/// is gone the format Create Key Pair keeps its algorithm in), none for Opaque Objects.
 fn key_format(record: &ObjectRecord) -> Option<KeyFormatType> {
     let object_type = ObjectType(record.object_type);
     if object_type == ObjectType::OPAQUE_OBJECT || object_type == ObjectType::CERTIFICATE {
@@ -370,7 +374,10 @@ fn key_format(record: &ObjectRecord) -> Option<KeyFormatType> {
     match &record.material {
         Some(m) => Some(KeyFormatType(m.key_format)),
         None if object_type == ObjectType::SYMMETRIC_KEY => Some(KeyFormatType::RAW),
-        None => None,
+        None => super::key_pair::generated_format(
+            object_type,
+            record.attributes.cryptographic_algorithm,
+        ),
     }
 }
 

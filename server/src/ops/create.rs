@@ -14,7 +14,7 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, OpError, attribute_model, pki, protection, state};
+use super::{Ctx, OpError, asymmetric_keys, attribute_model, pki, protection, state};
 use crate::command_log::retry_stale;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes, TenantRecord};
@@ -124,11 +124,16 @@ async fn register_pki(
     if prepared.sealed_input.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
     }
+    // An RSA or EC key is parsed and checked before anything is stored.
+    let facts = asymmetric_keys::check_registered(object, ctx.version)?;
     let material = Material::new(prepared.sealed_input, prepared.key_format, None);
     register_new(ctx, r, material, |record| {
         record.attributes.digest = Some(prepared.digest);
-        record.attributes.cryptographic_algorithm = prepared.algorithm;
-        record.attributes.cryptographic_length = prepared.length;
+        record.attributes.cryptographic_algorithm = prepared
+            .algorithm
+            .or(facts.map(|f| f.cryptographic_algorithm().0));
+        record.attributes.cryptographic_length =
+            prepared.length.or(facts.map(|f| f.cryptographic_length()));
         attribute_model::set_others(record, &prepared.attributes)
     })
     .await
@@ -260,7 +265,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
     })
 }
 
-fn link(link_type: LinkType, uid: &str) -> Attribute {
+pub(super) fn link(link_type: LinkType, uid: &str) -> Attribute {
     Attribute {
         name: AttributeName::Standard(Tag::LINK),
         index: None,
@@ -309,14 +314,14 @@ fn plain_bytes(v: Option<&KeyValue>) -> Result<KeyBytes, OpError> {
 }
 
 /// A new object's material and how it is kept.
-struct Material {
+pub(super) struct Material {
     bytes: KeyBytes,
     key_format: u32,
     data_type: Option<u32>,
 }
 
 impl Material {
-    fn new(bytes: KeyBytes, key_format: u32, data_type: Option<u32>) -> Self {
+    pub(super) fn new(bytes: KeyBytes, key_format: u32, data_type: Option<u32>) -> Self {
         Self {
             bytes,
             key_format,
@@ -330,7 +335,7 @@ impl Material {
 /// sealed, so a refusal costs no HSM call), its material sealed under the tenant's Domain
 /// Key with the tenant and UID bound in, the client's `template` applied. The caller checks
 /// what it must, then ends the sequence with [`settle_new`].
-async fn new_object(
+pub(super) async fn new_object(
     ctx: &Ctx<'_>,
     tenant: &TenantRecord,
     uid: &str,
@@ -354,7 +359,11 @@ async fn new_object(
 
 /// Ends the new-object sequence: the server-set attributes (`generated`: the material came
 /// from the HSM's RNG) and the object's state as of now.
-fn settle_new(ctx: &Ctx<'_>, record: &mut ObjectRecord, generated: bool) -> Result<(), OpError> {
+pub(super) fn settle_new(
+    ctx: &Ctx<'_>,
+    record: &mut ObjectRecord,
+    generated: bool,
+) -> Result<(), OpError> {
     attribute_model::init_server_set(record, generated)?;
     state::settle(record, ctx.now);
     Ok(())
@@ -431,6 +440,6 @@ fn new_record(ctx: &Ctx<'_>, uid: &str, object_type: ObjectType, bytes: &KeyByte
 }
 
 /// A new Unique Identifier: a random UUID, made by the node that takes the request.
-fn new_uid() -> String {
+pub(super) fn new_uid() -> String {
     uuid::Uuid::new_v4().to_string()
 }

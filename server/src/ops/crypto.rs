@@ -2,6 +2,7 @@
 //! padding or none), and RNG Retrieve (4.35). The cipher work is done in software ([`cipher`],
 //! RustCrypto) on the key from the unsealed-key cache; the key must be Active and its usage mask
 //! must allow the operation. Encrypt never acts as Decrypt: see [`refuse_decrypting_inputs`].
+//! Encrypt / Decrypt with a Public / Private Key is RSA-OAEP (`oaep.rs`).
 
 use hsm::KeyBytes;
 use kmip_codec::enums::{
@@ -16,7 +17,7 @@ use kmip_codec::ttlv::Bytes;
 
 use super::cipher::{BLOCK, Padding, cbc, ecb, gcm_open, gcm_seal};
 use super::stream::Stream;
-use super::{Ctx, OpError, attribute_model, state};
+use super::{Ctx, OpError, attribute_model, oaep, state};
 use crate::store::records::ObjectRecord;
 
 /// Largest RNG Retrieve answer, in bytes.
@@ -32,12 +33,28 @@ pub(super) fn require_usable(
     record: &ObjectRecord,
     usage: CryptographicUsageMask,
 ) -> Result<(), OpError> {
+    require_usage(ctx, record, usage)?;
+    if record.attributes.cryptographic_algorithm != Some(CryptographicAlgorithm::AES.0) {
+        return Err(OpError::InvalidField("key is not an AES key"));
+    }
+    Ok(())
+}
+
+/// Checks that `record` is Active, that its usage mask allows `usage`, and that its dates allow
+/// it now, whatever the key's algorithm: no protection (encrypt, wrap, sign) after the Protect
+/// Stop Date, no processing (decrypt, unwrap, verify) before the Process Start Date.
+pub(super) fn require_usage(
+    ctx: &Ctx<'_>,
+    record: &ObjectRecord,
+    usage: CryptographicUsageMask,
+) -> Result<(), OpError> {
     if state::effective(record, ctx.now) != State::ACTIVE {
         return Err(OpError::WrongKeyLifecycleState);
     }
     let a = &record.attributes;
-    let protects =
-        usage == CryptographicUsageMask::ENCRYPT || usage == CryptographicUsageMask::WRAP_KEY;
+    let protects = usage == CryptographicUsageMask::ENCRYPT
+        || usage == CryptographicUsageMask::WRAP_KEY
+        || usage == CryptographicUsageMask::SIGN;
     if protects && a.protect_stop_date.is_some_and(|d| d <= ctx.now) {
         return Err(OpError::WrongKeyLifecycleState);
     }
@@ -48,14 +65,11 @@ pub(super) fn require_usable(
     if u32::try_from(mask).unwrap_or(0) & usage.0 == 0 {
         return Err(OpError::IncompatibleUsageMask);
     }
-    if record.attributes.cryptographic_algorithm != Some(CryptographicAlgorithm::AES.0) {
-        return Err(OpError::InvalidField("key is not an AES key"));
-    }
     Ok(())
 }
 
 /// The parameters to use: the request's, else the key's Cryptographic Parameters attribute.
-fn parameters(
+pub(super) fn parameters(
     given: Option<&CryptographicParameters>,
     record: &ObjectRecord,
 ) -> Result<CryptographicParameters, OpError> {
@@ -89,6 +103,10 @@ pub(super) async fn encrypt(
     r: &EncryptRequest,
 ) -> Result<EncryptResponse, OpError> {
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
+    let record = ctx.object(&uid, Operation::ENCRYPT)?;
+    if oaep::applies(&record) {
+        return oaep::encrypt(ctx, uid, &record, r).await;
+    }
     let (record, key) = key_for(
         ctx,
         &uid,
@@ -226,6 +244,10 @@ pub(super) async fn decrypt(
     r: &DecryptRequest,
 ) -> Result<DecryptResponse, OpError> {
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
+    let record = ctx.object(&uid, Operation::DECRYPT)?;
+    if oaep::applies(&record) {
+        return oaep::decrypt(ctx, uid, &record, r).await;
+    }
     if r.correlation_value.is_some() || r.init_indicator.is_some() || r.final_indicator.is_some() {
         return Err(OpError::FeatureNotSupported("streaming decryption"));
     }

@@ -118,6 +118,10 @@ pub enum OpError {
     /// The HSM or key hierarchy failed.
     #[error("keys: {0}")]
     Keys(#[from] KeyError),
+    /// Software cryptography (`kms-crypto`: asymmetric keys, signatures, RSA-OAEP) refused an
+    /// input or failed; its variants hold no key bytes.
+    #[error("crypto: {0}")]
+    Crypto(#[from] kms_crypto::Error),
 }
 
 impl From<Rejection> for OpError {
@@ -267,6 +271,84 @@ impl OpError {
                 (ResultReason::GENERAL_FAILURE, "internal error")
             }
             OpError::Keys(_) => (ResultReason::GENERAL_FAILURE, "internal error"),
+            OpError::Crypto(e) => crypto_reason(e),
         }
+    }
+}
+
+/// The Result Reason of a `kms-crypto` failure, as each variant's documentation suggests.
+fn crypto_reason(e: &kms_crypto::Error) -> (ResultReason, &'static str) {
+    use kms_crypto::{CertificateError as C, Error as E, KeyError as K, WrapError as W};
+    match e {
+        E::TooLarge { .. } => (ResultReason::INVALID_FIELD, "input over the server's limit"),
+        E::BadLength { .. } => (ResultReason::INVALID_FIELD, "input of a wrong length"),
+        E::Unsupported { .. } => (
+            ResultReason::UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+            "cryptographic parameter not supported",
+        ),
+        E::Missing(_) => (
+            ResultReason::INVALID_FIELD,
+            "cryptographic parameter missing",
+        ),
+        E::Invalid(_) => (
+            ResultReason::INVALID_FIELD,
+            "cryptographic parameter not usable with this key",
+        ),
+        E::Key(k) => match k {
+            K::Malformed(_) | K::TrailingBytes(_) => {
+                (ResultReason::INVALID_FIELD, "malformed key material")
+            }
+            K::RsaSize { .. } => (
+                ResultReason::INVALID_FIELD,
+                "RSA key size not accepted (2048 to 8192 bits; 2048, 3072 or 4096 generated)",
+            ),
+            K::RsaExponent => (
+                ResultReason::INVALID_FIELD,
+                "RSA public exponent not accepted",
+            ),
+            K::MultiPrime => (ResultReason::INVALID_FIELD, "multi-prime RSA not accepted"),
+            K::Inconsistent => (ResultReason::INVALID_FIELD, "inconsistent key components"),
+            K::Negative => (ResultReason::INVALID_FIELD, "negative key component"),
+            K::UnsupportedAlgorithm => (
+                ResultReason::UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+                "key algorithm not supported",
+            ),
+            K::UnsupportedCurve => (
+                ResultReason::UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+                "elliptic curve not supported",
+            ),
+            K::Format(_) => (
+                ResultReason::KEY_FORMAT_TYPE_NOT_SUPPORTED,
+                "key format type not supported for this key",
+            ),
+        },
+        E::WrongKeyType { .. } => (
+            ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
+            "the key is of another type than the operation needs",
+        ),
+        E::Certificate(c) => match c {
+            C::Malformed | C::TrailingBytes => {
+                (ResultReason::INVALID_FIELD, "malformed certificate")
+            }
+        },
+        E::DecryptionFailed => (ResultReason::CRYPTOGRAPHIC_FAILURE, "cryptographic failure"),
+        E::MessageTooLong => (ResultReason::INVALID_FIELD, "data too long for the key"),
+        E::VerifyOnly(_) => (
+            ResultReason::UNSUPPORTED_CRYPTOGRAPHIC_PARAMETERS,
+            "hash accepted for verification only",
+        ),
+        E::SigningFailed => (ResultReason::CRYPTOGRAPHIC_FAILURE, "cryptographic failure"),
+        E::CounterOverflow => (ResultReason::INVALID_FIELD, "keystream counter overflow"),
+        E::Wrap(w) => match w {
+            W::NotAByteString => (
+                ResultReason::INVALID_FIELD,
+                "no-encoding wrapping needs byte string key material",
+            ),
+            W::NotAKeyValue => (
+                ResultReason::INVALID_FIELD,
+                "unwrapped bytes are not a key value",
+            ),
+            W::NoKeyValue => (ResultReason::KEY_VALUE_NOT_PRESENT, "key value not present"),
+        },
     }
 }

@@ -1,5 +1,5 @@
 //! Get (KMIP 1.4 section 4.11): the object with its key material in Raw or Transparent
-//! Symmetric Key format, optionally wrapped under another key of the same tenant (AES key wrap,
+//! Symmetric Key format (public and private keys in the formats of `asymmetric_keys`), optionally wrapped under another key of the same tenant (AES key wrap,
 //! RFC 3394 or RFC 5649). The hot path: the record comes from the store, the plaintext from the
 //! unsealed-key cache; the HSM is only called on a cache miss.
 
@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::cipher::aes_key_wrap;
 use super::protection::Protections;
-use super::{Ctx, OpError, attribute_model, pki, state};
+use super::{Ctx, OpError, asymmetric_keys, attribute_model, pki, state};
 use crate::store::records::ObjectRecord;
 
 pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse, OpError> {
@@ -125,6 +125,14 @@ pub(super) async fn object_with_material(
             opaque_data_type: OpaqueDataType(material.data_type.unwrap_or(0)),
             opaque_data_value: plain(),
         })
+    } else if object_type == ObjectType::PUBLIC_KEY || object_type == ObjectType::PRIVATE_KEY {
+        asymmetric_keys::key_object(
+            record,
+            KeyFormatType(material.key_format),
+            bytes.expose(),
+            format,
+            ctx.version,
+        )?
     } else if pki::TYPES.contains(&object_type) {
         let stored = KeyFormatType(material.key_format);
         if format.is_some_and(|f| f != stored) {

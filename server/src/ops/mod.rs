@@ -3,6 +3,7 @@
 //! (decode, identity, batch items with ID Placeholder and Batch Error Continuation, encode in
 //! the request's version) is `pipeline.rs`.
 
+mod asymmetric_keys;
 pub(crate) mod attribute_model;
 mod attribute_ops;
 mod audit;
@@ -13,16 +14,20 @@ mod context;
 mod create;
 mod crypto;
 mod discover_versions;
+mod drbg;
 pub mod error;
 mod get;
+mod key_pair;
 mod lifecycle;
 mod locate;
 mod log;
+mod oaep;
 pub mod on_behalf;
 pub mod pipeline;
 mod pki;
 pub(crate) mod protection;
 mod query;
+mod signing;
 pub(crate) mod state;
 mod stream;
 
@@ -36,8 +41,9 @@ pub use error::OpError;
 /// (Query lists those the policy allows to some role: all but RNG Seed), each with a row in
 /// the policy's `policy::kmip::TABLE`. Every other operation is answered Operation Not
 /// Supported.
-pub const OPERATIONS: [Operation; 22] = [
+pub const OPERATIONS: [Operation; 25] = [
     Operation::CREATE,
+    Operation::CREATE_KEY_PAIR,
     Operation::REGISTER,
     Operation::RE_KEY,
     Operation::LOCATE,
@@ -56,6 +62,8 @@ pub const OPERATIONS: [Operation; 22] = [
     Operation::DISCOVER_VERSIONS,
     Operation::ENCRYPT,
     Operation::DECRYPT,
+    Operation::SIGN,
+    Operation::SIGNATURE_VERIFY,
     Operation::RNG_RETRIEVE,
     Operation::LOG,
     Operation::RNG_SEED,
@@ -85,6 +93,7 @@ pub(crate) async fn dispatch(
         P::DiscoverVersions(r) => discover_versions::discover_versions(r).into(),
         P::Query(r) => query::query(ctx, r).into(),
         P::Create(r) => create::create(ctx, r).await?.into(),
+        P::CreateKeyPair(r) => key_pair::create_key_pair(ctx, r).await?.into(),
         P::Register(r) => create::register(ctx, r).await?.into(),
         P::ReKey(r) => create::rekey(ctx, r).await?.into(),
         P::Get(r) => get::get(ctx, r).await?.into(),
@@ -100,6 +109,8 @@ pub(crate) async fn dispatch(
         P::Destroy(r) => lifecycle::destroy(ctx, r).await?.into(),
         P::Encrypt(r) => crypto::encrypt(ctx, r).await?.into(),
         P::Decrypt(r) => crypto::decrypt(ctx, r).await?.into(),
+        P::Sign(r) => signing::sign(ctx, r).await?.into(),
+        P::SignatureVerify(r) => signing::signature_verify(ctx, r).await?.into(),
         P::RngRetrieve(r) => crypto::rng_retrieve(ctx, r).await?.into(),
         // The policy refuses Seed to every role (the HSM's RNG takes no seed): never reached.
         P::RngSeed(_) => return Err(OpError::OperationNotSupported),
@@ -107,8 +118,7 @@ pub(crate) async fn dispatch(
         P::Check(_) => check::check(ctx, &item.payload.to_ttlv(ctx.version))?,
         P::Log(_) => log::log(ctx, &item.payload.to_ttlv(ctx.version))?,
         // Typed by the codec, not performed by the server: answered as unknown operations are.
-        P::CreateKeyPair(_)
-        | P::ReKeyKeyPair(_)
+        P::ReKeyKeyPair(_)
         | P::DeriveKey(_)
         | P::Certify(_)
         | P::ReCertify(_)
@@ -118,8 +128,6 @@ pub(crate) async fn dispatch(
         | P::Archive(_)
         | P::Recover(_)
         | P::AdjustAttribute(_)
-        | P::Sign(_)
-        | P::SignatureVerify(_)
         | P::Mac(_)
         | P::MacVerify(_)
         | P::Hash(_)

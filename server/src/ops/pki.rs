@@ -2,12 +2,17 @@
 //! and returns them, it does no cryptography with them. The whole object (its TTLV) is sealed
 //! like any key material, so it comes back exactly as registered; the attributes it implies
 //! (Cryptographic Algorithm and Length of a key block, Certificate Type, Length and the subject
-//! and issuer names of an X.509 certificate) are set from it at registration.
+//! and issuer names of an X.509 certificate, its X.509 Certificate Identifier, Subject and
+//! Issuer) are set from it at registration; an X.509 certificate must be one DER certificate
+//! with no trailing bytes (`kms-crypto`'s parser).
 
 use hsm::KeyBytes;
 use kmip_codec::enums::{CertificateType, ObjectType};
 use kmip_codec::limits::Limits;
-use kmip_codec::model::{Attribute, AttributeValue, ManagedObject};
+use kmip_codec::model::{
+    Attribute, AttributeValue, ManagedObject, X509CertificateIdentifier, X509CertificateIssuer,
+    X509CertificateSubject,
+};
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::{Ttlv, Value, decode::decode, encode::encode};
 use sha2::{Digest, Sha256};
@@ -96,6 +101,9 @@ fn certificate(object: &Ttlv, sealed_input: KeyBytes) -> Result<Prepared, OpErro
         Attribute::new(Tag::CERTIFICATE_LENGTH, AttributeValue::Integer(length)),
     ];
     if certificate_type == CertificateType::X_509.0 {
+        // Strict first (one DER certificate, no trailing bytes, within the size limit).
+        let facts = kms_crypto::certificate::Certificate::parse(der)?;
+        attributes.extend(x509_identity(&facts));
         let (_, cert) =
             X509Certificate::from_der(der).map_err(|_| OpError::InvalidField("certificate"))?;
         names(cert.subject(), SUBJECT, &mut attributes);
@@ -109,6 +117,34 @@ fn certificate(object: &Ttlv, sealed_input: KeyBytes) -> Result<Prepared, OpErro
         digest: Sha256::digest(der).to_vec(),
         attributes,
     })
+}
+
+/// X.509 Certificate Identifier, Subject and Issuer (KMIP 1.4 sections 3.13-3.15): the issuer
+/// and subject names as DER, and the serial number.
+fn x509_identity(c: &kms_crypto::certificate::Certificate) -> [Attribute; 3] {
+    [
+        Attribute::new(
+            Tag::X_509_CERTIFICATE_IDENTIFIER,
+            AttributeValue::X509CertificateIdentifier(X509CertificateIdentifier {
+                issuer_distinguished_name: c.issuer_der.clone(),
+                certificate_serial_number: c.serial.clone(),
+            }),
+        ),
+        Attribute::new(
+            Tag::X_509_CERTIFICATE_SUBJECT,
+            AttributeValue::X509CertificateSubject(X509CertificateSubject {
+                subject_distinguished_name: c.subject_der.clone(),
+                subject_alternative_names: Vec::new(),
+            }),
+        ),
+        Attribute::new(
+            Tag::X_509_CERTIFICATE_ISSUER,
+            AttributeValue::X509CertificateIssuer(X509CertificateIssuer {
+                issuer_distinguished_name: c.issuer_der.clone(),
+                issuer_alternative_names: Vec::new(),
+            }),
+        ),
+    ]
 }
 
 /// The Certificate Attributes set from a subject or issuer name: CN, O, OU, C.

@@ -108,7 +108,7 @@ fn kmip_roles_by_operation() {
     // An operation without a row is nobody's.
     for role in Role::ALL {
         assert_eq!(
-            kmip::authorize(&of(role), Operation::CREATE_KEY_PAIR),
+            kmip::authorize(&of(role), Operation::RE_KEY_KEY_PAIR),
             Err(Denial::Forbidden)
         );
     }

@@ -27,7 +27,10 @@
 //!    continues, see `scope::CONTINUES`); the Data or Authenticated
 //!    Encryption Tag of an Encrypt, or the Data of a Decrypt, under such a key; the IV, Data and
 //!    tag of an Encrypt whose request carried no IV and whose answer carries one (the server
-//!    chose it); the Data of RNG Retrieve.
+//!    chose it); the Data of RNG Retrieve; the Data of an Encrypt under a Public Key registered
+//!    in this file (RSA-OAEP draws a fresh random seed for every encryption, RFC 8017 section
+//!    7.1.1: two encryptions of one message never agree; the Decrypt cases of the same profile
+//!    check the decryption side against fixed ciphertexts).
 //! 5. Optional, free-form items. A Batch Item's Result Message (free text, KMIP 1.4 section
 //!    6.17, 2.1 section 8.18) and the Response Header's Server Correlation Value (chosen by the
 //!    server, KMIP 2.1 section 8.24) are not compared and may be present on either side only.
@@ -42,7 +45,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kmip_codec::enums::Operation;
+use kmip_codec::enums::{ObjectType, Operation};
 use kmip_codec::pretty::Redacted;
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::{ItemType, Ttlv, Value};
@@ -117,6 +120,8 @@ pub struct Session {
     captures: HashMap<String, Value>,
     recent: HashMap<Tag, Value>,
     generated: HashSet<String>,
+    /// Public Keys registered in this session (rule 4: RSA-OAEP ciphertexts under them).
+    public_keys: HashSet<String>,
     client_times: HashSet<(ItemType, i64)>,
     started: i64,
 }
@@ -153,6 +158,7 @@ impl Session {
             captures: HashMap::new(),
             recent: HashMap::new(),
             generated: HashSet::new(),
+            public_keys: HashSet::new(),
             client_times,
             started,
         }
@@ -215,6 +221,10 @@ struct ItemContext {
     server_key: bool,
     /// An Encrypt whose request carried no IV: the server chose it.
     server_iv: bool,
+    /// The object is a Public Key registered in this session (RSA-OAEP under it is randomized).
+    public_key: bool,
+    /// A Register of a Public Key.
+    registers_public_key: bool,
 }
 
 struct Walk<'s> {
@@ -349,7 +359,9 @@ impl Walk<'_> {
                 .and_then(|p| p.child(Tag::UNIQUE_IDENTIFIER)),
         )
         .or_else(|| text(request_payload.and_then(|p| p.child(Tag::UNIQUE_IDENTIFIER))));
-        let server_key = uid.is_some_and(|u| self.session.generated.contains(&u));
+        let server_key = uid
+            .as_ref()
+            .is_some_and(|u| self.session.generated.contains(u));
         // The server chose the IV when the request had none and the answer carries one (an
         // ECB Encrypt has no IV at all, and its ciphertext is fixed).
         let server_iv = operation == Some(Operation::ENCRYPT)
@@ -357,10 +369,19 @@ impl Walk<'_> {
             && got
                 .child(Tag::RESPONSE_PAYLOAD)
                 .is_some_and(|p| p.child(Tag::IV_COUNTER_NONCE).is_some());
+        let public_key = uid
+            .as_ref()
+            .is_some_and(|u| self.session.public_keys.contains(u));
+        let registers_public_key = operation == Some(Operation::REGISTER)
+            && request_payload
+                .and_then(|p| p.child(Tag::OBJECT_TYPE))
+                .is_some_and(|t| t.value == Value::Enumeration(ObjectType::PUBLIC_KEY.0));
         ItemContext {
             operation,
             server_key,
             server_iv,
+            public_key,
+            registers_public_key,
         }
     }
 
@@ -382,6 +403,12 @@ impl Walk<'_> {
                     }
                 }
             }
+        }
+        if self.item.registers_public_key
+            && let Some(Value::TextString(s)) =
+                payload.child(Tag::UNIQUE_IDENTIFIER).map(|i| &i.value)
+        {
+            self.session.public_keys.insert(s.clone());
         }
         for (_, tag) in IMPLICIT {
             if let Some(item) = payload.child(tag) {
@@ -486,6 +513,7 @@ impl Walk<'_> {
         let ItemContext {
             server_key,
             server_iv,
+            public_key,
             ..
         } = self.item;
         let under_key_value = self.path.iter().any(|(t, _)| *t == Tag::KEY_VALUE);
@@ -498,6 +526,9 @@ impl Walk<'_> {
                 if op == Operation::ENCRYPT && (server_key || server_iv) =>
             {
                 Some("ciphertext under a key or IV the server generated")
+            }
+            Tag::DATA if op == Operation::ENCRYPT && public_key => {
+                Some("RSA-OAEP ciphertext (randomized) under a registered public key")
             }
             Tag::DATA if op == Operation::DECRYPT && server_key => {
                 Some("plaintext under a key the server generated")

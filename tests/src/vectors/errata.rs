@@ -70,8 +70,19 @@ const CS_BC_M_14_20: &str = "the 2.0 run answers Permission Denied where the 2.1
     the Process Start Date); KMIP 2.0 sections 6.1.17.1 and 6.1.11.1 allow both, the server \
     answers the precise one in every 2.x version (1.x lacks it and gets Permission Denied)";
 
+/// Why AKLC-M-2-20 and AKLC-M-3-20 are corrected.
+const AKLC_20: &str = "the 2.0 run answers Permission Denied where the 2.1 run of the same \
+    case answers Wrong Key Lifecycle State (Destroy of an Active private key, Modify Attribute \
+    of an Active key's Activation Date); as for CS-BC-M-14-20, the server answers the precise \
+    reason in every 2.x version";
+
+/// Why CS-AC-M-8-20 is corrected.
+const CS_AC_M_8_20: &str = "the 2.0 run answers Permission Denied where the 2.1 run of the same \
+    case answers Wrong Key Lifecycle State (Sign after the Protect Stop Date, Signature Verify \
+    before the Process Start Date); as for CS-BC-M-14-20";
+
 /// The corrections.
-pub const ERRATA: [Erratum; 5] = [
+pub const ERRATA: [Erratum; 9] = [
     Erratum {
         file: "OMOS-O-1-14.xml",
         step: 2,
@@ -117,6 +128,42 @@ pub const ERRATA: [Erratum; 5] = [
         wrong: Literal::Enumeration(0xC),
         right: Literal::Enumeration(0x43),
         why: CS_BC_M_14_20,
+    },
+    Erratum {
+        file: "AKLC-M-2-20.xml",
+        step: 6,
+        part: Part::Response,
+        tag: Tag::RESULT_REASON,
+        wrong: Literal::Enumeration(0xC),
+        right: Literal::Enumeration(0x43),
+        why: AKLC_20,
+    },
+    Erratum {
+        file: "AKLC-M-3-20.xml",
+        step: 5,
+        part: Part::Response,
+        tag: Tag::RESULT_REASON,
+        wrong: Literal::Enumeration(0xC),
+        right: Literal::Enumeration(0x43),
+        why: AKLC_20,
+    },
+    Erratum {
+        file: "CS-AC-M-8-20.xml",
+        step: 3,
+        part: Part::Response,
+        tag: Tag::RESULT_REASON,
+        wrong: Literal::Enumeration(0xC),
+        right: Literal::Enumeration(0x43),
+        why: CS_AC_M_8_20,
+    },
+    Erratum {
+        file: "CS-AC-M-8-20.xml",
+        step: 4,
+        part: Part::Response,
+        tag: Tag::RESULT_REASON,
+        wrong: Literal::Enumeration(0xC),
+        right: Literal::Enumeration(0x43),
+        why: CS_AC_M_8_20,
     },
 ];
 
@@ -165,15 +212,15 @@ const ORIGINAL_CREATION_DATE_ORDER: &str = "the vendor listed Original Creation 
 /// Why the 1.3 files gain a Random Number Generator.
 const RNG_IS_MANDATORY_IN_1_3: &str = "KMIP 1.3 section 3.44: the Random Number Generator \
     attribute \"is mandatory for an object created on the server as a result of a Create\" and \
-    SHALL be set by the server; the 1.3 runs list none for a created key, the 1.4, 2.0 and 2.1 \
-    runs of the same cases do";
+    SHALL be set by the server (and Create Key Pair's keys are made as a Create's); the 1.3 \
+    runs list none for a created key, the 1.4, 2.0 and 2.1 runs of the same cases do";
 
 /// The RNG Parameters inserted for the 1.3 files (the values are not compared, see
 /// `compare` rule 6).
 const RNG_VALUE: &[(Tag, Literal)] = &[(Tag::RNG_ALGORITHM, Literal::Enumeration(1))];
 
 /// The attribute-list corrections.
-pub const LIST_ERRATA: [ListErratum; 8] = [
+pub const LIST_ERRATA: [ListErratum; 11] = [
     ListErratum {
         file: "SKFF-M-10-12.xml",
         step: 9,
@@ -243,6 +290,36 @@ pub const LIST_ERRATA: [ListErratum; 8] = [
     ListErratum {
         file: "SKLC-O-1-13.xml",
         step: 4,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: RNG_VALUE,
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
+    ListErratum {
+        file: "AKLC-O-1-13.xml",
+        step: 4,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: RNG_VALUE,
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
+    ListErratum {
+        file: "AKLC-O-1-13.xml",
+        step: 5,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: RNG_VALUE,
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
+    ListErratum {
+        file: "AKLC-O-1-13.xml",
+        step: 7,
         edit: ListEdit::Insert {
             name: "Random Number Generator",
             after: "Original Creation Date",

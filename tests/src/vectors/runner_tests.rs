@@ -508,3 +508,42 @@ fn interop_steps_are_not_sent() {
         "{outcome:?}"
     );
 }
+
+#[test]
+fn oaep_ciphertext_under_a_registered_public_key_may_differ_but_not_in_length() {
+    // CS-AC-M-OAEP-1-21 step 2: RSA-OAEP Encrypt under the public key registered at step 1.
+    let v = vector("v2.1", "mandatory", "CS-AC-M-OAEP-1-21.xml");
+    let other_bytes = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::DATA, &mut |k| {
+            k.value = Value::ByteString(Bytes::new(vec![0x5a; 256]))
+        }));
+    });
+    assert!(matches!(run(&v, &other_bytes), Outcome::Passed { .. }));
+    let shorter = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::DATA, &mut |k| {
+            k.value = Value::ByteString(Bytes::new(vec![0x5a; 255]))
+        }));
+    });
+    let (step, d) = difference(run(&v, &shorter));
+    assert_eq!(step, 2);
+    assert!(d.path.ends_with("Data"), "{d}");
+}
+
+#[test]
+fn plaintext_of_an_oaep_decrypt_must_match() {
+    // CS-AC-M-OAEP-2-21 step 2: Decrypt of a fixed ciphertext under a registered private key.
+    let v = vector("v2.1", "mandatory", "CS-AC-M-OAEP-2-21.xml");
+    let t = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::DATA, &mut |k| {
+            let Value::ByteString(b) = &k.value else {
+                panic!("data is a byte string");
+            };
+            let mut other = b.as_slice().to_vec();
+            other[0] ^= 1;
+            k.value = Value::ByteString(Bytes::new(other));
+        }));
+    });
+    let (step, d) = difference(run(&v, &t));
+    assert_eq!(step, 2);
+    assert!(d.path.ends_with("Data"), "{d}");
+}

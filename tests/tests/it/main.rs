@@ -6,6 +6,7 @@
 mod admin;
 mod admin_slots;
 mod amplification;
+mod asymmetric;
 mod attributes;
 mod audit_fairness;
 mod audit_filing;

@@ -12,17 +12,17 @@ use std::collections::BTreeSet;
 
 use client::{CipherOptions, ClientConfig, Connection, Connector, IdentityFiles};
 use kmip_codec::enums::{
-    CryptographicAlgorithm, CryptographicUsageMask, ObjectType, OpaqueDataType, Operation,
-    QueryFunction, ResultReason, ResultStatus, RevocationReasonCode,
+    CryptographicAlgorithm, CryptographicUsageMask, DigitalSignatureAlgorithm, ObjectType,
+    OpaqueDataType, Operation, QueryFunction, ResultReason, ResultStatus, RevocationReasonCode,
 };
 use kmip_codec::model::{
     ActivateRequest, AddAttributeRequest, Attribute, AttributeName, AttributeValue, Attributes,
-    CheckFields, CheckRequest, CreateRequest, DecryptRequest, DeleteAttributeRequest,
-    DestroyRequest, DiscoverVersionsRequest, EncryptRequest, GetAttributeListRequest,
-    GetAttributesRequest, GetRequest, LocateRequest, LogRequest, ManagedObject,
-    ModifyAttributeRequest, OpaqueObject, QueryRequest, ReKeyRequest, RegisterRequest,
-    RequestPayload, RevocationReason, RevokeRequest, RngRetrieveRequest, RngSeedRequest,
-    SetAttributeRequest,
+    CheckFields, CheckRequest, CreateRequest, CryptographicParameters, DecryptRequest,
+    DeleteAttributeRequest, DestroyRequest, DiscoverVersionsRequest, EncryptRequest,
+    GetAttributeListRequest, GetAttributesRequest, GetRequest, LocateRequest, LogRequest,
+    ManagedObject, ModifyAttributeRequest, OpaqueObject, QueryRequest, ReKeyRequest,
+    RegisterRequest, RequestPayload, RevocationReason, RevokeRequest, RngRetrieveRequest,
+    RngSeedRequest, SetAttributeRequest, SignRequest, SignatureVerifyRequest,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
@@ -33,6 +33,7 @@ use server::store::platform::PolicyChange;
 use server::store::records::Role;
 
 use crate::admin::Api;
+use crate::asymmetric::{self as asym, create_pair};
 use crate::tenancy::{IV, answer, cbc, note};
 
 /// The roles, in the order of the matrix columns.
@@ -56,6 +57,7 @@ const KMIP_MATRIX: &[(Operation, [bool; 5])] = &[
     (Operation::GET_ATTRIBUTES, [Y, Y, Y, N, N]),
     (Operation::GET_ATTRIBUTE_LIST, [Y, Y, Y, N, N]),
     (Operation::CREATE, [Y, Y, N, N, N]),
+    (Operation::CREATE_KEY_PAIR, [Y, Y, N, N, N]),
     (Operation::REGISTER, [Y, Y, N, N, N]),
     (Operation::RE_KEY, [Y, Y, N, N, N]),
     (Operation::GET, [Y, Y, N, N, N]),
@@ -68,6 +70,8 @@ const KMIP_MATRIX: &[(Operation, [bool; 5])] = &[
     (Operation::DESTROY, [Y, Y, N, N, N]),
     (Operation::ENCRYPT, [Y, Y, N, N, N]),
     (Operation::DECRYPT, [Y, Y, N, N, N]),
+    (Operation::SIGN, [Y, Y, N, N, N]),
+    (Operation::SIGNATURE_VERIFY, [Y, Y, N, N, N]),
     (Operation::RNG_RETRIEVE, [Y, Y, N, N, N]),
     (Operation::CHECK, [Y, Y, N, N, N]),
     (Operation::LOG, [Y, Y, N, N, N]),
@@ -324,6 +328,39 @@ async fn acme_key(acme: &mut Connection, active: bool) -> String {
     uid
 }
 
+/// A fresh active EC P-256 key pair of acme (Sign / Verify): its private and public UIDs.
+async fn acme_pair(acme: &mut Connection) -> (String, String) {
+    let pair = create_pair(
+        acme,
+        asym::request(
+            asym::Spec::Ec(kmip_codec::enums::RecommendedCurve::P_256),
+            asym::SIGN,
+            asym::VERIFY,
+            Attributes::new(),
+            Attributes::new(),
+        ),
+    )
+    .await
+    .expect("acme creates a key pair");
+    for uid in [
+        &pair.private_key_unique_identifier,
+        &pair.public_key_unique_identifier,
+    ] {
+        acme.activate(uid).await.expect("acme activates the key");
+    }
+    (
+        pair.private_key_unique_identifier,
+        pair.public_key_unique_identifier,
+    )
+}
+
+fn ecdsa() -> CryptographicParameters {
+    CryptographicParameters {
+        digital_signature_algorithm: Some(DigitalSignatureAlgorithm::ECDSA_WITH_SHA256),
+        ..CryptographicParameters::default()
+    }
+}
+
 /// A request for `op` that succeeds for a role allowed to run it, on fresh objects of acme
 /// made by acme's KMIP client.
 async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
@@ -348,6 +385,35 @@ async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
             protection_storage_masks: None,
         }
         .into(),
+        Operation::CREATE_KEY_PAIR => asym::request(
+            asym::Spec::Ec(kmip_codec::enums::RecommendedCurve::P_256),
+            asym::SIGN,
+            asym::VERIFY,
+            Attributes::new(),
+            Attributes::new(),
+        )
+        .into(),
+        Operation::SIGN => SignRequest {
+            unique_identifier: Some(acme_pair(acme).await.0),
+            cryptographic_parameters: Some(ecdsa()),
+            data: Some(Bytes::new(asym::MESSAGE.to_vec())),
+            ..SignRequest::default()
+        }
+        .into(),
+        Operation::SIGNATURE_VERIFY => {
+            let (private, public) = acme_pair(acme).await;
+            let signature = asym::sign(acme, &private, &ecdsa(), asym::MESSAGE)
+                .await
+                .expect("acme signs");
+            SignatureVerifyRequest {
+                unique_identifier: Some(public),
+                cryptographic_parameters: Some(ecdsa()),
+                data: Some(Bytes::new(asym::MESSAGE.to_vec())),
+                signature_data: Some(Bytes::new(signature)),
+                ..SignatureVerifyRequest::default()
+            }
+            .into()
+        }
         Operation::REGISTER => {
             let object = ManagedObject::OpaqueObject(OpaqueObject {
                 opaque_data_type: OpaqueDataType(0x8000_0001),

@@ -1,6 +1,8 @@
 //! Interoperability with PyKMIP, a widely used independent KMIP client: its `ProxyKmipClient`
 //! (KMIP 1.2) runs `tests/pykmip/interop.py` against the server (create, get, activate,
-//! get_attributes, locate by name, register, revoke, destroy, get after destroy).
+//! get_attributes, locate by name, register, revoke, destroy, get after destroy; then
+//! create_key_pair RSA-2048, get of both keys, sign / signature_verify with RSA-PSS, RSA-OAEP
+//! encrypt / decrypt).
 //!
 //! The interpreter is `KMS_PYTHON` (set by `scripts/test.sh`, which installs PyKMIP into a
 //! virtualenv under `target/`), else `python3`. Without an importable PyKMIP the test fails.

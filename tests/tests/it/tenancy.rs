@@ -148,6 +148,37 @@ fn every_operation(uid: &str, ciphertext: &[u8]) -> Vec<(&'static str, RequestPa
             .into(),
         ),
         (
+            "Sign",
+            kmip_codec::model::SignRequest {
+                unique_identifier: uid.clone(),
+                cryptographic_parameters: Some(CryptographicParameters {
+                    digital_signature_algorithm: Some(
+                        kmip_codec::enums::DigitalSignatureAlgorithm::ECDSA_WITH_SHA256,
+                    ),
+                    ..CryptographicParameters::default()
+                }),
+                data: Some(Bytes::new(b"sixteen byte msg".to_vec())),
+                ..kmip_codec::model::SignRequest::default()
+            }
+            .into(),
+        ),
+        (
+            "Signature Verify",
+            kmip_codec::model::SignatureVerifyRequest {
+                unique_identifier: uid.clone(),
+                cryptographic_parameters: Some(CryptographicParameters {
+                    digital_signature_algorithm: Some(
+                        kmip_codec::enums::DigitalSignatureAlgorithm::ECDSA_WITH_SHA256,
+                    ),
+                    ..CryptographicParameters::default()
+                }),
+                data: Some(Bytes::new(b"sixteen byte msg".to_vec())),
+                signature_data: Some(Bytes::new(vec![0x30, 0x00])),
+                ..kmip_codec::model::SignatureVerifyRequest::default()
+            }
+            .into(),
+        ),
+        (
             "Decrypt",
             DecryptRequest {
                 unique_identifier: uid,
