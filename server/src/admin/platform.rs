@@ -157,13 +157,23 @@ pub(crate) async fn set_subscription(
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<Subscription>, JsonRejection>,
 ) -> Result<Json<PolicyView>, ApiError> {
-    let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
     let Json(body) = body.map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
     let change = PolicyChange::Subscription(body.advanced_protection);
+    change_policy(&state, &scope, path, change).await
+}
+
+/// Makes `change` to the policy of the tenant `path` names; answers the policy as it now is.
+async fn change_policy(
+    state: &AdminState,
+    scope: &AuditScope,
+    path: Result<Path<String>, PathRejection>,
+    change: PolicyChange,
+) -> Result<Json<PolicyView>, ApiError> {
+    let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
     let policy = state
         .kms
         .platform()
-        .change_policy(&scope, &tenant, change, now())
+        .change_policy(scope, &tenant, change, now())
         .await?;
     Ok(Json(PolicyView::of(&tenant, &policy)))
 }
@@ -183,7 +193,6 @@ pub(crate) async fn set_rotation(
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<Rotation>, JsonRejection>,
 ) -> Result<Json<PolicyView>, ApiError> {
-    let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
     let Json(body) = body.map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
     if body
         .max_kek_age_days
@@ -194,12 +203,7 @@ pub(crate) async fn set_rotation(
         ));
     }
     let change = PolicyChange::MaxKekAge(body.max_kek_age_days);
-    let policy = state
-        .kms
-        .platform()
-        .change_policy(&scope, &tenant, change, now())
-        .await?;
-    Ok(Json(PolicyView::of(&tenant, &policy)))
+    change_policy(&state, &scope, path, change).await
 }
 
 /// One key provider of a tenant: an enrolled KMIP client (a vCenter) and what this node saw
