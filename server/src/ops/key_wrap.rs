@@ -224,3 +224,47 @@ pub(super) fn check_specification(
         .as_ref()
         .ok_or(OpError::MissingData("encryption key information"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kmip_codec::model::CryptographicParameters;
+
+    fn with_mode(mode: Option<BlockCipherMode>) -> KeyInformation {
+        KeyInformation {
+            unique_identifier: "k".into(),
+            cryptographic_parameters: mode.map(|m| CryptographicParameters {
+                block_cipher_mode: Some(m),
+                ..CryptographicParameters::default()
+            }),
+        }
+    }
+
+    /// KW is the default, KWP on request, any other mode refused.
+    #[test]
+    fn the_aes_mode_is_kw_unless_kwp_is_asked() {
+        assert!(!aes_mode(&with_mode(None)).expect("default"));
+        assert!(!aes_mode(&with_mode(Some(BlockCipherMode::NISTKEYWRAP))).expect("KW"));
+        assert!(aes_mode(&with_mode(Some(BlockCipherMode::AESKEYWRAPPADDING))).expect("KWP"));
+        assert!(matches!(
+            aes_mode(&with_mode(Some(BlockCipherMode::CBC))),
+            Err(OpError::FeatureNotSupported(_))
+        ));
+    }
+
+    /// Only Wrapping Method Encrypt, without MAC/signature or wrapped attributes.
+    #[test]
+    fn only_encrypt_wrapping_is_offered() {
+        encrypt_only(WrappingMethod::ENCRYPT, false, false).expect("encrypt");
+        for (method, mac, attributes) in [
+            (WrappingMethod::MAC_SIGN, false, false),
+            (WrappingMethod::ENCRYPT, true, false),
+            (WrappingMethod::ENCRYPT, false, true),
+        ] {
+            assert!(matches!(
+                encrypt_only(method, mac, attributes),
+                Err(OpError::FeatureNotSupported(_))
+            ));
+        }
+    }
+}
