@@ -9,7 +9,6 @@ use aes_gcm::AesGcm;
 use aes_gcm::aead::AeadMutInPlace;
 use aes_gcm::aead::consts::{U8, U12, U13, U14, U15, U16, U60};
 use aes_gcm::aead::generic_array::GenericArray;
-use kmip_codec::enums::BlockCipherMode;
 
 use super::OpError;
 
@@ -191,39 +190,5 @@ fn whole_blocks(data: &[u8]) -> Result<(), OpError> {
         Err(OpError::InvalidField(
             "data is not a whole number of blocks",
         ))
-    }
-}
-
-/// AES key wrap (RFC 3394, `NISTKeyWrap`) or with padding (RFC 5649, `AESKeyWrapPadding`).
-pub(super) fn aes_key_wrap(
-    kek: &[u8],
-    data: &[u8],
-    mode: BlockCipherMode,
-) -> Result<Vec<u8>, OpError> {
-    let padded = if mode == BlockCipherMode::NISTKEYWRAP {
-        false
-    } else if mode == BlockCipherMode::AESKEYWRAPPADDING {
-        true
-    } else {
-        return Err(OpError::FeatureNotSupported(
-            "block cipher mode for key wrapping",
-        ));
-    };
-    macro_rules! wrap {
-        ($kek:ty) => {{
-            let k = <$kek>::try_from(kek).map_err(|_| OpError::CryptographicFailure)?;
-            if padded {
-                k.wrap_with_padding_vec(data)
-            } else {
-                k.wrap_vec(data)
-            }
-            .map_err(|_| OpError::InvalidField("data cannot be wrapped with this mode"))
-        }};
-    }
-    match kek.len() {
-        16 => wrap!(aes_kw::KekAes128),
-        24 => wrap!(aes_kw::KekAes192),
-        32 => wrap!(aes_kw::KekAes256),
-        _ => Err(OpError::InvalidField("wrapping key is not an AES key")),
     }
 }

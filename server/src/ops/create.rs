@@ -1,5 +1,6 @@
 //! Operations that make objects: Create (KMIP 1.4 section 4.1), Register (4.3), Re-key (4.4).
-//! Key material comes from the HSM's RNG (Create, Re-key) or the client (Register); it is
+//! Key material comes from the HSM's RNG (Create, Re-key) or the client (Register, plain or
+//! wrapped under a key of the tenant: see `key_wrap`); it is
 //! sealed under the tenant's Domain Key before anything is stored.
 
 use hsm::KeyBytes;
@@ -14,7 +15,7 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, OpError, asymmetric_keys, attribute_model, pki, protection, state};
+use super::{Ctx, OpError, asymmetric_keys, attribute_model, key_wrap, pki, protection, state};
 use crate::command_log::retry_stale;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes, TenantRecord};
@@ -59,6 +60,18 @@ pub(super) async fn register(
             "object type does not match the object",
         ));
     }
+    // BYOK: a key sent wrapped is unwrapped here, in the process, and then registered like a
+    // plain one (checked, sealed under the Domain Key).
+    let unwrapped;
+    let r = if key_wrap::is_wrapped(&r.object) {
+        unwrapped = RegisterRequest {
+            object: key_wrap::unwrap_object(ctx, &r.object).await?,
+            ..r.clone()
+        };
+        &unwrapped
+    } else {
+        r
+    };
     let (bytes, key_format, data_type, block_alg, block_len) = match &r.object {
         ManagedObject::SymmetricKey(k) => {
             let b = &k.key_block;

@@ -1,11 +1,13 @@
 //! Get (KMIP 1.4 section 4.11): the object with its key material in Raw or Transparent
-//! Symmetric Key format (public and private keys in the formats of `asymmetric_keys`), optionally wrapped under another key of the same tenant (AES key wrap,
-//! RFC 3394 or RFC 5649). The hot path: the record comes from the store, the plaintext from the
-//! unsealed-key cache; the HSM is only called on a cache miss.
+//! Symmetric Key format (public and private keys in the formats of `asymmetric_keys`); a
+//! Symmetric Key or Secret Data optionally wrapped under another key of the same tenant (AES
+//! key wrap, RFC 3394 or RFC 5649, or RSA-OAEP: see `key_wrap`). The hot path: the record comes
+//! from the store, the plaintext from the unsealed-key cache; the HSM is only called on a cache
+//! miss.
 
 use kmip_codec::enums::{
-    BlockCipherMode, CryptographicAlgorithm, EncodingOption, KeyFormatType, ObjectType,
-    OpaqueDataType, Operation, SecretDataType, WrappingMethod,
+    CryptographicAlgorithm, EncodingOption, KeyFormatType, ObjectType, OpaqueDataType, Operation,
+    SecretDataType, WrappingMethod,
 };
 use kmip_codec::model::{
     Attributes, GetRequest, GetResponse, KeyBlock, KeyMaterial, KeyValue, KeyWrappingData,
@@ -15,9 +17,8 @@ use kmip_codec::ttlv::Bytes;
 use kmip_codec::ttlv::encode::encode;
 use zeroize::Zeroizing;
 
-use super::cipher::aes_key_wrap;
 use super::protection::Protections;
-use super::{Ctx, OpError, asymmetric_keys, attribute_model, pki, state};
+use super::{Ctx, OpError, asymmetric_keys, attribute_model, key_wrap, pki, state};
 use crate::store::records::ObjectRecord;
 
 pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse, OpError> {
@@ -150,31 +151,7 @@ async fn wrap_object(
     object: ManagedObject,
     spec: &KeyWrappingSpecification,
 ) -> Result<ManagedObject, OpError> {
-    if spec.wrapping_method != WrappingMethod::ENCRYPT {
-        return Err(OpError::FeatureNotSupported("wrapping method"));
-    }
-    if spec.mac_signature_key_information.is_some() || !spec.attribute_names.is_empty() {
-        return Err(OpError::FeatureNotSupported(
-            "MAC/signature wrapping or wrapped attributes",
-        ));
-    }
-    let info = spec
-        .encryption_key_information
-        .as_ref()
-        .ok_or(OpError::MissingData("encryption key information"))?;
-    let mode = info
-        .cryptographic_parameters
-        .as_ref()
-        .and_then(|p| p.block_cipher_mode)
-        .unwrap_or(BlockCipherMode::NISTKEYWRAP);
-    let wrapping_record = ctx.object(&info.unique_identifier, Operation::GET)?;
-    super::crypto::require_usable(
-        ctx,
-        &wrapping_record,
-        kmip_codec::enums::CryptographicUsageMask::WRAP_KEY,
-    )?;
-    let tenant = ctx.tenant()?;
-    let kek = ctx.kms.keys.material(&tenant, &wrapping_record).await?;
+    let info = key_wrap::check_specification(spec)?;
     let encoding = spec
         .encoding_option
         .unwrap_or(EncodingOption::TTLV_ENCODING);
@@ -198,7 +175,7 @@ async fn wrap_object(
     } else {
         Zeroizing::new(encode(&value.to_ttlv(ctx.version)))
     };
-    let wrapped = aes_key_wrap(kek.expose(), &to_wrap, mode)?;
+    let wrapped = key_wrap::wrap(ctx, info, &to_wrap).await?;
     block.key_value = Some(KeyValue::Wrapped(Bytes::new(wrapped)));
     block.key_wrapping_data = Some(Box::new(KeyWrappingData {
         wrapping_method: WrappingMethod::ENCRYPT,

@@ -18,6 +18,7 @@ mod drbg;
 pub mod error;
 mod get;
 mod key_pair;
+mod key_wrap;
 mod lifecycle;
 mod locate;
 mod log;

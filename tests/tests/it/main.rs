@@ -41,3 +41,4 @@ mod tenancy;
 mod transport;
 mod versions;
 mod vmware;
+mod wrapped_keys;

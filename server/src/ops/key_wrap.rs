@@ -1,0 +1,270 @@
+//! The wrapping key of a wrapped Get (Key Wrapping Specification, KMIP 1.4 sections 2.1.6, 4.11)
+//! and the unwrapping key of a wrapped Register (Key Wrapping Data, 2.1.5, 4.3): Wrapping Method
+//! Encrypt only, with
+//! - an AES Symmetric Key: AES Key Wrap (RFC 3394, Block Cipher Mode `NISTKeyWrap`, the default)
+//!   or AES Key Wrap with Padding (RFC 5649, `AESKeyWrapPadding`), RustCrypto `aes-kw`;
+//! - an RSA Public Key (wrap) / Private Key (unwrap): RSA-OAEP (`kms-crypto`'s `rsa_oaep`) with
+//!   the Cryptographic Parameters of the Encryption Key Information, else the key's attribute.
+//!
+//! The key is looked up in the caller's tenant like any object (another tenant's key is Item
+//! Not Found) and must be Active with Wrap Key (Get) or Unwrap Key (Register) in its usage mask.
+//! Every unwrap failure (integrity, padding, OAEP) is the one Cryptographic Failure.
+
+use kmip_codec::enums::{
+    BlockCipherMode, CryptographicUsageMask, ObjectType, Operation, WrappingMethod,
+};
+use kmip_codec::model::{KeyBlock, KeyInformation, KeyValue, ManagedObject};
+use kms_crypto::SecretBytes;
+use kms_crypto::rsa_oaep::{self, OaepParams};
+use kms_crypto::wrap::{self as kw, WrapEncoding};
+
+use super::crypto::{parameters, require_usable, require_usage};
+use super::{Ctx, OpError, asymmetric_keys, drbg};
+use crate::store::records::ObjectRecord;
+
+/// Which way the key is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    Wrap,
+    Unwrap,
+}
+
+impl Direction {
+    fn usage(self) -> CryptographicUsageMask {
+        match self {
+            Direction::Wrap => CryptographicUsageMask::WRAP_KEY,
+            Direction::Unwrap => CryptographicUsageMask::UNWRAP_KEY,
+        }
+    }
+
+    /// The operation the caller must be allowed for the key: a wrapped Get reads the key's
+    /// material the way Get does; an unwrap decrypts with it.
+    fn operation(self) -> Operation {
+        match self {
+            Direction::Wrap => Operation::GET,
+            Direction::Unwrap => Operation::DECRYPT,
+        }
+    }
+
+    /// The object type of an RSA key for this direction.
+    fn rsa_type(self) -> ObjectType {
+        match self {
+            Direction::Wrap => ObjectType::PUBLIC_KEY,
+            Direction::Unwrap => ObjectType::PRIVATE_KEY,
+        }
+    }
+}
+
+/// Refuses the parts of Key Wrapping Specification / Data the server does not offer.
+fn encrypt_only(method: WrappingMethod, mac: bool, attributes: bool) -> Result<(), OpError> {
+    if method != WrappingMethod::ENCRYPT {
+        return Err(OpError::FeatureNotSupported("wrapping method"));
+    }
+    if mac || attributes {
+        return Err(OpError::FeatureNotSupported(
+            "MAC/signature wrapping or wrapped attributes",
+        ));
+    }
+    Ok(())
+}
+
+/// The AES key wrap mode of `info` (`NISTKeyWrap` when none is given).
+fn aes_mode(info: &KeyInformation) -> Result<bool, OpError> {
+    let mode = info
+        .cryptographic_parameters
+        .as_ref()
+        .and_then(|p| p.block_cipher_mode)
+        .unwrap_or(BlockCipherMode::NISTKEYWRAP);
+    if mode == BlockCipherMode::NISTKEYWRAP {
+        Ok(false)
+    } else if mode == BlockCipherMode::AESKEYWRAPPADDING {
+        Ok(true)
+    } else {
+        Err(OpError::FeatureNotSupported(
+            "block cipher mode for key wrapping",
+        ))
+    }
+}
+
+/// Wraps `data` under the key `info` names (see the module documentation).
+pub(super) async fn wrap(
+    ctx: &Ctx<'_>,
+    info: &KeyInformation,
+    data: &[u8],
+) -> Result<Vec<u8>, OpError> {
+    let dir = Direction::Wrap;
+    let record = ctx.object(&info.unique_identifier, dir.operation())?;
+    let tenant = ctx.tenant()?;
+    if record.object_type == dir.rsa_type().0 {
+        require_usage(ctx, &record, dir.usage())?;
+        let params = OaepParams::from_kmip(&parameters(
+            info.cryptographic_parameters.as_ref(),
+            &record,
+        )?)?;
+        let bytes = ctx.kms.keys.material(&tenant, &record).await?;
+        let key = asymmetric_keys::public_key(&record, bytes.expose(), ctx.version)?;
+        let mut rng = drbg::from_hsm(ctx).await?;
+        return Ok(rsa_oaep::encrypt(&key, &params, data, &mut rng)?);
+    }
+    symmetric(ctx, &record, dir)?;
+    let padded = aes_mode(info)?;
+    let kek = ctx.kms.keys.material(&tenant, &record).await?;
+    Ok(if padded {
+        kw::aes_key_wrap_padded(kek.expose(), data)?
+    } else {
+        kw::aes_key_wrap(kek.expose(), data)?
+    })
+}
+
+/// Unwraps `wrapped` with the key `info` names (see the module documentation).
+async fn unwrap(
+    ctx: &Ctx<'_>,
+    info: &KeyInformation,
+    wrapped: &[u8],
+) -> Result<SecretBytes, OpError> {
+    let dir = Direction::Unwrap;
+    let record = ctx.object(&info.unique_identifier, dir.operation())?;
+    let tenant = ctx.tenant()?;
+    if record.object_type == dir.rsa_type().0 {
+        require_usage(ctx, &record, dir.usage())?;
+        let params = OaepParams::from_kmip(&parameters(
+            info.cryptographic_parameters.as_ref(),
+            &record,
+        )?)?;
+        let bytes = ctx.kms.keys.material(&tenant, &record).await?;
+        let key = asymmetric_keys::private_key(&record, bytes.expose(), ctx.version)?;
+        let mut rng = drbg::from_hsm(ctx).await?;
+        return Ok(rsa_oaep::decrypt(&key, &params, wrapped, &mut rng)?);
+    }
+    symmetric(ctx, &record, dir)?;
+    let padded = aes_mode(info)?;
+    let kek = ctx.kms.keys.material(&tenant, &record).await?;
+    Ok(if padded {
+        kw::aes_key_unwrap_padded(kek.expose(), wrapped)?
+    } else {
+        kw::aes_key_unwrap(kek.expose(), wrapped)?
+    })
+}
+
+/// Checks an AES wrapping key: a Symmetric Key, Active, AES, with the direction's usage bit.
+fn symmetric(ctx: &Ctx<'_>, record: &ObjectRecord, dir: Direction) -> Result<(), OpError> {
+    if record.object_type != ObjectType::SYMMETRIC_KEY.0 {
+        return Err(OpError::IncompatibleUsageMask);
+    }
+    require_usable(ctx, record, dir.usage())
+}
+
+/// True when `object` is a key or secret whose Key Value the client sent wrapped.
+pub(super) fn is_wrapped(object: &ManagedObject) -> bool {
+    block_of(object).is_some_and(|b| b.key_wrapping_data.is_some())
+}
+
+fn block_of(object: &ManagedObject) -> Option<&KeyBlock> {
+    match object {
+        ManagedObject::SymmetricKey(k) => Some(&k.key_block),
+        ManagedObject::SecretData(s) => Some(&s.key_block),
+        _ => None,
+    }
+}
+
+/// The object of a wrapped Register with its Key Value unwrapped (the plaintext stays in the
+/// process: it is sealed under the Domain Key by Register like any key's).
+pub(super) async fn unwrap_object(
+    ctx: &Ctx<'_>,
+    object: &ManagedObject,
+) -> Result<ManagedObject, OpError> {
+    let mut object = object.clone();
+    let block = match &mut object {
+        ManagedObject::SymmetricKey(k) => &mut k.key_block,
+        ManagedObject::SecretData(s) => &mut s.key_block,
+        _ => return Err(OpError::FeatureNotSupported("wrapped object of this type")),
+    };
+    let data = block
+        .key_wrapping_data
+        .take()
+        .ok_or(OpError::MissingData("key wrapping data"))?;
+    encrypt_only(
+        data.wrapping_method,
+        data.mac_signature_key_information.is_some() || data.mac_signature.is_some(),
+        false,
+    )?;
+    if data.iv_counter_nonce.is_some() {
+        return Err(OpError::InvalidField("IV given for key unwrapping"));
+    }
+    let info = data
+        .encryption_key_information
+        .as_ref()
+        .ok_or(OpError::MissingData("encryption key information"))?;
+    let wrapped = match block.key_value.take() {
+        Some(KeyValue::Wrapped(b)) => b,
+        Some(KeyValue::Plain { .. }) => {
+            return Err(OpError::InvalidField(
+                "key wrapping data given for a plain key value",
+            ));
+        }
+        None => return Err(OpError::MissingData("key value")),
+    };
+    let encoding = WrapEncoding::from_kmip(data.encoding_option)?;
+    let plaintext = unwrap(ctx, info, wrapped.as_slice()).await?;
+    let value = kw::unwrapped_key_value(encoding, plaintext, block.key_format_type, ctx.version)?;
+    block.key_value = Some(value);
+    Ok(object)
+}
+
+/// Checks a Key Wrapping Specification of a Get before anything is read.
+pub(super) fn check_specification(
+    spec: &kmip_codec::model::KeyWrappingSpecification,
+) -> Result<&KeyInformation, OpError> {
+    encrypt_only(
+        spec.wrapping_method,
+        spec.mac_signature_key_information.is_some(),
+        !spec.attribute_names.is_empty(),
+    )?;
+    spec.encryption_key_information
+        .as_ref()
+        .ok_or(OpError::MissingData("encryption key information"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kmip_codec::model::CryptographicParameters;
+
+    fn with_mode(mode: Option<BlockCipherMode>) -> KeyInformation {
+        KeyInformation {
+            unique_identifier: "k".into(),
+            cryptographic_parameters: mode.map(|m| CryptographicParameters {
+                block_cipher_mode: Some(m),
+                ..CryptographicParameters::default()
+            }),
+        }
+    }
+
+    /// KW is the default, KWP on request, any other mode refused.
+    #[test]
+    fn the_aes_mode_is_kw_unless_kwp_is_asked() {
+        assert!(!aes_mode(&with_mode(None)).expect("default"));
+        assert!(!aes_mode(&with_mode(Some(BlockCipherMode::NISTKEYWRAP))).expect("KW"));
+        assert!(aes_mode(&with_mode(Some(BlockCipherMode::AESKEYWRAPPADDING))).expect("KWP"));
+        assert!(matches!(
+            aes_mode(&with_mode(Some(BlockCipherMode::CBC))),
+            Err(OpError::FeatureNotSupported(_))
+        ));
+    }
+
+    /// Only Wrapping Method Encrypt, without MAC/signature or wrapped attributes.
+    #[test]
+    fn only_encrypt_wrapping_is_offered() {
+        encrypt_only(WrappingMethod::ENCRYPT, false, false).expect("encrypt");
+        for (method, mac, attributes) in [
+            (WrappingMethod::MAC_SIGN, false, false),
+            (WrappingMethod::ENCRYPT, true, false),
+            (WrappingMethod::ENCRYPT, false, true),
+        ] {
+            assert!(matches!(
+                encrypt_only(method, mac, attributes),
+                Err(OpError::FeatureNotSupported(_))
+            ));
+        }
+    }
+}
