@@ -1,5 +1,6 @@
 //! HMAC keys, MAC, MAC Verify and Hash end to end (issue 19) over real TLS against a real server
-//! on a real SoftHSM token: HMAC-SHA1 / SHA-256 / SHA-384 / SHA-512 keys made by Create, each
+//! on a real SoftHSM token: HMAC-SHA1 / SHA-256 / SHA-384 / SHA-512 keys made by Create (and an
+//! HMAC-SHA256 key by Register, MACing with the HMAC its request names), each
 //! MAC checked by an independent implementation (the `openssl` binary, on the key bytes read
 //! back with Get); MAC Verify answering Valid and, for a wrong MAC, Invalid (a success, not an
 //! error); usage masks and the Active state enforced; lengths the server does not make
@@ -13,9 +14,10 @@ use kmip_codec::enums::{
     ValidityIndicator,
 };
 use kmip_codec::model::{
-    Attributes, CryptographicParameters, HashRequest, MacRequest, MacVerifyRequest, RequestPayload,
-    ResponsePayload,
+    AttributeValue, Attributes, CryptographicParameters, HashRequest, KeyBlock, MacRequest,
+    MacVerifyRequest, ManagedObject, RequestPayload, ResponsePayload, SymmetricKey,
 };
+use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
 use kms_tests::testbed::{TestServer, key_bytes};
@@ -156,6 +158,52 @@ kms_tests::server_test! {
             assert_eq!(mac_verify(&mut conn, &uid, DATA, &wrong).await.expect("verify a wrong MAC"), ValidityIndicator::INVALID);
             assert_eq!(mac_verify(&mut conn, &uid, b"other data", &tag).await.expect("verify other data"), ValidityIndicator::INVALID);
         }
+    }
+}
+
+kms_tests::server_test! {
+    async fn registered_hmac_keys_mac_and_the_request_names_the_hmac(server) {
+        let mut conn = connect(server).await;
+        let key: Vec<u8> = (1..=32).collect();
+        let object = ManagedObject::SymmetricKey(SymmetricKey {
+            key_block: KeyBlock::raw(Bytes::new(key.clone()), CryptographicAlgorithm::HMAC_SHA256, 256),
+        });
+        let mask = AttributeValue::Integer(i32::from_be_bytes(MAC_BOTH.0.to_be_bytes()));
+        let uid = conn
+            .register(object, Attributes::new().with(Tag::CRYPTOGRAPHIC_USAGE_MASK, mask))
+            .await
+            .expect("register an HMAC-SHA256 key");
+        conn.activate(&uid).await.expect("activate");
+        // The key's own algorithm.
+        let tag = mac(&mut conn, &uid, DATA).await.expect("MAC");
+        assert_eq!(hex(&tag), openssl_dgst("sha256", Some(&key)), "HMAC-SHA256 of the registered key");
+        // The request's Cryptographic Parameters win over the key's algorithm.
+        let request = MacRequest {
+            unique_identifier: Some(uid.clone()),
+            cryptographic_parameters: Some(CryptographicParameters {
+                cryptographic_algorithm: Some(CryptographicAlgorithm::HMAC_SHA512),
+                ..CryptographicParameters::default()
+            }),
+            data: Some(Bytes::from(DATA)),
+            ..MacRequest::default()
+        };
+        let r = conn
+            .call(RequestPayload::Mac(request), |p| match p {
+                ResponsePayload::Mac(r) => Some(r),
+                _ => None,
+            })
+            .await
+            .expect("MAC with HMAC-SHA512 asked");
+        let tag = r.mac_data.expect("MAC data").as_slice().to_vec();
+        assert_eq!(hex(&tag), openssl_dgst("sha512", Some(&key)), "HMAC-SHA512 as asked");
+        // An AES key without HMAC parameters names no HMAC, even with MAC Generate in its mask.
+        let aes = conn
+            .create_symmetric_key(CryptographicAlgorithm::AES, 256, MAC_BOTH, Attributes::new())
+            .await
+            .expect("create");
+        conn.activate(&aes).await.expect("activate");
+        let e = mac(&mut conn, &aes, DATA).await.expect_err("no HMAC named");
+        assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{e}");
     }
 }
 
