@@ -41,8 +41,9 @@ pub(super) fn require_usable(
 }
 
 /// Checks that `record` is Active, that its usage mask allows `usage`, and that its dates allow
-/// it now, whatever the key's algorithm: no protection (encrypt, wrap, sign) after the Protect
-/// Stop Date, no processing (decrypt, unwrap, verify) before the Process Start Date.
+/// it now, whatever the key's algorithm: no protection (encrypt, wrap, sign, MAC) after the
+/// Protect Stop Date, no processing (decrypt, unwrap, verify, MAC verify) before the Process
+/// Start Date.
 pub(super) fn require_usage(
     ctx: &Ctx<'_>,
     record: &ObjectRecord,
@@ -54,7 +55,8 @@ pub(super) fn require_usage(
     let a = &record.attributes;
     let protects = usage == CryptographicUsageMask::ENCRYPT
         || usage == CryptographicUsageMask::WRAP_KEY
-        || usage == CryptographicUsageMask::SIGN;
+        || usage == CryptographicUsageMask::SIGN
+        || usage == CryptographicUsageMask::MAC_GENERATE;
     if protects && a.protect_stop_date.is_some_and(|d| d <= ctx.now) {
         return Err(OpError::WrongKeyLifecycleState);
     }

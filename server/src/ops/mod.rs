@@ -22,6 +22,7 @@ mod key_wrap;
 mod lifecycle;
 mod locate;
 mod log;
+mod mac;
 mod oaep;
 pub mod on_behalf;
 pub mod pipeline;
@@ -42,7 +43,7 @@ pub use error::OpError;
 /// (Query lists those the policy allows to some role: all but RNG Seed), each with a row in
 /// the policy's `policy::kmip::TABLE`. Every other operation is answered Operation Not
 /// Supported.
-pub const OPERATIONS: [Operation; 25] = [
+pub const OPERATIONS: [Operation; 28] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::REGISTER,
@@ -65,6 +66,9 @@ pub const OPERATIONS: [Operation; 25] = [
     Operation::DECRYPT,
     Operation::SIGN,
     Operation::SIGNATURE_VERIFY,
+    Operation::MAC,
+    Operation::MAC_VERIFY,
+    Operation::HASH,
     Operation::RNG_RETRIEVE,
     Operation::LOG,
     Operation::RNG_SEED,
@@ -112,6 +116,9 @@ pub(crate) async fn dispatch(
         P::Decrypt(r) => crypto::decrypt(ctx, r).await?.into(),
         P::Sign(r) => signing::sign(ctx, r).await?.into(),
         P::SignatureVerify(r) => signing::signature_verify(ctx, r).await?.into(),
+        P::Mac(r) => mac::mac(ctx, r).await?.into(),
+        P::MacVerify(r) => mac::mac_verify(ctx, r).await?.into(),
+        P::Hash(r) => mac::hash(r)?.into(),
         P::RngRetrieve(r) => crypto::rng_retrieve(ctx, r).await?.into(),
         // The policy refuses Seed to every role (the HSM's RNG takes no seed): never reached.
         P::RngSeed(_) => return Err(OpError::OperationNotSupported),
@@ -129,9 +136,6 @@ pub(crate) async fn dispatch(
         | P::Archive(_)
         | P::Recover(_)
         | P::AdjustAttribute(_)
-        | P::Mac(_)
-        | P::MacVerify(_)
-        | P::Hash(_)
         | P::Export(_)
         | P::Import(_)
         | P::Interop(_)

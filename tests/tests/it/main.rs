@@ -27,6 +27,7 @@ mod fresh_get;
 mod hostile;
 mod identity;
 mod kmsctl;
+mod mac;
 mod passwords;
 mod per_ip;
 mod pinned;

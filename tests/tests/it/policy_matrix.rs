@@ -12,17 +12,18 @@ use std::collections::BTreeSet;
 
 use client::{CipherOptions, ClientConfig, Connection, Connector, IdentityFiles};
 use kmip_codec::enums::{
-    CryptographicAlgorithm, CryptographicUsageMask, DigitalSignatureAlgorithm, ObjectType,
-    OpaqueDataType, Operation, QueryFunction, ResultReason, ResultStatus, RevocationReasonCode,
+    CryptographicAlgorithm, CryptographicUsageMask, DigitalSignatureAlgorithm, HashingAlgorithm,
+    ObjectType, OpaqueDataType, Operation, QueryFunction, ResultReason, ResultStatus,
+    RevocationReasonCode,
 };
 use kmip_codec::model::{
     ActivateRequest, AddAttributeRequest, Attribute, AttributeName, AttributeValue, Attributes,
     CheckFields, CheckRequest, CreateRequest, CryptographicParameters, DecryptRequest,
     DeleteAttributeRequest, DestroyRequest, DiscoverVersionsRequest, EncryptRequest,
-    GetAttributeListRequest, GetAttributesRequest, GetRequest, LocateRequest, LogRequest,
-    ManagedObject, ModifyAttributeRequest, OpaqueObject, QueryRequest, ReKeyRequest,
-    RegisterRequest, RequestPayload, RevocationReason, RevokeRequest, RngRetrieveRequest,
-    RngSeedRequest, SetAttributeRequest, SignRequest, SignatureVerifyRequest,
+    GetAttributeListRequest, GetAttributesRequest, GetRequest, HashRequest, LocateRequest,
+    LogRequest, MacRequest, MacVerifyRequest, ManagedObject, ModifyAttributeRequest, OpaqueObject,
+    QueryRequest, ReKeyRequest, RegisterRequest, RequestPayload, RevocationReason, RevokeRequest,
+    RngRetrieveRequest, RngSeedRequest, SetAttributeRequest, SignRequest, SignatureVerifyRequest,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
@@ -72,6 +73,9 @@ const KMIP_MATRIX: &[(Operation, [bool; 5])] = &[
     (Operation::DECRYPT, [Y, Y, N, N, N]),
     (Operation::SIGN, [Y, Y, N, N, N]),
     (Operation::SIGNATURE_VERIFY, [Y, Y, N, N, N]),
+    (Operation::MAC, [Y, Y, N, N, N]),
+    (Operation::MAC_VERIFY, [Y, Y, N, N, N]),
+    (Operation::HASH, [Y, Y, N, N, N]),
     (Operation::RNG_RETRIEVE, [Y, Y, N, N, N]),
     (Operation::CHECK, [Y, Y, N, N, N]),
     (Operation::LOG, [Y, Y, N, N, N]),
@@ -361,6 +365,21 @@ fn ecdsa() -> CryptographicParameters {
     }
 }
 
+/// A fresh active HMAC-SHA256 key of acme (MAC Generate and MAC Verify).
+async fn acme_hmac_key(acme: &mut Connection) -> String {
+    let uid = acme
+        .create_symmetric_key(
+            CryptographicAlgorithm::HMAC_SHA256,
+            256,
+            CryptographicUsageMask::MAC_GENERATE | CryptographicUsageMask::MAC_VERIFY,
+            Attributes::new(),
+        )
+        .await
+        .expect("acme creates an HMAC key");
+    acme.activate(&uid).await.expect("acme activates the key");
+    uid
+}
+
 /// A request for `op` that succeeds for a role allowed to run it, on fresh objects of acme
 /// made by acme's KMIP client.
 async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
@@ -414,6 +433,45 @@ async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
             }
             .into()
         }
+        Operation::MAC => MacRequest {
+            unique_identifier: Some(acme_hmac_key(acme).await),
+            data: Some(Bytes::new(b"matrix MAC".to_vec())),
+            ..MacRequest::default()
+        }
+        .into(),
+        Operation::MAC_VERIFY => {
+            let uid = acme_hmac_key(acme).await;
+            let mac = acme
+                .call(
+                    RequestPayload::Mac(MacRequest {
+                        unique_identifier: Some(uid.clone()),
+                        data: Some(Bytes::new(b"matrix MAC".to_vec())),
+                        ..MacRequest::default()
+                    }),
+                    |p| match p {
+                        kmip_codec::model::ResponsePayload::Mac(r) => r.mac_data,
+                        _ => None,
+                    },
+                )
+                .await
+                .expect("acme MACs");
+            MacVerifyRequest {
+                unique_identifier: Some(uid),
+                data: Some(Bytes::new(b"matrix MAC".to_vec())),
+                mac_data: Some(mac),
+                ..MacVerifyRequest::default()
+            }
+            .into()
+        }
+        Operation::HASH => HashRequest {
+            cryptographic_parameters: CryptographicParameters {
+                hashing_algorithm: Some(HashingAlgorithm::SHA_256),
+                ..CryptographicParameters::default()
+            },
+            data: Some(Bytes::new(b"matrix hash".to_vec())),
+            ..HashRequest::default()
+        }
+        .into(),
         Operation::REGISTER => {
             let object = ManagedObject::OpaqueObject(OpaqueObject {
                 opaque_data_type: OpaqueDataType(0x8000_0001),

@@ -179,6 +179,25 @@ fn every_operation(uid: &str, ciphertext: &[u8]) -> Vec<(&'static str, RequestPa
             .into(),
         ),
         (
+            "MAC",
+            kmip_codec::model::MacRequest {
+                unique_identifier: uid.clone(),
+                data: Some(Bytes::new(b"sixteen byte msg".to_vec())),
+                ..kmip_codec::model::MacRequest::default()
+            }
+            .into(),
+        ),
+        (
+            "MAC Verify",
+            kmip_codec::model::MacVerifyRequest {
+                unique_identifier: uid.clone(),
+                data: Some(Bytes::new(b"sixteen byte msg".to_vec())),
+                mac_data: Some(Bytes::new(vec![0; 32])),
+                ..kmip_codec::model::MacVerifyRequest::default()
+            }
+            .into(),
+        ),
+        (
             "Decrypt",
             DecryptRequest {
                 unique_identifier: uid,
