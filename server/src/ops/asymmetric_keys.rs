@@ -14,7 +14,7 @@
 use kmip_codec::enums::{CryptographicAlgorithm, KeyFormatType, ObjectType};
 use kmip_codec::limits::Limits;
 use kmip_codec::model::{
-    Attributes, KeyBlock, KeyValue, ManagedObject, Object, PrivateKey as KmipPrivateKey,
+    KeyBlock, KeyValue, ManagedObject, Object, PrivateKey as KmipPrivateKey,
     PublicKey as KmipPublicKey,
 };
 use kmip_codec::ttlv::decode::decode;
@@ -127,20 +127,7 @@ pub(super) fn key_object(
     } else {
         public_key(record, bytes, version)?.to_kmip(format)?
     };
-    let key_block = KeyBlock {
-        key_format_type: format,
-        key_compression_type: None,
-        key_value: Some(KeyValue::Plain {
-            key_material,
-            attributes: Attributes::new(),
-        }),
-        cryptographic_algorithm: record
-            .attributes
-            .cryptographic_algorithm
-            .map(CryptographicAlgorithm),
-        cryptographic_length: record.attributes.cryptographic_length,
-        key_wrapping_data: None,
-    };
+    let key_block = super::get::plain_key_block(record, format, key_material);
     let object = if private {
         Object::PrivateKey(KmipPrivateKey { key_block })
     } else {

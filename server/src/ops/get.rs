@@ -83,21 +83,7 @@ pub(super) async fn object_with_material(
             return Err(OpError::KeyFormatTypeNotSupported);
         };
         ManagedObject::SymmetricKey(SymmetricKey {
-            key_block: KeyBlock {
-                key_format_type: format,
-                key_compression_type: None,
-                // No attributes inside the Key Value: KMIP 1.x clients (vCenter) reject them.
-                key_value: Some(KeyValue::Plain {
-                    key_material,
-                    attributes: Attributes::new(),
-                }),
-                cryptographic_algorithm: record
-                    .attributes
-                    .cryptographic_algorithm
-                    .map(CryptographicAlgorithm),
-                cryptographic_length: record.attributes.cryptographic_length,
-                key_wrapping_data: None,
-            },
+            key_block: plain_key_block(record, format, key_material),
         })
     } else if object_type == ObjectType::SECRET_DATA {
         let stored = KeyFormatType(material.key_format);
@@ -192,4 +178,27 @@ async fn wrap_object(
             key_block: block,
         }),
     })
+}
+
+/// A key's Key Block in plain: `key_material` in `format`, with the record's algorithm and
+/// length and no attributes inside the Key Value (KMIP 1.x clients, vCenter, reject them).
+pub(super) fn plain_key_block(
+    record: &ObjectRecord,
+    format: KeyFormatType,
+    key_material: KeyMaterial,
+) -> KeyBlock {
+    KeyBlock {
+        key_format_type: format,
+        key_compression_type: None,
+        key_value: Some(KeyValue::Plain {
+            key_material,
+            attributes: Attributes::new(),
+        }),
+        cryptographic_algorithm: record
+            .attributes
+            .cryptographic_algorithm
+            .map(CryptographicAlgorithm),
+        cryptographic_length: record.attributes.cryptographic_length,
+        key_wrapping_data: None,
+    }
 }
