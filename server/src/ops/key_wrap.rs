@@ -10,6 +10,9 @@
 //! Not Found) and must be Active with Wrap Key (Get) or Unwrap Key (Register) in its usage mask.
 //! Every unwrap failure (integrity, padding, OAEP) is the one Cryptographic Failure.
 
+use std::sync::Arc;
+
+use hsm::KeyBytes;
 use kmip_codec::enums::{
     BlockCipherMode, CryptographicUsageMask, ObjectType, Operation, WrappingMethod,
 };
@@ -86,13 +89,26 @@ fn aes_mode(info: &KeyInformation) -> Result<bool, OpError> {
     }
 }
 
-/// Wraps `data` under the key `info` names (see the module documentation).
-pub(super) async fn wrap(
+/// The key `info` names, checked for `dir`, with its material: an RSA key with its OAEP
+/// parameters, or an AES key with its wrap mode (`true`: KWP).
+enum WrappingKey {
+    Rsa {
+        record: Arc<ObjectRecord>,
+        params: OaepParams,
+        material: Arc<KeyBytes>,
+    },
+    Aes {
+        padded: bool,
+        material: Arc<KeyBytes>,
+    },
+}
+
+/// Looks up and checks the key `info` names for `dir` (see the module documentation).
+async fn resolve(
     ctx: &Ctx<'_>,
     info: &KeyInformation,
-    data: &[u8],
-) -> Result<Vec<u8>, OpError> {
-    let dir = Direction::Wrap;
+    dir: Direction,
+) -> Result<WrappingKey, OpError> {
     let record = ctx.object(&info.unique_identifier, dir.operation())?;
     let tenant = ctx.tenant()?;
     if record.object_type == dir.rsa_type().0 {
@@ -101,18 +117,43 @@ pub(super) async fn wrap(
             info.cryptographic_parameters.as_ref(),
             &record,
         )?)?;
-        let bytes = ctx.kms.keys.material(&tenant, &record).await?;
-        let key = asymmetric_keys::public_key(&record, bytes.expose(), ctx.version)?;
-        let mut rng = drbg::from_hsm(ctx).await?;
-        return Ok(rsa_oaep::encrypt(&key, &params, data, &mut rng)?);
+        let material = ctx.kms.keys.material(&tenant, &record).await?;
+        return Ok(WrappingKey::Rsa {
+            record,
+            params,
+            material,
+        });
     }
     symmetric(ctx, &record, dir)?;
     let padded = aes_mode(info)?;
-    let kek = ctx.kms.keys.material(&tenant, &record).await?;
-    Ok(if padded {
-        kw::aes_key_wrap_padded(kek.expose(), data)?
-    } else {
-        kw::aes_key_wrap(kek.expose(), data)?
+    let material = ctx.kms.keys.material(&tenant, &record).await?;
+    Ok(WrappingKey::Aes { padded, material })
+}
+
+/// Wraps `data` under the key `info` names (see the module documentation).
+pub(super) async fn wrap(
+    ctx: &Ctx<'_>,
+    info: &KeyInformation,
+    data: &[u8],
+) -> Result<Vec<u8>, OpError> {
+    Ok(match resolve(ctx, info, Direction::Wrap).await? {
+        WrappingKey::Rsa {
+            record,
+            params,
+            material,
+        } => {
+            let key = asymmetric_keys::public_key(&record, material.expose(), ctx.version)?;
+            let mut rng = drbg::from_hsm(ctx).await?;
+            rsa_oaep::encrypt(&key, &params, data, &mut rng)?
+        }
+        WrappingKey::Aes {
+            padded: true,
+            material,
+        } => kw::aes_key_wrap_padded(material.expose(), data)?,
+        WrappingKey::Aes {
+            padded: false,
+            material,
+        } => kw::aes_key_wrap(material.expose(), data)?,
     })
 }
 
@@ -122,27 +163,24 @@ async fn unwrap(
     info: &KeyInformation,
     wrapped: &[u8],
 ) -> Result<SecretBytes, OpError> {
-    let dir = Direction::Unwrap;
-    let record = ctx.object(&info.unique_identifier, dir.operation())?;
-    let tenant = ctx.tenant()?;
-    if record.object_type == dir.rsa_type().0 {
-        require_usage(ctx, &record, dir.usage())?;
-        let params = OaepParams::from_kmip(&parameters(
-            info.cryptographic_parameters.as_ref(),
-            &record,
-        )?)?;
-        let bytes = ctx.kms.keys.material(&tenant, &record).await?;
-        let key = asymmetric_keys::private_key(&record, bytes.expose(), ctx.version)?;
-        let mut rng = drbg::from_hsm(ctx).await?;
-        return Ok(rsa_oaep::decrypt(&key, &params, wrapped, &mut rng)?);
-    }
-    symmetric(ctx, &record, dir)?;
-    let padded = aes_mode(info)?;
-    let kek = ctx.kms.keys.material(&tenant, &record).await?;
-    Ok(if padded {
-        kw::aes_key_unwrap_padded(kek.expose(), wrapped)?
-    } else {
-        kw::aes_key_unwrap(kek.expose(), wrapped)?
+    Ok(match resolve(ctx, info, Direction::Unwrap).await? {
+        WrappingKey::Rsa {
+            record,
+            params,
+            material,
+        } => {
+            let key = asymmetric_keys::private_key(&record, material.expose(), ctx.version)?;
+            let mut rng = drbg::from_hsm(ctx).await?;
+            rsa_oaep::decrypt(&key, &params, wrapped, &mut rng)?
+        }
+        WrappingKey::Aes {
+            padded: true,
+            material,
+        } => kw::aes_key_unwrap_padded(material.expose(), wrapped)?,
+        WrappingKey::Aes {
+            padded: false,
+            material,
+        } => kw::aes_key_unwrap(material.expose(), wrapped)?,
     })
 }
 
