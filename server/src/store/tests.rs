@@ -779,20 +779,7 @@ mod events {
 
     fn audited(command: Command) -> Command {
         Command::Audited {
-            event: Box::new(audit_log::AuditEvent {
-                time: time::OffsetDateTime::UNIX_EPOCH,
-                node: "n".into(),
-                tenant: Some("a".into()),
-                principal: None,
-                client_addr: None,
-                kind: audit_log::Kind::Kmip,
-                operation: "op".into(),
-                object: None,
-                status: audit_log::Status::Success,
-                reason: None,
-                request_id: None,
-                change: None,
-            }),
+            event: Box::new(audit_event("op")),
             command: Box::new(command),
         }
     }
