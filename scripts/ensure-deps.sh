@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a Debian machine (run as root), only when missing:
-# a Rust toolchain, a C compiler, SoftHSM2 and pkg-config. Sourced by the other scripts.
+# a Rust toolchain, a C compiler, SoftHSM2, pkg-config and the openssl command (the tests
+# check the server's RSA, MAC and wrapping results with it). Sourced by the other scripts.
 set -euo pipefail
 
 need_apt=()
@@ -8,6 +9,7 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v softhsm2-util >/dev/null 2>&1 || need_apt+=(softhsm2)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
