@@ -1,4 +1,5 @@
-//! Operations that make objects: Create (KMIP 1.4 section 4.1), Register (4.3), Re-key (4.4).
+//! Operations that make objects: Create (KMIP 1.4 section 4.1), Register (4.3), Re-key (4.4),
+//! and the object of an Import (`transfer`).
 //! Key material comes from the HSM's RNG (Create, Re-key) or the client (Register, plain or
 //! wrapped under a key of the tenant: see `key_wrap`); it is
 //! sealed under the tenant's Domain Key before anything is stored.
@@ -16,6 +17,7 @@ use kmip_codec::tags::Tag;
 use kms_crypto::mac::MacAlgorithm;
 use sha2::{Digest, Sha256};
 
+use super::transfer::Imported;
 use super::{
     Ctx, OpError, asymmetric_keys, attribute_model, key_wrap, pki, protection, state, wrap_trust,
 };
@@ -46,7 +48,7 @@ pub(super) async fn create(
     let bytes = ctx.kms.keys.random(bits_to_bytes(length)?).await?;
     let material = Material::new(bytes, KeyFormatType::RAW.0, None);
     let new = NewObject::generated(ObjectType::SYMMETRIC_KEY, material);
-    let uid = store_new(ctx, &tenant, new, |_| Ok(()), &r.attributes).await?;
+    let uid = store_new(ctx, &tenant, new, None, |_| Ok(()), &r.attributes).await?;
     Ok(CreateResponse {
         object_type: ObjectType::SYMMETRIC_KEY,
         unique_identifier: uid,
@@ -58,6 +60,16 @@ pub(super) async fn create(
 pub(super) async fn register(
     ctx: &mut Ctx<'_>,
     r: &RegisterRequest,
+) -> Result<RegisterResponse, OpError> {
+    register_as(ctx, r, None).await
+}
+
+/// Register, or Import's object under the UID and with the facts it keeps (`imported`, see
+/// `transfer`).
+pub(super) async fn register_as(
+    ctx: &mut Ctx<'_>,
+    r: &RegisterRequest,
+    imported: Option<&Imported>,
 ) -> Result<RegisterResponse, OpError> {
     if !r.template_names.is_empty() {
         return Err(OpError::FeatureNotSupported("templates"));
@@ -114,14 +126,14 @@ pub(super) async fn register(
             None,
             None,
         ),
-        ManagedObject::Other(object) => return register_pki(ctx, r, object).await,
+        ManagedObject::Other(object) => return register_pki(ctx, r, object, imported).await,
     };
     if bytes.is_empty() || bytes.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
     }
     let length_bits = bytes.len().checked_mul(8);
     let material = Material::new(bytes, key_format.0, data_type);
-    register_new(ctx, r, material, |record| {
+    register_new(ctx, r, material, imported, |record| {
         if let (Some(alg), Some(len)) = (block_alg, block_len) {
             if usize::try_from(len).ok() != length_bits {
                 return Err(OpError::InvalidField("cryptographic length"));
@@ -139,6 +151,7 @@ async fn register_pki(
     ctx: &mut Ctx<'_>,
     r: &RegisterRequest,
     object: &kmip_codec::ttlv::Ttlv,
+    imported: Option<&Imported>,
 ) -> Result<RegisterResponse, OpError> {
     let prepared = pki::prepare(r.object_type, object)?;
     if prepared.sealed_input.len() > hsm::MAX_SEAL_LEN {
@@ -147,7 +160,7 @@ async fn register_pki(
     // An RSA or EC key is parsed and checked before anything is stored.
     let facts = asymmetric_keys::check_registered(object, ctx.version)?;
     let material = Material::new(prepared.sealed_input, prepared.key_format, None);
-    register_new(ctx, r, material, |record| {
+    register_new(ctx, r, material, imported, |record| {
         record.attributes.digest = Some(prepared.digest);
         record.attributes.cryptographic_algorithm = prepared
             .algorithm
@@ -165,11 +178,12 @@ async fn register_new(
     ctx: &mut Ctx<'_>,
     r: &RegisterRequest,
     material: Material,
+    imported: Option<&Imported>,
     describe: impl FnOnce(&mut ObjectRecord) -> Result<(), OpError>,
 ) -> Result<RegisterResponse, OpError> {
     let tenant = ctx.tenant()?;
     let new = NewObject::registered(r.object_type, material);
-    let unique_identifier = store_new(ctx, &tenant, new, describe, &r.attributes).await?;
+    let unique_identifier = store_new(ctx, &tenant, new, imported, describe, &r.attributes).await?;
     Ok(RegisterResponse {
         unique_identifier,
         template_attribute: None,
@@ -423,16 +437,17 @@ impl NewObject {
     }
 }
 
-/// Create and Register: the whole new-object sequence under a new UID, then the object
-/// stored and made the ID Placeholder. Returns its UID.
+/// Create and Register: the whole new-object sequence under a new UID (or an Import's, with
+/// the facts it keeps), then the object stored and made the ID Placeholder. Returns its UID.
 async fn store_new(
     ctx: &mut Ctx<'_>,
     tenant: &TenantRecord,
     new: NewObject,
+    imported: Option<&Imported>,
     describe: impl FnOnce(&mut ObjectRecord) -> Result<(), OpError>,
     template: &Attributes,
 ) -> Result<String, OpError> {
-    let uid = new_uid();
+    let uid = imported.map_or_else(new_uid, |i| i.uid.clone());
     let mut record = new_object(
         ctx,
         tenant,
@@ -444,7 +459,16 @@ async fn store_new(
     )
     .await?;
     settle_new(ctx, &mut record, new.generated)?;
-    ctx.insert(record).await?;
+    if let Some(imported) = imported {
+        imported.apply(&mut record);
+        // Two imports of one UID at once: the store keeps the first.
+        match ctx.insert(record).await {
+            Err(OpError::Contention) => return Err(OpError::ObjectAlreadyExists),
+            other => other?,
+        }
+    } else {
+        ctx.insert(record).await?;
+    }
     ctx.placeholder = Some(uid.clone());
     Ok(uid)
 }

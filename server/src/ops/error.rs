@@ -65,6 +65,9 @@ pub enum OpError {
     /// The object is not Extractable: its value never leaves (KMIP 1.4 section 3.50).
     #[error("object not extractable")]
     NotExtractable,
+    /// Import of a Unique Identifier already in use (in any tenant: the answer does not say).
+    #[error("object already exists")]
+    ObjectAlreadyExists,
     /// A Sensitive object was asked wrapped under a key no tenant admin trusted for wrapping
     /// (see `ops::wrap_trust`).
     #[error("wrapping key not trusted")]
@@ -231,6 +234,9 @@ impl OpError {
             ),
             OpError::Sensitive => (ResultReason::SENSITIVE, "sensitive object"),
             OpError::NotExtractable => (ResultReason::NOT_EXTRACTABLE, "object not extractable"),
+            OpError::ObjectAlreadyExists => {
+                (ResultReason::OBJECT_ALREADY_EXISTS, "object already exists")
+            }
             OpError::UntrustedWrappingKey => (
                 ResultReason::SENSITIVE,
                 "a Sensitive object is wrapped only under a key trusted for wrapping",

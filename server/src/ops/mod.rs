@@ -32,6 +32,7 @@ mod query;
 mod signing;
 pub(crate) mod state;
 mod stream;
+mod transfer;
 pub(crate) mod wrap_trust;
 
 use kmip_codec::enums::Operation;
@@ -44,7 +45,7 @@ pub use error::OpError;
 /// (Query lists those the policy allows to some role: all but RNG Seed), each with a row in
 /// the policy's `policy::kmip::TABLE`. Every other operation is answered Operation Not
 /// Supported.
-pub const OPERATIONS: [Operation; 28] = [
+pub const OPERATIONS: [Operation; 30] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::REGISTER,
@@ -73,6 +74,8 @@ pub const OPERATIONS: [Operation; 28] = [
     Operation::RNG_RETRIEVE,
     Operation::LOG,
     Operation::RNG_SEED,
+    Operation::EXPORT,
+    Operation::IMPORT,
 ];
 
 /// Runs one batch item (called by the pipeline, `pipeline.rs`, once per item, in the item's
@@ -102,6 +105,8 @@ pub(crate) async fn dispatch(
         P::CreateKeyPair(r) => key_pair::create_key_pair(ctx, r).await?.into(),
         P::Register(r) => create::register(ctx, r).await?.into(),
         P::ReKey(r) => create::rekey(ctx, r).await?.into(),
+        P::Export(r) => transfer::export(ctx, r).await?.into(),
+        P::Import(r) => transfer::import(ctx, r).await?.into(),
         P::Get(r) => get::get(ctx, r).await?.into(),
         P::GetAttributes(r) => attribute_ops::get_attributes(ctx, r)?.into(),
         P::GetAttributeList(r) => attribute_ops::get_attribute_list(ctx, r)?.into(),
@@ -137,8 +142,6 @@ pub(crate) async fn dispatch(
         | P::Archive(_)
         | P::Recover(_)
         | P::AdjustAttribute(_)
-        | P::Export(_)
-        | P::Import(_)
         | P::Interop(_)
         | P::SetEndpointRole(_)
         | P::Cancel(_)

@@ -46,6 +46,8 @@ pub const TABLE: &[(Operation, &[Role])] = &[
     (Operation::CREATE, TENANT_USERS),
     (Operation::CREATE_KEY_PAIR, TENANT_USERS),
     (Operation::REGISTER, TENANT_USERS),
+    (Operation::IMPORT, TENANT_USERS),
+    (Operation::EXPORT, TENANT_USERS),
     (Operation::RE_KEY, TENANT_USERS),
     (Operation::GET, TENANT_USERS),
     (Operation::ADD_ATTRIBUTE, TENANT_USERS),

@@ -21,6 +21,7 @@ mod dev_command;
 mod disk_watermark;
 mod docs;
 mod encrypt_only;
+mod export_import;
 mod file_permissions;
 mod flood;
 mod fresh_get;

@@ -79,6 +79,8 @@ const KMIP_MATRIX: &[(Operation, [bool; 5])] = &[
     (Operation::RNG_RETRIEVE, [Y, Y, N, N, N]),
     (Operation::CHECK, [Y, Y, N, N, N]),
     (Operation::LOG, [Y, Y, N, N, N]),
+    (Operation::EXPORT, [Y, Y, N, N, N]),
+    (Operation::IMPORT, [Y, Y, N, N, N]),
     (Operation::RNG_SEED, [N, N, N, N, N]),
 ];
 
@@ -594,6 +596,28 @@ async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
             log_message: "policy matrix".to_owned(),
         }
         .into(),
+        Operation::EXPORT => kmip_codec::model::ExportRequest {
+            unique_identifier: fresh(acme_key(acme, true).await),
+            ..kmip_codec::model::ExportRequest::default()
+        }
+        .into(),
+        Operation::IMPORT => {
+            // A new UID each time: every allowed import succeeds.
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            kmip_codec::model::ImportRequest {
+                unique_identifier: format!("matrix-import-{n}"),
+                object_type: None,
+                replace_existing: None,
+                key_wrap_type: None,
+                attributes: Attributes::new(),
+                object: ManagedObject::OpaqueObject(OpaqueObject {
+                    opaque_data_type: OpaqueDataType(0x8000_0001),
+                    opaque_data_value: Bytes::new(b"matrix import".to_vec()),
+                }),
+            }
+            .into()
+        }
         other => panic!("no request for {other:?}: add a row and a request for it"),
     }
 }

@@ -194,7 +194,7 @@ async fn der(conn: &mut Connection, uid: &str, format: KeyFormatType) -> Vec<u8>
 
 /// A KMIP 2.1 connection of `tenant` (2.x names the refusals exactly: Incompatible
 /// Cryptographic Usage Mask, Wrong Key Lifecycle State).
-async fn connect_as(server: &TestServer, tenant: &str) -> Connection {
+pub(crate) async fn connect_as(server: &TestServer, tenant: &str) -> Connection {
     let config = server
         .client_config(tenant)
         .expect("config")

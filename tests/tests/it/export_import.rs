@@ -1,0 +1,213 @@
+//! KMIP 2.1 Export and Import (issue 18) over real TLS against a real server on a real
+//! SoftHSM token: an object leaves with its UID and attributes (plain, or wrapped under a key of
+//! the tenant) and comes back under a given UID with its state, dates and names; a UID in use
+//! anywhere is refused without saying where; Replace Existing, bad UIDs and impossible states
+//! are refused; the trust for wrapping never arrives by import.
+
+use client::{ClientError, Connection};
+use kmip_codec::enums::{
+    BlockCipherMode, CryptographicUsageMask, EncodingOption, ObjectType, ResultReason, State,
+    WrappingMethod,
+};
+use kmip_codec::model::{
+    Attribute, AttributeValue, Attributes, CryptographicParameters, ExportRequest, ExportResponse,
+    ImportRequest, ImportResponse, KeyInformation, KeyWrappingSpecification, ResponsePayload,
+};
+use kmip_codec::tags::Tag;
+use kms_tests::testbed::key_bytes;
+
+use crate::wrapped_keys::connect_as;
+
+const KEY: [u8; 32] = [0x33; 32];
+const KEK: [u8; 32] = [0x44; 32];
+
+fn name(value: &str) -> kmip_codec::model::Name {
+    kmip_codec::model::Name {
+        value: value.to_owned(),
+        name_type: kmip_codec::enums::NameType::UNINTERPRETED_TEXT_STRING,
+    }
+}
+
+/// Registers `bytes` as an active AES-256 key with `usage` and `extra` attributes.
+async fn register_key(
+    conn: &mut Connection,
+    bytes: &[u8],
+    usage: CryptographicUsageMask,
+    extra: Attributes,
+) -> String {
+    let object = kmip_codec::model::ManagedObject::SymmetricKey(kmip_codec::model::SymmetricKey {
+        key_block: kmip_codec::model::KeyBlock {
+            key_format_type: kmip_codec::enums::KeyFormatType::RAW,
+            key_compression_type: None,
+            key_value: Some(kmip_codec::model::KeyValue::Plain {
+                key_material: kmip_codec::model::KeyMaterial::Bytes(kmip_codec::ttlv::Bytes::from(
+                    bytes,
+                )),
+                attributes: Attributes::new(),
+            }),
+            cryptographic_algorithm: Some(kmip_codec::enums::CryptographicAlgorithm::AES),
+            cryptographic_length: Some(256),
+            key_wrapping_data: None,
+        },
+    });
+    let mut attributes = Attributes::new().with(
+        Tag::CRYPTOGRAPHIC_USAGE_MASK,
+        AttributeValue::Integer(usage.0 as i32),
+    );
+    for a in extra.iter() {
+        attributes.push(a.clone());
+    }
+    let uid = conn.register(object, attributes).await.expect("register");
+    conn.activate(&uid).await.expect("activate");
+    uid
+}
+
+fn reason(e: &ClientError) -> Option<ResultReason> {
+    match e {
+        ClientError::Kmip { reason, .. } => *reason,
+        _ => None,
+    }
+}
+
+async fn export(
+    conn: &mut Connection,
+    request: ExportRequest,
+) -> Result<ExportResponse, ClientError> {
+    conn.call(request, |p| match p {
+        ResponsePayload::Export(r) => Some(r),
+        _ => None,
+    })
+    .await
+}
+
+async fn import(
+    conn: &mut Connection,
+    request: ImportRequest,
+) -> Result<ImportResponse, ClientError> {
+    conn.call(request, |p| match p {
+        ResponsePayload::Import(r) => Some(r),
+        _ => None,
+    })
+    .await
+}
+
+fn attribute<'a>(attributes: &'a Attributes, name: &str) -> Option<&'a Attribute> {
+    attributes
+        .iter()
+        .find(|a| a.name.to_1x().as_deref() == Some(name))
+}
+
+/// The Import of `exported` under `uid`, its attributes as exported.
+fn import_of(exported: &ExportResponse, uid: &str) -> ImportRequest {
+    ImportRequest {
+        unique_identifier: uid.to_owned(),
+        object_type: Some(exported.object_type),
+        replace_existing: None,
+        key_wrap_type: None,
+        attributes: exported.attributes.clone(),
+        object: exported.object.clone(),
+    }
+}
+
+kms_tests::server_test! {
+    async fn an_exported_key_imports_under_its_uid_with_its_state_dates_and_names(server) {
+        let mut conn = connect_as(server, "acme").await;
+        let names = Attributes::new()
+            .with(Tag::NAME, AttributeValue::Name(name("vm-42-kek")));
+        let uid = register_key(&mut conn, &KEY, CryptographicUsageMask::ENCRYPT, names).await;
+        conn.add_attribute(&uid, Attribute::custom("x-Vmware-vm", AttributeValue::TextString("vm-42".into())))
+            .await
+            .expect("x- attribute");
+        let initial = conn.get_attributes(&uid, Vec::new()).await.expect("attributes");
+        let initial_date = attribute(&initial, "Initial Date").and_then(|a| a.value.as_datetime()).expect("initial date");
+
+        let exported = export(&mut conn, ExportRequest { unique_identifier: Some(uid.clone()), ..ExportRequest::default() })
+            .await
+            .expect("export");
+        assert_eq!(exported.unique_identifier, uid);
+        assert_eq!(exported.object_type, ObjectType::SYMMETRIC_KEY);
+        assert_eq!(attribute(&exported.attributes, "State").and_then(|a| a.value.as_enumeration()), Some(State::ACTIVE.0));
+        assert!(attribute(&exported.attributes, "x-Vmware-vm").is_some());
+
+        // The UID is taken (here, or in any tenant): refused, the same way for every tenant.
+        let e = import(&mut conn, import_of(&exported, &uid)).await.expect_err("same tenant");
+        assert_eq!(reason(&e), Some(ResultReason::OBJECT_ALREADY_EXISTS), "{e}");
+        server.add_tenant("umbrella").await.expect("tenant");
+        let mut other = connect_as(server, "umbrella").await;
+        let e = import(&mut other, import_of(&exported, &uid)).await.expect_err("another tenant");
+        assert_eq!(reason(&e), Some(ResultReason::OBJECT_ALREADY_EXISTS), "{e}");
+        assert!(!e.to_string().contains("acme"), "{e}");
+
+        // Imported under a new UID in the other tenant: same bytes, state, dates, names.
+        let moved = import(&mut other, import_of(&exported, "acme-vm-42-kek")).await.expect("import");
+        assert_eq!(moved.unique_identifier, "acme-vm-42-kek");
+        assert_eq!(key_bytes(&mut other, "acme-vm-42-kek").await, KEY);
+        let got = other.get_attributes("acme-vm-42-kek", Vec::new()).await.expect("attributes");
+        assert_eq!(attribute(&got, "State").and_then(|a| a.value.as_enumeration()), Some(State::ACTIVE.0));
+        assert_eq!(attribute(&got, "Initial Date").and_then(|a| a.value.as_datetime()), Some(initial_date));
+        assert!(attribute(&got, "x-Vmware-vm").is_some(), "x- attributes kept");
+        let name = other.locate(Attributes::new().with(Tag::NAME, AttributeValue::Name(name("vm-42-kek"))), None, None)
+            .await
+            .expect("locate by name");
+        assert_eq!(name.unique_identifiers, vec!["acme-vm-42-kek".to_owned()]);
+        // ... and the first tenant never sees it.
+        let e = conn.get("acme-vm-42-kek", None).await.expect_err("cross-tenant");
+        assert_eq!(reason(&e), Some(ResultReason::OBJECT_NOT_FOUND), "{e}");
+    }
+}
+
+kms_tests::server_test! {
+    async fn a_wrapped_export_imports_unwrapped_in_the_server_and_bad_imports_are_refused(server) {
+        let mut conn = connect_as(server, "acme").await;
+        let uid = register_key(&mut conn, &KEY, CryptographicUsageMask::ENCRYPT, Attributes::new()).await;
+        let kek = register_key(&mut conn, &KEK, CryptographicUsageMask::WRAP_KEY | CryptographicUsageMask::UNWRAP_KEY, Attributes::new()).await;
+        let spec = KeyWrappingSpecification {
+            wrapping_method: WrappingMethod::ENCRYPT,
+            encryption_key_information: Some(KeyInformation {
+                unique_identifier: kek.clone(),
+                cryptographic_parameters: Some(CryptographicParameters {
+                    block_cipher_mode: Some(BlockCipherMode::NISTKEYWRAP),
+                    ..CryptographicParameters::default()
+                }),
+            }),
+            mac_signature_key_information: None,
+            attribute_names: Vec::new(),
+            encoding_option: Some(EncodingOption::NO_ENCODING),
+        };
+        let exported = export(&mut conn, ExportRequest {
+            unique_identifier: Some(uid.clone()),
+            key_wrapping_specification: Some(spec),
+            ..ExportRequest::default()
+        })
+        .await
+        .expect("wrapped export");
+        let imported = import(&mut conn, import_of(&exported, "round-trip")).await.expect("wrapped import");
+        assert_eq!(imported.unique_identifier, "round-trip");
+        assert_eq!(key_bytes(&mut conn, "round-trip").await, KEY);
+
+        // Refusals, each before anything is stored.
+        let plain = export(&mut conn, ExportRequest { unique_identifier: Some(uid.clone()), ..ExportRequest::default() })
+            .await
+            .expect("export");
+        let mut replace = import_of(&plain, "replaced");
+        replace.replace_existing = Some(true);
+        let e = import(&mut conn, replace).await.expect_err("replace existing");
+        assert_eq!(reason(&e), Some(ResultReason::FEATURE_NOT_SUPPORTED), "{e}");
+        let e = import(&mut conn, import_of(&plain, "  ")).await.expect_err("blank UID");
+        assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{e}");
+        let mut destroyed = import_of(&plain, "destroyed");
+        destroyed.attributes = Attributes::new().with(Tag::STATE, AttributeValue::Enumeration(State::DESTROYED.0));
+        let e = import(&mut conn, destroyed).await.expect_err("a destroyed object");
+        assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{e}");
+        // The trust for wrapping is this installation's admin's to give, never an import's.
+        let mut marked = import_of(&plain, "marked");
+        marked.attributes.push(Attribute::custom("y-kms-trusted-for-wrapping", AttributeValue::Boolean(true)));
+        import(&mut conn, marked).await.expect("import with a y- attribute");
+        let got = conn.get_attributes("marked", Vec::new()).await.expect("attributes");
+        assert!(attribute(&got, "y-kms-trusted-for-wrapping").is_none(), "the mark was dropped");
+        for refused in ["replaced", "destroyed"] {
+            let e = conn.get(refused, None).await.expect_err("nothing stored");
+            assert_eq!(reason(&e), Some(ResultReason::OBJECT_NOT_FOUND), "{refused}: {e}");
+        }
+    }
+}
