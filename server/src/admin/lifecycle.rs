@@ -31,8 +31,9 @@ struct RevokeBody {
     message: Option<String>,
 }
 
-/// `POST /v1/tenants/{tenant}/keys/{uid}/{action}`, action `activate`, `revoke`, `destroy`
-/// or `rekey`. Answers the key as the inventory shows it (for `rekey`, the new key).
+/// `POST /v1/tenants/{tenant}/keys/{uid}/{action}`, action `activate`, `revoke`, `destroy`,
+/// `rekey` or `cancel-destroy` (a pending destruction, see `docs/PLATFORM.md`). Answers the
+/// key as the inventory shows it (for `rekey`, the new key).
 pub(crate) async fn act(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
@@ -41,11 +42,23 @@ pub(crate) async fn act(
     body: Bytes,
 ) -> Result<Json<KeyView>, ApiError> {
     let Path((tenant, uid, action)) = path.map_err(|_| ApiError::NoSuchRoute)?;
-    if !["activate", "revoke", "destroy", "rekey"].contains(&action.as_str()) {
+    if !["activate", "revoke", "destroy", "rekey", "cancel-destroy"].contains(&action.as_str()) {
         return Err(ApiError::NoSuchRoute);
     }
     let kms = &state.kms;
     let now = now();
+    if action == "cancel-destroy" {
+        // Not a KMIP operation: the platform's command, on a key of this tenant only (another
+        // tenant's is answered like a missing one).
+        kms.store()
+            .object(&uid)?
+            .filter(|o| o.tenant == tenant)
+            .ok_or(ApiError::NoSuchKey)?;
+        kms.platform()
+            .cancel_destroy(&scope, &tenant, &uid, now)
+            .await?;
+        return view(kms, &tenant, &uid, now);
+    }
     let action = match action.as_str() {
         "activate" => KeyAction::Activate,
         "revoke" => {
@@ -71,12 +84,17 @@ pub(crate) async fn act(
     let uid = on_behalf::run(kms, scope, &caller.0.principal, &tenant, &uid, action)
         .await
         .map_err(api_error)?;
+    view(kms, &tenant, &uid, now)
+}
+
+/// The key as the inventory shows it after an action.
+fn view(kms: &crate::kms::Kms, tenant: &str, uid: &str, now: i64) -> Result<Json<KeyView>, ApiError> {
     let record = kms
         .store()
-        .object(&uid)?
+        .object(uid)?
         .filter(|o| o.tenant == tenant)
         .ok_or(ApiError::NoSuchKey)?;
-    Ok(Json(KeyView::of(&record, now)))
+    Ok(Json(KeyView::with_pending(&record, now, kms.store())?))
 }
 
 /// The admin API's answer for a failed key action.

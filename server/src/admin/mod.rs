@@ -160,6 +160,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> 
         GET "/v1/tenants/{tenant}/platform" => platform::policy,
         PUT "/v1/tenants/{tenant}/platform/subscription" => platform::set_subscription,
         PUT "/v1/tenants/{tenant}/platform/rotation" => platform::set_rotation,
+        PUT "/v1/tenants/{tenant}/platform/destroy-grace" => platform::set_destroy_grace,
         GET "/v1/tenants/{tenant}/key-providers" => platform::key_providers,
         POST "/v1/tenants/{tenant}/vms/eligibility" => vms::eligibility,
         GET "/v1/tenants/{tenant}/vms" => vms::list,

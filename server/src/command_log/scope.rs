@@ -228,6 +228,8 @@ fn visit_objects(command: &Command, f: &mut impl FnMut(Option<u64>, &str)) {
         Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
             visit_objects(command, f)
         }
+        Command::CancelDestroy { uid, .. } | Command::EraseMaterial { uid, .. } => f(Some(0), uid),
+        Command::Notice { notice, .. } => f(Some(0), notice.subject()),
         _ => {}
     }
 }

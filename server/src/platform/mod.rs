@@ -111,6 +111,28 @@ impl<'a> Platform<'a> {
         Ok(())
     }
 
+    /// Cancels the pending destruction of key `uid` of `tenant`: the key returns to its state
+    /// before the destroy, its material never erased.
+    pub async fn cancel_destroy(
+        &self,
+        scope: &AuditScope,
+        tenant: &str,
+        uid: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        self.log
+            .commit(
+                scope,
+                Command::CancelDestroy {
+                    tenant: tenant.to_owned(),
+                    uid: uid.to_owned(),
+                    at: now,
+                },
+            )
+            .await??;
+        Ok(())
+    }
+
     /// Whether `vcenter` is a key provider of `tenant`: an enrolled, enabled KMIP client with
     /// an identity that identifies it (CA-issued, or a bound pin; a pending claim does not).
     pub fn is_key_provider(&self, tenant: &str, vcenter: &str) -> Result<bool, AdminError> {

@@ -6,6 +6,7 @@
 use audit_log::{AuditEvent, Checkpoint};
 use serde::{Deserialize, Serialize};
 
+use super::pending::{Notice, PendingDestroy};
 use super::platform::{HoldRecord, PolicyChange};
 use super::records::{ClientRecord, DomainKeyVersion, ObjectRecord, TenantRecord};
 
@@ -106,6 +107,42 @@ pub enum Command {
         /// The backup set.
         backup_set: String,
     },
+    /// Makes a key pending destruction (two-stage destroy): proposed in one batch after the
+    /// write that puts the key in a Destroyed state with its material kept; refused unless
+    /// that is what the key now is, and not pending already.
+    MarkPendingDestroy(Box<PendingDestroy>),
+    /// Cancels a pending destruction: the key returns to its state before the destroy
+    /// ([`Rejection::NotPendingDestruction`] if it is not pending; another tenant's key is
+    /// [`Rejection::NoSuchObject`]).
+    CancelDestroy {
+        /// Tenant ID.
+        tenant: String,
+        /// The key.
+        uid: String,
+        /// When (the key's Last Change Date), Unix seconds.
+        at: i64,
+    },
+    /// Erases the material of a key pending destruction whose grace ended by `at`
+    /// ([`Rejection::NotDue`] before; [`Rejection::NotPendingDestruction`] once erased or
+    /// cancelled, so a repeat changes nothing).
+    EraseMaterial {
+        /// Tenant ID.
+        tenant: String,
+        /// The key.
+        uid: String,
+        /// The time of the decision, Unix seconds (from the leader's clock, in the command).
+        at: i64,
+    },
+    /// Notes, once, a fact the clock made true at `at` (a hold expired, a KEK past the
+    /// maximum age): refused when noticed already or not true at `at`.
+    Notice {
+        /// Tenant ID.
+        tenant: String,
+        /// The fact.
+        notice: Notice,
+        /// The time of the decision, Unix seconds.
+        at: i64,
+    },
 }
 
 impl Command {
@@ -128,7 +165,11 @@ impl Command {
             | Command::BindPin { .. }
             | Command::SetPlatformPolicy { .. }
             | Command::PlaceHold(_)
-            | Command::ReleaseHold { .. } => false,
+            | Command::ReleaseHold { .. }
+            | Command::MarkPendingDestroy(_)
+            | Command::CancelDestroy { .. }
+            | Command::EraseMaterial { .. }
+            | Command::Notice { .. } => false,
         }
     }
 
@@ -209,4 +250,14 @@ pub enum Rejection {
     /// A key named by a hold is destroyed.
     #[error("object destroyed")]
     ObjectDestroyed,
+    /// The key is not pending destruction (never was, cancelled, or erased already).
+    #[error("key not pending destruction")]
+    NotPendingDestruction,
+    /// The time the command carries is before the fact it needs (a grace not over, a hold
+    /// not expired, a key not past the maximum age).
+    #[error("not due yet")]
+    NotDue,
+    /// The fact was noticed already.
+    #[error("noticed already")]
+    Noticed,
 }
