@@ -6,6 +6,7 @@
 //! `policy::platform` before any of this runs.
 
 pub mod eligibility;
+pub mod steward;
 
 use crate::command_log::{AuditScope, CommandLog};
 use crate::policy::platform::Service;
