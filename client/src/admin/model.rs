@@ -173,6 +173,10 @@ pub struct Key {
     /// VMware attributes.
     #[serde(default)]
     pub vmware: Vmware,
+    /// Pending destruction: when the material is erased unless the destroy is cancelled,
+    /// RFC 3339 (shown by single-key reads and key actions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erase_at: Option<String>,
 }
 
 /// One page of `GET /v1/tenants/{t}/keys`.
@@ -213,6 +217,9 @@ pub enum KeyAction {
     Destroy,
     /// A new key replacing this one (KMIP 1.4 section 4.4).
     Rekey,
+    /// Cancels a pending destruction (two-stage destroy): the key returns to its state
+    /// before the destroy.
+    CancelDestroy,
 }
 
 impl KeyAction {
@@ -223,6 +230,7 @@ impl KeyAction {
             Self::Revoke => "revoke",
             Self::Destroy => "destroy",
             Self::Rekey => "rekey",
+            Self::CancelDestroy => "cancel-destroy",
         }
     }
 }
