@@ -68,6 +68,8 @@ pub struct Node {
     audit_task: JoinHandle<()>,
     /// The cluster's time-driven work (`platform::steward`), proposing while this node leads.
     steward_task: JoinHandle<()>,
+    /// Drives the Domain Key rotation jobs while this node leads (`admin::rotation`).
+    rotation_task: JoinHandle<()>,
     forward_task: Option<JoinHandle<()>>,
     raft_addr: Option<SocketAddr>,
     raft_task: Option<JoinHandle<()>>,
@@ -215,6 +217,10 @@ impl Node {
             kms.log_name().to_owned(),
             stopped.clone(),
         ));
+        let rotation_task = tokio::spawn(crate::admin::run_rotation_jobs(
+            kms.clone(),
+            stopped.clone(),
+        ));
         let (admin_addr, admin_task) = match &settings.admin {
             Some(admin) => {
                 let admin_tls = tls::server_config(
@@ -271,6 +277,7 @@ impl Node {
             admin_task,
             audit_task,
             steward_task,
+            rotation_task,
             forward_task,
             raft_addr,
             raft_task,
@@ -342,6 +349,7 @@ impl Node {
         }
         let _ = self.audit_task.await;
         let _ = self.steward_task.await;
+        let _ = self.rotation_task.await;
         if let Some(forward) = self.forward_task {
             let _ = forward.await;
         }

@@ -288,6 +288,8 @@ impl From<Rejection> for ApiError {
             Rejection::NotPendingDestruction => ApiError::NotPendingDestruction,
             // The leader's own time-driven commands; no admin route proposes them.
             Rejection::NotDue | Rejection::Noticed => ApiError::Internal(AdminError::Rejected(r)),
+            Rejection::RotationRunning => ApiError::RotationRunning,
+            Rejection::NoSuchJob => ApiError::NoSuchJob,
         }
     }
 }

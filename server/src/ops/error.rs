@@ -149,7 +149,10 @@ impl From<Rejection> for OpError {
             // A destroy's pending mark meets the key destroyed by someone else first.
             Rejection::NotPendingDestruction => OpError::WrongKeyLifecycleState,
             // The platform's own commands; a KMIP write never meets these.
-            Rejection::NotDue | Rejection::Noticed => OpError::PermissionDenied,
+            Rejection::NotDue
+            | Rejection::Noticed
+            | Rejection::RotationRunning
+            | Rejection::NoSuchJob => OpError::PermissionDenied,
         }
     }
 }

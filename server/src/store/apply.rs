@@ -9,7 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ClientRecord, ObjectRecord, TenantRecord};
-use super::{StoreError, decode, encode, events, pending, platform, tables};
+use super::{StoreError, decode, encode, events, jobs, pending, platform, tables};
 
 /// Whether applying `command` takes a savepoint.
 pub(crate) fn needs_savepoint(command: &Command) -> bool {
@@ -89,6 +89,13 @@ fn apply_in(
         }
         // Checked and written in one step each: nothing is written when refused.
         Command::MarkPendingDestroy(p) => return pending::mark(txn, p),
+        Command::StartRotation(job) => return jobs::start(txn, job),
+        Command::UpdateRotation {
+            tenant,
+            job,
+            change,
+            at,
+        } => return jobs::update(txn, tenant, job, change, *at),
         Command::Notice {
             tenant,
             notice,
@@ -289,7 +296,9 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
         Command::MarkPendingDestroy(_)
         | Command::Notice { .. }
         | Command::CancelDestroy { .. }
-        | Command::EraseMaterial { .. } => Ok(()),
+        | Command::EraseMaterial { .. }
+        | Command::StartRotation(_)
+        | Command::UpdateRotation { .. } => Ok(()),
         // Checked step by step in `apply`, each against the writes of the ones before it.
         Command::Batch(_) | Command::Audited { .. } | Command::ObjectQuota { .. } => Ok(()),
         // Checkpoints are signed by their node; a replay of the same one is harmless.
@@ -548,7 +557,9 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
         | Command::MarkPendingDestroy(_)
         | Command::Notice { .. }
         | Command::CancelDestroy { .. }
-        | Command::EraseMaterial { .. } => {}
+        | Command::EraseMaterial { .. }
+        | Command::StartRotation(_)
+        | Command::UpdateRotation { .. } => {}
     }
     Ok(())
 }

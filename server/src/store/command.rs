@@ -6,6 +6,7 @@
 use audit_log::{AuditEvent, Checkpoint};
 use serde::{Deserialize, Serialize};
 
+use super::jobs::{JobChange, RotationJob};
 use super::pending::{Notice, PendingDestroy};
 use super::platform::{HoldRecord, PolicyChange};
 use super::records::{ClientRecord, DomainKeyVersion, ObjectRecord, TenantRecord};
@@ -143,6 +144,21 @@ pub enum Command {
         /// The time of the decision, Unix seconds.
         at: i64,
     },
+    /// Starts a Domain Key rotation job (after the `AddDomainKey` of its target version, in
+    /// one batch): refused while another job of the tenant runs.
+    StartRotation(Box<RotationJob>),
+    /// Records a running rotation job's progress or end ([`Rejection::NoSuchJob`] unless it
+    /// runs).
+    UpdateRotation {
+        /// Tenant ID.
+        tenant: String,
+        /// The job.
+        job: String,
+        /// The change.
+        change: JobChange,
+        /// When, Unix seconds.
+        at: i64,
+    },
 }
 
 impl Command {
@@ -169,7 +185,9 @@ impl Command {
             | Command::MarkPendingDestroy(_)
             | Command::CancelDestroy { .. }
             | Command::EraseMaterial { .. }
-            | Command::Notice { .. } => false,
+            | Command::Notice { .. }
+            | Command::StartRotation(_)
+            | Command::UpdateRotation { .. } => false,
         }
     }
 
@@ -260,4 +278,10 @@ pub enum Rejection {
     /// The fact was noticed already.
     #[error("noticed already")]
     Noticed,
+    /// A rotation job of the tenant is running already.
+    #[error("rotation already running")]
+    RotationRunning,
+    /// No running rotation job of that ID.
+    #[error("no such running job")]
+    NoSuchJob,
 }

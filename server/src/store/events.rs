@@ -212,7 +212,9 @@ fn walk<'c>(
         | Command::RetireDomainKeys { .. }
         | Command::PutClient(_)
         | Command::AuditCheckpoint(_)
-        | Command::BindPin { .. } => {}
+        | Command::BindPin { .. }
+        | Command::StartRotation(_)
+        | Command::UpdateRotation { .. } => {}
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod cache;
 pub mod command;
 mod committer;
 pub mod events;
+pub mod jobs;
 pub mod pending;
 pub mod platform;
 pub mod records;

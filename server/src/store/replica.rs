@@ -102,6 +102,7 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::DESTROY_GRACE),
     &Table(tables::PENDING_DESTROY),
     &Table(tables::NOTICES),
+    &Table(tables::ROTATION_JOBS),
 ];
 
 /// Tables that are the node's own and stay out of snapshots: the audit outbox holds the

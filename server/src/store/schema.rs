@@ -11,7 +11,7 @@
 //! | from | to | what changes |
 //! |---|---|---|
 //! | 1 (no version recorded) | 2 | the version is recorded; the platform tables (`tenant_platform`, `holds`, `held_keys`, `events`) are created empty; the log may carry the platform commands |
-//! | 2 | 3 | the two-stage destroy and notice tables (`destroy_grace`, `pending_destroy`, `notices`) are created empty; the log may carry `MarkPendingDestroy`, `CancelDestroy`, `EraseMaterial`, `Notice` and the policy change `DestroyGrace` |
+//! | 2 | 3 | the two-stage destroy, notice and rotation job tables (`destroy_grace`, `pending_destroy`, `notices`, `rotation_jobs`) are created empty; the log may carry `MarkPendingDestroy`, `CancelDestroy`, `EraseMaterial`, `Notice`, `StartRotation`, `UpdateRotation` and the policy change `DestroyGrace` |
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 

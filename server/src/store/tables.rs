@@ -47,6 +47,10 @@ pub(super) const PENDING_DESTROY: TableDefinition<&str, &[u8]> =
 /// true, each noticed once (see `pending.rs`, `Notice`).
 pub(super) const NOTICES: TableDefinition<(&str, u8, &str), i64> = TableDefinition::new("notices");
 
+/// (tenant, job ID) -> RotationJob: Domain Key rotation jobs (see `jobs.rs`).
+pub(super) const ROTATION_JOBS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("rotation_jobs");
+
 /// State-change sequence number -> AuditEvent (postcard): records committed with their
 /// change and not yet known durable in the node's audit log (see `Command::Audited`).
 pub(super) const AUDIT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_outbox");
@@ -90,5 +94,6 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(DESTROY_GRACE)?;
     txn.open_table(PENDING_DESTROY)?;
     txn.open_table(NOTICES)?;
+    txn.open_table(ROTATION_JOBS)?;
     Ok(())
 }
