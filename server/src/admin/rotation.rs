@@ -61,7 +61,7 @@ pub(crate) struct JobView {
     state: &'static str,
     /// Objects found on older versions.
     total: u64,
-    /// Objects re-sealed so far.
+    /// Objects done so far (re-sealed, or found on the new version already).
     resealed: u64,
     error: Option<String>,
     started_at: Option<String>,
@@ -230,6 +230,12 @@ async fn drive(kms: &Arc<Kms>, job: RotationJob) {
     let mut resealed = job.resealed;
     let mut total = job.total;
     info!(tenant, job = %job.id, resealed, "driving domain key rotation");
+    // A new leader may not have applied every committed entry yet: read what it holds only
+    // once it has (else it would re-seal again what the old leader did).
+    if let Err(e) = kms.log.linearize().await {
+        warn!(tenant, error = %e, "domain key rotation: catching up failed; retried next tick");
+        return;
+    }
     for pass in 0..MAX_PASSES {
         let pending = match kms.tenancy().objects_on_old_domain_keys(tenant) {
             Ok(p) => p,
@@ -240,6 +246,10 @@ async fn drive(kms: &Arc<Kms>, job: RotationJob) {
         };
         if pass > 0 && pending.is_empty() {
             break;
+        }
+        if pass == 0 && job.total > 0 {
+            // Resumed: what an earlier leader re-sealed without recording it is done too.
+            resealed = resealed.max(job.total.saturating_sub(pending.len() as u64));
         }
         total = total.max(resealed.saturating_add(pending.len() as u64));
         if !record(kms, &job, JobChange::Progress { total, resealed }).await {
@@ -314,9 +324,10 @@ async fn reseal_all(
         let Some(done) = running.join_next().await else {
             return Ok(uids.next().is_none());
         };
-        if done.map_err(AdminError::Task)?? {
-            *resealed += 1;
-        }
+        // Re-sealed now, or found done already (by an earlier leader, or gone): either way
+        // no longer on an old version.
+        done.map_err(AdminError::Task)??;
+        *resealed += 1;
         if recorded.elapsed() >= PROGRESS_EVERY {
             recorded = Instant::now();
             let progress = JobChange::Progress {
