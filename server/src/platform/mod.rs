@@ -7,6 +7,8 @@
 
 pub mod eligibility;
 pub mod steward;
+#[cfg(test)]
+mod steward_tests;
 
 use crate::command_log::{AuditScope, CommandLog};
 use crate::policy::platform::Service;
