@@ -88,7 +88,12 @@ pub(crate) async fn act(
 }
 
 /// The key as the inventory shows it after an action.
-fn view(kms: &crate::kms::Kms, tenant: &str, uid: &str, now: i64) -> Result<Json<KeyView>, ApiError> {
+fn view(
+    kms: &crate::kms::Kms,
+    tenant: &str,
+    uid: &str,
+    now: i64,
+) -> Result<Json<KeyView>, ApiError> {
     let record = kms
         .store()
         .object(uid)?

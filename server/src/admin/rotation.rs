@@ -163,9 +163,7 @@ pub async fn run_jobs(kms: Arc<Kms>, mut stop: watch::Receiver<bool>) {
             }
         };
         for job in jobs {
-            let fresh = driving
-                .lock()
-                .is_ok_and(|mut d| d.insert(job.id.clone()));
+            let fresh = driving.lock().is_ok_and(|mut d| d.insert(job.id.clone()));
             if fresh {
                 let (kms, driving) = (kms.clone(), driving.clone());
                 tokio::spawn(async move {
@@ -273,7 +271,10 @@ async fn drive(kms: &Arc<Kms>, job: RotationJob) {
             error: None,
         },
         Ok(left) => {
-            warn!(tenant, left, "domain key rotation: objects still on old versions");
+            warn!(
+                tenant,
+                left, "domain key rotation: objects still on old versions"
+            );
             JobChange::Finished {
                 phase: JobPhase::Failed,
                 error: Some("objects remain on old domain key versions".to_owned()),

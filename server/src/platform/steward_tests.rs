@@ -112,7 +112,10 @@ async fn the_steward_finds_what_the_clock_made_due_once() {
     // b sets no maximum).
     let found = due(&store, now, true).unwrap();
     assert_eq!(kinds(&found.commands), ["a notice old"]);
-    assert_eq!(found.past_max_age, [("a".to_owned(), 1), ("b".to_owned(), 0)]);
+    assert_eq!(
+        found.past_max_age,
+        [("a".to_owned(), 1), ("b".to_owned(), 0)]
+    );
     // Without the age pass, only the cheap ones.
     assert!(due(&store, now, false).unwrap().commands.is_empty());
     let later = now + 60;
@@ -126,6 +129,10 @@ async fn the_steward_finds_what_the_clock_made_due_once() {
     }
     let found = due(&store, later + 1, true).unwrap();
     assert!(found.commands.is_empty(), "{:?}", kinds(&found.commands));
-    assert_eq!(found.past_max_age[0], ("a".to_owned(), 1), "still past: still counted");
+    assert_eq!(
+        found.past_max_age[0],
+        ("a".to_owned(), 1),
+        "still past: still counted"
+    );
     assert!(store.object("pending").unwrap().unwrap().material.is_none());
 }

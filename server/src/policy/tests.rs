@@ -324,7 +324,13 @@ fn platform_calls_follow_the_matrix_of_policy_platform() {
         (of(Role::Operator), &CALLS),
         (
             of(Role::TenantAdmin),
-            &[Read, Eligibility, Replication, RotationPolicy, DestroyPolicy],
+            &[
+                Read,
+                Eligibility,
+                Replication,
+                RotationPolicy,
+                DestroyPolicy,
+            ],
         ),
         (of(Role::Auditor), &[Read]),
         (of(Role::KmipClient), &[]),

@@ -96,11 +96,7 @@ fn apply_in(
             change,
             at,
         } => return jobs::update(txn, tenant, job, change, *at),
-        Command::Notice {
-            tenant,
-            notice,
-            at,
-        } => return pending::notice(txn, tenant, notice, *at),
+        Command::Notice { tenant, notice, at } => return pending::notice(txn, tenant, notice, *at),
         // The key's write goes through the object checks like any other; the pending entry
         // goes only once that write is applied.
         Command::CancelDestroy { tenant, uid, at } | Command::EraseMaterial { tenant, uid, at } => {

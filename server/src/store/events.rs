@@ -112,7 +112,9 @@ pub(super) fn found_in(
         .filter(|f| f.kind == EventKind::KeyDestroyPending)
         .filter_map(|f| f.object.clone())
         .collect();
-    out.retain(|f| f.kind != EventKind::KeyDestroyed || !f.object.as_ref().is_some_and(|o| pending.contains(o)));
+    out.retain(|f| {
+        f.kind != EventKind::KeyDestroyed || !f.object.as_ref().is_some_and(|o| pending.contains(o))
+    });
     Ok(out)
 }
 

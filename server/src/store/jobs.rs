@@ -74,7 +74,10 @@ pub enum JobChange {
 /// Applies `Command::StartRotation`: refused while a job of the tenant runs
 /// ([`Rejection::RotationRunning`]) and unless the tenant's current Domain Key version is the
 /// job's target (the version is added by the same batch, just before).
-pub(super) fn start(txn: &WriteTransaction, job: &RotationJob) -> Result<Result<(), Rejection>, StoreError> {
+pub(super) fn start(
+    txn: &WriteTransaction,
+    job: &RotationJob,
+) -> Result<Result<(), Rejection>, StoreError> {
     let tenant: Option<TenantRecord> = txn
         .open_table(tables::TENANTS)?
         .get(job.tenant.as_str())?
@@ -104,7 +107,10 @@ pub(super) fn start(txn: &WriteTransaction, job: &RotationJob) -> Result<Result<
     for (_, id) in finished.into_iter().take(excess) {
         table.remove((job.tenant.as_str(), id.as_str()))?;
     }
-    table.insert((job.tenant.as_str(), job.id.as_str()), encode(job)?.as_slice())?;
+    table.insert(
+        (job.tenant.as_str(), job.id.as_str()),
+        encode(job)?.as_slice(),
+    )?;
     Ok(Ok(()))
 }
 
@@ -147,7 +153,10 @@ impl Store {
     pub fn rotation_job(&self, tenant: &str, id: &str) -> Result<Option<RotationJob>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::ROTATION_JOBS)?;
-        table.get((tenant, id))?.map(|v| decode(v.value())).transpose()
+        table
+            .get((tenant, id))?
+            .map(|v| decode(v.value()))
+            .transpose()
     }
 
     /// Every running rotation job (`tenant`: of that tenant only).

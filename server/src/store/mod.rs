@@ -364,8 +364,8 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 #[cfg(test)]
-mod schema_tests;
-#[cfg(test)]
 mod pending_tests;
+#[cfg(test)]
+mod schema_tests;
 #[cfg(test)]
 mod tests;

@@ -275,7 +275,10 @@ impl Store {
     }
 
     /// Every key pending destruction, of every tenant (`tenant`: of that one), in UID order.
-    pub fn pending_destroys(&self, tenant: Option<&str>) -> Result<Vec<PendingDestroy>, StoreError> {
+    pub fn pending_destroys(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<Vec<PendingDestroy>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::PENDING_DESTROY)?;
         let mut out = Vec::new();

@@ -151,7 +151,10 @@ async fn a_cancel_gives_the_key_back_in_its_state_before_the_destroy() {
         Err(Rejection::NoSuchObject)
     );
     let k1 = ObjectRecord::clone(&store.object("k1").unwrap().unwrap());
-    assert_eq!(c.apply(destroy_pending(&k1, 100, 10)).await.unwrap(), Ok(()));
+    assert_eq!(
+        c.apply(destroy_pending(&k1, 100, 10)).await.unwrap(),
+        Ok(())
+    );
     assert_eq!(
         c.apply(cancel("b", "k1", 101)).await.unwrap(),
         Err(Rejection::NoSuchObject)
@@ -181,12 +184,18 @@ async fn a_cancel_gives_the_key_back_in_its_state_before_the_destroy() {
     );
     // A key compromised while pending comes back Compromised, not as it was before.
     let again = ObjectRecord::clone(&back);
-    assert_eq!(c.apply(destroy_pending(&again, 300, 10)).await.unwrap(), Ok(()));
+    assert_eq!(
+        c.apply(destroy_pending(&again, 300, 10)).await.unwrap(),
+        Ok(())
+    );
     let mut compromised = ObjectRecord::clone(&store.object("k1").unwrap().unwrap());
     let expected = compromised.revision;
     compromised.revision += 1;
     compromised.state = State::DESTROYED_COMPROMISED.0;
-    assert_eq!(c.apply(put(Some(expected), compromised)).await.unwrap(), Ok(()));
+    assert_eq!(
+        c.apply(put(Some(expected), compromised)).await.unwrap(),
+        Ok(())
+    );
     assert_eq!(c.apply(cancel("a", "k1", 305)).await.unwrap(), Ok(()));
     assert_eq!(
         store.object("k1").unwrap().unwrap().state,
@@ -217,10 +226,16 @@ async fn a_held_key_is_not_made_pending_and_a_write_back_ends_the_pending_state(
     assert!(store.pending_destroy("k1").unwrap().is_none());
     // After the retention: pending; a write that puts it back out of Destroyed (a Batch Undo)
     // ends the pending state, so nothing erases a live key.
-    assert_eq!(c.apply(destroy_pending(&k1, 1000, 10)).await.unwrap(), Ok(()));
+    assert_eq!(
+        c.apply(destroy_pending(&k1, 1000, 10)).await.unwrap(),
+        Ok(())
+    );
     let mut restored = k1.clone();
     restored.revision = k1.revision + 2;
-    assert_eq!(c.apply(put(Some(k1.revision + 1), restored)).await.unwrap(), Ok(()));
+    assert_eq!(
+        c.apply(put(Some(k1.revision + 1), restored)).await.unwrap(),
+        Ok(())
+    );
     assert!(store.pending_destroy("k1").unwrap().is_none());
     assert_eq!(
         c.apply(erase("a", "k1", 2000)).await.unwrap(),
@@ -240,7 +255,9 @@ async fn notices_are_made_once_and_only_when_true() {
         placed_by: "platform-service/backup".into(),
     };
     assert_eq!(
-        c.apply(Command::PlaceHold(Box::new(hold("s1")))).await.unwrap(),
+        c.apply(Command::PlaceHold(Box::new(hold("s1"))))
+            .await
+            .unwrap(),
         Ok(())
     );
     let expired = |at| Command::Notice {
@@ -250,9 +267,15 @@ async fn notices_are_made_once_and_only_when_true() {
         },
         at,
     };
-    assert_eq!(c.apply(audited(expired(99))).await.unwrap(), Err(Rejection::NotDue));
+    assert_eq!(
+        c.apply(audited(expired(99))).await.unwrap(),
+        Err(Rejection::NotDue)
+    );
     assert_eq!(c.apply(audited(expired(100))).await.unwrap(), Ok(()));
-    assert_eq!(c.apply(audited(expired(101))).await.unwrap(), Err(Rejection::Noticed));
+    assert_eq!(
+        c.apply(audited(expired(101))).await.unwrap(),
+        Err(Rejection::Noticed)
+    );
     // Released then placed again: the new hold may expire again.
     assert_eq!(
         c.apply(Command::ReleaseHold {
@@ -263,9 +286,14 @@ async fn notices_are_made_once_and_only_when_true() {
         .unwrap(),
         Ok(())
     );
-    assert_eq!(c.apply(expired(200)).await.unwrap(), Err(Rejection::NoSuchHold));
     assert_eq!(
-        c.apply(Command::PlaceHold(Box::new(hold("s1")))).await.unwrap(),
+        c.apply(expired(200)).await.unwrap(),
+        Err(Rejection::NoSuchHold)
+    );
+    assert_eq!(
+        c.apply(Command::PlaceHold(Box::new(hold("s1"))))
+            .await
+            .unwrap(),
         Ok(())
     );
     assert_eq!(c.apply(expired(200)).await.unwrap(), Ok(()));
@@ -277,7 +305,10 @@ async fn notices_are_made_once_and_only_when_true() {
         at,
     };
     let day = 86_400;
-    assert_eq!(c.apply(past(10 * day)).await.unwrap(), Err(Rejection::NotDue));
+    assert_eq!(
+        c.apply(past(10 * day)).await.unwrap(),
+        Err(Rejection::NotDue)
+    );
     assert_eq!(
         c.apply(Command::SetPlatformPolicy {
             tenant: "a".into(),
@@ -288,9 +319,15 @@ async fn notices_are_made_once_and_only_when_true() {
         .unwrap(),
         Ok(())
     );
-    assert_eq!(c.apply(past(2 * day - 1)).await.unwrap(), Err(Rejection::NotDue));
+    assert_eq!(
+        c.apply(past(2 * day - 1)).await.unwrap(),
+        Err(Rejection::NotDue)
+    );
     assert_eq!(c.apply(audited(past(2 * day))).await.unwrap(), Ok(()));
-    assert_eq!(c.apply(past(3 * day)).await.unwrap(), Err(Rejection::Noticed));
+    assert_eq!(
+        c.apply(past(3 * day)).await.unwrap(),
+        Err(Rejection::Noticed)
+    );
     // Another tenant's key is answered as missing.
     let theirs = Command::Notice {
         tenant: "a".into(),

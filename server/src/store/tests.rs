@@ -8,7 +8,10 @@ use super::*;
 pub(super) struct Outcomes(pub(super) Committer);
 
 impl Outcomes {
-    pub(super) async fn apply(&self, command: Command) -> Result<Result<(), Rejection>, StoreError> {
+    pub(super) async fn apply(
+        &self,
+        command: Command,
+    ) -> Result<Result<(), Rejection>, StoreError> {
         self.0.apply(command).await.map(|a| a.outcome)
     }
 

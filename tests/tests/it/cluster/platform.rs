@@ -123,9 +123,17 @@ fn a_destroy_racing_a_hold_is_decided_once_and_a_hold_outlives_its_leader() {
                 .expect("revoke");
             conn.destroy(&uid).await.expect("destroy answers Success");
             for id in &survivors {
-                let key = c.admin(*id).expect("admin").key(TENANT, &uid).await.expect("key");
+                let key = c
+                    .admin(*id)
+                    .expect("admin")
+                    .key(TENANT, &uid)
+                    .await
+                    .expect("key");
                 assert_eq!(key.state, "Destroyed", "node {id}: {key:?}");
-                assert!(key.erase_at.is_some() && key.domain_key_version.is_some(), "node {id} pending: {key:?}");
+                assert!(
+                    key.erase_at.is_some() && key.domain_key_version.is_some(),
+                    "node {id} pending: {key:?}"
+                );
             }
             for id in &survivors {
                 let node = c.admin(*id).expect("admin");
@@ -148,7 +156,11 @@ fn a_destroy_racing_a_hold_is_decided_once_and_a_hold_outlives_its_leader() {
                 .filter(|e| e["object"] == uid.as_str())
                 .filter_map(|e| e["kind"].as_str())
                 .collect();
-            assert_eq!(about, ["key_revoked", "key_destroy_pending", "key_erased"], "{feed}");
+            assert_eq!(
+                about,
+                ["key_revoked", "key_destroy_pending", "key_erased"],
+                "{feed}"
+            );
             c.start_node(leader).await.expect("the lost AZ comes back");
         },
     );

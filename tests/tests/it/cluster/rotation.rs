@@ -76,7 +76,10 @@ fn a_rotation_job_is_completed_by_the_next_leader_after_its_leader_is_killed() {
             }
             let seen = seen.expect("the job is seen running, driven by the leader");
             c.kill9(leader).await.expect("the leader is killed");
-            println!("leader {leader} killed with the job at {}/{}", seen.resealed, seen.total);
+            println!(
+                "leader {leader} killed with the job at {}/{}",
+                seen.resealed, seen.total
+            );
             let new = c.new_leader(leader).await.expect("a new leader");
 
             let admin = c.admin(new).expect("admin API of the new leader");
@@ -93,17 +96,31 @@ fn a_rotation_job_is_completed_by_the_next_leader_after_its_leader_is_killed() {
             assert_eq!(done.state, "completed", "{done:?}");
             assert_eq!(done.total, KEYS as u64, "{done:?}");
             assert_eq!(done.resealed, done.total, "{done:?}");
-            assert!(seen.resealed > 0 && seen.resealed < done.total, "killed in the middle: {seen:?}");
+            assert!(
+                seen.resealed > 0 && seen.resealed < done.total,
+                "killed in the middle: {seen:?}"
+            );
 
             // Every surviving node answers the same job, every key is on the new version, the
             // old version is retired, and the keys keep their bytes.
             c.wait_converged().await.expect("the survivors converge");
             for id in (1..=NODES).filter(|id| *id != leader) {
-                let job = c.admin(id).expect("admin").job(TENANT, &started.job).await.expect("job");
-                assert_eq!((job.state.as_str(), job.resealed), ("completed", KEYS as u64), "node {id}");
+                let job = c
+                    .admin(id)
+                    .expect("admin")
+                    .job(TENANT, &started.job)
+                    .await
+                    .expect("job");
+                assert_eq!(
+                    (job.state.as_str(), job.resealed),
+                    ("completed", KEYS as u64),
+                    "node {id}"
+                );
                 let mut conn = connect(c, id).await;
                 for (uid, bytes) in &sample {
-                    let (_, got) = get_key(&mut conn, uid).await.expect("served after rotation");
+                    let (_, got) = get_key(&mut conn, uid)
+                        .await
+                        .expect("served after rotation");
                     assert!(got == *bytes, "node {id} serves other bytes for {uid}");
                 }
             }
@@ -113,7 +130,9 @@ fn a_rotation_job_is_completed_by_the_next_leader_after_its_leader_is_killed() {
                 vec![started.domain_key_version],
                 "only the new version is left"
             );
-            c.start_node(leader).await.expect("the killed node comes back");
+            c.start_node(leader)
+                .await
+                .expect("the killed node comes back");
         },
     );
 }
