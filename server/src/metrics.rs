@@ -463,7 +463,18 @@ mod tests {
         assert!(text.contains("kms_kmip_connections_open 1"), "{text}");
         m.limit_refused("object_quota");
         m.password_verification();
+        m.keys_past_max_age(&[("acme".to_owned(), 3), ("globex".to_owned(), 0)]);
+        m.keys_past_max_age(&[("acme".to_owned(), 2)]);
+        assert_eq!(m.keys_past_max_age_of("acme"), 2);
         let text = m.render(7, None, None).unwrap();
+        assert!(
+            text.contains(r#"kms_keys_past_max_age{tenant="acme"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kms_keys_past_max_age{tenant="globex"} 0"#),
+            "{text}"
+        );
         assert!(
             text.contains(r#"kms_limit_refusals_total{limit="object_quota"} 1"#),
             "{text}"

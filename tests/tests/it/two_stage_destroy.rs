@@ -3,7 +3,7 @@
 //! Destroyed for KMIP (Get refused) while its material is kept; the tenant admin cancels one
 //! key (it comes back Deactivated with the same bytes); the other is erased by the node's own
 //! time-driven task once the grace ends; bad cancels are refused; the event feed and the audit
-//! trail tell each step.
+//! trail tell each step. A hold whose retention ends is told once by the node's task.
 
 use kmip_codec::enums::{ResultReason, RevocationReasonCode};
 use kms_tests::testbed::{TestServer, create_aes_key, key_bytes};
@@ -146,5 +146,58 @@ kms_tests::server_test! {
         assert!(records.iter().any(|r| r.event.operation == "POST /v1/tenants/{tenant}/keys/{uid}/{action}"
             && r.event.object.as_deref() == Some(keep_me.as_str())
             && r.event.change.is_some()), "the cancel's record");
+    }
+}
+
+kms_tests::server_test! {
+    async fn a_hold_past_its_retention_is_told_once_by_the_node(server) {
+        let ops = operator(server).await;
+        let mut acme = server.client("acme").expect("acme").connect().await.expect("acme connects");
+        let uid = create_aes_key(&mut acme).await.expect("a key");
+        // A retention two seconds away (whole seconds: RFC 3339 without fractions).
+        let until = time::OffsetDateTime::now_utc().unix_timestamp() + 2;
+        let until = time::OffsetDateTime::from_unix_timestamp(until)
+            .expect("a time")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("RFC 3339");
+        let (status, body) = ops
+            .post("/v1/tenants/acme/holds", json!({ "backup_set": "bs-short", "keys": [uid], "retention_until": until }))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        // The node's task notices the expiry once; the long poll hears of it.
+        let mut after = 0;
+        let mut expired = Vec::new();
+        let started = std::time::Instant::now();
+        while expired.is_empty() && started.elapsed() < std::time::Duration::from_secs(30) {
+            let (_, feed) = ops.get(&format!("/v1/tenants/acme/events?after={after}&wait=5")).await;
+            after = feed["next"].as_u64().expect("next");
+            expired.extend(
+                feed["events"]
+                    .as_array()
+                    .expect("events")
+                    .iter()
+                    .filter(|e| e["kind"] == "hold_expired")
+                    .cloned(),
+            );
+        }
+        assert_eq!(expired.len(), 1, "one hold_expired event");
+        assert_eq!(expired[0]["object"], "bs-short");
+        // Told once: a few more passes of the task make no second event.
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let (_, later) = ops.get(&format!("/v1/tenants/acme/events?after={after}")).await;
+        assert!(
+            !later["events"].as_array().expect("events").iter().any(|e| e["kind"] == "hold_expired"),
+            "{later}"
+        );
+        let (_, hold) = ops.get("/v1/tenants/acme/holds/bs-short").await;
+        assert_eq!(hold["hold"]["expired"], true, "{hold}");
+        // The notice is an audited state change by the node's task, in acme's chain.
+        let notice = all_records(server)
+            .into_iter()
+            .find(|r| r.event.operation == server::platform::steward::NOTICE_OPERATION)
+            .expect("the notice's record");
+        assert_eq!(notice.event.object.as_deref(), Some("bs-short"));
+        assert_eq!(notice.event.tenant.as_deref(), Some("acme"));
+        assert!(notice.event.change.is_some());
     }
 }
