@@ -239,6 +239,9 @@ async fn drive(kms: &Arc<Kms>, job: RotationJob) {
             Ok(p) => p,
             Err(e) => {
                 warn!(tenant, error = %e, "domain key rotation: listing objects failed");
+                if !leads(&kms.log) {
+                    return;
+                }
                 return fail(kms, &job, "listing objects failed").await;
             }
         };
@@ -256,8 +259,17 @@ async fn drive(kms: &Arc<Kms>, job: RotationJob) {
         match reseal_all(kms, &scope, &job, pending, &mut resealed).await {
             Ok(true) => {}
             Ok(false) => return,
+            // A write not committed (a leader change, no quorum) fails nothing: whoever leads
+            // next (this node again, a tick later) carries on.
+            Err(e @ AdminError::Commit(_)) => {
+                warn!(tenant, error = %e, "domain key rotation: a re-seal was not committed; resumed later");
+                return;
+            }
             Err(e) => {
                 warn!(tenant, error = %e, "domain key rotation: re-seal failed");
+                if !leads(&kms.log) {
+                    return;
+                }
                 return fail(kms, &job, "re-sealing an object failed").await;
             }
         }
@@ -279,6 +291,10 @@ async fn drive(kms: &Arc<Kms>, job: RotationJob) {
                 phase: JobPhase::Failed,
                 error: Some("objects remain on old domain key versions".to_owned()),
             }
+        }
+        Err(e @ AdminError::Commit(_)) => {
+            warn!(tenant, error = %e, "domain key rotation: the retirement was not committed; resumed later");
+            return;
         }
         Err(e) => {
             warn!(tenant, error = %e, "domain key rotation: retiring old versions failed");
