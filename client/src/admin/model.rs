@@ -170,6 +170,9 @@ pub struct Key {
     /// KMIP Names.
     #[serde(default)]
     pub names: Vec<String>,
+    /// Marked by a tenant admin as trusted for wrapping: a Sensitive key may be wrapped under it.
+    #[serde(default)]
+    pub trusted_for_wrapping: bool,
     /// VMware attributes.
     #[serde(default)]
     pub vmware: Vmware,
@@ -217,6 +220,10 @@ pub enum KeyAction {
     Destroy,
     /// A new key replacing this one (KMIP 1.4 section 4.4).
     Rekey,
+    /// Marks the key trusted for wrapping: Sensitive keys may then be wrapped under it.
+    TrustWrapping,
+    /// Clears that mark.
+    DistrustWrapping,
     /// Cancels a pending destruction (two-stage destroy): the key returns to its state
     /// before the destroy.
     CancelDestroy,
@@ -230,6 +237,8 @@ impl KeyAction {
             Self::Revoke => "revoke",
             Self::Destroy => "destroy",
             Self::Rekey => "rekey",
+            Self::TrustWrapping => "trust-wrapping",
+            Self::DistrustWrapping => "distrust-wrapping",
             Self::CancelDestroy => "cancel-destroy",
         }
     }

@@ -327,6 +327,23 @@ enum KeyAdminCmd {
         /// Unique Identifier.
         uid: String,
     },
+    /// Trusts a wrapping key: Sensitive keys may then leave wrapped under it (a Sensitive or
+    /// non-Extractable AES key, or a registered RSA public key, with Wrap Key and not Unwrap Key).
+    TrustWrapping {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Unique Identifier.
+        uid: String,
+    },
+    /// Withdraws that trust.
+    DistrustWrapping {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Unique Identifier.
+        uid: String,
+    },
 }
 
 pub(super) async fn key_admin(args: KeyAdminArgs, console: &mut Console<'_>) -> Result<Exit> {
@@ -358,6 +375,14 @@ pub(super) async fn key_admin(args: KeyAdminArgs, console: &mut Console<'_>) -> 
         }
         KeyAdminCmd::Rekey { tenant, uid } => {
             api.key_action(&tenant, &uid, KeyAction::Rekey, None, None)
+                .await?
+        }
+        KeyAdminCmd::TrustWrapping { tenant, uid } => {
+            api.key_action(&tenant, &uid, KeyAction::TrustWrapping, None, None)
+                .await?
+        }
+        KeyAdminCmd::DistrustWrapping { tenant, uid } => {
+            api.key_action(&tenant, &uid, KeyAction::DistrustWrapping, None, None)
                 .await?
         }
         KeyAdminCmd::CancelDestroy { tenant, uid } => {

@@ -139,6 +139,8 @@ pub enum ApiError {
     #[error("tenant not subscribed")]
     NotSubscribed,
     /// A key action failed in the KMIP operation code for another reason.
+    #[error("key not trustable for wrapping: {0}")]
+    NotTrustable(&'static str),
     #[error("key operation failed: {0}")]
     Operation(#[source] crate::ops::OpError),
 }
@@ -255,6 +257,9 @@ impl ApiError {
             ),
             ApiError::Cluster(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
             ApiError::Operation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "key operation refused"),
+            ApiError::NotTrustable(_) => {
+                (StatusCode::CONFLICT, "key cannot be trusted for wrapping")
+            }
             ApiError::Store(_)
             | ApiError::Commit(CommitError::Store(_))
             | ApiError::Render(_)
@@ -371,6 +376,8 @@ impl IntoResponse for ApiError {
             ApiError::CertificateReload(e) => {
                 serde_json::json!({ "error": message, "detail": e.to_string() })
             }
+            // Which rule of `ops::wrap_trust` refuses the key (fixed texts, nothing secret).
+            ApiError::NotTrustable(why) => serde_json::json!({ "error": message, "detail": why }),
             _ => serde_json::json!({ "error": message }),
         };
         let mut response = (status, Json(body)).into_response();

@@ -70,6 +70,8 @@ pub(crate) struct KeyView {
     destroy_date: Option<String>,
     revocation_reason: Option<String>,
     names: Vec<String>,
+    /// Marked by a tenant admin as trusted for wrapping (`ops::wrap_trust`).
+    trusted_for_wrapping: bool,
     vmware: VmwareView,
     /// Pending destruction (two-stage destroy): when the material is erased, unless the
     /// destroy is cancelled first. Shown by the single-key reads and the key actions.
@@ -116,6 +118,7 @@ impl KeyView {
                 .as_ref()
                 .map(|(code, _)| enum_name(RevocationReasonCode(*code).name(), *code)),
             names: a.names.clone(),
+            trusted_for_wrapping: crate::ops::wrap_trust::is_trusted(record),
             vmware: VmwareView {
                 component: custom_text(&attrs, "x-Component"),
                 identifier: custom_text(&attrs, "x-Identifier"),

@@ -1,5 +1,7 @@
 //! Key lifecycle actions of the admin API: Activate (KMIP 1.4 section 4.19), Revoke (4.20),
-//! Destroy (4.21) and Re-key (4.4), with the same state rules as the KMIP operations.
+//! Destroy (4.21) and Re-key (4.4), with the same state rules as the KMIP operations; and
+//! `trust-wrapping` / `distrust-wrapping`, the mark that lets a Sensitive key be wrapped under
+//! the key (`ops::wrap_trust`).
 //!
 //! The actions run the KMIP operation code itself (`ops::on_behalf`), so their state rules and
 //! records are exactly those of KMIP clients.
@@ -32,8 +34,8 @@ struct RevokeBody {
 }
 
 /// `POST /v1/tenants/{tenant}/keys/{uid}/{action}`, action `activate`, `revoke`, `destroy`,
-/// `rekey` or `cancel-destroy` (a pending destruction, see `docs/PLATFORM.md`). Answers the
-/// key as the inventory shows it (for `rekey`, the new key).
+/// `rekey`, `trust-wrapping`, `distrust-wrapping` or `cancel-destroy` (a pending destruction, see
+/// `docs/PLATFORM.md`). Answers the key as the inventory shows it (for `rekey`, the new key).
 pub(crate) async fn act(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
@@ -42,7 +44,17 @@ pub(crate) async fn act(
     body: Bytes,
 ) -> Result<Json<KeyView>, ApiError> {
     let Path((tenant, uid, action)) = path.map_err(|_| ApiError::NoSuchRoute)?;
-    if !["activate", "revoke", "destroy", "rekey", "cancel-destroy"].contains(&action.as_str()) {
+    if ![
+        "activate",
+        "revoke",
+        "destroy",
+        "rekey",
+        "trust-wrapping",
+        "distrust-wrapping",
+        "cancel-destroy",
+    ]
+    .contains(&action.as_str())
+    {
         return Err(ApiError::NoSuchRoute);
     }
     let kms = &state.kms;
@@ -79,6 +91,8 @@ pub(crate) async fn act(
             }
         }
         "destroy" => KeyAction::Destroy,
+        "trust-wrapping" => KeyAction::TrustForWrapping(true),
+        "distrust-wrapping" => KeyAction::TrustForWrapping(false),
         _ => KeyAction::ReKey,
     };
     let uid = on_behalf::run(kms, scope, &caller.0.principal, &tenant, &uid, action)
@@ -109,6 +123,7 @@ fn api_error(e: OpError) -> ApiError {
         OpError::WrongKeyLifecycleState | OpError::ObjectDestroyed => ApiError::WrongKeyState,
         OpError::Contention => ApiError::Contention,
         OpError::Held => ApiError::KeyHeld,
+        OpError::NotTrustable(why) => ApiError::NotTrustable(why),
         OpError::Store(e) => ApiError::Store(e),
         OpError::Commit(e) => ApiError::Commit(e),
         OpError::Keys(e) => ApiError::from(e),

@@ -1,9 +1,10 @@
-//! One client connection: handshake, identity, then request/response in order.
+//! One client connection: handshake, identity, then request/response in order: binary TTLV
+//! frames, or KMIP over HTTPS when the first byte starts an HTTP request line (`http`).
 
 use std::sync::Arc;
 
 use kmip_codec::limits::Limits;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::timeout;
@@ -12,6 +13,8 @@ use tracing::{Instrument, debug, info_span};
 
 use super::PeerAddr;
 use super::frame::{FrameError, read_message};
+use super::http::{self, HttpConnection};
+use super::prefixed::Prefixed;
 use crate::audit::refusals;
 use crate::config::NetLimits;
 use crate::kms::Kms;
@@ -47,7 +50,31 @@ impl Connection {
             let certificate = self
                 .kms
                 .inspect_peer(tls.get_ref().1.peer_certificates().unwrap_or_default());
-            let mut stream = tls;
+            // The first byte tells binary TTLV from KMIP over HTTPS (`http`).
+            let mut tls = tls;
+            let mut first = [0u8; 1];
+            let read = tokio::select! {
+                r = timeout(self.limits.idle_timeout, tls.read(&mut first)) => r,
+                _ = self.shutdown.changed() => return,
+            };
+            let mut stream = match read {
+                Ok(Ok(1)) => Prefixed::new(first[0], tls),
+                _ => {
+                    let _ = timeout(self.limits.handshake_timeout, tls.shutdown()).await;
+                    return;
+                }
+            };
+            if http::starts_request_line(first[0]) {
+                let conn = HttpConnection {
+                    state: tokio::sync::Mutex::new(self.kms.connection_state()),
+                    kms: self.kms,
+                    limits: self.limits,
+                    peer: self.peer,
+                    certificate,
+                };
+                http::serve(stream, conn, self.shutdown).await;
+                return;
+            }
             let codec_limits = Limits::DEFAULT.with_max_message_size(self.limits.max_message_size);
             let mut state = self.kms.connection_state();
             loop {

@@ -1,12 +1,15 @@
 //! The KMIP listener: TCP accept under a connection cap and a per-source-address cap (see
 //! [`address_slots`]), the TLS handshake under a timeout,
 //! then one task per connection reading length-checked TTLV frames (see [`frame`]) and
-//! answering each in order. Graceful shutdown stops accepting, lets in-flight requests finish
+//! answering each in order, or serving KMIP over HTTPS (`POST /kmip`, see [`http`]) when the
+//! client speaks HTTP. Graceful shutdown stops accepting, lets in-flight requests finish
 //! and closes idle connections.
 
 pub(crate) mod address_slots;
 mod connection;
 pub mod frame;
+pub mod http;
+mod prefixed;
 
 use std::sync::Arc;
 use std::time::Duration;

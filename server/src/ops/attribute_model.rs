@@ -67,6 +67,12 @@ impl Kind {
 pub(crate) fn kind(name: &AttributeName) -> Kind {
     let tag = match name {
         AttributeName::Standard(tag) => *tag,
+        // Custom attributes named `y-...` are the server's: a client may not create or
+        // modify them (KMIP 1.4 section 3.46); the others are the client's.
+        AttributeName::Vendor {
+            vendor_identification,
+            ..
+        } if vendor_identification == "y" => return Kind::ServerOnly,
         AttributeName::Vendor { .. } | AttributeName::Other(_) => return Kind::Multi,
     };
     match tag {

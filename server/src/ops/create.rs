@@ -16,7 +16,9 @@ use kmip_codec::tags::Tag;
 use kms_crypto::mac::MacAlgorithm;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, OpError, asymmetric_keys, attribute_model, key_wrap, pki, protection, state};
+use super::{
+    Ctx, OpError, asymmetric_keys, attribute_model, key_wrap, pki, protection, state, wrap_trust,
+};
 use crate::command_log::retry_stale;
 use crate::store::Command;
 use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes, TenantRecord};
@@ -226,7 +228,7 @@ pub(super) async fn rekey(ctx: &mut Ctx<'_>, r: &ReKeyRequest) -> Result<ReKeyRe
                                     | Tag::ALWAYS_SENSITIVE
                                     | Tag::NEVER_EXTRACTABLE
                             )
-                        )
+                        ) && !wrap_trust::is_mark_attribute(a)
                     })
                     .collect();
                 carried.push(link(LinkType::REPLACED_OBJECT_LINK, old_uid));

@@ -65,6 +65,14 @@ pub enum OpError {
     /// The object is not Extractable: its value never leaves (KMIP 1.4 section 3.50).
     #[error("object not extractable")]
     NotExtractable,
+    /// A Sensitive object was asked wrapped under a key no tenant admin trusted for wrapping
+    /// (see `ops::wrap_trust`).
+    #[error("wrapping key not trusted")]
+    UntrustedWrappingKey,
+    /// A tenant admin asked to trust a key for wrapping that the rule refuses, and why (see
+    /// `ops::wrap_trust`; the admin API only).
+    #[error("not trustable for wrapping: {0}")]
+    NotTrustable(&'static str),
     /// A change would turn Sensitive off or Extractable on (or delete either): protections only
     /// tighten (see `ops::protection`).
     #[error("protections only tighten")]
@@ -230,6 +238,11 @@ impl OpError {
             ),
             OpError::Sensitive => (ResultReason::SENSITIVE, "sensitive object"),
             OpError::NotExtractable => (ResultReason::NOT_EXTRACTABLE, "object not extractable"),
+            OpError::UntrustedWrappingKey => (
+                ResultReason::SENSITIVE,
+                "a Sensitive object is wrapped only under a key trusted for wrapping",
+            ),
+            OpError::NotTrustable(why) => (ResultReason::PERMISSION_DENIED, why),
             OpError::ProtectionLoosened => (
                 ResultReason::ATTRIBUTE_READ_ONLY,
                 "Sensitive may only become true and Extractable only false",

@@ -36,7 +36,7 @@ pub(super) async fn get(ctx: &mut Ctx<'_>, r: &GetRequest) -> Result<GetResponse
     }
     let object = object_with_material(ctx, &record, r.key_format_type).await?;
     let object = match &r.key_wrapping_specification {
-        Some(spec) => wrap_object(ctx, object, spec).await?,
+        Some(spec) => wrap_object(ctx, object, spec, protections.sensitive).await?,
         None => object,
     };
     if attribute_model::is_fresh(&record) {
@@ -131,11 +131,13 @@ pub(super) async fn object_with_material(
     })
 }
 
-/// Wraps the Key Value of a key or secret under another key of the same tenant.
+/// Wraps the Key Value of a key or secret under another key of the same tenant (a trusted one
+/// when the object is `sensitive`: see `wrap_trust`).
 async fn wrap_object(
     ctx: &Ctx<'_>,
     object: ManagedObject,
     spec: &KeyWrappingSpecification,
+    sensitive: bool,
 ) -> Result<ManagedObject, OpError> {
     let info = key_wrap::check_specification(spec)?;
     let encoding = spec
@@ -161,7 +163,7 @@ async fn wrap_object(
     } else {
         Zeroizing::new(encode(&value.to_ttlv(ctx.version)))
     };
-    let wrapped = key_wrap::wrap(ctx, info, &to_wrap).await?;
+    let wrapped = key_wrap::wrap(ctx, info, &to_wrap, sensitive).await?;
     block.key_value = Some(KeyValue::Wrapped(Bytes::new(wrapped)));
     block.key_wrapping_data = Some(Box::new(KeyWrappingData {
         wrapping_method: WrappingMethod::ENCRYPT,

@@ -7,7 +7,8 @@
 //!   the Cryptographic Parameters of the Encryption Key Information, else the key's attribute.
 //!
 //! The key is looked up in the caller's tenant like any object (another tenant's key is Item
-//! Not Found) and must be Active with Wrap Key (Get) or Unwrap Key (Register) in its usage mask.
+//! Not Found) and must be Active with Wrap Key (Get) or Unwrap Key (Register) in its usage mask;
+//! a Sensitive object is wrapped only under a key a tenant admin trusted (`wrap_trust`).
 //! Every unwrap failure (integrity, padding, OAEP) is the one Cryptographic Failure.
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use kms_crypto::rsa_oaep::{self, OaepParams};
 use kms_crypto::wrap::{self as kw, WrapEncoding};
 
 use super::crypto::{parameters, require_usable, require_usage};
-use super::{Ctx, OpError, asymmetric_keys, drbg};
+use super::{Ctx, OpError, asymmetric_keys, drbg, wrap_trust};
 use crate::store::records::ObjectRecord;
 
 /// Which way the key is used.
@@ -108,9 +109,13 @@ async fn resolve(
     ctx: &Ctx<'_>,
     info: &KeyInformation,
     dir: Direction,
+    sensitive: bool,
 ) -> Result<WrappingKey, OpError> {
     let record = ctx.object(&info.unique_identifier, dir.operation())?;
     let tenant = ctx.tenant()?;
+    if dir == Direction::Wrap {
+        wrap_trust::check_wrapping_key(&record, sensitive)?;
+    }
     if record.object_type == dir.rsa_type().0 {
         require_usage(ctx, &record, dir.usage())?;
         let params = OaepParams::from_kmip(&parameters(
@@ -130,31 +135,35 @@ async fn resolve(
     Ok(WrappingKey::Aes { padded, material })
 }
 
-/// Wraps `data` under the key `info` names (see the module documentation).
+/// Wraps `data` under the key `info` names (see the module documentation); the material of a
+/// `sensitive` object only under a key trusted for wrapping (`wrap_trust`).
 pub(super) async fn wrap(
     ctx: &Ctx<'_>,
     info: &KeyInformation,
     data: &[u8],
+    sensitive: bool,
 ) -> Result<Vec<u8>, OpError> {
-    Ok(match resolve(ctx, info, Direction::Wrap).await? {
-        WrappingKey::Rsa {
-            record,
-            params,
-            material,
-        } => {
-            let key = asymmetric_keys::public_key(&record, material.expose(), ctx.version)?;
-            let mut rng = drbg::from_hsm(ctx).await?;
-            rsa_oaep::encrypt(&key, &params, data, &mut rng)?
-        }
-        WrappingKey::Aes {
-            padded: true,
-            material,
-        } => kw::aes_key_wrap_padded(material.expose(), data)?,
-        WrappingKey::Aes {
-            padded: false,
-            material,
-        } => kw::aes_key_wrap(material.expose(), data)?,
-    })
+    Ok(
+        match resolve(ctx, info, Direction::Wrap, sensitive).await? {
+            WrappingKey::Rsa {
+                record,
+                params,
+                material,
+            } => {
+                let key = asymmetric_keys::public_key(&record, material.expose(), ctx.version)?;
+                let mut rng = drbg::from_hsm(ctx).await?;
+                rsa_oaep::encrypt(&key, &params, data, &mut rng)?
+            }
+            WrappingKey::Aes {
+                padded: true,
+                material,
+            } => kw::aes_key_wrap_padded(material.expose(), data)?,
+            WrappingKey::Aes {
+                padded: false,
+                material,
+            } => kw::aes_key_wrap(material.expose(), data)?,
+        },
+    )
 }
 
 /// Unwraps `wrapped` with the key `info` names (see the module documentation).
@@ -163,7 +172,7 @@ async fn unwrap(
     info: &KeyInformation,
     wrapped: &[u8],
 ) -> Result<SecretBytes, OpError> {
-    Ok(match resolve(ctx, info, Direction::Unwrap).await? {
+    Ok(match resolve(ctx, info, Direction::Unwrap, false).await? {
         WrappingKey::Rsa {
             record,
             params,

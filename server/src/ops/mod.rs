@@ -32,6 +32,7 @@ mod query;
 mod signing;
 pub(crate) mod state;
 mod stream;
+pub(crate) mod wrap_trust;
 
 use kmip_codec::enums::Operation;
 use kmip_codec::model::{RequestBatchItem, RequestPayload, ResponsePayload};

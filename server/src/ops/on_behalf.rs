@@ -1,5 +1,5 @@
 //! The KMIP lifecycle operations run for an administrator acting in a tenant (the admin API's
-//! key actions). They go through the very same operation code as KMIP requests, so the state
+//! key actions), and the admin-only mark of a key trusted for wrapping (`wrap_trust`). They go through the very same operation code as KMIP requests, so the state
 //! rules, records and cache invalidation cannot drift apart.
 
 use kmip_codec::enums::RevocationReasonCode;
@@ -10,7 +10,7 @@ use kmip_codec::version::ProtocolVersion;
 
 use std::sync::Arc;
 
-use super::{Ctx, OpError, create, lifecycle, now};
+use super::{Ctx, OpError, create, lifecycle, now, wrap_trust};
 use crate::command_log::AuditScope;
 use crate::identity::Principal;
 use crate::kms::Kms;
@@ -32,6 +32,8 @@ pub enum KeyAction {
     Destroy,
     /// Re-key: a new key replacing this one.
     ReKey,
+    /// Marks the key trusted for wrapping (`true`) or clears the mark (see `wrap_trust`).
+    TrustForWrapping(bool),
 }
 
 /// Runs `action` on object `uid` of `tenant` for `admin` (an operator or a tenant admin, whose
@@ -53,7 +55,8 @@ pub async fn run(
         certificate: admin.certificate.clone(),
     };
     let mut ctx = Ctx::new(kms, &principal, ProtocolVersion::V2_1, now(), scope);
-    let uid = Some(uid.to_owned());
+    let target = uid;
+    let uid = Some(target.to_owned());
     Ok(match action {
         KeyAction::Activate => {
             lifecycle::activate(
@@ -99,6 +102,10 @@ pub async fn run(
             )
             .await?
             .unique_identifier
+        }
+        KeyAction::TrustForWrapping(on) => {
+            wrap_trust::set(&ctx, target, on).await?;
+            target.to_owned()
         }
     })
 }

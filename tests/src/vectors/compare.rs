@@ -38,6 +38,12 @@
 //!    section 4.46) describes the generator the server used; the vector shows its vendor's
 //!    (`ANSIX9_31`, AES-256). It must be present, in place, as RNG Parameters with an RNG
 //!    Algorithm; the parameters themselves are not compared.
+//! 7. The server's capabilities. The Operation and Object Type items of a Query answer's payload
+//!    (KMIP 1.4 section 4.25, 2.1 section 6.1.37) list what the answering server supports; the
+//!    vector lists its vendor's. They are set aside on both sides: the server must list at
+//!    least one of each kind the vector lists, each at most once; the rest of the payload is
+//!    compared as usual. The server's list is true by construction: `ops::query` lists the
+//!    operations of its dispatch table that the version defines and some role may call.
 //!
 //! Two corrections happen when a file is loaded, not here: runs of spaces inside Attribute
 //! Names collapse to one (a transcription artifact, see `template`), and the [`super::errata`]
@@ -274,23 +280,39 @@ impl Walk<'_> {
     /// Children in order, after setting aside the optional free-form items of rule 5.
     fn children(&mut self, expected: &[Node], got: &[Ttlv]) -> Result<(), Difference> {
         let parent = self.path.last().map(|(t, _)| *t);
+        let in_response = self
+            .path
+            .first()
+            .is_some_and(|(t, _)| *t == Tag::RESPONSE_MESSAGE);
         let free = |tag: Tag| {
             matches!(
                 (parent, tag),
                 (Some(Tag::BATCH_ITEM), Tag::RESULT_MESSAGE)
                     | (Some(Tag::RESPONSE_HEADER), Tag::SERVER_CORRELATION_VALUE)
-            ) && self
-                .path
-                .first()
-                .is_some_and(|(t, _)| *t == Tag::RESPONSE_MESSAGE)
+            ) && in_response
         };
         // A KMIP 1.x Attribute whose name is Random Number Generator (rule 6).
         let rng_attribute = expected.iter().any(|n| {
             matches!(n, Node::Literal(Ttlv { tag: Tag::ATTRIBUTE_NAME, value: Value::TextString(s) })
                 if s == "Random Number Generator")
         });
-        let expected: Vec<&Node> = expected.iter().filter(|n| !free(n.tag())).collect();
-        let got: Vec<&Ttlv> = got.iter().filter(|i| !free(i.tag)).collect();
+        // A Query answer's capability lists (rule 7).
+        let query_payload = parent == Some(Tag::RESPONSE_PAYLOAD)
+            && self.item.operation == Some(Operation::QUERY)
+            && in_response;
+        let capability =
+            |tag: Tag| query_payload && matches!(tag, Tag::OPERATION | Tag::OBJECT_TYPE);
+        if query_payload {
+            self.capabilities(expected, got)?;
+        }
+        let expected: Vec<&Node> = expected
+            .iter()
+            .filter(|n| !free(n.tag()) && !capability(n.tag()))
+            .collect();
+        let got: Vec<&Ttlv> = got
+            .iter()
+            .filter(|i| !free(i.tag) && !capability(i.tag))
+            .collect();
         let mut seen: HashMap<Tag, usize> = HashMap::new();
         for (i, want) in expected.iter().enumerate() {
             let count = seen.entry(want.tag()).or_insert(0);
@@ -314,6 +336,36 @@ impl Walk<'_> {
             let d = self.differ(None, Some(extra), Some("unexpected item"));
             self.path.pop();
             return Err(d);
+        }
+        Ok(())
+    }
+
+    /// Rule 7: for each of Operation and Object Type the vector lists, the server lists at
+    /// least one, and none twice.
+    fn capabilities(&mut self, expected: &[Node], got: &[Ttlv]) -> Result<(), Difference> {
+        for tag in [Tag::OPERATION, Tag::OBJECT_TYPE] {
+            let listed: Vec<&Ttlv> = got.iter().filter(|i| i.tag == tag).collect();
+            let want = expected.iter().find(|n| n.tag() == tag);
+            let distinct: HashSet<u32> = listed
+                .iter()
+                .filter_map(|i| match i.value {
+                    Value::Enumeration(e) => Some(e),
+                    _ => None,
+                })
+                .collect();
+            let why = if want.is_some() && listed.is_empty() {
+                Some("the server lists none of these")
+            } else if distinct.len() != listed.len() {
+                Some("the server lists one twice")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                self.path.push((tag, 0));
+                let d = self.differ(want, listed.first().copied(), Some(why));
+                self.path.pop();
+                return Err(d);
+            }
         }
         Ok(())
     }

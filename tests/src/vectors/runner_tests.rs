@@ -547,3 +547,49 @@ fn plaintext_of_an_oaep_decrypt_must_match() {
     assert_eq!(step, 2);
     assert!(d.path.ends_with("Data"), "{d}");
 }
+
+/// Removes every child with `tag` of the first Response Payload.
+fn remove_all_in_payload(item: &mut Ttlv, tag: Tag) -> bool {
+    edit(item, Tag::RESPONSE_PAYLOAD, &mut |p| {
+        if let Value::Structure(children) = &mut p.value {
+            children.retain(|c| c.tag != tag);
+        }
+    })
+}
+
+#[test]
+fn a_query_answer_lists_the_servers_own_capabilities() {
+    // Step 2 of MSGENC-HTTPS-M-1-21 is a Query of operations and object types.
+    let v = vector("v2.1", "mandatory", "MSGENC-HTTPS-M-1-21.xml");
+    // Another server's list (fewer operations, another order) is its own business.
+    let shorter = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::RESPONSE_PAYLOAD, &mut |p| {
+            if let Value::Structure(children) = &mut p.value {
+                children.retain(|c| c.tag != Tag::OPERATION || c.value != Value::Enumeration(0x1));
+                children.reverse();
+            }
+        }));
+    });
+    assert!(matches!(run(&v, &shorter), Outcome::Passed { .. }));
+    // No operation at all, or one listed twice, is not.
+    let none = Tamper::new(&v, 2, |m| {
+        assert!(remove_all_in_payload(m, Tag::OPERATION));
+    });
+    let (step, d) = difference(run(&v, &none));
+    assert_eq!(step, 2);
+    assert!(d.to_string().contains("lists none"), "{d}");
+    let twice = Tamper::new(&v, 2, |m| {
+        assert!(edit(m, Tag::RESPONSE_PAYLOAD, &mut |p| {
+            if let Value::Structure(children) = &mut p.value {
+                let first = children
+                    .iter()
+                    .find(|c| c.tag == Tag::OBJECT_TYPE)
+                    .cloned()
+                    .expect("an object type");
+                children.push(first);
+            }
+        }));
+    });
+    let (_, d) = difference(run(&v, &twice));
+    assert!(d.to_string().contains("twice"), "{d}");
+}

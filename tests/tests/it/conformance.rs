@@ -10,10 +10,14 @@
 //! A file that works on the objects an earlier file left behind (`scope::CONTINUES`: TL-M-3
 //! after TL-M-2, SASED-M-3 after SASED-M-2) is replayed under that file's tenant.
 //!
+//! The MSGENC files are sent as KMIP over HTTPS (`POST /kmip` on the KMIP port) in their
+//! profile's encoding: binary TTLV, XML or JSON.
+//!
 //! `KMS_VECTORS=SKLC-M-1` replays only the files whose name contains that text.
 
 use std::collections::{HashMap, HashSet};
 
+use kms_tests::transport::{HttpEncoding, HttpsTransport};
 use kms_tests::vectors::replay::replay_file_continuing;
 use kms_tests::vectors::scope::{Scope, classify, continues, test_case};
 use kms_tests::vectors::{FamilySummary, FileReport, Outcome, Summary, discover, shared_dir};
@@ -57,9 +61,18 @@ kms_tests::server_test! {
                     let before = continues(name)
                         .and_then(|e| generated.get(&e).cloned())
                         .unwrap_or_default();
-                    let (outcome, after) = replay_file_continuing(path, &connector, before)
-                        .await
-                        .expect("a file name");
+                    // The MSGENC profiles post their messages to /kmip over HTTPS, each in
+                    // its encoding; every other file speaks TTLV on the KMIP port.
+                    let (outcome, after) = match HttpEncoding::of_vector(name) {
+                        Some(encoding) => {
+                            let tenant = &tenants[name];
+                            let config = server.client_config(tenant).expect("client config");
+                            let https = HttpsTransport::new(config, encoding).expect("HTTPS transport");
+                            replay_file_continuing(path, &https, before).await
+                        }
+                        None => replay_file_continuing(path, &connector, before).await,
+                    }
+                    .expect("a file name");
                     generated.insert(name.to_owned(), after);
                     outcome
                 }

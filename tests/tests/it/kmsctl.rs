@@ -275,6 +275,13 @@ kms_tests::server_test! {
             .json();
         assert_eq!(revoked["state"], "Compromised");
         assert_eq!(revoked["revocation_reason"], "KeyCompromise");
+        // A compromised key (and one without Wrap Key) cannot be trusted for wrapping; the
+        // refusal says which rule.
+        let trust = alice.run(&["key-admin", "trust-wrapping", "--tenant", "initech", &uid]).await;
+        assert_ne!(trust.exit, Exit::Success, "{trust:?}");
+        assert!(trust.err.contains("(HTTP 409)") || trust.err.contains("wrong key"), "{trust:?}");
+        let shown = alice.run(&["key-admin", "show", "--tenant", "initech", &uid, "--json"]).await.ok().json();
+        assert_eq!(shown["trusted_for_wrapping"], false, "{shown}");
 
         // Password from a file, never argv; cleared again.
         let pw = out_dir(server).join("pw.txt");

@@ -26,6 +26,7 @@ mod flood;
 mod fresh_get;
 mod hostile;
 mod identity;
+mod kmip_https;
 mod kmsctl;
 mod mac;
 mod passwords;

@@ -20,6 +20,10 @@ use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
 use kms_tests::testbed::{TestServer, key_bytes};
 
+use serde_json::json;
+use server::store::records::Role;
+
+use crate::admin::Api;
 use crate::asymmetric::{Spec, create_pair, request};
 
 const KEY: [u8; 32] = [0x5a; 32];
@@ -209,13 +213,9 @@ async fn connect(server: &TestServer) -> Connection {
 kms_tests::server_test! {
     async fn wrapped_get_under_aes_kw_kwp_and_rsa_oaep_unwraps_to_the_plain_key(server) {
         let mut conn = connect(server).await;
+        // Not Sensitive: it may be wrapped under any wrapping key of the tenant (a Sensitive
+        // one only under a trusted key: `sensitive_keys_wrap_only_under_keys_an_admin_trusted`).
         let target = register_plain(&mut conn, &KEY, CryptographicUsageMask::ENCRYPT).await;
-        // A Sensitive key leaves only wrapped.
-        conn.add_attribute(&target, Attribute::new(Tag::SENSITIVE, AttributeValue::Boolean(true)))
-            .await
-            .expect("sensitive");
-        let e = conn.get(&target, None).await.expect_err("plain Get of a sensitive key");
-        assert_eq!(reason(&e), Some(ResultReason::SENSITIVE), "{e}");
         let kek = register_plain(&mut conn, &KEK, CryptographicUsageMask::WRAP_KEY | CryptographicUsageMask::UNWRAP_KEY).await;
         let independent = KekAes256::from(KEK);
 
@@ -400,5 +400,126 @@ kms_tests::server_test! {
             .expect("not extractable");
         let e = get_wrapped(&mut conn, &target, info(&kek, kw()), raw).await.expect_err("not extractable");
         assert_eq!(reason(&e), Some(ResultReason::NOT_EXTRACTABLE), "{e}");
+    }
+}
+
+/// The admin API of `server` as tenant admin `alice` of acme.
+async fn acme_admin(server: &TestServer) -> Api {
+    let files = server
+        .admin_identity(Role::TenantAdmin, Some("acme"), "alice")
+        .await
+        .expect("tenant admin");
+    Api::new(server, &files)
+}
+
+/// Is `uid` marked trusted for wrapping, as Get Attributes reports it?
+async fn trusted(conn: &mut Connection, uid: &str) -> bool {
+    let got = conn
+        .get_attributes(uid, Vec::new())
+        .await
+        .expect("get attributes");
+    got.iter()
+        .any(|a| a.name.to_1x().as_deref() == Some(TRUSTED) && a.value.as_bool() == Some(true))
+}
+
+const TRUSTED: &str = "y-kms-trusted-for-wrapping";
+
+kms_tests::server_test! {
+    async fn sensitive_keys_wrap_only_under_keys_an_admin_trusted(server) {
+        let mut conn = connect(server).await;
+        let admin = acme_admin(server).await;
+        let target = register_plain(&mut conn, &KEY, CryptographicUsageMask::ENCRYPT).await;
+        conn.add_attribute(&target, Attribute::new(Tag::SENSITIVE, AttributeValue::Boolean(true)))
+            .await
+            .expect("sensitive");
+        let e = conn.get(&target, None).await.expect_err("plain Get of a sensitive key");
+        assert_eq!(reason(&e), Some(ResultReason::SENSITIVE), "{e}");
+        let kw = || info("", aes(BlockCipherMode::NISTKEYWRAP));
+        let under = |uid: &str| KeyInformation { unique_identifier: uid.to_owned(), ..kw() };
+
+        // A client's own wrapping key (it knows the bytes): no way out for a Sensitive key.
+        let both = register_plain(&mut conn, &KEK, CryptographicUsageMask::WRAP_KEY | CryptographicUsageMask::UNWRAP_KEY).await;
+        let e = get_wrapped(&mut conn, &target, under(&both), Some(EncodingOption::NO_ENCODING))
+            .await
+            .expect_err("wrapped under an untrusted key");
+        assert_eq!(reason(&e), Some(ResultReason::SENSITIVE), "{e}");
+
+        // Marks the rule refuses, each with its reason.
+        let path = |uid: &str, action: &str| format!("/v1/tenants/acme/keys/{uid}/{action}");
+        let (status, body) = admin.post(&path(&both, "trust-wrapping"), json!({})).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body["detail"].as_str().unwrap_or("").contains("Unwrap Key"), "{body}");
+        let wrap_only = register_plain(&mut conn, &KEK, CryptographicUsageMask::WRAP_KEY).await;
+        let (status, body) = admin.post(&path(&wrap_only, "trust-wrapping"), json!({})).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body["detail"].as_str().unwrap_or("").contains("Sensitive"), "{body}");
+        let pair = create_pair(
+            &mut conn,
+            request(Spec::Rsa(2048), CryptographicUsageMask::UNWRAP_KEY, CryptographicUsageMask::WRAP_KEY, Attributes::new(), Attributes::new()),
+        )
+        .await
+        .expect("create key pair");
+        let (status, body) = admin.post(&path(&pair.public_key_unique_identifier, "trust-wrapping"), json!({})).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body["detail"].as_str().unwrap_or("").contains("private half"), "{body}");
+        let (status, _) = admin.post(&path("no-such-key", "trust-wrapping"), json!({})).await;
+        assert_eq!(status, 404);
+
+        // A client cannot set the mark itself, at creation or later, nor delete it.
+        let e = conn
+            .add_attribute(&wrap_only, Attribute::custom(TRUSTED, AttributeValue::Boolean(true)))
+            .await
+            .expect_err("a client sets the server's attribute");
+        assert_eq!(reason(&e), Some(ResultReason::ATTRIBUTE_READ_ONLY), "{e}");
+        let value = KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(Bytes::from(&KEK[..])),
+            attributes: Attributes::new(),
+        };
+        let mut attributes = Attributes::new()
+            .with(Tag::CRYPTOGRAPHIC_USAGE_MASK, mask(CryptographicUsageMask::WRAP_KEY));
+        attributes.push(Attribute::custom(TRUSTED, AttributeValue::Boolean(true)));
+        let e = conn
+            .register(aes_object(value, None), attributes)
+            .await
+            .expect_err("a client registers a key with the server's attribute");
+        assert_eq!(reason(&e), Some(ResultReason::ATTRIBUTE_READ_ONLY), "{e}");
+        assert!(!trusted(&mut conn, &wrap_only).await);
+
+        // Sensitive, Wrap Key only: the admin trusts it, and the Sensitive key leaves under it.
+        conn.add_attribute(&wrap_only, Attribute::new(Tag::SENSITIVE, AttributeValue::Boolean(true)))
+            .await
+            .expect("sensitive wrapping key");
+        let (status, body) = admin.post(&path(&wrap_only, "trust-wrapping"), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(trusted(&mut conn, &wrap_only).await, "Get Attributes reports the mark");
+        let e = conn
+            .delete_attribute(&wrap_only, Attribute::custom(TRUSTED, AttributeValue::Boolean(true)).name, None)
+            .await
+            .expect_err("a client deletes the mark");
+        assert_eq!(reason(&e), Some(ResultReason::ATTRIBUTE_READ_ONLY), "{e}");
+        let (wrapped, _) = get_wrapped(&mut conn, &target, under(&wrap_only), Some(EncodingOption::NO_ENCODING))
+            .await
+            .expect("wrapped under the trusted key");
+        let mut out = [0u8; 32];
+        KekAes256::from(KEK).unwrap(&wrapped, &mut out).expect("unwraps");
+        assert_eq!(out, KEY);
+
+        // A Re-key's new key is not trusted: the admin trusted the old key's material.
+        let rekeyed = conn.rekey(&wrap_only, None).await.expect("re-key the trusted key");
+        conn.activate(&rekeyed).await.ok();
+        assert!(!trusted(&mut conn, &rekeyed).await, "the mark does not move to the new key");
+        let e = get_wrapped(&mut conn, &target, under(&rekeyed), Some(EncodingOption::NO_ENCODING))
+            .await
+            .expect_err("wrapped under the re-keyed key");
+        assert_eq!(reason(&e), Some(ResultReason::SENSITIVE), "{e}");
+
+        // Distrusted: the way out closes again.
+        let (status, body) = admin.post(&path(&wrap_only, "distrust-wrapping"), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(!trusted(&mut conn, &wrap_only).await);
+        let e = get_wrapped(&mut conn, &target, under(&wrap_only), Some(EncodingOption::NO_ENCODING))
+            .await
+            .expect_err("wrapped under a distrusted key");
+        assert_eq!(reason(&e), Some(ResultReason::SENSITIVE), "{e}");
     }
 }
