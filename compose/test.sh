@@ -18,7 +18,8 @@
 #      keep creating keys through the two others and reading them back through the other
 #      survivor (the election time is printed); restart it, wait until all three report the
 #      same state digest at the same applied index, and read from it every key made while it
-#      was down; release the hold and destroy the KEK;
+#      was down; release the hold and destroy the KEK with a 2 s destroy grace: pending, then
+#      erased by the cluster's time-driven task (polled until erased);
 #   6. remove a follower from the cluster and check its ID is refused when added again.
 # Everything is torn down on exit. Timings are printed at the end.
 #
@@ -369,8 +370,25 @@ quiet tenant_client "$leader" acme key get "$uid" --out "$work/key-again.bin" >/
 cmp -s "$work/key-1.bin" "$work/key-again.bin" || fail "az$leader: key $uid changed across the restart"
 say "az$leader serves the ${#outage_uids[@]} keys written while it was down, and $uid unchanged"
 quiet operator 1 hold release --tenant acme compose-bs >/dev/null || fail "az1: release of compose-bs"
+# Two-stage destroy: with a 2 s grace the destroy is pending (Destroyed for KMIP, material kept,
+# cancellable), then the leader's time-driven task erases the material on every node.
+quiet operator 1 policy set --tenant acme --destroy-grace-secs 2 >/dev/null || fail "az1: destroy grace of acme"
 quiet tenant_client 2 acme key destroy "$kek" >/dev/null || fail "az2: destroy of $kek once released"
-say "platform: hold released, KEK $kek destroyed"
+grep -q '"erase_at"' <<<"$(operator 3 key-admin show --tenant acme "$kek" --json 2>&1)" ||
+    fail "az3: $kek is not pending destruction after a destroy with a grace"
+erased=""
+for _ in $(seq 1 60); do
+    shown=$(operator 3 key-admin show --tenant acme "$kek" --json 2>&1) || fail "az3: show $kek: $shown"
+    if ! grep -q '"erase_at"' <<<"$shown" && grep -q '"domain_key_version": null' <<<"$shown"; then
+        erased=yes
+        break
+    fi
+    sleep 0.5
+done
+[[ -n $erased ]] || fail "az3: the material of $kek was not erased after its grace: $shown"
+operator 1 events --tenant acme | grep -q "\"key_erased\".*$kek\|$kek.*\"key_erased\"" ||
+    fail "az1: no key_erased event for $kek"
+say "platform: hold released, KEK $kek destroy pending, then its material erased by the cluster after the 2 s grace"
 
 # --- removing a node --------------------------------------------------------------------------
 # A follower (removing the leader works too, but then the next call waits for an election).

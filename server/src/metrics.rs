@@ -1,7 +1,9 @@
 //! Process metrics in the Prometheus text format (served by the admin API at `GET /metrics`):
 //! KMIP requests by operation and result, message latency, open connections, HSM call latency,
-//! the unsealed-key cache, and the admin API's own calls. Labels never carry tenant names,
-//! object IDs or anything a client sent besides the operation.
+//! the unsealed-key cache, the admin API's own calls, and the keys past their tenant's maximum
+//! KEK age. Labels never carry object IDs or anything a client sent besides the operation; the
+//! one label naming a tenant is on `kms_keys_past_max_age` (tenant IDs are chosen by
+//! operators, and `/metrics` is an operator route).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +70,13 @@ pub struct CertificateLabels {
     pub certificate: &'static str,
 }
 
+/// A tenant, by its ID.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabels {
+    /// The tenant ID.
+    pub tenant: String,
+}
+
 /// Every metric of one node.
 #[derive(Debug)]
 pub struct Metrics {
@@ -85,6 +94,7 @@ pub struct Metrics {
     limit_refusals: Family<LimitLabels, Counter>,
     password_verifications: Counter,
     certificate_expiry_seconds: Family<CertificateLabels, Gauge>,
+    keys_past_max_age: Family<TenantLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -111,7 +121,29 @@ impl Metrics {
             limit_refusals: Family::default(),
             password_verifications: Counter::default(),
             certificate_expiry_seconds: Family::default(),
+            keys_past_max_age: Family::default(),
         }
+    }
+
+    /// Sets how many in-service keys of each tenant are at least its maximum KEK age old
+    /// (sampled by `platform::steward`; a tenant without a maximum shows 0).
+    pub fn keys_past_max_age(&self, counts: &[(String, u64)]) {
+        for (tenant, n) in counts {
+            self.keys_past_max_age
+                .get_or_create(&TenantLabels {
+                    tenant: tenant.clone(),
+                })
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// The last sampled count of `tenant`'s keys past its maximum KEK age.
+    pub fn keys_past_max_age_of(&self, tenant: &str) -> i64 {
+        self.keys_past_max_age
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_owned(),
+            })
+            .get()
     }
 
     /// Sets the seconds left before each certificate's notAfter (sampled before a render).
@@ -300,6 +332,11 @@ impl Metrics {
             "Seconds left before the certificate's notAfter (negative: expired), by certificate",
             self.certificate_expiry_seconds.clone(),
         );
+        registry.register(
+            "keys_past_max_age",
+            "In-service keys at least as old as their tenant's maximum KEK age, by tenant",
+            self.keys_past_max_age.clone(),
+        );
         if let Some(audit) = audit {
             registry.register(
                 "audit_records",
@@ -426,7 +463,18 @@ mod tests {
         assert!(text.contains("kms_kmip_connections_open 1"), "{text}");
         m.limit_refused("object_quota");
         m.password_verification();
+        m.keys_past_max_age(&[("acme".to_owned(), 3), ("globex".to_owned(), 0)]);
+        m.keys_past_max_age(&[("acme".to_owned(), 2)]);
+        assert_eq!(m.keys_past_max_age_of("acme"), 2);
         let text = m.render(7, None, None).unwrap();
+        assert!(
+            text.contains(r#"kms_keys_past_max_age{tenant="acme"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kms_keys_past_max_age{tenant="globex"} 0"#),
+            "{text}"
+        );
         assert!(
             text.contains(r#"kms_limit_refusals_total{limit="object_quota"} 1"#),
             "{text}"

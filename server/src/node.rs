@@ -66,6 +66,10 @@ pub struct Node {
     task: JoinHandle<()>,
     admin_task: Option<JoinHandle<()>>,
     audit_task: JoinHandle<()>,
+    /// The cluster's time-driven work (`platform::steward`), proposing while this node leads.
+    steward_task: JoinHandle<()>,
+    /// Drives the Domain Key rotation jobs while this node leads (`admin::rotation`).
+    rotation_task: JoinHandle<()>,
     forward_task: Option<JoinHandle<()>>,
     raft_addr: Option<SocketAddr>,
     raft_task: Option<JoinHandle<()>>,
@@ -206,6 +210,17 @@ impl Node {
             settings.audit.checkpoint_interval,
             stopped.clone(),
         ));
+        let steward_task = tokio::spawn(crate::platform::steward::run(
+            kms.store.clone(),
+            kms.log.clone(),
+            kms.metrics.clone(),
+            kms.log_name().to_owned(),
+            stopped.clone(),
+        ));
+        let rotation_task = tokio::spawn(crate::admin::run_rotation_jobs(
+            kms.clone(),
+            stopped.clone(),
+        ));
         let (admin_addr, admin_task) = match &settings.admin {
             Some(admin) => {
                 let admin_tls = tls::server_config(
@@ -261,6 +276,8 @@ impl Node {
             task,
             admin_task,
             audit_task,
+            steward_task,
+            rotation_task,
             forward_task,
             raft_addr,
             raft_task,
@@ -331,6 +348,8 @@ impl Node {
             let _ = admin.await;
         }
         let _ = self.audit_task.await;
+        let _ = self.steward_task.await;
+        let _ = self.rotation_task.await;
         if let Some(forward) = self.forward_task {
             let _ = forward.await;
         }

@@ -274,6 +274,56 @@ impl<'a> Tenancy<'a> {
         Ok(version)
     }
 
+    /// Domain Key rotation, step 1 as a cluster job: makes the next Domain Key version in the
+    /// HSM and, in one replicated batch, adds it and starts job `job_id` (refused while a job
+    /// of the tenant runs). The leader of the moment drives the job (`admin::rotation`).
+    pub async fn start_rotation(
+        &self,
+        scope: &AuditScope,
+        tenant: &str,
+        job_id: &str,
+        started_by: String,
+        now: i64,
+    ) -> Result<crate::store::jobs::RotationJob, AdminError> {
+        use crate::store::jobs::{JobPhase, RotationJob};
+        let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
+        let version = record
+            .current_domain_key()
+            .map_or(1, |d| d.version.saturating_add(1));
+        let wrapped = self.keys()?.new_domain_key(version).await?;
+        let job = RotationJob {
+            id: job_id.to_owned(),
+            tenant: tenant.to_owned(),
+            to_version: version,
+            phase: JobPhase::Running,
+            total: 0,
+            resealed: 0,
+            started_at: now,
+            updated_at: now,
+            finished_at: None,
+            error: None,
+            started_by,
+        };
+        self.log
+            .commit(
+                scope,
+                Command::Batch(vec![
+                    Command::AddDomainKey {
+                        tenant: tenant.to_owned(),
+                        key: DomainKeyVersion {
+                            version,
+                            wrapped,
+                            created_at: now,
+                        },
+                    },
+                    Command::StartRotation(Box::new(job.clone())),
+                ]),
+            )
+            .await??;
+        info!(tenant, version, job = job_id, "domain key rotation started");
+        Ok(job)
+    }
+
     /// Domain Key rotation, step 2: re-seals one object's material under the tenant's current
     /// Domain Key (in the HSM; plaintext never leaves zeroizing memory). Returns `false` when
     /// there was nothing to do (no material, already current, or the object is gone). A

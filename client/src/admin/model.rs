@@ -176,6 +176,10 @@ pub struct Key {
     /// VMware attributes.
     #[serde(default)]
     pub vmware: Vmware,
+    /// Pending destruction: when the material is erased unless the destroy is cancelled,
+    /// RFC 3339 (shown by single-key reads and key actions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erase_at: Option<String>,
 }
 
 /// One page of `GET /v1/tenants/{t}/keys`.
@@ -220,6 +224,9 @@ pub enum KeyAction {
     TrustWrapping,
     /// Clears that mark.
     DistrustWrapping,
+    /// Cancels a pending destruction (two-stage destroy): the key returns to its state
+    /// before the destroy.
+    CancelDestroy,
 }
 
 impl KeyAction {
@@ -232,6 +239,7 @@ impl KeyAction {
             Self::Rekey => "rekey",
             Self::TrustWrapping => "trust-wrapping",
             Self::DistrustWrapping => "distrust-wrapping",
+            Self::CancelDestroy => "cancel-destroy",
         }
     }
 }

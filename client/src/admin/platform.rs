@@ -69,6 +69,13 @@ impl AdminClient {
             .await
     }
 
+    /// `PUT /v1/tenants/{t}/platform/destroy-grace` (`0`: a destroy erases at once).
+    pub async fn set_destroy_grace(&self, tenant: &str, secs: u32) -> Result<Value> {
+        let path = Self::tenant_path(tenant, "/platform/destroy-grace");
+        self.send("PUT", &path, Some(json!({ "destroy_grace_secs": secs })))
+            .await
+    }
+
     /// `GET /v1/tenants/{t}/key-providers`.
     pub async fn key_providers(&self, tenant: &str) -> Result<Value> {
         self.send("GET", &Self::tenant_path(tenant, "/key-providers"), None)

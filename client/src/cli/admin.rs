@@ -301,8 +301,18 @@ enum KeyAdminCmd {
         #[arg(long)]
         message: Option<String>,
     },
-    /// Destroys the material (Active keys must be revoked first).
+    /// Destroys the key (Active keys must be revoked first): its material is erased at once,
+    /// or, when the tenant has a destroy grace, kept until the grace ends (see cancel-destroy).
     Destroy {
+        /// Tenant ID.
+        #[arg(long)]
+        tenant: String,
+        /// Unique Identifier.
+        uid: String,
+    },
+    /// Cancels a pending destruction before its grace ends: the key returns to its state
+    /// before the destroy, its material intact.
+    CancelDestroy {
         /// Tenant ID.
         #[arg(long)]
         tenant: String,
@@ -373,6 +383,10 @@ pub(super) async fn key_admin(args: KeyAdminArgs, console: &mut Console<'_>) -> 
         }
         KeyAdminCmd::DistrustWrapping { tenant, uid } => {
             api.key_action(&tenant, &uid, KeyAction::DistrustWrapping, None, None)
+                .await?
+        }
+        KeyAdminCmd::CancelDestroy { tenant, uid } => {
+            api.key_action(&tenant, &uid, KeyAction::CancelDestroy, None, None)
                 .await?
         }
     };

@@ -255,10 +255,10 @@ pub(super) struct PolicyArgs {
 
 #[derive(Debug, Subcommand)]
 enum PolicyCmd {
-    /// The tenant's platform policy: subscription and maximum KEK age.
+    /// The tenant's platform policy: subscription, maximum KEK age, destroy grace.
     Show,
-    /// Changes the subscription (operators, the console) or the maximum KEK age (operators,
-    /// tenant admins).
+    /// Changes the subscription (operators, the console), the maximum KEK age or the destroy
+    /// grace (operators, tenant admins).
     Set {
         /// Subscribes (`on`) or unsubscribes (`off`) the tenant to advanced protection.
         #[arg(long, value_parser = ["on", "off"])]
@@ -266,6 +266,10 @@ enum PolicyCmd {
         /// KEKs older than this many days are reported as due for a rekey; `none` clears it.
         #[arg(long)]
         max_kek_age_days: Option<String>,
+        /// A destroyed key keeps its material this many seconds (cancellable with `kmsctl
+        /// key-admin cancel-destroy`) before it is erased; 0 erases at once.
+        #[arg(long)]
+        destroy_grace_secs: Option<u32>,
     },
 }
 
@@ -277,10 +281,14 @@ pub(super) async fn policy(args: PolicyArgs, console: &mut Console<'_>) -> Resul
         PolicyCmd::Set {
             advanced_protection,
             max_kek_age_days,
+            destroy_grace_secs,
         } => {
-            if advanced_protection.is_none() && max_kek_age_days.is_none() {
+            if advanced_protection.is_none()
+                && max_kek_age_days.is_none()
+                && destroy_grace_secs.is_none()
+            {
                 return Err(ClientError::Usage(
-                    "give --advanced-protection or --max-kek-age-days",
+                    "give --advanced-protection, --max-kek-age-days or --destroy-grace-secs",
                 ));
             }
             let days = match max_kek_age_days.as_deref() {
@@ -301,6 +309,9 @@ pub(super) async fn policy(args: PolicyArgs, console: &mut Console<'_>) -> Resul
             }
             if let Some(days) = days {
                 answer = api.set_max_kek_age(tenant, days).await?;
+            }
+            if let Some(secs) = destroy_grace_secs {
+                answer = api.set_destroy_grace(tenant, secs).await?;
             }
             answer
         }

@@ -125,6 +125,10 @@ pub enum ApiError {
     /// The backup set holds keys already.
     #[error("backup set already holds keys")]
     HoldExists,
+    /// A cancel of a key that is not pending destruction (never destroyed with a grace,
+    /// cancelled, or erased already).
+    #[error("key not pending destruction")]
+    NotPendingDestruction,
     /// No such hold in the tenant.
     #[error("no such hold")]
     NoSuchHold,
@@ -213,6 +217,9 @@ impl ApiError {
                 "key held by a backup hold: release the hold first (revoke stays possible)",
             ),
             ApiError::HoldExists => (StatusCode::CONFLICT, "backup set already holds keys"),
+            ApiError::NotPendingDestruction => {
+                (StatusCode::CONFLICT, "key not pending destruction")
+            }
             ApiError::NoSuchHold => (StatusCode::NOT_FOUND, "no such hold"),
             ApiError::NoSuchVm => (StatusCode::NOT_FOUND, "no such VM"),
             ApiError::KeyDestroyed => (StatusCode::CONFLICT, "key destroyed"),
@@ -283,6 +290,11 @@ impl From<Rejection> for ApiError {
             Rejection::NoSuchHold => ApiError::NoSuchHold,
             Rejection::NoSuchObject => ApiError::NoSuchKey,
             Rejection::ObjectDestroyed => ApiError::KeyDestroyed,
+            Rejection::NotPendingDestruction => ApiError::NotPendingDestruction,
+            // The leader's own time-driven commands; no admin route proposes them.
+            Rejection::NotDue | Rejection::Noticed => ApiError::Internal(AdminError::Rejected(r)),
+            Rejection::RotationRunning => ApiError::RotationRunning,
+            Rejection::NoSuchJob => ApiError::NoSuchJob,
         }
     }
 }

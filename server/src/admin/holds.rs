@@ -161,7 +161,12 @@ pub(crate) async fn one(
             .store()
             .object(uid)?
             .filter(|o| o.tenant == tenant);
-        let readable = record.as_ref().is_some_and(|o| o.material.is_some());
+        // A key pending destruction keeps its material but is not served (Destroyed for KMIP):
+        // not restorable until the destroy is cancelled.
+        let readable = record.as_ref().is_some_and(|o| {
+            o.material.is_some()
+                && !crate::ops::state::is_destroyed(crate::ops::state::effective(o, now))
+        });
         restorable &= readable;
         keys.push(serde_json::json!({
             "uid": uid,

@@ -73,6 +73,10 @@ pub(crate) struct KeyView {
     /// Marked by a tenant admin as trusted for wrapping (`ops::wrap_trust`).
     trusted_for_wrapping: bool,
     vmware: VmwareView,
+    /// Pending destruction (two-stage destroy): when the material is erased, unless the
+    /// destroy is cancelled first. Shown by the single-key reads and the key actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    erase_at: Option<String>,
 }
 
 pub(crate) fn custom_text(attrs: &[Attribute], name: &str) -> Option<String> {
@@ -120,7 +124,21 @@ impl KeyView {
                 identifier: custom_text(&attrs, "x-Identifier"),
                 name: custom_text(&attrs, "x-Name"),
             },
+            erase_at: None,
         }
+    }
+
+    /// The view of one key with its pending destruction, if any.
+    pub(crate) fn with_pending(
+        record: &ObjectRecord,
+        now: i64,
+        store: &crate::store::Store,
+    ) -> Result<Self, ApiError> {
+        let mut view = Self::of(record, now);
+        view.erase_at = store
+            .pending_destroy(&record.uid)?
+            .and_then(|p| rfc3339(p.erase_at));
+        Ok(view)
     }
 
     fn matches(&self, f: &Filter, record: &ObjectRecord, now: i64) -> bool {
@@ -204,5 +222,9 @@ pub(crate) async fn one(
         .object(&uid)?
         .filter(|o| o.tenant == tenant)
         .ok_or(ApiError::NoSuchKey)?;
-    Ok(Json(KeyView::of(&record, now())))
+    Ok(Json(KeyView::with_pending(
+        &record,
+        now(),
+        state.kms.store(),
+    )?))
 }

@@ -34,7 +34,8 @@ struct RevokeBody {
 }
 
 /// `POST /v1/tenants/{tenant}/keys/{uid}/{action}`, action `activate`, `revoke`, `destroy`,
-/// `rekey`, `trust-wrapping` or `distrust-wrapping`. Answers the key as the inventory shows it (for `rekey`, the new key).
+/// `rekey`, `trust-wrapping`, `distrust-wrapping` or `cancel-destroy` (a pending destruction, see
+/// `docs/PLATFORM.md`). Answers the key as the inventory shows it (for `rekey`, the new key).
 pub(crate) async fn act(
     State(state): State<Arc<AdminState>>,
     caller: Caller,
@@ -50,6 +51,7 @@ pub(crate) async fn act(
         "rekey",
         "trust-wrapping",
         "distrust-wrapping",
+        "cancel-destroy",
     ]
     .contains(&action.as_str())
     {
@@ -57,6 +59,18 @@ pub(crate) async fn act(
     }
     let kms = &state.kms;
     let now = now();
+    if action == "cancel-destroy" {
+        // Not a KMIP operation: the platform's command, on a key of this tenant only (another
+        // tenant's is answered like a missing one).
+        kms.store()
+            .object(&uid)?
+            .filter(|o| o.tenant == tenant)
+            .ok_or(ApiError::NoSuchKey)?;
+        kms.platform()
+            .cancel_destroy(&scope, &tenant, &uid, now)
+            .await?;
+        return view(kms, &tenant, &uid, now);
+    }
     let action = match action.as_str() {
         "activate" => KeyAction::Activate,
         "revoke" => {
@@ -84,12 +98,22 @@ pub(crate) async fn act(
     let uid = on_behalf::run(kms, scope, &caller.0.principal, &tenant, &uid, action)
         .await
         .map_err(api_error)?;
+    view(kms, &tenant, &uid, now)
+}
+
+/// The key as the inventory shows it after an action.
+fn view(
+    kms: &crate::kms::Kms,
+    tenant: &str,
+    uid: &str,
+    now: i64,
+) -> Result<Json<KeyView>, ApiError> {
     let record = kms
         .store()
-        .object(&uid)?
+        .object(uid)?
         .filter(|o| o.tenant == tenant)
         .ok_or(ApiError::NoSuchKey)?;
-    Ok(Json(KeyView::of(&record, now)))
+    Ok(Json(KeyView::with_pending(&record, now, kms.store())?))
 }
 
 /// The admin API's answer for a failed key action.

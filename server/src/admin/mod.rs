@@ -24,6 +24,8 @@ mod lifecycle;
 mod pins;
 mod platform;
 mod rotation;
+
+pub use rotation::run_jobs as run_rotation_jobs;
 mod slots;
 mod tenants;
 mod vms;
@@ -63,12 +65,11 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest accepted request body. Admin requests are small JSON documents.
 const MAX_BODY: usize = 64 * 1024;
 
-/// What the handlers share: the service, the Domain Key rotation jobs, the start time, and
+/// What the handlers share: the service, the start time, and
 /// what client enrollment needs.
 #[derive(Debug)]
 pub struct AdminState {
     kms: Arc<Kms>,
-    rotations: rotation::Rotations,
     started: Instant,
     enrollment: Enrollment,
     certificates: Arc<crate::tls::Certificates>,
@@ -93,7 +94,6 @@ impl AdminState {
     ) -> Arc<Self> {
         Arc::new(Self {
             kms,
-            rotations: rotation::Rotations::default(),
             started: Instant::now(),
             enrollment,
             certificates,
@@ -160,6 +160,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> 
         GET "/v1/tenants/{tenant}/platform" => platform::policy,
         PUT "/v1/tenants/{tenant}/platform/subscription" => platform::set_subscription,
         PUT "/v1/tenants/{tenant}/platform/rotation" => platform::set_rotation,
+        PUT "/v1/tenants/{tenant}/platform/destroy-grace" => platform::set_destroy_grace,
         GET "/v1/tenants/{tenant}/key-providers" => platform::key_providers,
         POST "/v1/tenants/{tenant}/vms/eligibility" => vms::eligibility,
         GET "/v1/tenants/{tenant}/vms" => vms::list,

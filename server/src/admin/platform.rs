@@ -23,6 +23,8 @@ use crate::store::records::{ClientIdentity, Role};
 const DAY: i64 = 86_400;
 /// Largest maximum KEK age accepted, in days (100 years).
 const MAX_KEK_AGE_DAYS: u32 = 36_500;
+/// Longest destroy grace accepted, in seconds (one year).
+const MAX_DESTROY_GRACE_SECS: u32 = 365 * 86_400;
 
 /// `POST /v1/platform/services` body: `{"name": "console" | "backup" | "replication"}`.
 #[derive(Debug, Deserialize)]
@@ -117,15 +119,19 @@ pub(crate) struct PolicyView {
     tenant: String,
     advanced_protection: bool,
     max_kek_age_days: Option<u32>,
+    /// Seconds a destroyed key stays pending destruction (material kept, cancellable) before
+    /// its material is erased; `0`: erased at once.
+    destroy_grace_secs: u32,
     changed_at: Option<String>,
 }
 
 impl PolicyView {
-    fn of(tenant: &str, p: &PlatformPolicy) -> Self {
+    fn of(tenant: &str, p: &PlatformPolicy, destroy_grace_secs: u32) -> Self {
         Self {
             tenant: tenant.to_owned(),
             advanced_protection: p.advanced_protection,
             max_kek_age_days: p.max_kek_age_days,
+            destroy_grace_secs,
             changed_at: (p.changed_at != 0).then(|| rfc3339(p.changed_at)).flatten(),
         }
     }
@@ -139,7 +145,8 @@ pub(crate) async fn policy(
 ) -> Result<Json<PolicyView>, ApiError> {
     let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
     let policy = state.kms.store().platform_policy(&tenant)?;
-    Ok(Json(PolicyView::of(&tenant, &policy)))
+    let grace = state.kms.store().destroy_grace(&tenant)?;
+    Ok(Json(PolicyView::of(&tenant, &policy, grace)))
 }
 
 /// `PUT /v1/tenants/{tenant}/platform/subscription` body.
@@ -175,7 +182,8 @@ async fn change_policy(
         .platform()
         .change_policy(scope, &tenant, change, now())
         .await?;
-    Ok(Json(PolicyView::of(&tenant, &policy)))
+    let grace = state.kms.store().destroy_grace(&tenant)?;
+    Ok(Json(PolicyView::of(&tenant, &policy, grace)))
 }
 
 /// `PUT /v1/tenants/{tenant}/platform/rotation` body: `{"max_kek_age_days": 365 | null}`.
@@ -203,6 +211,32 @@ pub(crate) async fn set_rotation(
         ));
     }
     let change = PolicyChange::MaxKekAge(body.max_kek_age_days);
+    change_policy(&state, &scope, path, change).await
+}
+
+/// `PUT /v1/tenants/{tenant}/platform/destroy-grace` body: `{"destroy_grace_secs": 604800}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DestroyGrace {
+    destroy_grace_secs: u32,
+}
+
+/// `PUT /v1/tenants/{tenant}/platform/destroy-grace`: sets the destroy grace (`0`: a
+/// destroy erases at once, as KMIP clients expect by default).
+pub(crate) async fn set_destroy_grace(
+    State(state): State<Arc<AdminState>>,
+    _granted: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<DestroyGrace>, JsonRejection>,
+) -> Result<Json<PolicyView>, ApiError> {
+    let Json(body) = body.map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
+    if body.destroy_grace_secs > MAX_DESTROY_GRACE_SECS {
+        return Err(ApiError::BadRequest(
+            "destroy_grace_secs must be 0 to 31536000 (one year)",
+        ));
+    }
+    let change = PolicyChange::DestroyGrace(body.destroy_grace_secs);
     change_policy(&state, &scope, path, change).await
 }
 

@@ -154,7 +154,7 @@ pub(crate) async fn node_status(
             "cached_keys": kms.keys().cached(),
         },
         "key_cache": { "hits": hits, "misses": misses },
-        "rotations_running": state.rotations.running(),
+        "rotations_running": super::rotation::running(kms)?,
         "view": LOCAL_VIEW,
     })))
 }
@@ -238,7 +238,7 @@ async fn set_suspended(
     suspended: bool,
 ) -> Result<Json<TenantView>, ApiError> {
     let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
-    if state.rotations.is_running(&tenant) {
+    if super::rotation::is_running(&state.kms, &tenant)? {
         // Both rewrite the whole tenant record; let the rotation finish first.
         return Err(ApiError::RotationRunning);
     }

@@ -359,6 +359,11 @@ impl RaftNode {
         }
     }
 
+    /// Whether this node is the leader now (as far as it knows).
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow_watched().state == ServerState::Leader
+    }
+
     /// A copy of the current Raft metrics.
     pub fn metrics(&self) -> openraft::RaftMetrics<TypeConfig> {
         self.raft.metrics().borrow_watched().clone()

@@ -96,6 +96,13 @@ impl AuditScope {
         Self::new(Entry::Offline, Some(template), None)
     }
 
+    /// Work the cluster does on its own clock (the leader's time-driven commands,
+    /// `platform::steward`): each write carries a copy of `template`, at its own time, naming
+    /// the object it writes.
+    pub fn cluster_task(template: AuditEvent) -> Self {
+        Self::new(Entry::Job, Some(template.clamped()), None)
+    }
+
     /// Keeping a signed audit checkpoint in the replicated state (no record of its own).
     pub fn checkpoint() -> Self {
         Self::new(Entry::Checkpoint, None, None)
@@ -228,6 +235,8 @@ fn visit_objects(command: &Command, f: &mut impl FnMut(Option<u64>, &str)) {
         Command::Audited { command, .. } | Command::ObjectQuota { command, .. } => {
             visit_objects(command, f)
         }
+        Command::CancelDestroy { uid, .. } | Command::EraseMaterial { uid, .. } => f(Some(0), uid),
+        Command::Notice { notice, .. } => f(Some(0), notice.subject()),
         _ => {}
     }
 }

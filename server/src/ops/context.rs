@@ -177,13 +177,24 @@ impl<'a> Ctx<'a> {
         &self,
         uid: &str,
         op: Operation,
-        change: impl FnMut(&mut ObjectRecord) -> Result<T, OpError> + Send,
+        mut change: impl FnMut(&mut ObjectRecord) -> Result<T, OpError> + Send,
+    ) -> Result<(ObjectRecord, T), OpError> {
+        self.update_then(uid, op, |o| Ok((change(o)?, None))).await
+    }
+
+    /// [`Ctx::update`] where `change` may also name a command to apply atomically after the
+    /// object's write, in the same batch (a pending destruction's mark).
+    pub(crate) async fn update_then<T>(
+        &self,
+        uid: &str,
+        op: Operation,
+        change: impl FnMut(&mut ObjectRecord) -> Result<(T, Option<Command>), OpError> + Send,
     ) -> Result<(ObjectRecord, T), OpError> {
         let change = &Mutex::new(change);
         Ok(retry_stale(|| async move {
             let current = self.object(uid, op)?;
             let mut next = ObjectRecord::clone(&current);
-            let out = (change.lock().map_err(|_| OpError::Contention)?)(&mut next)?;
+            let (out, then) = (change.lock().map_err(|_| OpError::Contention)?)(&mut next)?;
             super::protection::check_change(&current, &mut next)?;
             next.revision = current.revision + 1;
             super::attribute_model::index_names(&mut next);
@@ -191,12 +202,15 @@ impl<'a> Ctx<'a> {
             // its blob changes; an attribute change (e.g. Fresh cleared by the first Get) keeps
             // it, instead of costing an HSM unseal on the next Get.
             let drop_unsealed = next.material != current.material || next.state != current.state;
-            let outcome = self
-                .commit(Command::PutObject {
-                    expected_revision: Some(current.revision),
-                    record: Box::new(next.clone()),
-                })
-                .await?;
+            let put = Command::PutObject {
+                expected_revision: Some(current.revision),
+                record: Box::new(next.clone()),
+            };
+            let command = match then {
+                Some(then) => Command::Batch(vec![put, then]),
+                None => put,
+            };
+            let outcome = self.commit(command).await?;
             if outcome.is_ok() {
                 self.journal(uid, Some(&current));
                 if drop_unsealed {

@@ -157,6 +157,13 @@ impl From<Rejection> for OpError {
             Rejection::HoldExists | Rejection::NoSuchHold => OpError::PermissionDenied,
             Rejection::NoSuchObject => OpError::ObjectNotFound,
             Rejection::ObjectDestroyed => OpError::ObjectDestroyed,
+            // A destroy's pending mark meets the key destroyed by someone else first.
+            Rejection::NotPendingDestruction => OpError::WrongKeyLifecycleState,
+            // The platform's own commands; a KMIP write never meets these.
+            Rejection::NotDue
+            | Rejection::Noticed
+            | Rejection::RotationRunning
+            | Rejection::NoSuchJob => OpError::PermissionDenied,
         }
     }
 }

@@ -8,6 +8,8 @@ use kmip_codec::model::{
 };
 
 use super::{Ctx, OpError, state};
+use crate::store::Command;
+use crate::store::pending::PendingDestroy;
 
 pub(super) async fn activate(
     ctx: &mut Ctx<'_>,
@@ -75,7 +77,10 @@ pub(super) async fn destroy(
 ) -> Result<DestroyResponse, OpError> {
     let uid = ctx.uid(r.unique_identifier.as_ref())?;
     let now = ctx.now;
-    ctx.update(&uid, Operation::DESTROY, |o| {
+    // With a destroy grace, the key is Destroyed for KMIP at once but its material is kept
+    // until the grace ends (two-stage destroy, `docs/PLATFORM.md`).
+    let grace = ctx.kms.store.destroy_grace(ctx.tenant_id()?)?;
+    ctx.update_then(&uid, Operation::DESTROY, |o| {
         state::settle(o, now);
         let current = State(o.state);
         o.state = if current == State::PRE_ACTIVE || current == State::DEACTIVATED {
@@ -86,10 +91,20 @@ pub(super) async fn destroy(
             // Active keys must be revoked first; destroyed ones are gone.
             return Err(OpError::WrongKeyLifecycleState);
         };
-        o.material = None;
         o.attributes.destroy_date = Some(now);
         o.attributes.last_change_date = now;
-        Ok(())
+        if grace == 0 || o.material.is_none() {
+            o.material = None;
+            return Ok(((), None));
+        }
+        let pending = PendingDestroy {
+            tenant: o.tenant.clone(),
+            uid: o.uid.clone(),
+            previous_state: current.0,
+            requested_at: now,
+            erase_at: now.saturating_add(i64::from(grace)),
+        };
+        Ok(((), Some(Command::MarkPendingDestroy(Box::new(pending)))))
     })
     .await?;
     Ok(DestroyResponse {

@@ -6,6 +6,9 @@
 //! `policy::platform` before any of this runs.
 
 pub mod eligibility;
+pub mod steward;
+#[cfg(test)]
+mod steward_tests;
 
 use crate::command_log::{AuditScope, CommandLog};
 use crate::policy::platform::Service;
@@ -105,6 +108,28 @@ impl<'a> Platform<'a> {
                 Command::ReleaseHold {
                     tenant: tenant.to_owned(),
                     backup_set: backup_set.to_owned(),
+                },
+            )
+            .await??;
+        Ok(())
+    }
+
+    /// Cancels the pending destruction of key `uid` of `tenant`: the key returns to its state
+    /// before the destroy, its material never erased.
+    pub async fn cancel_destroy(
+        &self,
+        scope: &AuditScope,
+        tenant: &str,
+        uid: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        self.log
+            .commit(
+                scope,
+                Command::CancelDestroy {
+                    tenant: tenant.to_owned(),
+                    uid: uid.to_owned(),
+                    at: now,
                 },
             )
             .await??;

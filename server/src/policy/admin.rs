@@ -135,6 +135,11 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         Rule::Platform(Call::RotationPolicy),
     ),
     (
+        "PUT",
+        "/v1/tenants/{tenant}/platform/destroy-grace",
+        Rule::Platform(Call::DestroyPolicy),
+    ),
+    (
         "GET",
         "/v1/tenants/{tenant}/key-providers",
         Rule::Platform(Call::Read),

@@ -8,6 +8,7 @@
 //! | place / release backup holds | yes | no | no | no | yes | no |
 //! | set the subscription | yes | no | no | yes | no | no |
 //! | set the rotation policy | yes | yes | no | no | no | no |
+//! | set the destroy grace | yes | yes | no | no | no | no |
 //!
 //! A platform service belongs to no tenant and acts on every tenant that exists; on a tenant
 //! without the advanced-protection subscription only the console's eligibility check and
@@ -63,6 +64,8 @@ pub enum Call {
     Subscription,
     /// Setting the rotation policy.
     RotationPolicy,
+    /// Setting the destroy grace (two-stage destroy).
+    DestroyPolicy,
 }
 
 impl Call {

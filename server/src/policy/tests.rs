@@ -310,20 +310,27 @@ fn platform_decision(p: &Principal, call: Call, subscribed: bool) -> Result<(), 
 #[test]
 fn platform_calls_follow_the_matrix_of_policy_platform() {
     use Call::*;
-    const CALLS: [Call; 6] = [
+    const CALLS: [Call; 7] = [
         Read,
         Eligibility,
         Replication,
         Holds,
         Subscription,
         RotationPolicy,
+        DestroyPolicy,
     ];
     // (principal, allowed calls) on a subscribed tenant of its own (tenant roles: acme).
     let rows: [(Principal, &[Call]); 8] = [
         (of(Role::Operator), &CALLS),
         (
             of(Role::TenantAdmin),
-            &[Read, Eligibility, Replication, RotationPolicy],
+            &[
+                Read,
+                Eligibility,
+                Replication,
+                RotationPolicy,
+                DestroyPolicy,
+            ],
         ),
         (of(Role::Auditor), &[Read]),
         (of(Role::KmipClient), &[]),

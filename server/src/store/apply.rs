@@ -9,7 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ClientRecord, ObjectRecord, TenantRecord};
-use super::{StoreError, decode, encode, events, platform, tables};
+use super::{StoreError, decode, encode, events, jobs, pending, platform, tables};
 
 /// Whether applying `command` takes a savepoint.
 pub(crate) fn needs_savepoint(command: &Command) -> bool {
@@ -86,6 +86,35 @@ fn apply_in(
         // The removal is the check: nothing is written when there is no such hold.
         Command::ReleaseHold { tenant, backup_set } => {
             return platform::release(txn, tenant, backup_set);
+        }
+        // Checked and written in one step each: nothing is written when refused.
+        Command::MarkPendingDestroy(p) => return pending::mark(txn, p),
+        Command::StartRotation(job) => return jobs::start(txn, job),
+        Command::UpdateRotation {
+            tenant,
+            job,
+            change,
+            at,
+        } => return jobs::update(txn, tenant, job, change, *at),
+        Command::Notice { tenant, notice, at } => return pending::notice(txn, tenant, notice, *at),
+        // The key's write goes through the object checks like any other; the pending entry
+        // goes only once that write is applied.
+        Command::CancelDestroy { tenant, uid, at } | Command::EraseMaterial { tenant, uid, at } => {
+            let put = if matches!(command, Command::CancelDestroy { .. }) {
+                pending::cancel(txn, tenant, uid, *at)?
+            } else {
+                pending::erase(txn, tenant, uid, *at)?
+            };
+            let put = match put {
+                Ok(put) => put,
+                Err(rejection) => return Ok(Err(rejection)),
+            };
+            if let Err(rejection) = check(txn, &put)? {
+                return Ok(Err(rejection));
+            }
+            write(txn, &put)?;
+            pending::settled(txn, uid)?;
+            return Ok(Ok(()));
         }
         _ => {}
     }
@@ -259,6 +288,13 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
         }
         // Checked by its removal, in `apply_in`.
         Command::ReleaseHold { .. } => Ok(()),
+        // Checked in `apply_in`, each with its write.
+        Command::MarkPendingDestroy(_)
+        | Command::Notice { .. }
+        | Command::CancelDestroy { .. }
+        | Command::EraseMaterial { .. }
+        | Command::StartRotation(_)
+        | Command::UpdateRotation { .. } => Ok(()),
         // Checked step by step in `apply`, each against the writes of the ones before it.
         Command::Batch(_) | Command::Audited { .. } | Command::ObjectQuota { .. } => Ok(()),
         // Checkpoints are signed by their node; a replay of the same one is harmless.
@@ -489,6 +525,11 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
             if new {
                 count_new_object(txn, &record.tenant)?;
             }
+            // A key written back out of a Destroyed state (a Batch Undo) is no longer pending
+            // destruction.
+            if !platform::is_destroyed(record) {
+                pending::settled(txn, &record.uid)?;
+            }
         }
         // `apply` walks batches and audited changes itself; kept total for clarity.
         Command::Batch(commands) => {
@@ -507,7 +548,14 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
             platform::change_policy(txn, tenant, change, *at)?;
         }
         Command::PlaceHold(hold) => platform::put_hold(txn, hold)?,
-        Command::ReleaseHold { .. } => {}
+        // Written by `apply_in` with their checks.
+        Command::ReleaseHold { .. }
+        | Command::MarkPendingDestroy(_)
+        | Command::Notice { .. }
+        | Command::CancelDestroy { .. }
+        | Command::EraseMaterial { .. }
+        | Command::StartRotation(_)
+        | Command::UpdateRotation { .. } => {}
     }
     Ok(())
 }

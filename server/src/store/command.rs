@@ -6,6 +6,8 @@
 use audit_log::{AuditEvent, Checkpoint};
 use serde::{Deserialize, Serialize};
 
+use super::jobs::{JobChange, RotationJob};
+use super::pending::{Notice, PendingDestroy};
 use super::platform::{HoldRecord, PolicyChange};
 use super::records::{ClientRecord, DomainKeyVersion, ObjectRecord, TenantRecord};
 
@@ -106,6 +108,57 @@ pub enum Command {
         /// The backup set.
         backup_set: String,
     },
+    /// Makes a key pending destruction (two-stage destroy): proposed in one batch after the
+    /// write that puts the key in a Destroyed state with its material kept; refused unless
+    /// that is what the key now is, and not pending already.
+    MarkPendingDestroy(Box<PendingDestroy>),
+    /// Cancels a pending destruction: the key returns to its state before the destroy
+    /// ([`Rejection::NotPendingDestruction`] if it is not pending; another tenant's key is
+    /// [`Rejection::NoSuchObject`]).
+    CancelDestroy {
+        /// Tenant ID.
+        tenant: String,
+        /// The key.
+        uid: String,
+        /// When (the key's Last Change Date), Unix seconds.
+        at: i64,
+    },
+    /// Erases the material of a key pending destruction whose grace ended by `at`
+    /// ([`Rejection::NotDue`] before; [`Rejection::NotPendingDestruction`] once erased or
+    /// cancelled, so a repeat changes nothing).
+    EraseMaterial {
+        /// Tenant ID.
+        tenant: String,
+        /// The key.
+        uid: String,
+        /// The time of the decision, Unix seconds (from the leader's clock, in the command).
+        at: i64,
+    },
+    /// Notes, once, a fact the clock made true at `at` (a hold expired, a KEK past the
+    /// maximum age): refused when noticed already or not true at `at`.
+    Notice {
+        /// Tenant ID.
+        tenant: String,
+        /// The fact.
+        notice: Notice,
+        /// The time of the decision, Unix seconds.
+        at: i64,
+    },
+    /// Starts a Domain Key rotation job (after the `AddDomainKey` of its target version, in
+    /// one batch): refused while another job of the tenant runs.
+    StartRotation(Box<RotationJob>),
+    /// Records a running rotation job's progress or end ([`Rejection::NoSuchJob`] unless it
+    /// runs).
+    UpdateRotation {
+        /// Tenant ID.
+        tenant: String,
+        /// The job.
+        job: String,
+        /// The change.
+        change: JobChange,
+        /// When, Unix seconds.
+        at: i64,
+    },
 }
 
 impl Command {
@@ -128,7 +181,13 @@ impl Command {
             | Command::BindPin { .. }
             | Command::SetPlatformPolicy { .. }
             | Command::PlaceHold(_)
-            | Command::ReleaseHold { .. } => false,
+            | Command::ReleaseHold { .. }
+            | Command::MarkPendingDestroy(_)
+            | Command::CancelDestroy { .. }
+            | Command::EraseMaterial { .. }
+            | Command::Notice { .. }
+            | Command::StartRotation(_)
+            | Command::UpdateRotation { .. } => false,
         }
     }
 
@@ -209,4 +268,20 @@ pub enum Rejection {
     /// A key named by a hold is destroyed.
     #[error("object destroyed")]
     ObjectDestroyed,
+    /// The key is not pending destruction (never was, cancelled, or erased already).
+    #[error("key not pending destruction")]
+    NotPendingDestruction,
+    /// The time the command carries is before the fact it needs (a grace not over, a hold
+    /// not expired, a key not past the maximum age).
+    #[error("not due yet")]
+    NotDue,
+    /// The fact was noticed already.
+    #[error("noticed already")]
+    Noticed,
+    /// A rotation job of the tenant is running already.
+    #[error("rotation already running")]
+    RotationRunning,
+    /// No running rotation job of that ID.
+    #[error("no such running job")]
+    NoSuchJob,
 }

@@ -10,6 +10,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::command::Command;
+use super::pending::Notice;
 use super::records::ObjectRecord;
 use super::{StoreError, decode, encode, tables};
 
@@ -31,6 +32,17 @@ pub enum EventKind {
     HoldReleased,
     /// The tenant's platform policy changed.
     PolicyChanged,
+    /// A key was destroyed while its tenant has a destroy grace: Destroyed for KMIP, its
+    /// material kept until `detail` (RFC 3339), cancellable until then.
+    KeyDestroyPending,
+    /// A pending destruction was cancelled: the key is back in its state before it.
+    KeyDestroyCancelled,
+    /// The material of a key pending destruction was erased (its grace ended).
+    KeyErased,
+    /// A backup hold's retention ended (`object`: the backup set).
+    HoldExpired,
+    /// A key reached the tenant's maximum KEK age (once per key).
+    KekPastMaxAge,
 }
 
 impl EventKind {
@@ -43,6 +55,11 @@ impl EventKind {
             EventKind::HoldPlaced => "hold_placed",
             EventKind::HoldReleased => "hold_released",
             EventKind::PolicyChanged => "policy_changed",
+            EventKind::KeyDestroyPending => "key_destroy_pending",
+            EventKind::KeyDestroyCancelled => "key_destroy_cancelled",
+            EventKind::KeyErased => "key_erased",
+            EventKind::HoldExpired => "hold_expired",
+            EventKind::KekPastMaxAge => "kek_past_max_age",
         }
     }
 }
@@ -89,6 +106,15 @@ pub(super) fn found_in(
             detail: Some(new.uid.clone()),
         });
     }
+    // A destroy that goes pending is told as pending, not as destroyed.
+    let pending: Vec<String> = out
+        .iter()
+        .filter(|f| f.kind == EventKind::KeyDestroyPending)
+        .filter_map(|f| f.object.clone())
+        .collect();
+    out.retain(|f| {
+        f.kind != EventKind::KeyDestroyed || !f.object.as_ref().is_some_and(|o| pending.contains(o))
+    });
     Ok(out)
 }
 
@@ -147,6 +173,33 @@ fn walk<'c>(
             object: None,
             detail: None,
         }),
+        Command::MarkPendingDestroy(p) => out.push(Found {
+            tenant: p.tenant.clone(),
+            kind: EventKind::KeyDestroyPending,
+            object: Some(p.uid.clone()),
+            detail: rfc3339(p.erase_at),
+        }),
+        Command::CancelDestroy { tenant, uid, .. } => out.push(Found {
+            tenant: tenant.clone(),
+            kind: EventKind::KeyDestroyCancelled,
+            object: Some(uid.clone()),
+            detail: None,
+        }),
+        Command::EraseMaterial { tenant, uid, .. } => out.push(Found {
+            tenant: tenant.clone(),
+            kind: EventKind::KeyErased,
+            object: Some(uid.clone()),
+            detail: None,
+        }),
+        Command::Notice { tenant, notice, .. } => out.push(Found {
+            tenant: tenant.clone(),
+            kind: match notice {
+                Notice::HoldExpired { .. } => EventKind::HoldExpired,
+                Notice::KekPastMaxAge { .. } => EventKind::KekPastMaxAge,
+            },
+            object: Some(notice.subject().to_owned()),
+            detail: None,
+        }),
         Command::Batch(commands) => {
             for c in commands {
                 walk(txn, c, out, created, updated)?;
@@ -161,9 +214,19 @@ fn walk<'c>(
         | Command::RetireDomainKeys { .. }
         | Command::PutClient(_)
         | Command::AuditCheckpoint(_)
-        | Command::BindPin { .. } => {}
+        | Command::BindPin { .. }
+        | Command::StartRotation(_)
+        | Command::UpdateRotation { .. } => {}
     }
     Ok(())
+}
+
+/// `secs` as RFC 3339 UTC, for an event's detail.
+fn rfc3339(secs: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 /// Keeps the events of an applied change numbered `change`, made at `time`.

@@ -10,6 +10,8 @@ mod cache;
 pub mod command;
 mod committer;
 pub mod events;
+pub mod jobs;
+pub mod pending;
 pub mod platform;
 pub mod records;
 pub(crate) mod replica;
@@ -361,6 +363,8 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_allocvec(value).map_err(StoreError::Encode)
 }
 
+#[cfg(test)]
+mod pending_tests;
 #[cfg(test)]
 mod schema_tests;
 #[cfg(test)]

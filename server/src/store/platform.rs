@@ -32,6 +32,10 @@ pub enum PolicyChange {
     Subscription(bool),
     /// Sets or clears the maximum KEK age, in days.
     MaxKekAge(Option<u32>),
+    /// Sets the destroy grace in seconds (`0`: a destroy erases at once). Kept in table
+    /// `destroy_grace` (`pending.rs`), not in [`PlatformPolicy`], whose stored encoding a new
+    /// field would break.
+    DestroyGrace(u32),
 }
 
 impl PlatformPolicy {
@@ -40,6 +44,7 @@ impl PlatformPolicy {
         match change {
             PolicyChange::Subscription(on) => self.advanced_protection = *on,
             PolicyChange::MaxKekAge(days) => self.max_kek_age_days = *days,
+            PolicyChange::DestroyGrace(_) => {}
         }
         self.changed_at = at;
         self
@@ -85,6 +90,9 @@ pub(super) fn change_policy(
     let mut table = txn.open_table(tables::TENANT_PLATFORM)?;
     let policy = policy_of(&table, tenant)?.changed(change, at);
     table.insert(tenant, encode(&policy)?.as_slice())?;
+    if let PolicyChange::DestroyGrace(secs) = change {
+        super::pending::set_grace(txn, tenant, *secs)?;
+    }
     Ok(())
 }
 
@@ -152,6 +160,7 @@ pub(super) fn release(
     for uid in &hold.keys {
         held.remove((uid.as_str(), tenant, backup_set))?;
     }
+    super::pending::forget_hold(txn, tenant, backup_set)?;
     Ok(Ok(()))
 }
 

@@ -99,6 +99,10 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::HOLDS),
     &Table(tables::HELD_KEYS),
     &Table(tables::EVENTS),
+    &Table(tables::DESTROY_GRACE),
+    &Table(tables::PENDING_DESTROY),
+    &Table(tables::NOTICES),
+    &Table(tables::ROTATION_JOBS),
 ];
 
 /// Tables that are the node's own and stay out of snapshots: the audit outbox holds the

@@ -11,11 +11,12 @@
 //! | from | to | what changes |
 //! |---|---|---|
 //! | 1 (no version recorded) | 2 | the version is recorded; the platform tables (`tenant_platform`, `holds`, `held_keys`, `events`) are created empty; the log may carry the platform commands |
+//! | 2 | 3 | the two-stage destroy, notice and rotation job tables (`destroy_grace`, `pending_destroy`, `notices`, `rotation_jobs`) are created empty; the log may carry `MarkPendingDestroy`, `CancelDestroy`, `EraseMaterial`, `Notice`, `StartRotation`, `UpdateRotation` and the policy change `DestroyGrace` |
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 /// The schema version this binary writes and understands (and every older one).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The version of a store or log written before versions were recorded.
 pub const UNVERSIONED: u32 = 1;

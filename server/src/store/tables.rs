@@ -37,6 +37,20 @@ pub(super) const HELD_KEYS: TableDefinition<(&str, &str, &str), i64> =
 /// (tenant, change, kind) -> EventRecord: the platform event feed (see `events.rs`).
 pub(super) const EVENTS: TableDefinition<(&str, u64, u8), &[u8]> = TableDefinition::new("events");
 
+/// Tenant ID -> destroy grace in seconds (absent: 0, a destroy erases at once); see
+/// `pending.rs`. A table of its own, not a `PlatformPolicy` field: old records stay readable.
+pub(super) const DESTROY_GRACE: TableDefinition<&str, u32> = TableDefinition::new("destroy_grace");
+/// Key UID -> PendingDestroy: keys destroyed and waiting for their grace to end.
+pub(super) const PENDING_DESTROY: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("pending_destroy");
+/// (tenant, notice kind, subject) -> when it was noticed (Unix seconds): facts the clock made
+/// true, each noticed once (see `pending.rs`, `Notice`).
+pub(super) const NOTICES: TableDefinition<(&str, u8, &str), i64> = TableDefinition::new("notices");
+
+/// (tenant, job ID) -> RotationJob: Domain Key rotation jobs (see `jobs.rs`).
+pub(super) const ROTATION_JOBS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("rotation_jobs");
+
 /// State-change sequence number -> AuditEvent (postcard): records committed with their
 /// change and not yet known durable in the node's audit log (see `Command::Audited`).
 pub(super) const AUDIT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_outbox");
@@ -77,5 +91,9 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(HOLDS)?;
     txn.open_table(HELD_KEYS)?;
     txn.open_table(EVENTS)?;
+    txn.open_table(DESTROY_GRACE)?;
+    txn.open_table(PENDING_DESTROY)?;
+    txn.open_table(NOTICES)?;
+    txn.open_table(ROTATION_JOBS)?;
     Ok(())
 }

@@ -5,10 +5,13 @@ use super::*;
 
 /// The committer as these tests look at it: each command's outcome.
 #[derive(Clone)]
-struct Outcomes(Committer);
+pub(super) struct Outcomes(pub(super) Committer);
 
 impl Outcomes {
-    async fn apply(&self, command: Command) -> Result<Result<(), Rejection>, StoreError> {
+    pub(super) async fn apply(
+        &self,
+        command: Command,
+    ) -> Result<Result<(), Rejection>, StoreError> {
         self.0.apply(command).await.map(|a| a.outcome)
     }
 
@@ -17,7 +20,7 @@ impl Outcomes {
     }
 }
 
-fn tenant(id: &str) -> TenantRecord {
+pub(super) fn tenant(id: &str) -> TenantRecord {
     TenantRecord {
         id: id.into(),
         suspended: false,
@@ -36,7 +39,7 @@ fn tenant(id: &str) -> TenantRecord {
     }
 }
 
-fn object(uid: &str, tenant: &str, revision: u64) -> ObjectRecord {
+pub(super) fn object(uid: &str, tenant: &str, revision: u64) -> ObjectRecord {
     ObjectRecord {
         uid: uid.into(),
         tenant: tenant.into(),
@@ -48,7 +51,7 @@ fn object(uid: &str, tenant: &str, revision: u64) -> ObjectRecord {
     }
 }
 
-fn put(expected: Option<u64>, record: ObjectRecord) -> Command {
+pub(super) fn put(expected: Option<u64>, record: ObjectRecord) -> Command {
     Command::PutObject {
         expected_revision: expected,
         record: Box::new(record),
@@ -240,7 +243,7 @@ fn blob(dk: u32) -> hsm::SealedBlob {
     hsm::SealedBlob::from_bytes(&bytes).expect("blob")
 }
 
-fn with_material(uid: &str, tenant: &str, revision: u64, dk: u32) -> ObjectRecord {
+pub(super) fn with_material(uid: &str, tenant: &str, revision: u64, dk: u32) -> ObjectRecord {
     ObjectRecord {
         material: Some(SealedMaterial {
             sealed: blob(dk),
@@ -320,7 +323,7 @@ async fn domain_key_rotation_can_never_strand_material() {
     );
 }
 
-fn audit_event(operation: &str) -> audit_log::AuditEvent {
+pub(super) fn audit_event(operation: &str) -> audit_log::AuditEvent {
     audit_log::AuditEvent {
         time: time::OffsetDateTime::UNIX_EPOCH,
         node: "node-1".into(),

@@ -66,7 +66,7 @@ kms_tests::server_test! {
             assert_eq!(r.event.status, Status::Success, "{r:?}");
             assert_eq!(r.event.tenant.as_deref(), Some("acme"), "filed in the tenant's chain: {r:?}");
             assert!(r.event.change.is_some(), "carried by its change: {r:?}");
-            assert!(r.event.principal.is_some(), "names who started the job: {r:?}");
+            assert!(r.event.principal.as_ref().and_then(|p| p.client.as_deref()).is_some_and(|c| c.starts_with("operator/")), "names who started the job: {r:?}");
         }
     }
 }

@@ -19,6 +19,7 @@ mod failover;
 mod kill_battery;
 mod partition;
 mod platform;
+mod rotation;
 mod soak;
 
 use std::sync::{Mutex, PoisonError};

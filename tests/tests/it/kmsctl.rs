@@ -551,7 +551,22 @@ kms_tests::server_test! {
         backup.run(&["hold", "release", "--tenant", "acme", "bs-9"]).await.ok();
         let gone = backup.run(&["hold", "show", "--tenant", "acme", "bs-9"]).await;
         assert_eq!(gone.exit, Exit::NotFound, "{gone:?}");
-        ops.run(&["key-admin", "destroy", "--tenant", "acme", &uid]).await.ok();
+        // With a destroy grace the destroy is pending, and the tenant's admin side cancels it.
+        let grace = ops
+            .run(&["policy", "set", "--tenant", "acme", "--destroy-grace-secs", "3600"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(grace["destroy_grace_secs"], 3600, "{grace}");
+        let pending = ops.run(&["key-admin", "destroy", "--tenant", "acme", &uid, "--json"]).await.ok().json();
+        assert_eq!(pending["state"], "Destroyed", "{pending}");
+        assert!(pending["erase_at"].is_string(), "{pending}");
+        let back = ops.run(&["key-admin", "cancel-destroy", "--tenant", "acme", &uid, "--json"]).await.ok().json();
+        assert_eq!(back["state"], "Deactivated", "{back}");
+        assert!(back.get("erase_at").is_none(), "{back}");
+        let again = ops.run(&["key-admin", "cancel-destroy", "--tenant", "acme", &uid]).await;
+        assert_ne!(again.exit, Exit::Success, "{again:?}");
+        assert!(again.err.contains("not pending destruction"), "{again:?}");
         let events = console.run(&["events", "--tenant", "acme"]).await.ok();
         let kinds: Vec<String> = events
             .out
@@ -560,7 +575,10 @@ kms_tests::server_test! {
             .collect();
         assert_eq!(
             kinds,
-            ["\"policy_changed\"", "\"hold_placed\"", "\"key_revoked\"", "\"hold_released\"", "\"key_destroyed\""],
+            [
+                "\"policy_changed\"", "\"hold_placed\"", "\"key_revoked\"", "\"hold_released\"",
+                "\"policy_changed\"", "\"key_destroy_pending\"", "\"key_destroy_cancelled\"",
+            ],
             "{events:?}"
         );
     }

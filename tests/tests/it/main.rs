@@ -42,6 +42,7 @@ mod replication;
 mod schema_version;
 mod tenancy;
 mod transport;
+mod two_stage_destroy;
 mod versions;
 mod vmware;
 mod wrapped_keys;

@@ -237,6 +237,12 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 5], bool)] = &[
         true,
     ),
     (
+        "PUT",
+        "/v1/tenants/{tenant}/platform/destroy-grace",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
         "GET",
         "/v1/tenants/{tenant}/key-providers",
         [F, A, A, A, A],
@@ -684,6 +690,8 @@ fn body_for(method: &str, route: &str, role: Role) -> Option<Value> {
             json!({ "name": format!("matrix-new-{}", role.as_str()) })
         }
         "/v1/tenants/{tenant}/clients/{name}/password" => json!({ "password": "matrix password" }),
+        // Keeps acme's default: a destroy erases at once, for the rows that follow.
+        "/v1/tenants/{tenant}/platform/destroy-grace" => json!({ "destroy_grace_secs": 0 }),
         _ => json!({}),
     })
 }

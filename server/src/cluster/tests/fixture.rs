@@ -104,6 +104,22 @@ pub(super) fn pinned_client(tenant: &str, name: &str, fingerprint: &str) -> Clie
     }
 }
 
+/// A key destroyed with its material kept (pending destruction).
+fn pending_key(uid: &str, tenant: &str) -> ObjectRecord {
+    let mut sealed = vec![hsm::SEAL_FORMAT];
+    sealed.extend_from_slice(&1u32.to_be_bytes());
+    sealed.extend_from_slice(&[0u8; 12 + 16 + 32]);
+    ObjectRecord {
+        state: kmip_codec::enums::State::DESTROYED.0,
+        material: Some(crate::store::records::SealedMaterial {
+            sealed: hsm::SealedBlob::from_bytes(&sealed).expect("blob"),
+            key_format: 1,
+            data_type: None,
+        }),
+        ..object(uid, tenant, "pending")
+    }
+}
+
 /// Commands that put records into every replicated table, for tenant `t`.
 pub(super) fn populate(t: &str) -> Vec<Command> {
     vec![
@@ -145,6 +161,53 @@ pub(super) fn populate(t: &str) -> Vec<Command> {
             placed_at: 1,
             placed_by: "platform-service/backup".into(),
         })),
+        Command::SetPlatformPolicy {
+            tenant: t.into(),
+            change: crate::store::platform::PolicyChange::DestroyGrace(60),
+            at: 1,
+        },
+        Command::Notice {
+            tenant: t.into(),
+            notice: crate::store::pending::Notice::HoldExpired {
+                backup_set: "nightly".into(),
+            },
+            at: 2,
+        },
+        Command::Batch(vec![
+            Command::PutObject {
+                expected_revision: None,
+                record: Box::new(pending_key(&format!("{t}-3"), t)),
+            },
+            Command::MarkPendingDestroy(Box::new(crate::store::pending::PendingDestroy {
+                tenant: t.into(),
+                uid: format!("{t}-3"),
+                previous_state: kmip_codec::enums::State::DEACTIVATED.0,
+                requested_at: 1,
+                erase_at: 61,
+            })),
+        ]),
+        Command::Batch(vec![
+            Command::AddDomainKey {
+                tenant: t.into(),
+                key: DomainKeyVersion {
+                    version: 2,
+                    ..tenant(t).domain_keys[0].clone()
+                },
+            },
+            Command::StartRotation(Box::new(crate::store::jobs::RotationJob {
+                id: format!("{t}-job"),
+                tenant: t.into(),
+                to_version: 2,
+                phase: crate::store::jobs::JobPhase::Running,
+                total: 3,
+                resealed: 1,
+                started_at: 1,
+                updated_at: 1,
+                finished_at: None,
+                error: None,
+                started_by: "operator/ops".into(),
+            })),
+        ]),
         Command::AuditCheckpoint(Box::new(
             audit_log::CheckpointDraft::new(
                 &audit_log::ChainState::genesis(format!("node-{t}")),

@@ -1,7 +1,8 @@
 //! Backup holds on a real three-node cluster (issue 17): a destroy racing a hold is decided
 //! once, in the replicated log, the same way on every node; with the node that led lost as a
 //! zone is lost, the other AZs still answer that the backup set is restorable, serve its key,
-//! and refuse to destroy it.
+//! and refuse to destroy it; then, still without that AZ, a destroy with a short grace is
+//! pending on every survivor and erased by the new leader's time-driven task.
 
 use client::ClientError;
 use kmip_codec::enums::{ResultReason, RevocationReasonCode};
@@ -108,6 +109,58 @@ fn a_destroy_racing_a_hold_is_decided_once_and_a_hold_outlives_its_leader() {
                     Some(ResultReason::PERMISSION_DENIED)
                 );
             }
+
+            // Two-stage destroy run by the cluster, with the old leader still lost: a short
+            // grace, a destroy through one node, pending on every survivor, then erased by the
+            // new leader's task once the grace ends, on every survivor, with one erase event.
+            let survivors: Vec<u64> = (1..=NODES).filter(|id| *id != leader).collect();
+            let admin = c.admin(survivors[0]).expect("admin API");
+            admin.set_destroy_grace(TENANT, 2).await.expect("grace set");
+            let mut conn = connect(c, survivors[1]).await;
+            let uid = create_key(&mut conn).await.expect("create");
+            conn.revoke(&uid, RevocationReasonCode::CESSATION_OF_OPERATION, None)
+                .await
+                .expect("revoke");
+            conn.destroy(&uid).await.expect("destroy answers Success");
+            for id in &survivors {
+                let key = c
+                    .admin(*id)
+                    .expect("admin")
+                    .key(TENANT, &uid)
+                    .await
+                    .expect("key");
+                assert_eq!(key.state, "Destroyed", "node {id}: {key:?}");
+                assert!(
+                    key.erase_at.is_some() && key.domain_key_version.is_some(),
+                    "node {id} pending: {key:?}"
+                );
+            }
+            for id in &survivors {
+                let node = c.admin(*id).expect("admin");
+                let mut erased = false;
+                for _ in 0..300 {
+                    let key = node.key(TENANT, &uid).await.expect("key");
+                    if key.erase_at.is_none() && key.domain_key_version.is_none() {
+                        erased = true;
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                assert!(erased, "node {id}: the material is erased after the grace");
+            }
+            let feed = admin.events(TENANT, 0, 0).await.expect("events");
+            let about: Vec<&str> = feed["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .filter(|e| e["object"] == uid.as_str())
+                .filter_map(|e| e["kind"].as_str())
+                .collect();
+            assert_eq!(
+                about,
+                ["key_revoked", "key_destroy_pending", "key_erased"],
+                "{feed}"
+            );
             c.start_node(leader).await.expect("the lost AZ comes back");
         },
     );
