@@ -11,11 +11,16 @@
 //! | from | to | what changes |
 //! |---|---|---|
 //! | 1 (no version recorded) | 2 | the version is recorded; the platform tables (`tenant_platform`, `holds`, `held_keys`, `events`) are created empty; the log may carry the platform commands |
+//! | 2 (or 1) | 3 | the Locate index (`locate_index`, node-local) is built from the objects at open, in the transaction that records the version; the log and snapshots are unchanged (a snapshot of version 2 or 3 is installed the same way, the index rebuilt after it) |
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 /// The schema version this binary writes and understands (and every older one).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The first version with the Locate index (`locate_index.rs`): an older store builds it when
+/// migrated.
+pub const LOCATE_INDEX_SINCE: u32 = 3;
 
 /// The version of a store or log written before versions were recorded.
 pub const UNVERSIONED: u32 = 1;
