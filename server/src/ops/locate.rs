@@ -245,3 +245,7 @@ fn matches(o: &ObjectRecord, filters: &Attributes, now: i64, version: ProtocolVe
     }
     true
 }
+
+#[cfg(test)]
+#[path = "locate_tests.rs"]
+mod tests;
