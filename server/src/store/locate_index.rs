@@ -261,3 +261,7 @@ fn fewest(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "locate_index_tests.rs"]
+mod tests;
