@@ -27,6 +27,7 @@ mod fresh_get;
 mod hostile;
 mod identity;
 mod kmsctl;
+mod locate;
 mod mac;
 mod passwords;
 mod per_ip;
