@@ -92,7 +92,11 @@ fn custom(n: &str, v: AttributeValue) -> Attribute {
 }
 
 const GROUPS: [&str; 3] = ["g0", "g1", "g2"];
-const COLORS: [&str; 3] = ["red", "blue", "a-long-value-that-is-hashed-in-the-index-because-it-is-longer-than-sixty-four-bytes"];
+const COLORS: [&str; 3] = [
+    "red",
+    "blue",
+    "a-long-value-that-is-hashed-in-the-index-because-it-is-longer-than-sixty-four-bytes",
+];
 const OBJECT_TYPES: [u32; 3] = [2, 7, 8];
 const ALGORITHMS: [u32; 2] = [3, 8];
 const LENGTHS: [i32; 2] = [128, 256];
@@ -193,17 +197,17 @@ fn random_filter(rng: &mut Rng, uids: &[String]) -> Attributes {
                 "x-rank",
                 AttributeValue::Integer(i32::try_from(rng.below(3)).unwrap()),
             ),
-            8 => Attribute::new(
-                Tag::STATE,
-                AttributeValue::Enumeration(*rng.pick(&STATES)),
-            ),
+            8 => Attribute::new(Tag::STATE, AttributeValue::Enumeration(*rng.pick(&STATES))),
             9 => Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, AttributeValue::Integer(4)),
             _ => {
                 // A date range (two instances), on a standard or a custom date.
                 let lo = i64::try_from(rng.below(20)).unwrap() * 10;
                 let hi = lo + i64::try_from(rng.below(1000)).unwrap();
                 if rng.chance(50) {
-                    f.push(Attribute::new(Tag::INITIAL_DATE, AttributeValue::DateTime(lo)));
+                    f.push(Attribute::new(
+                        Tag::INITIAL_DATE,
+                        AttributeValue::DateTime(lo),
+                    ));
                     Attribute::new(Tag::INITIAL_DATE, AttributeValue::DateTime(hi))
                 } else {
                     f.push(custom("x-when", AttributeValue::DateTime(lo)));
@@ -252,18 +256,37 @@ fn check(store: &Store, tenant: &str, filters: &Attributes, seed: u64) {
         .run(store)
         .unwrap();
     let got: Vec<String> = whole.newest.into_sorted().collect();
-    assert_eq!(got, expected, "seed {seed}, tenant {tenant}, filters {filters:?}");
-    assert_eq!(whole.total, Some(expected.len()), "seed {seed}, {filters:?}");
+    assert_eq!(
+        got, expected,
+        "seed {seed}, tenant {tenant}, filters {filters:?}"
+    );
+    assert_eq!(
+        whole.total,
+        Some(expected.len()),
+        "seed {seed}, {filters:?}"
+    );
     // Unpaged: stops once its page is full, and the page is the first matches.
-    let page = search(tenant, filters, 3, false, u64::MAX).run(store).unwrap();
+    let page = search(tenant, filters, 3, false, u64::MAX)
+        .run(store)
+        .unwrap();
     let first: Vec<String> = page.newest.into_sorted().collect();
-    assert_eq!(first, expected[..expected.len().min(3)], "seed {seed}, {filters:?}");
+    assert_eq!(
+        first,
+        expected[..expected.len().min(3)],
+        "seed {seed}, {filters:?}"
+    );
     // A spent budget: the matches found are the first ones, and no total is claimed.
-    let short = search(tenant, filters, usize::MAX, true, 5).run(store).unwrap();
+    let short = search(tenant, filters, usize::MAX, true, 5)
+        .run(store)
+        .unwrap();
     let prefix: Vec<String> = short.newest.into_sorted().collect();
     assert_eq!(prefix, expected[..prefix.len()], "seed {seed}, {filters:?}");
     if short.total.is_some() {
-        assert_eq!(short.total, Some(expected.len()), "seed {seed}, {filters:?}");
+        assert_eq!(
+            short.total,
+            Some(expected.len()),
+            "seed {seed}, {filters:?}"
+        );
     }
 }
 
@@ -273,7 +296,11 @@ async fn the_indexed_locate_answers_as_the_full_scan() {
     let store = Store::open(&dir.path().join("db")).unwrap();
     let c = store.committer(()).unwrap();
     for t in TENANTS {
-        c.apply(Command::CreateTenant(tenant(t))).await.unwrap().outcome.unwrap();
+        c.apply(Command::CreateTenant(tenant(t)))
+            .await
+            .unwrap()
+            .outcome
+            .unwrap();
     }
     for seed in [1u64, 7, 42, 1234] {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
