@@ -140,7 +140,7 @@ fn rewrite(rng: &mut Rng, record: &mut ObjectRecord, uids: &[String]) {
         }
     }
     if rng.chance(30) && !uids.is_empty() {
-        list.push(link(&rng.pick(uids).clone()));
+        list.push(link(rng.pick(uids).as_str()));
     }
     if rng.chance(60) {
         list.push(custom(
@@ -188,7 +188,7 @@ fn random_filter(rng: &mut Rng, uids: &[String]) -> Attributes {
                 Tag::CRYPTOGRAPHIC_LENGTH,
                 AttributeValue::Integer(*rng.pick(&LENGTHS)),
             ),
-            5 => link(&rng.pick(uids).clone()),
+            5 => link(rng.pick(uids).as_str()),
             6 => custom(
                 "x-color",
                 AttributeValue::TextString((*rng.pick(&COLORS)).into()),
