@@ -126,8 +126,8 @@ fn rewrite(rng: &mut Rng, record: &mut ObjectRecord, uids: &[String]) {
     a.cryptographic_usage_mask = Some(if rng.chance(50) { 12 } else { 4 });
     // Ties on purpose: the answer order breaks them by UID.
     a.initial_date = i64::try_from(rng.below(20)).unwrap() * 100;
-    a.activation_date = rng.chance(30).then(|| NOW - 10);
-    a.deactivation_date = rng.chance(20).then(|| NOW - 5);
+    a.activation_date = rng.chance(30).then_some(NOW - 10);
+    a.deactivation_date = rng.chance(20).then_some(NOW - 5);
     record.state = *rng.pick(&STATES);
     let mut list = Vec::new();
     if rng.chance(70) {
@@ -179,7 +179,10 @@ fn random_filter(rng: &mut Rng, uids: &[String]) -> Attributes {
                 Tag::OBJECT_TYPE,
                 AttributeValue::Enumeration(*rng.pick(&OBJECT_TYPES)),
             ),
-            2 => group(*rng.pick(&GROUPS)),
+            2 => {
+                let g: &&str = rng.pick(&GROUPS);
+                group(g)
+            }
             3 => Attribute::new(
                 Tag::CRYPTOGRAPHIC_ALGORITHM,
                 AttributeValue::Enumeration(*rng.pick(&ALGORITHMS)),
