@@ -33,7 +33,8 @@ pub const MAX_KEYS: usize = 1_000_000;
 /// Workloads: `get` (persistent connections, Get of keys created and activated up front),
 /// `create` (Create of AES-256 keys), `mixed` (a key's lifecycle: Create, Get, Activate,
 /// Get Attributes, Revoke, Destroy), `locate` (Locate by the Object Group the setup gave its
-/// keys), `vcenter` (a new TLS connection per operation, Discover Versions then Get, as
+/// keys), `locate-name` and `locate-attr` (Locate by the Name, or the `x-bench-tag`, each key
+/// of the setup has alone: one identifier answered), `vcenter` (a new TLS connection per operation, Discover Versions then Get, as
 /// VMware vCenter does). Keys made by the run carry the Object Group `kmsctl-bench-<hex>` and
 /// are not deleted afterwards (except by `mixed`, which destroys its own).
 ///
@@ -102,7 +103,7 @@ pub struct Args {
     /// Load sent before measuring starts, not counted in the report.
     #[arg(long, value_parser = parse_duration, default_value = "2s")]
     pub warmup: Duration,
-    /// Keys the setup creates for `get`, `locate` and `vcenter`.
+    /// Keys the setup creates for `get`, `locate`, `locate-name`, `locate-attr` and `vcenter`.
     #[arg(long, default_value_t = 1000)]
     pub keys: usize,
     /// TLS session resumption (matters for `vcenter`, where each worker resumes its own

@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kmip_codec::enums::NameType;
 use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask, RevocationReasonCode};
-use kmip_codec::model::{AttributeName, AttributeValue, Attributes};
+use kmip_codec::model::{Attribute, AttributeName, AttributeValue, Attributes, Name};
 use kmip_codec::tags::Tag;
 use kmip_codec::version::ProtocolVersion;
 use rand::rngs::StdRng;
@@ -41,6 +42,11 @@ pub enum Workload {
     Mixed,
     /// Locate by the run's Object Group, one page of [`LOCATE_PAGE`] identifiers.
     Locate,
+    /// Locate by the Name of a random key of the run (each has its own): one identifier.
+    LocateName,
+    /// Locate by the custom attribute [`TAG_ATTRIBUTE`] of a random key of the run (each has
+    /// its own value): one identifier.
+    LocateAttr,
     /// A new TLS connection per iteration, Discover Versions then Get, then close.
     Vcenter,
 }
@@ -51,14 +57,19 @@ impl Workload {
     pub fn default_protocol(self) -> ProtocolVersion {
         match self {
             Self::Vcenter => ProtocolVersion::V1_1,
-            Self::Get | Self::Create | Self::Mixed | Self::Locate => ProtocolVersion::V1_4,
+            Self::Get
+            | Self::Create
+            | Self::Mixed
+            | Self::Locate
+            | Self::LocateName
+            | Self::LocateAttr => ProtocolVersion::V1_4,
         }
     }
 
     /// Whether the setup creates keys first.
     pub fn needs_keys(self) -> bool {
         match self {
-            Self::Get | Self::Locate | Self::Vcenter => true,
+            Self::Get | Self::Locate | Self::LocateName | Self::LocateAttr | Self::Vcenter => true,
             Self::Create | Self::Mixed => false,
         }
     }
@@ -92,6 +103,30 @@ pub struct Fixture {
     pub group: String,
     /// The keys created (and activated) for `get`, `locate` and `vcenter`.
     pub uids: Vec<String>,
+    /// For `locate-name` and `locate-attr`: each key's own tag (its Name and its
+    /// [`TAG_ATTRIBUTE`]), in the order of `uids`; empty otherwise.
+    pub tags: Vec<String>,
+}
+
+/// The custom attribute carrying each key's own tag in `locate-attr` runs.
+pub const TAG_ATTRIBUTE: &str = "x-bench-tag";
+
+/// A key's own attributes in `locate-name` and `locate-attr` runs: a Name and
+/// [`TAG_ATTRIBUTE`], both its tag.
+fn tag_attributes(tag: &str) -> Attributes {
+    let mut a = Attributes::new().with(Tag::NAME, name_value(tag));
+    a.push(Attribute::custom(
+        TAG_ATTRIBUTE,
+        AttributeValue::TextString(tag.to_owned()),
+    ));
+    a
+}
+
+fn name_value(tag: &str) -> AttributeValue {
+    AttributeValue::Name(Name {
+        value: tag.to_owned(),
+        name_type: NameType::UNINTERPRETED_TEXT_STRING,
+    })
 }
 
 /// The attributes of every key the run creates (besides algorithm, length and usage).
@@ -102,13 +137,18 @@ fn key_attributes(group: &str) -> Attributes {
     )
 }
 
-/// Creates an AES-256 Encrypt/Decrypt key of the run (vCenter's Create, `VMWARE.md` step 3).
-async fn create_key(conn: &mut Connection, group: &str) -> Result<String> {
+/// Creates an AES-256 Encrypt/Decrypt key of the run (vCenter's Create, `VMWARE.md` step 3),
+/// with its own tag's attributes when it has one.
+async fn create_key(conn: &mut Connection, group: &str, tag: Option<&str>) -> Result<String> {
+    let mut attributes = key_attributes(group);
+    if let Some(tag) = tag {
+        attributes.0.extend(tag_attributes(tag).0);
+    }
     conn.create_symmetric_key(
         CryptographicAlgorithm::AES,
         256,
         CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
-        key_attributes(group),
+        attributes,
     )
     .await
 }
@@ -127,8 +167,10 @@ pub async fn setup(
         return Ok(Fixture {
             group,
             uids: Vec::new(),
+            tags: Vec::new(),
         });
     }
+    let tagged = matches!(workload, Workload::LocateName | Workload::LocateAttr);
     let parallel = connections.clamp(1, keys.max(1));
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..parallel {
@@ -137,21 +179,26 @@ pub async fn setup(
         tasks.spawn(async move {
             let mut conn = connector.connect().await?;
             let mut made = Vec::with_capacity(share);
-            for _ in 0..share {
-                let uid = create_key(&mut conn, &group).await?;
+            for j in 0..share {
+                let tag = tagged.then(|| format!("{group}-{worker}-{j}"));
+                let uid = create_key(&mut conn, &group, tag.as_deref()).await?;
                 conn.activate(&uid).await?;
-                made.push(uid);
+                made.push((uid, tag));
             }
             let _closed = conn.close().await;
             Ok::<_, ClientError>(made)
         });
     }
     let mut uids = Vec::with_capacity(keys);
+    let mut tags = Vec::with_capacity(if tagged { keys } else { 0 });
     while let Some(joined) = tasks.join_next().await {
         let made = joined.map_err(|_| ClientError::Config("a setup task panicked"))??;
-        uids.extend(made);
+        for (uid, tag) in made {
+            uids.push(uid);
+            tags.extend(tag);
+        }
     }
-    Ok(Fixture { group, uids })
+    Ok(Fixture { group, uids, tags })
 }
 
 /// One worker: its connection(s), its random source, the shared fixture.
@@ -191,6 +238,7 @@ impl Worker {
             Workload::Create => self.create(sink).await,
             Workload::Mixed => self.lifecycle(sink).await,
             Workload::Locate => self.locate(sink).await,
+            Workload::LocateName | Workload::LocateAttr => self.locate_one(sink).await,
             Workload::Vcenter => self.vcenter(sink).await,
         }
         if sink.take_transport_failure() {
@@ -216,7 +264,7 @@ impl Worker {
         let started = Instant::now();
         let result = async {
             let conn = self.client.connection().await?;
-            create_key(conn, &self.fixture.group).await
+            create_key(conn, &self.fixture.group, None).await
         }
         .await;
         sink.outcome(op::CREATE, started, result);
@@ -242,7 +290,7 @@ impl Worker {
             }};
         }
         let group = self.fixture.group.clone();
-        let uid = step!(op::CREATE, c => create_key(c, &group).await);
+        let uid = step!(op::CREATE, c => create_key(c, &group, None).await);
         step!(op::GET, c => c.get(&uid, None).await.map(drop));
         step!(op::ACTIVATE, c => c.activate(&uid).await);
         step!(
@@ -274,6 +322,41 @@ impl Worker {
         match result {
             Ok(found) if found.unique_identifiers.is_empty() => {
                 sink.failed(Failure::Check("Locate found none of the run's keys"));
+            }
+            other => {
+                sink.outcome(op::LOCATE, started, other.map(drop));
+            }
+        }
+    }
+
+    /// Locate by a random key's own Name (`locate-name`) or [`TAG_ATTRIBUTE`] (`locate-attr`);
+    /// the answer must be that key alone.
+    async fn locate_one(&mut self, sink: &mut Sink<'_>) {
+        let n = self.fixture.tags.len();
+        if n == 0 {
+            return sink.failed(Failure::Check("no key to locate"));
+        }
+        let i = self.rng.random_range(0..n);
+        let (tag, uid) = (&self.fixture.tags[i], &self.fixture.uids[i]);
+        let filter = if self.workload == Workload::LocateName {
+            Attributes::new().with(Tag::NAME, name_value(tag))
+        } else {
+            let mut a = Attributes::new();
+            a.push(Attribute::custom(
+                TAG_ATTRIBUTE,
+                AttributeValue::TextString(tag.clone()),
+            ));
+            a
+        };
+        let started = Instant::now();
+        let result = async {
+            let conn = self.client.connection().await?;
+            conn.locate(filter, None, None).await
+        }
+        .await;
+        match result {
+            Ok(found) if found.unique_identifiers != [uid.clone()] => {
+                sink.failed(Failure::Check("Locate did not find exactly the key tagged"));
             }
             other => {
                 sink.outcome(op::LOCATE, started, other.map(drop));

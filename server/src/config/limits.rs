@@ -19,6 +19,9 @@ pub struct RawLimits {
     pub max_response_size: usize,
     /// Most Unique Identifiers one Locate returns, whatever Maximum Items asks.
     pub max_locate_items: usize,
+    /// Most object records one Locate reads and checks (its candidates from the Locate
+    /// index, or the tenant's objects newest first when no filter is indexed).
+    pub max_locate_scan: u64,
     /// Bytes of requests and responses all connections together may hold at once.
     pub max_inflight_bytes: usize,
     /// Most objects one tenant may store (0: no limit).
@@ -42,6 +45,7 @@ impl Default for RawLimits {
         Self {
             max_response_size: 4 << 20,
             max_locate_items: 1000,
+            max_locate_scan: 100_000,
             max_inflight_bytes: 256 << 20,
             max_objects_per_tenant: 1_000_000,
             client_requests_per_second: 10_000,
@@ -61,6 +65,8 @@ pub struct ServiceLimits {
     pub max_response_size: usize,
     /// Most Unique Identifiers one Locate returns.
     pub max_locate_items: usize,
+    /// Most object records one Locate reads and checks.
+    pub max_locate_scan: u64,
     /// Bytes of requests and responses all connections together may hold at once.
     pub max_inflight_bytes: usize,
     /// Most objects one tenant may store; `None`: no limit.
@@ -109,6 +115,9 @@ impl RawLimits {
         if !(1..=kmip_codec::limits::MAX_ITEMS_PER_STRUCTURE).contains(&self.max_locate_items) {
             return invalid("limits.max_locate_items", "must be between 1 and 4096");
         }
+        if self.max_locate_scan == 0 {
+            return invalid("limits.max_locate_scan", "must be at least 1");
+        }
         if self.max_inflight_bytes < max_message_size.saturating_add(self.max_response_size)
             || self.max_inflight_bytes > 1 << 40
         {
@@ -143,6 +152,7 @@ impl RawLimits {
         ServiceLimits {
             max_response_size: self.max_response_size,
             max_locate_items: self.max_locate_items,
+            max_locate_scan: self.max_locate_scan,
             max_inflight_bytes: self.max_inflight_bytes,
             max_objects_per_tenant: (self.max_objects_per_tenant > 0)
                 .then_some(self.max_objects_per_tenant),
@@ -192,6 +202,13 @@ mod tests {
                 ..d()
             })
             .contains("max_locate_items")
+        );
+        assert!(
+            bad(RawLimits {
+                max_locate_scan: 0,
+                ..d()
+            })
+            .contains("max_locate_scan")
         );
         assert!(
             bad(RawLimits {

@@ -1,24 +1,36 @@
 //! Locate (KMIP 1.4 section 4.9): the tenant's objects matching every given attribute, most
-//! recent first, with Offset Items / Maximum Items. Objects of other tenants are never seen: the
-//! scan runs over the tenant's own index.
+//! recent first, with Offset Items / Maximum Items. Objects of other tenants are never seen:
+//! every walk runs over the tenant's own entries of the store's Locate index.
+//!
+//! Plan: the filters the index keeps (Name, Object Type, Object Group, Cryptographic Algorithm,
+//! Cryptographic Length, Link, custom attributes other than dates; `store::locate_index`) give
+//! the candidates: the objects carrying all of them, walked in answer order along the filter
+//! with the fewest entries. Every filter (State, dates, Usage Mask and the indexed ones alike)
+//! is then checked on each candidate record. Without an indexed filter the candidates are
+//! all the tenant's objects, newest first. So an indexed Locate costs its candidates, not the
+//! tenant.
 //!
 //! What one Locate may cost is bounded: it returns at most `limits.max_locate_items`
 //! identifiers whatever Maximum Items asks (or when it asks none: KMIP lets the server
-//! impose an internal maximum), keeps only the identifiers it may return while it scans
+//! impose an internal maximum), keeps only the identifiers it may return while it walks
 //! (never every match), and answers Response Too Large, before building its answer, when
-//! those would not fit the room left in the message's byte budget. The scan itself reads every
-//! object of the tenant (as many as its object quota allows); it runs on the blocking pool.
+//! those would not fit the room left in the message's byte budget. It reads at most
+//! `limits.max_locate_scan` candidate records: a Locate without Offset Items or Maximum Items
+//! stops as soon as its answer is full; a paged one walks on to count Located Items, and
+//! when the budget runs out first it answers the matches found so far (the walk is in answer
+//! order, so those are the right ones) without Located Items, which KMIP lets a server omit
+//! when it cannot determine the count. The walk runs on the blocking pool.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use kmip_codec::model::{Attribute, AttributeValue, Attributes, LocateRequest, LocateResponse};
+use kmip_codec::model::{Attribute, Attributes, LocateRequest, LocateResponse};
 use kmip_codec::tags::Tag;
 use kmip_codec::version::ProtocolVersion;
 
 use super::{Ctx, OpError, attribute_model, state};
 use crate::store::records::ObjectRecord;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, locate_index};
 
 /// The fewest bytes one identifier adds to an answer: a Text String header and 8 bytes.
 const MIN_UID_BYTES: usize = 16;
@@ -43,20 +55,26 @@ pub(super) async fn locate(
     // Identifiers past what the room could hold are not kept: one more than fits is enough
     // to know the answer is too large.
     let fit = ctx.response_room.saturating_sub(PAYLOAD_BYTES) / MIN_UID_BYTES;
+    // Located Items is optional (KMIP 1.4 section 4.9): it is sent when the client pages with
+    // Offset Items or Maximum Items, where the total is what it needs; a plain search answers
+    // with the identifiers alone, as the OASIS vectors show.
+    let paged = r.offset_items.is_some() || r.maximum_items.is_some();
     let search = Search {
         tenant,
         filters: r.attributes.clone(),
         now: ctx.now,
         version: ctx.version,
         keep: offset.saturating_add(max.min(fit.saturating_add(1))),
+        paged,
+        budget: ctx.kms.quotas.limits().max_locate_scan,
     };
-    // The scan reads every object of the tenant: it runs on the blocking pool, so the async
-    // workers keep answering other clients meanwhile.
+    // The walk reads records: it runs on the blocking pool, so the async workers keep
+    // answering other clients meanwhile.
     let store = ctx.kms.store.clone();
-    let (found, total) = tokio::task::spawn_blocking(move || search.run(&store))
+    let found = tokio::task::spawn_blocking(move || search.run(&store))
         .await
         .map_err(|_| OpError::Store(StoreError::ShutDown))??;
-    let uids: Vec<String> = found.into_sorted().skip(offset).take(max).collect();
+    let uids: Vec<String> = found.newest.into_sorted().skip(offset).take(max).collect();
     let bytes = uids
         .iter()
         .map(|u| 8 + u.len().div_ceil(8) * 8)
@@ -71,12 +89,11 @@ pub(super) async fn locate(
         [] => {}
         _ => ctx.placeholder = None,
     }
-    // Located Items is optional (KMIP 1.4 section 4.9): it is sent when the client pages with
-    // Offset Items or Maximum Items, where the total is what it needs; a plain search answers
-    // with the identifiers alone, as the OASIS vectors show.
-    let paged = r.offset_items.is_some() || r.maximum_items.is_some();
     Ok(LocateResponse {
-        located_items: paged.then(|| i32::try_from(total).unwrap_or(i32::MAX)),
+        located_items: found
+            .total
+            .filter(|_| paged)
+            .map(|total| i32::try_from(total).unwrap_or(i32::MAX)),
         unique_identifiers: uids,
     })
 }
@@ -89,50 +106,69 @@ struct Search {
     version: ProtocolVersion,
     /// Matches kept in answer order (the rest are only counted).
     keep: usize,
+    /// Whether the client pages (Located Items is then answered: every match is counted).
+    paged: bool,
+    /// Most candidate records read.
+    budget: u64,
+}
+
+/// What a search found.
+struct Found {
+    /// The first `keep` matches.
+    newest: Newest,
+    /// How many matches there are; `None` when the budget ran out before every candidate was
+    /// read.
+    total: Option<usize>,
 }
 
 impl Search {
     /// The first `keep` matches, and how many there are.
-    fn run(self, store: &Store) -> Result<(Newest, usize), StoreError> {
+    fn run(self, store: &Store) -> Result<Found, StoreError> {
         let Self {
             tenant,
             filters,
             now,
             version,
             keep,
+            paged,
+            budget,
         } = self;
-        let mut found = Newest::new(keep);
+        let mut newest = Newest::new(keep);
         let mut total = 0usize;
+        let mut read = 0u64;
+        let mut spent = false;
         // A destroyed object keeps its metadata (for Get Attributes) but is not "located"
         // unless the client asks for destroyed objects by State (the OASIS SKFF vectors:
         // Locate after Destroy finds nothing).
         let wants_state = filters.iter().any(|a| a.tag() == Some(Tag::STATE));
-        let mut consider = |o: ObjectRecord| {
+        let mut terms: Vec<Vec<u8>> = filters.iter().filter_map(locate_index::term).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        store.locate(&tenant, &terms, |o| {
+            if read == budget {
+                spent = true;
+                return false;
+            }
+            read += 1;
             let gone = state::is_destroyed(state::effective(&o, now));
             if (!gone || wants_state) && matches(&o, &filters, now, version) {
                 total += 1;
-                found.offer(o.attributes.initial_date, o.uid);
+                newest.offer(o.attributes.initial_date, o.uid);
             }
-        };
-        // A Name is unique in a tenant: look it up instead of scanning.
-        let by_name = filters.iter().find_map(|a| match &a.value {
-            AttributeValue::Name(n) if a.tag() == Some(Tag::NAME) => Some(n.value.clone()),
-            _ => None,
-        });
-        if let Some(name) = by_name {
-            if let Some(uid) = store.object_named(&tenant, &name)?
-                && let Some(o) = store.object(&uid)?
-                && o.tenant == tenant
-            {
-                consider(ObjectRecord::clone(&o));
-            }
-        } else {
-            store.for_each_object_of(&tenant, |o| {
-                consider(o);
-                true
-            })?;
+            // Candidates come in answer order: an unpaged answer is complete once full.
+            paged || total < keep
+        })?;
+        if spent {
+            tracing::info!(
+                tenant = %tenant,
+                read,
+                "locate read its budget of candidate records (limits.max_locate_scan)"
+            );
         }
-        Ok((found, total))
+        Ok(Found {
+            newest,
+            total: (!spent).then_some(total),
+        })
     }
 }
 
@@ -209,3 +245,7 @@ fn matches(o: &ObjectRecord, filters: &Attributes, now: i64, version: ProtocolVe
     }
     true
 }
+
+#[cfg(test)]
+#[path = "locate_tests.rs"]
+mod tests;

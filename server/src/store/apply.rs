@@ -9,7 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ClientRecord, ObjectRecord, TenantRecord};
-use super::{StoreError, decode, encode, events, jobs, pending, platform, tables};
+use super::{StoreError, decode, encode, events, jobs, locate_index, pending, platform, tables};
 
 /// Whether applying `command` takes a savepoint.
 pub(crate) fn needs_savepoint(command: &Command) -> bool {
@@ -508,7 +508,7 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
                 .map(|v| decode(v.value()))
                 .transpose()?;
             let mut names = txn.open_table(tables::TENANT_NAMES)?;
-            if let Some(previous) = previous {
+            if let Some(previous) = &previous {
                 for name in &previous.attributes.names {
                     names.remove((record.tenant.as_str(), name.as_str()))?;
                 }
@@ -516,6 +516,8 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
             for name in &record.attributes.names {
                 names.insert((record.tenant.as_str(), name.as_str()), record.uid.as_str())?;
             }
+            drop(names);
+            locate_index::reindex(txn, previous.as_ref(), record)?;
             objects.insert(record.uid.as_str(), encode(record)?.as_slice())?;
             let mut index = txn.open_table(tables::TENANT_OBJECTS)?;
             let new = index

@@ -11,6 +11,7 @@ pub mod command;
 mod committer;
 pub mod events;
 pub mod jobs;
+pub mod locate_index;
 pub mod pending;
 pub mod platform;
 pub mod records;
@@ -98,6 +99,14 @@ impl Store {
         let opened = schema::check_store(&txn)?;
         tables::create_all(&txn)?;
         txn.open_table(replica::META)?;
+        // Schema version 4 added the Locate index: built once from the objects of an older
+        // store, in the transaction that records the new version.
+        if let schema::Opened::Migrated { from } = opened
+            && from < schema::LOCATE_INDEX_SINCE
+        {
+            let objects = locate_index::rebuild(&txn)?;
+            tracing::info!(objects, "built the Locate index of the migrated store");
+        }
         txn.commit()?;
         schema::log_opened("store", opened);
         Ok(Self {
@@ -184,6 +193,20 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Hands `visit` the tenant's objects carrying every Locate index term of `terms`
+    /// ([`locate_index::term`]; every object when empty), newest Initial Date first then by
+    /// UID, until it returns `false`. Reads only the index entries of the term with the fewest
+    /// and the candidates carrying every term (see `locate_index.rs`).
+    pub fn locate(
+        &self,
+        tenant: &str,
+        terms: &[Vec<u8>],
+        visit: impl FnMut(ObjectRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        locate_index::walk(&txn, tenant, terms, visit)
     }
 
     /// The UID of the tenant's object carrying Name `name`.

@@ -110,8 +110,10 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
 /// log's progress (not deterministic across nodes).
 /// The schema table holds this file's own version (a snapshot carries its version in its
 /// preamble).
+/// The Locate index is derived from the objects: rebuilt when a snapshot is installed
+/// ([`ReplicaWrite::clear_replicated`] marks it), so every node answers the same.
 #[cfg(test)]
-pub(crate) const NODE_LOCAL: &[&str] = &["audit_outbox", "schema"];
+pub(crate) const NODE_LOCAL: &[&str] = &["audit_outbox", "schema", "locate_index"];
 
 /// The replicated table named `name`.
 pub(crate) fn replicated_table(name: &str) -> Option<&'static dyn ReplicatedTable> {
@@ -147,6 +149,9 @@ pub(crate) struct ReplicaWrite {
     txn: WriteTransaction,
     durable: bool,
     dirty: bool,
+    /// The replicated tables were emptied (a snapshot install): the derived index is rebuilt
+    /// before the commit.
+    replaced: bool,
     audited: Vec<audit_log::AuditEvent>,
 }
 
@@ -168,6 +173,7 @@ impl ReplicaWrite {
     /// Commits durably and continues in a fresh transaction (redb has one writer at a time,
     /// so the old one ends first).
     pub(crate) fn commit_and_continue(self) -> Result<Self, StoreError> {
+        rebuild_if_replaced(&self.txn, self.replaced)?;
         let committed = self.txn.commit();
         self.cache.written();
         committed?;
@@ -177,6 +183,7 @@ impl ReplicaWrite {
             cache: self.cache,
             durable: self.durable,
             dirty: false,
+            replaced: false,
             audited: self.audited,
         })
     }
@@ -205,9 +212,11 @@ impl ReplicaWrite {
         Ok(())
     }
 
-    /// Empties every replicated table (the first step of installing a snapshot).
+    /// Empties every replicated table (the first step of installing a snapshot); the derived
+    /// Locate index is rebuilt from the installed objects at [`ReplicaWrite::commit`].
     pub(crate) fn clear_replicated(&mut self) -> Result<(), StoreError> {
         self.dirty = true;
+        self.replaced = true;
         for table in REPLICATED {
             table.clear(&self.txn)?;
         }
@@ -228,11 +237,24 @@ impl ReplicaWrite {
     /// Commits durably: when this returns, the state and its metadata are on disk together.
     /// Returns the records of the audited changes applied, numbered, for the node's audit log.
     pub(crate) fn commit(self) -> Result<Vec<audit_log::AuditEvent>, StoreError> {
+        rebuild_if_replaced(&self.txn, self.replaced)?;
         let committed = self.txn.commit();
         self.cache.written();
         committed?;
         Ok(self.audited)
     }
+}
+
+/// Rebuilds the derived Locate index when the replicated tables were replaced in `txn`.
+fn rebuild_if_replaced(txn: &WriteTransaction, replaced: bool) -> Result<(), StoreError> {
+    if replaced {
+        let objects = super::locate_index::rebuild(txn)?;
+        tracing::info!(
+            objects,
+            "rebuilt the Locate index from the installed snapshot"
+        );
+    }
+    Ok(())
 }
 
 /// A write transaction: durable ones save the allocator state with the commit, so that
@@ -273,6 +295,7 @@ impl Store {
             txn: begin(&self.db, durable)?,
             durable,
             dirty: false,
+            replaced: false,
             audited: Vec::new(),
         })
     }

@@ -24,6 +24,11 @@ pub(super) const PIN_CLAIMS: TableDefinition<(&str, &str, &str), ()> =
 pub(super) const TENANT_NAMES: TableDefinition<(&str, &str), &str> =
     TableDefinition::new("tenant_names");
 
+/// (tenant, term, order, UID) -> (): the Locate index, derived from [`OBJECTS`] and
+/// node-local (rebuilt, never carried in snapshots); see `locate_index.rs`.
+pub(super) const LOCATE_INDEX: TableDefinition<(&str, &[u8], u64, &str), ()> =
+    TableDefinition::new("locate_index");
+
 /// Tenant ID -> PlatformPolicy (see `platform.rs`); absent: the default policy.
 pub(super) const TENANT_PLATFORM: TableDefinition<&str, &[u8]> =
     TableDefinition::new("tenant_platform");
@@ -84,6 +89,7 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(CLIENT_FINGERPRINTS)?;
     txn.open_table(PIN_CLAIMS)?;
     txn.open_table(TENANT_NAMES)?;
+    txn.open_table(LOCATE_INDEX)?;
     txn.open_table(AUDIT_OUTBOX)?;
     txn.open_table(AUDIT_CHECKPOINTS)?;
     txn.open_table(COUNTERS)?;

@@ -29,6 +29,7 @@ mod hostile;
 mod identity;
 mod kmip_https;
 mod kmsctl;
+mod locate;
 mod mac;
 mod passwords;
 mod per_ip;
