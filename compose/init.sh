@@ -82,11 +82,15 @@ for i in 1 2 3; do
     cp "$pki/ca.pem" "$pki/$n"/node-"$i"-* "$root/$n/etc/"
 done
 certs client --role operator --name "$operator" --out-dir "$pki/clients"
+# The platform services (docs/PLATFORM.md): each its own certificate, enrolled by the operator.
+for service in console backup replication; do
+    certs client --role platform-service --name "$service" --out-dir "$pki/clients"
+done
 for tc in $tenant_clients; do
     [[ $tc == */* ]] || die "KMS_TENANT_CLIENTS entries are tenant/name, got '$tc'"
     certs client --tenant "${tc%%/*}" --name "${tc#*/}" --out-dir "$pki/clients"
 done
-say "PKI: CA, node certificates for az1..az3, operator '$operator', clients: $tenant_clients"
+say "PKI: CA, node certificates for az1..az3, operator '$operator', platform services console backup replication, clients: $tenant_clients"
 
 # --- 2. Tokens and the key ceremony -------------------------------------------------------
 for n in "${nodes[@]}"; do
@@ -193,7 +197,7 @@ if [[ -d $export_dir ]]; then
         chown "${KMS_EXPORT_UID:-0}:${KMS_EXPORT_GID:-0}" "$export_dir/${f##*/}"
     done
     chmod 0644 "$export_dir"/*.pem
-    say "client bundle (ca.pem, operator and tenant client certificates and keys) in the export directory"
+    say "client bundle (ca.pem, operator, platform-service and tenant client certificates and keys) in the export directory"
 fi
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) KCV $kcv" >"$marker"
 say "done: three nodes share the Root of Trust KCV $kcv; start them with: docker-compose up -d, then form the cluster (compose/README.md, Bootstrap)"

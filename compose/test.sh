@@ -10,8 +10,9 @@
 #      flow over KMIP 1.1 (Create with the x-Product attributes, Get Attributes, Get, State,
 #      Activate); the same key (UID, bytes, attributes) from az2 and az3; globex sees nothing;
 #      the same Root of Trust KCV on all three;
-#   4. the platform layer (docs/PLATFORM.md), as the operator (who may make every platform
-#      call): the three platform services enrolled, acme subscribed, a VM refused then found
+#   4. the platform layer (docs/PLATFORM.md): the operator enrolls the three platform services,
+#      each of which then acts with its own certificate and only its calls (the backup service
+#      is refused a subscription); the console subscribes acme, a VM is refused then found
 #      eligible, vCenter's KEK for it in the registry of another AZ, Global Mirror refused,
 #      the KEK held by a backup set, revoked, and its destroy refused on another AZ;
 #   5. stop the leader's container; the survivors answer that the backup set is restorable;
@@ -118,7 +119,8 @@ init_out=$(quiet "${compose[@]}" run --rm init) || {
 echo "$init_out"
 kcv=$(sed -n 's/^init: done: three nodes share the Root of Trust KCV \([0-9A-Fa-f]*\);.*/\1/p' <<<"$init_out")
 [[ -n $kcv ]] || fail "init did not report the shared KCV"
-for f in ca.pem operator-admin.pem operator-admin.key kmip-client-acme-vcenter.pem kmip-client-globex-vcenter.key; do
+for f in ca.pem operator-admin.pem operator-admin.key kmip-client-acme-vcenter.pem kmip-client-globex-vcenter.key \
+    platform-service-console.pem platform-service-backup.key platform-service-replication.pem; do
     [[ -s $clients/$f ]] || fail "init did not export $f"
 done
 # Running init again is a no-op.
@@ -134,6 +136,13 @@ operator() {
     shift
     "$kmsctl" "$@" --admin-addr "127.0.0.1:${admin_port[$i]}" --ca "$clients/ca.pem" \
         --cert "$clients/operator-admin.pem" --key "$clients/operator-admin.key" --timeout 10
+}
+# A platform service (console, backup or replication) with its own certificate.
+service() {
+    local name=$1 i=$2
+    shift 2
+    "$kmsctl" "$@" --admin-addr "127.0.0.1:${admin_port[$i]}" --ca "$clients/ca.pem" \
+        --cert "$clients/platform-service-$name.pem" --key "$clients/platform-service-$name.key" --timeout 10
 }
 # KMIP 1.1, as vCenter speaks it.
 tenant_client() {
@@ -265,25 +274,31 @@ say "az1 az2 az3 report the Root of Trust KCV $kcv"
 for service in console backup replication; do
     quiet operator 1 platform enroll "$service" >/dev/null || fail "az1: platform enroll $service"
 done
-quiet operator 1 policy set --tenant acme --advanced-protection on >/dev/null || fail "az1: subscribe acme"
+# Each service acts with its own certificate, allowed only its calls.
+set +e
+denied=$(service backup 1 policy set --tenant acme --advanced-protection on 2>&1)
+status=$?
+set -e
+[[ $status -eq 4 ]] || fail "az1: the backup service subscribed a tenant (exit $status, expected 4): $denied"
+quiet service console 1 policy set --tenant acme --advanced-protection on >/dev/null || fail "az1: the console subscribes acme"
 vm_check=(vm check --tenant acme --vm-id uuid-compose-vm --vm-name compose-vm --vcenter vcenter)
 set +e
-verdict=$(operator 2 "${vm_check[@]}" --power-state powered-on --snapshots 1 2>&1)
+verdict=$(service console 2 "${vm_check[@]}" --power-state powered-on --snapshots 1 2>&1)
 status=$?
 set -e
 [[ $status -eq 1 ]] || fail "az2: a powered-on VM with a snapshot was not refused (exit $status): $verdict"
 grep -q vm_powered_on <<<"$verdict" && grep -q snapshots_present <<<"$verdict" ||
     fail "az2: the refusal does not name both prerequisites: $verdict"
-quiet operator 2 "${vm_check[@]}" --power-state powered-off >/dev/null || fail "az2: a ready VM is not eligible"
+quiet service console 2 "${vm_check[@]}" --power-state powered-off >/dev/null || fail "az2: a ready VM is not eligible"
 kek=$(tenant_client 1 acme key create --alg aes --bits 256 --attr "x-Component=Virtual Machine"     --attr "x-Identifier=uuid-compose-vm" --attr "x-Name=compose-vm" --activate) || fail "az1: the VM's KEK"
-operator 3 vm list --tenant acme | grep -q "$kek" || fail "az3: the registry does not show the VM's KEK $kek"
+service console 3 vm list --tenant acme | grep -q "$kek" || fail "az3: the registry does not show the VM's KEK $kek"
 set +e
-gm=$(operator 3 replication check --tenant acme --mode global-mirror uuid-compose-vm 2>&1)
+gm=$(service replication 3 replication check --tenant acme --mode global-mirror uuid-compose-vm 2>&1)
 status=$?
 set -e
 [[ $status -eq 1 ]] && grep -q encrypted_vm_global_mirror <<<"$gm" ||
     fail "az3: Global Mirror was not refused for the encrypted VM (exit $status): $gm"
-quiet operator 1 hold place --tenant acme --backup-set compose-bs --until 2100-01-01T00:00:00Z "$kek" >/dev/null ||
+quiet service backup 1 hold place --tenant acme --backup-set compose-bs --until 2100-01-01T00:00:00Z "$kek" >/dev/null ||
     fail "az1: hold on $kek"
 quiet tenant_client 2 acme key revoke "$kek" >/dev/null || fail "az2: revoke of the held KEK"
 set +e
@@ -291,7 +306,7 @@ tenant_client 3 acme key destroy "$kek" >/dev/null 2>&1
 status=$?
 set -e
 [[ $status -eq 4 ]] || fail "az3: the held KEK was not refused its destroy (exit $status, expected 4: permission denied)"
-say "platform: services enrolled, acme subscribed, VM refused then eligible, KEK $kek in the registry, Global Mirror refused, held, revoked, its destroy refused"
+say "platform: services enrolled and each acting with its own certificate (backup refused a subscription), acme subscribed by the console, VM refused then eligible, KEK $kek in the registry, Global Mirror refused, held, revoked, its destroy refused"
 
 # --- the leader goes down -------------------------------------------------------------------
 leader=$(field leader "$(operator 1 cluster status --json)")
@@ -317,7 +332,7 @@ election_ms=$((($(date +%s%N) - stopped_at) / 1000000))
 say "az$new_leader leads ${election_ms} ms after the stop returned"
 # The backup made while az$leader led is restorable from the other AZs.
 for i in "${survivors[@]}"; do
-    grep -q '"restorable": true' <<<"$(operator "$i" hold show --tenant acme compose-bs 2>&1)" ||
+    grep -q '"restorable": true' <<<"$(service backup "$i" hold show --tenant acme compose-bs 2>&1)" ||
         fail "az$i: backup set compose-bs is not restorable with az$leader down"
 done
 say "az${survivors[0]} az${survivors[1]}: backup set compose-bs restorable with az$leader down"
@@ -369,7 +384,7 @@ done
 quiet tenant_client "$leader" acme key get "$uid" --out "$work/key-again.bin" >/dev/null || fail "az$leader: Get of $uid after the restart"
 cmp -s "$work/key-1.bin" "$work/key-again.bin" || fail "az$leader: key $uid changed across the restart"
 say "az$leader serves the ${#outage_uids[@]} keys written while it was down, and $uid unchanged"
-quiet operator 1 hold release --tenant acme compose-bs >/dev/null || fail "az1: release of compose-bs"
+quiet service backup 1 hold release --tenant acme compose-bs >/dev/null || fail "az1: release of compose-bs"
 # Two-stage destroy: with a 2 s grace the destroy is pending (Destroyed for KMIP, material kept,
 # cancellable), then the leader's time-driven task erases the material on every node.
 quiet operator 1 policy set --tenant acme --destroy-grace-secs 2 >/dev/null || fail "az1: destroy grace of acme"

@@ -76,6 +76,13 @@ impl AdminClient {
             .await
     }
 
+    /// `PUT /v1/tenants/{t}/platform/domain-key-rotation` (`None`: no schedule).
+    pub async fn set_domain_key_rotation(&self, tenant: &str, days: Option<u32>) -> Result<Value> {
+        let path = Self::tenant_path(tenant, "/platform/domain-key-rotation");
+        self.send("PUT", &path, Some(json!({ "every_days": days })))
+            .await
+    }
+
     /// `GET /v1/tenants/{t}/key-providers`.
     pub async fn key_providers(&self, tenant: &str) -> Result<Value> {
         self.send("GET", &Self::tenant_path(tenant, "/key-providers"), None)

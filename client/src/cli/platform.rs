@@ -255,7 +255,8 @@ pub(super) struct PolicyArgs {
 
 #[derive(Debug, Subcommand)]
 enum PolicyCmd {
-    /// The tenant's platform policy: subscription, maximum KEK age, destroy grace.
+    /// The tenant's platform policy: subscription, maximum KEK age, destroy grace, Domain Key
+    /// rotation schedule.
     Show,
     /// Changes the subscription (operators, the console), the maximum KEK age or the destroy
     /// grace (operators, tenant admins).
@@ -270,7 +271,23 @@ enum PolicyCmd {
         /// key-admin cancel-destroy`) before it is erased; 0 erases at once.
         #[arg(long)]
         destroy_grace_secs: Option<u32>,
+        /// The cluster rotates the tenant's Domain Key by itself every this many days; `none`
+        /// clears the schedule.
+        #[arg(long)]
+        domain_key_rotation_days: Option<String>,
     },
+}
+
+/// A `--...-days` value: a number of days, or `none` (`Some(None)`); `None` when not given.
+fn days_arg(value: Option<&str>, usage: &'static str) -> Result<Option<Option<u32>>> {
+    match value {
+        None => Ok(None),
+        Some("none") => Ok(Some(None)),
+        Some(d) => d
+            .parse::<u32>()
+            .map(|d| Some(Some(d)))
+            .map_err(|_| ClientError::Usage(usage)),
+    }
 }
 
 pub(super) async fn policy(args: PolicyArgs, console: &mut Console<'_>) -> Result<Exit> {
@@ -282,27 +299,26 @@ pub(super) async fn policy(args: PolicyArgs, console: &mut Console<'_>) -> Resul
             advanced_protection,
             max_kek_age_days,
             destroy_grace_secs,
+            domain_key_rotation_days,
         } => {
             if advanced_protection.is_none()
                 && max_kek_age_days.is_none()
                 && destroy_grace_secs.is_none()
+                && domain_key_rotation_days.is_none()
             {
                 return Err(ClientError::Usage(
-                    "give --advanced-protection, --max-kek-age-days or --destroy-grace-secs",
+                    "give --advanced-protection, --max-kek-age-days, --destroy-grace-secs or \
+                     --domain-key-rotation-days",
                 ));
             }
-            let days = match max_kek_age_days.as_deref() {
-                None => None,
-                Some("none") => Some(None),
-                Some(d) => match d.parse::<u32>() {
-                    Ok(d) => Some(Some(d)),
-                    Err(_) => {
-                        return Err(ClientError::Usage(
-                            "--max-kek-age-days takes a number of days or none",
-                        ));
-                    }
-                },
-            };
+            let days = days_arg(
+                max_kek_age_days.as_deref(),
+                "--max-kek-age-days takes a number of days or none",
+            )?;
+            let rotation = days_arg(
+                domain_key_rotation_days.as_deref(),
+                "--domain-key-rotation-days takes a number of days or none",
+            )?;
             let mut answer = Value::Null;
             if let Some(on) = advanced_protection {
                 answer = api.set_subscription(tenant, on == "on").await?;
@@ -312,6 +328,9 @@ pub(super) async fn policy(args: PolicyArgs, console: &mut Console<'_>) -> Resul
             }
             if let Some(secs) = destroy_grace_secs {
                 answer = api.set_destroy_grace(tenant, secs).await?;
+            }
+            if let Some(days) = rotation {
+                answer = api.set_domain_key_rotation(tenant, days).await?;
             }
             answer
         }

@@ -161,6 +161,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> 
         PUT "/v1/tenants/{tenant}/platform/subscription" => platform::set_subscription,
         PUT "/v1/tenants/{tenant}/platform/rotation" => platform::set_rotation,
         PUT "/v1/tenants/{tenant}/platform/destroy-grace" => platform::set_destroy_grace,
+        PUT "/v1/tenants/{tenant}/platform/domain-key-rotation" => platform::set_domain_key_rotation,
         GET "/v1/tenants/{tenant}/key-providers" => platform::key_providers,
         POST "/v1/tenants/{tenant}/vms/eligibility" => vms::eligibility,
         GET "/v1/tenants/{tenant}/vms" => vms::list,

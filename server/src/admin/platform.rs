@@ -122,18 +122,22 @@ pub(crate) struct PolicyView {
     /// Seconds a destroyed key stays pending destruction (material kept, cancellable) before
     /// its material is erased; `0`: erased at once.
     destroy_grace_secs: u32,
+    /// Days between the Domain Key rotations the cluster starts by itself (`null`: none).
+    domain_key_rotation_days: Option<u32>,
     changed_at: Option<String>,
 }
 
 impl PolicyView {
-    fn of(tenant: &str, p: &PlatformPolicy, destroy_grace_secs: u32) -> Self {
-        Self {
+    /// The policy of `tenant` as the store of `kms` holds it.
+    fn read(kms: &crate::kms::Kms, tenant: &str, p: &PlatformPolicy) -> Result<Self, ApiError> {
+        Ok(Self {
             tenant: tenant.to_owned(),
             advanced_protection: p.advanced_protection,
             max_kek_age_days: p.max_kek_age_days,
-            destroy_grace_secs,
+            destroy_grace_secs: kms.store().destroy_grace(tenant)?,
+            domain_key_rotation_days: kms.store().rotation_schedule(tenant)?,
             changed_at: (p.changed_at != 0).then(|| rfc3339(p.changed_at)).flatten(),
-        }
+        })
     }
 }
 
@@ -145,8 +149,7 @@ pub(crate) async fn policy(
 ) -> Result<Json<PolicyView>, ApiError> {
     let Path(tenant) = path.map_err(|_| ApiError::NoSuchRoute)?;
     let policy = state.kms.store().platform_policy(&tenant)?;
-    let grace = state.kms.store().destroy_grace(&tenant)?;
-    Ok(Json(PolicyView::of(&tenant, &policy, grace)))
+    Ok(Json(PolicyView::read(&state.kms, &tenant, &policy)?))
 }
 
 /// `PUT /v1/tenants/{tenant}/platform/subscription` body.
@@ -182,8 +185,7 @@ async fn change_policy(
         .platform()
         .change_policy(scope, &tenant, change, now())
         .await?;
-    let grace = state.kms.store().destroy_grace(&tenant)?;
-    Ok(Json(PolicyView::of(&tenant, &policy, grace)))
+    Ok(Json(PolicyView::read(&state.kms, &tenant, &policy)?))
 }
 
 /// `PUT /v1/tenants/{tenant}/platform/rotation` body: `{"max_kek_age_days": 365 | null}`.
@@ -237,6 +239,35 @@ pub(crate) async fn set_destroy_grace(
         ));
     }
     let change = PolicyChange::DestroyGrace(body.destroy_grace_secs);
+    change_policy(&state, &scope, path, change).await
+}
+
+/// `PUT /v1/tenants/{tenant}/platform/domain-key-rotation` body: `{"every_days": 90 | null}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DomainKeyRotation {
+    every_days: Option<u32>,
+}
+
+/// `PUT /v1/tenants/{tenant}/platform/domain-key-rotation`: sets or clears the schedule on
+/// which the cluster rotates the tenant's Domain Key by itself (`admin::rotation`).
+pub(crate) async fn set_domain_key_rotation(
+    State(state): State<Arc<AdminState>>,
+    _granted: Caller,
+    Extension(scope): Extension<Arc<AuditScope>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<DomainKeyRotation>, JsonRejection>,
+) -> Result<Json<PolicyView>, ApiError> {
+    let Json(body) = body.map_err(|_| ApiError::BadRequest("invalid JSON body"))?;
+    if body
+        .every_days
+        .is_some_and(|d| d == 0 || d > MAX_KEK_AGE_DAYS)
+    {
+        return Err(ApiError::BadRequest(
+            "every_days must be 1 to 36500, or null",
+        ));
+    }
+    let change = PolicyChange::DomainKeyRotation(body.every_days);
     change_policy(&state, &scope, path, change).await
 }
 

@@ -11,6 +11,11 @@
 //! its leader: nothing of it is in one node's memory, what is left to re-seal is found again
 //! from the store, and a re-seal or progress word from an old leader is refused or harmless
 //! (every write names the revision it read; a finished job never changes again).
+//!
+//! A tenant may also have a schedule (`PUT /v1/tenants/{tenant}/platform/domain-key-rotation`,
+//! `{"every_days": 90}`): the leader then starts a rotation by itself once the current Domain
+//! Key version is that many days old and none runs ([`run_jobs`], at most a minute late); the
+//! job names `node/steward` as its starter and goes on exactly like one an admin started.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -143,10 +148,52 @@ pub(crate) async fn progress(
     Ok(Json(JobView::of(job)))
 }
 
-/// Drives every running rotation job while this node leads, until `stop` turns true. Which
-/// jobs this node drives now is the only thing kept in memory.
+/// How often the leader looks for scheduled rotations that are due (schedules count days).
+const SCHEDULE_PASS_EVERY: Duration = Duration::from_secs(60);
+
+/// The operation the record of a rotation the schedule started names.
+pub const SCHEDULED_OPERATION: &str = "scheduled domain key rotation";
+
+/// Who the job record of a scheduled rotation names as its starter.
+const SCHEDULER: &str = "node/steward";
+
+/// Starts the rotations whose tenant's schedule (`PUT .../platform/domain-key-rotation`) made
+/// them due at `now` (`store::jobs::scheduled_rotation_due`): decided from the replicated
+/// store alone, so a new leader decides the same; two leaders starting one at once are
+/// settled by the replicated start, which refuses a second running job of a tenant.
+async fn start_scheduled(kms: &Kms, now: i64) -> Result<usize, AdminError> {
+    let mut started = 0;
+    for (tenant, days) in kms.store().rotation_schedules()? {
+        let Some(record) = kms.store().tenant(&tenant)? else {
+            continue;
+        };
+        let made = record.current_domain_key().map(|d| d.created_at);
+        let running = !kms.store().running_rotations(Some(&tenant))?.is_empty();
+        if !crate::store::jobs::scheduled_rotation_due(days, made, running, now) {
+            continue;
+        }
+        let mut template =
+            crate::audit::success(kms.log_name(), audit_log::Kind::Admin, SCHEDULED_OPERATION);
+        template.tenant = Some(tenant.clone());
+        template.principal = Some(audit_log::Principal::named("node", "steward"));
+        let scope = AuditScope::cluster_task(template);
+        let id = uuid::Uuid::new_v4().to_string();
+        let job = kms
+            .tenancy()
+            .start_rotation(&scope, &tenant, &id, SCHEDULER.to_owned(), now)
+            .await?;
+        info!(%tenant, job = %job.id, version = job.to_version, "scheduled Domain Key rotation started");
+        started += 1;
+    }
+    Ok(started)
+}
+
+/// Drives every running rotation job while this node leads, and starts the scheduled ones that
+/// are due, until `stop` turns true. Which jobs this node drives now is the only thing kept in
+/// memory.
 pub async fn run_jobs(kms: Arc<Kms>, mut stop: watch::Receiver<bool>) {
     let driving: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut scheduled_at: Option<Instant> = None;
     loop {
         tokio::select! {
             () = tokio::time::sleep(TICK) => {}
@@ -154,6 +201,12 @@ pub async fn run_jobs(kms: Arc<Kms>, mut stop: watch::Receiver<bool>) {
         }
         if !leads(&kms.log) {
             continue;
+        }
+        if scheduled_at.is_none_or(|t| t.elapsed() >= SCHEDULE_PASS_EVERY) {
+            scheduled_at = Some(Instant::now());
+            if let Err(e) = start_scheduled(&kms, now()).await {
+                warn!(error = %e, "starting the scheduled rotations failed; tried again next pass");
+            }
         }
         let jobs = match kms.store().running_rotations(None) {
             Ok(jobs) => jobs,

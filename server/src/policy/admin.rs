@@ -140,6 +140,11 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         Rule::Platform(Call::DestroyPolicy),
     ),
     (
+        "PUT",
+        "/v1/tenants/{tenant}/platform/domain-key-rotation",
+        Rule::Platform(Call::RotationPolicy),
+    ),
+    (
         "GET",
         "/v1/tenants/{tenant}/key-providers",
         Rule::Platform(Call::Read),

@@ -178,3 +178,82 @@ impl Store {
         Ok(out)
     }
 }
+
+/// Sets (`Some(days)`) or clears a tenant's Domain Key rotation schedule.
+pub(super) fn set_schedule(
+    txn: &WriteTransaction,
+    tenant: &str,
+    days: Option<u32>,
+) -> Result<(), StoreError> {
+    let mut table = txn.open_table(tables::ROTATION_SCHEDULE)?;
+    match days {
+        Some(d) => table.insert(tenant, d)?,
+        None => table.remove(tenant)?,
+    };
+    Ok(())
+}
+
+/// Whether a scheduled rotation of a tenant is due at `now`: it has a schedule of `days`, no
+/// rotation is running, and its current Domain Key version was made at least that long ago.
+pub fn scheduled_rotation_due(
+    days: u32,
+    current_key_made_at: Option<i64>,
+    running: bool,
+    now: i64,
+) -> bool {
+    let period = i64::from(days).saturating_mul(86_400);
+    !running && current_key_made_at.is_some_and(|made| made.saturating_add(period) <= now)
+}
+
+impl Store {
+    /// Days between a tenant's scheduled Domain Key rotations (`None`: not scheduled).
+    pub fn rotation_schedule(&self, tenant: &str) -> Result<Option<u32>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::ROTATION_SCHEDULE)?;
+        Ok(table.get(tenant)?.map(|v| v.value()))
+    }
+
+    /// Every tenant with a rotation schedule, and its days.
+    pub fn rotation_schedules(&self) -> Result<Vec<(String, u32)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::ROTATION_SCHEDULE)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            out.push((k.value().to_owned(), v.value()));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::scheduled_rotation_due;
+
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn a_scheduled_rotation_is_due_once_the_current_key_is_old_enough_and_none_runs() {
+        let made = 1_000_000;
+        assert!(!scheduled_rotation_due(
+            90,
+            Some(made),
+            false,
+            made + 90 * DAY - 1
+        ));
+        assert!(scheduled_rotation_due(
+            90,
+            Some(made),
+            false,
+            made + 90 * DAY
+        ));
+        assert!(
+            !scheduled_rotation_due(90, Some(made), true, made + 365 * DAY),
+            "one runs"
+        );
+        assert!(
+            !scheduled_rotation_due(90, None, false, made + 365 * DAY),
+            "no key yet"
+        );
+    }
+}

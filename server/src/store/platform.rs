@@ -36,6 +36,9 @@ pub enum PolicyChange {
     /// `destroy_grace` (`pending.rs`), not in [`PlatformPolicy`], whose stored encoding a new
     /// field would break.
     DestroyGrace(u32),
+    /// Sets or clears the days between Domain Key rotations the cluster starts by itself. Kept
+    /// in table `rotation_schedule` (`jobs.rs`), for the same reason as the destroy grace.
+    DomainKeyRotation(Option<u32>),
 }
 
 impl PlatformPolicy {
@@ -44,7 +47,7 @@ impl PlatformPolicy {
         match change {
             PolicyChange::Subscription(on) => self.advanced_protection = *on,
             PolicyChange::MaxKekAge(days) => self.max_kek_age_days = *days,
-            PolicyChange::DestroyGrace(_) => {}
+            PolicyChange::DestroyGrace(_) | PolicyChange::DomainKeyRotation(_) => {}
         }
         self.changed_at = at;
         self
@@ -90,8 +93,10 @@ pub(super) fn change_policy(
     let mut table = txn.open_table(tables::TENANT_PLATFORM)?;
     let policy = policy_of(&table, tenant)?.changed(change, at);
     table.insert(tenant, encode(&policy)?.as_slice())?;
-    if let PolicyChange::DestroyGrace(secs) = change {
-        super::pending::set_grace(txn, tenant, *secs)?;
+    match change {
+        PolicyChange::DestroyGrace(secs) => super::pending::set_grace(txn, tenant, *secs)?,
+        PolicyChange::DomainKeyRotation(days) => super::jobs::set_schedule(txn, tenant, *days)?,
+        PolicyChange::Subscription(_) | PolicyChange::MaxKekAge(_) => {}
     }
     Ok(())
 }

@@ -103,6 +103,7 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::PENDING_DESTROY),
     &Table(tables::NOTICES),
     &Table(tables::ROTATION_JOBS),
+    &Table(tables::ROTATION_SCHEDULE),
 ];
 
 /// Tables that are the node's own and stay out of snapshots: the audit outbox holds the

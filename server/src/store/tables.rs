@@ -45,6 +45,10 @@ pub(super) const EVENTS: TableDefinition<(&str, u64, u8), &[u8]> = TableDefiniti
 /// Tenant ID -> destroy grace in seconds (absent: 0, a destroy erases at once); see
 /// `pending.rs`. A table of its own, not a `PlatformPolicy` field: old records stay readable.
 pub(super) const DESTROY_GRACE: TableDefinition<&str, u32> = TableDefinition::new("destroy_grace");
+/// Tenant ID -> days between scheduled Domain Key rotations (absent: none); see `jobs.rs`. A
+/// table of its own for the same reason as [`DESTROY_GRACE`].
+pub(super) const ROTATION_SCHEDULE: TableDefinition<&str, u32> =
+    TableDefinition::new("rotation_schedule");
 /// Key UID -> PendingDestroy: keys destroyed and waiting for their grace to end.
 pub(super) const PENDING_DESTROY: TableDefinition<&str, &[u8]> =
     TableDefinition::new("pending_destroy");
@@ -101,5 +105,6 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(PENDING_DESTROY)?;
     txn.open_table(NOTICES)?;
     txn.open_table(ROTATION_JOBS)?;
+    txn.open_table(ROTATION_SCHEDULE)?;
     Ok(())
 }

@@ -558,6 +558,27 @@ kms_tests::server_test! {
             .ok()
             .json();
         assert_eq!(grace["destroy_grace_secs"], 3600, "{grace}");
+        // A Domain Key rotation schedule: set, shown, refused out of range, cleared; the
+        // console may not set it.
+        let scheduled = ops
+            .run(&["policy", "set", "--tenant", "acme", "--domain-key-rotation-days", "90"])
+            .await
+            .ok()
+            .json();
+        assert_eq!(scheduled["domain_key_rotation_days"], 90, "{scheduled}");
+        let shown = ops.run(&["policy", "show", "--tenant", "acme"]).await.ok().json();
+        assert_eq!(shown["domain_key_rotation_days"], 90, "{shown}");
+        let zero = ops.run(&["policy", "set", "--tenant", "acme", "--domain-key-rotation-days", "0"]).await;
+        assert_ne!(zero.exit, Exit::Success, "{zero:?}");
+        assert!(zero.err.contains("every_days must be 1 to 36500"), "{zero:?}");
+        let by_console = console.run(&["policy", "set", "--tenant", "acme", "--domain-key-rotation-days", "30"]).await;
+        assert_eq!(by_console.exit, Exit::PermissionDenied, "{by_console:?}");
+        let cleared = ops
+            .run(&["policy", "set", "--tenant", "acme", "--domain-key-rotation-days", "none"])
+            .await
+            .ok()
+            .json();
+        assert!(cleared["domain_key_rotation_days"].is_null(), "{cleared}");
         let pending = ops.run(&["key-admin", "destroy", "--tenant", "acme", &uid, "--json"]).await.ok().json();
         assert_eq!(pending["state"], "Destroyed", "{pending}");
         assert!(pending["erase_at"].is_string(), "{pending}");
@@ -577,7 +598,7 @@ kms_tests::server_test! {
             kinds,
             [
                 "\"policy_changed\"", "\"hold_placed\"", "\"key_revoked\"", "\"hold_released\"",
-                "\"policy_changed\"", "\"key_destroy_pending\"", "\"key_destroy_cancelled\"",
+                "\"policy_changed\"", "\"policy_changed\"", "\"policy_changed\"", "\"key_destroy_pending\"", "\"key_destroy_cancelled\"",
             ],
             "{events:?}"
         );

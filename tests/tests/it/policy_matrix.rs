@@ -243,6 +243,12 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 5], bool)] = &[
         true,
     ),
     (
+        "PUT",
+        "/v1/tenants/{tenant}/platform/domain-key-rotation",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
         "GET",
         "/v1/tenants/{tenant}/key-providers",
         [F, A, A, A, A],
@@ -692,6 +698,7 @@ fn body_for(method: &str, route: &str, role: Role) -> Option<Value> {
         "/v1/tenants/{tenant}/clients/{name}/password" => json!({ "password": "matrix password" }),
         // Keeps acme's default: a destroy erases at once, for the rows that follow.
         "/v1/tenants/{tenant}/platform/destroy-grace" => json!({ "destroy_grace_secs": 0 }),
+        "/v1/tenants/{tenant}/platform/domain-key-rotation" => json!({ "every_days": null }),
         _ => json!({}),
     })
 }

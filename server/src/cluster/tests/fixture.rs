@@ -166,6 +166,11 @@ pub(super) fn populate(t: &str) -> Vec<Command> {
             change: crate::store::platform::PolicyChange::DestroyGrace(60),
             at: 1,
         },
+        Command::SetPlatformPolicy {
+            tenant: t.into(),
+            change: crate::store::platform::PolicyChange::DomainKeyRotation(Some(90)),
+            at: 1,
+        },
         Command::Notice {
             tenant: t.into(),
             notice: crate::store::pending::Notice::HoldExpired {
