@@ -280,8 +280,24 @@ denied=$(service backup 1 policy set --tenant acme --advanced-protection on 2>&1
 status=$?
 set -e
 [[ $status -eq 4 ]] || fail "az1: the backup service subscribed a tenant (exit $status, expected 4): $denied"
+vm_base=(vm check --tenant acme --vm-id uuid-compose-vm --vm-name compose-vm)
+vm_check=("${vm_base[@]}" --vcenter vcenter)
+# Each prerequisite fails alone, with its code: no subscription yet, then (subscribed) an
+# unknown key provider, Global Mirror, a powered-on VM with a snapshot.
+refused() { # node, expected code, vCenter, other vm check arguments
+    local i=$1 code=$2 vcenter=$3
+    shift 3
+    set +e
+    local out
+    out=$(service console "$i" "${vm_base[@]}" --vcenter "$vcenter" "$@" 2>&1)
+    local st=$?
+    set -e
+    [[ $st -eq 1 ]] && grep -q "$code" <<<"$out" || fail "az$i: the VM check did not fail with $code (exit $st): $out"
+}
+refused 3 subscription_missing vcenter --power-state powered-off
 quiet service console 1 policy set --tenant acme --advanced-protection on >/dev/null || fail "az1: the console subscribes acme"
-vm_check=(vm check --tenant acme --vm-id uuid-compose-vm --vm-name compose-vm --vcenter vcenter)
+refused 2 key_provider_not_configured no-such-vcenter --power-state powered-off
+refused 3 global_mirror_replication vcenter --power-state powered-off --replication global-mirror
 set +e
 verdict=$(service console 2 "${vm_check[@]}" --power-state powered-on --snapshots 1 2>&1)
 status=$?
@@ -404,6 +420,21 @@ done
 operator 1 events --tenant acme | grep -q "\"key_erased\".*$kek\|$kek.*\"key_erased\"" ||
     fail "az1: no key_erased event for $kek"
 say "platform: hold released, KEK $kek destroy pending, then its material erased by the cluster after the 2 s grace"
+# The auditor's view: every node's trail exported and verified offline; the story's steps are
+# in it (the verdicts where they were asked, the replicated writes on every node).
+for i in 1 2 3; do
+    dir="$work/audit-az$i"
+    quiet operator "$i" audit export --out "$dir" >/dev/null || fail "az$i: audit export"
+    report=$("$kmsctl" audit verify --dir "$dir" --json 2>&1) || fail "az$i: the exported trail does not verify: $report"
+    grep -q '"clean": true' <<<"$report" || fail "az$i: audit verify is not clean: $report"
+    # Replicated changes are recorded on every node: the hold, its release, the KEK's writes.
+    for step in 'POST /v1/tenants/{tenant}/holds' 'DELETE /v1/tenants/{tenant}/holds/{set}' "$kek"; do
+        grep -qF "$step" "$dir/records.jsonl" || fail "az$i: the trail has no record of '$step'"
+    done
+done
+grep -q "vm:uuid-compose-vm" "$work/audit-az2/records.jsonl" || fail "az2: the eligibility verdicts it gave are not in its trail"
+grep -q "not eligible" "$work/audit-az2/records.jsonl" || fail "az2: no refusal verdict in its trail"
+say "audit: the three trails verify offline and hold the story (verdicts, hold, destroy, erase)"
 
 # --- removing a node --------------------------------------------------------------------------
 # A follower (removing the leader works too, but then the next call waits for an election).

@@ -14,7 +14,8 @@ use kmip_codec::version::ProtocolVersion;
 
 use super::{Search, matches};
 use crate::ops::{attribute_model, state};
-use crate::store::records::{DomainKeyVersion, ObjectRecord, StoredAttributes, TenantRecord};
+use crate::store::records::{ObjectRecord, StoredAttributes};
+use crate::store::tests::tenant;
 use crate::store::{Command, Rejection, Store};
 
 const NOW: i64 = 1_000_000;
@@ -41,25 +42,6 @@ impl Rng {
 
     fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
         &from[self.below(from.len())]
-    }
-}
-
-fn tenant(id: &str) -> TenantRecord {
-    TenantRecord {
-        id: id.into(),
-        suspended: false,
-        created_at: 1,
-        domain_keys: vec![DomainKeyVersion {
-            version: 1,
-            wrapped: hsm::WrappedDomainKey {
-                format: hsm::DOMAIN_KEY_FORMAT,
-                version: 1,
-                root_kcv: hsm::Kcv([1, 2, 3]),
-                mechanism: hsm::KeyWrapMechanism::AesKeyWrapPad,
-                wrapped: vec![7; 40],
-            },
-            created_at: 1,
-        }],
     }
 }
 

@@ -7,31 +7,11 @@ use kmip_codec::enums::State;
 use super::steward::due;
 use crate::store::pending::PendingDestroy;
 use crate::store::platform::{HoldRecord, PolicyChange};
-use crate::store::records::{
-    DomainKeyVersion, ObjectRecord, SealedMaterial, StoredAttributes, TenantRecord,
-};
+use crate::store::records::{ObjectRecord, SealedMaterial, StoredAttributes};
+use crate::store::tests::tenant;
 use crate::store::{Command, Store};
 
 const DAY: i64 = 86_400;
-
-fn tenant(id: &str) -> TenantRecord {
-    TenantRecord {
-        id: id.into(),
-        suspended: false,
-        created_at: 1,
-        domain_keys: vec![DomainKeyVersion {
-            version: 1,
-            wrapped: hsm::WrappedDomainKey {
-                format: hsm::DOMAIN_KEY_FORMAT,
-                version: 1,
-                root_kcv: hsm::Kcv([1, 2, 3]),
-                mechanism: hsm::KeyWrapMechanism::AesKeyWrapPad,
-                wrapped: vec![7; 40],
-            },
-            created_at: 1,
-        }],
-    }
-}
 
 /// A key of `tenant` made on day `day`, in `state`, with material.
 fn key(uid: &str, tenant: &str, state: State, day: i64) -> Command {

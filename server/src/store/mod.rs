@@ -391,4 +391,4 @@ mod pending_tests;
 #[cfg(test)]
 mod schema_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -20,7 +20,8 @@ impl Outcomes {
     }
 }
 
-pub(super) fn tenant(id: &str) -> TenantRecord {
+/// A tenant record with one (fake) Domain Key version, for tests of the store and its users.
+pub(crate) fn tenant(id: &str) -> TenantRecord {
     TenantRecord {
         id: id.into(),
         suspended: false,

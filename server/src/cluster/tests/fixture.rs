@@ -15,7 +15,6 @@ use crate::store::Command;
 use crate::store::Store;
 use crate::store::records::{
     ClientIdentity, ClientRecord, DomainKeyVersion, ObjectRecord, Role, StoredAttributes,
-    TenantRecord,
 };
 use crate::store::replica::{REPLICATED, RecordSink};
 
@@ -56,24 +55,7 @@ pub(super) fn command(term: u64, index: u64, command: Command) -> Entry {
     normal(term, index, Op::Store(command))
 }
 
-pub(super) fn tenant(id: &str) -> TenantRecord {
-    TenantRecord {
-        id: id.into(),
-        suspended: false,
-        created_at: 1,
-        domain_keys: vec![DomainKeyVersion {
-            version: 1,
-            wrapped: hsm::WrappedDomainKey {
-                format: hsm::DOMAIN_KEY_FORMAT,
-                version: 1,
-                root_kcv: hsm::Kcv([1, 2, 3]),
-                mechanism: hsm::KeyWrapMechanism::AesKeyWrapPad,
-                wrapped: vec![7; 40],
-            },
-            created_at: 1,
-        }],
-    }
-}
+pub(super) use crate::store::tests::tenant;
 
 pub(super) fn object(uid: &str, tenant: &str, name: &str) -> ObjectRecord {
     ObjectRecord {
