@@ -23,7 +23,7 @@ mod inventory;
 mod lifecycle;
 mod pins;
 mod platform;
-mod rotation;
+pub mod rotation;
 
 pub use rotation::run_jobs as run_rotation_jobs;
 mod slots;

@@ -161,7 +161,9 @@ const SCHEDULER: &str = "node/steward";
 /// them due at `now` (`store::jobs::scheduled_rotation_due`): decided from the replicated
 /// store alone, so a new leader decides the same; two leaders starting one at once are
 /// settled by the replicated start, which refuses a second running job of a tenant.
-async fn start_scheduled(kms: &Kms, now: i64) -> Result<usize, AdminError> {
+/// Answers how many it started. Public for the end-to-end test, which calls it with a `now`
+/// days ahead instead of waiting the schedule's days.
+pub async fn start_scheduled(kms: &Kms, now: i64) -> Result<usize, AdminError> {
     let mut started = 0;
     for (tenant, days) in kms.store().rotation_schedules()? {
         let Some(record) = kms.store().tenant(&tenant)? else {

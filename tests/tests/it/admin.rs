@@ -323,6 +323,45 @@ kms_tests::server_test! {
 }
 
 kms_tests::server_test! {
+    async fn a_scheduled_rotation_is_started_by_the_cluster_once_its_days_have_passed(server) {
+        // The pass the leader runs every minute, called with a clock days ahead (the schedule
+        // counts days); everything else is the real path: the HSM makes the version, the job
+        // is replicated, the leader's task drives it to the end.
+        let mut conn = server.client("acme").unwrap().connect().await.unwrap();
+        let uid = vm_key(&mut conn, "vm-scheduled", "Virtual Machine").await;
+        let before = key_bytes(&mut conn, &uid).await;
+        let alice = Api::new(server, &server.admin_identity(Role::TenantAdmin, Some("acme"), "alice").await.unwrap());
+        let (status, body) = alice
+            .call("PUT", "/v1/tenants/acme/platform/domain-key-rotation", Some(json!({ "every_days": 30 })))
+            .await;
+        assert_eq!((status, &body["domain_key_rotation_days"]), (200, &json!(30)), "{body}");
+        let kms = server.kms();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let day = 86_400;
+        let start = server::admin::rotation::start_scheduled;
+        assert_eq!(start(kms, now + 29 * day).await.expect("pass"), 0, "not due before 30 days");
+        assert_eq!(start(kms, now + 31 * day).await.expect("pass"), 1, "due after 30 days");
+        let job = kms.store().running_rotations(Some("acme")).expect("jobs");
+        let job = job.first().expect("a running job").id.clone();
+        // The same pass again (a second leader, or the next minute): one job only.
+        assert_eq!(start(kms, now + 31 * day).await.expect("pass"), 0, "one job at a time");
+        let done = wait_for_job(&alice, "acme", &job).await;
+        assert_eq!(done["state"], "completed", "{done}");
+        let (_, tenant) = alice.get("/v1/tenants/acme").await;
+        assert_eq!(tenant["domain_key_versions"], json!([2]), "{tenant}");
+        assert_eq!(key_bytes(&mut conn, &uid).await, before, "the key reads the same");
+        // The new version was made "31 days ahead": the next is due 30 days after that.
+        assert_eq!(start(kms, now + 60 * day).await.expect("pass"), 0);
+        // Cleared: never again.
+        let (status, _) = alice
+            .call("PUT", "/v1/tenants/acme/platform/domain-key-rotation", Some(json!({ "every_days": null })))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(start(kms, now + 400 * day).await.expect("pass"), 0, "no schedule");
+    }
+}
+
+kms_tests::server_test! {
     async fn a_tenant_admin_sees_nothing_of_another_tenant(server) {
         let mut globex = server.client("globex").unwrap().connect().await.unwrap();
         let theirs = vm_key(&mut globex, "vm-globex", "Virtual Machine").await;
