@@ -283,7 +283,7 @@ set -e
 vm_base=(vm check --tenant acme --vm-id uuid-compose-vm --vm-name compose-vm)
 vm_check=("${vm_base[@]}" --vcenter vcenter)
 # Each prerequisite fails alone, with its code: no subscription yet, then (subscribed) an
-# unknown key provider, Global Mirror, a powered-on VM with a snapshot.
+# unknown key provider, Global Mirror, a powered-on VM, snapshots; then two at once.
 refused() { # node, expected code, vCenter, other vm check arguments
     local i=$1 code=$2 vcenter=$3
     shift 3
@@ -298,6 +298,8 @@ refused 3 subscription_missing vcenter --power-state powered-off
 quiet service console 1 policy set --tenant acme --advanced-protection on >/dev/null || fail "az1: the console subscribes acme"
 refused 2 key_provider_not_configured no-such-vcenter --power-state powered-off
 refused 3 global_mirror_replication vcenter --power-state powered-off --replication global-mirror
+refused 2 vm_powered_on vcenter --power-state powered-on
+refused 3 snapshots_present vcenter --power-state powered-off --snapshots 2
 set +e
 verdict=$(service console 2 "${vm_check[@]}" --power-state powered-on --snapshots 1 2>&1)
 status=$?
