@@ -241,39 +241,6 @@ impl<'a> Tenancy<'a> {
         Ok(client)
     }
 
-    /// Domain Key rotation, step 1: makes version `current + 1` in the HSM and makes it the
-    /// tenant's current one. Older versions stay in the record, so everything sealed under them
-    /// still unseals (`Get` keeps working) until [`Tenancy::reseal_object`] has moved every blob and
-    /// [`Tenancy::retire_domain_keys`] drops them. Returns the new version. Of two concurrent
-    /// rotations one is refused ([`Rejection::DomainKeyVersion`]).
-    pub async fn add_domain_key_version(
-        &self,
-        scope: &AuditScope,
-        tenant: &str,
-        now: i64,
-    ) -> Result<u32, AdminError> {
-        let record = self.store.tenant(tenant)?.ok_or(Rejection::NoSuchTenant)?;
-        let version = record
-            .current_domain_key()
-            .map_or(1, |d| d.version.saturating_add(1));
-        let wrapped = self.keys()?.new_domain_key(version).await?;
-        self.log
-            .commit(
-                scope,
-                Command::AddDomainKey {
-                    tenant: tenant.to_owned(),
-                    key: DomainKeyVersion {
-                        version,
-                        wrapped,
-                        created_at: now,
-                    },
-                },
-            )
-            .await??;
-        info!(tenant, version, "domain key version added");
-        Ok(version)
-    }
-
     /// Domain Key rotation, step 1 as a cluster job: makes the next Domain Key version in the
     /// HSM and, in one replicated batch, adds it and starts job `job_id` (refused while a job
     /// of the tenant runs). The leader of the moment drives the job (`admin::rotation`).
