@@ -169,6 +169,10 @@ pub enum ClientError {
     /// Audit data could not be encoded, or a checkpoint could not be cut to a tenant's view.
     #[error("audit data: {0}")]
     Audit(#[source] audit_log::Error),
+    /// A tenant bundle directory cannot be written or read as one (`kmsctl tenant export |
+    /// import`): what is wrong with it.
+    #[error("bundle: {0}")]
+    Bundle(String),
     /// The command line, environment and configuration file together do not make a usable
     /// command (a required setting is missing, two options contradict each other).
     #[error("{0}")]

@@ -56,6 +56,7 @@ pub mod hash;
 pub mod kdf;
 pub mod limits;
 pub mod mac;
+pub mod manifest_signature;
 #[cfg(test)]
 mod oasis;
 pub mod rsa_oaep;

@@ -251,7 +251,12 @@ impl Node {
                 let task = tokio::spawn(crate::admin::serve(
                     listener,
                     TlsAcceptor::from(admin_tls),
-                    crate::admin::AdminState::new(kms.clone(), enrollment, certificates.clone()),
+                    crate::admin::AdminState::new(
+                        kms.clone(),
+                        enrollment,
+                        certificates.clone(),
+                        admin.two_person_export,
+                    ),
                     admin.clone(),
                     stopped.clone(),
                     DRAIN,

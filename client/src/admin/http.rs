@@ -16,12 +16,13 @@ use tokio_rustls::TlsConnector;
 
 use crate::error::{ClientError, Result, Step};
 
-/// Largest answer read: a full inventory page (1000 keys) is well under 1 MiB; the cap
-/// bounds what a misbehaving server can make the client allocate.
-pub(crate) const MAX_ANSWER: usize = 16 * 1024 * 1024;
+/// Largest answer read: a full inventory page (1000 keys) is well under 1 MiB, a tenant bundle
+/// of 10,000 keys under 64 MiB; the cap bounds what a misbehaving server can make the client
+/// allocate.
+pub(crate) const MAX_ANSWER: usize = 96 * 1024 * 1024;
 
 /// Longest error text kept from an answer (the server's are short fixed strings).
-const MAX_ERROR_TEXT: usize = 200;
+const MAX_ERROR_TEXT: usize = 400;
 
 /// Where and how to connect.
 #[derive(Clone)]

@@ -19,6 +19,7 @@
 mod audit;
 mod cluster;
 mod http;
+mod migration;
 mod model;
 mod platform;
 
@@ -27,6 +28,7 @@ use zeroize::Zeroizing;
 
 pub use audit::{AuditPage, AuditQuery, CheckpointView, MAX_AUDIT_PAGE};
 pub use cluster::{ClusterMember, ClusterStatus, StateDigest};
+pub use migration::ExportRecipient;
 pub use model::{
     CertificateInUse, CertificatesReloaded, ClaimToken, EnrolledClient, Enrollment, Health, Job,
     Key, KeyAction, KeyCacheCounts, KeyFilter, KeyPage, NodeCounts, NodeStatus, RotationStarted,

@@ -23,14 +23,19 @@ pub struct ReplicationCheck<'a> {
 }
 
 impl AdminClient {
-    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    pub(super) async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
         let body = body
             .map(|b| serde_json::to_vec(&b).map_err(ClientError::Json))
             .transpose()?;
         self.endpoint.exchange(method, path, body).await?.json()
     }
 
-    fn tenant_path(tenant: &str, rest: &str) -> String {
+    pub(super) fn tenant_path(tenant: &str, rest: &str) -> String {
         format!("/v1/tenants/{}{rest}", encode(tenant))
     }
 

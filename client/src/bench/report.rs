@@ -71,6 +71,7 @@ impl Failure {
                 "admin API".to_owned()
             }
             ClientError::Audit(_) => "audit data".to_owned(),
+            ClientError::Bundle(_) => "bundle".to_owned(),
         }
     }
 
@@ -97,7 +98,8 @@ impl Failure {
                 | ClientError::Usage(_)
                 | ClientError::Admin { .. }
                 | ClientError::Json(_)
-                | ClientError::Audit(_) => false,
+                | ClientError::Audit(_)
+                | ClientError::Bundle(_) => false,
                 ClientError::Http { .. } => true,
             },
         }

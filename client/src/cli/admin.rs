@@ -58,11 +58,50 @@ enum TenantCmd {
         /// Tenant ID.
         id: String,
     },
+    /// Exports every key of the tenant as a signed bundle of wrapped keys (with the
+    /// two-person rule: asks for the export, a second admin approves, then `--job` takes it).
+    Export(super::migration::ExportArgs),
+    /// Approves another tenant admin's export (the two-person rule).
+    ApproveExport {
+        /// Tenant ID.
+        id: String,
+        /// The export job.
+        job: String,
+    },
+    /// Lists the tenant's export jobs.
+    Exports {
+        /// Tenant ID.
+        id: String,
+    },
+    /// Imports a bundle into the tenant, all or nothing, keeping every key's UID.
+    Import(super::migration::ImportArgs),
+    /// Makes the tenant's import key pair (RSA-3072, the private key never extractable) and
+    /// writes its public key for the exporting side.
+    ImportKey {
+        /// Tenant ID.
+        id: String,
+        /// Where to write the public key (PEM).
+        #[arg(long, value_name = "PEM")]
+        out: std::path::PathBuf,
+    },
 }
 
 pub(super) async fn tenant(args: TenantArgs, console: &mut Console<'_>) -> Result<Exit> {
     let (api, settings) = connect(&args.global, console)?;
     let tenants = match args.command {
+        TenantCmd::Export(a) => return super::migration::export(&api, a, console).await,
+        TenantCmd::Import(a) => return super::migration::import(&api, a, console.out).await,
+        TenantCmd::ImportKey { id, out } => {
+            return super::migration::import_key(&api, &id, &out, console.out).await;
+        }
+        TenantCmd::ApproveExport { id, job } => {
+            output::json(console.out, &api.approve_export(&id, &job).await?)?;
+            return Ok(Exit::Success);
+        }
+        TenantCmd::Exports { id } => {
+            output::json(console.out, &api.exports(&id).await?)?;
+            return Ok(Exit::Success);
+        }
         TenantCmd::Create { id } => vec![api.create_tenant(&id).await?],
         TenantCmd::List => api.tenants().await?,
         TenantCmd::Show { id } => vec![api.tenant(&id).await?],

@@ -19,6 +19,7 @@ mod audit;
 mod clients;
 mod cluster;
 mod keys;
+mod migration;
 pub mod output;
 mod platform;
 pub mod settings;

@@ -157,10 +157,13 @@ pub(crate) async fn checkpoints(
 #[derive(Debug, Serialize)]
 pub(crate) struct PublicKeyView {
     public_key: String,
+    /// The same key as a PEM SubjectPublicKeyInfo (what OpenSSL takes to check a tenant
+    /// bundle's signature).
+    public_key_pem: Option<String>,
     log: String,
 }
 
-/// `GET /v1/audit/public-key`: the SEC1 point of this node's HSM audit key, in hex.
+/// `GET /v1/audit/public-key`: the SEC1 point of this node's HSM audit key, in hex (and PEM).
 pub(crate) async fn public_key(
     State(state): State<Arc<AdminState>>,
     _caller: Caller,
@@ -171,7 +174,11 @@ pub(crate) async fn public_key(
         .map_err(|_| ApiError::AuditUnavailable)?
         .map_err(|e| ApiError::Hsm(e.into()))?
         .ok_or(ApiError::AuditUnavailable)?;
+    let pem = kms_crypto::manifest_signature::p256_spki_der(&key)
+        .ok()
+        .map(|der| crate::ops::migration::bundle::spki_pem(&der));
     Ok(Json(PublicKeyView {
+        public_key_pem: pem,
         public_key: hex::encode(key),
         log: state.kms.log_name().to_owned(),
     }))

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::command_log::CommitError;
 use crate::identity::IdentityError;
 use crate::keys::KeyError;
+use crate::ops::migration::MigrationError;
 use crate::policy::Denial;
 use crate::store::{Rejection, StoreError};
 use crate::tenancy::AdminError;
@@ -143,6 +144,13 @@ pub enum ApiError {
     NotTrustable(&'static str),
     #[error("key operation failed: {0}")]
     Operation(#[source] crate::ops::OpError),
+    /// An export approval by the admin who asked for the export, of an export needing none,
+    /// or approved already.
+    #[error("export approval refused")]
+    ExportApproval,
+    /// A tenant export or import was refused (the detail says why; nothing secret).
+    #[error("tenant migration: {0}")]
+    Migration(#[source] MigrationError),
 }
 
 impl ApiError {
@@ -257,6 +265,23 @@ impl ApiError {
             ),
             ApiError::Cluster(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
             ApiError::Operation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "key operation refused"),
+            ApiError::ExportApproval => (
+                StatusCode::CONFLICT,
+                "export approval refused: a second tenant admin, not the one who asked, approves \
+                 an export once",
+            ),
+            ApiError::Migration(
+                MigrationError::TenantUnavailable
+                | MigrationError::UidInUse(_)
+                | MigrationError::NameTaken
+                | MigrationError::ExportNotReady,
+            ) => (StatusCode::CONFLICT, "tenant migration refused"),
+            ApiError::Migration(MigrationError::Operation(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+            ApiError::Migration(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "tenant migration refused")
+            }
             ApiError::NotTrustable(_) => {
                 (StatusCode::CONFLICT, "key cannot be trusted for wrapping")
             }
@@ -295,6 +320,8 @@ impl From<Rejection> for ApiError {
             Rejection::NotDue | Rejection::Noticed => ApiError::Internal(AdminError::Rejected(r)),
             Rejection::RotationRunning => ApiError::RotationRunning,
             Rejection::NoSuchJob => ApiError::NoSuchJob,
+            Rejection::ExportApproval => ApiError::ExportApproval,
+            Rejection::ExportNotReady => ApiError::Migration(MigrationError::ExportNotReady),
         }
     }
 }
@@ -306,6 +333,35 @@ impl From<KeyError> for ApiError {
             KeyError::MissingDomainKey(_) | KeyError::NoMaterial => {
                 ApiError::Internal(AdminError::Keys(e))
             }
+        }
+    }
+}
+
+/// The admin API's answer for a failed operation run for an admin (key actions, tenant
+/// migration).
+impl From<crate::ops::OpError> for ApiError {
+    fn from(e: crate::ops::OpError) -> Self {
+        use crate::ops::OpError;
+        match e {
+            OpError::ObjectNotFound => ApiError::NoSuchKey,
+            OpError::WrongKeyLifecycleState | OpError::ObjectDestroyed => ApiError::WrongKeyState,
+            OpError::Contention => ApiError::Contention,
+            OpError::Held => ApiError::KeyHeld,
+            OpError::NotTrustable(why) => ApiError::NotTrustable(why),
+            OpError::Store(e) => ApiError::Store(e),
+            OpError::Commit(e) => ApiError::Commit(e),
+            OpError::Keys(e) => ApiError::from(e),
+            OpError::AuditUnavailable => ApiError::AuditUnavailable,
+            other => ApiError::Operation(other),
+        }
+    }
+}
+
+impl From<MigrationError> for ApiError {
+    fn from(e: MigrationError) -> Self {
+        match e {
+            MigrationError::Operation(e) => e.into(),
+            e => ApiError::Migration(e),
         }
     }
 }
@@ -378,6 +434,10 @@ impl IntoResponse for ApiError {
             }
             // Which rule of `ops::wrap_trust` refuses the key (fixed texts, nothing secret).
             ApiError::NotTrustable(why) => serde_json::json!({ "error": message, "detail": why }),
+            // What to fix in the bundle or the request (fixed texts and the bundle's own UIDs).
+            ApiError::Migration(e) if e.is_request_fault() => {
+                serde_json::json!({ "error": message, "detail": e.to_string() })
+            }
             _ => serde_json::json!({ "error": message }),
         };
         let mut response = (status, Json(body)).into_response();

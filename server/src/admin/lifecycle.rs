@@ -118,15 +118,5 @@ fn view(
 
 /// The admin API's answer for a failed key action.
 fn api_error(e: OpError) -> ApiError {
-    match e {
-        OpError::ObjectNotFound => ApiError::NoSuchKey,
-        OpError::WrongKeyLifecycleState | OpError::ObjectDestroyed => ApiError::WrongKeyState,
-        OpError::Contention => ApiError::Contention,
-        OpError::Held => ApiError::KeyHeld,
-        OpError::NotTrustable(why) => ApiError::NotTrustable(why),
-        OpError::Store(e) => ApiError::Store(e),
-        OpError::Commit(e) => ApiError::Commit(e),
-        OpError::Keys(e) => ApiError::from(e),
-        other => ApiError::Operation(other),
-    }
+    e.into()
 }

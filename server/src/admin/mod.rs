@@ -21,6 +21,7 @@ mod events;
 mod holds;
 mod inventory;
 mod lifecycle;
+mod migration;
 mod pins;
 mod platform;
 pub mod rotation;
@@ -62,8 +63,12 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// next request.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Largest accepted request body. Admin requests are small JSON documents.
+/// Largest accepted request body. Admin requests are small JSON documents; a tenant bundle's
+/// import takes [`migration::MAX_IMPORT_BODY`].
 const MAX_BODY: usize = 64 * 1024;
+
+/// The route taking a tenant bundle.
+const IMPORT_ROUTE: &str = "/v1/tenants/{tenant}/imports";
 
 /// What the handlers share: the service, the start time, and
 /// what client enrollment needs.
@@ -73,6 +78,8 @@ pub struct AdminState {
     started: Instant,
     enrollment: Enrollment,
     certificates: Arc<crate::tls::Certificates>,
+    /// `[admin] two_person_export`.
+    two_person_export: bool,
 }
 
 /// What enrolling clients needs besides the store: how long a pin claim's token binds, and
@@ -86,17 +93,19 @@ pub struct Enrollment {
 }
 
 impl AdminState {
-    /// State over the node's service.
+    /// State over the node's service (`two_person_export`: `[admin] two_person_export`).
     pub fn new(
         kms: Arc<Kms>,
         enrollment: Enrollment,
         certificates: Arc<crate::tls::Certificates>,
+        two_person_export: bool,
     ) -> Arc<Self> {
         Arc::new(Self {
             kms,
             started: Instant::now(),
             enrollment,
             certificates,
+            two_person_export,
         })
     }
 }
@@ -172,6 +181,12 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> 
         GET "/v1/tenants/{tenant}/holds/{set}" => holds::one,
         DELETE "/v1/tenants/{tenant}/holds/{set}" => holds::release,
         GET "/v1/tenants/{tenant}/events" => events::feed,
+        GET "/v1/tenants/{tenant}/exports" => migration::list,
+        POST "/v1/tenants/{tenant}/exports" => migration::request,
+        POST "/v1/tenants/{tenant}/exports/{job}/approve" => migration::approve,
+        POST "/v1/tenants/{tenant}/exports/{job}/bundle" => migration::take,
+        POST "/v1/tenants/{tenant}/imports" => migration::import,
+        POST "/v1/tenants/{tenant}/import-key" => migration::import_key,
     ]
 }
 
@@ -192,6 +207,12 @@ pub fn router(state: Arc<AdminState>) -> Router {
     let api = routes()
         .into_iter()
         .fold(Router::new(), |router, (_, route, handler)| {
+            // A bundle is larger than any other admin request.
+            let handler = if route == IMPORT_ROUTE {
+                handler.layer(DefaultBodyLimit::max(migration::MAX_IMPORT_BODY))
+            } else {
+                handler
+            };
             router.route(route, handler)
         })
         .route_layer(axum::middleware::from_fn_with_state(

@@ -161,6 +161,18 @@ impl AuditScope {
         }
     }
 
+    /// A record of this call's for one object it read (a whole-tenant export leaves one per
+    /// key it exports): this call's record (same node, chain and principal) named `operation`
+    /// and `object`, at the time of asking. `None` when the scope keeps no record.
+    pub fn record_for(&self, operation: &str, object: &str) -> Option<AuditEvent> {
+        self.pending().template.clone().map(|mut event| {
+            event.operation = operation.to_owned();
+            event.object = Some(object.to_owned());
+            event.time = time::OffsetDateTime::now_utc();
+            event.clamped()
+        })
+    }
+
     /// A background job started by this call: its writes each carry a copy of this call's
     /// record (same node, chain and principal), named `operation` and the object written.
     pub fn job(&self, operation: &str) -> Self {

@@ -134,6 +134,9 @@ pub struct AdminSettings {
     pub operator_reserved_connections: usize,
     /// Time for a request body to arrive once its headers did.
     pub body_timeout: Duration,
+    /// Whether a whole-tenant export needs a second tenant admin's approval
+    /// (`[admin] two_person_export`, default on).
+    pub two_person_export: bool,
 }
 
 /// Connection limits and timeouts.

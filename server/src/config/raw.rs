@@ -160,6 +160,8 @@ pub struct RawAdmin {
     pub operator_reserved_connections: usize,
     /// Seconds for a request body to arrive once its headers did.
     pub body_timeout_secs: u64,
+    /// Whether a whole-tenant export needs a second tenant admin's approval.
+    pub two_person_export: bool,
 }
 
 impl Default for RawAdmin {
@@ -172,6 +174,7 @@ impl Default for RawAdmin {
             max_connections_per_ip: 16,
             operator_reserved_connections: 4,
             body_timeout_secs: 10,
+            two_person_export: true,
         }
     }
 }
@@ -517,6 +520,7 @@ impl RawAdmin {
             max_connections_per_ip: self.max_connections_per_ip,
             operator_reserved_connections: self.operator_reserved_connections,
             body_timeout: Duration::from_secs(self.body_timeout_secs),
+            two_person_export: self.two_person_export,
         }))
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct Ctx<'a> {
     /// Bytes the payload of the item being run may take in the answer (see `budget.rs`);
     /// unbounded for actions on behalf of an admin, which answer no KMIP message.
     pub(crate) response_room: usize,
+    /// When set, new objects are kept here instead of committed, for the caller to commit
+    /// them all in one change (a tenant import: all or nothing).
+    pub(crate) staging: Option<Mutex<Vec<ObjectRecord>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -58,6 +61,7 @@ impl<'a> Ctx<'a> {
             journal: None,
             scope,
             response_room: usize::MAX,
+            staging: None,
         }
     }
 
@@ -103,6 +107,14 @@ impl<'a> Ctx<'a> {
 
     /// Writes a new object.
     pub(crate) async fn insert(&self, record: ObjectRecord) -> Result<(), OpError> {
+        if let Some(staging) = &self.staging {
+            let mut staged = staging.lock().map_err(|_| OpError::Contention)?;
+            if staged.iter().any(|r| r.uid == record.uid) {
+                return Err(OpError::ObjectAlreadyExists);
+            }
+            staged.push(record);
+            return Ok(());
+        }
         let uid = record.uid.clone();
         self.commit(Command::PutObject {
             expected_revision: None,

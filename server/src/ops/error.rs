@@ -163,7 +163,9 @@ impl From<Rejection> for OpError {
             Rejection::NotDue
             | Rejection::Noticed
             | Rejection::RotationRunning
-            | Rejection::NoSuchJob => OpError::PermissionDenied,
+            | Rejection::NoSuchJob
+            | Rejection::ExportApproval
+            | Rejection::ExportNotReady => OpError::PermissionDenied,
         }
     }
 }

@@ -23,6 +23,7 @@ mod lifecycle;
 mod locate;
 mod log;
 mod mac;
+pub mod migration;
 mod oaep;
 pub mod on_behalf;
 pub mod pipeline;

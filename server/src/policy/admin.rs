@@ -22,6 +22,10 @@ pub enum Rule {
     /// Changes to the tenant the path names that only an operator may make (binding a pin by
     /// hand): refused like [`Rule::TenantChange`] first, then to everyone but operators.
     TenantChangeByOperator,
+    /// A change to the tenant the path names that only the tenant's own admins may make (the
+    /// second admin's approval of an export): refused like [`Rule::TenantChange`] first, then
+    /// to everyone but tenant admins.
+    TenantAdminOnly,
     /// The audit trail: operators every record, tenant admins and auditors their own tenant's.
     AuditTrail,
     /// A platform call on the tenant the path names, decided by [`platform::authorize`].
@@ -36,6 +40,7 @@ impl Rule {
             Rule::TenantRead
                 | Rule::TenantChange
                 | Rule::TenantChangeByOperator
+                | Rule::TenantAdminOnly
                 | Rule::Platform(_)
         )
     }
@@ -194,6 +199,24 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         "/v1/tenants/{tenant}/events",
         Rule::Platform(Call::Read),
     ),
+    ("GET", "/v1/tenants/{tenant}/exports", Rule::TenantRead),
+    ("POST", "/v1/tenants/{tenant}/exports", Rule::TenantChange),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/exports/{job}/approve",
+        Rule::TenantAdminOnly,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/exports/{job}/bundle",
+        Rule::TenantChange,
+    ),
+    ("POST", "/v1/tenants/{tenant}/imports", Rule::TenantChange),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/import-key",
+        Rule::TenantChange,
+    ),
 ];
 
 /// The rule of `method` on `route` (`None`: no row, granted to nobody).
@@ -288,6 +311,12 @@ pub fn authorize(
         Rule::TenantChangeByOperator => {
             tenant_access(p, tenant, true)?;
             operator(p)?;
+        }
+        Rule::TenantAdminOnly => {
+            tenant_access(p, tenant, true)?;
+            if p.role != Role::TenantAdmin {
+                return Err(Denial::Forbidden);
+            }
         }
     }
     Ok(Some(grant(p)))

@@ -9,7 +9,9 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::command::{Command, Rejection};
 use super::records::{ClientIdentity, ClientRecord, ObjectRecord, TenantRecord};
-use super::{StoreError, decode, encode, events, jobs, locate_index, pending, platform, tables};
+use super::{
+    StoreError, decode, encode, events, exports, jobs, locate_index, pending, platform, tables,
+};
 
 /// Whether applying `command` takes a savepoint.
 pub(crate) fn needs_savepoint(command: &Command) -> bool {
@@ -96,6 +98,13 @@ fn apply_in(
             change,
             at,
         } => return jobs::update(txn, tenant, job, change, *at),
+        Command::RequestExport(job) => return exports::request(txn, job),
+        Command::ExportStep {
+            tenant,
+            job,
+            step,
+            at,
+        } => return exports::step(txn, tenant, job, step, *at),
         Command::Notice { tenant, notice, at } => return pending::notice(txn, tenant, notice, *at),
         // The key's write goes through the object checks like any other; the pending entry
         // goes only once that write is applied.
@@ -294,7 +303,9 @@ fn check(txn: &WriteTransaction, command: &Command) -> Result<Result<(), Rejecti
         | Command::CancelDestroy { .. }
         | Command::EraseMaterial { .. }
         | Command::StartRotation(_)
-        | Command::UpdateRotation { .. } => Ok(()),
+        | Command::UpdateRotation { .. }
+        | Command::RequestExport(_)
+        | Command::ExportStep { .. } => Ok(()),
         // Checked step by step in `apply`, each against the writes of the ones before it.
         Command::Batch(_) | Command::Audited { .. } | Command::ObjectQuota { .. } => Ok(()),
         // Checkpoints are signed by their node; a replay of the same one is harmless.
@@ -557,7 +568,9 @@ fn write(txn: &WriteTransaction, command: &Command) -> Result<(), StoreError> {
         | Command::CancelDestroy { .. }
         | Command::EraseMaterial { .. }
         | Command::StartRotation(_)
-        | Command::UpdateRotation { .. } => {}
+        | Command::UpdateRotation { .. }
+        | Command::RequestExport(_)
+        | Command::ExportStep { .. } => {}
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 use audit_log::{AuditEvent, Checkpoint};
 use serde::{Deserialize, Serialize};
 
+use super::exports::{ExportJob, ExportStep};
 use super::jobs::{JobChange, RotationJob};
 use super::pending::{Notice, PendingDestroy};
 use super::platform::{HoldRecord, PolicyChange};
@@ -159,6 +160,20 @@ pub enum Command {
         /// When, Unix seconds.
         at: i64,
     },
+    /// Asks for a whole-tenant export (see `exports.rs`).
+    RequestExport(Box<ExportJob>),
+    /// Approves or takes an export job ([`Rejection::ExportApproval`],
+    /// [`Rejection::ExportNotReady`], [`Rejection::NoSuchJob`]).
+    ExportStep {
+        /// Tenant ID.
+        tenant: String,
+        /// The job.
+        job: String,
+        /// The step.
+        step: ExportStep,
+        /// When, Unix seconds.
+        at: i64,
+    },
 }
 
 impl Command {
@@ -187,7 +202,9 @@ impl Command {
             | Command::EraseMaterial { .. }
             | Command::Notice { .. }
             | Command::StartRotation(_)
-            | Command::UpdateRotation { .. } => false,
+            | Command::UpdateRotation { .. }
+            | Command::RequestExport(_)
+            | Command::ExportStep { .. } => false,
         }
     }
 
@@ -281,7 +298,13 @@ pub enum Rejection {
     /// A rotation job of the tenant is running already.
     #[error("rotation already running")]
     RotationRunning,
-    /// No running rotation job of that ID.
+    /// No running rotation job of that ID (or no export job, or past its time).
     #[error("no such running job")]
     NoSuchJob,
+    /// An export approval by its requester, of a job needing none, or approved already.
+    #[error("export cannot be approved by this admin or again")]
+    ExportApproval,
+    /// An export job not approved yet, or taken already.
+    #[error("export not approved or taken already")]
+    ExportNotReady,
 }

@@ -216,7 +216,9 @@ fn walk<'c>(
         | Command::AuditCheckpoint(_)
         | Command::BindPin { .. }
         | Command::StartRotation(_)
-        | Command::UpdateRotation { .. } => {}
+        | Command::UpdateRotation { .. }
+        | Command::RequestExport(_)
+        | Command::ExportStep { .. } => {}
     }
     Ok(())
 }

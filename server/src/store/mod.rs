@@ -10,6 +10,7 @@ mod cache;
 pub mod command;
 mod committer;
 pub mod events;
+pub mod exports;
 pub mod jobs;
 pub mod locate_index;
 pub mod pending;

@@ -104,6 +104,7 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::NOTICES),
     &Table(tables::ROTATION_JOBS),
     &Table(tables::ROTATION_SCHEDULE),
+    &Table(tables::EXPORT_JOBS),
 ];
 
 /// Tables that are the node's own and stay out of snapshots: the audit outbox holds the

@@ -13,11 +13,12 @@
 //! | 1 (no version recorded) | 2 | the version is recorded; the platform tables (`tenant_platform`, `holds`, `held_keys`, `events`) are created empty; the log may carry the platform commands |
 //! | 2 | 3 | the two-stage destroy, notice and rotation job tables (`destroy_grace`, `pending_destroy`, `notices`, `rotation_jobs`) are created empty; the log may carry `MarkPendingDestroy`, `CancelDestroy`, `EraseMaterial`, `Notice`, `StartRotation`, `UpdateRotation` and the policy change `DestroyGrace` |
 //! | 3 (or older) | 4 | the Locate index (`locate_index`, node-local) is built from the objects at open, in the transaction that records the version; the `rotation_schedule` table is created empty and the log may carry the policy change `DomainKeyRotation`; snapshots are otherwise unchanged from 3 (a snapshot of version 2 to 4 is installed the same way, the index rebuilt after it) |
+//! | 4 (or older) | 5 | the `export_jobs` table is created empty; the log may carry `RequestExport` and `ExportStep` (tenant migration); a snapshot of version 2 to 4 is installed the same way |
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 /// The schema version this binary writes and understands (and every older one).
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The first version with the Locate index (`locate_index.rs`): an older store builds it when
 /// migrated.

@@ -60,6 +60,10 @@ pub(super) const NOTICES: TableDefinition<(&str, u8, &str), i64> = TableDefiniti
 pub(super) const ROTATION_JOBS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("rotation_jobs");
 
+/// (tenant, job ID) -> ExportJob: whole-tenant export jobs (see `exports.rs`).
+pub(super) const EXPORT_JOBS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("export_jobs");
+
 /// State-change sequence number -> AuditEvent (postcard): records committed with their
 /// change and not yet known durable in the node's audit log (see `Command::Audited`).
 pub(super) const AUDIT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_outbox");
@@ -106,5 +110,6 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(NOTICES)?;
     txn.open_table(ROTATION_JOBS)?;
     txn.open_table(ROTATION_SCHEDULE)?;
+    txn.open_table(EXPORT_JOBS)?;
     Ok(())
 }

@@ -29,7 +29,7 @@ fn name(value: &str) -> kmip_codec::model::Name {
 }
 
 /// Registers `bytes` as an active AES-256 key with `usage` and `extra` attributes.
-async fn register_key(
+pub(crate) async fn register_key(
     conn: &mut Connection,
     bytes: &[u8],
     usage: CryptographicUsageMask,

@@ -42,6 +42,7 @@ mod quotas;
 mod replication;
 mod schema_version;
 mod tenancy;
+mod tenant_migration;
 mod transport;
 mod two_stage_destroy;
 mod versions;

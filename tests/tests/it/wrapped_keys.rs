@@ -173,7 +173,7 @@ fn pkeyutl(dir: &std::path::Path, args: &[&str], input: &[u8]) -> Vec<u8> {
 }
 
 /// The DER material of an asymmetric key's Get in `format`.
-async fn der(conn: &mut Connection, uid: &str, format: KeyFormatType) -> Vec<u8> {
+pub(crate) async fn der(conn: &mut Connection, uid: &str, format: KeyFormatType) -> Vec<u8> {
     let got = conn.get(uid, Some(format)).await.expect("get");
     let object = got
         .object

@@ -314,6 +314,16 @@ impl Attributes {
         Self(Vec::new())
     }
 
+    /// The KMIP 2.x Attributes structure of these attributes (those 2.x can carry).
+    pub fn to_structure_2x(&self) -> Ttlv {
+        forms::encode_attributes_2x(self, Tag::ATTRIBUTES)
+    }
+
+    /// The attributes of a KMIP 2.x Attributes structure.
+    pub fn from_structure_2x(item: &Ttlv) -> crate::error::Result<Self> {
+        forms::decode_attributes_2x(item)
+    }
+
     /// Appends one attribute.
     pub fn push(&mut self, a: Attribute) {
         self.0.push(a);

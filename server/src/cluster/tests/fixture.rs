@@ -195,6 +195,17 @@ pub(super) fn populate(t: &str) -> Vec<Command> {
                 started_by: "operator/ops".into(),
             })),
         ]),
+        Command::RequestExport(Box::new(crate::store::exports::ExportJob {
+            id: format!("{t}-export"),
+            tenant: t.into(),
+            recipient: crate::store::exports::Recipient::TransferKey(format!("{t}-1")),
+            requested_by: "tenant-admin/alice".into(),
+            requested_at: 1,
+            needs_approval: true,
+            approved_by: None,
+            approved_at: None,
+            taken_at: None,
+        })),
         Command::AuditCheckpoint(Box::new(
             audit_log::CheckpointDraft::new(
                 &audit_log::ChainState::genesis(format!("node-{t}")),
