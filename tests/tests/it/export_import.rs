@@ -316,5 +316,30 @@ kms_tests::server_test! {
         replace.replace_existing = Some(true);
         import(&mut conn, replace).await.expect("replace a private key with a wrapped one");
         assert_eq!(pkcs8(&mut conn, &first).await, expected, "the replacement's private key");
+
+        // A backup hold keeps the material: the replacement is refused, nothing changed.
+        let ops = crate::admin::operator(server).await;
+        for service in ["console", "backup"] {
+            let (status, body) = ops.post("/v1/platform/services", serde_json::json!({ "name": service })).await;
+            assert_eq!(status, 201, "{body}");
+        }
+        let console = crate::platform::service(server, "console");
+        let (status, body) = console
+            .call("PUT", "/v1/tenants/acme/platform/subscription", Some(serde_json::json!({ "advanced_protection": true })))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let backup = crate::platform::service(server, "backup");
+        let hold = serde_json::json!({ "backup_set": "bs-1", "keys": [old.clone()], "retention_until": "2100-01-01T00:00:00Z" });
+        let (status, body) = backup.post("/v1/tenants/acme/holds", hold).await;
+        assert_eq!(status, 201, "{body}");
+        let third = register_key(&mut conn, &[0x66; 32], CryptographicUsageMask::ENCRYPT, Attributes::new()).await;
+        let third = export(&mut conn, ExportRequest { unique_identifier: Some(third), ..ExportRequest::default() })
+            .await
+            .expect("export");
+        let mut held = import_of(&third, &old);
+        held.replace_existing = Some(true);
+        let e = import(&mut conn, held).await.expect_err("a held key replaced");
+        assert_eq!(reason(&e), Some(ResultReason::PERMISSION_DENIED), "{e}");
+        assert_eq!(key_bytes(&mut conn, &old).await, new_bytes, "the held material stays");
     }
 }
