@@ -26,13 +26,14 @@
 //! Lifecycle State, cancel the destruction first. Another tenant's UID is answered Object Already
 //! Exists, exactly as without Replace Existing.
 
+use std::sync::Arc;
+
 use kmip_codec::enums::{ObjectType, Operation, State};
 use kmip_codec::model::{
     Attribute, Attributes, ExportRequest, ExportResponse, GetRequest, ImportRequest,
     ImportResponse, RegisterRequest,
 };
 use kmip_codec::tags::Tag;
-use std::sync::Arc;
 
 use super::{Ctx, OpError, attribute_model, create, get};
 use crate::store::Command;
