@@ -341,5 +341,29 @@ kms_tests::server_test! {
         let e = import(&mut conn, held).await.expect_err("a held key replaced");
         assert_eq!(reason(&e), Some(ResultReason::PERMISSION_DENIED), "{e}");
         assert_eq!(key_bytes(&mut conn, &old).await, new_bytes, "the held material stays");
+
+        // A key pending destruction (two-stage destroy) is not replaced: its erasure would
+        // later take the replacement's material.
+        let alice = crate::admin::Api::new(
+            server,
+            &server.admin_identity(server::store::records::Role::TenantAdmin, Some("acme"), "alice").await.expect("acme's admin"),
+        );
+        let (status, body) = alice
+            .call("PUT", "/v1/tenants/acme/platform/destroy-grace", Some(serde_json::json!({ "destroy_grace_secs": 3600 })))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let plain = kmip_codec::model::KeyValue::Plain {
+            key_material: kmip_codec::model::KeyMaterial::Bytes(kmip_codec::ttlv::Bytes::from(&KEY[..])),
+            attributes: Attributes::new(),
+        };
+        let pending = conn
+            .register(crate::wrapped_keys::aes_object(plain, None), Attributes::new())
+            .await
+            .expect("register");
+        conn.destroy(&pending).await.expect("destroy with a grace");
+        let mut over_pending = import_of(&third, &pending);
+        over_pending.replace_existing = Some(true);
+        let e = import(&mut conn, over_pending).await.expect_err("a key pending destruction replaced");
+        assert_eq!(reason(&e), Some(ResultReason::WRONG_KEY_LIFECYCLE_STATE), "{e}");
     }
 }

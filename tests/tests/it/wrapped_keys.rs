@@ -64,7 +64,7 @@ pub(crate) fn mask(m: CryptographicUsageMask) -> AttributeValue {
 }
 
 /// An AES-256 Symmetric Key object, plain or wrapped.
-fn aes_object(value: KeyValue, wrapping: Option<KeyWrappingData>) -> ManagedObject {
+pub(crate) fn aes_object(value: KeyValue, wrapping: Option<KeyWrappingData>) -> ManagedObject {
     ManagedObject::SymmetricKey(SymmetricKey {
         key_block: KeyBlock {
             key_format_type: KeyFormatType::RAW,
