@@ -142,10 +142,13 @@ pub(super) fn key_object(
 /// or when the Key Block's Cryptographic Algorithm or Length disagrees with the key. Returns the
 /// key's facts. A key of another algorithm (DSA, DH, another curve), an RSA key outside
 /// 2048..=8192 bits, or a key in another format is stored as given (`None`): the server does no
-/// cryptography with it (Sign, Encrypt... refuse it).
+/// cryptography with it (Sign, Encrypt... refuse it). Unless `strict` (a key that came wrapped,
+/// BYOK): then such a key is refused with the reason `kms-crypto` gives (an RSA key under 2048
+/// bits: Invalid Field).
 pub(super) fn check_registered(
     object: &kmip_codec::ttlv::Ttlv,
     version: ProtocolVersion,
+    strict: bool,
 ) -> Result<Option<KeyFacts>, OpError> {
     let object = ManagedObject::Other(object.clone())
         .to_object(version)
@@ -169,7 +172,7 @@ pub(super) fn check_registered(
             | KeyError::UnsupportedAlgorithm
             | KeyError::UnsupportedCurve
             | KeyError::RsaSize { .. },
-        )) => return Ok(None),
+        )) if !strict => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     if block

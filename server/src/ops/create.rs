@@ -82,7 +82,8 @@ pub(super) async fn register_as(
     // BYOK: a key sent wrapped is unwrapped here, in the process, and then registered like a
     // plain one (checked, sealed under the Domain Key).
     let unwrapped;
-    let r = if key_wrap::is_wrapped(&r.object) {
+    let was_wrapped = key_wrap::is_wrapped(&r.object);
+    let r = if was_wrapped {
         unwrapped = RegisterRequest {
             object: key_wrap::unwrap_object(ctx, &r.object).await?,
             ..r.clone()
@@ -126,7 +127,9 @@ pub(super) async fn register_as(
             None,
             None,
         ),
-        ManagedObject::Other(object) => return register_pki(ctx, r, object, imported).await,
+        ManagedObject::Other(object) => {
+            return register_pki(ctx, r, object, imported, was_wrapped).await;
+        }
     };
     if bytes.is_empty() || bytes.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
@@ -146,19 +149,21 @@ pub(super) async fn register_as(
     .await
 }
 
-/// Register of a Public Key, Private Key or Certificate: stored whole (see `pki`).
+/// Register of a Public Key, Private Key or Certificate: stored whole (see `pki`). A key that
+/// came wrapped (BYOK, unwrapped by `key_wrap`) must be one the server can check and use.
 async fn register_pki(
     ctx: &mut Ctx<'_>,
     r: &RegisterRequest,
     object: &kmip_codec::ttlv::Ttlv,
     imported: Option<&Imported>,
+    was_wrapped: bool,
 ) -> Result<RegisterResponse, OpError> {
     let prepared = pki::prepare(r.object_type, object)?;
     if prepared.sealed_input.len() > hsm::MAX_SEAL_LEN {
         return Err(OpError::InvalidField("key material length"));
     }
     // An RSA or EC key is parsed and checked before anything is stored.
-    let facts = asymmetric_keys::check_registered(object, ctx.version)?;
+    let facts = asymmetric_keys::check_registered(object, ctx.version, was_wrapped)?;
     let material = Material::new(prepared.sealed_input, prepared.key_format, None);
     register_new(ctx, r, material, imported, |record| {
         record.attributes.digest = Some(prepared.digest);
@@ -461,10 +466,14 @@ async fn store_new(
     settle_new(ctx, &mut record, new.generated)?;
     if let Some(imported) = imported {
         imported.apply(&mut record);
-        // Two imports of one UID at once: the store keeps the first.
-        match ctx.insert(record).await {
-            Err(OpError::Contention) => return Err(OpError::ObjectAlreadyExists),
-            other => other?,
+        if let Some(old) = &imported.replaces {
+            super::transfer::replace(ctx, old, record).await?;
+        } else {
+            // Two imports of one UID at once: the store keeps the first.
+            match ctx.insert(record).await {
+                Err(OpError::Contention) => return Err(OpError::ObjectAlreadyExists),
+                other => other?,
+            }
         }
     } else {
         ctx.insert(record).await?;

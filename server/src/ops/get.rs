@@ -1,9 +1,9 @@
 //! Get (KMIP 1.4 section 4.11): the object with its key material in Raw or Transparent
 //! Symmetric Key format (public and private keys in the formats of `asymmetric_keys`); a
-//! Symmetric Key or Secret Data optionally wrapped under another key of the same tenant (AES
-//! key wrap, RFC 3394 or RFC 5649, or RSA-OAEP: see `key_wrap`). The hot path: the record comes
-//! from the store, the plaintext from the unsealed-key cache; the HSM is only called on a cache
-//! miss.
+//! Symmetric Key, Secret Data, Public Key or Private Key optionally wrapped under another key of
+//! the same tenant (AES key wrap, RFC 3394 or RFC 5649, or RSA-OAEP: see `key_wrap`). The hot
+//! path: the record comes from the store, the plaintext from the unsealed-key cache; the HSM is
+//! only called on a cache miss.
 
 use kmip_codec::enums::{
     CryptographicAlgorithm, EncodingOption, KeyFormatType, ObjectType, OpaqueDataType, Operation,
@@ -131,8 +131,9 @@ pub(super) async fn object_with_material(
     })
 }
 
-/// Wraps the Key Value of a key or secret under another key of the same tenant (a trusted one
-/// when the object is `sensitive`: see `wrap_trust`).
+/// Wraps the Key Value of a key or secret (Symmetric Key, Secret Data, Public or Private Key)
+/// under another key of the same tenant (a trusted one when the object is `sensitive`: see
+/// `wrap_trust`).
 async fn wrap_object(
     ctx: &Ctx<'_>,
     object: ManagedObject,
@@ -143,11 +144,11 @@ async fn wrap_object(
     let encoding = spec
         .encoding_option
         .unwrap_or(EncodingOption::TTLV_ENCODING);
-    let (mut block, secret_data_type) = match object {
-        ManagedObject::SymmetricKey(k) => (k.key_block, None),
-        ManagedObject::SecretData(s) => (s.key_block, Some(s.secret_data_type)),
-        _ => return Err(OpError::FeatureNotSupported("wrapping this object type")),
-    };
+    let mut typed = object
+        .to_object(ctx.version)
+        .map_err(|_| OpError::CryptographicFailure)?;
+    let block = key_wrap::key_block_mut(&mut typed)
+        .ok_or(OpError::FeatureNotSupported("wrapping this object type"))?;
     let value = block.key_value.take().ok_or(OpError::ObjectDestroyed)?;
     let to_wrap: Zeroizing<Vec<u8>> = if encoding == EncodingOption::NO_ENCODING {
         match &value {
@@ -173,13 +174,7 @@ async fn wrap_object(
         iv_counter_nonce: None,
         encoding_option: spec.encoding_option,
     }));
-    Ok(match secret_data_type {
-        None => ManagedObject::SymmetricKey(SymmetricKey { key_block: block }),
-        Some(secret_data_type) => ManagedObject::SecretData(SecretData {
-            secret_data_type,
-            key_block: block,
-        }),
-    })
+    Ok(ManagedObject::from_object(typed, ctx.version))
 }
 
 /// A key's Key Block in plain: `key_material` in `format`, with the record's algorithm and

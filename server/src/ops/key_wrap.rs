@@ -10,6 +10,11 @@
 //! Not Found) and must be Active with Wrap Key (Get) or Unwrap Key (Register) in its usage mask;
 //! a Sensitive object is wrapped only under a key a tenant admin trusted (`wrap_trust`).
 //! Every unwrap failure (integrity, padding, OAEP) is the one Cryptographic Failure.
+//!
+//! What wraps: the Key Block of a Symmetric Key, Secret Data, Public Key or Private Key (its
+//! Key Value TTLV-encoded, or with No Encoding its Key Material bytes, e.g. a PKCS#8 private
+//! key). An RSA-OAEP wrap of more than the key takes is Invalid Field ("use an AES key"), as is
+//! an AES Key Wrap (RFC 3394) of a length it cannot take ("use AESKeyWrapPadding").
 
 use std::sync::Arc;
 
@@ -17,7 +22,8 @@ use hsm::KeyBytes;
 use kmip_codec::enums::{
     BlockCipherMode, CryptographicUsageMask, ObjectType, Operation, WrappingMethod,
 };
-use kmip_codec::model::{KeyBlock, KeyInformation, KeyValue, ManagedObject};
+use kmip_codec::model::{KeyBlock, KeyInformation, KeyValue, ManagedObject, Object};
+use kmip_codec::tags::Tag;
 use kms_crypto::SecretBytes;
 use kms_crypto::rsa_oaep::{self, OaepParams};
 use kms_crypto::wrap::{self as kw, WrapEncoding};
@@ -152,7 +158,10 @@ pub(super) async fn wrap(
             } => {
                 let key = asymmetric_keys::public_key(&record, material.expose(), ctx.version)?;
                 let mut rng = drbg::from_hsm(ctx).await?;
-                rsa_oaep::encrypt(&key, &params, data, &mut rng)?
+                rsa_oaep::encrypt(&key, &params, data, &mut rng).map_err(|e| match e {
+                    kms_crypto::Error::MessageTooLong => OpError::InvalidField(TOO_LONG_FOR_OAEP),
+                    other => other.into(),
+                })?
             }
             WrappingKey::Aes {
                 padded: true,
@@ -161,10 +170,25 @@ pub(super) async fn wrap(
             WrappingKey::Aes {
                 padded: false,
                 material,
-            } => kw::aes_key_wrap(material.expose(), data)?,
+            } => kw::aes_key_wrap(material.expose(), data).map_err(|e| match e {
+                kms_crypto::Error::BadLength {
+                    what: kms_crypto::Input::WrapInput,
+                    ..
+                } => OpError::InvalidField(NOT_FOR_KW),
+                other => other.into(),
+            })?,
         },
     )
 }
+
+/// The refusal of an RSA-OAEP wrap whose input exceeds what the key takes (modulus bytes - 2 x
+/// hash length - 2): a private key, or a TTLV-encoded Key Value, rarely fits.
+const TOO_LONG_FOR_OAEP: &str = "too long for RSA-OAEP under this key; use an AES key";
+
+/// The refusal of an AES Key Wrap (RFC 3394) of bytes it cannot take (under 16, or not a
+/// multiple of 8, e.g. a DER private key sent with No Encoding).
+const NOT_FOR_KW: &str =
+    "AES Key Wrap (RFC 3394) takes a multiple of 8 bytes, 16 or more; use AESKeyWrapPadding";
 
 /// Unwraps `wrapped` with the key `info` names (see the module documentation).
 async fn unwrap(
@@ -201,15 +225,27 @@ fn symmetric(ctx: &Ctx<'_>, record: &ObjectRecord, dir: Direction) -> Result<(),
     require_usable(ctx, record, dir.usage())
 }
 
-/// True when `object` is a key or secret whose Key Value the client sent wrapped.
+/// True when `object` is a key or secret whose Key Value the client sent wrapped (a Public or
+/// Private Key is looked at in its TTLV: the codec keeps those as they came).
 pub(super) fn is_wrapped(object: &ManagedObject) -> bool {
-    block_of(object).is_some_and(|b| b.key_wrapping_data.is_some())
+    match object {
+        ManagedObject::SymmetricKey(k) => k.key_block.key_wrapping_data.is_some(),
+        ManagedObject::SecretData(s) => s.key_block.key_wrapping_data.is_some(),
+        ManagedObject::OpaqueObject(_) => false,
+        ManagedObject::Other(t) => t
+            .child(Tag::KEY_BLOCK)
+            .is_some_and(|b| b.child(Tag::KEY_WRAPPING_DATA).is_some()),
+    }
 }
 
-fn block_of(object: &ManagedObject) -> Option<&KeyBlock> {
+/// The Key Block of the object types that wrap: Symmetric Key, Secret Data, Public Key and
+/// Private Key (a Certificate or Opaque Object has none).
+pub(super) fn key_block_mut(object: &mut Object) -> Option<&mut KeyBlock> {
     match object {
-        ManagedObject::SymmetricKey(k) => Some(&k.key_block),
-        ManagedObject::SecretData(s) => Some(&s.key_block),
+        Object::SymmetricKey(k) => Some(&mut k.key_block),
+        Object::SecretData(s) => Some(&mut s.key_block),
+        Object::PublicKey(k) => Some(&mut k.key_block),
+        Object::PrivateKey(k) => Some(&mut k.key_block),
         _ => None,
     }
 }
@@ -220,12 +256,11 @@ pub(super) async fn unwrap_object(
     ctx: &Ctx<'_>,
     object: &ManagedObject,
 ) -> Result<ManagedObject, OpError> {
-    let mut object = object.clone();
-    let block = match &mut object {
-        ManagedObject::SymmetricKey(k) => &mut k.key_block,
-        ManagedObject::SecretData(s) => &mut s.key_block,
-        _ => return Err(OpError::FeatureNotSupported("wrapped object of this type")),
-    };
+    let mut typed = object
+        .to_object(ctx.version)
+        .map_err(|_| OpError::InvalidField("key block"))?;
+    let block = key_block_mut(&mut typed)
+        .ok_or(OpError::FeatureNotSupported("wrapped object of this type"))?;
     let data = block
         .key_wrapping_data
         .take()
@@ -255,7 +290,7 @@ pub(super) async fn unwrap_object(
     let plaintext = unwrap(ctx, info, wrapped.as_slice()).await?;
     let value = kw::unwrapped_key_value(encoding, plaintext, block.key_format_type, ctx.version)?;
     block.key_value = Some(value);
-    Ok(object)
+    Ok(ManagedObject::from_object(typed, ctx.version))
 }
 
 /// Checks a Key Wrapping Specification of a Get before anything is read.

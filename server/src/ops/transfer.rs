@@ -17,8 +17,16 @@
 //!   trust for wrapping, which an admin of this installation gives, never an import).
 //!
 //! A UID already in use is refused with Object Already Exists, whichever tenant holds it: the
-//! answer never says which. Replace Existing is not offered (Feature Not Supported when true):
-//! an import never overwrites.
+//! answer never says which. With Replace Existing true, an object of the caller's own tenant
+//! under that UID is replaced (the caller must be allowed to Destroy it; same Object Type, else
+//! Invalid Field): in one audited store batch the old object is destroyed, its material erased
+//! and its Names released (refused, nothing changed, while a backup hold keeps it: the store's
+//! erase check), then the imported object takes the UID; the unsealed copy of the old material
+//! is dropped. A key pending destruction (two-stage destroy) is not replaced: Wrong Key
+//! Lifecycle State, cancel the destruction first. Another tenant's UID is answered Object Already
+//! Exists, exactly as without Replace Existing.
+
+use std::sync::Arc;
 
 use kmip_codec::enums::{ObjectType, Operation, State};
 use kmip_codec::model::{
@@ -28,6 +36,7 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 
 use super::{Ctx, OpError, attribute_model, create, get};
+use crate::store::Command;
 use crate::store::records::ObjectRecord;
 
 /// Longest Unique Identifier an Import may name.
@@ -63,6 +72,8 @@ pub(super) async fn export(
 pub(super) struct Imported {
     /// The Unique Identifier the object keeps.
     pub(super) uid: String,
+    /// The object of the caller's tenant it replaces (Replace Existing).
+    pub(super) replaces: Option<Arc<ObjectRecord>>,
     state: Option<State>,
     initial_date: Option<i64>,
     compromise_date: Option<i64>,
@@ -142,18 +153,18 @@ pub(super) async fn import(
     if uid.is_empty() || uid.len() > MAX_UID_LEN || uid.chars().any(char::is_control) {
         return Err(OpError::InvalidField("unique identifier"));
     }
-    if r.replace_existing == Some(true) {
-        return Err(OpError::FeatureNotSupported("replacing an existing object"));
-    }
     let object_type = r.object_type.unwrap_or_else(|| r.object.object_type());
     if object_type == ObjectType::SPLIT_KEY || object_type == ObjectType::TEMPLATE {
         return Err(OpError::FeatureNotSupported("object type"));
     }
-    // Another tenant's object is answered exactly like one of this tenant.
-    if ctx.kms.store().object(uid)?.is_some() {
-        return Err(OpError::ObjectAlreadyExists);
-    }
-    let (facts, attributes) = split(uid.to_owned(), &r.attributes)?;
+    let replaces = match ctx.kms.store().object(uid)? {
+        None => None,
+        Some(_) if r.replace_existing == Some(true) => Some(replaceable(ctx, uid, object_type)?),
+        // Another tenant's object is answered exactly like one of this tenant.
+        Some(_) => return Err(OpError::ObjectAlreadyExists),
+    };
+    let (mut facts, attributes) = split(uid.to_owned(), &r.attributes)?;
+    facts.replaces = replaces;
     let register = RegisterRequest {
         object_type,
         attributes,
@@ -165,4 +176,68 @@ pub(super) async fn import(
     Ok(ImportResponse {
         unique_identifier: done.unique_identifier,
     })
+}
+
+/// The object of the caller's tenant an Import with Replace Existing replaces (see the module
+/// documentation); another tenant's is Object Already Exists, like any UID in use.
+fn replaceable(
+    ctx: &Ctx<'_>,
+    uid: &str,
+    object_type: ObjectType,
+) -> Result<Arc<ObjectRecord>, OpError> {
+    let old = match ctx.object(uid, Operation::DESTROY) {
+        Err(OpError::ObjectNotFound) => return Err(OpError::ObjectAlreadyExists),
+        other => other?,
+    };
+    if old.object_type != object_type.0 {
+        return Err(OpError::InvalidField(
+            "object type differs from the object replaced",
+        ));
+    }
+    if ctx.kms.store().pending_destroy(uid)?.is_some() {
+        return Err(OpError::WrongKeyLifecycleState);
+    }
+    Ok(old)
+}
+
+/// Writes `new` over `old` (same UID, same tenant) in one audited batch: `old` destroyed first,
+/// its material erased and its Names released (the store refuses the erase under a backup
+/// hold), then `new` in its place. A concurrent change of `old` makes the batch stale: "try
+/// again".
+pub(super) async fn replace(
+    ctx: &Ctx<'_>,
+    old: &ObjectRecord,
+    mut new: ObjectRecord,
+) -> Result<(), OpError> {
+    let mut erased = old.clone();
+    erased.state = if old.state == State::COMPROMISED.0 {
+        State::DESTROYED_COMPROMISED.0
+    } else {
+        State::DESTROYED.0
+    };
+    erased.material = None;
+    erased.attributes.destroy_date = Some(ctx.now);
+    erased.attributes.last_change_date = ctx.now;
+    let kept: Vec<Attribute> = attribute_model::others(old)
+        .into_iter()
+        .filter(|a| a.tag() != Some(Tag::NAME))
+        .collect();
+    attribute_model::set_others(&mut erased, &kept)?;
+    attribute_model::index_names(&mut erased);
+    erased.revision = old.revision + 1;
+    new.revision = old.revision + 2;
+    let command = Command::Batch(vec![
+        Command::PutObject {
+            expected_revision: Some(old.revision),
+            record: Box::new(erased),
+        },
+        Command::PutObject {
+            expected_revision: Some(old.revision + 1),
+            record: Box::new(new),
+        },
+    ]);
+    ctx.commit(command).await??;
+    ctx.kms.keys.forget(&old.uid);
+    ctx.journal(&old.uid, Some(old));
+    Ok(())
 }

@@ -47,4 +47,5 @@ mod transport;
 mod two_stage_destroy;
 mod versions;
 mod vmware;
+mod wrapped_asymmetric;
 mod wrapped_keys;

@@ -19,7 +19,7 @@ use crate::audit_trail::all_records;
 const VM: &str = "vm-finance-01";
 
 /// A platform service's certificate (enrolled by the operator over the API first).
-fn service(server: &TestServer, name: &str) -> Api {
+pub(crate) fn service(server: &TestServer, name: &str) -> Api {
     let files: IdentityFiles = server
         .issue_identity(Role::PlatformService, None, name)
         .expect("a platform service certificate");

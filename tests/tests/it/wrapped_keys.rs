@@ -29,21 +29,21 @@ use crate::asymmetric::{Spec, create_pair, request};
 const KEY: [u8; 32] = [0x5a; 32];
 const KEK: [u8; 32] = [0x1f; 32];
 
-fn reason(e: &ClientError) -> Option<ResultReason> {
+pub(crate) fn reason(e: &ClientError) -> Option<ResultReason> {
     match e {
         ClientError::Kmip { reason, .. } => *reason,
         _ => None,
     }
 }
 
-fn aes(mode: BlockCipherMode) -> CryptographicParameters {
+pub(crate) fn aes(mode: BlockCipherMode) -> CryptographicParameters {
     CryptographicParameters {
         block_cipher_mode: Some(mode),
         ..CryptographicParameters::default()
     }
 }
 
-fn oaep(hash: HashingAlgorithm) -> CryptographicParameters {
+pub(crate) fn oaep(hash: HashingAlgorithm) -> CryptographicParameters {
     CryptographicParameters {
         cryptographic_algorithm: Some(CryptographicAlgorithm::RSA),
         padding_method: Some(kmip_codec::enums::PaddingMethod::OAEP),
@@ -52,19 +52,19 @@ fn oaep(hash: HashingAlgorithm) -> CryptographicParameters {
     }
 }
 
-fn info(uid: &str, params: CryptographicParameters) -> KeyInformation {
+pub(crate) fn info(uid: &str, params: CryptographicParameters) -> KeyInformation {
     KeyInformation {
         unique_identifier: uid.to_owned(),
         cryptographic_parameters: Some(params),
     }
 }
 
-fn mask(m: CryptographicUsageMask) -> AttributeValue {
+pub(crate) fn mask(m: CryptographicUsageMask) -> AttributeValue {
     AttributeValue::Integer(i32::from_be_bytes(m.0.to_be_bytes()))
 }
 
 /// An AES-256 Symmetric Key object, plain or wrapped.
-fn aes_object(value: KeyValue, wrapping: Option<KeyWrappingData>) -> ManagedObject {
+pub(crate) fn aes_object(value: KeyValue, wrapping: Option<KeyWrappingData>) -> ManagedObject {
     ManagedObject::SymmetricKey(SymmetricKey {
         key_block: KeyBlock {
             key_format_type: KeyFormatType::RAW,
@@ -78,7 +78,7 @@ fn aes_object(value: KeyValue, wrapping: Option<KeyWrappingData>) -> ManagedObje
 }
 
 /// Registers `bytes` as an AES-256 key with `usage` and activates it.
-async fn register_plain(
+pub(crate) async fn register_plain(
     conn: &mut Connection,
     bytes: &[u8],
     usage: CryptographicUsageMask,
