@@ -71,6 +71,7 @@ impl Failure {
                 "admin API".to_owned()
             }
             ClientError::Audit(_) => "audit data".to_owned(),
+            ClientError::TransferKey(_) => "migration transfer key".to_owned(),
         }
     }
 
@@ -97,7 +98,8 @@ impl Failure {
                 | ClientError::Usage(_)
                 | ClientError::Admin { .. }
                 | ClientError::Json(_)
-                | ClientError::Audit(_) => false,
+                | ClientError::Audit(_)
+                | ClientError::TransferKey(_) => false,
                 ClientError::Http { .. } => true,
             },
         }

@@ -58,11 +58,21 @@ enum TenantCmd {
         /// Tenant ID.
         id: String,
     },
+    /// Pulls every object a foreign KMIP server shows into this tenant (its KMIP client's
+    /// certificate, KMIP 2.1 Import), keeping each UID and recording the origin in
+    /// x-kms-migrated-from; symmetric keys and secret data travel wrapped under a transfer key
+    /// where the foreign server can wrap them. Idempotent: objects pulled before are reported
+    /// as already present.
+    Pull(super::pull::PullArgs),
 }
 
 pub(super) async fn tenant(args: TenantArgs, console: &mut Console<'_>) -> Result<Exit> {
+    if let TenantCmd::Pull(pull) = args.command {
+        return super::pull::run(pull, &args.global, console).await;
+    }
     let (api, settings) = connect(&args.global, console)?;
     let tenants = match args.command {
+        TenantCmd::Pull(_) => return Ok(Exit::Usage),
         TenantCmd::Create { id } => vec![api.create_tenant(&id).await?],
         TenantCmd::List => api.tenants().await?,
         TenantCmd::Show { id } => vec![api.tenant(&id).await?],
