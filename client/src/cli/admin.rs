@@ -36,6 +36,22 @@ pub(super) struct TenantArgs {
 
 #[derive(Debug, Subcommand)]
 enum TenantCmd {
+    #[command(flatten)]
+    Admin(TenantAdminCmd),
+    /// Pulls every object a foreign KMIP server shows into a tenant here (as its KMIP client).
+    ///
+    /// Locate and Get on the foreign server, KMIP 2.1 Import here under the same UID with the
+    /// origin in x-kms-migrated-from ("<host:port> <uid>"). Symmetric keys and secret data
+    /// travel wrapped under a transfer key (made here, copied there, destroyed on both sides
+    /// afterwards) where the foreign server can wrap them, else plain with a warning on stderr
+    /// (--require-wrapping: a failure instead). One line per object, a summary; exit 1 when an
+    /// object failed. Idempotent: objects pulled before are reported as already present.
+    Pull(super::pull::PullArgs),
+}
+
+/// The `tenant` commands of the admin API.
+#[derive(Debug, Subcommand)]
+enum TenantAdminCmd {
     /// Creates a tenant and its first Domain Key in the HSM (operators).
     Create {
         /// Tenant ID (lowercase letters, digits, '-').
@@ -58,26 +74,20 @@ enum TenantCmd {
         /// Tenant ID.
         id: String,
     },
-    /// Pulls every object a foreign KMIP server shows into this tenant (its KMIP client's
-    /// certificate, KMIP 2.1 Import), keeping each UID and recording the origin in
-    /// x-kms-migrated-from; symmetric keys and secret data travel wrapped under a transfer key
-    /// where the foreign server can wrap them. Idempotent: objects pulled before are reported
-    /// as already present.
-    Pull(super::pull::PullArgs),
 }
 
 pub(super) async fn tenant(args: TenantArgs, console: &mut Console<'_>) -> Result<Exit> {
-    if let TenantCmd::Pull(pull) = args.command {
-        return super::pull::run(pull, &args.global, console).await;
-    }
+    let command = match args.command {
+        TenantCmd::Pull(pull) => return super::pull::run(pull, &args.global, console).await,
+        TenantCmd::Admin(command) => command,
+    };
     let (api, settings) = connect(&args.global, console)?;
-    let tenants = match args.command {
-        TenantCmd::Pull(_) => return Ok(Exit::Usage),
-        TenantCmd::Create { id } => vec![api.create_tenant(&id).await?],
-        TenantCmd::List => api.tenants().await?,
-        TenantCmd::Show { id } => vec![api.tenant(&id).await?],
-        TenantCmd::Suspend { id } => vec![api.suspend(&id).await?],
-        TenantCmd::Resume { id } => vec![api.resume(&id).await?],
+    let tenants = match command {
+        TenantAdminCmd::Create { id } => vec![api.create_tenant(&id).await?],
+        TenantAdminCmd::List => api.tenants().await?,
+        TenantAdminCmd::Show { id } => vec![api.tenant(&id).await?],
+        TenantAdminCmd::Suspend { id } => vec![api.suspend(&id).await?],
+        TenantAdminCmd::Resume { id } => vec![api.resume(&id).await?],
     };
     if settings.json {
         output::json(console.out, &json!({ "tenants": tenants }))?;

@@ -340,26 +340,58 @@ kms_tests::server_test! {
 
 kms_tests::server_test! {
     async fn tenant_pull_with_require_wrapping_refuses_what_would_travel_plain(server) {
+        // Also: a UID this tenant already uses for an object of its own, and --json.
         let foreign = ForeignServer::start(&server.layout().dir.join("foreign-pykmip"));
         let mut there = foreign.connect().await;
         let key = register_key(&mut there, "payroll", &[0x66; 32]).await;
         let password = register_secret(&mut there, "db-password", b"correct horse batter").await;
+        let mine = register_key(&mut there, "mine", &[0x77; 32]).await;
+        // acme itself already has an object of its own under that UID.
+        let mut here = connect_as(server, "acme").await;
+        let import = ImportRequest {
+            unique_identifier: mine.clone(),
+            object_type: Some(ObjectType::SYMMETRIC_KEY),
+            replace_existing: None,
+            key_wrap_type: None,
+            attributes: Attributes::new(),
+            object: ManagedObject::SymmetricKey(SymmetricKey {
+                key_block: KeyBlock::raw(Bytes::from(&[0x88; 32][..]), CryptographicAlgorithm::AES, 256),
+            }),
+        };
+        here.call(import, |p| match p { ResponsePayload::Import(r) => Some(r), _ => None })
+            .await
+            .expect("acme's own object under that UID");
 
         let (exit, out, err) = foreign.pull(server, "acme", &["--require-wrapping"]).await;
         assert_eq!(exit, Exit::Failure, "{out}{err}");
         assert!(line_of(&out, &key).ends_with("wrapped"), "{out}");
         assert!(line_of(&out, &password).contains("failed: the foreign server would not wrap it"), "{out}");
         assert!(!err.contains("fetched PLAIN"), "nothing travelled plain: {err}");
-        let mut here = connect_as(server, "acme").await;
+        assert!(line_of(&out, &mine).contains("failed: the UID is already in use here by an object not pulled from there"), "{out}");
+        assert_eq!(material(&mut here, &mine).await.1, [0x88; 32], "acme's own object is untouched");
         assert_eq!(material(&mut here, &key).await.1, [0x66; 32]);
         let e = here.get(&password, None).await.expect_err("not pulled");
         assert!(matches!(e.result_reason(), Some(ResultReason::ITEM_NOT_FOUND | ResultReason::OBJECT_NOT_FOUND)), "{e}");
 
-        // Without the option the same object comes, plain, and the pull succeeds.
-        let (exit, out, err) = foreign.pull(server, "acme", &[]).await;
-        assert_eq!(exit, Exit::Success, "{out}{err}");
-        assert!(line_of(&out, &key).ends_with("already present"), "{out}");
-        assert!(line_of(&out, &password).ends_with("plain"), "{out}");
+        // Without the option the same object comes, plain; acme's own UID still fails. In JSON.
+        let (exit, out, err) = foreign.pull(server, "acme", &["--json"]).await;
+        assert_eq!(exit, Exit::Failure, "{out}{err}");
+        let report: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        let result_of = |uid: &str| {
+            report["objects"]
+                .as_array()
+                .expect("objects")
+                .iter()
+                .find(|o| o["foreign_uid"] == uid)
+                .map(|o| o["result"].as_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(result_of(&key).as_deref(), Some("already present"), "{out}");
+        assert_eq!(result_of(&password).as_deref(), Some("plain"), "{out}");
+        assert_eq!(result_of(&mine).as_deref(), Some("failed"), "{out}");
+        assert_eq!(report["summary"]["plain"], 1, "{out}");
+        assert_eq!(report["summary"]["already_present"], 1, "{out}");
+        assert_eq!(report["summary"]["failed"], 1, "{out}");
+        assert!(err.contains(&format!("{password}: fetched PLAIN")), "the warning still goes to stderr: {err}");
         assert!(!err.contains("transfer key"), "{err}");
         assert_eq!(material(&mut here, &password).await.1, b"correct horse batter");
     }
