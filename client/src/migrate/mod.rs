@@ -22,7 +22,7 @@ use std::fmt;
 
 use kmip_codec::enums::{ObjectType, ResultReason};
 use kmip_codec::model::{
-    Attributes, GetRequest, ImportRequest, KeyBlock, ManagedObject, ResponsePayload,
+    AttributeValue, Attributes, GetRequest, ImportRequest, KeyBlock, ManagedObject, ResponsePayload,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::version::ProtocolVersion;
@@ -72,6 +72,9 @@ pub enum Failure {
     Foreign(ClientError),
     /// This server failed the Import or the presence check.
     Local(ClientError),
+    /// The object is a transfer key an interrupted pull left on the foreign server: not
+    /// pulled, to be destroyed there.
+    LeftoverTransferKey,
 }
 
 impl fmt::Display for Failure {
@@ -91,6 +94,9 @@ impl fmt::Display for Failure {
             ),
             Self::Foreign(e) => write!(f, "foreign server: {e}"),
             Self::Local(e) => write!(f, "this server: {e}"),
+            Self::LeftoverTransferKey => f.write_str(
+                "a transfer key an interrupted pull left on the foreign server: destroy it there",
+            ),
         }
     }
 }
@@ -264,6 +270,10 @@ async fn pull_one(
         }
     };
     item.object_type = object_type(&there);
+    if is_transfer_key(&there) {
+        item.outcome = Outcome::Failed(Failure::LeftoverTransferKey);
+        return Ok(item);
+    }
     let fetched = fetch(foreign, local, options, &mut item, wrapping, progress).await?;
     let Some((object, transport)) = fetched else {
         return Ok(item);
@@ -384,6 +394,14 @@ fn block_of(object: &mut ManagedObject) -> Option<&mut KeyBlock> {
         ManagedObject::SecretData(s) => Some(&mut s.key_block),
         _ => None,
     }
+}
+
+/// True when a Name of the object starts with [`NAME_PREFIX`].
+fn is_transfer_key(attributes: &Attributes) -> bool {
+    attributes.iter().any(|a| match &a.value {
+        AttributeValue::Name(n) => a.tag() == Some(Tag::NAME) && n.value.starts_with(NAME_PREFIX),
+        _ => false,
+    })
 }
 
 fn object_type(attributes: &Attributes) -> Option<ObjectType> {

@@ -340,12 +340,14 @@ kms_tests::server_test! {
 
 kms_tests::server_test! {
     async fn tenant_pull_with_require_wrapping_refuses_what_would_travel_plain(server) {
-        // Also: a UID this tenant already uses for an object of its own, and --json.
+        // Also: a UID this tenant already uses for an object of its own, a transfer key an
+        // interrupted pull left on the foreign server, and --json.
         let foreign = ForeignServer::start(&server.layout().dir.join("foreign-pykmip"));
         let mut there = foreign.connect().await;
         let key = register_key(&mut there, "payroll", &[0x66; 32]).await;
         let password = register_secret(&mut there, "db-password", b"correct horse batter").await;
         let mine = register_key(&mut there, "mine", &[0x77; 32]).await;
+        let leftover = register_key(&mut there, "kms-pull transfer key 1700000000", &[0x99; 32]).await;
         // acme itself already has an object of its own under that UID.
         let mut here = connect_as(server, "acme").await;
         let import = ImportRequest {
@@ -369,6 +371,8 @@ kms_tests::server_test! {
         assert!(!err.contains("fetched PLAIN"), "nothing travelled plain: {err}");
         assert!(line_of(&out, &mine).contains("failed: the UID is already in use here by an object not pulled from there"), "{out}");
         assert_eq!(material(&mut here, &mine).await.1, [0x88; 32], "acme's own object is untouched");
+        assert!(line_of(&out, &leftover).contains("failed: a transfer key an interrupted pull left on the foreign server"), "{out}");
+        assert!(here.get(&leftover, None).await.is_err(), "a leftover transfer key is never pulled");
         assert_eq!(material(&mut here, &key).await.1, [0x66; 32]);
         let e = here.get(&password, None).await.expect_err("not pulled");
         assert!(matches!(e.result_reason(), Some(ResultReason::ITEM_NOT_FOUND | ResultReason::OBJECT_NOT_FOUND)), "{e}");
@@ -390,7 +394,7 @@ kms_tests::server_test! {
         assert_eq!(result_of(&mine).as_deref(), Some("failed"), "{out}");
         assert_eq!(report["summary"]["plain"], 1, "{out}");
         assert_eq!(report["summary"]["already_present"], 1, "{out}");
-        assert_eq!(report["summary"]["failed"], 1, "{out}");
+        assert_eq!(report["summary"]["failed"], 2, "{out}");
         assert!(err.contains(&format!("{password}: fetched PLAIN")), "the warning still goes to stderr: {err}");
         assert!(!err.contains("transfer key"), "{err}");
         assert_eq!(material(&mut here, &password).await.1, b"correct horse batter");
