@@ -9,6 +9,7 @@ pykmip.db, server.log.
 
 import argparse
 import datetime
+import ipaddress
 import os
 import socket
 import sys
@@ -71,7 +72,6 @@ def make_pki(d):
             builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
         return key, builder.sign(ca_key, hashes.SHA256())
 
-    import ipaddress
     key, cert = leaf("127.0.0.1", ExtendedKeyUsageOID.SERVER_AUTH,
                      [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                       x509.DNSName("localhost")])
