@@ -3,16 +3,19 @@
 Makes its own PKI in --dir (a CA, an ECDSA P-256 server certificate for 127.0.0.1 and a client
 certificate with the clientAuth EKU and a Common Name, which PyKMIP takes as the client's
 identity), binds a free port on 127.0.0.1, prints one line `listening PORT` on stdout, then
-serves until killed. Files in --dir: ca.pem, server.pem, server.key, client.pem, client.key,
-pykmip.db, server.log.
+serves until its standard input ends (the test closes it, or dies), and stops cleanly: PyKMIP
+runs a multiprocessing Manager process that a SIGKILL of this one would leave behind. Files in
+--dir: ca.pem, server.pem, server.key, client.pem, client.key, pykmip.db, server.log.
 """
 
 import argparse
 import datetime
 import ipaddress
 import os
+import signal
 import socket
 import sys
+import threading
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -117,9 +120,20 @@ def main():
         logging_level="DEBUG",
         database_path=os.path.join(d, "pykmip.db"),
     )
-    with server:
-        print("listening {0}".format(port), flush=True)
-        server.serve()
+    def stop_when_stdin_ends():
+        sys.stdin.read()
+        # PyKMIP's serve() ends on SIGINT (its handler raises KeyboardInterrupt).
+        os.kill(os.getpid(), signal.SIGINT)
+
+    try:
+        with server:
+            threading.Thread(target=stop_when_stdin_ends, daemon=True).start()
+            print("listening {0}".format(port), flush=True)
+            server.serve()
+    finally:
+        manager = getattr(server, "manager", None)
+        if manager is not None:
+            manager.shutdown()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 //! The interpreter is `KMS_PYTHON`, else `python3` (see `pykmip.rs`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use client::cli::Exit;
@@ -34,15 +34,28 @@ use crate::wrapped_keys::connect_as;
 /// How long PyKMIP may take to start.
 const START_LIMIT: Duration = Duration::from_secs(60);
 
-/// PyKMIP's server in a child process, killed on drop.
+/// How long PyKMIP may take to stop once its standard input is closed.
+const STOP_LIMIT: Duration = Duration::from_secs(15);
+
+/// PyKMIP's server in a child process, stopped on drop: closing its standard input makes it
+/// stop cleanly, with the Manager process PyKMIP starts (a kill would leave that behind).
 struct ForeignServer {
     child: Child,
+    stdin: Option<ChildStdin>,
     port: u16,
     dir: PathBuf,
 }
 
 impl Drop for ForeignServer {
     fn drop(&mut self) {
+        drop(self.stdin.take());
+        let start = Instant::now();
+        while start.elapsed() < STOP_LIMIT {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -53,16 +66,17 @@ impl ForeignServer {
         std::fs::create_dir_all(dir).expect("foreign dir");
         let out = dir.join("stdout");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pykmip/foreign_server.py");
-        let child = Command::new(python())
+        let mut child = Command::new(python())
             .arg(script)
             .arg("--dir")
             .arg(dir)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(std::fs::File::create(&out).expect("stdout file"))
             .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", python()));
         let mut server = ForeignServer {
+            stdin: child.stdin.take(),
             child,
             port: 0,
             dir: dir.to_owned(),
