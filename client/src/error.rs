@@ -177,6 +177,10 @@ pub enum ClientError {
     /// command (a required setting is missing, two options contradict each other).
     #[error("{0}")]
     Usage(&'static str),
+    /// `kmsctl tenant pull --require-wrapping`: the transfer key could not be set up on both
+    /// servers, so no object could travel wrapped.
+    #[error("no transfer key could be set up (--require-wrapping is set): {0}")]
+    TransferKey(#[source] Box<ClientError>),
 }
 
 impl ClientError {

@@ -14,6 +14,7 @@
 //! - [`admin`]: an HTTPS client of the admin API (tenants, clients, inventory, rotation).
 //! - [`cli`]: the `kmsctl` commands, runnable in-process ([`cli::execute`]).
 //! - [`bench`]: the closed-loop load generator behind `kmsctl bench`.
+//! - [`migrate`]: inbound migration from a foreign KMIP server (`kmsctl tenant pull`).
 //!
 //! Every response is framed under [`kmip_codec::limits::Limits`]: a length header above the
 //! message-size limit is refused before the body is read or allocated. Every network step
@@ -51,6 +52,7 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod frame;
+pub mod migrate;
 mod operations;
 
 pub use client::{Client, ConnectionPolicy};

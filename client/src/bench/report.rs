@@ -72,6 +72,7 @@ impl Failure {
             }
             ClientError::Audit(_) => "audit data".to_owned(),
             ClientError::Bundle(_) => "bundle".to_owned(),
+            ClientError::TransferKey(_) => "migration transfer key".to_owned(),
         }
     }
 
@@ -99,7 +100,8 @@ impl Failure {
                 | ClientError::Admin { .. }
                 | ClientError::Json(_)
                 | ClientError::Audit(_)
-                | ClientError::Bundle(_) => false,
+                | ClientError::Bundle(_)
+                | ClientError::TransferKey(_) => false,
                 ClientError::Http { .. } => true,
             },
         }

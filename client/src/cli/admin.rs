@@ -36,6 +36,22 @@ pub(super) struct TenantArgs {
 
 #[derive(Debug, Subcommand)]
 enum TenantCmd {
+    #[command(flatten)]
+    Admin(TenantAdminCmd),
+    /// Pulls every object a foreign KMIP server shows into a tenant here (as its KMIP client).
+    ///
+    /// Locate and Get on the foreign server, KMIP 2.1 Import here under the same UID with the
+    /// origin in x-kms-migrated-from ("<host:port> <uid>"). Symmetric keys and secret data
+    /// travel wrapped under a transfer key (made here, copied there, destroyed on both sides
+    /// afterwards) where the foreign server can wrap them, else plain with a warning on stderr
+    /// (--require-wrapping: a failure instead). One line per object, a summary; exit 1 when an
+    /// object failed. Idempotent: objects pulled before are reported as already present.
+    Pull(super::pull::PullArgs),
+}
+
+/// The `tenant` commands of the admin API.
+#[derive(Debug, Subcommand)]
+enum TenantAdminCmd {
     /// Creates a tenant and its first Domain Key in the HSM (operators).
     Create {
         /// Tenant ID (lowercase letters, digits, '-').
@@ -87,26 +103,32 @@ enum TenantCmd {
 }
 
 pub(super) async fn tenant(args: TenantArgs, console: &mut Console<'_>) -> Result<Exit> {
+    let command = match args.command {
+        TenantCmd::Pull(pull) => return super::pull::run(pull, &args.global, console).await,
+        TenantCmd::Admin(command) => command,
+    };
     let (api, settings) = connect(&args.global, console)?;
-    let tenants = match args.command {
-        TenantCmd::Export(a) => return super::migration::export(&api, a, console).await,
-        TenantCmd::Import(a) => return super::migration::import(&api, a, console.out).await,
-        TenantCmd::ImportKey { id, out } => {
+    let tenants = match command {
+        TenantAdminCmd::Export(a) => return super::migration::export(&api, a, console).await,
+        TenantAdminCmd::Import(a) => {
+            return super::migration::import(&api, a, console.out).await;
+        }
+        TenantAdminCmd::ImportKey { id, out } => {
             return super::migration::import_key(&api, &id, &out, console.out).await;
         }
-        TenantCmd::ApproveExport { id, job } => {
+        TenantAdminCmd::ApproveExport { id, job } => {
             output::json(console.out, &api.approve_export(&id, &job).await?)?;
             return Ok(Exit::Success);
         }
-        TenantCmd::Exports { id } => {
+        TenantAdminCmd::Exports { id } => {
             output::json(console.out, &api.exports(&id).await?)?;
             return Ok(Exit::Success);
         }
-        TenantCmd::Create { id } => vec![api.create_tenant(&id).await?],
-        TenantCmd::List => api.tenants().await?,
-        TenantCmd::Show { id } => vec![api.tenant(&id).await?],
-        TenantCmd::Suspend { id } => vec![api.suspend(&id).await?],
-        TenantCmd::Resume { id } => vec![api.resume(&id).await?],
+        TenantAdminCmd::Create { id } => vec![api.create_tenant(&id).await?],
+        TenantAdminCmd::List => api.tenants().await?,
+        TenantAdminCmd::Show { id } => vec![api.tenant(&id).await?],
+        TenantAdminCmd::Suspend { id } => vec![api.suspend(&id).await?],
+        TenantAdminCmd::Resume { id } => vec![api.resume(&id).await?],
     };
     if settings.json {
         output::json(console.out, &json!({ "tenants": tenants }))?;

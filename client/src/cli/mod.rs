@@ -22,6 +22,7 @@ mod keys;
 mod migration;
 pub mod output;
 mod platform;
+mod pull;
 pub mod settings;
 pub mod values;
 
@@ -61,7 +62,8 @@ enum Cmd {
     Bench(bench::BenchCommand),
     /// KMIP key operations as a KMIP client of one tenant (its certificate).
     Key(keys::KeyArgs),
-    /// Tenants (operators): create, list, show, suspend, resume.
+    /// Tenants (operators): create, list, show, suspend, resume; pull a tenant's keys from a
+    /// foreign KMIP server (as its KMIP client).
     Tenant(admin::TenantArgs),
     /// The node (operators).
     Node(admin::NodeArgs),

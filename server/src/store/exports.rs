@@ -207,10 +207,16 @@ mod tests {
         assert!(!j.ready(1001), "not before the approval");
         j.approved_by = Some("tenant-admin/bob".into());
         assert!(j.ready(1001));
-        assert!(!j.ready(1000 + EXPORT_JOB_TTL_SECS + 1), "not past its time");
+        assert!(
+            !j.ready(1000 + EXPORT_JOB_TTL_SECS + 1),
+            "not past its time"
+        );
         assert!(j.expired(1000 + EXPORT_JOB_TTL_SECS + 1));
         j.taken_at = Some(1002);
         assert!(!j.ready(1003), "taken once only");
-        assert!(job(false).ready(1001), "no approval needed without the rule");
+        assert!(
+            job(false).ready(1001),
+            "no approval needed without the rule"
+        );
     }
 }

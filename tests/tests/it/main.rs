@@ -37,6 +37,7 @@ mod pinned;
 mod platform;
 mod policy_matrix;
 mod protections;
+mod pull;
 mod pykmip;
 mod quotas;
 mod replication;

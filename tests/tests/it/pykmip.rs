@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// The script may take this long (PyKMIP's own socket timeout is 30 s).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(90);
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("KMS_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
