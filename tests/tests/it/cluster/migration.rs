@@ -126,7 +126,7 @@ fn a_tenant_moves_to_another_installation_with_its_keys_under_the_same_uids() {
                     &mut conn,
                     &[0x42; 32],
                     CryptographicUsageMask::ENCRYPT,
-                    kmip_codec::model::Attributes::new(),
+                    crate::tenant_migration::named("payroll-db"),
                 )
                 .await;
                 keys.push((own.clone(), vec![0x42; 32]));
