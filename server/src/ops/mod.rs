@@ -13,6 +13,7 @@ mod cipher;
 mod context;
 mod create;
 mod crypto;
+mod derive;
 mod discover_versions;
 mod drbg;
 pub mod error;
@@ -46,7 +47,7 @@ pub use error::OpError;
 /// (Query lists those the policy allows to some role: all but RNG Seed), each with a row in
 /// the policy's `policy::kmip::TABLE`. Every other operation is answered Operation Not
 /// Supported.
-pub const OPERATIONS: [Operation; 30] = [
+pub const OPERATIONS: [Operation; 31] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::REGISTER,
@@ -77,6 +78,7 @@ pub const OPERATIONS: [Operation; 30] = [
     Operation::RNG_SEED,
     Operation::EXPORT,
     Operation::IMPORT,
+    Operation::DERIVE_KEY,
 ];
 
 /// Runs one batch item (called by the pipeline, `pipeline.rs`, once per item, in the item's
@@ -108,6 +110,7 @@ pub(crate) async fn dispatch(
         P::ReKey(r) => create::rekey(ctx, r).await?.into(),
         P::Export(r) => transfer::export(ctx, r).await?.into(),
         P::Import(r) => transfer::import(ctx, r).await?.into(),
+        P::DeriveKey(r) => derive::derive_key(ctx, r).await?.into(),
         P::Get(r) => get::get(ctx, r).await?.into(),
         P::GetAttributes(r) => attribute_ops::get_attributes(ctx, r)?.into(),
         P::GetAttributeList(r) => attribute_ops::get_attribute_list(ctx, r)?.into(),
@@ -134,7 +137,6 @@ pub(crate) async fn dispatch(
         P::Log(_) => log::log(ctx, &item.payload.to_ttlv(ctx.version))?,
         // Typed by the codec, not performed by the server: answered as unknown operations are.
         P::ReKeyKeyPair(_)
-        | P::DeriveKey(_)
         | P::Certify(_)
         | P::ReCertify(_)
         | P::Validate(_)

@@ -48,6 +48,7 @@ pub const TABLE: &[(Operation, &[Role])] = &[
     (Operation::REGISTER, TENANT_USERS),
     (Operation::IMPORT, TENANT_USERS),
     (Operation::EXPORT, TENANT_USERS),
+    (Operation::DERIVE_KEY, TENANT_USERS),
     (Operation::RE_KEY, TENANT_USERS),
     (Operation::GET, TENANT_USERS),
     (Operation::ADD_ATTRIBUTE, TENANT_USERS),

@@ -17,6 +17,7 @@ mod bench;
 mod certificate_reload;
 mod cluster;
 mod conformance;
+mod derive;
 mod dev_command;
 mod disk_watermark;
 mod docs;

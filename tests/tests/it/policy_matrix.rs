@@ -81,6 +81,7 @@ const KMIP_MATRIX: &[(Operation, [bool; 5])] = &[
     (Operation::LOG, [Y, Y, N, N, N]),
     (Operation::EXPORT, [Y, Y, N, N, N]),
     (Operation::IMPORT, [Y, Y, N, N, N]),
+    (Operation::DERIVE_KEY, [Y, Y, N, N, N]),
     (Operation::RNG_SEED, [N, N, N, N, N]),
 ];
 
@@ -288,6 +289,37 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 5], bool)] = &[
         true,
     ),
     ("GET", "/v1/tenants/{tenant}/events", [F, A, A, A, A], true),
+    ("GET", "/v1/tenants/{tenant}/exports", [F, A, A, A, F], true),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/exports",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/exports/{job}/approve",
+        [F, A, F, F, F],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/exports/{job}/bundle",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/imports",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/import-key",
+        [F, A, F, A, F],
+        true,
+    ),
 ];
 
 /// The client the admin routes' `{name}` names (enrolled by the test, never used).
@@ -444,6 +476,30 @@ async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
                 data: Some(Bytes::new(asym::MESSAGE.to_vec())),
                 signature_data: Some(Bytes::new(signature)),
                 ..SignatureVerifyRequest::default()
+            }
+            .into()
+        }
+        Operation::DERIVE_KEY => {
+            let base = acme
+                .create_symmetric_key(
+                    kmip_codec::enums::CryptographicAlgorithm::AES,
+                    256,
+                    kmip_codec::enums::CryptographicUsageMask::DERIVE_KEY,
+                    Attributes::new(),
+                )
+                .await
+                .expect("acme creates a derivation key");
+            acme.activate(&base).await.expect("acme activates it");
+            kmip_codec::model::DeriveKeyRequest {
+                object_type: ObjectType::SECRET_DATA,
+                unique_identifiers: vec![base],
+                derivation_method: kmip_codec::enums::DerivationMethod::HKDF,
+                derivation_parameters: kmip_codec::model::DerivationParameters::default(),
+                attributes: Attributes::new().with(
+                    kmip_codec::tags::Tag::CRYPTOGRAPHIC_LENGTH,
+                    AttributeValue::Integer(256),
+                ),
+                template_names: Vec::new(),
             }
             .into()
         }
