@@ -20,6 +20,7 @@ pub mod error;
 mod get;
 mod key_pair;
 mod key_wrap;
+mod lease;
 mod lifecycle;
 mod locate;
 mod log;
@@ -47,7 +48,7 @@ pub use error::OpError;
 /// (Query lists those the policy allows to some role: all but RNG Seed), each with a row in
 /// the policy's `policy::kmip::TABLE`. Every other operation is answered Operation Not
 /// Supported.
-pub const OPERATIONS: [Operation; 31] = [
+pub const OPERATIONS: [Operation; 35] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::REGISTER,
@@ -79,6 +80,10 @@ pub const OPERATIONS: [Operation; 31] = [
     Operation::EXPORT,
     Operation::IMPORT,
     Operation::DERIVE_KEY,
+    Operation::OBTAIN_LEASE,
+    Operation::GET_USAGE_ALLOCATION,
+    Operation::ARCHIVE,
+    Operation::RECOVER,
 ];
 
 /// Runs one batch item (called by the pipeline, `pipeline.rs`, once per item, in the item's
@@ -111,6 +116,10 @@ pub(crate) async fn dispatch(
         P::Export(r) => transfer::export(ctx, r).await?.into(),
         P::Import(r) => transfer::import(ctx, r).await?.into(),
         P::DeriveKey(r) => derive::derive_key(ctx, r).await?.into(),
+        P::ObtainLease(r) => lease::obtain_lease(ctx, r)?.into(),
+        P::GetUsageAllocation(r) => lease::get_usage_allocation(ctx, r).await?.into(),
+        P::Archive(r) => lease::archive(ctx, r)?.into(),
+        P::Recover(r) => lease::recover(ctx, r)?.into(),
         P::Get(r) => get::get(ctx, r).await?.into(),
         P::GetAttributes(r) => attribute_ops::get_attributes(ctx, r)?.into(),
         P::GetAttributeList(r) => attribute_ops::get_attribute_list(ctx, r)?.into(),
@@ -140,10 +149,6 @@ pub(crate) async fn dispatch(
         | P::Certify(_)
         | P::ReCertify(_)
         | P::Validate(_)
-        | P::GetUsageAllocation(_)
-        | P::ObtainLease(_)
-        | P::Archive(_)
-        | P::Recover(_)
         | P::AdjustAttribute(_)
         | P::Interop(_)
         | P::SetEndpointRole(_)

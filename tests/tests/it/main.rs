@@ -30,6 +30,7 @@ mod hostile;
 mod identity;
 mod kmip_https;
 mod kmsctl;
+mod lease;
 mod locate;
 mod mac;
 mod passwords;

@@ -82,6 +82,10 @@ const KMIP_MATRIX: &[(Operation, [bool; 5])] = &[
     (Operation::EXPORT, [Y, Y, N, N, N]),
     (Operation::IMPORT, [Y, Y, N, N, N]),
     (Operation::DERIVE_KEY, [Y, Y, N, N, N]),
+    (Operation::OBTAIN_LEASE, [Y, Y, N, N, N]),
+    (Operation::GET_USAGE_ALLOCATION, [Y, Y, N, N, N]),
+    (Operation::ARCHIVE, [Y, Y, N, N, N]),
+    (Operation::RECOVER, [Y, Y, N, N, N]),
     (Operation::RNG_SEED, [N, N, N, N, N]),
 ];
 
@@ -650,6 +654,39 @@ async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
             .into()
         }
         Operation::RNG_RETRIEVE => RngRetrieveRequest { data_length: 16 }.into(),
+        Operation::OBTAIN_LEASE => kmip_codec::model::ObtainLeaseRequest {
+            unique_identifier: Some(acme_key(acme, true).await),
+        }
+        .into(),
+        Operation::GET_USAGE_ALLOCATION => {
+            let uid = acme_key(acme, true).await;
+            acme.add_attribute(
+                &uid,
+                kmip_codec::model::Attribute::new(
+                    kmip_codec::tags::Tag::USAGE_LIMITS,
+                    AttributeValue::UsageLimits(kmip_codec::model::UsageLimits {
+                        total: 1000,
+                        count: None,
+                        unit: kmip_codec::enums::UsageLimitsUnit::BYTE,
+                    }),
+                ),
+            )
+            .await
+            .expect("acme sets usage limits");
+            kmip_codec::model::GetUsageAllocationRequest {
+                unique_identifier: Some(uid),
+                usage_limits_count: 10,
+            }
+            .into()
+        }
+        Operation::ARCHIVE => kmip_codec::model::ArchiveRequest {
+            unique_identifier: Some(acme_key(acme, true).await),
+        }
+        .into(),
+        Operation::RECOVER => kmip_codec::model::RecoverRequest {
+            unique_identifier: Some(acme_key(acme, true).await),
+        }
+        .into(),
         Operation::RNG_SEED => RngSeedRequest {
             data: Bytes::new(vec![1; 16]),
         }
