@@ -2,6 +2,8 @@
 
 use kmip_codec::enums::{ObjectType, QueryFunction};
 use kmip_codec::model::{QueryRequest, QueryResponse};
+use kmip_codec::tags::Tag;
+use kmip_codec::ttlv::Ttlv;
 
 use super::Ctx;
 
@@ -41,7 +43,10 @@ pub(super) fn query(ctx: &Ctx<'_>, r: &QueryRequest) -> QueryResponse {
         },
         vendor_identification: asks(QueryFunction::QUERY_SERVER_INFORMATION)
             .then(|| VENDOR_IDENTIFICATION.to_owned()),
-        server_information: None,
+        // Vendor-specific and optional in content (KMIP 1.4 section 4.25): this server tells
+        // nothing more than its Vendor Identification, so the structure is empty.
+        server_information: asks(QueryFunction::QUERY_SERVER_INFORMATION)
+            .then(|| Ttlv::structure(Tag::SERVER_INFORMATION, Vec::new())),
         application_namespaces: Vec::new(),
         other: Vec::new(),
     }

@@ -44,6 +44,17 @@
 //!    least one of each kind the vector lists, each at most once; the rest of the payload is
 //!    compared as usual. The server's list is true by construction: `ops::query` lists the
 //!    operations of its dispatch table that the version defines and some role may call.
+//!    Likewise the Vendor Identification and Server Information a Query Server Information
+//!    asks for (KMIP 1.4 section 4.25, 2.1 section 6.1.37: the Vendor Identification "SHALL be
+//!    a text string that uniquely identifies the vendor", Server Information is
+//!    "vendor-specific"): each must be there, of its type, when the vector has it (a Vendor
+//!    Identification not empty); their values are the vendor's and are not compared.
+//! 8. The order of Get Attribute List. The Attribute Names (1.x) or Attribute References (2.x)
+//!    of a Get Attribute List answer (KMIP 1.4 section 4.13, 2.1 section 6.1.23) are a list of
+//!    the object's attributes in no order the specification sets; the vendors differ (TL-M-3
+//!    lists the custom attributes first and Protection Storage Mask last, SKFF-M-9 lists
+//!    neither so). They are compared as a multiset: every name the vector lists, each as often,
+//!    and none more.
 //!
 //! Two corrections happen when a file is loaded, not here: runs of spaces inside Attribute
 //! Names collapse to one (a transcription artifact, see `template`), and the [`super::errata`]
@@ -304,15 +315,26 @@ impl Walk<'_> {
             |tag: Tag| query_payload && matches!(tag, Tag::OPERATION | Tag::OBJECT_TYPE);
         if query_payload {
             self.capabilities(expected, got)?;
+            self.vendor_items(expected, got)?;
         }
+        let vendors = |tag: Tag| {
+            query_payload && matches!(tag, Tag::VENDOR_IDENTIFICATION | Tag::SERVER_INFORMATION)
+        };
         let expected: Vec<&Node> = expected
             .iter()
-            .filter(|n| !free(n.tag()) && !capability(n.tag()))
+            .filter(|n| !free(n.tag()) && !capability(n.tag()) && !vendors(n.tag()))
             .collect();
-        let got: Vec<&Ttlv> = got
+        let mut got: Vec<&Ttlv> = got
             .iter()
-            .filter(|i| !free(i.tag) && !capability(i.tag))
+            .filter(|i| !free(i.tag) && !capability(i.tag) && !vendors(i.tag))
             .collect();
+        // Get Attribute List names in any order (rule 8).
+        if parent == Some(Tag::RESPONSE_PAYLOAD)
+            && self.item.operation == Some(Operation::GET_ATTRIBUTE_LIST)
+            && in_response
+        {
+            got = in_expected_order(&expected, got);
+        }
         let mut seen: HashMap<Tag, usize> = HashMap::new();
         for (i, want) in expected.iter().enumerate() {
             let count = seen.entry(want.tag()).or_insert(0);
@@ -363,6 +385,33 @@ impl Walk<'_> {
             if let Some(why) = why {
                 self.path.push((tag, 0));
                 let d = self.differ(want, listed.first().copied(), Some(why));
+                self.path.pop();
+                return Err(d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Rule 7, the vendor's items: the Vendor Identification (a text, not empty) and the Server
+    /// Information (a structure) are there when the vector has them; values not compared.
+    fn vendor_items(&mut self, expected: &[Node], got: &[Ttlv]) -> Result<(), Difference> {
+        for tag in [Tag::VENDOR_IDENTIFICATION, Tag::SERVER_INFORMATION] {
+            let Some(want) = expected.iter().find(|n| n.tag() == tag) else {
+                continue;
+            };
+            let have = got.iter().find(|i| i.tag == tag);
+            let why = match have {
+                None => Some("missing item"),
+                Some(h) if h.value.item_type() != want.item_type() => Some("another type"),
+                Some(Ttlv {
+                    value: Value::TextString(t),
+                    ..
+                }) if t.is_empty() => Some("an empty Vendor Identification"),
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                self.path.push((tag, 0));
+                let d = self.differ(Some(want), have, Some(why));
                 self.path.pop();
                 return Err(d);
             }
@@ -639,6 +688,39 @@ impl Walk<'_> {
             note: note.map(str::to_owned),
         }
     }
+}
+
+/// Rule 8: `got` with its attribute names (Attribute Name, Attribute Reference) put in the
+/// order the vector lists them, where it lists them; the names it does not list follow, in the
+/// server's order (the comparison then finds them unexpected), every other item keeps its place.
+fn in_expected_order<'g>(expected: &[&Node], got: Vec<&'g Ttlv>) -> Vec<&'g Ttlv> {
+    let is_name = |tag: Tag| matches!(tag, Tag::ATTRIBUTE_NAME | Tag::ATTRIBUTE_REFERENCE);
+    let mut names: Vec<Option<&Ttlv>> = got
+        .iter()
+        .filter(|i| is_name(i.tag))
+        .map(|i| Some(*i))
+        .collect();
+    let mut ordered: Vec<&Ttlv> = Vec::with_capacity(names.len());
+    for want in expected.iter().filter(|n| is_name(n.tag())) {
+        // A name is a literal (or an Attribute Reference structure of literals).
+        let Ok(want) = want.instantiate(&mut |_, _| Err(Error::Unresolved(String::new()))) else {
+            continue;
+        };
+        if let Some(slot) = names.iter_mut().find(|n| n.is_some_and(|n| *n == want)) {
+            ordered.extend(slot.take());
+        }
+    }
+    ordered.extend(names.into_iter().flatten());
+    let mut ordered = ordered.into_iter();
+    got.into_iter()
+        .map(|i| {
+            if is_name(i.tag) {
+                ordered.next().unwrap_or(i)
+            } else {
+                i
+            }
+        })
+        .collect()
 }
 
 /// Unix seconds of a Date-Time or Date-Time Extended value.

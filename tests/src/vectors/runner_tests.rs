@@ -593,3 +593,77 @@ fn a_query_answer_lists_the_servers_own_capabilities() {
     let (_, d) = difference(run(&v, &twice));
     assert!(d.to_string().contains("twice"), "{d}");
 }
+
+#[test]
+fn the_vendor_identification_and_server_information_are_the_servers_own() {
+    // Step 1 of TL-M-1-21 asks Query Server Information among others.
+    let v = vector("v2.1", "mandatory", "TL-M-1-21.xml");
+    let another_vendor = Tamper::new(&v, 1, |m| {
+        assert!(edit(m, Tag::VENDOR_IDENTIFICATION, &mut |i| {
+            i.value = Value::TextString("another-vendor.example".into());
+        }));
+        assert!(edit(m, Tag::SERVER_INFORMATION, &mut |i| {
+            i.value = Value::Structure(vec![Ttlv::new(
+                Tag::VENDOR_IDENTIFICATION,
+                Value::TextString("build 7".into()),
+            )]);
+        }));
+    });
+    assert!(matches!(run(&v, &another_vendor), Outcome::Passed { .. }));
+    let no_information = Tamper::new(&v, 1, |m| {
+        assert!(remove_all_in_payload(m, Tag::SERVER_INFORMATION));
+    });
+    let (step, d) = difference(run(&v, &no_information));
+    assert_eq!(step, 1);
+    assert_eq!(d.note.as_deref(), Some("missing item"), "{d}");
+    let nameless = Tamper::new(&v, 1, |m| {
+        assert!(edit(m, Tag::VENDOR_IDENTIFICATION, &mut |i| {
+            i.value = Value::TextString(String::new());
+        }));
+    });
+    let (_, d) = difference(run(&v, &nameless));
+    assert_eq!(
+        d.note.as_deref(),
+        Some("an empty Vendor Identification"),
+        "{d}"
+    );
+}
+
+#[test]
+fn get_attribute_list_names_may_come_in_any_order_but_all_and_once() {
+    // Step 9 of SKFF-M-9-21 is a Get Attribute List (2.x Attribute References).
+    let v = vector("v2.1", "mandatory", "SKFF-M-9-21.xml");
+    let names_of = |m: &mut Ttlv, f: &dyn Fn(&mut Vec<Ttlv>)| {
+        assert!(edit(m, Tag::RESPONSE_PAYLOAD, &mut |p| {
+            if let Value::Structure(children) = &mut p.value {
+                let mut names: Vec<Ttlv> = children
+                    .iter()
+                    .filter(|c| c.tag == Tag::ATTRIBUTE_REFERENCE)
+                    .cloned()
+                    .collect();
+                assert!(names.len() > 10);
+                f(&mut names);
+                children.retain(|c| c.tag != Tag::ATTRIBUTE_REFERENCE);
+                children.extend(names);
+            }
+        }));
+    };
+    let reversed = Tamper::new(&v, 9, |m| names_of(m, &|n| n.reverse()));
+    assert!(matches!(run(&v, &reversed), Outcome::Passed { .. }));
+    let one_missing = Tamper::new(&v, 9, |m| {
+        names_of(m, &|n| {
+            n.remove(3);
+        })
+    });
+    let (step, d) = difference(run(&v, &one_missing));
+    assert_eq!(step, 9);
+    assert!(d.path.ends_with("AttributeReference[3]"), "{d}");
+    let one_twice = Tamper::new(&v, 9, |m| {
+        names_of(m, &|n| {
+            let first = n[0].clone();
+            n.push(first);
+        })
+    });
+    let (_, d) = difference(run(&v, &one_twice));
+    assert_eq!(d.note.as_deref(), Some("unexpected item"), "{d}");
+}

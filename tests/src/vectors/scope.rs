@@ -92,7 +92,17 @@ pub fn family_of(file_name: &str) -> Option<&'static Family> {
 /// SHA-512). TL-M-2 creates a key for a tape; SASED-M-2
 /// registers a drive's password (Secret Data) with custom attributes and SASED-M-3 finds it
 /// again (their 1.3 files also register and use a Template, which the server refuses).
-pub const PASSING_ELSEWHERE: [&str; 73] = [
+pub const PASSING_ELSEWHERE: [&str; 81] = [
+    // Query of operations, object types and server information (compare rule 7), and of
+    // application namespaces (the server supports none, as the files expect).
+    "TL-M-1-13",
+    "TL-M-1-14",
+    "TL-M-1-20",
+    "TL-M-1-21",
+    "SASED-M-1-13",
+    "SASED-M-1-14",
+    "SASED-M-1-20",
+    "SASED-M-1-21",
     "TL-M-2-13",
     "TL-M-2-14",
     "TL-M-2-20",
@@ -320,7 +330,8 @@ mod tests {
         assert_eq!(classify("CS-AC-M-3-ECC-13.xml"), Scope::NotYetInScope);
         assert_eq!(classify("CS-AC-M-1-14.xml"), Scope::In);
         assert_eq!(classify("AKLC-M-1-21.xml"), Scope::In);
-        assert_eq!(classify("TL-M-1-21.xml"), Scope::NotYetInScope);
+        assert_eq!(classify("TL-M-1-21.xml"), Scope::In);
+        assert_eq!(classify("TL-M-3-21.xml"), Scope::NotYetInScope);
         assert_eq!(classify("TL-M-2-21.xml"), Scope::In);
         assert_eq!(classify("SASED-M-2-13.xml"), Scope::NotYetInScope);
         assert_eq!(classify("AX-M-1-14.xml"), Scope::In);
