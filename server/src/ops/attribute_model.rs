@@ -547,6 +547,7 @@ pub(crate) fn apply_template(
             }
         }
     }
+    super::quantum_safe::check(record, &list)?;
     set_others(record, &list)
 }
 

@@ -29,6 +29,7 @@ pub mod on_behalf;
 pub mod pipeline;
 mod pki;
 pub(crate) mod protection;
+mod quantum_safe;
 mod query;
 mod signing;
 pub(crate) mod state;
