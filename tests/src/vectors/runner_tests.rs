@@ -126,7 +126,7 @@ fn every_replayed_vector_matches_itself() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(passed >= 330, "only {passed} files replayed");
+    assert!(passed >= 325, "only {passed} files replayed");
 }
 
 #[test]

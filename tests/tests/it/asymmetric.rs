@@ -568,7 +568,7 @@ kms_tests::server_test! {
 }
 
 /// Runs `openssl` with `args`; its standard output (panics when it fails).
-fn openssl(args: &[&str]) -> Vec<u8> {
+pub(crate) fn openssl(args: &[&str]) -> Vec<u8> {
     let out = std::process::Command::new("openssl")
         .args(args)
         .output()
@@ -583,7 +583,7 @@ fn openssl(args: &[&str]) -> Vec<u8> {
 
 /// A Public or Private Key object with byte-string material in `format`, and optionally the
 /// Key Block's algorithm and length.
-fn key_object(
+pub(crate) fn key_object(
     private: bool,
     format: KeyFormatType,
     der: &[u8],

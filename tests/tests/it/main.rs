@@ -40,6 +40,7 @@ mod protections;
 mod pull;
 mod pykmip;
 mod quotas;
+mod registered_ec_keys;
 mod replication;
 mod schema_version;
 mod tenancy;
