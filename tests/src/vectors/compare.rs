@@ -49,12 +49,14 @@
 //!    a text string that uniquely identifies the vendor", Server Information is
 //!    "vendor-specific"): each must be there, of its type, when the vector has it (a Vendor
 //!    Identification not empty); their values are the vendor's and are not compared.
-//! 8. The order of Get Attribute List. The Attribute Names (1.x) or Attribute References (2.x)
-//!    of a Get Attribute List answer (KMIP 1.4 section 4.13, 2.1 section 6.1.23) are a list of
-//!    the object's attributes in no order the specification sets; the vendors differ (TL-M-3
-//!    lists the custom attributes first and Protection Storage Mask last, SKFF-M-9 lists
-//!    neither so). They are compared as a multiset: every name the vector lists, each as often,
-//!    and none more.
+//! 8. The order of attribute lists. The Attribute Names (1.x) or Attribute References (2.x) of
+//!    a Get Attribute List answer (KMIP 1.4 section 4.13, 2.1 section 6.1.23), and the
+//!    attributes of a Get Attributes answer (1.4 section 4.14, 2.1 section 6.1.22), come in no
+//!    order the specification sets; the vendors differ (TL-M-3 lists the custom attributes
+//!    first and Protection Storage Mask last, SKFF-M-9 neither). Each entry the vector lists is
+//!    paired with the server's entry of the same attribute (name, vendor and Attribute Index),
+//!    instances of one attribute in their order, and compared as usual; the server's entries
+//!    the vector does not list are then unexpected, and an entry it lacks is a difference.
 //!
 //! Two corrections happen when a file is loaded, not here: runs of spaces inside Attribute
 //! Names collapse to one (a transcription artifact, see `template`), and the [`super::errata`]
@@ -328,12 +330,17 @@ impl Walk<'_> {
             .iter()
             .filter(|i| !free(i.tag) && !capability(i.tag) && !vendors(i.tag))
             .collect();
-        // Get Attribute List names in any order (rule 8).
-        if parent == Some(Tag::RESPONSE_PAYLOAD)
-            && self.item.operation == Some(Operation::GET_ATTRIBUTE_LIST)
-            && in_response
-        {
-            got = in_expected_order(&expected, got);
+        // Attribute lists in any order (rule 8); `true`: every child is an entry.
+        let listing = match (self.item.operation, parent) {
+            (
+                Some(Operation::GET_ATTRIBUTE_LIST | Operation::GET_ATTRIBUTES),
+                Some(Tag::RESPONSE_PAYLOAD),
+            ) => Some(false),
+            (Some(Operation::GET_ATTRIBUTES), Some(Tag::ATTRIBUTES)) => Some(true),
+            _ => None,
+        };
+        if let Some(every_child) = listing.filter(|_| in_response) {
+            got = in_expected_order(&expected, got, every_child);
         }
         let mut seen: HashMap<Tag, usize> = HashMap::new();
         for (i, want) in expected.iter().enumerate() {
@@ -690,37 +697,97 @@ impl Walk<'_> {
     }
 }
 
-/// Rule 8: `got` with its attribute names (Attribute Name, Attribute Reference) put in the
-/// order the vector lists them, where it lists them; the names it does not list follow, in the
-/// server's order (the comparison then finds them unexpected), every other item keeps its place.
-fn in_expected_order<'g>(expected: &[&Node], got: Vec<&'g Ttlv>) -> Vec<&'g Ttlv> {
-    let is_name = |tag: Tag| matches!(tag, Tag::ATTRIBUTE_NAME | Tag::ATTRIBUTE_REFERENCE);
-    let mut names: Vec<Option<&Ttlv>> = got
+/// Rule 8: `got` with its attribute entries put in the order the vector lists the same
+/// attributes, where it lists them; the entries it does not list follow, in the server's order
+/// (the comparison then finds them unexpected). Entries: Attribute Names, Attribute References
+/// and Attribute structures, and with `every_child` (a 2.x Attributes structure) every child;
+/// other items keep their place.
+fn in_expected_order<'g>(
+    expected: &[&Node],
+    got: Vec<&'g Ttlv>,
+    every_child: bool,
+) -> Vec<&'g Ttlv> {
+    let mut entries: Vec<Option<&Ttlv>> = got
         .iter()
-        .filter(|i| is_name(i.tag))
+        .filter(|i| entry_key(i, every_child).is_some())
         .map(|i| Some(*i))
         .collect();
-    let mut ordered: Vec<&Ttlv> = Vec::with_capacity(names.len());
-    for want in expected.iter().filter(|n| is_name(n.tag())) {
-        // A name is a literal (or an Attribute Reference structure of literals).
-        let Ok(want) = want.instantiate(&mut |_, _| Err(Error::Unresolved(String::new()))) else {
+    let mut ordered: Vec<&Ttlv> = Vec::with_capacity(entries.len());
+    for want in expected {
+        let Some(key) = node_key(want, every_child) else {
             continue;
         };
-        if let Some(slot) = names.iter_mut().find(|n| n.is_some_and(|n| *n == want)) {
+        if let Some(slot) = entries
+            .iter_mut()
+            .find(|e| e.is_some_and(|e| entry_key(e, every_child).as_ref() == Some(&key)))
+        {
             ordered.extend(slot.take());
         }
     }
-    ordered.extend(names.into_iter().flatten());
+    ordered.extend(entries.into_iter().flatten());
     let mut ordered = ordered.into_iter();
     got.into_iter()
         .map(|i| {
-            if is_name(i.tag) {
+            if entry_key(i, every_child).is_some() {
                 ordered.next().unwrap_or(i)
             } else {
                 i
             }
         })
         .collect()
+}
+
+/// Which attribute an entry of the server's list stands for (rule 8).
+fn entry_key(item: &Ttlv, every_child: bool) -> Option<String> {
+    let text = |tag: Tag| match item.child(tag).map(|c| &c.value) {
+        Some(Value::TextString(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let index = match item.child(Tag::ATTRIBUTE_INDEX).map(|c| &c.value) {
+        Some(Value::Integer(i)) => *i,
+        _ => 0,
+    };
+    match (&item.value, item.tag) {
+        (Value::TextString(s), Tag::ATTRIBUTE_NAME) => Some(format!("name {s}")),
+        (Value::Enumeration(e), Tag::ATTRIBUTE_REFERENCE) => Some(format!("tag {e:06X}")),
+        (Value::Structure(_), Tag::ATTRIBUTE_REFERENCE | Tag::ATTRIBUTE) => Some(format!(
+            "attribute {}/{}/{index}",
+            text(Tag::VENDOR_IDENTIFICATION),
+            text(Tag::ATTRIBUTE_NAME)
+        )),
+        _ if every_child => Some(format!("tag {:06X}", item.tag.0)),
+        _ => None,
+    }
+}
+
+/// Which attribute an entry of the vector's list stands for: as [`entry_key`], when the entry
+/// names it literally.
+fn node_key(node: &Node, every_child: bool) -> Option<String> {
+    match node {
+        Node::Literal(item) => entry_key(item, every_child),
+        Node::Hole { tag, .. } if every_child => Some(format!("tag {:06X}", tag.0)),
+        Node::Hole { .. } => None,
+        Node::Structure { tag, children } => {
+            let literal = |t: Tag| {
+                children.iter().find_map(|c| match c {
+                    Node::Literal(item) if item.tag == t => Some(item.clone()),
+                    _ => None,
+                })
+            };
+            let item = Ttlv::structure(
+                *tag,
+                [
+                    Tag::VENDOR_IDENTIFICATION,
+                    Tag::ATTRIBUTE_NAME,
+                    Tag::ATTRIBUTE_INDEX,
+                ]
+                .into_iter()
+                .filter_map(literal)
+                .collect(),
+            );
+            entry_key(&item, every_child)
+        }
+    }
 }
 
 /// Unix seconds of a Date-Time or Date-Time Extended value.
