@@ -34,6 +34,7 @@ mod query;
 mod signing;
 pub(crate) mod state;
 mod stream;
+mod templates;
 mod transfer;
 pub(crate) mod wrap_trust;
 

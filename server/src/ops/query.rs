@@ -4,6 +4,7 @@ use kmip_codec::enums::{ObjectType, QueryFunction};
 use kmip_codec::model::{QueryRequest, QueryResponse};
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Ttlv;
+use kmip_codec::version::ProtocolVersion;
 
 use super::Ctx;
 
@@ -37,7 +38,12 @@ pub(super) fn query(ctx: &Ctx<'_>, r: &QueryRequest) -> QueryResponse {
             Vec::new()
         },
         object_types: if asks(QueryFunction::QUERY_OBJECTS) {
-            OBJECT_TYPES.to_vec()
+            let mut types = OBJECT_TYPES.to_vec();
+            // Templates are stored and applied in the versions that have them (`templates`).
+            if ctx.version < ProtocolVersion::V2_0 {
+                types.push(ObjectType::TEMPLATE);
+            }
+            types
         } else {
             Vec::new()
         },

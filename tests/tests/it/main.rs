@@ -43,6 +43,7 @@ mod quotas;
 mod registered_ec_keys;
 mod replication;
 mod schema_version;
+mod templates;
 mod tenancy;
 mod tenant_migration;
 mod transport;
