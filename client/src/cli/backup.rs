@@ -214,7 +214,13 @@ fn check_snapshot(path: &Path, size: u64, digest: &str, schema: u64) -> Result<(
         path: path.to_owned(),
         source,
     };
-    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(bad(format!("{} is missing", path.display())));
+        }
+        Err(e) => return Err(read_error(e)),
+    };
     let len = file.metadata().map_err(read_error)?.len();
     if len < size {
         return Err(bad(format!(

@@ -1,0 +1,381 @@
+//! Backup and restore of the KMS itself (issue 20), with real parts: a real server on a real
+//! SoftHSM token, `kmsctl backup create` through the admin API while another task keeps
+//! creating keys, `kmsctl backup verify` offline (and its refusals: an altered manifest, a
+//! flipped byte, a missing or truncated file), `kmsd restore`'s library entry into a NEW data
+//! directory of a node on the same token (and its refusals), then the restored node serving
+//! every key acknowledged before the backup with the same bytes under the same UID, its audit
+//! trail continuing from the backup's checkpoint, recording the restore, and verifying.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use client::cli::Exit;
+use kmip_codec::enums::CryptographicUsageMask;
+use kmip_codec::model::Attributes;
+use kms_tests::testbed::{TestServer, create_aes_key, key_bytes, runtime};
+use serde_json::Value;
+use server::store::records::Role;
+
+use crate::export_import::register_key;
+use crate::tenant_migration::Kmsctl;
+
+/// A key registered with known bytes: they must never appear in the backup.
+const KNOWN: [u8; 32] = [0x5c; 32];
+
+/// `kmsctl` offline (no admin flags): exit, stdout, stderr.
+async fn offline(args: &[&str]) -> (Exit, String, String) {
+    kms_tests::kmsctl::run(args.iter().map(|a| (*a).to_owned())).await
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Copies the backup in `from` to `to` (a fresh directory) for a tampering case.
+fn copy_backup(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for name in ["backup.bin", "manifest.json", "manifest.sig", "signer.pem"] {
+        std::fs::copy(from.join(name), to.join(name)).expect("copy");
+    }
+}
+
+/// `kmsctl backup verify` on `dir` must fail; its error text.
+async fn verify_refused(dir: &Path, signer: &Path) -> String {
+    let (exit, out, err) = offline(&["backup", "verify", &s(dir), "--signer", &s(signer)]).await;
+    assert_eq!(exit, Exit::Failure, "verify accepted a bad backup: {out}");
+    err
+}
+
+/// `kmsctl audit export --out DIR`, which must succeed.
+async fn export_audit(ops: &Kmsctl, dir: &Path) {
+    let (exit, _, err) = ops.run(&["audit", "export", "--out", &s(dir)]).await;
+    assert_eq!(exit, Exit::Success, "audit export: {err}");
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_backup_taken_under_writes_verifies_offline_and_restores_into_a_new_data_directory() {
+    kms_tests::softhsm::run(
+        concat!(
+            module_path!(),
+            "::",
+            "a_backup_taken_under_writes_verifies_offline_and_restores_into_a_new_data_directory"
+        ),
+        |env| runtime().block_on(drill(env)),
+    );
+}
+
+async fn drill(env: &kms_tests::softhsm::Env) {
+    let work = env.dir().join("drill");
+    std::fs::create_dir_all(&work).expect("work dir");
+    let backup = work.join("backup");
+    let audit_before = work.join("audit-before");
+
+    // A node with tenants and keys.
+    let server = TestServer::start(env).await.expect("server");
+    let ops_files = server
+        .admin_identity(Role::Operator, None, "ops")
+        .await
+        .expect("operator");
+    let ops = Kmsctl::of(&server, ops_files.clone());
+    let mut acme = server
+        .client("acme")
+        .expect("acme")
+        .connect()
+        .await
+        .expect("connect");
+    let mut globex = server
+        .client("globex")
+        .expect("globex")
+        .connect()
+        .await
+        .expect("connect");
+    let known = register_key(
+        &mut acme,
+        &KNOWN,
+        CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT,
+        Attributes::new(),
+    )
+    .await;
+    let mut before: Vec<(String, &str, Vec<u8>)> = vec![(known, "acme", KNOWN.to_vec())];
+    for _ in 0..3 {
+        let uid = create_aes_key(&mut acme).await.expect("create");
+        let bytes = key_bytes(&mut acme, &uid).await;
+        before.push((uid, "acme", bytes));
+        let uid = create_aes_key(&mut globex).await.expect("create");
+        let bytes = key_bytes(&mut globex, &uid).await;
+        before.push((uid, "globex", bytes));
+    }
+    // The audit public key, as an auditor gets it out of band.
+    export_audit(&ops, &audit_before).await;
+    let signer = audit_before.join("audit-public-key.hex");
+    assert!(signer.is_file(), "no audit public key exported");
+
+    // Writes keep going while the backup is taken.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let connector = server.client("acme").expect("acme");
+        tokio::spawn(async move {
+            let mut conn = connector.connect().await.expect("connect");
+            let mut made: Vec<(Instant, String)> = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let uid = create_aes_key(&mut conn)
+                    .await
+                    .expect("create under backup");
+                made.push((Instant::now(), uid));
+            }
+            made
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let asked = Instant::now();
+    let created = ops.ok(&["backup", "create", "--out", &s(&backup)]).await;
+    let answered = Instant::now();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    let made = writer.await.expect("writer");
+    let acked_before: Vec<&String> = made
+        .iter()
+        .filter(|(t, _)| *t < asked)
+        .map(|(_, u)| u)
+        .collect();
+    let after: Vec<&String> = made
+        .iter()
+        .filter(|(t, _)| *t > answered)
+        .map(|(_, u)| u)
+        .collect();
+    assert!(!acked_before.is_empty(), "no write before the backup");
+    assert!(
+        !after.is_empty(),
+        "writes stopped while the backup was taken"
+    );
+    let during = made
+        .iter()
+        .filter(|(t, _)| *t >= asked && *t <= answered)
+        .count();
+    eprintln!(
+        "backup took {} ms while {} keys were created",
+        (answered - asked).as_millis(),
+        during
+    );
+    assert_eq!(created["manifest"]["format"], "kms-backup-1", "{created}");
+    assert_eq!(created["manifest"]["cluster"], Value::Null, "{created}");
+    let status = ops.ok(&["node", "status"]).await;
+    assert_eq!(
+        created["manifest"]["root_kcv"][0], status["root_kcv"],
+        "the manifest names the Root of Trust: {created} vs {status}"
+    );
+    let objects = created["manifest"]["tables"]["objects"]
+        .as_u64()
+        .expect("objects");
+    assert!(
+        objects >= (before.len() + acked_before.len()) as u64,
+        "{created}"
+    );
+    assert!(
+        created["manifest"]["audit_checkpoints"][0]["seq"].as_u64() > Some(0),
+        "the backup follows a checkpoint: {created}"
+    );
+
+    // Offline verification, against the signer known out of band.
+    let (exit, out, err) =
+        offline(&["backup", "verify", &s(&backup), "--signer", &s(&signer)]).await;
+    assert_eq!(exit, Exit::Success, "{err}");
+    assert!(
+        out.contains("backup verified: signature valid (given signer)"),
+        "{out}"
+    );
+    assert!(!contains(
+        &std::fs::read(backup.join("backup.bin")).expect("read"),
+        &KNOWN
+    ));
+    for (uid, _, bytes) in &before {
+        assert!(
+            !contains(
+                &std::fs::read(backup.join("backup.bin")).expect("read"),
+                bytes
+            ),
+            "plaintext of {uid} in backup.bin"
+        );
+    }
+
+    // Refusals: an altered manifest, a flipped byte, a missing file, a truncated file.
+    let case = work.join("altered-manifest");
+    copy_backup(&backup, &case);
+    let text = std::fs::read_to_string(case.join("manifest.json")).expect("manifest");
+    std::fs::write(
+        case.join("manifest.json"),
+        text.replacen("\"objects\": ", "\"objects\": 1", 1),
+    )
+    .expect("write");
+    assert!(
+        verify_refused(&case, &signer)
+            .await
+            .contains("signature does not verify")
+    );
+    let case = work.join("flipped-byte");
+    copy_backup(&backup, &case);
+    let mut bytes = std::fs::read(case.join("backup.bin")).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(case.join("backup.bin"), &bytes).expect("write");
+    assert!(
+        verify_refused(&case, &signer)
+            .await
+            .contains("SHA-256 differs")
+    );
+    let case = work.join("truncated");
+    copy_backup(&backup, &case);
+    let bytes = std::fs::read(case.join("backup.bin")).expect("read");
+    std::fs::write(case.join("backup.bin"), &bytes[..bytes.len() - 100]).expect("write");
+    assert!(verify_refused(&case, &signer).await.contains("truncated"));
+    let case = work.join("missing-file");
+    copy_backup(&backup, &case);
+    std::fs::remove_file(case.join("backup.bin")).expect("rm");
+    assert!(
+        verify_refused(&case, &signer)
+            .await
+            .contains("backup.bin is missing")
+    );
+    let case = work.join("other-signer");
+    copy_backup(&backup, &case);
+    let foreign = "04".to_owned() + &"11".repeat(64);
+    let (exit, _, err) = offline(&["backup", "verify", &s(&case), "--signer", &foreign]).await;
+    assert_eq!(exit, Exit::Failure, "{err}");
+
+    let config = server.layout().config();
+    let old_data = server.layout().dir.join("data");
+    drop(acme);
+    drop(globex);
+    server.shutdown().await;
+
+    // Restore into a NEW data directory of a node on the same token.
+    let new_data = work.join("restored-data");
+    let overrides = [
+        ("KMSD_SERVER__DATA_DIR", s(&new_data)),
+        ("KMSD_ADMIN__LISTEN", "127.0.0.1:0".to_owned()),
+    ];
+    let settings_with = |data: &Path| {
+        let o = overrides.clone();
+        let mut o = o.map(|(k, v)| (k.to_owned(), v));
+        o[0].1 = s(data);
+        server::config::Settings::load(&config, o).expect("settings")
+    };
+    // refused: a data directory holding state; a manifest altered; a file missing
+    if old_data.is_dir() {
+        let refused =
+            server::backup::restore(&settings_with(&old_data), &backup, &s(&signer)).await;
+        assert!(
+            matches!(
+                refused,
+                Err(server::backup::BackupError::DataDirNotEmpty(_))
+            ),
+            "{refused:?}"
+        );
+    }
+    let refused = server::backup::restore(
+        &settings_with(&work.join("never")),
+        &work.join("altered-manifest"),
+        &s(&signer),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(server::backup::BackupError::BadSignature)),
+        "{refused:?}"
+    );
+    assert!(
+        !work.join("never").exists(),
+        "a refused restore wrote a data directory"
+    );
+    let refused = server::backup::restore(
+        &settings_with(&work.join("never")),
+        &work.join("flipped-byte"),
+        &s(&signer),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(server::backup::BackupError::DigestMismatch)),
+        "{refused:?}"
+    );
+
+    let started = Instant::now();
+    let restored = server::backup::restore(&settings_with(&new_data), &backup, &s(&signer))
+        .await
+        .expect("restore");
+    let restore_ms = started.elapsed().as_millis();
+    let continued = restored.continued_from.clone().expect("the log continues");
+    assert!(restored.audit_seq == continued.seq + 1, "{restored:?}");
+
+    let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = TestServer::start_restored(env, &overrides)
+        .await
+        .expect("restored node");
+    eprintln!(
+        "restore took {restore_ms} ms, restore and start {} ms",
+        started.elapsed().as_millis()
+    );
+    let mut acme = server
+        .client("acme")
+        .expect("acme")
+        .connect()
+        .await
+        .expect("connect");
+    let mut globex = server
+        .client("globex")
+        .expect("globex")
+        .connect()
+        .await
+        .expect("connect");
+    for (uid, tenant, bytes) in &before {
+        let conn = if *tenant == "acme" {
+            &mut acme
+        } else {
+            &mut globex
+        };
+        assert_eq!(&key_bytes(conn, uid).await, bytes, "key {uid} of {tenant}");
+    }
+    for uid in &acked_before {
+        assert_eq!(
+            key_bytes(&mut acme, uid).await.len(),
+            32,
+            "key {uid} acknowledged before"
+        );
+    }
+    // the state is the backup's: a key made after it is not there
+    let later = after.last().expect("a later key");
+    assert!(
+        acme.get(later, None).await.is_err(),
+        "a key made after the backup is served"
+    );
+    // and the restored node takes writes
+    create_aes_key(&mut acme)
+        .await
+        .expect("create after restore");
+
+    // The audit trail records the restore and verifies, continuing from the checkpoint.
+    let ops = Kmsctl::of(&server, ops_files);
+    let audit_after = work.join("audit-after");
+    export_audit(&ops, &audit_after).await;
+    let records = std::fs::read_to_string(audit_after.join("records.jsonl")).expect("records");
+    let restore_line = records
+        .lines()
+        .find(|l| l.contains("\"kmsd restore\""))
+        .expect("the restore is recorded");
+    assert!(
+        restore_line.contains(&format!("backup:{}", restored.manifest_sha256)),
+        "{restore_line}"
+    );
+    let (exit, out, err) = offline(&["audit", "verify", "--dir", &s(&audit_after), "--json"]).await;
+    assert_eq!(exit, Exit::Success, "audit verify: {out} {err}");
+    let report: Value = serde_json::from_str(&out).expect("verify JSON");
+    assert_eq!(report["clean"], true, "{report}");
+    drop(acme);
+    drop(globex);
+    server.shutdown().await;
+}
