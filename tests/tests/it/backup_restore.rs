@@ -304,13 +304,46 @@ async fn drill(env: &kms_tests::softhsm::Env) {
         "{refused:?}"
     );
 
+    // The restore itself: the real `kmsd restore`, offline, before the node first starts.
     let started = Instant::now();
-    let restored = server::backup::restore(&settings_with(&new_data), &backup, &s(&signer))
-        .await
-        .expect("restore");
+    let kmsd = kms_tests::cluster::kmsd_path().expect("kmsd built (cargo build -p server --bins)");
+    let ran = std::process::Command::new(kmsd)
+        .args(["restore", "--backup", &s(&backup), "--signer", &s(&signer)])
+        .args(["--config", &s(&config)])
+        .env("KMSD_SERVER__DATA_DIR", s(&new_data))
+        .output()
+        .expect("run kmsd restore");
     let restore_ms = started.elapsed().as_millis();
-    let continued = restored.continued_from.clone().expect("the log continues");
-    assert!(restored.audit_seq == continued.seq + 1, "{restored:?}");
+    let said = String::from_utf8_lossy(&ran.stdout).into_owned();
+    assert!(
+        ran.status.success(),
+        "kmsd restore: {said} {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let manifest_sha256 =
+        server::backup::sha256_hex(&std::fs::read(backup.join("manifest.json")).expect("manifest"));
+    let continued = said
+        .lines()
+        .find_map(|l| l.strip_prefix("audit log continues from checkpoint "))
+        .and_then(|c| c.rsplit_once('#'))
+        .and_then(|(_, seq)| seq.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("the audit log does not continue: {said}"));
+    assert!(
+        said.contains(&format!(
+            "restore recorded as audit record {} (backup:{manifest_sha256})",
+            continued + 1
+        )),
+        "{said}"
+    );
+    // a second restore into the now restored directory is refused
+    let again = std::process::Command::new(kms_tests::cluster::kmsd_path().expect("kmsd"))
+        .args(["restore", "--backup", &s(&backup), "--signer", &s(&signer)])
+        .args(["--config", &s(&config)])
+        .env("KMSD_SERVER__DATA_DIR", s(&new_data))
+        .output()
+        .expect("run kmsd restore");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
 
     let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = TestServer::start_restored(env, &overrides)
@@ -368,7 +401,7 @@ async fn drill(env: &kms_tests::softhsm::Env) {
         .find(|l| l.contains("\"kmsd restore\""))
         .expect("the restore is recorded");
     assert!(
-        restore_line.contains(&format!("backup:{}", restored.manifest_sha256)),
+        restore_line.contains(&format!("backup:{manifest_sha256}")),
         "{restore_line}"
     );
     let (exit, out, err) = offline(&["audit", "verify", "--dir", &s(&audit_after), "--json"]).await;
