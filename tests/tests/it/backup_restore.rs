@@ -250,6 +250,7 @@ async fn drill(env: &kms_tests::softhsm::Env) {
     assert_eq!(exit, Exit::Failure, "{err}");
 
     let config = server.layout().config();
+    let server_layout = server.layout().clone();
     let old_data = server.layout().dir.join("data");
     drop(acme);
     drop(globex);
@@ -302,6 +303,47 @@ async fn drill(env: &kms_tests::softhsm::Env) {
     assert!(
         matches!(refused, Err(server::backup::BackupError::DigestMismatch)),
         "{refused:?}"
+    );
+
+    // refused: a token whose Root of Trust is another (a second token, its own root made by
+    // `kmsd ceremony init-root`)
+    let pin = std::fs::read_to_string(server_layout.pin_file()).expect("pin");
+    let so_pin = std::fs::read_to_string(server_layout.so_pin_file()).expect("so pin");
+    softhsm_support::init_token(&env.softhsm_conf(), "other-root", pin.trim(), so_pin.trim())
+        .expect("second token");
+    let other = work.join("other-root.toml");
+    std::fs::write(
+        &other,
+        format!(
+            "[hsm]\nmodule = {:?}\ntoken_label = \"other-root\"\npin_file = {:?}\n",
+            softhsm_support::module().expect("module"),
+            server_layout.pin_file()
+        ),
+    )
+    .expect("other token config");
+    let made = std::process::Command::new(kms_tests::cluster::kmsd_path().expect("kmsd"))
+        .args(["ceremony", "init-root", "--config", &s(&other)])
+        .output()
+        .expect("kmsd ceremony init-root");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // (the real binary: SoftHSM in this process lists only the tokens it found at start)
+    let refused = std::process::Command::new(kms_tests::cluster::kmsd_path().expect("kmsd"))
+        .args(["restore", "--backup", &s(&backup), "--signer", &s(&signer)])
+        .args(["--config", &s(&config)])
+        .env("KMSD_SERVER__DATA_DIR", s(&work.join("never")))
+        .env("KMSD_HSM__TOKEN_LABEL", "other-root")
+        .output()
+        .expect("run kmsd restore");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "restored under another root");
+    assert!(said.contains("Root of Trust KCV"), "{said}");
+    assert!(
+        !work.join("never").exists(),
+        "a refused restore wrote a data directory"
     );
 
     // The restore itself: the real `kmsd restore`, offline, before the node first starts.
