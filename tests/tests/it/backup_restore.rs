@@ -1,12 +1,12 @@
 //! Backup and restore of the KMS itself (issue 20), with real parts: a real server on a real
 //! SoftHSM token, `kmsctl backup create` through the admin API while another task keeps
 //! creating keys, `kmsctl backup verify` offline (and its refusals: an altered manifest, a
-//! flipped byte, a missing or truncated file), `kmsd restore` (the real binary; its refusals
-//! through the library) into a NEW data
-//! directory of a node on the same token (and its refusals), then the restored node serving
-//! every key acknowledged before the backup with the same bytes under the same UID, its audit
-//! trail continuing from the backup's checkpoint, recording the restore, and verifying; and a
-//! cluster's backup, taken on a follower, restored into the first node of a new cluster.
+//! flipped byte, a missing or truncated file), `kmsd restore` (the real binary; refusals also
+//! through the library) into a NEW data directory of a node on the same token, then the
+//! restored node serving every key acknowledged before the backup with the same bytes under
+//! the same UID, its audit trail continuing from the backup's checkpoint, recording the
+//! restore, and verifying; and a cluster's backup, taken on a follower, restored into the
+//! first node of a new cluster.
 
 use std::path::Path;
 use std::sync::Arc;
