@@ -292,6 +292,10 @@ impl ApiError {
                 StatusCode::INSUFFICIENT_STORAGE,
                 "backup larger than the admin API answers (64 MiB of backup.bin)",
             ),
+            ApiError::Backup(crate::backup::BackupError::Busy) => (
+                StatusCode::CONFLICT,
+                "a backup is already being taken on this node; try again",
+            ),
             ApiError::Backup(_) => (StatusCode::INTERNAL_SERVER_ERROR, "backup failed"),
             ApiError::Store(_)
             | ApiError::Commit(CommitError::Store(_))

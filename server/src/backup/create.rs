@@ -15,6 +15,9 @@ use super::{
 use crate::cluster::backup_file::{self, BackupContents};
 use crate::kms::Kms;
 
+/// Held while a backup is taken.
+static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// A backup as the admin API answers it.
 #[derive(Debug, Serialize)]
 pub struct BackupFiles {
@@ -32,6 +35,8 @@ pub struct BackupFiles {
 /// has waited for a read index (the admin API does for every call), so the read view holds
 /// every write acknowledged before the call; writes go on meanwhile.
 pub async fn create(kms: &Kms) -> Result<BackupFiles, BackupError> {
+    // One backup at a time: each holds its file in memory twice (bytes and base64).
+    let _running = RUNNING.try_acquire().map_err(|_| BackupError::Busy)?;
     crate::audit_housekeeping::checkpoint(kms)
         .await
         .map_err(BackupError::Checkpoint)?;

@@ -29,6 +29,9 @@ pub enum BackupError {
         /// Its size.
         bytes: u64,
     },
+    /// Another backup is being taken on this node.
+    #[error("a backup is already being taken on this node")]
+    Busy,
     /// Local file I/O.
     #[error("I/O: {0}")]
     Io(#[source] std::io::Error),

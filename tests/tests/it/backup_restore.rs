@@ -251,6 +251,17 @@ async fn drill(env: &kms_tests::softhsm::Env) {
     let (exit, _, err) = offline(&["backup", "verify", &s(&case), "--signer", &foreign]).await;
     assert_eq!(exit, Exit::Failure, "{err}");
 
+    // The backup call's own audit record names the backup as the restore's will.
+    let manifest_sha256 =
+        server::backup::sha256_hex(&std::fs::read(backup.join("manifest.json")).expect("manifest"));
+    let audit_mid = work.join("audit-mid");
+    export_audit(&ops, &audit_mid).await;
+    let records = std::fs::read_to_string(audit_mid.join("records.jsonl")).expect("records");
+    assert!(
+        records.contains(&format!("backup:{manifest_sha256}")),
+        "the backup call's record does not name the backup"
+    );
+
     let config = server.layout().config();
     let server_layout = server.layout().clone();
     let old_data = server.layout().dir.join("data");
@@ -364,8 +375,6 @@ async fn drill(env: &kms_tests::softhsm::Env) {
         "kmsd restore: {said} {}",
         String::from_utf8_lossy(&ran.stderr)
     );
-    let manifest_sha256 =
-        server::backup::sha256_hex(&std::fs::read(backup.join("manifest.json")).expect("manifest"));
     let continued = said
         .lines()
         .find_map(|l| l.strip_prefix("audit log continues from checkpoint "))
