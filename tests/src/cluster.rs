@@ -147,6 +147,32 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// The CA certificate (PEM) the nodes' certificates chain to.
+    pub fn ca_path(&self) -> &std::path::Path {
+        &self.ca
+    }
+
+    /// The operator's certificate and key.
+    pub fn operator_files(&self) -> &IdentityFiles {
+        &self.operator
+    }
+
+    /// Issues a certificate naming `urn:kms:principal:<role>:<tenant>:<name>` from the cluster's
+    /// CA (not enrolled: enroll it through the admin API).
+    pub fn issue_identity(
+        &self,
+        role: certs::Role,
+        tenant: Option<&str>,
+        name: &str,
+    ) -> Result<IdentityFiles, Error> {
+        let root = self
+            .dir
+            .as_ref()
+            .map(|d| d.path().to_owned())
+            .unwrap_or_default();
+        setup::issue_identity(&root.join("pki"), role, tenant, name)
+    }
+
     /// The Root of Trust's KCV every node's token holds.
     pub fn kcv(&self) -> &str {
         &self.kcv

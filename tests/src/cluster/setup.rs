@@ -44,6 +44,28 @@ pub(super) struct Pki {
 
 /// Makes a CA, node certificates for nodes `1..=nodes` (hosts `127.0.0.1` and the node's own
 /// loopback address), an operator certificate and a KMIP client certificate of `tenant`.
+/// Issues a client certificate for `role` in `tenant` named `name` from the CA in `dir`.
+pub(super) fn issue_identity(
+    dir: &Path,
+    role: Role,
+    tenant: Option<&str>,
+    name: &str,
+) -> Result<IdentityFiles, Error> {
+    let ca = certs::files::load_ca(&PemPaths::in_dir(dir, "ca"))?;
+    let tenant = tenant.map(TenantId::new).transpose()?;
+    let pair = ca.issue_client(&ClientRequest {
+        principal: PrincipalUri::new(role, tenant, name)?,
+        algorithm: KeyAlgorithm::EcdsaP256,
+        days: DAYS,
+    })?;
+    let paths = PemPaths::in_dir(dir, &format!("{}-{name}", role.as_str()));
+    certs::files::write_certified_key(&paths, &pair, false)?;
+    Ok(IdentityFiles {
+        cert: paths.cert,
+        key: paths.key,
+    })
+}
+
 pub(super) fn make_pki(
     dir: &Path,
     nodes: u64,

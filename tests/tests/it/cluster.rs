@@ -17,6 +17,7 @@
 mod cut_off;
 mod failover;
 mod kill_battery;
+mod migration;
 mod partition;
 mod platform;
 mod rotation;

@@ -179,7 +179,7 @@ pub(crate) fn open_with_openssl(bundle: &Path, private: &Path) -> Vec<(String, V
     out
 }
 
-fn named(name: &str) -> Attributes {
+pub(crate) fn named(name: &str) -> Attributes {
     Attributes::new().with(
         Tag::NAME,
         AttributeValue::Name(Name {
