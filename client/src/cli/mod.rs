@@ -3,8 +3,8 @@
 //!
 //! KMIP key commands (`key ...`) use the KMIP client over mutual TLS; admin commands
 //! (`tenant`, `node`, `client`, `inventory`, `key-admin`, `rotate-domain-key`, `health`,
-//! `audit export | tail`) use the admin API ([`crate::admin`]); `audit verify` and
-//! `audit export --from-dir` work on files only. Settings come from flags, `KMSCTL_*` variables and a TOML
+//! `audit export | tail`, `backup create`) use the admin API ([`crate::admin`]); `audit
+//! verify`, `audit export --from-dir` and `backup verify` work on files only. Settings come from flags, `KMSCTL_*` variables and a TOML
 //! file ([`settings`]).
 //!
 //! Exit codes ([`Exit`]): 0 success, 1 error, 2 usage (bad arguments or missing settings),
