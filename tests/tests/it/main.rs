@@ -13,6 +13,7 @@ mod audit_filing;
 mod audit_forwarding;
 mod audit_scopes;
 mod audit_trail;
+mod backup_restore;
 mod bench;
 mod certificate_reload;
 mod cluster;
