@@ -22,10 +22,10 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::error::{ClusterStoreError, LogRecord, SnapshotDefect};
+use super::requests::{self, Window};
 use super::snapshot::{
     Item, SnapshotData, SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified,
 };
-use super::requests::{self, Window};
 use super::types::{Incarnation, Op, Request, Response, TypeConfig};
 use crate::store::Store;
 use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite, replicated_table};

@@ -228,7 +228,9 @@ impl ReplicaWrite {
         self.txn
             .open_table(tables::REQUESTS)?
             .insert(id, (index, outcome))?;
-        self.txn.open_table(tables::REQUEST_ORDER)?.insert(index, id)?;
+        self.txn
+            .open_table(tables::REQUEST_ORDER)?
+            .insert(index, id)?;
         Ok(())
     }
 

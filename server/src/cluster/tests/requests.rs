@@ -83,7 +83,11 @@ fn a_request_in_the_log_twice_makes_one_object_and_both_answer_the_first_outcome
         ],
     );
     // Applied afresh, the copy would be refused: the UID exists.
-    assert_eq!(later, vec![Ok(()), Ok(())], "the first outcome, not a refusal");
+    assert_eq!(
+        later,
+        vec![Ok(()), Ok(())],
+        "the first outcome, not a refusal"
+    );
     assert_eq!(repeats, 2);
     // The same command under a new ID is a new request: applied, and refused.
     let (fresh, repeats) = apply(store, &[request(5, Uuid::new_v4(), put("k-1", "vm-1"))]);

@@ -12,8 +12,9 @@
 
 use std::time::Duration;
 
-use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask, NameType, Tag};
+use kmip_codec::enums::{CryptographicAlgorithm, CryptographicUsageMask, NameType};
 use kmip_codec::model::{Attribute, AttributeValue, Attributes, Name};
+use kmip_codec::tags::Tag;
 use kms_tests::cluster::{Cluster, ClusterOptions, NODES};
 use tokio::time::{Instant, sleep};
 
@@ -74,7 +75,12 @@ fn a_forwarded_write_whose_reply_is_lost_is_applied_once_and_acknowledged() {
         let (f, g) = (followers.next().unwrap(), followers.next().unwrap());
         c.wait_converged().await.expect("converged");
         let mut conn = connect(c, f).await;
-        let before = c.status(leader).await.expect("status").last_log.unwrap_or(0);
+        let before = c
+            .status(leader)
+            .await
+            .expect("status")
+            .last_log
+            .unwrap_or(0);
 
         c.pause(g).expect("SIGSTOP G");
         c.cut_link(leader, f);
