@@ -317,7 +317,7 @@ pub(super) fn link(link_type: LinkType, uid: &str) -> Attribute {
 
 /// Checks the algorithm and length of a Create template (AES, or HMAC with SHA-1 or SHA-2);
 /// returns the length in bits.
-fn key_length(a: &Attributes) -> Result<i32, OpError> {
+pub(super) fn key_length(a: &Attributes) -> Result<i32, OpError> {
     let algorithm = a
         .cryptographic_algorithm()
         .ok_or(OpError::MissingData("cryptographic algorithm"))?;

@@ -13,12 +13,14 @@ mod cipher;
 mod context;
 mod create;
 mod crypto;
+mod derive;
 mod discover_versions;
 mod drbg;
 pub mod error;
 mod get;
 mod key_pair;
 mod key_wrap;
+mod lease;
 mod lifecycle;
 mod locate;
 mod log;
@@ -46,7 +48,7 @@ pub use error::OpError;
 /// (Query lists those the policy allows to some role: all but RNG Seed), each with a row in
 /// the policy's `policy::kmip::TABLE`. Every other operation is answered Operation Not
 /// Supported.
-pub const OPERATIONS: [Operation; 30] = [
+pub const OPERATIONS: [Operation; 35] = [
     Operation::CREATE,
     Operation::CREATE_KEY_PAIR,
     Operation::REGISTER,
@@ -77,6 +79,11 @@ pub const OPERATIONS: [Operation; 30] = [
     Operation::RNG_SEED,
     Operation::EXPORT,
     Operation::IMPORT,
+    Operation::DERIVE_KEY,
+    Operation::OBTAIN_LEASE,
+    Operation::GET_USAGE_ALLOCATION,
+    Operation::ARCHIVE,
+    Operation::RECOVER,
 ];
 
 /// Runs one batch item (called by the pipeline, `pipeline.rs`, once per item, in the item's
@@ -108,6 +115,11 @@ pub(crate) async fn dispatch(
         P::ReKey(r) => create::rekey(ctx, r).await?.into(),
         P::Export(r) => transfer::export(ctx, r).await?.into(),
         P::Import(r) => transfer::import(ctx, r).await?.into(),
+        P::DeriveKey(r) => derive::derive_key(ctx, r).await?.into(),
+        P::ObtainLease(r) => lease::obtain_lease(ctx, r)?.into(),
+        P::GetUsageAllocation(r) => lease::get_usage_allocation(ctx, r).await?.into(),
+        P::Archive(r) => lease::archive(ctx, r)?.into(),
+        P::Recover(r) => lease::recover(ctx, r)?.into(),
         P::Get(r) => get::get(ctx, r).await?.into(),
         P::GetAttributes(r) => attribute_ops::get_attributes(ctx, r)?.into(),
         P::GetAttributeList(r) => attribute_ops::get_attribute_list(ctx, r)?.into(),
@@ -134,14 +146,9 @@ pub(crate) async fn dispatch(
         P::Log(_) => log::log(ctx, &item.payload.to_ttlv(ctx.version))?,
         // Typed by the codec, not performed by the server: answered as unknown operations are.
         P::ReKeyKeyPair(_)
-        | P::DeriveKey(_)
         | P::Certify(_)
         | P::ReCertify(_)
         | P::Validate(_)
-        | P::GetUsageAllocation(_)
-        | P::ObtainLease(_)
-        | P::Archive(_)
-        | P::Recover(_)
         | P::AdjustAttribute(_)
         | P::Interop(_)
         | P::SetEndpointRole(_)

@@ -81,6 +81,11 @@ const KMIP_MATRIX: &[(Operation, [bool; 5])] = &[
     (Operation::LOG, [Y, Y, N, N, N]),
     (Operation::EXPORT, [Y, Y, N, N, N]),
     (Operation::IMPORT, [Y, Y, N, N, N]),
+    (Operation::DERIVE_KEY, [Y, Y, N, N, N]),
+    (Operation::OBTAIN_LEASE, [Y, Y, N, N, N]),
+    (Operation::GET_USAGE_ALLOCATION, [Y, Y, N, N, N]),
+    (Operation::ARCHIVE, [Y, Y, N, N, N]),
+    (Operation::RECOVER, [Y, Y, N, N, N]),
     (Operation::RNG_SEED, [N, N, N, N, N]),
 ];
 
@@ -288,6 +293,37 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 5], bool)] = &[
         true,
     ),
     ("GET", "/v1/tenants/{tenant}/events", [F, A, A, A, A], true),
+    ("GET", "/v1/tenants/{tenant}/exports", [F, A, A, A, F], true),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/exports",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/exports/{job}/approve",
+        [F, A, F, F, F],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/exports/{job}/bundle",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/imports",
+        [F, A, F, A, F],
+        true,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/import-key",
+        [F, A, F, A, F],
+        true,
+    ),
 ];
 
 /// The client the admin routes' `{name}` names (enrolled by the test, never used).
@@ -447,6 +483,30 @@ async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
             }
             .into()
         }
+        Operation::DERIVE_KEY => {
+            let base = acme
+                .create_symmetric_key(
+                    kmip_codec::enums::CryptographicAlgorithm::AES,
+                    256,
+                    kmip_codec::enums::CryptographicUsageMask::DERIVE_KEY,
+                    Attributes::new(),
+                )
+                .await
+                .expect("acme creates a derivation key");
+            acme.activate(&base).await.expect("acme activates it");
+            kmip_codec::model::DeriveKeyRequest {
+                object_type: ObjectType::SECRET_DATA,
+                unique_identifiers: vec![base],
+                derivation_method: kmip_codec::enums::DerivationMethod::HKDF,
+                derivation_parameters: kmip_codec::model::DerivationParameters::default(),
+                attributes: Attributes::new().with(
+                    kmip_codec::tags::Tag::CRYPTOGRAPHIC_LENGTH,
+                    AttributeValue::Integer(256),
+                ),
+                template_names: Vec::new(),
+            }
+            .into()
+        }
         Operation::MAC => MacRequest {
             unique_identifier: Some(acme_hmac_key(acme).await),
             data: Some(Bytes::new(b"matrix MAC".to_vec())),
@@ -594,6 +654,39 @@ async fn request_for(op: Operation, acme: &mut Connection) -> RequestPayload {
             .into()
         }
         Operation::RNG_RETRIEVE => RngRetrieveRequest { data_length: 16 }.into(),
+        Operation::OBTAIN_LEASE => kmip_codec::model::ObtainLeaseRequest {
+            unique_identifier: Some(acme_key(acme, true).await),
+        }
+        .into(),
+        Operation::GET_USAGE_ALLOCATION => {
+            let uid = acme_key(acme, true).await;
+            acme.add_attribute(
+                &uid,
+                kmip_codec::model::Attribute::new(
+                    kmip_codec::tags::Tag::USAGE_LIMITS,
+                    AttributeValue::UsageLimits(kmip_codec::model::UsageLimits {
+                        total: 1000,
+                        count: None,
+                        unit: kmip_codec::enums::UsageLimitsUnit::BYTE,
+                    }),
+                ),
+            )
+            .await
+            .expect("acme sets usage limits");
+            kmip_codec::model::GetUsageAllocationRequest {
+                unique_identifier: Some(uid),
+                usage_limits_count: 10,
+            }
+            .into()
+        }
+        Operation::ARCHIVE => kmip_codec::model::ArchiveRequest {
+            unique_identifier: Some(acme_key(acme, true).await),
+        }
+        .into(),
+        Operation::RECOVER => kmip_codec::model::RecoverRequest {
+            unique_identifier: Some(acme_key(acme, true).await),
+        }
+        .into(),
         Operation::RNG_SEED => RngSeedRequest {
             data: Bytes::new(vec![1; 16]),
         }
