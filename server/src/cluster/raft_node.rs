@@ -33,6 +33,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// (under the same request ID, so at most one copy is applied): a reply lost with its
 /// connection while the leader stays in place is not waited for until the write's deadline.
 const FORWARD_ATTEMPT: Duration = Duration::from_secs(2);
+/// Logged once per write that is proposed again after an attempt that may have been appended.
+const RETRYING: &str = "a write's outcome is unknown; proposing it again under the same request ID";
 /// Pause before asking again while no leader is known.
 const RETRY_PAUSE: Duration = Duration::from_millis(40);
 
@@ -197,6 +199,9 @@ impl RaftNode {
                 // Appended here, then dropped on a leader change: another node may still
                 // commit its copy. Asked again of the new leader under the same ID.
                 Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(f))) => {
+                    if !maybe_appended {
+                        info!(request = %request.id, "{RETRYING}");
+                    }
                     maybe_appended = true;
                     f
                 }
@@ -217,7 +222,7 @@ impl RaftNode {
                 // Sent without a reply, or refused by a leader that may have appended it.
                 Ok(Some(_)) | Err(ClusterError::Unknown) => {
                     if !maybe_appended {
-                        info!(request = %request.id, "a write's outcome is unknown; proposing it again under the same request ID");
+                        info!(request = %request.id, "{RETRYING}");
                     }
                     maybe_appended = true;
                 }
@@ -423,6 +428,7 @@ impl RaftNode {
                     )
                 })
                 .collect(),
+            repeated_requests: self.sm.repeated_requests(),
         }
     }
 }

@@ -8,7 +8,8 @@
 //! held uncommitted (seen in L's `/v1/cluster`: last log past committed); L's Raft listener
 //! then turns silent (a black hole: the forward's reply will be lost) and the link to F comes
 //! back, so L commits and applies the write and F applies it too; last the black hole ends,
-//! which closes F's silent connection: the forward got no reply.
+//! which closes F's silent connection: the forward got no reply. Every node then counts the
+//! copy in `kms_raft_repeated_requests_total`.
 
 use std::time::Duration;
 
@@ -40,6 +41,15 @@ fn named(value: &str) -> Attribute {
             name_type: NameType::UNINTERPRETED_TEXT_STRING,
         }),
     )
+}
+
+/// The value of `kms_raft_repeated_requests_total` in a `/metrics` text.
+fn repeated_requests(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("kms_raft_repeated_requests_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no kms_raft_repeated_requests_total in /metrics"))
 }
 
 /// Polls node `id`'s `/v1/cluster` until `done` holds, for at most [`STEP_TIMEOUT`].
@@ -135,8 +145,23 @@ fn a_forwarded_write_whose_reply_is_lost_is_applied_once_and_acknowledged() {
             c.log_since_start(leader).contains(REPEAT_LOGGED),
             "the leader applied no copy of the write as a repeat"
         );
-        // Every node, G included once it caught up, holds the same state (the window too).
+        // Every node, G included once it caught up, holds the same state (the window too)
+        // and answered the same copies from its window.
         c.wait_converged().await.expect("converged");
+        let mut repeats = Vec::new();
+        for id in 1..=NODES {
+            let metrics = c
+                .admin(id)
+                .expect("admin client")
+                .metrics()
+                .await
+                .expect("/metrics");
+            repeats.push(repeated_requests(&metrics));
+        }
+        assert!(
+            repeats[0] >= 1 && repeats.iter().all(|r| *r == repeats[0]),
+            "kms_raft_repeated_requests_total per node: {repeats:?}"
+        );
         let mut on_g = connect(c, g).await;
         let found = on_g
             .locate(Attributes(vec![named(KEY_NAME)]), None, None)
