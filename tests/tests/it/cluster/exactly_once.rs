@@ -129,7 +129,7 @@ fn a_forwarded_write_whose_reply_is_lost_is_applied_once_and_acknowledged() {
         let (uid, mut conn) = create
             .await
             .expect("create task")
-            .expect("the client gets Success, not \"outcome unknown\"");
+            .expect("the client gets Success, not \"outcome unknown\" nor a refusal");
         c.resume(g).expect("SIGCONT G");
         let found = conn
             .locate(Attributes(vec![named(KEY_NAME)]), None, None)
