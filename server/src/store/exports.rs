@@ -101,14 +101,12 @@ pub(super) fn request(
         let existing: ExportJob = decode(v.value())?;
         older.push((existing.requested_at, existing.id));
     }
-    older.sort();
-    let excess = (older.len() + 1).saturating_sub(MAX_EXPORTS_PER_TENANT);
-    for (_, id) in older.into_iter().take(excess) {
-        table.remove((job.tenant.as_str(), id.as_str()))?;
-    }
-    table.insert(
-        (job.tenant.as_str(), job.id.as_str()),
-        encode(job)?.as_slice(),
+    super::jobs::insert_keeping(
+        &mut table,
+        (&job.tenant, &job.id),
+        &encode(job)?,
+        older,
+        MAX_EXPORTS_PER_TENANT,
     )?;
     Ok(Ok(()))
 }

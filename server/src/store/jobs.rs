@@ -102,16 +102,32 @@ pub(super) fn start(
         }
         finished.push((existing.started_at, existing.id));
     }
-    finished.sort();
-    let excess = (finished.len() + 1).saturating_sub(MAX_JOBS_PER_TENANT);
-    for (_, id) in finished.into_iter().take(excess) {
-        table.remove((job.tenant.as_str(), id.as_str()))?;
-    }
-    table.insert(
-        (job.tenant.as_str(), job.id.as_str()),
-        encode(job)?.as_slice(),
+    insert_keeping(
+        &mut table,
+        (&job.tenant, &job.id),
+        &encode(job)?,
+        finished,
+        MAX_JOBS_PER_TENANT,
     )?;
     Ok(Ok(()))
+}
+
+/// Inserts `key -> value` in a per-tenant job table where the tenant holds the jobs `older`
+/// (each its start time and ID), dropping the oldest of them so that at most `keep` remain.
+pub(super) fn insert_keeping(
+    table: &mut redb::Table<(&str, &str), &[u8]>,
+    (tenant, id): (&str, &str),
+    value: &[u8],
+    mut older: Vec<(i64, String)>,
+    keep: usize,
+) -> Result<(), StoreError> {
+    older.sort();
+    let excess = (older.len() + 1).saturating_sub(keep);
+    for (_, old) in older.into_iter().take(excess) {
+        table.remove((tenant, old.as_str()))?;
+    }
+    table.insert((tenant, id), value)?;
+    Ok(())
 }
 
 /// Applies `Command::UpdateRotation`: refused ([`Rejection::NoSuchJob`]) unless the job

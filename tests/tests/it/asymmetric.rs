@@ -568,11 +568,17 @@ kms_tests::server_test! {
 }
 
 /// Runs `openssl` with `args`; its standard output (panics when it fails).
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("run openssl");
+pub(crate) fn openssl(args: &[&str]) -> Vec<u8> {
+    openssl_in(None, args)
+}
+
+/// As [`openssl`], run in `dir` when given.
+pub(crate) fn openssl_in(dir: Option<&std::path::Path>, args: &[&str]) -> Vec<u8> {
+    let mut command = std::process::Command::new("openssl");
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let out = command.args(args).output().expect("run openssl");
     assert!(
         out.status.success(),
         "openssl {args:?}: {}",

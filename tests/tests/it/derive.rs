@@ -8,29 +8,21 @@
 
 use client::{ClientError, Connection};
 use kmip_codec::enums::{
-    CryptographicAlgorithm, CryptographicUsageMask, DerivationMethod, HashingAlgorithm,
-    KeyFormatType, LinkType, ObjectType, ResultReason, SecretDataType,
+    CryptographicAlgorithm, CryptographicUsageMask, DerivationMethod, HashingAlgorithm, LinkType,
+    ObjectType, ResultReason,
 };
 use kmip_codec::model::{
     AttributeName, AttributeValue, Attributes, CryptographicParameters, DerivationParameters,
-    DeriveKeyRequest, KeyBlock, KeyMaterial, KeyValue, ManagedObject, RequestPayload,
-    ResponsePayload, SecretData,
+    DeriveKeyRequest, KeyValue, ManagedObject, RequestPayload, ResponsePayload,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
 use kms_tests::testbed::key_bytes;
 
-use crate::wrapped_keys::{connect_as, register_plain};
+use crate::wrapped_keys::{connect_as, reason, register_plain};
 
 fn hex(s: &str) -> Vec<u8> {
     hex::decode(s).expect("hex")
-}
-
-fn reason(e: &ClientError) -> Option<ResultReason> {
-    match e {
-        ClientError::Kmip { reason, .. } => *reason,
-        _ => None,
-    }
 }
 
 /// Registers `bytes` as an active Secret Data (a password) with `usage`.
@@ -39,20 +31,7 @@ async fn register_secret(
     bytes: &[u8],
     usage: CryptographicUsageMask,
 ) -> String {
-    let object = ManagedObject::SecretData(SecretData {
-        secret_data_type: SecretDataType::PASSWORD,
-        key_block: KeyBlock {
-            key_format_type: KeyFormatType::OPAQUE,
-            key_compression_type: None,
-            key_value: Some(KeyValue::Plain {
-                key_material: KeyMaterial::Bytes(Bytes::from(bytes)),
-                attributes: Attributes::new(),
-            }),
-            cryptographic_algorithm: None,
-            cryptographic_length: None,
-            key_wrapping_data: None,
-        },
-    });
+    let object = crate::pull::secret(bytes);
     let attributes = Attributes::new().with(
         Tag::CRYPTOGRAPHIC_USAGE_MASK,
         AttributeValue::Integer(usage.0 as i32),

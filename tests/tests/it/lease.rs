@@ -14,14 +14,7 @@ use kmip_codec::model::{
 };
 use kmip_codec::tags::Tag;
 
-use crate::wrapped_keys::{connect_as, register_plain};
-
-fn reason(e: &ClientError) -> Option<ResultReason> {
-    match e {
-        ClientError::Kmip { reason, .. } => *reason,
-        _ => None,
-    }
-}
+use crate::wrapped_keys::{connect_as, reason, register_plain};
 
 async fn allocate(conn: &mut Connection, uid: &str, count: i64) -> Result<(), ClientError> {
     conn.call(

@@ -194,7 +194,8 @@ async fn register_key(conn: &mut Connection, name: &str, bytes: &[u8]) -> String
         .expect("register a key on PyKMIP")
 }
 
-fn secret(bytes: &[u8]) -> ManagedObject {
+/// A Secret Data (a password) of `bytes`.
+pub(crate) fn secret(bytes: &[u8]) -> ManagedObject {
     ManagedObject::SecretData(SecretData {
         secret_data_type: SecretDataType::PASSWORD,
         key_block: KeyBlock {

@@ -75,17 +75,7 @@ impl Kmsctl {
 
 /// Runs `openssl` with `args` in `dir`; panics unless it succeeds.
 pub(crate) fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&crate::asymmetric::openssl_in(Some(dir), args)).into_owned()
 }
 
 /// An RSA key pair made by `openssl` (the customer's): private and public PEM paths.

@@ -115,19 +115,7 @@ fn kw() -> kmip_codec::model::CryptographicParameters {
 
 const NO_ENCODING: Option<EncodingOption> = Some(EncodingOption::NO_ENCODING);
 
-/// Runs `openssl` with `args`; its standard output (panics when it fails).
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
+use crate::asymmetric::openssl;
 
 kms_tests::server_test! {
     async fn asymmetric_keys_wrap_under_aes_and_rsa_and_register_back_to_the_same_bytes(server) {
