@@ -173,6 +173,10 @@ pub enum ClientError {
     /// import`): what is wrong with it.
     #[error("bundle: {0}")]
     Bundle(String),
+    /// A KMS backup directory cannot be written, or does not verify (`kmsctl backup create |
+    /// verify`): what is wrong with it.
+    #[error("backup: {0}")]
+    Backup(String),
     /// The command line, environment and configuration file together do not make a usable
     /// command (a required setting is missing, two options contradict each other).
     #[error("{0}")]

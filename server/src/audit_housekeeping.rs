@@ -68,8 +68,9 @@ pub async fn final_checkpoint(kms: &Kms) {
     }
 }
 
-/// Signs a checkpoint (if there are records since the last one) and commits it.
-async fn checkpoint(kms: &Kms) -> Result<(), CheckpointError> {
+/// Signs a checkpoint (if there are records since the last one) and commits it (also before a
+/// backup, so that the backup follows the newest records: `crate::backup`).
+pub async fn checkpoint(kms: &Kms) -> Result<(), CheckpointError> {
     if kms.audit.stats().seq <= kms.audit.checkpointed_seq() {
         return Ok(());
     }
@@ -85,8 +86,9 @@ async fn checkpoint(kms: &Kms) -> Result<(), CheckpointError> {
     Ok(())
 }
 
+/// Why a checkpoint was not signed or not kept.
 #[derive(Debug, thiserror::Error)]
-enum CheckpointError {
+pub enum CheckpointError {
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error(transparent)]

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod audit;
 pub mod audit_housekeeping;
+pub mod backup;
 pub mod ceremony;
 pub mod cluster;
 pub mod command_log;

@@ -59,6 +59,22 @@ enum Cmd {
     },
     /// Run one step of the HSM key ceremony (see docs/KEY-CEREMONY.md).
     Ceremony(server::ceremony::Args),
+    /// Restore a backup (`kmsctl backup create`) into this node's data directory, which must
+    /// be empty: offline, before the node first starts. The token must hold the backup's Root
+    /// of Trust. The restore is recorded in the node's audit trail (docs/OPERATIONS.md,
+    /// Backup and restore).
+    Restore {
+        /// The backup directory (backup.bin, manifest.json, manifest.sig).
+        #[arg(long, value_name = "DIR")]
+        backup: PathBuf,
+        /// The audit public key that signed the backup, known out of band: a PEM file, a file
+        /// holding the SEC1 point in hex (audit-public-key.hex), or that hex.
+        #[arg(long, value_name = "PEM|HEX")]
+        signer: String,
+        /// Path of the TOML configuration of the node to restore into.
+        #[arg(long, short, env = "KMSD_CONFIG")]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -138,6 +154,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(&config, std::env::vars())?;
             runtime()?.block_on(enroll_operator(&settings, &name))?;
             println!("operator {name} enrolled");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Restore {
+            backup,
+            signer,
+            config,
+        } => {
+            let settings = Settings::load(&config, std::env::vars())?;
+            let started = std::time::Instant::now();
+            let done = runtime()?.block_on(server::backup::restore(&settings, &backup, &signer))?;
+            let m = &done.manifest;
+            let total: u64 = m.tables.values().sum();
+            println!(
+                "restored backup of {} taken {} ({} records, root KCV {}) into {}",
+                m.node,
+                m.created_at,
+                total,
+                m.root_kcv.join(","),
+                settings.data_dir.display()
+            );
+            if let Some(cp) = &done.continued_from {
+                println!("audit log continues from checkpoint {}#{}", cp.log, cp.seq);
+            }
+            println!(
+                "restore recorded as audit record {} (backup:{}) in {:.1} s",
+                done.audit_seq,
+                done.manifest_sha256,
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Ceremony(args) => {

@@ -53,6 +53,23 @@ impl TestServer {
     /// environment overrides (`("KMSD_SERVER__READ_TIMEOUT_SECS", "1")`), e.g. short timeouts
     /// or a small connection cap for tests of hostile clients.
     pub async fn start_with(env: &Env, overrides: &[(&str, &str)]) -> Result<TestServer, Error> {
+        let server = Self::open(env, overrides).await?;
+        for tenant in DEV_TENANTS {
+            server.enroll(tenant).await?;
+        }
+        Ok(server)
+    }
+
+    /// As [`TestServer::start_with`] without creating the dev tenants: a node whose state is
+    /// already there (restored from a backup into the data directory the overrides name).
+    pub async fn start_restored(
+        env: &Env,
+        overrides: &[(&str, &str)],
+    ) -> Result<TestServer, Error> {
+        Self::open(env, overrides).await
+    }
+
+    async fn open(env: &Env, overrides: &[(&str, &str)]) -> Result<TestServer, Error> {
         let layout = DevLayout::new(env.dir())?;
         let prepared = {
             let layout = layout.clone();
@@ -81,16 +98,12 @@ impl TestServer {
                 .to_owned();
             clients.insert(tenant, IdentityFiles { cert, key });
         }
-        let server = TestServer {
+        Ok(TestServer {
             node,
             layout,
             ca,
             clients: Mutex::new(clients),
-        };
-        for tenant in DEV_TENANTS {
-            server.enroll(tenant).await?;
-        }
-        Ok(server)
+        })
     }
 
     /// The audit scope of a write the test bed makes itself (tenants, enrollments), as

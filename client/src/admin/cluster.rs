@@ -78,6 +78,13 @@ impl AdminClient {
         self.get("/v1/cluster").await
     }
 
+    /// `POST /v1/backups`: a signed backup of the node's replicated state (operators): the
+    /// JSON document with `manifest`, `signature` (base64 DER), `signer` (PEM) and `snapshot`
+    /// (base64).
+    pub async fn create_backup(&self) -> Result<serde_json::Value> {
+        self.post("/v1/backups", json!({})).await
+    }
+
     /// `POST /v1/cluster/init`: makes this node a one-voter cluster with a fresh incarnation
     /// ID. Refused (409) when the node already belongs to a cluster.
     pub async fn cluster_init(&self) -> Result<ClusterStatus> {

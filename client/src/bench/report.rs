@@ -72,6 +72,7 @@ impl Failure {
             }
             ClientError::Audit(_) => "audit data".to_owned(),
             ClientError::Bundle(_) => "bundle".to_owned(),
+            ClientError::Backup(_) => "backup".to_owned(),
             ClientError::TransferKey(_) => "migration transfer key".to_owned(),
         }
     }
@@ -101,6 +102,7 @@ impl Failure {
                 | ClientError::Json(_)
                 | ClientError::Audit(_)
                 | ClientError::Bundle(_)
+                | ClientError::Backup(_)
                 | ClientError::TransferKey(_) => false,
                 ClientError::Http { .. } => true,
             },

@@ -3,8 +3,8 @@
 //!
 //! KMIP key commands (`key ...`) use the KMIP client over mutual TLS; admin commands
 //! (`tenant`, `node`, `client`, `inventory`, `key-admin`, `rotate-domain-key`, `health`,
-//! `audit export | tail`) use the admin API ([`crate::admin`]); `audit verify` and
-//! `audit export --from-dir` work on files only. Settings come from flags, `KMSCTL_*` variables and a TOML
+//! `audit export | tail`, `backup create`) use the admin API ([`crate::admin`]); `audit
+//! verify`, `audit export --from-dir` and `backup verify` work on files only. Settings come from flags, `KMSCTL_*` variables and a TOML
 //! file ([`settings`]).
 //!
 //! Exit codes ([`Exit`]): 0 success, 1 error, 2 usage (bad arguments or missing settings),
@@ -16,6 +16,7 @@
 mod admin;
 mod attributes;
 mod audit;
+mod backup;
 mod clients;
 mod cluster;
 mod keys;
@@ -93,6 +94,9 @@ enum Cmd {
     Events(platform::EventsArgs),
     /// The tamper-evident audit trail: export it, verify it offline, follow it.
     Audit(audit::AuditArgs),
+    /// Backups of the KMS itself (operators): take one through the admin API, verify one
+    /// offline. Restore with `kmsd restore`.
+    Backup(backup::BackupArgs),
     /// Liveness and readiness of the admin API's node (/healthz, /readyz).
     Health(admin::HealthArgs),
     /// Prints a shell completion script on stdout (`kmsctl completions bash >
@@ -308,6 +312,7 @@ async fn dispatch(command: Cmd, console: &mut Console<'_>) -> Result<Exit> {
         Cmd::KeyAdmin(args) => admin::key_admin(args, console).await,
         Cmd::RotateDomainKey(args) => admin::rotate(args, console).await,
         Cmd::Audit(args) => audit::run(args, console).await,
+        Cmd::Backup(args) => backup::run(args, console).await,
         Cmd::Health(args) => admin::health(args, console).await,
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kmsctl", console.out);

@@ -151,6 +151,9 @@ pub enum ApiError {
     /// A tenant export or import was refused (the detail says why; nothing secret).
     #[error("tenant migration: {0}")]
     Migration(#[source] MigrationError),
+    /// A backup was not taken.
+    #[error("backup: {0}")]
+    Backup(#[source] crate::backup::BackupError),
 }
 
 impl ApiError {
@@ -285,6 +288,15 @@ impl ApiError {
             ApiError::NotTrustable(_) => {
                 (StatusCode::CONFLICT, "key cannot be trusted for wrapping")
             }
+            ApiError::Backup(crate::backup::BackupError::TooLarge { .. }) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "backup larger than the admin API answers (64 MiB of backup.bin)",
+            ),
+            ApiError::Backup(crate::backup::BackupError::Busy) => (
+                StatusCode::CONFLICT,
+                "a backup is already being taken on this node; try again",
+            ),
+            ApiError::Backup(_) => (StatusCode::INTERNAL_SERVER_ERROR, "backup failed"),
             ApiError::Store(_)
             | ApiError::Commit(CommitError::Store(_))
             | ApiError::Render(_)
@@ -323,6 +335,12 @@ impl From<Rejection> for ApiError {
             Rejection::ExportApproval => ApiError::ExportApproval,
             Rejection::ExportNotReady => ApiError::Migration(MigrationError::ExportNotReady),
         }
+    }
+}
+
+impl From<crate::backup::BackupError> for ApiError {
+    fn from(e: crate::backup::BackupError) -> Self {
+        ApiError::Backup(e)
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod audit;
 mod auth;
+mod backups;
 pub mod certificates;
 mod clients;
 mod cluster;
@@ -141,6 +142,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<Arc<AdminState>>)> 
         DELETE "/v1/cluster/nodes/{id}" => cluster::remove_node,
         POST "/v1/cluster/nodes/{id}/rebuild" => cluster::rebuild_node,
         GET "/v1/cluster/digest" => cluster::digest,
+        POST "/v1/backups" => backups::create,
         GET "/v1/audit/records" => audit::records,
         GET "/v1/audit/checkpoints" => audit::checkpoints,
         GET "/v1/audit/public-key" => audit::public_key,

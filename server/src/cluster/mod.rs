@@ -3,6 +3,7 @@
 //! node-to-node protocol over mutual TLS, and this node's member ([`RaftNode`]): replicated
 //! writes, linearizable reads, membership (see `docs/ARCHITECTURE.md`, Replication).
 
+pub mod backup_file;
 mod dialer;
 pub mod error;
 mod leader_call;

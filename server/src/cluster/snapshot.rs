@@ -35,7 +35,7 @@ use crate::store::schema;
 
 const MAGIC: &[u8; 8] = b"KMSSNAP\0";
 /// The format written: 2 adds the schema version after the format version.
-const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 /// The format written before snapshots carried a schema version (read, never written).
 const FORMAT_UNVERSIONED: u32 = 1;
 const TAG_END: u8 = 0;
@@ -103,7 +103,7 @@ fn defect(d: SnapshotDefect) -> ClusterStoreError {
 }
 
 /// Writes a snapshot file, hashing as it goes.
-pub(super) struct SnapshotWriter {
+pub(crate) struct SnapshotWriter {
     out: BufWriter<File>,
     hasher: Sha256,
     len: u64,
@@ -111,7 +111,7 @@ pub(super) struct SnapshotWriter {
 
 impl SnapshotWriter {
     /// Creates the file at `path` and writes the header.
-    pub(super) fn create(path: &Path, header: &SnapshotHeader) -> Result<Self, ClusterStoreError> {
+    pub(crate) fn create(path: &Path, header: &SnapshotHeader) -> Result<Self, ClusterStoreError> {
         let file = crate::permissions::private_file()
             .read(true)
             .write(true)
@@ -157,21 +157,21 @@ impl SnapshotWriter {
     }
 
     /// Starts the records of table `name`.
-    pub(super) fn table(&mut self, name: &str) -> Result<(), ClusterStoreError> {
+    pub(crate) fn table(&mut self, name: &str) -> Result<(), ClusterStoreError> {
         let len = u8::try_from(name.len()).map_err(|_| defect(SnapshotDefect::TooLarge))?;
         self.put(&[TAG_TABLE, len])?;
         self.put(name.as_bytes())
     }
 
     /// One record of the current table.
-    pub(super) fn record(&mut self, key: &[u8], value: &[u8]) -> Result<(), ClusterStoreError> {
+    pub(crate) fn record(&mut self, key: &[u8], value: &[u8]) -> Result<(), ClusterStoreError> {
         self.put(&[TAG_RECORD])?;
         self.part(key)?;
         self.part(value)
     }
 
     /// Writes the end marker and digest and fsyncs the file.
-    pub(super) fn finish(mut self) -> Result<File, ClusterStoreError> {
+    pub(crate) fn finish(mut self) -> Result<File, ClusterStoreError> {
         self.put(&[TAG_END])?;
         let digest = self.hasher.finalize();
         self.out
@@ -188,7 +188,7 @@ impl SnapshotWriter {
 
 /// Copies a snapshot from `src` (read from its start) to `dst`, checking its size limit and
 /// its digest on the way; `dst` is fsync'd. Nothing in it is interpreted yet.
-pub(super) fn copy_verified(src: &mut File, dst: &mut File) -> Result<(), ClusterStoreError> {
+pub(crate) fn copy_verified(src: &mut File, dst: &mut File) -> Result<(), ClusterStoreError> {
     src.seek(SeekFrom::Start(0))
         .map_err(ClusterStoreError::SnapshotIo)?;
     let len = src.metadata().map_err(ClusterStoreError::SnapshotIo)?.len();
@@ -225,7 +225,7 @@ pub(super) fn copy_verified(src: &mut File, dst: &mut File) -> Result<(), Cluste
 
 /// One item of a snapshot's body.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Item {
+pub(crate) enum Item {
     /// The records that follow belong to this table.
     Table(String),
     /// A raw (key, value) record.
@@ -233,7 +233,7 @@ pub(super) enum Item {
 }
 
 /// Reads a snapshot file whose digest was checked (see [`copy_verified`]).
-pub(super) struct SnapshotReader {
+pub(crate) struct SnapshotReader {
     input: BufReader<File>,
     /// Bytes left before the digest.
     left: u64,
@@ -243,7 +243,7 @@ pub(super) struct SnapshotReader {
 
 impl SnapshotReader {
     /// Reads the header; the reader then yields the body's items.
-    pub(super) fn open(mut file: File) -> Result<(SnapshotHeader, Self), ClusterStoreError> {
+    pub(crate) fn open(mut file: File) -> Result<(SnapshotHeader, Self), ClusterStoreError> {
         file.seek(SeekFrom::Start(0))
             .map_err(ClusterStoreError::SnapshotIo)?;
         let len = file
@@ -323,7 +323,7 @@ impl SnapshotReader {
     }
 
     /// The next item, or `None` after the end marker.
-    pub(super) fn next_item(&mut self) -> Result<Option<Item>, ClusterStoreError> {
+    pub(crate) fn next_item(&mut self) -> Result<Option<Item>, ClusterStoreError> {
         if self.ended {
             return Ok(None);
         }

@@ -31,16 +31,16 @@ use crate::store::Store;
 use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite, replicated_table};
 
 /// `Option<LogId>`, postcard.
-const LAST_APPLIED: &str = "last_applied";
-const MEMBERSHIP: &str = "membership";
-const INCARNATION: &str = "incarnation";
+pub(super) const LAST_APPLIED: &str = "last_applied";
+pub(super) const MEMBERSHIP: &str = "membership";
+pub(super) const INCARNATION: &str = "incarnation";
 /// Node IDs removed from the cluster (postcard `BTreeSet<u64>`): never accepted again.
 const RETIRED_NODES: &str = "retired_nodes";
 /// The current snapshot in the snapshot directory; others there are `*.tmp` being written.
 const CURRENT: &str = "current.snap";
 
-type LogId = LogIdOf<TypeConfig>;
-type Membership = StoredMembershipOf<TypeConfig>;
+pub(super) type LogId = LogIdOf<TypeConfig>;
+pub(super) type Membership = StoredMembershipOf<TypeConfig>;
 type Snapshot = SnapshotOf<TypeConfig, SnapshotData>;
 
 /// The state machine of one node: its store and its snapshot directory.
@@ -215,7 +215,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], what: LogRecord) -> Result<T, Clust
     }
 }
 
-fn meta<T: DeserializeOwned>(
+pub(super) fn meta<T: DeserializeOwned>(
     view: &ReplicaRead,
     name: &str,
     what: LogRecord,

@@ -338,7 +338,7 @@ pub(crate) fn all(record: &ObjectRecord, now: i64, version: ProtocolVersion) -> 
         Tag::ORIGINAL_CREATION_DATE,
         AttributeValue::DateTime(a.initial_date),
     );
-    if object_type != ObjectType::OPAQUE_OBJECT {
+    if object_type != ObjectType::OPAQUE_OBJECT && object_type != ObjectType::TEMPLATE {
         // Managed Cryptographic Objects (KMIP 1.4 sections 3.15, 3.48-3.51): Sensitive and
         // Extractable take their defaults unless set; Always Sensitive and Never Extractable
         // are the stored facts (`protection`), false for a record made before they were kept.
@@ -374,7 +374,13 @@ pub(crate) fn all(record: &ObjectRecord, now: i64, version: ProtocolVersion) -> 
 /// is gone the format Create Key Pair keeps its algorithm in), none for Opaque Objects.
 fn key_format(record: &ObjectRecord) -> Option<KeyFormatType> {
     let object_type = ObjectType(record.object_type);
-    if object_type == ObjectType::OPAQUE_OBJECT || object_type == ObjectType::CERTIFICATE {
+    if [
+        ObjectType::OPAQUE_OBJECT,
+        ObjectType::CERTIFICATE,
+        ObjectType::TEMPLATE,
+    ]
+    .contains(&object_type)
+    {
         return None;
     }
     match &record.material {
@@ -547,6 +553,7 @@ pub(crate) fn apply_template(
             }
         }
     }
+    super::quantum_safe::check(record, &list)?;
     set_others(record, &list)
 }
 

@@ -11,7 +11,7 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 
 use super::attribute_model::{self, Kind};
-use super::{Ctx, OpError, state};
+use super::{Ctx, OpError, quantum_safe, state};
 use crate::store::records::ObjectRecord;
 
 pub(super) fn get_attributes(
@@ -92,6 +92,7 @@ pub(super) async fn add_attribute(
     let version = ctx.version;
     let (_, added) = ctx
         .update(&uid, Operation::ADD_ATTRIBUTE, |o| {
+            quantum_safe::check(o, [&r.attribute])?;
             state::settle(o, now);
             let added = match kind {
                 Kind::Typed => {
@@ -151,6 +152,7 @@ pub(super) async fn modify_attribute(
     let version = ctx.version;
     let (_, modified) = ctx
         .update(&uid, Operation::MODIFY_ATTRIBUTE, |o| {
+            quantum_safe::check(o, [&r.attribute])?;
             state::settle(o, now);
             let modified = if kind == Kind::Typed {
                 let present = attribute_model::all(o, now, version)
@@ -243,6 +245,7 @@ pub(super) async fn set_attribute(
     let kind = writable(&r.attribute.name)?;
     let now = ctx.now;
     ctx.update(&uid, Operation::SET_ATTRIBUTE, |o| {
+        quantum_safe::check(o, [&r.attribute])?;
         state::settle(o, now);
         match kind {
             Kind::Typed => {

@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 
 use super::transfer::Imported;
 use super::{
-    Ctx, OpError, asymmetric_keys, attribute_model, key_wrap, pki, protection, state, wrap_trust,
+    Ctx, OpError, asymmetric_keys, attribute_model, key_wrap, pki, protection, state, templates,
+    wrap_trust,
 };
 use crate::command_log::retry_stale;
 use crate::store::Command;
@@ -40,9 +41,17 @@ pub(super) async fn create(
     if r.object_type != ObjectType::SYMMETRIC_KEY {
         return Err(OpError::InvalidField("only symmetric keys can be created"));
     }
-    if !r.template_names.is_empty() {
-        return Err(OpError::FeatureNotSupported("templates"));
-    }
+    let expanded;
+    let r = if r.template_names.is_empty() {
+        r
+    } else {
+        expanded = CreateRequest {
+            attributes: templates::expand(ctx, &r.template_names, &r.attributes).await?,
+            template_names: Vec::new(),
+            ..r.clone()
+        };
+        &expanded
+    };
     let length = key_length(&r.attributes)?;
     let tenant = ctx.tenant()?;
     let bytes = ctx.kms.keys.random(bits_to_bytes(length)?).await?;
@@ -71,9 +80,17 @@ pub(super) async fn register_as(
     r: &RegisterRequest,
     imported: Option<&Imported>,
 ) -> Result<RegisterResponse, OpError> {
-    if !r.template_names.is_empty() {
-        return Err(OpError::FeatureNotSupported("templates"));
-    }
+    let expanded;
+    let r = if r.template_names.is_empty() {
+        r
+    } else {
+        expanded = RegisterRequest {
+            attributes: templates::expand(ctx, &r.template_names, &r.attributes).await?,
+            template_names: Vec::new(),
+            ..r.clone()
+        };
+        &expanded
+    };
     if r.object.object_type() != r.object_type {
         return Err(OpError::InvalidField(
             "object type does not match the object",
@@ -127,6 +144,14 @@ pub(super) async fn register_as(
             None,
             None,
         ),
+        ManagedObject::Other(object) if r.object_type == ObjectType::TEMPLATE => {
+            let bytes = templates::prepare(object, ctx.version)?;
+            if bytes.len() > hsm::MAX_SEAL_LEN {
+                return Err(OpError::InvalidField("template length"));
+            }
+            let material = Material::new(bytes, 0, None);
+            return register_new(ctx, r, material, imported, |_| Ok(())).await;
+        }
         ManagedObject::Other(object) => {
             return register_pki(ctx, r, object, imported, was_wrapped).await;
         }

@@ -111,6 +111,10 @@ pub enum OpError {
     /// A backup hold keeps the object's material (Destroy refused; Revoke stays possible).
     #[error("object held by a backup hold")]
     Held,
+    /// Quantum Safe true for an object the server does not hold to be quantum safe
+    /// (`quantum_safe`).
+    #[error("not quantum safe")]
+    NotQuantumSafe,
     /// The object kept changing under concurrent writers.
     #[error("concurrent modification")]
     Contention,
@@ -279,6 +283,11 @@ impl OpError {
             OpError::RateLimited => (
                 ResultReason::SERVER_LIMIT_EXCEEDED,
                 "request rate limit reached; slow down",
+            ),
+            // The Quantum Safe profile (QS-M-2) answers General Failure.
+            OpError::NotQuantumSafe => (
+                ResultReason::GENERAL_FAILURE,
+                "not quantum safe: only symmetric keys of 256 bits or more may be Quantum Safe",
             ),
             OpError::Held => (
                 ResultReason::PERMISSION_DENIED,

@@ -120,6 +120,9 @@ pub(super) async fn object_with_material(
             format,
             ctx.version,
         )?
+    } else if object_type == ObjectType::TEMPLATE {
+        // Stored whole at Register (`templates`), returned as registered.
+        pki::rebuild(bytes.expose())?
     } else if pki::TYPES.contains(&object_type) {
         let stored = KeyFormatType(material.key_format);
         if format.is_some_and(|f| f != stored) {

@@ -31,10 +31,12 @@ pub mod on_behalf;
 pub mod pipeline;
 mod pki;
 pub(crate) mod protection;
+mod quantum_safe;
 mod query;
 mod signing;
 pub(crate) mod state;
 mod stream;
+mod templates;
 mod transfer;
 pub(crate) mod wrap_trust;
 

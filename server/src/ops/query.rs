@@ -2,6 +2,9 @@
 
 use kmip_codec::enums::{ObjectType, QueryFunction};
 use kmip_codec::model::{QueryRequest, QueryResponse};
+use kmip_codec::tags::Tag;
+use kmip_codec::ttlv::Ttlv;
+use kmip_codec::version::ProtocolVersion;
 
 use super::Ctx;
 
@@ -35,13 +38,21 @@ pub(super) fn query(ctx: &Ctx<'_>, r: &QueryRequest) -> QueryResponse {
             Vec::new()
         },
         object_types: if asks(QueryFunction::QUERY_OBJECTS) {
-            OBJECT_TYPES.to_vec()
+            let mut types = OBJECT_TYPES.to_vec();
+            // Templates are stored and applied in the versions that have them (`templates`).
+            if ctx.version < ProtocolVersion::V2_0 {
+                types.push(ObjectType::TEMPLATE);
+            }
+            types
         } else {
             Vec::new()
         },
         vendor_identification: asks(QueryFunction::QUERY_SERVER_INFORMATION)
             .then(|| VENDOR_IDENTIFICATION.to_owned()),
-        server_information: None,
+        // Vendor-specific and optional in content (KMIP 1.4 section 4.25): this server tells
+        // nothing more than its Vendor Identification, so the structure is empty.
+        server_information: asks(QueryFunction::QUERY_SERVER_INFORMATION)
+            .then(|| Ttlv::structure(Tag::SERVER_INFORMATION, Vec::new())),
         application_namespaces: Vec::new(),
         other: Vec::new(),
     }

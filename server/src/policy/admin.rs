@@ -59,6 +59,7 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("DELETE", "/v1/cluster/nodes/{id}", Rule::Operator),
     ("POST", "/v1/cluster/nodes/{id}/rebuild", Rule::Operator),
     ("GET", "/v1/cluster/digest", Rule::Operator),
+    ("POST", "/v1/backups", Rule::Operator),
     ("GET", "/v1/audit/records", Rule::AuditTrail),
     ("GET", "/v1/audit/checkpoints", Rule::AuditTrail),
     ("GET", "/v1/audit/public-key", Rule::AuditTrail),

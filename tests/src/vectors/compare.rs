@@ -44,6 +44,19 @@
 //!    least one of each kind the vector lists, each at most once; the rest of the payload is
 //!    compared as usual. The server's list is true by construction: `ops::query` lists the
 //!    operations of its dispatch table that the version defines and some role may call.
+//!    Likewise the Vendor Identification and Server Information a Query Server Information
+//!    asks for (KMIP 1.4 section 4.25, 2.1 section 6.1.37: the Vendor Identification "SHALL be
+//!    a text string that uniquely identifies the vendor", Server Information is
+//!    "vendor-specific"): each must be there, of its type, when the vector has it (a Vendor
+//!    Identification not empty); their values are the vendor's and are not compared.
+//! 8. The order of attribute lists. The Attribute Names (1.x) or Attribute References (2.x) of
+//!    a Get Attribute List answer (KMIP 1.4 section 4.13, 2.1 section 6.1.23), and the
+//!    attributes of a Get Attributes answer (1.4 section 4.14, 2.1 section 6.1.22), come in no
+//!    order the specification sets; the vendors differ (TL-M-3 lists the custom attributes
+//!    first and Protection Storage Mask last, SKFF-M-9 neither). Each entry the vector lists is
+//!    paired with the server's entry of the same attribute (name, vendor and Attribute Index),
+//!    instances of one attribute in their order, and compared as usual; the server's entries
+//!    the vector does not list are then unexpected, and an entry it lacks is a difference.
 //!
 //! Two corrections happen when a file is loaded, not here: runs of spaces inside Attribute
 //! Names collapse to one (a transcription artifact, see `template`), and the [`super::errata`]
@@ -304,15 +317,31 @@ impl Walk<'_> {
             |tag: Tag| query_payload && matches!(tag, Tag::OPERATION | Tag::OBJECT_TYPE);
         if query_payload {
             self.capabilities(expected, got)?;
+            self.vendor_items(expected, got)?;
         }
+        let vendors = |tag: Tag| {
+            query_payload && matches!(tag, Tag::VENDOR_IDENTIFICATION | Tag::SERVER_INFORMATION)
+        };
         let expected: Vec<&Node> = expected
             .iter()
-            .filter(|n| !free(n.tag()) && !capability(n.tag()))
+            .filter(|n| !free(n.tag()) && !capability(n.tag()) && !vendors(n.tag()))
             .collect();
-        let got: Vec<&Ttlv> = got
+        let mut got: Vec<&Ttlv> = got
             .iter()
-            .filter(|i| !free(i.tag) && !capability(i.tag))
+            .filter(|i| !free(i.tag) && !capability(i.tag) && !vendors(i.tag))
             .collect();
+        // Attribute lists in any order (rule 8); `true`: every child is an entry.
+        let listing = match (self.item.operation, parent) {
+            (
+                Some(Operation::GET_ATTRIBUTE_LIST | Operation::GET_ATTRIBUTES),
+                Some(Tag::RESPONSE_PAYLOAD),
+            ) => Some(false),
+            (Some(Operation::GET_ATTRIBUTES), Some(Tag::ATTRIBUTES)) => Some(true),
+            _ => None,
+        };
+        if let Some(every_child) = listing.filter(|_| in_response) {
+            got = in_expected_order(&expected, got, every_child);
+        }
         let mut seen: HashMap<Tag, usize> = HashMap::new();
         for (i, want) in expected.iter().enumerate() {
             let count = seen.entry(want.tag()).or_insert(0);
@@ -363,6 +392,33 @@ impl Walk<'_> {
             if let Some(why) = why {
                 self.path.push((tag, 0));
                 let d = self.differ(want, listed.first().copied(), Some(why));
+                self.path.pop();
+                return Err(d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Rule 7, the vendor's items: the Vendor Identification (a text, not empty) and the Server
+    /// Information (a structure) are there when the vector has them; values not compared.
+    fn vendor_items(&mut self, expected: &[Node], got: &[Ttlv]) -> Result<(), Difference> {
+        for tag in [Tag::VENDOR_IDENTIFICATION, Tag::SERVER_INFORMATION] {
+            let Some(want) = expected.iter().find(|n| n.tag() == tag) else {
+                continue;
+            };
+            let have = got.iter().find(|i| i.tag == tag);
+            let why = match have {
+                None => Some("missing item"),
+                Some(h) if h.value.item_type() != want.item_type() => Some("another type"),
+                Some(Ttlv {
+                    value: Value::TextString(t),
+                    ..
+                }) if t.is_empty() => Some("an empty Vendor Identification"),
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                self.path.push((tag, 0));
+                let d = self.differ(Some(want), have, Some(why));
                 self.path.pop();
                 return Err(d);
             }
@@ -637,6 +693,99 @@ impl Walk<'_> {
             },
             got: got.map_or_else(|| "nothing".to_owned(), |item| show(parents, item)),
             note: note.map(str::to_owned),
+        }
+    }
+}
+
+/// Rule 8: `got` with its attribute entries put in the order the vector lists the same
+/// attributes, where it lists them; the entries it does not list follow, in the server's order
+/// (the comparison then finds them unexpected). Entries: Attribute Names, Attribute References
+/// and Attribute structures, and with `every_child` (a 2.x Attributes structure) every child;
+/// other items keep their place.
+fn in_expected_order<'g>(
+    expected: &[&Node],
+    got: Vec<&'g Ttlv>,
+    every_child: bool,
+) -> Vec<&'g Ttlv> {
+    let mut entries: Vec<Option<&Ttlv>> = got
+        .iter()
+        .filter(|i| entry_key(i, every_child).is_some())
+        .map(|i| Some(*i))
+        .collect();
+    let mut ordered: Vec<&Ttlv> = Vec::with_capacity(entries.len());
+    for want in expected {
+        let Some(key) = node_key(want, every_child) else {
+            continue;
+        };
+        if let Some(slot) = entries
+            .iter_mut()
+            .find(|e| e.is_some_and(|e| entry_key(e, every_child).as_ref() == Some(&key)))
+        {
+            ordered.extend(slot.take());
+        }
+    }
+    ordered.extend(entries.into_iter().flatten());
+    let mut ordered = ordered.into_iter();
+    got.into_iter()
+        .map(|i| {
+            if entry_key(i, every_child).is_some() {
+                ordered.next().unwrap_or(i)
+            } else {
+                i
+            }
+        })
+        .collect()
+}
+
+/// Which attribute an entry of the server's list stands for (rule 8).
+fn entry_key(item: &Ttlv, every_child: bool) -> Option<String> {
+    let text = |tag: Tag| match item.child(tag).map(|c| &c.value) {
+        Some(Value::TextString(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let index = match item.child(Tag::ATTRIBUTE_INDEX).map(|c| &c.value) {
+        Some(Value::Integer(i)) => *i,
+        _ => 0,
+    };
+    match (&item.value, item.tag) {
+        (Value::TextString(s), Tag::ATTRIBUTE_NAME) => Some(format!("name {s}")),
+        (Value::Enumeration(e), Tag::ATTRIBUTE_REFERENCE) => Some(format!("tag {e:06X}")),
+        (Value::Structure(_), Tag::ATTRIBUTE_REFERENCE | Tag::ATTRIBUTE) => Some(format!(
+            "attribute {}/{}/{index}",
+            text(Tag::VENDOR_IDENTIFICATION),
+            text(Tag::ATTRIBUTE_NAME)
+        )),
+        _ if every_child => Some(format!("tag {:06X}", item.tag.0)),
+        _ => None,
+    }
+}
+
+/// Which attribute an entry of the vector's list stands for: as [`entry_key`], when the entry
+/// names it literally.
+fn node_key(node: &Node, every_child: bool) -> Option<String> {
+    match node {
+        Node::Literal(item) => entry_key(item, every_child),
+        Node::Hole { tag, .. } if every_child => Some(format!("tag {:06X}", tag.0)),
+        Node::Hole { .. } => None,
+        Node::Structure { tag, children } => {
+            let literal = |t: Tag| {
+                children.iter().find_map(|c| match c {
+                    Node::Literal(item) if item.tag == t => Some(item.clone()),
+                    _ => None,
+                })
+            };
+            let item = Ttlv::structure(
+                *tag,
+                [
+                    Tag::VENDOR_IDENTIFICATION,
+                    Tag::ATTRIBUTE_NAME,
+                    Tag::ATTRIBUTE_INDEX,
+                ]
+                .into_iter()
+                .filter_map(literal)
+                .collect(),
+            );
+            entry_key(&item, every_child)
         }
     }
 }

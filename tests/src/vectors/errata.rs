@@ -28,6 +28,8 @@ pub enum Literal {
     Hex(&'static str),
     /// An Enumeration.
     Enumeration(u32),
+    /// A Boolean.
+    Boolean(bool),
 }
 
 impl Literal {
@@ -36,6 +38,7 @@ impl Literal {
             Literal::Integer(i) => Value::Integer(i),
             Literal::Hex(h) => Value::ByteString(Bytes::new(hex(h)?)),
             Literal::Enumeration(e) => Value::Enumeration(e),
+            Literal::Boolean(b) => Value::Boolean(b),
         })
     }
 }
@@ -179,7 +182,8 @@ pub enum ListEdit {
         after: &'static str,
     },
     /// Inserts an entry for attribute `name` just after the entry of `after`; in a list of
-    /// Attribute structures its Attribute Value is a structure of `value`.
+    /// Attribute structures its Attribute Value is a structure of `value`, or the one literal
+    /// of a `value` that names [`Tag::ATTRIBUTE_VALUE`] itself.
     Insert {
         /// The attribute inserted.
         name: &'static str,
@@ -190,7 +194,8 @@ pub enum ListEdit {
     },
 }
 
-/// One correction of an attribute list, in the Response Payload of a step's response.
+/// One correction of an attribute list, in the Response Payload of a step's response (of the
+/// first batch item whose list holds the entries the edit names).
 #[derive(Clone, Copy, Debug)]
 pub struct ListErratum {
     /// File name.
@@ -219,8 +224,78 @@ const RNG_IS_MANDATORY_IN_1_3: &str = "KMIP 1.3 section 3.44: the Random Number 
 /// `compare` rule 6).
 const RNG_VALUE: &[(Tag, Literal)] = &[(Tag::RNG_ALGORITHM, Literal::Enumeration(1))];
 
+/// Why TL-M-3-14's Get Attributes gains the four protection attributes.
+const TL_M_3_14_PROTECTIONS: &str = "Get Attributes naming no attribute returns all of them \
+    (KMIP 1.4 section 4.14); the same file's Get Attribute List, one step earlier, lists Always \
+    Sensitive, Extractable, Never Extractable and Sensitive for this key, and the 2.0 and 2.1 runs \
+    of the case return them (false, true, false, false) from Get Attributes";
+
+/// A Boolean Attribute Value.
+const FALSE: &[(Tag, Literal)] = &[(Tag::ATTRIBUTE_VALUE, Literal::Boolean(false))];
+const TRUE: &[(Tag, Literal)] = &[(Tag::ATTRIBUTE_VALUE, Literal::Boolean(true))];
+
 /// The attribute-list corrections.
-pub const LIST_ERRATA: [ListErratum; 11] = [
+pub const LIST_ERRATA: [ListErratum; 17] = [
+    ListErratum {
+        file: "TL-M-3-13.xml",
+        step: 2,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: &[],
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
+    ListErratum {
+        file: "TL-M-3-13.xml",
+        step: 3,
+        edit: ListEdit::Insert {
+            name: "Random Number Generator",
+            after: "Original Creation Date",
+            value: RNG_VALUE,
+        },
+        why: RNG_IS_MANDATORY_IN_1_3,
+    },
+    ListErratum {
+        file: "TL-M-3-14.xml",
+        step: 3,
+        edit: ListEdit::Insert {
+            name: "Always Sensitive",
+            after: "Alternative Name",
+            value: FALSE,
+        },
+        why: TL_M_3_14_PROTECTIONS,
+    },
+    ListErratum {
+        file: "TL-M-3-14.xml",
+        step: 3,
+        edit: ListEdit::Insert {
+            name: "Extractable",
+            after: "Digest",
+            value: TRUE,
+        },
+        why: TL_M_3_14_PROTECTIONS,
+    },
+    ListErratum {
+        file: "TL-M-3-14.xml",
+        step: 3,
+        edit: ListEdit::Insert {
+            name: "Never Extractable",
+            after: "Name",
+            value: FALSE,
+        },
+        why: TL_M_3_14_PROTECTIONS,
+    },
+    ListErratum {
+        file: "TL-M-3-14.xml",
+        step: 3,
+        edit: ListEdit::Insert {
+            name: "Sensitive",
+            after: "Random Number Generator",
+            value: FALSE,
+        },
+        why: TL_M_3_14_PROTECTIONS,
+    },
     ListErratum {
         file: "SKFF-M-10-12.xml",
         step: 9,
@@ -357,11 +432,14 @@ pub fn apply(name: &str, steps: &mut [Step]) -> Result<(), Error> {
             file: e.file,
             step: e.step,
         };
-        let list = e
+        let step = e
             .step
             .checked_sub(1)
             .and_then(|i| steps.get_mut(i))
-            .and_then(|s| payload(&mut s.response))
+            .ok_or_else(not_found)?;
+        let list = payloads(&mut step.response)
+            .into_iter()
+            .find(|list| applies(list, e.edit))
             .ok_or_else(not_found)?;
         if edit_list(list, e.edit).is_none() {
             return Err(not_found());
@@ -370,19 +448,37 @@ pub fn apply(name: &str, steps: &mut [Step]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The children of the first batch item's Response Payload.
-fn payload(response: &mut Node) -> Option<&mut Vec<Node>> {
-    let item = child_mut(response, Tag::BATCH_ITEM)?;
-    match child_mut(item, Tag::RESPONSE_PAYLOAD)? {
-        Node::Structure { children, .. } => Some(children),
-        _ => None,
-    }
+/// The children of each batch item's Response Payload, in order.
+fn payloads(response: &mut Node) -> Vec<&mut Vec<Node>> {
+    let Node::Structure { children, .. } = response else {
+        return Vec::new();
+    };
+    children
+        .iter_mut()
+        .filter(|c| c.tag() == Tag::BATCH_ITEM)
+        .filter_map(|item| match child_mut(item, Tag::RESPONSE_PAYLOAD)? {
+            Node::Structure { children, .. } => Some(children),
+            _ => None,
+        })
+        .collect()
 }
 
 fn child_mut(node: &mut Node, tag: Tag) -> Option<&mut Node> {
     match node {
         Node::Structure { children, .. } => children.iter_mut().find(|c| c.tag() == tag),
         _ => None,
+    }
+}
+
+/// True when `list` holds the entries `edit` needs (and, for an insert, not the new one yet).
+fn applies(list: &[Node], edit: ListEdit) -> bool {
+    match edit {
+        ListEdit::Move { name, after } => {
+            position(list, name).is_some() && position(list, after).is_some()
+        }
+        ListEdit::Insert { name, after, .. } => {
+            position(list, name).is_none() && position(list, after).is_some()
+        }
     }
 }
 
@@ -431,12 +527,19 @@ fn edit_list(list: &mut Vec<Node>, edit: ListEdit) -> Option<()> {
                     tag: Tag::ATTRIBUTE,
                     children: vec![
                         name_item,
-                        Node::Structure {
-                            tag: Tag::ATTRIBUTE_VALUE,
-                            children: value
-                                .iter()
-                                .map(|(tag, v)| Some(Node::Literal(Ttlv::new(*tag, v.value()?))))
-                                .collect::<Option<_>>()?,
+                        match value {
+                            [(Tag::ATTRIBUTE_VALUE, v)] => {
+                                Node::Literal(Ttlv::new(Tag::ATTRIBUTE_VALUE, v.value()?))
+                            }
+                            _ => Node::Structure {
+                                tag: Tag::ATTRIBUTE_VALUE,
+                                children: value
+                                    .iter()
+                                    .map(|(tag, v)| {
+                                        Some(Node::Literal(Ttlv::new(*tag, v.value()?)))
+                                    })
+                                    .collect::<Option<_>>()?,
+                            },
                         },
                     ],
                 },

@@ -589,7 +589,7 @@ pub(crate) fn openssl_in(dir: Option<&std::path::Path>, args: &[&str]) -> Vec<u8
 
 /// A Public or Private Key object with byte-string material in `format`, and optionally the
 /// Key Block's algorithm and length.
-fn key_object(
+pub(crate) fn key_object(
     private: bool,
     format: KeyFormatType,
     der: &[u8],

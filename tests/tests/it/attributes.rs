@@ -63,6 +63,16 @@ fn assert_read_only<T: std::fmt::Debug>(result: Result<T, ClientError>, version:
     assert_eq!(e.result_reason(), Some(want), "{e}");
 }
 
+/// Refused with General Failure (a Quantum Safe claim the server does not hold true).
+fn assert_general_failure<T: std::fmt::Debug>(result: Result<T, ClientError>) {
+    let e = result.expect_err("the server must refuse");
+    assert_eq!(
+        e.result_reason(),
+        Some(ResultReason::GENERAL_FAILURE),
+        "{e}"
+    );
+}
+
 fn mask_value(mask: CryptographicUsageMask) -> AttributeValue {
     AttributeValue::Integer(i32::from_be_bytes(mask.0.to_be_bytes()))
 }
@@ -231,5 +241,67 @@ kms_tests::server_test! {
             .await
             .expect("delete unused usage limits");
         assert_eq!(value(&mut conn, &uid, Tag::USAGE_LIMITS).await, None);
+    }
+}
+
+kms_tests::server_test! {
+    async fn quantum_safe_is_accepted_only_for_keys_the_server_holds_quantum_safe(server) {
+        let mut conn = connect(server, ProtocolVersion::V2_1).await;
+        let quantum_safe = |on| Attribute::new(Tag::QUANTUM_SAFE, AttributeValue::Boolean(on));
+        // An AES-256 key may be Quantum Safe; the flag is kept.
+        let aes_256 = conn
+            .create_symmetric_key(
+                CryptographicAlgorithm::AES,
+                256,
+                MASK,
+                Attributes::new().with(Tag::QUANTUM_SAFE, AttributeValue::Boolean(true)),
+            )
+            .await
+            .expect("create a quantum-safe AES-256 key");
+        assert_eq!(
+            value(&mut conn, &aes_256, Tag::QUANTUM_SAFE).await,
+            Some(AttributeValue::Boolean(true))
+        );
+        // An AES-128 key may not (QS-M-2): nothing is made.
+        let before = conn.locate(Attributes::new(), None, None).await.expect("locate").unique_identifiers.len();
+        assert_general_failure(
+            conn.create_symmetric_key(
+                CryptographicAlgorithm::AES,
+                128,
+                MASK,
+                Attributes::new().with(Tag::QUANTUM_SAFE, AttributeValue::Boolean(true)),
+            )
+            .await,
+        );
+        assert_eq!(conn.locate(Attributes::new(), None, None).await.expect("locate").unique_identifiers.len(), before);
+        // Nor become so later, by Add, Modify or Set Attribute; Quantum Safe false is fine.
+        let aes_128 = conn
+            .create_symmetric_key(
+                CryptographicAlgorithm::AES,
+                128,
+                MASK,
+                Attributes::new().with(Tag::QUANTUM_SAFE, AttributeValue::Boolean(false)),
+            )
+            .await
+            .expect("create an AES-128 key that claims nothing");
+        assert_general_failure(conn.add_attribute(&aes_128, quantum_safe(true)).await);
+        assert_general_failure(conn.modify_attribute(&aes_128, None, quantum_safe(true)).await);
+        assert_general_failure(
+            conn.call(
+                SetAttributeRequest {
+                    unique_identifier: Some(aes_128.clone()),
+                    attribute: quantum_safe(true),
+                },
+                |p| match p {
+                    ResponsePayload::SetAttribute(r) => Some(r),
+                    _ => None,
+                },
+            )
+            .await,
+        );
+        assert_eq!(
+            value(&mut conn, &aes_128, Tag::QUANTUM_SAFE).await,
+            Some(AttributeValue::Boolean(false))
+        );
     }
 }

@@ -89,7 +89,7 @@ kms_tests::server_test! {
         let summary = Summary::of(in_scope.iter().copied());
         println!("not yet in scope: {}", Summary::of(later.iter().copied()));
         println!("{summary}");
-        assert!(summary.passed + summary.failed > 0 || !later.is_empty(), "no vector replayed");
+        assert!(!reports.is_empty(), "no vector file matches KMS_VECTORS={filter:?}");
         assert_eq!(summary.failed, 0, "OASIS vectors in scope: {summary}");
         let newly_passing: Vec<_> = reports
             .iter()

@@ -123,6 +123,7 @@ const ADMIN_MATRIX: &[(&str, &str, [Answer; 5], bool)] = &[
         false,
     ),
     ("GET", "/v1/cluster/digest", [F, F, F, A, F], false),
+    ("POST", "/v1/backups", [F, F, F, A, F], false),
     ("GET", "/v1/audit/records", [F, A, A, A, F], false),
     ("GET", "/v1/audit/checkpoints", [F, A, A, A, F], false),
     ("GET", "/v1/audit/public-key", [F, A, A, A, F], false),

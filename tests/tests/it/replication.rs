@@ -15,7 +15,7 @@ use server::dev::{self, DevLayout};
 use server::node::Node;
 use server::store::records::Role;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -25,6 +25,19 @@ fn free_port() -> u16 {
 /// Starts node `id` of the cluster from the dev configuration, with its own node certificate,
 /// data and audit directories, and a Raft listener on `raft_port`.
 async fn start_node(layout: &DevLayout, config: &Path, id: u64, raft_port: u16) -> Node {
+    let settings = node_settings(layout, config, id, raft_port, "node");
+    Node::start(settings).await.expect("node starts")
+}
+
+/// The settings of node `id` with its files under `<layout>/<base>-<id>` (its node
+/// certificate made there on first use), a Raft listener on `raft_port`.
+pub(crate) fn node_settings(
+    layout: &DevLayout,
+    config: &Path,
+    id: u64,
+    raft_port: u16,
+    base: &str,
+) -> server::config::Settings {
     let ca = certs::files::load_ca(&PemPaths::in_dir(&layout.pki(), "ca")).expect("CA");
     let pair = ca
         .issue_node(&NodeRequest {
@@ -34,7 +47,7 @@ async fn start_node(layout: &DevLayout, config: &Path, id: u64, raft_port: u16) 
             days: 2,
         })
         .expect("node certificate");
-    let dir = layout.dir.join(format!("node-{id}"));
+    let dir = layout.dir.join(format!("{base}-{id}"));
     certs::files::create_private_dir(&dir).expect("node dir");
     let paths = PemPaths::in_dir(&dir, "node");
     if !paths.both_exist().expect("stat") {
@@ -54,8 +67,7 @@ async fn start_node(layout: &DevLayout, config: &Path, id: u64, raft_port: u16) 
         ("KMSD_CLUSTER__ELECTION_TIMEOUT_MS", "300".to_owned()),
     ]
     .map(|(k, v)| (k.to_owned(), v));
-    let settings = server::config::Settings::load(config, overrides).expect("settings");
-    Node::start(settings).await.expect("node starts")
+    server::config::Settings::load(config, overrides).expect("settings")
 }
 
 pub(crate) fn connector(layout: &DevLayout, node: &Node, tenant: &str) -> Connector {

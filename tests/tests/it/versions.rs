@@ -2,11 +2,11 @@
 //! refused (not performed), and a message whose TTLV is broken past its header is answered in
 //! the version its header names (vCenter breaks on anything but 1.1).
 
-use kmip_codec::enums::{Operation, ResultReason, ResultStatus};
+use kmip_codec::enums::{Operation, Pkcs11Function, QueryFunction, ResultReason, ResultStatus};
 use kmip_codec::limits::Limits;
 use kmip_codec::model::{
-    RequestBatchItem, RequestMessage, ResponseMessage, RngRetrieveRequest, decode_response,
-    encode_request,
+    Pkcs11FunctionId, Pkcs11Request, QueryRequest, RequestBatchItem, RequestMessage,
+    ResponseMessage, ResponsePayload, RngRetrieveRequest, decode_response, encode_request,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::{Ttlv, Value};
@@ -88,5 +88,42 @@ kms_tests::server_test! {
             response.batch_items[0].result_reason,
             Some(ResultReason::INVALID_MESSAGE)
         );
+    }
+}
+
+kms_tests::server_test! {
+    async fn pkcs11_is_refused_as_not_supported_and_query_does_not_list_it(server) {
+        // The PKCS11 profile's C_Initialize (KMIP 2.0 / 2.1): the server offers no PKCS#11
+        // interface, so it answers the specification's refusal, not Success.
+        for version in [ProtocolVersion::V2_0, ProtocolVersion::V2_1] {
+            let request = RequestMessage::new(
+                version,
+                vec![RequestBatchItem::new(Pkcs11Request {
+                    pkcs11_interface: None,
+                    pkcs11_function: Pkcs11FunctionId::Standard(Pkcs11Function::C_INITIALIZE),
+                    correlation_value: None,
+                    pkcs11_input_parameters: None,
+                })],
+            );
+            let response = exchange(server, &encode_request(&request)).await;
+            let refused = &response.batch_items[0];
+            assert_eq!(refused.operation, Some(Operation::PKCS11));
+            assert_eq!(refused.result_status, ResultStatus::OPERATION_FAILED);
+            assert_eq!(refused.result_reason, Some(ResultReason::OPERATION_NOT_SUPPORTED));
+            let request = RequestMessage::new(
+                version,
+                vec![RequestBatchItem::new(QueryRequest {
+                    query_functions: vec![QueryFunction::QUERY_OPERATIONS],
+                    object_groups: Vec::new(),
+                })],
+            );
+            let response = exchange(server, &encode_request(&request)).await;
+            let Some(ResponsePayload::Query(query)) = &response.batch_items[0].payload
+            else {
+                panic!("a Query answer: {:?}", response.batch_items[0]);
+            };
+            assert!(query.operations.contains(&Operation::CREATE), "{version:?}");
+            assert!(!query.operations.contains(&Operation::PKCS11), "{version:?}");
+        }
     }
 }
