@@ -1,15 +1,22 @@
 //! The request window (`cluster/requests.rs`): a request in the log twice is applied once and
 //! both copies answer the first outcome; the window is trimmed the same way on every node
-//! whatever the batching of entries; a snapshot carries it.
+//! whatever the batching of entries; a snapshot carries it, and one of schema 5 (without it)
+//! installs with an empty window.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 
 use openraft::EntryPayload;
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::fixture::{self, Entry, log_id, object, tenant};
 use crate::cluster::requests::REQUEST_WINDOW;
+use crate::cluster::snapshot::{SnapshotHeader, SnapshotWriter};
 use crate::cluster::state_machine::apply_entries;
-use crate::cluster::{Op, Request, Response};
+use crate::cluster::{Op, Request, Response, SnapshotData};
+use crate::store::replica::{REPLICATED, RecordSink};
 use crate::store::{Command, Rejection, Store};
 
 /// The entry at `index` carrying `command` under request ID `id`.
@@ -212,4 +219,80 @@ async fn a_snapshot_carries_the_window() {
     assert_eq!(out, vec![Ok(())]);
     assert_eq!(repeats, 1);
     assert_eq!(uids(b.store()), vec!["k-1".to_owned()]);
+}
+
+/// Copies records into a snapshot writer.
+struct Copy<'a>(&'a mut SnapshotWriter);
+
+impl RecordSink for Copy<'_> {
+    fn record(&mut self, key: &[u8], value: &[u8]) -> ControlFlow<()> {
+        self.0.record(key, value).expect("record written");
+        ControlFlow::Continue(())
+    }
+}
+
+/// A snapshot as a kmsd of schema 5 wrote it (no request window tables) installs with an
+/// empty window, and the entries after it apply and fill the window as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_5_snapshot_without_the_window_installs_with_an_empty_one() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (_a_log, mut a) = fixture::open(a_dir.path());
+    let (_b_log, mut b) = fixture::open(b_dir.path());
+    apply(
+        a.store(),
+        &[
+            request(1, Uuid::new_v4(), Command::CreateTenant(tenant("acme"))),
+            request(2, Uuid::new_v4(), put("k-1", "vm-1")),
+        ],
+    );
+    let meta = a
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .unwrap()
+        .meta;
+    let header = SnapshotHeader {
+        incarnation: None,
+        meta: meta.clone(),
+    };
+    let path = a_dir.path().join("schema-5.snap");
+    let mut writer = SnapshotWriter::create(&path, &header).unwrap();
+    let view = a.store().replica_read().unwrap();
+    for table in REPLICATED
+        .iter()
+        .filter(|t| !["requests", "request_order"].contains(&t.name()))
+    {
+        writer.table(table.name()).unwrap();
+        view.visit(*table, &mut Copy(&mut writer)).unwrap();
+    }
+    drop(writer.finish().unwrap());
+    let bytes = std::fs::read(&path).unwrap();
+    // The schema version follows the magic and the format version; the digest ends the file.
+    let mut body = bytes[..bytes.len() - 32].to_vec();
+    body[12..16].copy_from_slice(&5u32.to_le_bytes());
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&body).unwrap();
+    file.write_all(&Sha256::digest(&body)).unwrap();
+    file.seek(SeekFrom::Start(0)).unwrap();
+
+    // B's own window from before is replaced with the snapshot's state: none.
+    apply(
+        b.store(),
+        &[request(
+            1,
+            Uuid::new_v4(),
+            Command::CreateTenant(tenant("old")),
+        )],
+    );
+    assert_eq!(window_sizes(b.store()), (1, 1));
+    b.install_snapshot(&meta, SnapshotData::new(file))
+        .await
+        .unwrap();
+    assert_eq!(window_sizes(b.store()), (0, 0));
+    assert_eq!(uids(b.store()), vec!["k-1".to_owned()]);
+    let (out, repeats) = apply(b.store(), &[request(3, Uuid::new_v4(), put("k-2", "vm-2"))]);
+    assert_eq!(out, vec![Ok(())]);
+    assert_eq!(repeats, 0);
+    assert_eq!(window_sizes(b.store()), (1, 1));
 }
