@@ -531,6 +531,7 @@ mod tests {
             committed: 118,
             applied: 117,
             lag: vec![(2, 0), (3, 45)],
+            repeated_requests: 2,
         };
         let text = m.render(0, Some(&sample), None).unwrap();
         for line in [
@@ -538,6 +539,7 @@ mod tests {
             "kms_raft_term 4",
             "kms_raft_applied_index 117",
             r#"kms_raft_replication_lag_entries{peer="3"} 45"#,
+            "kms_raft_repeated_requests_total 2",
         ] {
             assert!(text.contains(line), "{line} missing: {text}");
         }
@@ -561,6 +563,9 @@ pub struct RaftSample {
     pub applied: u64,
     /// On the leader: entries each peer is behind the leader's last log entry.
     pub lag: Vec<(u64, u64)>,
+    /// Entries applied since start that repeated a request already applied (answered from
+    /// the request window, nothing applied again).
+    pub repeated_requests: u64,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
@@ -600,6 +605,11 @@ impl RaftSample {
             "raft_applied_index",
             "Index of the last entry applied to the store",
             gauge(self.applied),
+        );
+        registry.register(
+            "raft_repeated_requests",
+            "Entries applied since start that repeated a request already applied: answered with its first outcome, not applied again",
+            ConstCounter::new(self.repeated_requests),
         );
         let lag: Family<PeerLabels, Gauge> = Family::default();
         for (peer, behind) in &self.lag {

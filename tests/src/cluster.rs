@@ -391,6 +391,32 @@ impl Cluster {
         }
     }
 
+    /// Cuts one direction of one link: node `to`'s Raft proxy refuses node `from` (its live
+    /// connections are closed now). What `to` sends `from` still arrives: a leader `from`
+    /// neither replicates to nor hears from `to`, while a follower `to` still forwards its
+    /// writes to it. [`Cluster::restore_link`] (or [`Cluster::heal`]) ends it.
+    pub fn cut_link(&self, from: u64, to: u64) {
+        self.node(to).raft_proxy.block(node_ip(from));
+    }
+
+    /// Ends [`Cluster::cut_link`].
+    pub fn restore_link(&self, from: u64, to: u64) {
+        self.node(to).raft_proxy.unblock(node_ip(from));
+    }
+
+    /// Makes node `id`'s Raft listener silent while the process runs on (its proxy a black
+    /// hole): calls to it, and the replies to calls in flight, are lost without a close or a
+    /// refusal; what it sends its peers still arrives. [`Cluster::unsilence`] closes the
+    /// connections held silent.
+    pub fn silence(&self, id: u64) {
+        self.node(id).raft_proxy.black_hole();
+    }
+
+    /// Ends [`Cluster::silence`].
+    pub fn unsilence(&self, id: u64) {
+        self.node(id).raft_proxy.end_black_hole();
+    }
+
     /// Ends every isolation.
     pub fn heal(&self) {
         for node in &self.nodes {

@@ -30,6 +30,8 @@ pub enum LogRecord {
     RetiredNodes,
     /// The log file's schema version.
     Schema,
+    /// The recorded outcome of a request in the request window (`requests.rs`).
+    RequestOutcome,
 }
 
 impl fmt::Display for LogRecord {
@@ -44,6 +46,7 @@ impl fmt::Display for LogRecord {
             Self::Incarnation => f.write_str("cluster incarnation ID"),
             Self::RetiredNodes => f.write_str("retired node IDs"),
             Self::Schema => f.write_str("schema version"),
+            Self::RequestOutcome => f.write_str("request window outcome"),
         }
     }
 }

@@ -8,8 +8,9 @@
 //! Whether the abandoned call may have reached the old leader decides what the caller may do
 //! next ([`Unanswered`]): a call abandoned before its first byte was written certainly was not
 //! received and may go to the new leader; one abandoned after may have been received, and a
-//! write the old leader appended can still be committed by the new one, so the outcome of such
-//! a write is unknown and it is never sent again.
+//! write the old leader appended can still be committed by the new one, so such a write is sent
+//! again only under its own request ID, which the state machine applies at most once
+//! (`requests.rs`).
 
 use std::time::Duration;
 

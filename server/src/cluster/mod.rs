@@ -15,6 +15,7 @@ mod network;
 pub mod peer_tls;
 pub mod raft_node;
 mod read_rounds;
+pub mod requests;
 pub mod rpc;
 pub mod snapshot;
 mod start;

@@ -29,6 +29,12 @@ pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
 pub(super) const WRITE_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long a read may wait to be linearized.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one forward of a write waits for the leader's reply before it is sent again
+/// (under the same request ID, so at most one copy is applied): a reply lost with its
+/// connection while the leader stays in place is not waited for until the write's deadline.
+const FORWARD_ATTEMPT: Duration = Duration::from_secs(2);
+/// Logged once per write that is proposed again after an attempt that may have been appended.
+const RETRYING: &str = "a write's outcome is unknown; proposing it again under the same request ID";
 /// Pause before asking again while no leader is known.
 const RETRY_PAUSE: Duration = Duration::from_millis(40);
 
@@ -39,8 +45,9 @@ pub enum ClusterError {
     /// index): nothing was done.
     #[error("the cluster has no quorum; try again")]
     NoQuorum,
-    /// The write was sent but its outcome is unknown (the leader failed or was replaced
-    /// meanwhile, or this leader could not commit it in time): it may still be committed.
+    /// The write may have been appended and no attempt under its request ID got an answer
+    /// before the write's deadline (no leader could be reached since, or none could commit
+    /// it): it may still be committed.
     #[error("the write's outcome is unknown; read before retrying")]
     Unknown,
     /// A membership change was refused.
@@ -165,14 +172,21 @@ impl RaftNode {
     }
 
     /// Proposes a store command and waits until it is committed and applied here (forwarded to
-    /// the leader from a follower: applied by the leader, then here). Retried only while it
-    /// certainly was not appended anywhere.
+    /// the leader from a follower: applied by the leader, then here).
     pub async fn write(&self, command: Command) -> Result<Response, ClusterError> {
         self.propose(Request::store(command)).await
     }
 
+    /// Proposes `request` until it is answered or [`WRITE_TIMEOUT`] passes, always under the
+    /// request's own ID: an attempt that may have been appended (a forward sent without a
+    /// reply, an entry discarded on a leader change, a leader that could not commit in time)
+    /// is proposed again, to the leader of the moment, and the state machine's request window
+    /// (`requests.rs`) applies the request at most once and answers every copy with the
+    /// outcome of the first. [`ClusterError::Unknown`] only when the deadline passes after an
+    /// attempt that may have been appended; [`ClusterError::NoQuorum`] when none may have been.
     pub(super) async fn propose(&self, request: Request) -> Result<Response, ClusterError> {
         let deadline = Instant::now() + WRITE_TIMEOUT;
+        let mut maybe_appended = false;
         loop {
             // Timing out here, this node leads and may have appended the entry: a later leader
             // can still commit it.
@@ -182,22 +196,44 @@ impl RaftNode {
             let leader = match local {
                 Ok(r) => return Ok(r.data),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => f,
+                // Appended here, then dropped on a leader change: another node may still
+                // commit its copy. Asked again of the new leader under the same ID.
+                Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(f))) => {
+                    if !maybe_appended {
+                        info!(request = %request.id, "{RETRYING}");
+                    }
+                    maybe_appended = true;
+                    f
+                }
                 Err(RaftError::APIError(_)) => return Err(ClusterError::Unknown),
                 Err(RaftError::Fatal(_)) => return Err(ClusterError::Unavailable),
             };
+            let attempt = deadline.min(Instant::now() + FORWARD_ATTEMPT);
             match self
-                .forward(&leader, Call::Forward(request.clone()), deadline)
-                .await?
+                .forward(&leader, Call::Forward(request.clone()), attempt)
+                .await
             {
-                Some(Reply::Forwarded { outcome, index }) => {
+                Ok(Some(Reply::Forwarded { outcome, index })) => {
                     self.await_applied(index, deadline).await;
                     return Ok(outcome);
                 }
-                Some(Reply::Refused(Refusal::NotLeader(_))) | None => {}
-                Some(_) => return Err(ClusterError::Unknown),
+                // Refused before it was appended, or not sent at all.
+                Ok(Some(Reply::Refused(Refusal::NotLeader(_))) | None) => {}
+                // Sent without a reply, or refused by a leader that may have appended it.
+                Ok(Some(_)) | Err(ClusterError::Unknown) => {
+                    if !maybe_appended {
+                        info!(request = %request.id, "{RETRYING}");
+                    }
+                    maybe_appended = true;
+                }
+                Err(e) => return Err(e),
             }
             if Instant::now() + RETRY_PAUSE >= deadline {
-                return Err(ClusterError::NoQuorum);
+                return Err(if maybe_appended {
+                    ClusterError::Unknown
+                } else {
+                    ClusterError::NoQuorum
+                });
             }
             sleep(RETRY_PAUSE).await;
         }
@@ -392,6 +428,7 @@ impl RaftNode {
                     )
                 })
                 .collect(),
+            repeated_requests: self.sm.repeated_requests(),
         }
     }
 }

@@ -22,10 +22,11 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::error::{ClusterStoreError, LogRecord, SnapshotDefect};
+use super::requests::{self, Window};
 use super::snapshot::{
     Item, SnapshotData, SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified,
 };
-use super::types::{Incarnation, Op, Response, TypeConfig};
+use super::types::{Incarnation, Op, Request, Response, TypeConfig};
 use crate::store::Store;
 use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite, replicated_table};
 
@@ -52,6 +53,8 @@ pub struct StateMachine {
     audit: Option<Arc<dyn AppliedRecords>>,
     /// When an applied batch was last committed durably (see [`DURABLE_EVERY`]).
     last_durable: Arc<Mutex<Instant>>,
+    /// Entries applied since start that repeated a request already applied (`requests.rs`).
+    repeats: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Applied entries are committed without fsync (the Raft log, fsync'd on a majority, makes a
@@ -114,6 +117,7 @@ impl StateMachine {
             }),
             audit: None,
             last_durable: Arc::new(Mutex::new(Instant::now())),
+            repeats: Arc::default(),
         })
     }
 
@@ -121,6 +125,12 @@ impl StateMachine {
     pub fn with_audit(mut self, audit: Arc<dyn AppliedRecords>) -> Self {
         self.audit = Some(audit);
         self
+    }
+
+    /// How many entries this node applied since it started that repeated a request already
+    /// applied (answered with the first outcome, nothing applied again).
+    pub fn repeated_requests(&self) -> u64 {
+        self.repeats.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Node IDs removed from the cluster, never accepted again.
@@ -243,22 +253,37 @@ fn stamp(w: &mut ReplicaWrite, incarnation: Incarnation) -> Result<(), ClusterSt
 
 type Entry = openraft::type_config::alias::EntryOf<TypeConfig>;
 
-/// Applies entries in one transaction with the applied log id and membership. Returns the
-/// responses and the audit records of the changes applied, numbered, in change order. Outbox
-/// entries below `written` (durable in the node's audit log) are dropped on the way.
+/// What one apply call did: the responses in entry order, the audit records of the changes
+/// applied (numbered, in change order), and how many entries repeated a request already applied.
+pub(super) struct Applied {
+    pub(super) responses: Vec<Response>,
+    pub(super) audited: Vec<AuditEvent>,
+    pub(super) repeats: u64,
+}
+
+/// Applies entries in one transaction with the applied log id and membership. An entry whose
+/// request ID was applied within the request window (`requests.rs`) applies nothing and
+/// answers the recorded outcome. Outbox entries below `written` (durable in the node's audit
+/// log) are dropped on the way.
 pub(super) fn apply_entries(
     store: &Store,
     entries: &[Entry],
     written: u64,
     durable: bool,
-) -> Result<(Vec<Response>, Vec<AuditEvent>), ClusterStoreError> {
+) -> Result<Applied, ClusterStoreError> {
     let Some(last) = entries.last() else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Applied {
+            responses: Vec::new(),
+            audited: Vec::new(),
+            repeats: 0,
+        });
     };
     let mut w = store.replica_write_with(durable)?;
+    let mut window = Window::open(store)?;
     let mut out = Vec::with_capacity(entries.len());
     let mut membership = None;
-    let mut applied = None;
+    let mut applied: Option<LogId> = None;
+    let mut repeats = 0;
     for entry in entries {
         // A batch must start a transaction: commit the entries before it with their applied
         // log id, so a crash in between never applies them twice.
@@ -266,43 +291,76 @@ pub(super) fn apply_entries(
             && let Op::Store(command) = &request.op
             && w.must_split_before(command)
         {
-            w.set_meta(LAST_APPLIED, &encode(&applied)?)?;
+            record_applied(&mut w, applied.as_ref())?;
             if let Some(m) = membership.take() {
                 w.set_meta(MEMBERSHIP, &encode(&m)?)?;
             }
             w = w.commit_and_continue()?;
         }
         applied = Some(entry.log_id);
+        let index = entry.log_id.index;
         out.push(match &entry.payload {
             EntryPayload::Blank => Ok(()),
-            EntryPayload::Normal(request) => match &request.op {
-                Op::Store(command) => w.apply(command)?,
-                Op::Incarnation(i) => {
-                    stamp(&mut w, *i)?;
-                    Ok(())
+            EntryPayload::Normal(request) => {
+                if let Some((first, outcome)) = window.earlier(request.id, index)? {
+                    repeats += 1;
+                    tracing::info!(
+                        request = %request.id,
+                        index,
+                        first,
+                        "a request applied before is in the log again: answered with its first outcome, not applied again"
+                    );
+                    outcome
+                } else {
+                    let outcome = apply_request(&mut w, request)?;
+                    window.record(&mut w, request.id, index, &outcome)?;
+                    outcome
                 }
-                Op::RetireNode(id) => {
-                    let mut retired: BTreeSet<u64> =
-                        write_meta(&w, RETIRED_NODES, LogRecord::RetiredNodes)?.unwrap_or_default();
-                    if retired.insert(*id) {
-                        w.set_meta(RETIRED_NODES, &encode(&retired)?)?;
-                    }
-                    Ok(())
-                }
-            },
+            }
             EntryPayload::Membership(m) => {
                 membership = Some(StoredMembership::new(Some(entry.log_id), m.clone()));
                 Ok(())
             }
         });
     }
-    w.set_meta(LAST_APPLIED, &encode(&Some(last.log_id))?)?;
+    record_applied(&mut w, Some(&last.log_id))?;
     if let Some(m) = membership {
         w.set_meta(MEMBERSHIP, &encode(&m)?)?;
     }
     w.trim_outbox(written)?;
     let audited = w.commit()?;
-    Ok((out, audited))
+    Ok(Applied {
+        responses: out,
+        audited,
+        repeats,
+    })
+}
+
+/// Applies one request's change (the first time its ID is seen in the window).
+fn apply_request(w: &mut ReplicaWrite, request: &Request) -> Result<Response, ClusterStoreError> {
+    Ok(match &request.op {
+        Op::Store(command) => w.apply(command)?,
+        Op::Incarnation(i) => {
+            stamp(w, *i)?;
+            Ok(())
+        }
+        Op::RetireNode(id) => {
+            let mut retired: BTreeSet<u64> =
+                write_meta(w, RETIRED_NODES, LogRecord::RetiredNodes)?.unwrap_or_default();
+            if retired.insert(*id) {
+                w.set_meta(RETIRED_NODES, &encode(&retired)?)?;
+            }
+            Ok(())
+        }
+    })
+}
+
+/// Records the last applied log id, with the request window trimmed to it: the window's
+/// contents are a function of the applied index, whatever the batching.
+fn record_applied(w: &mut ReplicaWrite, applied: Option<&LogId>) -> Result<(), ClusterStoreError> {
+    requests::prune(w, applied.map(|l| l.index))?;
+    w.set_meta(LAST_APPLIED, &encode(&applied)?)
+        .map_err(Into::into)
 }
 
 /// Passes records to the snapshot writer, keeping its first error.
@@ -517,8 +575,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             }
             due
         };
-        let (responses, audited) =
-            blocking(move || apply_entries(&store, &batch, written, durable)).await?;
+        let Applied {
+            responses,
+            audited,
+            repeats,
+        } = blocking(move || apply_entries(&store, &batch, written, durable)).await?;
+        self.repeats
+            .fetch_add(repeats, std::sync::atomic::Ordering::Relaxed);
         // Every node writes the records of every change to its own log, in change order; the
         // answer does not wait (the record is durable in the committed entry).
         if let Some(audit) = &self.audit {

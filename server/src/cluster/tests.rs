@@ -5,6 +5,7 @@ mod durability;
 mod files;
 mod fixture;
 mod peer_reload;
+mod requests;
 mod schema;
 mod snapshots;
 mod suite;

@@ -105,6 +105,8 @@ pub(crate) static REPLICATED: &[&dyn ReplicatedTable] = &[
     &Table(tables::ROTATION_JOBS),
     &Table(tables::ROTATION_SCHEDULE),
     &Table(tables::EXPORT_JOBS),
+    &Table(tables::REQUESTS),
+    &Table(tables::REQUEST_ORDER),
 ];
 
 /// Tables that are the node's own and stay out of snapshots: the audit outbox holds the
@@ -132,6 +134,16 @@ impl ReplicaRead {
     pub(crate) fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let table = self.txn.open_table(META)?;
         Ok(table.get(name)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The request window's record of request `id`: the log index it was first applied at
+    /// and its outcome (the replication layer's bytes).
+    pub(crate) fn request(&self, id: u128) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let table = self.txn.open_table(tables::REQUESTS)?;
+        Ok(table.get(id)?.map(|v| {
+            let (index, outcome) = v.value();
+            (index, outcome.to_vec())
+        }))
     }
 
     /// Hands every record of `table`, as of this view, to `sink`.
@@ -201,6 +213,48 @@ impl ReplicaWrite {
         self.dirty = true;
         let mut table = self.txn.open_table(META)?;
         table.insert(name, value)?;
+        Ok(())
+    }
+
+    /// Records in the request window that request `id` was applied at log `index` with
+    /// `outcome` (replacing an older record of the same ID).
+    pub(crate) fn record_request(
+        &mut self,
+        id: u128,
+        index: u64,
+        outcome: &[u8],
+    ) -> Result<(), StoreError> {
+        self.dirty = true;
+        self.txn
+            .open_table(tables::REQUESTS)?
+            .insert(id, (index, outcome))?;
+        self.txn
+            .open_table(tables::REQUEST_ORDER)?
+            .insert(index, id)?;
+        Ok(())
+    }
+
+    /// Drops from the request window every request applied at log index `through` or
+    /// before. A request ID applied again later keeps its newer record.
+    pub(crate) fn forget_requests_through(&mut self, through: u64) -> Result<(), StoreError> {
+        let mut order = self.txn.open_table(tables::REQUEST_ORDER)?;
+        let mut gone = Vec::new();
+        for entry in order.range(..=through)? {
+            let (index, id) = entry?;
+            gone.push((index.value(), id.value()));
+        }
+        if gone.is_empty() {
+            return Ok(());
+        }
+        self.dirty = true;
+        order.retain_in(..=through, |_, _| false)?;
+        let mut requests = self.txn.open_table(tables::REQUESTS)?;
+        for (index, id) in gone {
+            let same = requests.get(id)?.is_some_and(|r| r.value().0 == index);
+            if same {
+                requests.remove(id)?;
+            }
+        }
         Ok(())
     }
 

@@ -14,11 +14,12 @@
 //! | 2 | 3 | the two-stage destroy, notice and rotation job tables (`destroy_grace`, `pending_destroy`, `notices`, `rotation_jobs`) are created empty; the log may carry `MarkPendingDestroy`, `CancelDestroy`, `EraseMaterial`, `Notice`, `StartRotation`, `UpdateRotation` and the policy change `DestroyGrace` |
 //! | 3 (or older) | 4 | the Locate index (`locate_index`, node-local) is built from the objects at open, in the transaction that records the version; the `rotation_schedule` table is created empty and the log may carry the policy change `DomainKeyRotation`; snapshots are otherwise unchanged from 3 (a snapshot of version 2 to 4 is installed the same way, the index rebuilt after it) |
 //! | 4 (or older) | 5 | the `export_jobs` table is created empty; the log may carry `RequestExport` and `ExportStep` (tenant migration); a snapshot of version 2 to 4 is installed the same way |
+//! | 5 (or older) | 6 | the request window tables (`requests`, `request_order`, replicated, carried in snapshots; `cluster/requests.rs`) are created empty. Log entries do not change encoding: every entry already carried its request ID, and an entry written before (a fresh random ID per proposal, never proposed twice) applies as before. A snapshot of version 2 to 5 is installed the same way, with an empty window |
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 /// The schema version this binary writes and understands (and every older one).
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The first version with the Locate index (`locate_index.rs`): an older store builds it when
 /// migrated.

@@ -64,6 +64,15 @@ pub(super) const ROTATION_JOBS: TableDefinition<(&str, &str), &[u8]> =
 pub(super) const EXPORT_JOBS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("export_jobs");
 
+/// Request ID (a UUID as `u128`) -> (the log index it was first applied at, its outcome): the
+/// request window of a cluster (`cluster/requests.rs`), which answers a request proposed again
+/// under the same ID with the first application's outcome. The outcome bytes are the
+/// replication layer's encoding, opaque here.
+pub(super) const REQUESTS: TableDefinition<u128, (u64, &[u8])> = TableDefinition::new("requests");
+/// Log index -> request ID: the request window in index order, so that the requests that left
+/// the window are found without a scan.
+pub(super) const REQUEST_ORDER: TableDefinition<u64, u128> = TableDefinition::new("request_order");
+
 /// State-change sequence number -> AuditEvent (postcard): records committed with their
 /// change and not yet known durable in the node's audit log (see `Command::Audited`).
 pub(super) const AUDIT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_outbox");
@@ -111,5 +120,7 @@ pub(super) fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError>
     txn.open_table(ROTATION_JOBS)?;
     txn.open_table(ROTATION_SCHEDULE)?;
     txn.open_table(EXPORT_JOBS)?;
+    txn.open_table(REQUESTS)?;
+    txn.open_table(REQUEST_ORDER)?;
     Ok(())
 }

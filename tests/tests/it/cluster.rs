@@ -6,7 +6,8 @@
 //! The tests run one at a time (each runs three servers) and each is bounded: a body that
 //! does not finish within [`BODY_LIMIT`] (longer for the failover runs) fails the test and
 //! prints the nodes' logs. `cut_off.rs`: a node cut off from the majority serves no stale
-//! admin answer; `failover.rs`: failover time under load when the leader is lost or frozen;
+//! admin answer; `exactly_once.rs`: a write forwarded by a follower whose reply from the leader
+//! is lost is proposed again under its request ID and applied once; `failover.rs`: failover time under load when the leader is lost or frozen;
 //! `kill_battery.rs`: leader kills under concurrent load on every node, the history checked
 //! for lost writes, stale reads and linearizability; `partition.rs`: an isolated follower
 //! refuses and converges once healed; `soak.rs`: the long soak run (ignored).
@@ -15,6 +16,7 @@
 //! `cargo test --workspace --all-targets`, which builds it).
 
 mod cut_off;
+mod exactly_once;
 mod failover;
 mod kill_battery;
 mod migration;

@@ -142,7 +142,7 @@ async fn rejections_are_outcomes_and_the_applied_index_advances() {
     ];
     let store = sm.store().clone();
     let out = tokio::task::spawn_blocking(move || {
-        apply_entries(&store, &entries, 0, true).map(|(r, _)| r)
+        apply_entries(&store, &entries, 0, true).map(|a| a.responses)
     })
     .await
     .unwrap()
@@ -337,7 +337,7 @@ async fn batches_after_other_entries_apply_atomically() {
     ];
     let store = sm.store().clone();
     let out = tokio::task::spawn_blocking(move || {
-        apply_entries(&store, &entries, 0, true).map(|(r, _)| r)
+        apply_entries(&store, &entries, 0, true).map(|a| a.responses)
     })
     .await
     .unwrap()
