@@ -21,8 +21,9 @@ layers=(
   "tenancy platform"
   "kms"
   "ops"
+  "audit_housekeeping backup"
   "net admin ceremony dev"
-  "audit_housekeeping node"
+  "node"
 )
 
 # Upward edges known and documented in docs/ARCHITECTURE.md ("Deviations"): reported, not

@@ -19,8 +19,7 @@ use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
 
-/// The store's file name inside the data directory.
-pub const STORE_FILE: &str = "kms.redb";
+pub use crate::store::STORE_FILE;
 
 /// Time given to open connections to finish after a shutdown request.
 const DRAIN: Duration = Duration::from_secs(5);

@@ -96,7 +96,7 @@ pub async fn restore(
     for dir in [&settings.data_dir, &settings.audit.dir] {
         crate::permissions::create_private_dir(dir).map_err(BackupError::Io)?;
     }
-    let store = Store::open(&settings.data_dir.join(crate::node::STORE_FILE))?;
+    let store = Store::open(&settings.data_dir.join(crate::store::STORE_FILE))?;
     let scratch = settings.data_dir.join("restore.tmp");
     let install_store = store.clone();
     tokio::task::spawn_blocking(move || {

@@ -75,6 +75,9 @@ pub enum StoreError {
     SchemaTooNew(schema::SchemaTooNew),
 }
 
+/// The store's file name in a node's data directory.
+pub const STORE_FILE: &str = "kms.redb";
+
 /// Most pending pin claims [`Store::pin_claims`] reads for one fingerprint and name (claims
 /// of one name are one per tenant).
 pub const MAX_PIN_CLAIMS_READ: usize = 64;
