@@ -309,16 +309,28 @@ pub(super) fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
 }
 
 /// A free TCP port on `ip`: bound once on port 0 and released (the node binds it right after).
+/// The kernel may hand a released port out again at once, so a node's KMIP, admin and Raft
+/// ports could come out equal and the node fail to bind: every port given out by this process
+/// is remembered and never given out twice.
 pub(super) fn free_port(ip: IpAddr) -> Result<SocketAddr, Error> {
-    let listener =
-        std::net::TcpListener::bind(SocketAddr::new(ip, 0)).map_err(|source| Error::Io {
-            what: "finding a free port",
-            source,
-        })?;
-    listener.local_addr().map_err(|source| Error::Io {
+    static GIVEN: std::sync::Mutex<Vec<SocketAddr>> = std::sync::Mutex::new(Vec::new());
+    let io = |source| Error::Io {
         what: "finding a free port",
         source,
-    })
+    };
+    for _ in 0..64 {
+        let addr = std::net::TcpListener::bind(SocketAddr::new(ip, 0))
+            .and_then(|l| l.local_addr())
+            .map_err(io)?;
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !given.contains(&addr) {
+            given.push(addr);
+            return Ok(addr);
+        }
+    }
+    Err(io(std::io::Error::other("no port not given out already")))
 }
 
 /// Removes every `KMSD_*` variable the test process has, so that none overrides the file.
