@@ -14,12 +14,12 @@ use std::path::Path;
 use audit_log::Checkpoint;
 use openraft::type_config::alias::SnapshotMetaOf;
 
-use super::error::{ClusterStoreError, LogRecord, SnapshotDefect};
-use super::snapshot::{Item, SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified};
+use super::error::{ClusterStoreError, LogRecord};
+use super::snapshot::{SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified};
 use super::state_machine::{INCARNATION, LAST_APPLIED, LogId, MEMBERSHIP, meta};
 use super::types::TypeConfig;
 use crate::store::Store;
-use crate::store::replica::{REPLICATED, RecordSink, replicated_table};
+use crate::store::replica::{REPLICATED, RecordSink};
 
 /// The replicated table holding every node's signed audit checkpoints.
 const CHECKPOINTS_TABLE: &str = "audit_checkpoints";
@@ -128,27 +128,9 @@ pub fn install_backup(
             .open(scratch)
             .map_err(ClusterStoreError::SnapshotIo)?;
         copy_verified(src, &mut copy)?;
-        let (header, mut reader) = SnapshotReader::open(copy)?;
+        let (header, reader) = SnapshotReader::open(copy)?;
         let mut w = store.replica_write()?;
-        w.clear_replicated()?;
-        let mut table = None;
-        while let Some(item) = reader.next_item()? {
-            match item {
-                Item::Table(name) => {
-                    table = Some(
-                        replicated_table(&name).ok_or(ClusterStoreError::SnapshotUnknownTable)?,
-                    );
-                }
-                Item::Record(key, value) => {
-                    let t = table.ok_or(ClusterStoreError::SnapshotMalformed(
-                        SnapshotDefect::NoTable,
-                    ))?;
-                    if !w.insert_raw(t, &key, &value)? {
-                        return Err(ClusterStoreError::SnapshotRecordMalformed);
-                    }
-                }
-            }
-        }
+        reader.replace_replicated(&mut w)?;
         w.commit()?;
         Ok(header)
     })();

@@ -281,6 +281,33 @@ impl SnapshotReader {
         Ok((header, r))
     }
 
+    /// Replaces every replicated table of `w` with the body's records (a snapshot install, a
+    /// backup's restore); nothing of the store's replicated state is kept.
+    pub(crate) fn replace_replicated(
+        mut self,
+        w: &mut crate::store::replica::ReplicaWrite,
+    ) -> Result<(), ClusterStoreError> {
+        w.clear_replicated()?;
+        let mut table = None;
+        while let Some(item) = self.next_item()? {
+            match item {
+                Item::Table(name) => {
+                    table = Some(
+                        crate::store::replica::replicated_table(&name)
+                            .ok_or(ClusterStoreError::SnapshotUnknownTable)?,
+                    );
+                }
+                Item::Record(key, value) => {
+                    let t = table.ok_or(defect(SnapshotDefect::NoTable))?;
+                    if !w.insert_raw(t, &key, &value)? {
+                        return Err(ClusterStoreError::SnapshotRecordMalformed);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn take(&mut self, buf: &mut [u8]) -> Result<(), ClusterStoreError> {
         let n = buf.len() as u64;
         if n > self.left {

@@ -21,14 +21,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use super::error::{ClusterStoreError, LogRecord, SnapshotDefect};
+use super::error::{ClusterStoreError, LogRecord};
 use super::requests::{self, Window};
 use super::snapshot::{
-    Item, SnapshotData, SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified,
+    SnapshotData, SnapshotHeader, SnapshotReader, SnapshotWriter, copy_verified,
 };
 use super::types::{Incarnation, Op, Request, Response, TypeConfig};
 use crate::store::Store;
-use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite, replicated_table};
+use crate::store::replica::{REPLICATED, RecordSink, ReplicaRead, ReplicaWrite};
 
 /// `Option<LogId>`, postcard.
 pub(super) const LAST_APPLIED: &str = "last_applied";
@@ -490,7 +490,7 @@ fn install(
             .open(&tmp)
             .map_err(ClusterStoreError::SnapshotIo)?;
         copy_verified(&mut src, &mut copy)?;
-        let (header, mut reader) = SnapshotReader::open(copy)?;
+        let (header, reader) = SnapshotReader::open(copy)?;
         if header.meta != *announced {
             return Err(ClusterStoreError::SnapshotMetaMismatch);
         }
@@ -503,25 +503,7 @@ fn install(
             (Some(local), None) => return Err(ClusterStoreError::IncarnationMissing { local }),
             _ => {}
         }
-        w.clear_replicated()?;
-        let mut table = None;
-        while let Some(item) = reader.next_item()? {
-            match item {
-                Item::Table(name) => {
-                    table = Some(
-                        replicated_table(&name).ok_or(ClusterStoreError::SnapshotUnknownTable)?,
-                    );
-                }
-                Item::Record(key, value) => {
-                    let t = table.ok_or(ClusterStoreError::SnapshotMalformed(
-                        SnapshotDefect::NoTable,
-                    ))?;
-                    if !w.insert_raw(t, &key, &value)? {
-                        return Err(ClusterStoreError::SnapshotRecordMalformed);
-                    }
-                }
-            }
-        }
+        reader.replace_replicated(&mut w)?;
         w.set_meta(LAST_APPLIED, &encode(&header.meta.last_log_id)?)?;
         w.set_meta(MEMBERSHIP, &encode(&header.meta.last_membership)?)?;
         if let Some(i) = header.incarnation {
