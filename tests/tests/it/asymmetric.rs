@@ -103,9 +103,19 @@ pub(crate) async fn sign(
     params: &CryptographicParameters,
     data: &[u8],
 ) -> Result<Vec<u8>, ClientError> {
+    sign_with(conn, uid, Some(params.clone()), data).await
+}
+
+/// Sign of `data` with `uid`, naming `params` (`None`: the key's own or the server's default).
+pub(crate) async fn sign_with(
+    conn: &mut Connection,
+    uid: &str,
+    params: Option<CryptographicParameters>,
+    data: &[u8],
+) -> Result<Vec<u8>, ClientError> {
     let request = SignRequest {
         unique_identifier: Some(uid.to_owned()),
-        cryptographic_parameters: Some(params.clone()),
+        cryptographic_parameters: params,
         data: Some(Bytes::from(data)),
         ..SignRequest::default()
     };

@@ -22,7 +22,7 @@ const LATER: i64 = 4_102_444_800;
 const MASK: CryptographicUsageMask =
     CryptographicUsageMask(CryptographicUsageMask::ENCRYPT.0 | CryptographicUsageMask::DECRYPT.0);
 
-async fn connect(server: &TestServer, version: ProtocolVersion) -> Connection {
+pub(crate) async fn connect(server: &TestServer, version: ProtocolVersion) -> Connection {
     let config = server
         .client_config("acme")
         .expect("config")

@@ -7,7 +7,7 @@
 use kmip_codec::enums::{CryptographicAlgorithm, KeyFormatType, ResultReason, ValidityIndicator};
 use kmip_codec::model::{
     Attribute, AttributeValue, Attributes, CryptographicParameters, RequestPayload,
-    ResponsePayload, SignRequest, SignatureVerifyRequest,
+    ResponsePayload, SignatureVerifyRequest,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
@@ -31,23 +31,9 @@ fn ecdsa_attributes(mask: kmip_codec::enums::CryptographicUsageMask) -> Attribut
     a
 }
 
-/// Sign with no Cryptographic Parameters in the request: the key's are used.
+/// Sign of the message with `uid`, naming no parameters (the key's own say only ECDSA).
 async fn sign(conn: &mut client::Connection, uid: &str) -> Result<Vec<u8>, client::ClientError> {
-    let request = SignRequest {
-        unique_identifier: Some(uid.to_owned()),
-        data: Some(Bytes::from(MESSAGE)),
-        ..SignRequest::default()
-    };
-    let r = conn
-        .call(RequestPayload::Sign(request), |p| match p {
-            ResponsePayload::Sign(r) => Some(r),
-            _ => None,
-        })
-        .await?;
-    Ok(r.signature_data
-        .expect("signature data")
-        .as_slice()
-        .to_vec())
+    crate::asymmetric::sign_with(conn, uid, None, MESSAGE).await
 }
 
 kms_tests::server_test! {

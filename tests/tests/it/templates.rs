@@ -16,19 +16,8 @@ use kmip_codec::model::{
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
-use kms_tests::testbed::TestServer;
 
-async fn connect(server: &TestServer, version: ProtocolVersion) -> Connection {
-    let config = server
-        .client_config("acme")
-        .expect("config")
-        .with_protocol_version(version);
-    client::Connector::new(config)
-        .expect("connector")
-        .connect()
-        .await
-        .expect("connect")
-}
+use crate::attributes::connect;
 
 fn name(text: &str) -> Name {
     Name {

@@ -13,16 +13,17 @@ use kmip_codec::enums::{
     RecommendedCurve, ResultReason, WrappingMethod,
 };
 use kmip_codec::model::{
-    Attribute, AttributeValue, Attributes, GetRequest, KeyBlock, KeyInformation, KeyMaterial,
-    KeyValue, KeyWrappingData, KeyWrappingSpecification, ManagedObject, Object, PrivateKey,
-    ResponsePayload,
+    Attribute, AttributeValue, Attributes, KeyBlock, KeyMaterial, KeyValue, KeyWrappingData,
+    ManagedObject, Object, PrivateKey,
 };
 use kmip_codec::tags::Tag;
 use kmip_codec::ttlv::Bytes;
 use kmip_codec::version::ProtocolVersion;
 
 use crate::asymmetric::{Spec, create_pair, request};
-use crate::wrapped_keys::{aes, connect_as, der, info, mask, oaep, reason, register_plain};
+use crate::wrapped_keys::{
+    aes, connect_as, der, get_wrapped_object, info, mask, oaep, reason, register_plain,
+};
 
 const KEK: [u8; 32] = [0x2e; 32];
 const OTHER_KEK: [u8; 32] = [0x3f; 32];
@@ -53,35 +54,6 @@ fn wrapped_bytes(object: &ManagedObject) -> Vec<u8> {
         Some(KeyValue::Wrapped(b)) => b.as_slice().to_vec(),
         other => panic!("not wrapped: {other:?}"),
     }
-}
-
-/// Get of `uid` in `format` wrapped under `under`: the object answered.
-async fn get_wrapped(
-    conn: &mut Connection,
-    uid: &str,
-    format: Option<KeyFormatType>,
-    under: KeyInformation,
-    encoding: Option<EncodingOption>,
-) -> Result<ManagedObject, ClientError> {
-    let request = GetRequest {
-        unique_identifier: Some(uid.to_owned()),
-        key_format_type: format,
-        key_wrapping_specification: Some(KeyWrappingSpecification {
-            wrapping_method: WrappingMethod::ENCRYPT,
-            encryption_key_information: Some(under),
-            mac_signature_key_information: None,
-            attribute_names: Vec::new(),
-            encoding_option: encoding,
-        }),
-        ..GetRequest::default()
-    };
-    let got = conn
-        .call(request, |p| match p {
-            ResponsePayload::Get(r) => Some(r),
-            _ => None,
-        })
-        .await?;
-    Ok(got.object)
 }
 
 /// Registers `object` (wrapped or not) with usage Sign (private) / Verify (public).
@@ -135,7 +107,7 @@ kms_tests::server_test! {
 
             // RFC 5649 of the PKCS#8 bytes: RustCrypto unwraps it to the plain Get's bytes, and
             // the wrapped object registers back to the same key.
-            let wrapped = get_wrapped(&mut conn, &private, Some(KeyFormatType::PKCS8), info(&kek, kwp()), NO_ENCODING)
+            let wrapped = get_wrapped_object(&mut conn, &private, Some(KeyFormatType::PKCS8), info(&kek, kwp()), NO_ENCODING)
                 .await
                 .unwrap_or_else(|e| panic!("{spec:?}: wrapped Get, KWP: {e}"));
             let blob = wrapped_bytes(&wrapped);
@@ -146,7 +118,7 @@ kms_tests::server_test! {
             assert_eq!(der(&mut conn, &back, KeyFormatType::PKCS8).await, pkcs8, "{spec:?}: PKCS#8 round trip");
 
             // RFC 3394 of the TTLV Key Value (the default encoding, the stored format).
-            let wrapped = get_wrapped(&mut conn, &private, None, info(&kek, kw()), None)
+            let wrapped = get_wrapped_object(&mut conn, &private, None, info(&kek, kw()), None)
                 .await
                 .unwrap_or_else(|e| panic!("{spec:?}: wrapped Get, KW TTLV: {e}"));
             let ttlv = independent.unwrap_vec(&wrapped_bytes(&wrapped)).expect("RustCrypto unwraps KW");
@@ -155,14 +127,14 @@ kms_tests::server_test! {
             assert_eq!(der(&mut conn, &back, KeyFormatType::PKCS8).await, pkcs8, "{spec:?}: TTLV round trip");
 
             // The public key, X.509 bytes under KWP.
-            let wrapped = get_wrapped(&mut conn, &public, Some(KeyFormatType::X_509), info(&kek, kwp()), NO_ENCODING)
+            let wrapped = get_wrapped_object(&mut conn, &public, Some(KeyFormatType::X_509), info(&kek, kwp()), NO_ENCODING)
                 .await
                 .unwrap_or_else(|e| panic!("{spec:?}: wrapped Get of the public key: {e}"));
             let back = register(&mut conn, wrapped).await.expect("wrapped Register of a public key");
             assert_eq!(der(&mut conn, &back, KeyFormatType::X_509).await, spki, "{spec:?}: X.509 round trip");
 
             // RFC 3394 needs a multiple of 8 bytes: a clear refusal otherwise.
-            let asked = get_wrapped(&mut conn, &private, Some(KeyFormatType::PKCS8), info(&kek, kw()), NO_ENCODING).await;
+            let asked = get_wrapped_object(&mut conn, &private, Some(KeyFormatType::PKCS8), info(&kek, kw()), NO_ENCODING).await;
             if pkcs8.len() % 8 == 0 {
                 asked.expect("KW of a multiple of 8 bytes");
             } else {
@@ -187,7 +159,7 @@ kms_tests::server_test! {
             .expect("EC pair");
         for (uid, format) in [(&ec.private_key_unique_identifier, KeyFormatType::PKCS8), (&ec.public_key_unique_identifier, KeyFormatType::X_509)] {
             let plain = der(&mut conn, uid, format).await;
-            let wrapped = get_wrapped(&mut conn, uid, Some(format), info(&wrapper, oaep(HashingAlgorithm::SHA_256)), NO_ENCODING)
+            let wrapped = get_wrapped_object(&mut conn, uid, Some(format), info(&wrapper, oaep(HashingAlgorithm::SHA_256)), NO_ENCODING)
                 .await
                 .unwrap_or_else(|e| panic!("{format:?}: wrapped Get, OAEP: {e}"));
             assert_eq!(wrapped_bytes(&wrapped).len(), 256, "one RSA-2048 block");
@@ -204,7 +176,7 @@ kms_tests::server_test! {
         let rsa = create_pair(&mut conn, request(Spec::Rsa(2048), sign, verify, Attributes::new(), Attributes::new()))
             .await
             .expect("RSA pair");
-        let e = get_wrapped(&mut conn, &rsa.private_key_unique_identifier, Some(KeyFormatType::PKCS8), info(&wrapper, oaep(HashingAlgorithm::SHA_256)), NO_ENCODING)
+        let e = get_wrapped_object(&mut conn, &rsa.private_key_unique_identifier, Some(KeyFormatType::PKCS8), info(&wrapper, oaep(HashingAlgorithm::SHA_256)), NO_ENCODING)
             .await
             .expect_err("an RSA private key under RSA-OAEP");
         assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{e}");
@@ -229,7 +201,7 @@ kms_tests::server_test! {
         .await
         .expect("EC pair");
         let (private, public) = (pair.private_key_unique_identifier, pair.public_key_unique_identifier);
-        let wrapped = get_wrapped(&mut conn, &private, Some(KeyFormatType::PKCS8), info(&kek, kwp()), NO_ENCODING)
+        let wrapped = get_wrapped_object(&mut conn, &private, Some(KeyFormatType::PKCS8), info(&kek, kwp()), NO_ENCODING)
             .await
             .expect("wrapped Get");
 
@@ -297,8 +269,8 @@ kms_tests::server_test! {
         // Another tenant's wrapping key is answered exactly like a missing one, both ways.
         let mut globex = connect_as(server, "globex").await;
         let theirs = register_plain(&mut globex, &KEK, both).await;
-        let missing = get_wrapped(&mut conn, &private, None, info("no-such-key", kwp()), None).await.expect_err("missing");
-        let other = get_wrapped(&mut conn, &private, None, info(&theirs, kwp()), None).await.expect_err("other tenant");
+        let missing = get_wrapped_object(&mut conn, &private, None, info("no-such-key", kwp()), None).await.expect_err("missing");
+        let other = get_wrapped_object(&mut conn, &private, None, info(&theirs, kwp()), None).await.expect_err("other tenant");
         assert_eq!(reason(&other), Some(ResultReason::OBJECT_NOT_FOUND), "{other}");
         assert_eq!(other.to_string(), missing.to_string());
         let missing = register(&mut conn, edited(&wrapped, under("no-such-key"))).await.expect_err("missing");
@@ -307,7 +279,7 @@ kms_tests::server_test! {
         assert_eq!(other.to_string(), missing.to_string());
 
         // RSA keys under 2048 bits: neither wraps nor unwraps, and a wrapped one is not taken in.
-        let e = get_wrapped(&mut conn, &private, Some(KeyFormatType::PKCS8), info(&small_public, oaep(HashingAlgorithm::SHA_1)), NO_ENCODING)
+        let e = get_wrapped_object(&mut conn, &private, Some(KeyFormatType::PKCS8), info(&small_public, oaep(HashingAlgorithm::SHA_1)), NO_ENCODING)
             .await
             .expect_err("wrapped under RSA-1024");
         assert_eq!(reason(&e), Some(ResultReason::INVALID_FIELD), "{e}");
@@ -333,19 +305,19 @@ kms_tests::server_test! {
 
         // The same checks as for symmetric keys: Wrap Key usage, Sensitive, Extractable.
         conn.activate(&public).await.expect("activate");
-        let e = get_wrapped(&mut conn, &private, None, info(&public, oaep(HashingAlgorithm::SHA_256)), None)
+        let e = get_wrapped_object(&mut conn, &private, None, info(&public, oaep(HashingAlgorithm::SHA_256)), None)
             .await
             .expect_err("a wrapping key without Wrap Key");
         assert_eq!(reason(&e), Some(ResultReason::INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK), "{e}");
         conn.add_attribute(&private, Attribute::new(Tag::SENSITIVE, AttributeValue::Boolean(true)))
             .await
             .expect("sensitive");
-        let e = get_wrapped(&mut conn, &private, None, info(&kek, kwp()), None).await.expect_err("sensitive, untrusted key");
+        let e = get_wrapped_object(&mut conn, &private, None, info(&kek, kwp()), None).await.expect_err("sensitive, untrusted key");
         assert_eq!(reason(&e), Some(ResultReason::SENSITIVE), "{e}");
         conn.add_attribute(&public, Attribute::new(Tag::EXTRACTABLE, AttributeValue::Boolean(false)))
             .await
             .expect("not extractable");
-        let e = get_wrapped(&mut conn, &public, None, info(&kek, kwp()), None).await.expect_err("not extractable");
+        let e = get_wrapped_object(&mut conn, &public, None, info(&kek, kwp()), None).await.expect_err("not extractable");
         assert_eq!(reason(&e), Some(ResultReason::NOT_EXTRACTABLE), "{e}");
     }
 }

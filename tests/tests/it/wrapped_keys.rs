@@ -122,15 +122,17 @@ async fn register_wrapped(
     .await
 }
 
-/// Get of `uid` wrapped under `under`: the wrapped bytes and the Key Wrapping Data answered.
-async fn get_wrapped(
+/// Get of `uid` in `format` wrapped under `under`: the object answered.
+pub(crate) async fn get_wrapped_object(
     conn: &mut Connection,
     uid: &str,
+    format: Option<KeyFormatType>,
     under: KeyInformation,
     encoding: Option<EncodingOption>,
-) -> Result<(Vec<u8>, KeyWrappingData), ClientError> {
+) -> Result<ManagedObject, ClientError> {
     let request = GetRequest {
         unique_identifier: Some(uid.to_owned()),
+        key_format_type: format,
         key_wrapping_specification: Some(KeyWrappingSpecification {
             wrapping_method: WrappingMethod::ENCRYPT,
             encryption_key_information: Some(under),
@@ -146,7 +148,18 @@ async fn get_wrapped(
             _ => None,
         })
         .await?;
-    let ManagedObject::SymmetricKey(key) = got.object else {
+    Ok(got.object)
+}
+
+/// Get of `uid` wrapped under `under`: the wrapped bytes and the Key Wrapping Data answered.
+async fn get_wrapped(
+    conn: &mut Connection,
+    uid: &str,
+    under: KeyInformation,
+    encoding: Option<EncodingOption>,
+) -> Result<(Vec<u8>, KeyWrappingData), ClientError> {
+    let got = get_wrapped_object(conn, uid, None, under, encoding).await?;
+    let ManagedObject::SymmetricKey(key) = got else {
         panic!("not a symmetric key");
     };
     match (key.key_block.key_value, key.key_block.key_wrapping_data) {
